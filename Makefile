@@ -1,0 +1,89 @@
+# edp — build, test, bench, install, demo.  See README.md.
+VERSION := $(shell cat VERSION)
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/vendor-completions
+
+CC ?= cc
+WERROR ?= $(if $(CI),-Werror,)
+OPT ?= -O2 -g
+CFLAGS_BASE = -std=gnu11 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore
+LIBS = -lpcap -lyaml
+
+# BUILD selects the flavour: build/ (optimised) or build-asan/ (sanitizers).
+BUILD ?= build
+ifeq ($(BUILD),build-asan)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT = -O1 -g
+endif
+CFLAGS_ALL = $(CFLAGS_BASE) $(OPT) $(SAN) $(CFLAGS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+
+LIB_SRC = $(wildcard libcore/*.c)
+LIB_OBJ = $(LIB_SRC:libcore/%.c=$(BUILD)/obj/%.o)
+LIB = $(BUILD)/libedp.a
+CMDS = edp-run
+BINS = $(CMDS:%=$(BUILD)/%)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath
+
+.PHONY: all deps test test-build bench demo install clean check-man
+all: $(BINS) $(TOOLS) $(UNIT_BINS)
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/obj/%.o: libcore/%.c $(wildcard libcore/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%: cmd/%.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
+
+$(BUILD)/tests/edp-gen: tests/tools/edp-gen.c $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/tests/edp-fastpath: tests/bench/fastpath.c $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# make test: dependencies, both builds, unit + CLI tests on each, one summary line.
+test: deps
+	$(MAKE) all BUILD=build
+	$(MAKE) all BUILD=build-asan
+	@scripts/run-tests build build-asan
+
+bench: deps
+	$(MAKE) all BUILD=build
+	@tests/bench/run
+
+demo: deps
+	@$(MAKE) --no-print-directory -s all BUILD=build
+	@mkdir -p build/demo
+	@build/tests/edp-gen flows=50,packets=2000,size=64-512,proto=mix,v6=0.25,seed=42 build/demo/demo.pcap
+	@echo "\$$ edp-run -c examples/demo.yaml -r build/demo/demo.pcap"
+	@build/edp-run -c examples/demo.yaml -r build/demo/demo.pcap
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	for c in $(CMDS); do install -m 644 completions/$$c.bash $(DESTDIR)$(BASHCOMPDIR)/$$c; \
+		install -m 644 completions/_$$c $(DESTDIR)$(ZSHCOMPDIR)/_$$c; done
+
+clean:
+	rm -rf build build-asan

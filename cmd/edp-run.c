@@ -1,0 +1,274 @@
+/* edp-run: run the datapath over ports (pcap files, pipes). Options, one call
+ * into libcore, and the summary. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "edp_config.h"
+#include "edp_datapath.h"
+
+#define PROG "edp-run"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [--json[=FILE]] [-q]\n"
+		"Run the edp datapath: read packets from pcap/pcapng inputs, classify them\n"
+		"through the flow cache and the firewall/router/switch pipeline, write pcaps.\n"
+		"\n"
+		"  -c, --config FILE       configuration (edp.yaml(5)); default: a two-port wire\n"
+		"                          with ports 'in' and 'out'\n"
+		"  -r, --read [PORT=]FILE  read PORT's packets from FILE ('-' = stdin);\n"
+		"                          without PORT=, the first port\n"
+		"  -w, --write [PORT=]FILE write PORT's output to FILE ('-' = stdout); without\n"
+		"                          PORT=, every port when no port has an output, else\n"
+		"                          the first port\n"
+		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
+		"  -q, --quiet             no summary on stderr\n"
+		"  -h, --help              this help\n"
+		"  -V, --version           version\n"
+		"\n"
+		"Exit status: 0 ok, 1 runtime failure (unreadable input, write error),\n"
+		"2 usage or config error. See edp-run(1), edp.yaml(5).\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
+	return 2;
+}
+
+/* Resolve "[PORT=]FILE": returns the port index (or -1 for "no PORT=") and
+ * sets *file; -2 for a PORT= naming no port. */
+static int split_port_arg(const struct edp_config *cfg, const char *arg, const char **file, char *port_name)
+{
+	const char *eq = strchr(arg, '=');
+	*file = arg;
+	if (!eq || eq == arg || (size_t)(eq - arg) > EDP_PORT_NAME_MAX)
+		return -1;
+	memcpy(port_name, arg, (size_t)(eq - arg));
+	port_name[eq - arg] = 0;
+	if (strspn(port_name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(port_name))
+		return -1;
+	int idx = edp_config_port_index(cfg, port_name);
+	struct stat st;
+	if (idx < 0)
+		return stat(arg, &st) == 0 ? -1 : -2;
+	*file = eq + 1;
+	return idx;
+}
+
+static void set_path(char **slot, const char *file)
+{
+	free(*slot);
+	*slot = strdup(file);
+}
+
+struct io_arg {
+	char kind; /* 'r' or 'w' */
+	const char *arg;
+};
+
+static int apply_io_args(struct edp_config *cfg, const struct io_arg *args, int n, int have_config)
+{
+	bool any_tx = false;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		any_tx |= cfg->ports[i].tx != NULL;
+	for (int i = 0; i < n; i++) {
+		const char *file;
+		char name[EDP_PORT_NAME_MAX + 1];
+		int port = split_port_arg(cfg, args[i].arg, &file, name);
+		if (port == -2)
+			return usage_error("unknown port '%s' (see the config's ports)", name);
+		if (!*file)
+			return usage_error("-%s needs a file name", args[i].kind == 'r' ? "r" : "w");
+		if (args[i].kind == 'r') {
+			set_path(&cfg->ports[port < 0 ? 0 : port].rx, file);
+		} else if (port >= 0) {
+			set_path(&cfg->ports[port].tx, file);
+		} else if (!have_config || !any_tx) {
+			for (uint32_t p = 0; p < cfg->n_ports; p++)
+				set_path(&cfg->ports[p].tx, file);
+		} else {
+			set_path(&cfg->ports[0].tx, file);
+		}
+	}
+	return 0;
+}
+
+static void print_text(FILE *f, const struct edp_datapath_stats *s)
+{
+	double mpps = s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0;
+	fprintf(f, PROG ": %llu packets in, %llu forwarded, %llu dropped in %.3f s (%.3f Mpps)\n",
+		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
+		(unsigned long long)s->packets_dropped, s->seconds, mpps);
+	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
+	for (uint32_t i = 0; i < s->n_ports; i++)
+		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu\n", s->ports[i].name,
+			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
+			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
+	fprintf(f, "  drops:");
+	int any = 0;
+	for (int r = 1; r < EDP_DROP_REASONS; r++)
+		if (s->drops[r]) {
+			fprintf(f, " %s=%llu", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
+			any = 1;
+		}
+	fprintf(f, "%s\n", any ? "" : " none");
+	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
+	fprintf(f, "  flow cache: %llu hits, %llu misses, %.2f%% hit rate, %llu evictions; slow path runs: %llu\n",
+		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
+		lookups ? 100.0 * (double)s->flow_cache.hits / (double)lookups : 0.0,
+		(unsigned long long)s->flow_cache.evictions, (unsigned long long)s->slow_path_runs);
+	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
+		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
+		(unsigned long long)s->packets_dropped);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void print_json(FILE *f, const struct edp_datapath_stats *s)
+{
+	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
+	fprintf(f, "{\"packets_in\":%llu,\"bytes_in\":%llu,\"packets_forwarded\":%llu,\"packets_dropped\":%llu,\"drops\":{",
+		(unsigned long long)s->packets_in, (unsigned long long)s->bytes_in,
+		(unsigned long long)s->packets_forwarded, (unsigned long long)s->packets_dropped);
+	for (int r = 1; r < EDP_DROP_REASONS; r++)
+		fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
+	fprintf(f, "},\"flow_cache\":{\"hits\":%llu,\"misses\":%llu,\"hit_rate\":%.6f,\"inserts\":%llu,"
+		   "\"evictions\":%llu,\"invalidations\":%llu},\"slow_path_runs\":%llu,\"ports\":[",
+		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
+		lookups ? (double)s->flow_cache.hits / (double)lookups : 0.0,
+		(unsigned long long)s->flow_cache.inserts, (unsigned long long)s->flow_cache.evictions,
+		(unsigned long long)s->flow_cache.invalidations, (unsigned long long)s->slow_path_runs);
+	for (uint32_t i = 0; i < s->n_ports; i++) {
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		json_string(f, s->ports[i].name);
+		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu}",
+			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
+			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
+	}
+	fprintf(f, "],\"seconds\":%.6f,\"mpps\":%.6f}\n", s->seconds,
+		s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "read", required_argument, NULL, 'r' },
+		{ "write", required_argument, NULL, 'w' },  { "json", optional_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 } };
+	const char *config_path = NULL, *json_path = NULL;
+	int json = 0, quiet = 0, n_io = 0, c;
+	struct io_arg *io = calloc((size_t)argc, sizeof(*io));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:r:w:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'r': case 'w': io[n_io++] = (struct io_arg){ (char)c, optarg }; break;
+		case 'j': json = 1; json_path = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
+		case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+
+	struct edp_config cfg;
+	struct edp_error err = { 0 };
+	if (config_path) {
+		if (edp_config_load(&cfg, config_path, &err)) {
+			fprintf(stderr, PROG ": %s\n", err.msg);
+			return err.status;
+		}
+	} else {
+		edp_config_default(&cfg);
+	}
+	int rc = apply_io_args(&cfg, io, n_io, config_path != NULL);
+	free(io);
+	if (rc)
+		goto out;
+	bool pcap_on_stdout = false;
+	for (uint32_t i = 0; i < cfg.n_ports; i++)
+		pcap_on_stdout |= cfg.ports[i].tx && strcmp(cfg.ports[i].tx, "-") == 0;
+	if (json && !json_path && pcap_on_stdout) {
+		rc = usage_error("%s", "--json needs a FILE (--json=FILE) when a capture is written to stdout");
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
+	if (!dp) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		rc = err.status;
+		goto out;
+	}
+	rc = edp_datapath_run(dp, &stop_requested, &err);
+	struct edp_error close_err = { 0 };
+	int crc = edp_datapath_close_outputs(dp, &close_err);
+	if (rc)
+		fprintf(stderr, PROG ": %s\n", err.msg);
+	if (crc) {
+		fprintf(stderr, PROG ": %s\n", close_err.msg);
+		rc = rc ? rc : crc;
+	}
+	struct edp_datapath_stats st;
+	edp_datapath_stats(dp, &st);
+	if (!quiet)
+		print_text(stderr, &st);
+	if (json) {
+		FILE *jf = json_path && strcmp(json_path, "-") != 0 ? fopen(json_path, "w") : stdout;
+		if (!jf) {
+			fprintf(stderr, PROG ": %s: cannot create: %s\n", json_path, strerror(errno));
+			rc = 1;
+		} else {
+			print_json(jf, &st);
+			if ((jf != stdout && fclose(jf) != 0) || (jf == stdout && ferror(stdout))) {
+				fprintf(stderr, PROG ": %s: write failed\n", json_path ? json_path : "stdout");
+				rc = 1;
+			}
+		}
+	}
+	edp_datapath_destroy(dp);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": stdout: write failed: %s\n", strerror(errno));
+		rc = rc ? rc : 1;
+	}
+out:
+	edp_config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,578 @@
+#include "edp_config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define DEFAULT_FLOW_CACHE 65536
+#define DEFAULT_AGEING_S 300
+#define DEFAULT_MAC_TABLE 65536
+
+struct ctx {
+	yaml_document_t doc;
+	const char *path;
+	char *dir; /* directory of the file, for relative paths */
+	struct edp_config *cfg;
+	struct edp_error *err;
+	/* port references, resolved once every port is known */
+	struct ref { char name[EDP_PORT_NAME_MAX + 2]; yaml_node_t *node; int32_t *slot; } *refs;
+	uint32_t n_refs, cap_refs;
+};
+
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return edp_error_set(c->err, EDP_ERR_USAGE, "%s:%zu:%zu: %s", c->path,
+			     n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, msg);
+}
+
+static yaml_node_t *node(struct ctx *c, int id) { return yaml_document_get_node(&c->doc, id); }
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static bool is_empty(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
+}
+
+typedef int (*key_fn)(struct ctx *c, const char *key, yaml_node_t *val, void *arg);
+
+/* Walk a mapping, refusing duplicate and (through fn) unknown keys. */
+static int each_key(struct ctx *c, yaml_node_t *map, const char *what, key_fn fn, void *arg)
+{
+	if (is_empty(map))
+		return 0;
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(c, map, "%s must be a mapping", what);
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		const char *ks = scalar(k);
+		if (!ks)
+			return fail(c, k, "%s: keys must be plain names", what);
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++)
+			if (strcmp(scalar(node(c, q->key)) ? scalar(node(c, q->key)) : "", ks) == 0)
+				return fail(c, k, "%s: duplicate key '%s'", what, ks);
+		int rc = fn(c, ks, v, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int unknown(struct ctx *c, yaml_node_t *v, const char *what, const char *key, const char *known)
+{
+	(void)v;
+	return fail(c, v, "%s: unknown key '%s' (known: %s)", what, key, known);
+}
+
+static int get_string(struct ctx *c, yaml_node_t *v, const char *key, const char **out)
+{
+	const char *s = scalar(v);
+	*out = "";
+	if (!s || !*s)
+		return fail(c, v, "%s must be a non-empty string", key);
+	*out = s;
+	return 0;
+}
+
+static int get_int(struct ctx *c, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out)
+{
+	const char *s = scalar(v);
+	char *end;
+	errno = 0;
+	long long x = s ? strtoll(s, &end, 0) : 0;
+	if (!s || !*s || *end || errno || x < lo || x > hi)
+		return fail(c, v, "%s must be an integer from %lld to %lld, not '%s'", key, lo, hi, s ? s : "(a collection)");
+	*out = x;
+	return 0;
+}
+
+int edp_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+int edp_parse_prefix(const char *s, struct edp_prefix *p, const char **why)
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	memset(p, 0, sizeof(*p));
+	*why = "not an IPv4 or IPv6 address";
+	if (alen == 0 || alen >= sizeof(addr))
+		return -1;
+	memcpy(addr, s, alen);
+	addr[alen] = 0;
+	if (inet_pton(AF_INET, addr, p->addr) == 1)
+		p->af = 4;
+	else if (inet_pton(AF_INET6, addr, p->addr) == 1)
+		p->af = 6;
+	else
+		return -1;
+	unsigned max = p->af == 4 ? 32 : 128;
+	unsigned len = max;
+	if (slash) {
+		char *end;
+		errno = 0;
+		long l = strtol(slash + 1, &end, 10);
+		*why = p->af == 4 ? "prefix length must be 0 to 32" : "prefix length must be 0 to 128";
+		if (!slash[1] || *end || errno || l < 0 || l > (long)max || !isdigit((unsigned char)slash[1]))
+			return -1;
+		len = (unsigned)l;
+	}
+	p->len = (uint8_t)len;
+	for (unsigned bit = len; bit < max; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8))) {
+			*why = "host bits are set past the prefix length";
+			return -1;
+		}
+	return 0;
+}
+
+static int add_ref(struct ctx *c, yaml_node_t *v, const char *key, int32_t *slot)
+{
+	const char *s;
+	if (get_string(c, v, key, &s))
+		return EDP_ERR_USAGE;
+	if (c->n_refs == c->cap_refs) {
+		uint32_t cap = c->cap_refs ? 2 * c->cap_refs : 16;
+		struct ref *r = realloc(c->refs, cap * sizeof(*r));
+		if (!r)
+			return fail(c, v, "out of memory");
+		c->refs = r;
+		c->cap_refs = cap;
+	}
+	struct ref *r = &c->refs[c->n_refs++];
+	snprintf(r->name, sizeof(r->name), "%s", s);
+	r->node = v;
+	r->slot = slot;
+	return 0;
+}
+
+static char *path_value(struct ctx *c, const char *s)
+{
+	if (strcmp(s, "-") == 0 || s[0] == '/' || !c->dir)
+		return strdup(s);
+	size_t n = strlen(c->dir) + strlen(s) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", c->dir, s);
+	return p;
+}
+
+static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	struct edp_port_config *pc = arg;
+	const char *s;
+	if (strcmp(k, "name") == 0) {
+		if (get_string(c, v, "name", &s))
+			return EDP_ERR_USAGE;
+		size_t n = strlen(s);
+		if (n > EDP_PORT_NAME_MAX || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+			return fail(c, v, "port name '%s' must be 1 to 32 of a-z 0-9 _ -", s);
+		memcpy(pc->name, s, n + 1);
+	} else if (strcmp(k, "rx") == 0 || strcmp(k, "tx") == 0) {
+		if (get_string(c, v, k, &s))
+			return EDP_ERR_USAGE;
+		char **dst = k[0] == 'r' ? &pc->rx : &pc->tx;
+		*dst = path_value(c, s);
+	} else if (strcmp(k, "mac") == 0) {
+		if (get_string(c, v, "mac", &s))
+			return EDP_ERR_USAGE;
+		if (edp_parse_mac(s, pc->mac) < 0)
+			return fail(c, v, "bad MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s);
+		pc->has_mac = true;
+	} else {
+		return unknown(c, v, "port", k, "name, rx, tx, mac");
+	}
+	return 0;
+}
+
+static int parse_ports(struct ctx *c, yaml_node_t *v)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "ports must be a list");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *pn = node(c, *it);
+		if (c->cfg->n_ports == EDP_MAX_PORTS)
+			return fail(c, pn, "too many ports (at most %d)", EDP_MAX_PORTS);
+		struct edp_port_config *pc = &c->cfg->ports[c->cfg->n_ports++];
+		if (pn->type != YAML_MAPPING_NODE)
+			return fail(c, pn, "a port must be a mapping with at least a name");
+		int rc = each_key(c, pn, "port", port_key, pc);
+		if (rc)
+			return rc;
+		if (!pc->name[0])
+			return fail(c, pn, "port has no name");
+		for (uint32_t i = 0; i + 1 < c->cfg->n_ports; i++)
+			if (strcmp(c->cfg->ports[i].name, pc->name) == 0)
+				return fail(c, pn, "duplicate port name '%s'", pc->name);
+	}
+	if (c->cfg->n_ports == 0)
+		return fail(c, v, "ports: at least one port is needed");
+	return 0;
+}
+
+static int parse_range(struct ctx *c, yaml_node_t *v, const char *key, int32_t *lo, int32_t *hi)
+{
+	const char *s = scalar(v);
+	unsigned long a, b;
+	char *end;
+	if (!s || !isdigit((unsigned char)s[0]))
+		goto bad;
+	a = strtoul(s, &end, 10);
+	b = a;
+	if (*end == '-') {
+		if (!isdigit((unsigned char)end[1]))
+			goto bad;
+		b = strtoul(end + 1, &end, 10);
+	}
+	if (*end || a > 65535 || b > 65535 || a > b)
+		goto bad;
+	*lo = (int32_t)a;
+	*hi = (int32_t)b;
+	return 0;
+bad:
+	return fail(c, v, "%s must be a port 0-65535 or a range LOW-HIGH, not '%s'", key, s ? s : "(a collection)");
+}
+
+static int rule_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	struct edp_fw_rule *r = arg;
+	const char *s, *why;
+	long long x;
+	if (strcmp(k, "priority") == 0) {
+		if (get_int(c, v, k, 0, 2147483647, &x))
+			return EDP_ERR_USAGE;
+		r->priority = (uint32_t)x;
+	} else if (strcmp(k, "in-port") == 0) {
+		return add_ref(c, v, k, &r->in_port);
+	} else if (strcmp(k, "src") == 0 || strcmp(k, "dst") == 0) {
+		if (get_string(c, v, k, &s))
+			return EDP_ERR_USAGE;
+		if (edp_parse_prefix(s, k[0] == 's' ? &r->src : &r->dst, &why) < 0)
+			return fail(c, v, "bad prefix '%s': %s", s, why);
+	} else if (strcmp(k, "proto") == 0) {
+		static const struct { const char *n; int v; } names[] = {
+			{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 } };
+		s = scalar(v);
+		r->proto = -1;
+		for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(s, names[i].n) == 0)
+				r->proto = (int16_t)names[i].v;
+		if (r->proto < 0) {
+			if (!s || !isdigit((unsigned char)s[0]) || get_int(c, v, k, 0, 255, &x))
+				return fail(c, v, "proto must be tcp, udp, icmp, icmpv6, sctp or 0-255, not '%s'", s ? s : "");
+			r->proto = (int16_t)x;
+		}
+	} else if (strcmp(k, "src-port") == 0) {
+		return parse_range(c, v, k, &r->sport_lo, &r->sport_hi);
+	} else if (strcmp(k, "dst-port") == 0) {
+		return parse_range(c, v, k, &r->dport_lo, &r->dport_hi);
+	} else if (strcmp(k, "vlan") == 0) {
+		if (get_int(c, v, k, 0, 4095, &x))
+			return EDP_ERR_USAGE;
+		r->vlan = (int32_t)x;
+	} else if (strcmp(k, "ethertype") == 0) {
+		s = scalar(v);
+		if (s && strcmp(s, "ipv4") == 0)
+			r->eth_type = EDP_ETH_TYPE_IPV4;
+		else if (s && strcmp(s, "ipv6") == 0)
+			r->eth_type = EDP_ETH_TYPE_IPV6;
+		else if (s && strcmp(s, "arp") == 0)
+			r->eth_type = EDP_ETH_TYPE_ARP;
+		else if (get_int(c, v, k, 0x600, 0xffff, &x))
+			return EDP_ERR_USAGE;
+		else
+			r->eth_type = (int32_t)x;
+	} else if (strcmp(k, "action") == 0) {
+		s = scalar(v);
+		if (s && strcmp(s, "allow") == 0)
+			r->action = EDP_FW_ALLOW;
+		else if (s && strcmp(s, "drop") == 0)
+			r->action = EDP_FW_DROP;
+		else
+			return fail(c, v, "action must be allow or drop, not '%s'", s ? s : "");
+	} else {
+		return unknown(c, v, "firewall rule", k,
+			       "priority, in-port, src, dst, proto, src-port, dst-port, vlan, ethertype, action");
+	}
+	return 0;
+}
+
+static int parse_rules(struct ctx *c, yaml_node_t *v)
+{
+	if (is_empty(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "firewall rules must be a list");
+	uint32_t n = (uint32_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	c->cfg->rules = calloc(n ? n : 1, sizeof(struct edp_fw_rule));
+	if (!c->cfg->rules)
+		return fail(c, v, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		yaml_node_t *rn = node(c, v->data.sequence.items.start[i]);
+		struct edp_fw_rule *r = &c->cfg->rules[c->cfg->n_rules++];
+		*r = (struct edp_fw_rule){ .in_port = -1, .proto = -1, .sport_lo = -1, .sport_hi = -1,
+					   .dport_lo = -1, .dport_hi = -1, .vlan = -1, .eth_type = -1,
+					   .action = 0xff };
+		if (rn->type != YAML_MAPPING_NODE)
+			return fail(c, rn, "a firewall rule must be a mapping");
+		int rc = each_key(c, rn, "firewall rule", rule_key, r);
+		if (rc)
+			return rc;
+		if (r->action == 0xff)
+			return fail(c, rn, "firewall rule has no action (allow or drop)");
+		if (r->src.af && r->dst.af && r->src.af != r->dst.af)
+			return fail(c, rn, "firewall rule mixes an IPv4 and an IPv6 prefix");
+		uint8_t af = r->src.af ? r->src.af : r->dst.af;
+		if (af && r->eth_type >= 0 && r->eth_type != (af == 4 ? EDP_ETH_TYPE_IPV4 : EDP_ETH_TYPE_IPV6))
+			return fail(c, rn, "firewall rule: ethertype contradicts its IPv%u prefix", af);
+	}
+	return 0;
+}
+
+static int firewall_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (strcmp(k, "default") == 0) {
+		const char *s = scalar(v);
+		if (s && strcmp(s, "allow") == 0)
+			c->cfg->firewall_default = EDP_FW_ALLOW;
+		else if (s && strcmp(s, "drop") == 0)
+			c->cfg->firewall_default = EDP_FW_DROP;
+		else
+			return fail(c, v, "firewall default must be allow or drop, not '%s'", s ? s : "");
+		return 0;
+	}
+	if (strcmp(k, "rules") == 0)
+		return parse_rules(c, v);
+	return unknown(c, v, "firewall", k, "default, rules");
+}
+
+static int route_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	struct edp_route *r = arg;
+	const char *s, *why;
+	if (strcmp(k, "prefix") == 0) {
+		if (get_string(c, v, k, &s))
+			return EDP_ERR_USAGE;
+		if (edp_parse_prefix(s, &r->prefix, &why) < 0)
+			return fail(c, v, "bad prefix '%s': %s", s, why);
+	} else if (strcmp(k, "port") == 0) {
+		return add_ref(c, v, k, &r->port);
+	} else if (strcmp(k, "next-hop-mac") == 0) {
+		if (get_string(c, v, k, &s))
+			return EDP_ERR_USAGE;
+		if (edp_parse_mac(s, r->next_hop_mac) < 0)
+			return fail(c, v, "bad MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s);
+	} else {
+		return unknown(c, v, "route", k, "prefix, port, next-hop-mac");
+	}
+	return 0;
+}
+
+static int router_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (strcmp(k, "routes") != 0)
+		return unknown(c, v, "router", k, "routes");
+	if (is_empty(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "routes must be a list");
+	uint32_t n = (uint32_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	c->cfg->routes = calloc(n ? n : 1, sizeof(struct edp_route));
+	if (!c->cfg->routes)
+		return fail(c, v, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		yaml_node_t *rn = node(c, v->data.sequence.items.start[i]);
+		struct edp_route *r = &c->cfg->routes[c->cfg->n_routes++];
+		r->port = -1;
+		if (rn->type != YAML_MAPPING_NODE)
+			return fail(c, rn, "a route must be a mapping");
+		int rc = each_key(c, rn, "route", route_key, r);
+		if (rc)
+			return rc;
+		static const uint8_t zero[6];
+		if (!r->prefix.af)
+			return fail(c, rn, "route has no prefix");
+		if (r->port == -1 && (!c->n_refs || c->refs[c->n_refs - 1].slot != &r->port))
+			return fail(c, rn, "route has no port");
+		if (memcmp(r->next_hop_mac, zero, 6) == 0)
+			return fail(c, rn, "route has no next-hop-mac");
+	}
+	return 0;
+}
+
+static int switch_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	long long x;
+	if (strcmp(k, "ageing-s") == 0) {
+		if (get_int(c, v, k, 1, 1000000, &x))
+			return EDP_ERR_USAGE;
+		c->cfg->ageing_s = (uint32_t)x;
+	} else if (strcmp(k, "mac-table-size") == 0) {
+		if (get_int(c, v, k, 4, 1 << 24, &x))
+			return EDP_ERR_USAGE;
+		c->cfg->mac_table_size = (uint32_t)x;
+	} else {
+		return unknown(c, v, "switch", k, "ageing-s, mac-table-size");
+	}
+	return 0;
+}
+
+static int pipeline_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (strcmp(k, "firewall") == 0) {
+		c->cfg->has_firewall = true;
+		return each_key(c, v, "firewall", firewall_key, NULL);
+	}
+	if (strcmp(k, "router") == 0) {
+		c->cfg->has_router = true;
+		return each_key(c, v, "router", router_key, NULL);
+	}
+	if (strcmp(k, "switch") == 0) {
+		c->cfg->has_switch = true;
+		return each_key(c, v, "switch", switch_key, NULL);
+	}
+	return unknown(c, v, "pipeline", k, "firewall, router, switch");
+}
+
+static int cache_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	long long x;
+	if (strcmp(k, "entries") != 0)
+		return unknown(c, v, "flow-cache", k, "entries");
+	if (get_int(c, v, k, 1, 1 << 24, &x))
+		return EDP_ERR_USAGE;
+	c->cfg->flow_cache_entries = (uint32_t)x;
+	return 0;
+}
+
+static int top_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (strcmp(k, "ports") == 0)
+		return parse_ports(c, v);
+	if (strcmp(k, "flow-cache") == 0)
+		return each_key(c, v, "flow-cache", cache_key, NULL);
+	if (strcmp(k, "pipeline") == 0)
+		return each_key(c, v, "pipeline", pipeline_key, NULL);
+	return unknown(c, v, "top level", k, "ports, flow-cache, pipeline");
+}
+
+static void set_defaults(struct edp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->flow_cache_entries = DEFAULT_FLOW_CACHE;
+	cfg->firewall_default = EDP_FW_ALLOW;
+	cfg->ageing_s = DEFAULT_AGEING_S;
+	cfg->mac_table_size = DEFAULT_MAC_TABLE;
+}
+
+void edp_config_default(struct edp_config *cfg)
+{
+	set_defaults(cfg);
+	strcpy(cfg->ports[0].name, "in");
+	strcpy(cfg->ports[1].name, "out");
+	cfg->n_ports = 2;
+}
+
+int edp_config_port_index(const struct edp_config *cfg, const char *name)
+{
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		if (strcmp(cfg->ports[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int edp_config_load(struct edp_config *cfg, const char *path, struct edp_error *err)
+{
+	set_defaults(cfg);
+	struct ctx c = { .path = path, .cfg = cfg, .err = err };
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return edp_error_set(err, EDP_ERR_USAGE, "%s: cannot open config: %s", path, strerror(errno));
+	yaml_parser_t parser;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	int rc = 0;
+	if (!yaml_parser_load(&parser, &c.doc)) {
+		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: YAML error: %s", path,
+				   parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+				   parser.problem ? parser.problem : "unreadable");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return rc;
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	const char *slash = strrchr(path, '/');
+	c.dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : NULL;
+	cfg->path = strdup(path);
+	yaml_node_t *root = yaml_document_get_root_node(&c.doc);
+	if (!root)
+		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:1:1: empty config (at least 'ports' is needed)", path);
+	else if (root->type != YAML_MAPPING_NODE)
+		rc = fail(&c, root, "the config must be a mapping with 'ports' and optional 'flow-cache', 'pipeline'");
+	else
+		rc = each_key(&c, root, "top level", top_key, NULL);
+	if (!rc && cfg->n_ports == 0)
+		rc = fail(&c, root, "no ports: the config needs a 'ports' list");
+	for (uint32_t i = 0; !rc && i < c.n_refs; i++) {
+		int idx = edp_config_port_index(cfg, c.refs[i].name);
+		if (idx < 0)
+			rc = fail(&c, c.refs[i].node, "unknown port '%s'", c.refs[i].name);
+		else
+			*c.refs[i].slot = idx;
+	}
+	free(c.refs);
+	free(c.dir);
+	yaml_document_delete(&c.doc);
+	if (rc) {
+		edp_config_free(cfg);
+		set_defaults(cfg);
+	}
+	return rc;
+}
+
+void edp_config_free(struct edp_config *cfg)
+{
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		free(cfg->ports[i].rx);
+		free(cfg->ports[i].tx);
+	}
+	free(cfg->rules);
+	free(cfg->routes);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,67 @@
+/* edp_config: the YAML configuration (edp.yaml(5)) as a validated struct.
+ *
+ * libyaml parses the file; every value is checked here (names, MACs,
+ * prefixes, port ranges, references to ports), and an error carries
+ * "file:line:column: message" with EDP_ERR_USAGE. Unknown keys are refused,
+ * so a typo never silently changes behaviour. Relative rx/tx paths in a file
+ * are taken relative to the directory of the file.
+ *
+ * The struct owns its strings and arrays; release with edp_config_free.
+ */
+#ifndef EDP_CONFIG_H
+#define EDP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edp_action.h"
+#include "edp_error.h"
+#include "edp_firewall.h"
+#include "edp_router.h"
+
+#define EDP_PORT_NAME_MAX 32
+
+struct edp_port_config {
+	char name[EDP_PORT_NAME_MAX + 1];
+	char *rx;          /* capture to read, "-" = stdin, NULL = none */
+	char *tx;          /* pcap to write, "-" = stdout, NULL = none */
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+struct edp_config {
+	char *path;                     /* NULL for the built-in default */
+	struct edp_port_config ports[EDP_MAX_PORTS];
+	uint32_t n_ports;
+	uint32_t flow_cache_entries;
+
+	bool has_firewall;
+	uint8_t firewall_default;       /* enum edp_fw_action */
+	struct edp_fw_rule *rules;
+	uint32_t n_rules;
+
+	bool has_router;
+	struct edp_route *routes;
+	uint32_t n_routes;
+
+	bool has_switch;
+	uint32_t ageing_s;
+	uint32_t mac_table_size;
+};
+
+/* The built-in default: a two-port wire, ports "in" and "out", no modules. */
+void edp_config_default(struct edp_config *cfg);
+
+/* Load and validate `path`. On failure cfg is left empty (safe to free). */
+int edp_config_load(struct edp_config *cfg, const char *path, struct edp_error *err);
+
+void edp_config_free(struct edp_config *cfg);
+
+/* Index of the port called name, or -1. */
+int edp_config_port_index(const struct edp_config *cfg, const char *name);
+
+/* Parsers shared with the command line; each returns 0 or -1. */
+int edp_parse_mac(const char *s, uint8_t mac[6]);
+int edp_parse_prefix(const char *s, struct edp_prefix *p, const char **why);
+
+#endif

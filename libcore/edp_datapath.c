@@ -1,0 +1,278 @@
+#include "edp_datapath.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "edp_parse.h"
+#include "edp_pcapio.h"
+#include "edp_pipeline.h"
+
+#define AGE_SWEEP_NS 1000000000ull
+
+struct input {
+	struct edp_pcap_reader *reader;
+	struct edp_mbuf *next; /* lookahead packet, NULL when done */
+	uint16_t port;
+};
+
+struct edp_datapath {
+	const struct edp_config *cfg;
+	struct input inputs[EDP_MAX_PORTS];
+	uint32_t n_inputs;
+	struct edp_pcap_writer *sinks[EDP_MAX_PORTS];
+	uint32_t n_sinks;
+	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */
+	struct edp_mbuf_pool *pool;
+	struct edp_flowcache *fc;
+	struct edp_pipeline pipeline;
+	uint64_t next_age_ns;
+	struct edp_datapath_stats st;
+};
+
+static bool same_file(const char *a, const char *b)
+{
+	if (strcmp(a, b) == 0)
+		return true;
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int open_io(struct edp_datapath *dp, struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	bool nano = false;
+	uint32_t snaplen = 2048;
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		const char *rx = cfg->ports[i].rx;
+		if (!rx)
+			continue;
+		for (uint32_t j = 0; j < cfg->n_ports; j++) {
+			const char *tx = cfg->ports[j].tx;
+			if (tx && strcmp(rx, "-") != 0 && strcmp(tx, "-") != 0 && same_file(rx, tx))
+				return edp_error_set(err, EDP_ERR_USAGE,
+						     "%s: is both the input of port %s and the output of port %s", rx,
+						     cfg->ports[i].name, cfg->ports[j].name);
+			if (j < i && cfg->ports[j].rx && strcmp(rx, "-") == 0 && strcmp(cfg->ports[j].rx, "-") == 0)
+				return edp_error_set(err, EDP_ERR_USAGE, "stdin: read by ports %s and %s; only one port can read it",
+						     cfg->ports[j].name, cfg->ports[i].name);
+		}
+		struct input *in = &dp->inputs[dp->n_inputs];
+		in->reader = edp_pcap_reader_open(rx, err);
+		if (!in->reader)
+			return EDP_ERR_RUNTIME;
+		in->port = (uint16_t)i;
+		dp->n_inputs++;
+		nano |= edp_pcap_reader_nanosecond(in->reader);
+		if (edp_pcap_reader_snaplen(in->reader) > snaplen)
+			snaplen = edp_pcap_reader_snaplen(in->reader);
+	}
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		const char *tx = cfg->ports[i].tx;
+		dp->port_sink[i] = -1;
+		if (!tx)
+			continue;
+		for (uint32_t j = 0; j < i; j++)
+			if (cfg->ports[j].tx && strcmp(cfg->ports[j].tx, tx) == 0)
+				dp->port_sink[i] = dp->port_sink[j];
+		if (dp->port_sink[i] >= 0)
+			continue;
+		dp->sinks[dp->n_sinks] = edp_pcap_writer_open(tx, nano, snaplen, err);
+		if (!dp->sinks[dp->n_sinks])
+			return EDP_ERR_RUNTIME;
+		dp->port_sink[i] = (int8_t)dp->n_sinks++;
+	}
+	dp->pool = edp_mbuf_pool_create(EDP_BATCH + dp->n_inputs + 1, snaplen, err);
+	return dp->pool ? 0 : EDP_ERR_RUNTIME;
+}
+
+struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err)
+{
+	struct edp_datapath *dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+		return NULL;
+	}
+	dp->cfg = cfg;
+	if (open_io(dp, err))
+		goto fail;
+	uint64_t tx_ports = 0;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		if (dp->port_sink[i] >= 0)
+			tx_ports |= 1ull << i;
+	if (edp_pipeline_init(&dp->pipeline, cfg, tx_ports, err))
+		goto fail;
+	dp->fc = edp_flowcache_create(cfg->flow_cache_entries,
+				      dp->pipeline.sw ? edp_switch_epochs(dp->pipeline.sw) : NULL, err);
+	if (!dp->fc)
+		goto fail;
+	dp->st.n_ports = cfg->n_ports;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		dp->st.ports[i].name = cfg->ports[i].name;
+	return dp;
+fail:
+	edp_datapath_close_outputs(dp, NULL);
+	edp_datapath_destroy(dp);
+	return NULL;
+}
+
+void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n)
+{
+	struct edp_flow_key keys[EDP_BATCH];
+	struct edp_datapath_stats *st = &dp->st;
+	struct edp_action_ctx ctx = { dp->pipeline.sw ? edp_switch_stamps(dp->pipeline.sw) : NULL, 0 };
+	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
+		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
+		struct edp_mbuf **b = mbufs + base;
+		for (uint32_t i = 0; i < count; i++) {
+			struct edp_mbuf *m = b[i];
+			struct edp_parse_result pr;
+			m->flags = (uint8_t)edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr);
+			m->l3_off = pr.l3_off;
+			m->l4_off = pr.l4_off;
+			m->hash = edp_flow_hash(&keys[i]);
+			st->ports[m->in_port].s.rx_packets++;
+			st->ports[m->in_port].s.rx_bytes += m->wire_len;
+			st->bytes_in += m->wire_len;
+		}
+		if (dp->pipeline.sw && b[0]->ts_ns >= dp->next_age_ns) {
+			edp_switch_age(dp->pipeline.sw, b[0]->ts_ns);
+			dp->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			struct edp_mbuf *m = b[i];
+			if (m->flags == EDP_PARSE_MALFORMED) {
+				m->out_ports = 0;
+				m->drop_reason = EDP_DROP_MALFORMED;
+			} else {
+				const struct edp_action_prog *prog = edp_flowcache_lookup(dp->fc, &keys[i], m->hash);
+				struct edp_action_prog fresh;
+				if (!prog) {
+					edp_pipeline_classify(&dp->pipeline, &keys[i], m->ts_ns, &fresh);
+					edp_flowcache_insert(dp->fc, &keys[i], m->hash, &fresh);
+					prog = &fresh;
+				}
+				ctx.now_ns = m->ts_ns;
+				edp_action_execute(prog, m, &ctx);
+			}
+			if (m->out_ports) {
+				st->packets_forwarded++;
+			} else {
+				st->packets_dropped++;
+				st->drops[m->drop_reason]++;
+			}
+		}
+		st->packets_in += count;
+	}
+}
+
+/* Write each packet to the output of each of its ports, in input order. */
+static int emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_mbuf *m = mbufs[i];
+		for (uint64_t ports = m->out_ports; ports; ports &= ports - 1) {
+			unsigned p = (unsigned)__builtin_ctzll(ports);
+			if (edp_pcap_writer_write(dp->sinks[dp->port_sink[p]], m, err) < 0)
+				return EDP_ERR_RUNTIME;
+			dp->st.ports[p].s.tx_packets++;
+			dp->st.ports[p].s.tx_bytes += m->wire_len;
+		}
+	}
+	return 0;
+}
+
+/* Read the lookahead packet of an input. Returns 0, or -1 on a read error. */
+static int advance(struct edp_datapath *dp, struct input *in, const volatile sig_atomic_t *stop,
+		   struct edp_error *err)
+{
+	if (!in->next && edp_mbuf_alloc_bulk(dp->pool, &in->next, 1) != 1)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
+	int rc = edp_pcap_reader_next(in->reader, in->next, err);
+	if (rc == 1) {
+		in->next->in_port = in->port;
+		return 0;
+	}
+	edp_mbuf_free_bulk(&in->next, 1);
+	in->next = NULL;
+	return rc < 0 && !*stop ? -1 : 0;
+}
+
+int edp_datapath_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = 0;
+	for (uint32_t i = 0; i < dp->n_inputs && !rc; i++)
+		if (advance(dp, &dp->inputs[i], stop, err) < 0)
+			rc = EDP_ERR_RUNTIME;
+	struct edp_mbuf *batch[EDP_BATCH];
+	/* After a stop request or a read error no input advances any more, but
+	 * the lookahead packets already read are still processed. */
+	for (;;) {
+		uint32_t n = 0;
+		while (n < EDP_BATCH) {
+			struct input *best = NULL;
+			for (uint32_t i = 0; i < dp->n_inputs; i++) {
+				struct input *in = &dp->inputs[i];
+				if (in->next && (!best || in->next->ts_ns < best->next->ts_ns))
+					best = in;
+			}
+			if (!best)
+				break;
+			batch[n++] = best->next;
+			best->next = NULL;
+			if (!rc && !*stop && advance(dp, best, stop, err) < 0)
+				rc = EDP_ERR_RUNTIME;
+		}
+		if (n == 0)
+			break;
+		edp_datapath_process(dp, batch, n);
+		int wrc = emit(dp, batch, n, rc ? NULL : err);
+		edp_mbuf_free_bulk(batch, n);
+		if (wrc) {
+			rc = wrc;
+			break;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	dp->st.seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return rc;
+}
+
+int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < dp->n_sinks; i++) {
+		if (edp_pcap_writer_close(dp->sinks[i], rc ? NULL : err) < 0)
+			rc = EDP_ERR_RUNTIME;
+		dp->sinks[i] = NULL;
+	}
+	dp->n_sinks = 0;
+	return rc;
+}
+
+void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats *out)
+{
+	*out = dp->st;
+	out->flow_cache = *edp_flowcache_stats(dp->fc);
+	out->slow_path_runs = dp->pipeline.runs;
+}
+
+void edp_datapath_destroy(struct edp_datapath *dp)
+{
+	if (!dp)
+		return;
+	for (uint32_t i = 0; i < dp->n_inputs; i++) {
+		if (dp->inputs[i].next)
+			edp_mbuf_free_bulk(&dp->inputs[i].next, 1);
+		edp_pcap_reader_close(dp->inputs[i].reader);
+	}
+	for (uint32_t i = 0; i < dp->n_sinks; i++)
+		edp_pcap_writer_close(dp->sinks[i], NULL);
+	edp_pipeline_destroy(&dp->pipeline);
+	edp_flowcache_destroy(dp->fc);
+	edp_mbuf_pool_destroy(dp->pool);
+	free(dp);
+}

@@ -1,0 +1,69 @@
+/* edp_datapath: the batch loop that ties the engines together, and nothing
+ * else.
+ *
+ *   readers (pcapio) -> batch of mbufs -> parse -> flow cache lookup
+ *     hit: cached action program; miss: pipeline (slow path), insert
+ *   -> execute -> outputs (pcapio), in input order
+ *
+ * Several inputs are merged by timestamp (ties go to the lower port), so the
+ * output is deterministic. Conservation is an invariant: every packet read is
+ * counted as forwarded or dropped under exactly one named reason.
+ *
+ * Thread-safety: one datapath per thread (worker threads arrive later).
+ */
+#ifndef EDP_DATAPATH_H
+#define EDP_DATAPATH_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "edp_action.h"
+#include "edp_config.h"
+#include "edp_error.h"
+#include "edp_flowcache.h"
+#include "edp_mbuf.h"
+
+#define EDP_BATCH 32
+
+struct edp_port_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+};
+
+struct edp_datapath_stats {
+	uint64_t packets_in, bytes_in, packets_forwarded, packets_dropped;
+	uint64_t drops[EDP_DROP_REASONS];
+	uint64_t slow_path_runs;
+	struct edp_flowcache_stats flow_cache;
+	double seconds;
+	uint32_t n_ports;
+	struct {
+		const char *name;
+		struct edp_port_stats s;
+	} ports[EDP_MAX_PORTS];
+};
+
+struct edp_datapath;
+
+/* Open every input and output of cfg and build the engines. cfg must outlive
+ * the datapath. Errors: EDP_ERR_USAGE for a contradictory setup (a file both
+ * read and written, stdin read twice), EDP_ERR_RUNTIME for I/O. */
+struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err);
+
+/* Process every input to its end, or until *stop becomes non-zero. Returns 0,
+ * or EDP_ERR_RUNTIME when an input or output failed (err says which); the
+ * packets read before the fault have been processed either way. */
+int edp_datapath_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
+
+/* The fast path alone: classify and execute n packets whose data, lengths,
+ * timestamp and in_port are set. Sets each mbuf's out_ports or drop_reason
+ * and updates the counters; writes nothing. */
+void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n);
+
+/* Flush and close every output. Returns 0 or EDP_ERR_RUNTIME. */
+int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err);
+
+void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats *out);
+
+void edp_datapath_destroy(struct edp_datapath *dp);
+
+#endif

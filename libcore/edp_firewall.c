@@ -1,0 +1,387 @@
+#include "edp_firewall.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { L4F_IS_IP = 1, L4F_HAS_PORTS = 2 };
+
+/* What the firewall matches on, derived from the flow key. */
+struct fwkey {
+	uint16_t in_port, vlan, eth_type;
+	uint8_t proto, l4;
+	uint16_t sport, dport;
+	uint32_t pad;
+	uint8_t src[16], dst[16];
+};
+_Static_assert(sizeof(struct fwkey) == 48, "fwkey is six words");
+#define FWKEY_WORDS 6
+
+struct fw_entry {
+	struct fwkey value; /* already masked */
+	uint64_t rank;      /* 0 = empty slot */
+	uint8_t action;
+	int32_t rule;
+};
+
+struct tuple {
+	struct fwkey mask;
+	uint64_t max_rank;
+	struct fw_entry *slots;
+	uint32_t slot_mask, count, cap_list;
+	struct fw_entry *list; /* entries while building */
+};
+
+struct edp_firewall {
+	struct tuple *tuples;
+	uint32_t n_tuples, cap_tuples;
+	uint8_t default_action;
+	bool uses_ports, uses_l3;
+};
+
+static void fwkey_from_flow(const struct edp_flow_key *k, struct fwkey *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->in_port = k->in_port;
+	f->vlan = k->vlan_outer;
+	f->eth_type = k->eth_type;
+	if (k->flags & EDP_KEY_IS_IP) {
+		f->l4 = L4F_IS_IP;
+		f->proto = k->nw_proto;
+		memcpy(f->src, k->nw_src, 16);
+		memcpy(f->dst, k->nw_dst, 16);
+		if (k->flags & EDP_KEY_HAS_PORTS) {
+			f->l4 |= L4F_HAS_PORTS;
+			f->sport = k->tp_src;
+			f->dport = k->tp_dst;
+		}
+	}
+}
+
+static inline void fwkey_and(const struct fwkey *a, const struct fwkey *m, struct fwkey *out)
+{
+	uint64_t x[FWKEY_WORDS], y[FWKEY_WORDS];
+	memcpy(x, a, sizeof(x));
+	memcpy(y, m, sizeof(y));
+	for (int i = 0; i < FWKEY_WORDS; i++)
+		x[i] &= y[i];
+	memcpy(out, x, sizeof(x));
+}
+
+static inline uint32_t fwkey_hash(const struct fwkey *k)
+{
+	uint64_t w[FWKEY_WORDS], h = 0x84222325cbf29ce4ull;
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < FWKEY_WORDS; i++) {
+		h ^= w[i] * 0xff51afd7ed558ccdull;
+		h = (h << 31 | h >> 33) * 0xc4ceb9fe1a85ec53ull;
+	}
+	return (uint32_t)(h ^ h >> 32);
+}
+
+static void prefix_mask(uint8_t *mask, unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = len > 8 * i ? len - 8 * i : 0;
+		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
+	}
+}
+
+/* Split [lo, hi] into aligned prefixes of a 16-bit space. Returns the count. */
+static unsigned range_to_prefixes(uint32_t lo, uint32_t hi, uint16_t *val, uint16_t *mask)
+{
+	unsigned n = 0;
+	while (lo <= hi) {
+		uint32_t size = lo ? (lo & -lo) : 0x10000;
+		while (lo + size - 1 > hi)
+			size >>= 1;
+		val[n] = (uint16_t)lo;
+		mask[n] = (uint16_t)~(size - 1);
+		n++;
+		lo += size;
+	}
+	return n;
+}
+
+static uint64_t rank_of(const struct edp_fw_rule *r, uint32_t index)
+{
+	return (uint64_t)r->priority << 32 | (0xffffffffu - index);
+}
+
+static struct tuple *tuple_for(struct edp_firewall *fw, const struct fwkey *mask)
+{
+	for (uint32_t i = 0; i < fw->n_tuples; i++)
+		if (memcmp(&fw->tuples[i].mask, mask, sizeof(*mask)) == 0)
+			return &fw->tuples[i];
+	if (fw->n_tuples == fw->cap_tuples) {
+		uint32_t cap = fw->cap_tuples ? fw->cap_tuples * 2 : 8;
+		struct tuple *t = realloc(fw->tuples, cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		fw->tuples = t;
+		fw->cap_tuples = cap;
+	}
+	struct tuple *t = &fw->tuples[fw->n_tuples++];
+	memset(t, 0, sizeof(*t));
+	t->mask = *mask;
+	return t;
+}
+
+static int tuple_add(struct tuple *t, const struct fwkey *value, uint64_t rank, uint8_t action,
+		     int32_t rule)
+{
+	if (t->count == t->cap_list) {
+		uint32_t cap = t->cap_list ? t->cap_list * 2 : 8;
+		struct fw_entry *l = realloc(t->list, cap * sizeof(*l));
+		if (!l)
+			return -1;
+		t->list = l;
+		t->cap_list = cap;
+	}
+	struct fw_entry *e = &t->list[t->count++];
+	fwkey_and(value, &t->mask, &e->value);
+	e->rank = rank;
+	e->action = action;
+	e->rule = rule;
+	if (rank > t->max_rank)
+		t->max_rank = rank;
+	return 0;
+}
+
+/* Turn a tuple's entry list into its open-addressing table. Entries with the
+ * same masked value match the same packets: only the best one is kept. */
+static int tuple_build(struct tuple *t)
+{
+	uint32_t cap = 4;
+	while (cap < t->count * 2)
+		cap <<= 1;
+	t->slots = calloc(cap, sizeof(*t->slots));
+	if (!t->slots)
+		return -1;
+	t->slot_mask = cap - 1;
+	for (uint32_t i = 0; i < t->count; i++) {
+		struct fw_entry *e = &t->list[i];
+		for (uint32_t s = fwkey_hash(&e->value) & t->slot_mask;; s = (s + 1) & t->slot_mask) {
+			struct fw_entry *x = &t->slots[s];
+			if (x->rank == 0) {
+				*x = *e;
+				break;
+			}
+			if (memcmp(&x->value, &e->value, sizeof(e->value)) == 0) {
+				if (e->rank > x->rank)
+					*x = *e;
+				break;
+			}
+		}
+	}
+	free(t->list);
+	t->list = NULL;
+	return 0;
+}
+
+static int cmp_tuple(const void *a, const void *b)
+{
+	const struct tuple *x = a, *y = b;
+	return x->max_rank < y->max_rank ? 1 : x->max_rank > y->max_rank ? -1 : 0;
+}
+
+static int add_rule(struct edp_firewall *fw, const struct edp_fw_rule *r, uint32_t index)
+{
+	struct fwkey val, mask;
+	memset(&val, 0, sizeof(val));
+	memset(&mask, 0, sizeof(mask));
+	if (r->in_port >= 0) {
+		val.in_port = (uint16_t)r->in_port;
+		mask.in_port = 0xffff;
+	}
+	if (r->vlan >= 0) {
+		val.vlan = (uint16_t)(r->vlan | EDP_VLAN_PRESENT);
+		mask.vlan = 0x1fff;
+	}
+	if (r->eth_type >= 0) {
+		val.eth_type = (uint16_t)r->eth_type;
+		mask.eth_type = 0xffff;
+	}
+	const struct edp_prefix *pfx[2] = { &r->src, &r->dst };
+	uint8_t *vaddr[2] = { val.src, val.dst }, *maddr[2] = { mask.src, mask.dst };
+	for (int i = 0; i < 2; i++) {
+		if (!pfx[i]->af)
+			continue;
+		memcpy(vaddr[i], pfx[i]->addr, 16);
+		prefix_mask(maddr[i], pfx[i]->len);
+		val.eth_type = pfx[i]->af == 4 ? EDP_ETH_TYPE_IPV4 : EDP_ETH_TYPE_IPV6;
+		mask.eth_type = 0xffff;
+		val.l4 |= L4F_IS_IP;
+		mask.l4 |= L4F_IS_IP;
+		fw->uses_l3 = true;
+	}
+	if (r->proto >= 0) {
+		val.proto = (uint8_t)r->proto;
+		mask.proto = 0xff;
+		val.l4 |= L4F_IS_IP;
+		mask.l4 |= L4F_IS_IP;
+		fw->uses_l3 = true;
+	}
+	uint16_t sv[32], sm[32], dv[32], dm[32];
+	unsigned ns = 1, nd = 1;
+	sv[0] = sm[0] = dv[0] = dm[0] = 0;
+	if (r->sport_lo >= 0)
+		ns = range_to_prefixes((uint32_t)r->sport_lo, (uint32_t)r->sport_hi, sv, sm);
+	if (r->dport_lo >= 0)
+		nd = range_to_prefixes((uint32_t)r->dport_lo, (uint32_t)r->dport_hi, dv, dm);
+	if (r->sport_lo >= 0 || r->dport_lo >= 0) {
+		val.l4 |= L4F_IS_IP | L4F_HAS_PORTS;
+		mask.l4 |= L4F_IS_IP | L4F_HAS_PORTS;
+		fw->uses_ports = fw->uses_l3 = true;
+	}
+	uint64_t rank = rank_of(r, index);
+	for (unsigned i = 0; i < ns; i++) {
+		for (unsigned j = 0; j < nd; j++) {
+			val.sport = sv[i];
+			mask.sport = sm[i];
+			val.dport = dv[j];
+			mask.dport = dm[j];
+			struct tuple *t = tuple_for(fw, &mask);
+			if (!t || tuple_add(t, &val, rank, r->action, (int32_t)index) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+struct edp_firewall *edp_firewall_create(const struct edp_fw_rule *rules, uint32_t n,
+					 uint8_t default_action, struct edp_error *err)
+{
+	struct edp_firewall *fw = calloc(1, sizeof(*fw));
+	if (!fw)
+		goto oom;
+	fw->default_action = default_action;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct edp_fw_rule *r = &rules[i];
+		if (r->src.af && r->dst.af && r->src.af != r->dst.af) {
+			edp_error_set(err, EDP_ERR_USAGE, "firewall rule %u mixes an IPv4 and an IPv6 prefix", i + 1);
+			edp_firewall_destroy(fw);
+			return NULL;
+		}
+		uint8_t af = r->src.af ? r->src.af : r->dst.af;
+		if (af && r->eth_type >= 0 &&
+		    r->eth_type != (af == 4 ? EDP_ETH_TYPE_IPV4 : EDP_ETH_TYPE_IPV6)) {
+			edp_error_set(err, EDP_ERR_USAGE,
+				      "firewall rule %u: ethertype 0x%04x contradicts its IPv%u prefix", i + 1,
+				      (unsigned)r->eth_type, af);
+			edp_firewall_destroy(fw);
+			return NULL;
+		}
+		if (add_rule(fw, r, i) < 0)
+			goto oom;
+	}
+	for (uint32_t i = 0; i < fw->n_tuples; i++)
+		if (tuple_build(&fw->tuples[i]) < 0)
+			goto oom;
+	qsort(fw->tuples, fw->n_tuples, sizeof(*fw->tuples), cmp_tuple);
+	return fw;
+oom:
+	edp_firewall_destroy(fw);
+	edp_error_set(err, EDP_ERR_RUNTIME, "out of memory compiling %u firewall rules", n);
+	return NULL;
+}
+
+void edp_firewall_destroy(struct edp_firewall *fw)
+{
+	if (!fw)
+		return;
+	for (uint32_t i = 0; i < fw->n_tuples; i++) {
+		free(fw->tuples[i].slots);
+		free(fw->tuples[i].list);
+	}
+	free(fw->tuples);
+	free(fw);
+}
+
+uint8_t edp_firewall_classify(const struct edp_firewall *fw, const struct edp_flow_key *key,
+			      int32_t *rule_index)
+{
+	struct fwkey k, m;
+	fwkey_from_flow(key, &k);
+	uint64_t best = 0;
+	uint8_t action = fw->default_action;
+	int32_t rule = -1;
+	for (uint32_t i = 0; i < fw->n_tuples; i++) {
+		const struct tuple *t = &fw->tuples[i];
+		if (t->max_rank <= best)
+			break;
+		fwkey_and(&k, &t->mask, &m);
+		for (uint32_t s = fwkey_hash(&m) & t->slot_mask;; s = (s + 1) & t->slot_mask) {
+			const struct fw_entry *e = &t->slots[s];
+			if (e->rank == 0)
+				break;
+			if (memcmp(&e->value, &m, sizeof(m)) == 0) {
+				if (e->rank > best) {
+					best = e->rank;
+					action = e->action;
+					rule = e->rule;
+				}
+				break;
+			}
+		}
+	}
+	if (rule_index)
+		*rule_index = rule;
+	return action;
+}
+
+static bool prefix_match(const struct edp_prefix *p, const uint8_t *addr)
+{
+	uint8_t mask[16];
+	prefix_mask(mask, p->len);
+	for (int i = 0; i < 16; i++)
+		if ((addr[i] & mask[i]) != (p->addr[i] & mask[i]))
+			return false;
+	return true;
+}
+
+static bool rule_matches(const struct edp_fw_rule *r, const struct edp_flow_key *k)
+{
+	bool ip = k->flags & EDP_KEY_IS_IP, ports = ip && (k->flags & EDP_KEY_HAS_PORTS);
+	if (r->in_port >= 0 && r->in_port != k->in_port)
+		return false;
+	if (r->vlan >= 0 && k->vlan_outer != (r->vlan | EDP_VLAN_PRESENT))
+		return false;
+	if (r->eth_type >= 0 && r->eth_type != k->eth_type)
+		return false;
+	const struct edp_prefix *pfx[2] = { &r->src, &r->dst };
+	const uint8_t *addr[2] = { k->nw_src, k->nw_dst };
+	for (int i = 0; i < 2; i++) {
+		if (!pfx[i]->af)
+			continue;
+		uint16_t want = pfx[i]->af == 4 ? EDP_ETH_TYPE_IPV4 : EDP_ETH_TYPE_IPV6;
+		if (!ip || k->eth_type != want || !prefix_match(pfx[i], addr[i]))
+			return false;
+	}
+	if (r->proto >= 0 && (!ip || k->nw_proto != r->proto))
+		return false;
+	if (r->sport_lo >= 0 && (!ports || k->tp_src < r->sport_lo || k->tp_src > r->sport_hi))
+		return false;
+	if (r->dport_lo >= 0 && (!ports || k->tp_dst < r->dport_lo || k->tp_dst > r->dport_hi))
+		return false;
+	return true;
+}
+
+uint8_t edp_firewall_classify_linear(const struct edp_fw_rule *rules, uint32_t n,
+				     uint8_t default_action, const struct edp_flow_key *key,
+				     int32_t *rule_index)
+{
+	uint64_t best = 0;
+	int32_t rule = -1;
+	for (uint32_t i = 0; i < n; i++)
+		if (rank_of(&rules[i], i) > best && rule_matches(&rules[i], key)) {
+			best = rank_of(&rules[i], i);
+			rule = (int32_t)i;
+		}
+	if (rule_index)
+		*rule_index = rule;
+	return rule < 0 ? default_action : rules[rule].action;
+}
+
+bool edp_firewall_uses_ports(const struct edp_firewall *fw) { return fw->uses_ports; }
+bool edp_firewall_uses_l3(const struct edp_firewall *fw) { return fw->uses_l3; }
+uint32_t edp_firewall_tuples(const struct edp_firewall *fw) { return fw->n_tuples; }

@@ -1,0 +1,143 @@
+#include "edp_flowcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct bucket {
+	uint16_t sig[EDP_FLOWCACHE_WAYS]; /* 0 = empty way */
+	uint32_t victim;
+	uint32_t pad[3];
+};
+
+struct entry {
+	struct edp_flow_key key;
+	struct edp_action_prog prog;
+};
+
+struct edp_flowcache {
+	struct bucket *buckets;
+	struct entry *entries;
+	const uint32_t *epochs;
+	uint32_t bucket_mask;
+	uint32_t used;
+	struct edp_flowcache_stats stats;
+};
+
+static inline uint16_t signature(uint32_t hash)
+{
+	uint16_t s = (uint16_t)(hash >> 16);
+	return s ? s : 1;
+}
+
+struct edp_flowcache *edp_flowcache_create(uint32_t entries, const uint32_t *epochs,
+					   struct edp_error *err)
+{
+	uint32_t n = EDP_FLOWCACHE_WAYS;
+	while (n < entries && n < (1u << 28))
+		n <<= 1;
+	struct edp_flowcache *fc = calloc(1, sizeof(*fc));
+	uint32_t nb = n / EDP_FLOWCACHE_WAYS;
+	if (fc) {
+		fc->buckets = aligned_alloc(64, (size_t)nb * sizeof(struct bucket));
+		fc->entries = aligned_alloc(64, (size_t)n * sizeof(struct entry));
+	}
+	if (!fc || !fc->buckets || !fc->entries) {
+		edp_flowcache_destroy(fc);
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for a flow cache of %u entries", n);
+		return NULL;
+	}
+	memset(fc->buckets, 0, (size_t)nb * sizeof(struct bucket));
+	fc->bucket_mask = nb - 1;
+	fc->epochs = epochs;
+	return fc;
+}
+
+void edp_flowcache_destroy(struct edp_flowcache *fc)
+{
+	if (!fc)
+		return;
+	free(fc->buckets);
+	free(fc->entries);
+	free(fc);
+}
+
+static inline int entry_valid(const struct edp_flowcache *fc, const struct entry *e)
+{
+	for (unsigned i = 0; i < e->prog.n_deps; i++)
+		if (fc->epochs[e->prog.dep_index[i]] != e->prog.dep_epoch[i])
+			return 0;
+	return 1;
+}
+
+const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
+						   const struct edp_flow_key *key, uint32_t hash)
+{
+	uint32_t b = hash & fc->bucket_mask;
+	struct bucket *bk = &fc->buckets[b];
+	uint16_t sig = signature(hash);
+	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++) {
+		if (bk->sig[w] != sig)
+			continue;
+		struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + w];
+		if (!edp_flow_equal(&e->key, key))
+			continue;
+		if (!entry_valid(fc, e)) {
+			bk->sig[w] = 0;
+			fc->used--;
+			fc->stats.invalidations++;
+			break;
+		}
+		fc->stats.hits++;
+		return &e->prog;
+	}
+	fc->stats.misses++;
+	return NULL;
+}
+
+void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *key, uint32_t hash,
+			  const struct edp_action_prog *prog)
+{
+	uint32_t b = hash & fc->bucket_mask;
+	struct bucket *bk = &fc->buckets[b];
+	uint16_t sig = signature(hash);
+	unsigned slot = EDP_FLOWCACHE_WAYS;
+	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++) {
+		struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + w];
+		if (bk->sig[w] == sig && edp_flow_equal(&e->key, key)) {
+			slot = w; /* replace the stale copy of the same flow */
+			break;
+		}
+		if (slot == EDP_FLOWCACHE_WAYS && bk->sig[w] == 0)
+			slot = w;
+	}
+	if (slot == EDP_FLOWCACHE_WAYS) {
+		slot = bk->victim++ % EDP_FLOWCACHE_WAYS;
+		fc->stats.evictions++;
+	} else if (bk->sig[slot] == 0) {
+		fc->used++;
+	}
+	struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + slot];
+	e->key = *key;
+	e->prog = *prog;
+	bk->sig[slot] = sig;
+	fc->stats.inserts++;
+}
+
+void edp_flowcache_flush(struct edp_flowcache *fc)
+{
+	fc->stats.invalidations += fc->used;
+	fc->used = 0;
+	memset(fc->buckets, 0, (size_t)(fc->bucket_mask + 1) * sizeof(struct bucket));
+}
+
+uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc)
+{
+	return (fc->bucket_mask + 1) * EDP_FLOWCACHE_WAYS;
+}
+
+uint32_t edp_flowcache_used(const struct edp_flowcache *fc) { return fc->used; }
+
+const struct edp_flowcache_stats *edp_flowcache_stats(const struct edp_flowcache *fc)
+{
+	return &fc->stats;
+}

@@ -1,0 +1,58 @@
+/* edp_flowcache: the per-thread exact-match flow cache.
+ *
+ * Design: a set-associative table of 2^k buckets of EDP_FLOWCACHE_WAYS ways.
+ * Each bucket keeps a 16-bit signature per way next to a victim cursor, so a
+ * lookup reads one bucket line, compares signatures, and touches a full entry
+ * (key + action program) only on a signature match. Memory is fixed at
+ * creation: entries rounded up to a power of two (at least one bucket).
+ * Inserting into a full bucket evicts one way (round robin).
+ *
+ * Invalidation: a config change flushes the whole cache; every entry also
+ * records the epochs of the slots its verdict depended on (edp_action_prog
+ * deps), so a changed epoch (a MAC-table bucket that changed) invalidates just
+ * the entries that read it. A stale entry is found on lookup, counted and
+ * freed.
+ *
+ * Thread-safety: one cache per thread; no locking.
+ */
+#ifndef EDP_FLOWCACHE_H
+#define EDP_FLOWCACHE_H
+
+#include <stdint.h>
+
+#include "edp_action.h"
+#include "edp_error.h"
+#include "edp_flow.h"
+
+#define EDP_FLOWCACHE_WAYS 8
+
+struct edp_flowcache_stats {
+	uint64_t hits, misses, inserts, evictions, invalidations;
+};
+
+struct edp_flowcache;
+
+/* Create a cache of at least `entries` entries (rounded up to a power of two,
+ * minimum EDP_FLOWCACHE_WAYS). `epochs` is the dependency epoch table the
+ * programs' dep_index refer to (may be NULL when no program has deps). */
+struct edp_flowcache *edp_flowcache_create(uint32_t entries, const uint32_t *epochs,
+					   struct edp_error *err);
+void edp_flowcache_destroy(struct edp_flowcache *fc);
+
+/* The program cached for key, or NULL (a miss; stale entries count as misses
+ * and as invalidations). The pointer is valid until the next insert. */
+const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
+						   const struct edp_flow_key *key, uint32_t hash);
+
+/* Insert (or replace) key -> prog. Never fails; may evict. */
+void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *key, uint32_t hash,
+			  const struct edp_action_prog *prog);
+
+/* Invalidate every entry (a config change). */
+void edp_flowcache_flush(struct edp_flowcache *fc);
+
+uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc);
+uint32_t edp_flowcache_used(const struct edp_flowcache *fc);
+const struct edp_flowcache_stats *edp_flowcache_stats(const struct edp_flowcache *fc);
+
+#endif

@@ -1,0 +1,81 @@
+#include "edp_mbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct edp_mbuf_pool {
+	struct edp_mbuf *descs;
+	uint8_t *bufs;
+	struct edp_mbuf **free_stack;
+	uint32_t count;
+	uint32_t free_top;
+	uint32_t buf_size;
+};
+
+struct edp_mbuf_pool *edp_mbuf_pool_create(uint32_t count, uint32_t buf_size, struct edp_error *err)
+{
+	struct edp_mbuf_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		goto oom;
+	buf_size = (buf_size + 63u) & ~63u;
+	p->descs = aligned_alloc(64, (size_t)count * sizeof(struct edp_mbuf));
+	p->bufs = aligned_alloc(64, (size_t)count * buf_size);
+	p->free_stack = malloc((size_t)count * sizeof(struct edp_mbuf *));
+	if (!p->descs || !p->bufs || !p->free_stack) {
+		edp_mbuf_pool_destroy(p);
+		goto oom;
+	}
+	p->count = count;
+	p->buf_size = buf_size;
+	for (uint32_t i = 0; i < count; i++) {
+		struct edp_mbuf *m = &p->descs[i];
+		memset(m, 0, sizeof(*m));
+		m->pool = p;
+		m->index = i;
+		m->buf_len = buf_size;
+		m->data = p->bufs + (size_t)i * buf_size;
+		p->free_stack[count - 1 - i] = m;
+	}
+	p->free_top = count;
+	return p;
+oom:
+	edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for a pool of %u packet buffers of %u bytes",
+		      count, buf_size);
+	return NULL;
+}
+
+void edp_mbuf_pool_destroy(struct edp_mbuf_pool *p)
+{
+	if (!p)
+		return;
+	free(p->descs);
+	free(p->bufs);
+	free(p->free_stack);
+	free(p);
+}
+
+uint32_t edp_mbuf_pool_buf_size(const struct edp_mbuf_pool *p) { return p->buf_size; }
+uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *p) { return p->free_top; }
+
+uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, uint32_t n)
+{
+	if (n > p->free_top)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_mbuf *m = p->free_stack[--p->free_top];
+		m->data = p->bufs + (size_t)m->index * p->buf_size;
+		m->out_ports = 0;
+		m->drop_reason = 0;
+		m->flags = 0;
+		mbufs[i] = m;
+	}
+	return n;
+}
+
+void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_mbuf_pool *p = mbufs[i]->pool;
+		p->free_stack[p->free_top++] = mbufs[i];
+	}
+}

@@ -1,0 +1,58 @@
+/* edp_mbuf: the packet descriptor and the pools that recycle it.
+ *
+ * A descriptor is exactly one 64-byte cache line (static-asserted below),
+ * half of DPDK's rte_mbuf. The packet bytes live in a buffer of the same pool;
+ * `data` points into it. Pools are created once with a fixed number of
+ * descriptors and buffers and never call malloc afterwards: alloc and free are
+ * a pointer stack, so the hot path is allocation-free.
+ *
+ * Thread-safety: a pool belongs to one thread. (Per-thread caches in front of
+ * a shared pool arrive with the worker threads.)
+ */
+#ifndef EDP_MBUF_H
+#define EDP_MBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edp_error.h"
+
+struct edp_mbuf_pool;
+
+struct edp_mbuf {
+	uint8_t *data;              /* first byte of the packet */
+	uint64_t ts_ns;             /* capture timestamp, ns since the epoch */
+	uint64_t out_ports;         /* verdict: bitmask of output ports (0 = dropped) */
+	struct edp_mbuf_pool *pool; /* owner */
+	uint32_t data_len;          /* captured bytes in data */
+	uint32_t wire_len;          /* original length on the wire (>= data_len) */
+	uint32_t hash;              /* flow hash */
+	uint32_t buf_len;           /* room in the buffer behind data */
+	uint16_t in_port;           /* index of the port it was received on */
+	uint16_t l3_off;            /* offset of the L3 header (0 = none) */
+	uint16_t l4_off;            /* offset of the L4 header (0 = none) */
+	uint8_t drop_reason;        /* enum edp_drop_reason when out_ports == 0 */
+	uint8_t flags;              /* reserved for the datapath */
+	uint32_t index;             /* slot in the pool */
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct edp_mbuf) == 64, "edp_mbuf must be one 64-byte cache line");
+
+/* Create a pool of `count` descriptors, each with a `buf_size`-byte buffer.
+ * Returns NULL and fills err when memory is short. */
+struct edp_mbuf_pool *edp_mbuf_pool_create(uint32_t count, uint32_t buf_size,
+					   struct edp_error *err);
+void edp_mbuf_pool_destroy(struct edp_mbuf_pool *pool);
+
+uint32_t edp_mbuf_pool_buf_size(const struct edp_mbuf_pool *pool);
+uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *pool);
+
+/* Take `n` descriptors, all or none. Returns n, or 0 when fewer are free.
+ * Each descriptor comes back with data at the start of its buffer. */
+uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs, uint32_t n);
+
+/* Return `n` descriptors to their pool (they must all belong to one pool). */
+void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n);
+
+#endif

@@ -1,0 +1,36 @@
+/* edp_parse: packet headers to a flow key.
+ *
+ * Ethernet, 802.1Q and stacked 802.1ad/802.1Q tags, ARP, IPv4 (with options),
+ * IPv6 (with extension headers), TCP, UDP, ICMP, ICMPv6, SCTP; IP fragments
+ * (later fragments have no ports).
+ *
+ * Invariants: never reads past the captured length. A header cut short by the
+ * capture (snaplen) is not an error: the key records how far parsing got
+ * (EDP_KEY_*_TRUNC) and the pipeline decides. A header that contradicts
+ * itself or the frame (bad IHL, an IP length shorter than its header or longer
+ * than the frame, an L4 header shorter than its minimum) is malformed.
+ */
+#ifndef EDP_PARSE_H
+#define EDP_PARSE_H
+
+#include <stdint.h>
+
+#include "edp_flow.h"
+
+struct edp_parse_result {
+	uint16_t l3_off; /* 0 when there is no IP header */
+	uint16_t l4_off; /* 0 when the L4 header was not reached */
+};
+
+enum edp_parse_status {
+	EDP_PARSE_OK = 0,
+	EDP_PARSE_MALFORMED = 1,
+};
+
+/* Parse `caplen` captured bytes of a frame that was `wire_len` long on the
+ * wire. Fills *key completely (zeroing what the packet lacks) and *res.
+ * Returns EDP_PARSE_OK or EDP_PARSE_MALFORMED. Thread-safe, no allocation. */
+int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
+	      struct edp_flow_key *key, struct edp_parse_result *res);
+
+#endif

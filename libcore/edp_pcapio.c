@@ -1,0 +1,313 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "edp_pcapio.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PCAP_MAGIC_USEC 0xa1b2c3d4u
+#define PCAP_MAGIC_NSEC 0xa1b23c4du
+#define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
+#define PCAPNG_MAGIC 0x0a0d0d0au
+#define IO_BUFFER (1u << 20)
+
+struct edp_pcap_reader {
+	pcap_t *pcap;
+	FILE *fp;          /* the file libpcap reads (maybe a replay cookie) */
+	FILE *under;       /* the real stream behind a cookie, else NULL */
+	char *iobuf;
+	bool nanosecond;
+	uint64_t count;
+	char name[256];
+};
+
+struct edp_pcap_writer {
+	pcap_t *dead;
+	pcap_dumper_t *dumper;
+	FILE *fp;
+	char *iobuf;
+	bool nanosecond;
+	char name[256];
+};
+
+/* A stdio cookie that gives back the bytes we already read to identify the
+ * format, then the rest of a stream that cannot seek (a pipe). */
+struct replay_cookie {
+	FILE *under;
+	unsigned char head[4];
+	size_t head_len, head_pos;
+};
+
+static ssize_t replay_read(void *c, char *buf, size_t size)
+{
+	struct replay_cookie *rc = c;
+	size_t n = 0;
+	while (rc->head_pos < rc->head_len && n < size)
+		buf[n++] = (char)rc->head[rc->head_pos++];
+	if (n < size) {
+		size_t got = fread(buf + n, 1, size - n, rc->under);
+		if (got == 0 && ferror(rc->under) && n == 0)
+			return -1;
+		n += got;
+	}
+	return (ssize_t)n;
+}
+
+static int replay_close(void *c)
+{
+	free(c);
+	return 0;
+}
+
+static uint32_t magic_of(const unsigned char b[4])
+{
+	uint32_t le = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	return le;
+}
+
+static uint32_t bswap32(uint32_t v) { return __builtin_bswap32(v); }
+
+static bool known_magic(uint32_t m)
+{
+	return m == PCAP_MAGIC_USEC || m == PCAP_MAGIC_NSEC || m == PCAP_MAGIC_KUZNETSOV || m == PCAPNG_MAGIC;
+}
+
+/* stdin and stdout outlive their reader and writer: their buffers must too. */
+static char stdin_buffer[IO_BUFFER], stdout_buffer[IO_BUFFER];
+
+static const char *link_name(int dlt)
+{
+	const char *n = pcap_datalink_val_to_name(dlt);
+	return n ? n : "unknown";
+}
+
+struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err)
+{
+	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", path);
+		return NULL;
+	}
+	bool is_stdin = strcmp(path, "-") == 0;
+	snprintf(r->name, sizeof(r->name), "%s", is_stdin ? "stdin" : path);
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open: %s", r->name, strerror(errno));
+		goto fail;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: is a directory, not a capture file", r->name);
+		goto fail_file;
+	}
+	r->iobuf = is_stdin ? NULL : malloc(IO_BUFFER);
+	if (is_stdin || r->iobuf)
+		setvbuf(f, is_stdin ? stdin_buffer : r->iobuf, _IOFBF, IO_BUFFER);
+	unsigned char head[4];
+	size_t got = fread(head, 1, sizeof(head), f);
+	if (got == 0 && ferror(f)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot read: %s", r->name, strerror(errno));
+		goto fail_file;
+	}
+	if (got == 0) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: empty file, not a pcap or pcapng capture", r->name);
+		goto fail_file;
+	}
+	if (got < sizeof(head)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated file header (%zu bytes)", r->name, got);
+		goto fail_file;
+	}
+	uint32_t magic = magic_of(head);
+	uint32_t m = known_magic(magic) ? magic : bswap32(magic);
+	if (!known_magic(m)) {
+		edp_error_set(err, EDP_ERR_RUNTIME,
+			      "%s: bad magic 0x%02x%02x%02x%02x, not a pcap or pcapng capture", r->name,
+			      head[0], head[1], head[2], head[3]);
+		goto fail_file;
+	}
+	r->nanosecond = m == PCAP_MAGIC_NSEC || m == PCAPNG_MAGIC;
+
+	if (fseek(f, 0, SEEK_SET) == 0) {
+		r->fp = f;
+	} else {
+		struct replay_cookie *rc = calloc(1, sizeof(*rc));
+		cookie_io_functions_t io = { .read = replay_read, .close = replay_close };
+		if (!rc) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", r->name);
+			goto fail_file;
+		}
+		rc->under = f;
+		memcpy(rc->head, head, sizeof(head));
+		rc->head_len = sizeof(head);
+		r->fp = fopencookie(rc, "rb", io);
+		if (!r->fp) {
+			free(rc);
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot read: %s", r->name, strerror(errno));
+			goto fail_file;
+		}
+		r->under = f;
+		setvbuf(r->fp, NULL, _IOFBF, 1u << 16);
+	}
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	r->pcap = pcap_fopen_offline_with_tstamp_precision(r->fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+	if (!r->pcap) {
+		size_t l = strlen(ebuf);
+		while (l && (ebuf[l - 1] == '\n' || ebuf[l - 1] == '.'))
+			ebuf[--l] = 0;
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s", r->name, ebuf[0] ? ebuf : "unreadable capture");
+		if (r->under) {
+			fclose(r->fp);
+			r->fp = NULL;
+			f = r->under;
+		}
+		goto fail_file;
+	}
+	int dlt = pcap_datalink(r->pcap);
+	if (dlt != DLT_EN10MB) {
+		edp_error_set(err, EDP_ERR_RUNTIME,
+			      "%s: link type %d (%s) is not supported; only Ethernet (EN10MB) is processed",
+			      r->name, dlt, link_name(dlt));
+		edp_pcap_reader_close(r);
+		return NULL;
+	}
+	return r;
+fail_file:
+	if (f && f != stdin)
+		fclose(f);
+fail:
+	free(r->iobuf);
+	free(r);
+	return NULL;
+}
+
+void edp_pcap_reader_close(struct edp_pcap_reader *r)
+{
+	if (!r)
+		return;
+	if (r->pcap)
+		pcap_close(r->pcap); /* closes r->fp */
+	if (r->under && r->under != stdin)
+		fclose(r->under); /* pcap_close closed only the cookie over it */
+	free(r->iobuf);
+	free(r);
+}
+
+bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r) { return r->nanosecond; }
+uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r)
+{
+	int s = pcap_snapshot(r->pcap);
+	return s <= 0 || s > 262144 ? 262144u : (uint32_t)s;
+}
+const char *edp_pcap_reader_name(const struct edp_pcap_reader *r) { return r->name; }
+
+int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct edp_error *err)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc = pcap_next_ex(r->pcap, &h, &data);
+	if (rc == 1) {
+		if (h->caplen > m->buf_len) {
+			edp_error_set(err, EDP_ERR_RUNTIME,
+				      "%s: packet %llu: capture length %u exceeds the snapshot length %u",
+				      r->name, (unsigned long long)r->count + 1, h->caplen, m->buf_len);
+			return -1;
+		}
+		memcpy(m->data, data, h->caplen);
+		m->data_len = h->caplen;
+		m->wire_len = h->len < h->caplen ? h->caplen : h->len;
+		m->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+		r->count++;
+		return 1;
+	}
+	if (rc == PCAP_ERROR_BREAK)
+		return 0;
+	char msg[PCAP_ERRBUF_SIZE + 1];
+	snprintf(msg, sizeof(msg), "%s", pcap_geterr(r->pcap));
+	size_t l = strlen(msg);
+	while (l && (msg[l - 1] == '\n' || msg[l - 1] == '.'))
+		msg[--l] = 0;
+	edp_error_set(err, EDP_ERR_RUNTIME, "%s: after packet %llu: %s", r->name,
+		      (unsigned long long)r->count, msg[0] ? msg : "read error");
+	return -1;
+}
+
+struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, uint32_t snaplen,
+					     struct edp_error *err)
+{
+	struct edp_pcap_writer *w = calloc(1, sizeof(*w));
+	if (!w) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", path);
+		return NULL;
+	}
+	bool is_stdout = strcmp(path, "-") == 0;
+	snprintf(w->name, sizeof(w->name), "%s", is_stdout ? "stdout" : path);
+	w->fp = is_stdout ? stdout : fopen(path, "wb");
+	if (!w->fp) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", w->name, strerror(errno));
+		free(w);
+		return NULL;
+	}
+	w->iobuf = is_stdout ? NULL : malloc(IO_BUFFER);
+	if (is_stdout || w->iobuf)
+		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, IO_BUFFER);
+	w->nanosecond = nanosecond;
+	w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)snaplen,
+						       nanosecond ? PCAP_TSTAMP_PRECISION_NANO
+								  : PCAP_TSTAMP_PRECISION_MICRO);
+	w->dumper = w->dead ? pcap_dump_fopen(w->dead, w->fp) : NULL;
+	if (!w->dumper || fflush(w->fp) != 0) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot write the pcap header: %s", w->name,
+			      w->dead ? pcap_geterr(w->dead) : strerror(errno));
+		if (w->dumper)
+			pcap_dump_close(w->dumper);
+		else if (w->fp != stdout)
+			fclose(w->fp);
+		if (w->dead)
+			pcap_close(w->dead);
+		free(w->iobuf);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
+{
+	struct pcap_pkthdr h;
+	h.ts.tv_sec = (time_t)(m->ts_ns / 1000000000ull);
+	uint64_t frac = m->ts_ns % 1000000000ull;
+	h.ts.tv_usec = (suseconds_t)(w->nanosecond ? frac : frac / 1000);
+	h.caplen = m->data_len;
+	h.len = m->wire_len;
+	pcap_dump((u_char *)w->dumper, &h, m->data);
+	if (ferror(w->fp)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
+{
+	if (!w)
+		return 0;
+	int rc = 0;
+	if (fflush(w->fp) != 0 || ferror(w->fp)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
+		rc = -1;
+	}
+	/* pcap_dump_close would fclose(stdout): leave stdout open for the caller. */
+	if (w->fp != stdout)
+		pcap_dump_close(w->dumper);
+	pcap_close(w->dead);
+	free(w->iobuf);
+	free(w);
+	return rc;
+}
+
+const char *edp_pcap_writer_name(const struct edp_pcap_writer *w) { return w->name; }

@@ -1,0 +1,57 @@
+/* edp_pcapio: every libpcap call of the project.
+ *
+ * Readers open pcap or pcapng files, or standard input ("-"), with nanosecond
+ * timestamps; each packet keeps its capture length, its original wire length
+ * and its timestamp. Only Ethernet (DLT_EN10MB) is accepted: any other link
+ * type is refused with an error naming the file and the link type.
+ *
+ * Writers write classic pcap to a file or to standard output ("-"). A writer
+ * created with nanosecond precision writes the nanosecond magic; otherwise
+ * microseconds, which is lossless for input that had microseconds.
+ *
+ * Errors always name the file ("-" is called "stdin"/"stdout"). A reader that
+ * fails mid-file has delivered every packet before the fault.
+ *
+ * Thread-safety: a reader or writer belongs to one thread.
+ */
+#ifndef EDP_PCAPIO_H
+#define EDP_PCAPIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edp_error.h"
+#include "edp_mbuf.h"
+
+struct edp_pcap_reader;
+struct edp_pcap_writer;
+
+/* Open `path` ("-" = stdin). On failure returns NULL with err set
+ * (EDP_ERR_RUNTIME): missing, directory, empty, bad magic, truncated header,
+ * unsupported link type. */
+struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err);
+void edp_pcap_reader_close(struct edp_pcap_reader *r);
+
+/* True when the file stores nanosecond timestamps (or is pcapng, whose
+ * resolution may be finer than microseconds). */
+bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r);
+/* The file's snapshot length: no packet's capture length exceeds it. */
+uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r);
+/* Name used in messages: the path, or "stdin". */
+const char *edp_pcap_reader_name(const struct edp_pcap_reader *r);
+
+/* Read the next packet into m (data, data_len, wire_len, ts_ns).
+ * Returns 1 for a packet, 0 at the end of the file, -1 on a read error or a
+ * corrupt or truncated file (err says which packet and why). */
+int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct edp_error *err);
+
+/* Create `path` ("-" = stdout) as an Ethernet pcap. */
+struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, uint32_t snaplen,
+					     struct edp_error *err);
+/* Append one packet. Returns 0, or -1 with err set when the write failed. */
+int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
+/* Flush and close; returns 0, or -1 with err set when any write failed. */
+int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err);
+const char *edp_pcap_writer_name(const struct edp_pcap_writer *w);
+
+#endif

@@ -1,0 +1,131 @@
+#include "edp_pipeline.h"
+
+#include <string.h>
+
+int edp_pipeline_init(struct edp_pipeline *pl, const struct edp_config *cfg, uint64_t tx_ports,
+		      struct edp_error *err)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->tx_ports = tx_ports;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		if (cfg->ports[i].has_mac) {
+			memcpy(pl->port_mac[i], cfg->ports[i].mac, 6);
+			pl->port_has_mac |= 1ull << i;
+		}
+	if (cfg->has_firewall &&
+	    !(pl->fw = edp_firewall_create(cfg->rules, cfg->n_rules, cfg->firewall_default, err)))
+		return err ? err->status : EDP_ERR_RUNTIME;
+	if (cfg->has_router && !(pl->rt = edp_router_create(cfg->routes, cfg->n_routes, err))) {
+		edp_pipeline_destroy(pl);
+		return err ? err->status : EDP_ERR_RUNTIME;
+	}
+	if (cfg->has_switch &&
+	    !(pl->sw = edp_switch_create(cfg->mac_table_size, (uint64_t)cfg->ageing_s * 1000000000ull, err))) {
+		edp_pipeline_destroy(pl);
+		return err ? err->status : EDP_ERR_RUNTIME;
+	}
+	return 0;
+}
+
+void edp_pipeline_destroy(struct edp_pipeline *pl)
+{
+	edp_firewall_destroy(pl->fw);
+	edp_router_destroy(pl->rt);
+	edp_switch_destroy(pl->sw);
+	pl->fw = NULL;
+	pl->rt = NULL;
+	pl->sw = NULL;
+}
+
+static void drop(struct edp_action_prog *prog, int reason)
+{
+	prog->out_ports = 0;
+	prog->drop_reason = (uint8_t)reason;
+}
+
+static void output(struct edp_pipeline *pl, struct edp_action_prog *prog, uint64_t ports)
+{
+	ports &= pl->tx_ports;
+	if (ports)
+		prog->out_ports = ports;
+	else
+		drop(prog, EDP_DROP_NO_OUTPUT);
+}
+
+static bool is_multicast(const uint8_t mac[6]) { return mac[0] & 1; }
+
+static void add_dep(struct edp_action_prog *prog, uint32_t bucket)
+{
+	for (unsigned i = 0; i < prog->n_deps; i++)
+		if (prog->dep_index[i] == bucket)
+			return;
+	prog->dep_index[prog->n_deps++] = bucket;
+}
+
+static void switch_frame(struct edp_pipeline *pl, const struct edp_flow_key *key, uint64_t now,
+			 struct edp_action_prog *prog)
+{
+	uint16_t vlan = key->vlan_outer & 0x0fff;
+	uint64_t others = ~(1ull << key->in_port);
+	uint32_t bucket;
+	if (!is_multicast(key->eth_src)) {
+		prog->touch_index = edp_switch_learn(pl->sw, vlan, key->eth_src, key->in_port, now, &bucket);
+		prog->flags |= EDP_ACT_TOUCH_MAC;
+		add_dep(prog, bucket);
+	}
+	if (is_multicast(key->eth_dst)) {
+		output(pl, prog, others);
+	} else {
+		int port = edp_switch_lookup(pl->sw, vlan, key->eth_dst, now, &bucket);
+		add_dep(prog, bucket);
+		if (port < 0)
+			output(pl, prog, others);
+		else if (port == key->in_port)
+			drop(prog, EDP_DROP_SAME_PORT);
+		else
+			output(pl, prog, 1ull << port);
+	}
+	const uint32_t *epochs = edp_switch_epochs(pl->sw);
+	for (unsigned i = 0; i < prog->n_deps; i++)
+		prog->dep_epoch[i] = epochs[prog->dep_index[i]];
+}
+
+void edp_pipeline_classify(struct edp_pipeline *pl, const struct edp_flow_key *key, uint64_t now,
+			   struct edp_action_prog *prog)
+{
+	memset(prog, 0, sizeof(*prog));
+	pl->runs++;
+	bool ip_type = key->eth_type == EDP_ETH_TYPE_IPV4 || key->eth_type == EDP_ETH_TYPE_IPV6;
+	bool modules = pl->fw || pl->rt || pl->sw;
+	if (modules && (key->flags & EDP_KEY_L2_TRUNC))
+		return drop(prog, EDP_DROP_TRUNCATED);
+	if (pl->fw) {
+		if ((key->flags & EDP_KEY_L3_TRUNC) && edp_firewall_uses_l3(pl->fw))
+			return drop(prog, EDP_DROP_TRUNCATED);
+		bool portful = key->nw_proto == 6 || key->nw_proto == 17 || key->nw_proto == 132;
+		if ((key->flags & EDP_KEY_L4_TRUNC) && (key->flags & EDP_KEY_IS_IP) && portful &&
+		    edp_firewall_uses_ports(pl->fw))
+			return drop(prog, EDP_DROP_MALFORMED);
+		if (edp_firewall_classify(pl->fw, key, NULL) == EDP_FW_DROP)
+			return drop(prog, EDP_DROP_FIREWALL);
+	}
+	if (pl->rt && ip_type) {
+		if (key->flags & EDP_KEY_L3_TRUNC)
+			return drop(prog, EDP_DROP_TRUNCATED);
+		const struct edp_route *r = edp_router_lookup(
+			pl->rt, key->eth_type == EDP_ETH_TYPE_IPV4 ? 4 : 6, key->nw_dst);
+		if (r) {
+			output(pl, prog, 1ull << r->port);
+			prog->flags |= EDP_ACT_DEC_TTL | EDP_ACT_SET_ETH_DST;
+			memcpy(prog->eth_dst, r->next_hop_mac, 6);
+			if (pl->port_has_mac & (1ull << r->port)) {
+				prog->flags |= EDP_ACT_SET_ETH_SRC;
+				memcpy(prog->eth_src, pl->port_mac[r->port], 6);
+			}
+			return;
+		}
+	}
+	if (pl->sw)
+		return switch_frame(pl, key, now, prog);
+	output(pl, prog, ~(1ull << key->in_port));
+}

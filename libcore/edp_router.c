@@ -1,0 +1,146 @@
+#include "edp_router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct slot {
+	uint8_t addr[16];
+	int32_t route; /* -1 = empty */
+	uint8_t len;
+};
+
+struct family {
+	struct slot *slots;
+	uint32_t mask;
+	uint8_t lens[129]; /* lengths in use, longest first */
+	unsigned n_lens;
+};
+
+struct edp_router {
+	struct edp_route *routes;
+	struct family fam[2]; /* [0] IPv4, [1] IPv6 */
+};
+
+static void masked(const uint8_t *addr, unsigned len, uint8_t *out)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = len > 8 * i ? len - 8 * i : 0;
+		out[i] = addr[i] & (bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits));
+	}
+}
+
+static uint32_t slot_hash(const uint8_t *addr, unsigned len)
+{
+	uint64_t a, b;
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	uint64_t h = (a * 0xff51afd7ed558ccdull) ^ (b * 0xc4ceb9fe1a85ec53ull) ^ (len * 0x9e3779b97f4a7c15ull);
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h ^ h >> 32);
+}
+
+static int find(const struct family *f, const uint8_t *addr, unsigned len)
+{
+	for (uint32_t s = slot_hash(addr, len) & f->mask;; s = (s + 1) & f->mask) {
+		const struct slot *x = &f->slots[s];
+		if (x->route < 0)
+			return -1;
+		if (x->len == len && memcmp(x->addr, addr, 16) == 0)
+			return x->route;
+	}
+}
+
+struct edp_router *edp_router_create(const struct edp_route *routes, uint32_t n, struct edp_error *err)
+{
+	struct edp_router *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		goto oom;
+	rt->routes = malloc((n ? n : 1) * sizeof(*routes));
+	if (!rt->routes)
+		goto oom;
+	memcpy(rt->routes, routes, n * sizeof(*routes));
+	uint32_t cap = 4;
+	while (cap < 2 * n)
+		cap <<= 1;
+	for (int f = 0; f < 2; f++) {
+		rt->fam[f].slots = malloc(cap * sizeof(struct slot));
+		if (!rt->fam[f].slots)
+			goto oom;
+		for (uint32_t i = 0; i < cap; i++)
+			rt->fam[f].slots[i].route = -1;
+		rt->fam[f].mask = cap - 1;
+	}
+	bool used[2][129] = { { false } };
+	for (uint32_t i = 0; i < n; i++) {
+		const struct edp_prefix *p = &routes[i].prefix;
+		struct family *f = &rt->fam[p->af == 6];
+		uint8_t a[16];
+		masked(p->addr, p->len, a);
+		if (find(f, a, p->len) >= 0) {
+			edp_error_set(err, EDP_ERR_USAGE, "route %u: duplicate prefix", i + 1);
+			edp_router_destroy(rt);
+			return NULL;
+		}
+		uint32_t s = slot_hash(a, p->len) & f->mask;
+		while (f->slots[s].route >= 0)
+			s = (s + 1) & f->mask;
+		memcpy(f->slots[s].addr, a, 16);
+		f->slots[s].len = p->len;
+		f->slots[s].route = (int32_t)i;
+		used[p->af == 6][p->len] = true;
+	}
+	for (int f = 0; f < 2; f++)
+		for (int len = 128; len >= 0; len--)
+			if (used[f][len])
+				rt->fam[f].lens[rt->fam[f].n_lens++] = (uint8_t)len;
+	return rt;
+oom:
+	edp_router_destroy(rt);
+	edp_error_set(err, EDP_ERR_RUNTIME, "out of memory building %u routes", n);
+	return NULL;
+}
+
+void edp_router_destroy(struct edp_router *rt)
+{
+	if (!rt)
+		return;
+	free(rt->fam[0].slots);
+	free(rt->fam[1].slots);
+	free(rt->routes);
+	free(rt);
+}
+
+const struct edp_route *edp_router_lookup(const struct edp_router *rt, int af, const uint8_t *addr)
+{
+	const struct family *f = &rt->fam[af == 6];
+	uint8_t full[16] = { 0 };
+	memcpy(full, addr, af == 6 ? 16 : 4);
+	for (unsigned i = 0; i < f->n_lens; i++) {
+		uint8_t a[16];
+		masked(full, f->lens[i], a);
+		int r = find(f, a, f->lens[i]);
+		if (r >= 0)
+			return &rt->routes[r];
+	}
+	return NULL;
+}
+
+const struct edp_route *edp_router_lookup_linear(const struct edp_route *routes, uint32_t n, int af,
+						 const uint8_t *addr)
+{
+	const struct edp_route *best = NULL;
+	uint8_t full[16] = { 0 };
+	memcpy(full, addr, af == 6 ? 16 : 4);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct edp_prefix *p = &routes[i].prefix;
+		if (p->af != af || (best && best->prefix.len >= p->len))
+			continue;
+		uint8_t a[16], b[16];
+		masked(full, p->len, a);
+		masked(p->addr, p->len, b);
+		if (memcmp(a, b, 16) == 0)
+			best = &routes[i];
+	}
+	return best;
+}

@@ -1,0 +1,156 @@
+#include "edp_switch.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mac_entry {
+	uint8_t mac[6];
+	uint16_t vlan;
+	uint16_t port;
+	uint8_t used;
+	uint8_t pad;
+};
+
+struct edp_switch {
+	struct mac_entry *entries;
+	uint64_t *stamps;
+	uint32_t *epochs;
+	uint32_t bucket_mask;
+	uint32_t count;
+	uint64_t ageing_ns;
+	struct edp_switch_stats stats;
+};
+
+static uint32_t mac_hash(uint16_t vlan, const uint8_t mac[6])
+{
+	uint64_t v = (uint64_t)vlan << 48;
+	for (int i = 0; i < 6; i++)
+		v |= (uint64_t)mac[i] << (8 * i);
+	v *= 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(v >> 32);
+}
+
+struct edp_switch *edp_switch_create(uint32_t table_size, uint64_t ageing_ns, struct edp_error *err)
+{
+	uint32_t n = EDP_SWITCH_WAYS;
+	while (n < table_size && n < (1u << 26))
+		n <<= 1;
+	struct edp_switch *sw = calloc(1, sizeof(*sw));
+	if (sw) {
+		sw->entries = calloc(n, sizeof(*sw->entries));
+		sw->stamps = calloc(n, sizeof(*sw->stamps));
+		sw->epochs = calloc(n / EDP_SWITCH_WAYS, sizeof(*sw->epochs));
+	}
+	if (!sw || !sw->entries || !sw->stamps || !sw->epochs) {
+		edp_switch_destroy(sw);
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for a MAC table of %u entries", n);
+		return NULL;
+	}
+	sw->bucket_mask = n / EDP_SWITCH_WAYS - 1;
+	sw->ageing_ns = ageing_ns;
+	return sw;
+}
+
+void edp_switch_destroy(struct edp_switch *sw)
+{
+	if (!sw)
+		return;
+	free(sw->entries);
+	free(sw->stamps);
+	free(sw->epochs);
+	free(sw);
+}
+
+static inline bool expired(const struct edp_switch *sw, uint32_t i, uint64_t now)
+{
+	return now > sw->stamps[i] && now - sw->stamps[i] > sw->ageing_ns;
+}
+
+static void remove_entry(struct edp_switch *sw, uint32_t i)
+{
+	sw->entries[i].used = 0;
+	sw->count--;
+	sw->epochs[i / EDP_SWITCH_WAYS]++;
+}
+
+/* Index of (vlan, mac) in its bucket, or -1; removes it if it expired. */
+static int64_t find(struct edp_switch *sw, uint32_t b, uint16_t vlan, const uint8_t mac[6], uint64_t now)
+{
+	for (uint32_t i = b * EDP_SWITCH_WAYS; i < (b + 1) * EDP_SWITCH_WAYS; i++) {
+		const struct mac_entry *e = &sw->entries[i];
+		if (!e->used || e->vlan != vlan || memcmp(e->mac, mac, 6) != 0)
+			continue;
+		if (expired(sw, i, now)) {
+			remove_entry(sw, i);
+			sw->stats.aged++;
+			return -1;
+		}
+		return i;
+	}
+	return -1;
+}
+
+uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint16_t port,
+			  uint64_t now, uint32_t *bucket)
+{
+	uint32_t b = mac_hash(vlan, mac) & sw->bucket_mask;
+	*bucket = b;
+	int64_t found = find(sw, b, vlan, mac, now);
+	if (found >= 0) {
+		uint32_t i = (uint32_t)found;
+		if (sw->entries[i].port != port) {
+			sw->entries[i].port = port;
+			sw->epochs[b]++;
+			sw->stats.moved++;
+		}
+		sw->stamps[i] = now;
+		return i;
+	}
+	uint32_t slot = b * EDP_SWITCH_WAYS, first = slot;
+	for (uint32_t i = first; i < first + EDP_SWITCH_WAYS; i++) {
+		if (!sw->entries[i].used) {
+			slot = i;
+			goto insert;
+		}
+		if (sw->stamps[i] < sw->stamps[slot])
+			slot = i;
+	}
+	remove_entry(sw, slot);
+	sw->stats.replaced++;
+insert:
+	memcpy(sw->entries[slot].mac, mac, 6);
+	sw->entries[slot].vlan = vlan;
+	sw->entries[slot].port = port;
+	sw->entries[slot].used = 1;
+	sw->stamps[slot] = now;
+	sw->count++;
+	sw->epochs[b]++;
+	sw->stats.learned++;
+	return slot;
+}
+
+int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint64_t now,
+		      uint32_t *bucket)
+{
+	uint32_t b = mac_hash(vlan, mac) & sw->bucket_mask;
+	*bucket = b;
+	int64_t i = find(sw, b, vlan, mac, now);
+	return i < 0 ? -1 : sw->entries[i].port;
+}
+
+void edp_switch_age(struct edp_switch *sw, uint64_t now)
+{
+	uint32_t n = (sw->bucket_mask + 1) * EDP_SWITCH_WAYS;
+	for (uint32_t i = 0; i < n; i++)
+		if (sw->entries[i].used && expired(sw, i, now)) {
+			remove_entry(sw, i);
+			sw->stats.aged++;
+		}
+}
+
+const uint32_t *edp_switch_epochs(const struct edp_switch *sw) { return sw->epochs; }
+uint64_t *edp_switch_stamps(struct edp_switch *sw) { return sw->stamps; }
+uint32_t edp_switch_entries(const struct edp_switch *sw) { return sw->count; }
+uint32_t edp_switch_capacity(const struct edp_switch *sw) { return (sw->bucket_mask + 1) * EDP_SWITCH_WAYS; }
+const struct edp_switch_stats *edp_switch_stats(const struct edp_switch *sw) { return &sw->stats; }

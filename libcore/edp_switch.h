@@ -1,0 +1,56 @@
+/* edp_switch: the MAC-learning L2 switch module of the slow path.
+ *
+ * The MAC table maps (VLAN, MAC) to the port the MAC was last seen on. It is
+ * bounded: a set-associative table of buckets of EDP_SWITCH_WAYS entries,
+ * sized at creation; learning into a full bucket replaces its oldest entry.
+ * Entries age out `ageing_ns` after they were last seen (packet time); the
+ * datapath sweeps the table periodically (edp_switch_age) and a lookup never
+ * returns an expired entry.
+ *
+ * Every bucket has an epoch that changes whenever any entry of the bucket is
+ * added, moved, replaced or removed. A cached forwarding decision records the
+ * epochs of the buckets it read; the flow cache compares them on every hit,
+ * so a learned, moved or aged MAC invalidates exactly the flows that depend on
+ * it. `stamps` holds each entry's last-seen time; the action executor
+ * refreshes it for flows served from the cache.
+ *
+ * Thread-safety: single writer (the thread running the slow path).
+ */
+#ifndef EDP_SWITCH_H
+#define EDP_SWITCH_H
+
+#include <stdint.h>
+
+#include "edp_error.h"
+
+#define EDP_SWITCH_WAYS 4
+
+struct edp_switch_stats {
+	uint64_t learned, moved, aged, replaced;
+};
+
+struct edp_switch;
+
+struct edp_switch *edp_switch_create(uint32_t table_size, uint64_t ageing_ns, struct edp_error *err);
+void edp_switch_destroy(struct edp_switch *sw);
+
+/* Learn that `mac` on `vlan` was seen on `port` at `now_ns`. Returns the entry
+ * index (for refreshing) and stores the bucket it lives in in *bucket. */
+uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint16_t port,
+			  uint64_t now_ns, uint32_t *bucket);
+
+/* The port `mac` on `vlan` was learned on, or -1; *bucket gets the bucket
+ * consulted either way (a flow that floods depends on it too). */
+int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint64_t now_ns,
+		      uint32_t *bucket);
+
+/* Remove every entry not seen for longer than the ageing time. */
+void edp_switch_age(struct edp_switch *sw, uint64_t now_ns);
+
+const uint32_t *edp_switch_epochs(const struct edp_switch *sw);
+uint64_t *edp_switch_stamps(struct edp_switch *sw);
+uint32_t edp_switch_entries(const struct edp_switch *sw);
+uint32_t edp_switch_capacity(const struct edp_switch *sw);
+const struct edp_switch_stats *edp_switch_stats(const struct edp_switch *sw);
+
+#endif
