@@ -120,6 +120,7 @@ fail:
 void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n)
 {
 	struct edp_flow_key keys[EDP_BATCH];
+	uint32_t hashes[EDP_BATCH];
 	struct edp_datapath_stats *st = &dp->st;
 	struct edp_action_ctx ctx = { dp->pipeline.sw ? edp_switch_stamps(dp->pipeline.sw) : NULL, 0 };
 	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
@@ -131,7 +132,7 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 			m->flags = (uint8_t)edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr);
 			m->l3_off = pr.l3_off;
 			m->l4_off = pr.l4_off;
-			m->hash = edp_flow_hash(&keys[i]);
+			m->hash = hashes[i] = edp_flow_hash(&keys[i]);
 			st->ports[m->in_port].s.rx_packets++;
 			st->ports[m->in_port].s.rx_bytes += m->wire_len;
 			st->bytes_in += m->wire_len;
@@ -140,17 +141,18 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 			edp_switch_age(dp->pipeline.sw, b[0]->ts_ns);
 			dp->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
 		}
+		edp_flowcache_prefetch(dp->fc, hashes, count);
 		for (uint32_t i = 0; i < count; i++) {
 			struct edp_mbuf *m = b[i];
 			if (m->flags == EDP_PARSE_MALFORMED) {
 				m->out_ports = 0;
 				m->drop_reason = EDP_DROP_MALFORMED;
 			} else {
-				const struct edp_action_prog *prog = edp_flowcache_lookup(dp->fc, &keys[i], m->hash);
+				const struct edp_action_prog *prog = edp_flowcache_lookup(dp->fc, &keys[i], hashes[i]);
 				struct edp_action_prog fresh;
 				if (!prog) {
 					edp_pipeline_classify(&dp->pipeline, &keys[i], m->ts_ns, &fresh);
-					edp_flowcache_insert(dp->fc, &keys[i], m->hash, &fresh);
+					edp_flowcache_insert(dp->fc, &keys[i], hashes[i], &fresh);
 					prog = &fresh;
 				}
 				ctx.now_ns = m->ts_ns;

@@ -94,6 +94,24 @@ const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
 	return NULL;
 }
 
+void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		__builtin_prefetch(&fc->buckets[hashes[i] & fc->bucket_mask]);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t b = hashes[i] & fc->bucket_mask;
+		const struct bucket *bk = &fc->buckets[b];
+		uint16_t sig = signature(hashes[i]);
+		for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++)
+			if (bk->sig[w] == sig) {
+				const struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + w];
+				__builtin_prefetch(e);
+				__builtin_prefetch((const char *)e + 64);
+				break;
+			}
+	}
+}
+
 void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *key, uint32_t hash,
 			  const struct edp_action_prog *prog)
 {

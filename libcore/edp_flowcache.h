@@ -44,6 +44,10 @@ void edp_flowcache_destroy(struct edp_flowcache *fc);
 const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
 						   const struct edp_flow_key *key, uint32_t hash);
 
+/* Prefetch the buckets, then the candidate entries, of n hashes, so that the
+ * lookups that follow overlap their memory latency across a batch. */
+void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n);
+
 /* Insert (or replace) key -> prog. Never fails; may evict. */
 void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *key, uint32_t hash,
 			  const struct edp_action_prog *prog);

@@ -28,6 +28,8 @@ static uint32_t mac_hash(uint16_t vlan, const uint8_t mac[6])
 	for (int i = 0; i < 6; i++)
 		v |= (uint64_t)mac[i] << (8 * i);
 	v *= 0x9e3779b97f4a7c15ull;
+	v ^= v >> 29;
+	v *= 0xbf58476d1ce4e5b9ull;
 	return (uint32_t)(v >> 32);
 }
 

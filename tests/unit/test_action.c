@@ -1,0 +1,109 @@
+#include <stdlib.h>
+
+#include "unit.h"
+#include "edp_action.h"
+#include "edp_mbuf.h"
+
+static uint64_t rng = 7;
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+/* The incremental update (RFC 1624) equals a full recomputation, for random
+ * headers and every TTL, options included. */
+static void test_ttl_checksum_matches_full(void **state)
+{
+	(void)state;
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 256, NULL);
+	struct edp_mbuf *m;
+	assert_int_equal(edp_mbuf_alloc_bulk(pool, &m, 1), 1);
+	struct edp_action_prog prog;
+	memset(&prog, 0, sizeof(prog));
+	prog.out_ports = 2;
+	prog.flags = EDP_ACT_DEC_TTL | EDP_ACT_SET_ETH_SRC | EDP_ACT_SET_ETH_DST;
+	memset(prog.eth_src, 0xaa, 6);
+	memset(prog.eth_dst, 0xbb, 6);
+	struct edp_action_ctx ctx = { NULL, 0 };
+	for (int i = 0; i < 20000; i++) {
+		size_t n = build_eth(m->data, 0x0800);
+		uint8_t ttl = (uint8_t)(2 + rnd() % 254);
+		n += build_ipv4(m->data + n, (uint8_t)rnd(), rnd(), rnd(), 4 * (rnd() % 4), 0, ttl);
+		for (int b = 0; b < 8; b++) /* random id/tos/flags fields too */
+			if (b != 0 && b != 2 && b != 3)
+				m->data[14 + b] = (uint8_t)rnd();
+		m->data[24] = m->data[25] = 0;
+		put16(m->data + 24, ip_checksum(m->data + 14, (m->data[14] & 15) * 4u));
+		m->data_len = m->wire_len = (uint32_t)n;
+		m->l3_off = 14;
+		edp_action_execute(&prog, m, &ctx);
+		assert_int_equal(m->out_ports, 2);
+		assert_int_equal(m->data[14 + 8], ttl - 1);
+		assert_int_equal(ip_checksum(m->data + 14, (m->data[14] & 15) * 4u), 0); /* verifies */
+		assert_int_equal(m->data[0], 0xbb);
+		assert_int_equal(m->data[6], 0xaa);
+	}
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+}
+
+static void test_ttl_expiry(void **state)
+{
+	(void)state;
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 256, NULL);
+	struct edp_mbuf *m;
+	edp_mbuf_alloc_bulk(pool, &m, 1);
+	struct edp_action_prog prog;
+	memset(&prog, 0, sizeof(prog));
+	prog.out_ports = 1;
+	prog.flags = EDP_ACT_DEC_TTL;
+	struct edp_action_ctx ctx = { NULL, 0 };
+	size_t n = build_eth(m->data, 0x0800);
+	build_ipv4(m->data + n, 17, 1, 2, 0, 0, 1);
+	m->l3_off = 14;
+	edp_action_execute(&prog, m, &ctx);
+	assert_int_equal(m->out_ports, 0);
+	assert_int_equal(m->drop_reason, EDP_DROP_TTL);
+	assert_int_equal(m->data[14 + 8], 1); /* untouched */
+	n = build_eth(m->data, 0x86dd);
+	build_ipv6(m->data + n, 17, 0, 2);
+	edp_action_execute(&prog, m, &ctx);
+	assert_int_equal(m->out_ports, 1);
+	assert_int_equal(m->data[14 + 7], 1);
+	edp_action_execute(&prog, m, &ctx);
+	assert_int_equal(m->drop_reason, EDP_DROP_TTL);
+	assert_string_equal(edp_drop_reason_name(EDP_DROP_TTL), "ttl");
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+}
+
+static void test_mbuf_pool(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(struct edp_mbuf), 64);
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(4, 100, NULL);
+	assert_int_equal(edp_mbuf_pool_buf_size(pool), 128);
+	struct edp_mbuf *m[5];
+	assert_int_equal(edp_mbuf_alloc_bulk(pool, m, 5), 0); /* all or none */
+	assert_int_equal(edp_mbuf_alloc_bulk(pool, m, 4), 4);
+	assert_int_equal(edp_mbuf_pool_available(pool), 0);
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < i; j++)
+			assert_ptr_not_equal(m[i]->data, m[j]->data);
+	edp_mbuf_free_bulk(m, 4);
+	assert_int_equal(edp_mbuf_pool_available(pool), 4);
+	edp_mbuf_pool_destroy(pool);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ttl_checksum_matches_full),
+		cmocka_unit_test(test_ttl_expiry),
+		cmocka_unit_test(test_mbuf_pool),
+	};
+	return cmocka_run_group_tests_name("action", tests, NULL, NULL);
+}

@@ -1,0 +1,98 @@
+#include "unit.h"
+#include "edp_flowcache.h"
+
+static struct edp_flow_key key_n(uint32_t n)
+{
+	struct edp_flow_key k;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.nw_src, &n, 4);
+	k.eth_type = 0x0800;
+	return k;
+}
+
+static struct edp_action_prog prog_out(uint64_t ports)
+{
+	struct edp_action_prog p;
+	memset(&p, 0, sizeof(p));
+	p.out_ports = ports;
+	return p;
+}
+
+static void test_hit_miss_insert(void **state)
+{
+	(void)state;
+	struct edp_flowcache *fc = edp_flowcache_create(1000, NULL, NULL);
+	assert_int_equal(edp_flowcache_capacity(fc), 1024);
+	struct edp_flow_key k = key_n(1);
+	uint32_t h = edp_flow_hash(&k);
+	assert_null(edp_flowcache_lookup(fc, &k, h));
+	struct edp_action_prog p = prog_out(2);
+	edp_flowcache_insert(fc, &k, h, &p);
+	const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, h);
+	assert_non_null(got);
+	assert_int_equal(got->out_ports, 2);
+	struct edp_flow_key other = key_n(2);
+	assert_null(edp_flowcache_lookup(fc, &other, edp_flow_hash(&other)));
+	const struct edp_flowcache_stats *s = edp_flowcache_stats(fc);
+	assert_int_equal(s->hits, 1);
+	assert_int_equal(s->misses, 2);
+	assert_int_equal(s->inserts, 1);
+	assert_int_equal(edp_flowcache_used(fc), 1);
+	edp_flowcache_destroy(fc);
+}
+
+/* Nine flows forced into one 8-way bucket: exactly one eviction, and the
+ * evicted flow misses while the others hit. */
+static void test_eviction(void **state)
+{
+	(void)state;
+	struct edp_flowcache *fc = edp_flowcache_create(64, NULL, NULL);
+	struct edp_flow_key keys[9];
+	for (uint32_t i = 0; i < 9; i++) {
+		keys[i] = key_n(i + 100);
+		struct edp_action_prog p = prog_out(1ull << i);
+		edp_flowcache_insert(fc, &keys[i], 0x10000u * (i + 1), &p); /* same bucket 0 */
+	}
+	assert_int_equal(edp_flowcache_stats(fc)->evictions, 1);
+	assert_int_equal(edp_flowcache_used(fc), 8);
+	int hits = 0;
+	for (uint32_t i = 0; i < 9; i++)
+		hits += edp_flowcache_lookup(fc, &keys[i], 0x10000u * (i + 1)) != NULL;
+	assert_int_equal(hits, 8);
+	assert_null(edp_flowcache_lookup(fc, &keys[0], 0x10000u)); /* the first way went */
+	edp_flowcache_destroy(fc);
+}
+
+static void test_invalidation(void **state)
+{
+	(void)state;
+	uint32_t epochs[4] = { 0 };
+	struct edp_flowcache *fc = edp_flowcache_create(64, epochs, NULL);
+	struct edp_flow_key a = key_n(1), b = key_n(2);
+	struct edp_action_prog p = prog_out(1);
+	p.n_deps = 1;
+	p.dep_index[0] = 3;
+	p.dep_epoch[0] = 0;
+	edp_flowcache_insert(fc, &a, edp_flow_hash(&a), &p);
+	struct edp_action_prog q = prog_out(1);
+	edp_flowcache_insert(fc, &b, edp_flow_hash(&b), &q);
+	assert_non_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a)));
+	epochs[3]++; /* the MAC-table bucket a's verdict read changed */
+	assert_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a)));
+	assert_non_null(edp_flowcache_lookup(fc, &b, edp_flow_hash(&b)));
+	assert_int_equal(edp_flowcache_stats(fc)->invalidations, 1);
+	edp_flowcache_flush(fc); /* a config change */
+	assert_null(edp_flowcache_lookup(fc, &b, edp_flow_hash(&b)));
+	assert_int_equal(edp_flowcache_used(fc), 0);
+	edp_flowcache_destroy(fc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hit_miss_insert),
+		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_invalidation),
+	};
+	return cmocka_run_group_tests_name("flowcache", tests, NULL, NULL);
+}

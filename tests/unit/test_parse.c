@@ -1,0 +1,263 @@
+#include <stdlib.h>
+
+#include "unit.h"
+#include "edp_parse.h"
+
+struct sample {
+	const char *name;
+	uint8_t pkt[256];
+	size_t len;
+};
+
+static size_t make_tcp4_opts(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x0800);
+	n += build_ipv4(p + n, 6, 0x0a000001, 0xc0a80102, 8, 20, 64);
+	n += build_tcp(p + n, 1234, 80);
+	return n;
+}
+
+static size_t make_qinq_udp(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x88a8);
+	put16(p + 14, 100);
+	put16(p + 16, 0x8100);
+	put16(p + 18, 200);
+	put16(p + 20, 0x0800);
+	n = 22;
+	n += build_ipv4(p + n, 17, 0x0a000001, 0x0a000002, 0, 8, 64);
+	n += build_udp(p + n, 53, 5353, 8);
+	return n;
+}
+
+static size_t make_ipv6_ext_tcp(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x86dd);
+	n += build_ipv6(p + n, 0, 8 + 16 + 20, 64);
+	/* hop-by-hop (8 bytes) -> destination options (16 bytes) -> TCP */
+	memset(p + n, 0, 24);
+	p[n] = 60;
+	p[n + 1] = 0;
+	p[n + 8] = 6;
+	p[n + 9] = 1;
+	n += 24;
+	n += build_tcp(p + n, 40000, 443);
+	return n;
+}
+
+static size_t make_icmp4(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x0800);
+	n += build_ipv4(p + n, 1, 0x0a000001, 0x0a000002, 0, 8, 64);
+	memset(p + n, 0, 8);
+	p[n] = 8; /* echo request */
+	return n + 8;
+}
+
+static size_t make_icmp6(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x86dd);
+	n += build_ipv6(p + n, 58, 8, 255);
+	memset(p + n, 0, 8);
+	p[n] = 135;
+	return n + 8;
+}
+
+static size_t make_sctp(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x0800);
+	n += build_ipv4(p + n, 132, 0x0a000001, 0x0a000002, 0, 12, 64);
+	memset(p + n, 0, 12);
+	put16(p + n, 2905);
+	put16(p + n + 2, 2906);
+	return n + 12;
+}
+
+static size_t make_arp(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x0806);
+	uint8_t a[28] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+	a[14] = 10; a[17] = 1; a[24] = 10; a[27] = 2;
+	memcpy(p + n, a, 28);
+	return n + 28;
+}
+
+static size_t make_frag_later(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x0800);
+	n += build_ipv4(p + n, 17, 0x0a000001, 0x0a000002, 0, 16, 64);
+	put16(p + 14 + 6, 0x0002); /* offset 16 bytes, no MF */
+	memset(p + n, 0xee, 16);
+	return n + 16;
+}
+
+static size_t make_frag6_first(uint8_t *p)
+{
+	size_t n = build_eth(p, 0x86dd);
+	n += build_ipv6(p + n, 44, 8 + 8, 64);
+	memset(p + n, 0, 8);
+	p[n] = 17;
+	put16(p + n + 2, 0x0001); /* offset 0, M set */
+	n += 8;
+	n += build_udp(p + n, 7, 9, 8);
+	return n;
+}
+
+static void parse_ok(const uint8_t *p, size_t len, struct edp_flow_key *k)
+{
+	struct edp_parse_result r;
+	assert_int_equal(edp_parse(p, (uint32_t)len, (uint32_t)len, 3, k, &r), EDP_PARSE_OK);
+	assert_int_equal(k->in_port, 3);
+}
+
+static void test_tcp4_with_options(void **state)
+{
+	(void)state;
+	uint8_t p[256];
+	struct edp_flow_key k;
+	struct edp_parse_result r;
+	size_t n = make_tcp4_opts(p);
+	assert_int_equal(edp_parse(p, (uint32_t)n, (uint32_t)n, 1, &k, &r), EDP_PARSE_OK);
+	assert_int_equal(k.eth_type, 0x0800);
+	assert_int_equal(k.nw_proto, 6);
+	assert_int_equal(k.tp_src, 1234);
+	assert_int_equal(k.tp_dst, 80);
+	assert_int_equal(r.l3_off, 14);
+	assert_int_equal(r.l4_off, 14 + 28);
+	assert_true(k.flags & EDP_KEY_HAS_PORTS);
+	const uint8_t src[4] = { 10, 0, 0, 1 }, dst[4] = { 192, 168, 1, 2 };
+	assert_memory_equal(k.nw_src, src, 4);
+	assert_memory_equal(k.nw_dst, dst, 4);
+}
+
+static void test_qinq(void **state)
+{
+	(void)state;
+	uint8_t p[256];
+	struct edp_flow_key k;
+	parse_ok(p, make_qinq_udp(p), &k);
+	assert_int_equal(k.vlan_outer, 100 | EDP_VLAN_PRESENT);
+	assert_int_equal(k.vlan_inner, 200 | EDP_VLAN_PRESENT);
+	assert_int_equal(k.eth_type, 0x0800);
+	assert_int_equal(k.tp_src, 53);
+	assert_int_equal(k.tp_dst, 5353);
+}
+
+static void test_ipv6_ext(void **state)
+{
+	(void)state;
+	uint8_t p[256];
+	struct edp_flow_key k;
+	parse_ok(p, make_ipv6_ext_tcp(p), &k);
+	assert_int_equal(k.nw_proto, 6);
+	assert_int_equal(k.tp_src, 40000);
+	assert_int_equal(k.tp_dst, 443);
+	assert_int_equal(k.nw_dst[15], 2);
+}
+
+static void test_icmp_sctp_arp(void **state)
+{
+	(void)state;
+	uint8_t p[256];
+	struct edp_flow_key k;
+	parse_ok(p, make_icmp4(p), &k);
+	assert_int_equal(k.nw_proto, 1);
+	assert_int_equal(k.tp_src, 8);
+	parse_ok(p, make_icmp6(p), &k);
+	assert_int_equal(k.nw_proto, 58);
+	assert_int_equal(k.tp_src, 135);
+	parse_ok(p, make_sctp(p), &k);
+	assert_int_equal(k.nw_proto, 132);
+	assert_int_equal(k.tp_src, 2905);
+	assert_int_equal(k.tp_dst, 2906);
+	assert_true(k.flags & EDP_KEY_HAS_PORTS);
+	parse_ok(p, make_arp(p), &k);
+	assert_int_equal(k.eth_type, 0x0806);
+	assert_int_equal(k.nw_proto, 1);
+	assert_int_equal(k.nw_src[0], 10);
+	assert_int_equal(k.nw_dst[3], 2);
+}
+
+static void test_fragments(void **state)
+{
+	(void)state;
+	uint8_t p[256];
+	struct edp_flow_key k;
+	parse_ok(p, make_frag_later(p), &k);
+	assert_true(k.flags & EDP_KEY_FRAG_LATER);
+	assert_false(k.flags & EDP_KEY_HAS_PORTS);
+	assert_int_equal(k.tp_src, 0);
+	parse_ok(p, make_frag6_first(p), &k);
+	assert_true(k.flags & EDP_KEY_FRAG);
+	assert_false(k.flags & EDP_KEY_FRAG_LATER);
+	assert_int_equal(k.nw_proto, 17);
+	assert_int_equal(k.tp_src, 7);
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	uint8_t p[256];
+	struct edp_flow_key k;
+	struct edp_parse_result r;
+	size_t n = make_tcp4_opts(p);
+	p[14] = 0x44; /* IHL 4: shorter than the fixed header */
+	assert_int_equal(edp_parse(p, (uint32_t)n, (uint32_t)n, 0, &k, &r), EDP_PARSE_MALFORMED);
+	n = make_tcp4_opts(p);
+	put16(p + 16, 20); /* total length shorter than IHL (28) */
+	assert_int_equal(edp_parse(p, (uint32_t)n, (uint32_t)n, 0, &k, &r), EDP_PARSE_MALFORMED);
+	n = make_tcp4_opts(p);
+	put16(p + 16, 1500); /* total length beyond the frame */
+	assert_int_equal(edp_parse(p, (uint32_t)n, (uint32_t)n, 0, &k, &r), EDP_PARSE_MALFORMED);
+	n = make_tcp4_opts(p);
+	put16(p + 16, 28 + 10); /* TCP segment shorter than a TCP header */
+	assert_int_equal(edp_parse(p, (uint32_t)n, (uint32_t)n, 0, &k, &r), EDP_PARSE_MALFORMED);
+
+	n = build_udp4(p, 1, 2, 3, 4);
+	put16(p + 14 + 20 + 4, 4); /* UDP length below 8 */
+	assert_int_equal(edp_parse(p, (uint32_t)n, (uint32_t)n, 0, &k, &r), EDP_PARSE_MALFORMED);
+	n = make_ipv6_ext_tcp(p);
+	p[14 + 40 + 1] = 200; /* extension header longer than the payload */
+	assert_int_equal(edp_parse(p, (uint32_t)n, (uint32_t)n, 0, &k, &r), EDP_PARSE_MALFORMED);
+}
+
+/* Truncate every sample at every byte offset, in a heap buffer of exactly the
+ * captured size (ASan catches any read past it). A truncated capture is never
+ * malformed; once the headers are all there the key is the full one. */
+static void test_truncation_every_offset(void **state)
+{
+	(void)state;
+	size_t (*makers[])(uint8_t *) = { make_tcp4_opts, make_qinq_udp, make_ipv6_ext_tcp, make_icmp4,
+					  make_icmp6, make_sctp, make_arp, make_frag_later, make_frag6_first };
+	for (size_t m = 0; m < sizeof(makers) / sizeof(makers[0]); m++) {
+		uint8_t full[256];
+		size_t n = makers[m](full);
+		struct edp_flow_key whole, k;
+		struct edp_parse_result r;
+		assert_int_equal(edp_parse(full, (uint32_t)n, (uint32_t)n, 0, &whole, &r), EDP_PARSE_OK);
+		for (size_t cap = 0; cap <= n; cap++) {
+			uint8_t *buf = malloc(cap ? cap : 1);
+			memcpy(buf, full, cap);
+			assert_int_equal(edp_parse(buf, (uint32_t)cap, (uint32_t)n, 0, &k, &r), EDP_PARSE_OK);
+			if (cap < 14)
+				assert_true(k.flags & EDP_KEY_L2_TRUNC);
+			if (cap == n)
+				assert_memory_equal(&k, &whole, sizeof(k));
+			else
+				assert_true(k.flags & (EDP_KEY_L2_TRUNC | EDP_KEY_L3_TRUNC | EDP_KEY_L4_TRUNC) ||
+					    memcmp(&k, &whole, sizeof(k)) == 0);
+			free(buf);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp4_with_options), cmocka_unit_test(test_qinq),
+		cmocka_unit_test(test_ipv6_ext),          cmocka_unit_test(test_icmp_sctp_arp),
+		cmocka_unit_test(test_fragments),         cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_truncation_every_offset),
+	};
+	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
+}
