@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
 #define PCAP_MAGIC_NSEC 0xa1b23c4du
@@ -18,8 +20,7 @@
 
 struct edp_pcap_reader {
 	pcap_t *pcap;
-	FILE *fp;          /* the file libpcap reads (maybe a replay cookie) */
-	FILE *under;       /* the real stream behind a cookie, else NULL */
+	FILE *fp;          /* the stream libpcap reads (maybe a replay cookie) */
 	char *iobuf;
 	bool nanosecond;
 	uint64_t count;
@@ -35,10 +36,12 @@ struct edp_pcap_writer {
 	char name[256];
 };
 
-/* A stdio cookie that gives back the bytes we already read to identify the
- * format, then the rest of a stream that cannot seek (a pipe). */
+/* A stdio cookie over a descriptor that cannot seek (a pipe): it gives back
+ * the bytes already read to identify the format, then reads the descriptor
+ * directly, returning whatever is available so that a packet is delivered as
+ * soon as its bytes have arrived. */
 struct replay_cookie {
-	FILE *under;
+	int fd;
 	unsigned char head[4];
 	size_t head_len, head_pos;
 };
@@ -46,21 +49,21 @@ struct replay_cookie {
 static ssize_t replay_read(void *c, char *buf, size_t size)
 {
 	struct replay_cookie *rc = c;
-	size_t n = 0;
-	while (rc->head_pos < rc->head_len && n < size)
-		buf[n++] = (char)rc->head[rc->head_pos++];
-	if (n < size) {
-		size_t got = fread(buf + n, 1, size - n, rc->under);
-		if (got == 0 && ferror(rc->under) && n == 0)
-			return -1;
-		n += got;
+	if (rc->head_pos < rc->head_len) {
+		size_t n = 0;
+		while (rc->head_pos < rc->head_len && n < size)
+			buf[n++] = (char)rc->head[rc->head_pos++];
+		return (ssize_t)n;
 	}
-	return (ssize_t)n;
+	return read(rc->fd, buf, size);
 }
 
 static int replay_close(void *c)
 {
-	free(c);
+	struct replay_cookie *rc = c;
+	if (rc->fd > 0)
+		close(rc->fd);
+	free(rc);
 	return 0;
 }
 
@@ -77,13 +80,30 @@ static bool known_magic(uint32_t m)
 	return m == PCAP_MAGIC_USEC || m == PCAP_MAGIC_NSEC || m == PCAP_MAGIC_KUZNETSOV || m == PCAPNG_MAGIC;
 }
 
-/* stdin and stdout outlive their reader and writer: their buffers must too. */
-static char stdin_buffer[IO_BUFFER], stdout_buffer[IO_BUFFER];
+/* stdout outlives its writer: so must its buffer. */
+static char stdout_buffer[IO_BUFFER];
 
 static const char *link_name(int dlt)
 {
 	const char *n = pcap_datalink_val_to_name(dlt);
 	return n ? n : "unknown";
+}
+
+/* Read exactly n bytes unless the input ends; returns the count or -1. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
 }
 
 struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err)
@@ -95,32 +115,30 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	}
 	bool is_stdin = strcmp(path, "-") == 0;
 	snprintf(r->name, sizeof(r->name), "%s", is_stdin ? "stdin" : path);
-	FILE *f = is_stdin ? stdin : fopen(path, "rb");
-	if (!f) {
+	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	unsigned char head[4];
+	ssize_t got;
+	if (fd < 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open: %s", r->name, strerror(errno));
 		goto fail;
 	}
-	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: is a directory, not a capture file", r->name);
-		goto fail_file;
+		goto fail;
 	}
-	r->iobuf = is_stdin ? NULL : malloc(IO_BUFFER);
-	if (is_stdin || r->iobuf)
-		setvbuf(f, is_stdin ? stdin_buffer : r->iobuf, _IOFBF, IO_BUFFER);
-	unsigned char head[4];
-	size_t got = fread(head, 1, sizeof(head), f);
-	if (got == 0 && ferror(f)) {
+	got = read_full(fd, head, sizeof(head));
+	if (got < 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot read: %s", r->name, strerror(errno));
-		goto fail_file;
+		goto fail;
 	}
 	if (got == 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: empty file, not a pcap or pcapng capture", r->name);
-		goto fail_file;
+		goto fail;
 	}
-	if (got < sizeof(head)) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated file header (%zu bytes)", r->name, got);
-		goto fail_file;
+	if (got < (ssize_t)sizeof(head)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated file header (%zd bytes)", r->name, got);
+		goto fail;
 	}
 	uint32_t magic = magic_of(head);
 	uint32_t m = known_magic(magic) ? magic : bswap32(magic);
@@ -128,31 +146,32 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 		edp_error_set(err, EDP_ERR_RUNTIME,
 			      "%s: bad magic 0x%02x%02x%02x%02x, not a pcap or pcapng capture", r->name,
 			      head[0], head[1], head[2], head[3]);
-		goto fail_file;
+		goto fail;
 	}
 	r->nanosecond = m == PCAP_MAGIC_NSEC || m == PCAPNG_MAGIC;
 
-	if (fseek(f, 0, SEEK_SET) == 0) {
-		r->fp = f;
+	if (lseek(fd, 0, SEEK_SET) == 0) {
+		r->fp = fdopen(fd, "rb");
 	} else {
 		struct replay_cookie *rc = calloc(1, sizeof(*rc));
 		cookie_io_functions_t io = { .read = replay_read, .close = replay_close };
-		if (!rc) {
-			edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", r->name);
-			goto fail_file;
+		if (rc) {
+			rc->fd = fd;
+			memcpy(rc->head, head, sizeof(head));
+			rc->head_len = sizeof(head);
+			r->fp = fopencookie(rc, "rb", io);
+			if (!r->fp)
+				free(rc);
 		}
-		rc->under = f;
-		memcpy(rc->head, head, sizeof(head));
-		rc->head_len = sizeof(head);
-		r->fp = fopencookie(rc, "rb", io);
-		if (!r->fp) {
-			free(rc);
-			edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot read: %s", r->name, strerror(errno));
-			goto fail_file;
-		}
-		r->under = f;
-		setvbuf(r->fp, NULL, _IOFBF, 1u << 16);
 	}
+	if (!r->fp) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot read: %s", r->name, strerror(errno));
+		goto fail;
+	}
+	fd = -1; /* owned by r->fp now */
+	r->iobuf = malloc(IO_BUFFER);
+	if (r->iobuf)
+		setvbuf(r->fp, r->iobuf, _IOFBF, IO_BUFFER);
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	r->pcap = pcap_fopen_offline_with_tstamp_precision(r->fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
 	if (!r->pcap) {
@@ -160,28 +179,20 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 		while (l && (ebuf[l - 1] == '\n' || ebuf[l - 1] == '.'))
 			ebuf[--l] = 0;
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s", r->name, ebuf[0] ? ebuf : "unreadable capture");
-		if (r->under) {
-			fclose(r->fp);
-			r->fp = NULL;
-			f = r->under;
-		}
-		goto fail_file;
+		goto fail;
 	}
 	int dlt = pcap_datalink(r->pcap);
 	if (dlt != DLT_EN10MB) {
 		edp_error_set(err, EDP_ERR_RUNTIME,
-			      "%s: link type %d (%s) is not supported; only Ethernet (EN10MB) is processed",
-			      r->name, dlt, link_name(dlt));
-		edp_pcap_reader_close(r);
-		return NULL;
+			      "%s: link type %s (%d) is not supported; only Ethernet (EN10MB) is processed",
+			      r->name, link_name(dlt), dlt);
+		goto fail;
 	}
 	return r;
-fail_file:
-	if (f && f != stdin)
-		fclose(f);
 fail:
-	free(r->iobuf);
-	free(r);
+	if (fd > 0)
+		close(fd);
+	edp_pcap_reader_close(r);
 	return NULL;
 }
 
@@ -191,8 +202,8 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r)
 		return;
 	if (r->pcap)
 		pcap_close(r->pcap); /* closes r->fp */
-	if (r->under && r->under != stdin)
-		fclose(r->under); /* pcap_close closed only the cookie over it */
+	else if (r->fp)
+		fclose(r->fp);
 	free(r->iobuf);
 	free(r);
 }
