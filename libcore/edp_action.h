@@ -7,8 +7,9 @@
  * A program is: a drop with a reason, or a set of output ports plus rewrites
  * (source/destination MAC, TTL/hop-limit decrement with an incremental IPv4
  * checksum update per RFC 1624), plus the dependencies that make the cached
- * copy stale (epochs of MAC-table buckets the decision read) and a MAC-table
- * entry to refresh on every packet (so a learned source does not age out while
+ * copy stale (epochs of MAC-table buckets the decision read, and the learned
+ * destination whose ageing ends the verdict) and a MAC-table entry to refresh
+ * on every packet (so a learned source does not age out while
  * its flow is served from the cache).
  */
 #ifndef EDP_ACTION_H
@@ -39,6 +40,7 @@ enum edp_action_flags {
 	EDP_ACT_SET_ETH_DST = 1 << 1,
 	EDP_ACT_DEC_TTL = 1 << 2,   /* IPv4 TTL or IPv6 hop limit, by the L3 offset */
 	EDP_ACT_TOUCH_MAC = 1 << 3, /* refresh MAC-table entry touch_index */
+	EDP_ACT_FRESH_DST = 1 << 4, /* valid only while MAC-table entry fresh_index has not aged out */
 };
 
 #define EDP_ACTION_MAX_DEPS 2
@@ -52,6 +54,7 @@ struct edp_action_prog {
 	uint8_t n_deps;
 	uint8_t pad;
 	uint32_t touch_index;
+	uint32_t fresh_index;
 	uint32_t dep_index[EDP_ACTION_MAX_DEPS];   /* epoch slots this verdict read */
 	uint32_t dep_epoch[EDP_ACTION_MAX_DEPS];   /* their values when compiled */
 };

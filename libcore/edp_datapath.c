@@ -107,6 +107,9 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 				      dp->pipeline.sw ? edp_switch_epochs(dp->pipeline.sw) : NULL, err);
 	if (!dp->fc)
 		goto fail;
+	if (dp->pipeline.sw)
+		edp_flowcache_set_freshness(dp->fc, edp_switch_stamps(dp->pipeline.sw),
+					    edp_switch_ageing_ns(dp->pipeline.sw));
 	dp->st.n_ports = cfg->n_ports;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		dp->st.ports[i].name = cfg->ports[i].name;
@@ -148,7 +151,7 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 				m->out_ports = 0;
 				m->drop_reason = EDP_DROP_MALFORMED;
 			} else {
-				const struct edp_action_prog *prog = edp_flowcache_lookup(dp->fc, &keys[i], hashes[i]);
+				const struct edp_action_prog *prog = edp_flowcache_lookup(dp->fc, &keys[i], hashes[i], m->ts_ns);
 				struct edp_action_prog fresh;
 				if (!prog) {
 					edp_pipeline_classify(&dp->pipeline, &keys[i], m->ts_ns, &fresh);

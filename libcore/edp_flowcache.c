@@ -18,6 +18,8 @@ struct edp_flowcache {
 	struct bucket *buckets;
 	struct entry *entries;
 	const uint32_t *epochs;
+	const uint64_t *stamps;
+	uint64_t max_age_ns;
 	uint32_t bucket_mask;
 	uint32_t used;
 	struct edp_flowcache_stats stats;
@@ -61,16 +63,27 @@ void edp_flowcache_destroy(struct edp_flowcache *fc)
 	free(fc);
 }
 
-static inline int entry_valid(const struct edp_flowcache *fc, const struct entry *e)
+void edp_flowcache_set_freshness(struct edp_flowcache *fc, const uint64_t *stamps, uint64_t max_age_ns)
 {
+	fc->stamps = stamps;
+	fc->max_age_ns = max_age_ns;
+}
+
+static inline int entry_valid(const struct edp_flowcache *fc, const struct entry *e, uint64_t now)
+{
+	if (e->prog.flags & EDP_ACT_FRESH_DST) {
+		uint64_t seen = fc->stamps[e->prog.fresh_index];
+		if (now > seen && now - seen > fc->max_age_ns)
+			return 0;
+	}
 	for (unsigned i = 0; i < e->prog.n_deps; i++)
 		if (fc->epochs[e->prog.dep_index[i]] != e->prog.dep_epoch[i])
 			return 0;
 	return 1;
 }
 
-const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
-						   const struct edp_flow_key *key, uint32_t hash)
+const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc, const struct edp_flow_key *key,
+						   uint32_t hash, uint64_t now)
 {
 	uint32_t b = hash & fc->bucket_mask;
 	struct bucket *bk = &fc->buckets[b];
@@ -81,7 +94,7 @@ const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
 		struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + w];
 		if (!edp_flow_equal(&e->key, key))
 			continue;
-		if (!entry_valid(fc, e)) {
+		if (!entry_valid(fc, e, now)) {
 			bk->sig[w] = 0;
 			fc->used--;
 			fc->stats.invalidations++;

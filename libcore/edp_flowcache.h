@@ -10,7 +10,8 @@
  * Invalidation: a config change flushes the whole cache; every entry also
  * records the epochs of the slots its verdict depended on (edp_action_prog
  * deps), so a changed epoch (a MAC-table bucket that changed) invalidates just
- * the entries that read it. A stale entry is found on lookup, counted and
+ * the entries that read it; a verdict that forwards to a learned MAC also
+ * ends when that MAC ages out. A stale entry is found on lookup, counted and
  * freed.
  *
  * Thread-safety: one cache per thread; no locking.
@@ -39,10 +40,15 @@ struct edp_flowcache *edp_flowcache_create(uint32_t entries, const uint32_t *epo
 					   struct edp_error *err);
 void edp_flowcache_destroy(struct edp_flowcache *fc);
 
-/* The program cached for key, or NULL (a miss; stale entries count as misses
- * and as invalidations). The pointer is valid until the next insert. */
-const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
-						   const struct edp_flow_key *key, uint32_t hash);
+/* Programs flagged EDP_ACT_FRESH_DST are valid while
+ * now - stamps[prog->fresh_index] <= max_age_ns (a learned MAC not aged). */
+void edp_flowcache_set_freshness(struct edp_flowcache *fc, const uint64_t *stamps, uint64_t max_age_ns);
+
+/* The program cached for key at packet time now_ns, or NULL (a miss; stale
+ * entries count as misses and as invalidations). The pointer is valid until
+ * the next insert. */
+const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc, const struct edp_flow_key *key,
+						   uint32_t hash, uint64_t now_ns);
 
 /* Prefetch the buckets, then the candidate entries, of n hashes, so that the
  * lookups that follow overlap their memory latency across a batch. */

@@ -76,8 +76,10 @@ static void switch_frame(struct edp_pipeline *pl, const struct edp_flow_key *key
 	if (is_multicast(key->eth_dst)) {
 		output(pl, prog, others);
 	} else {
-		int port = edp_switch_lookup(pl->sw, vlan, key->eth_dst, now, &bucket);
+		int port = edp_switch_lookup(pl->sw, vlan, key->eth_dst, now, &bucket, &prog->fresh_index);
 		add_dep(prog, bucket);
+		if (port >= 0)
+			prog->flags |= EDP_ACT_FRESH_DST;
 		if (port < 0)
 			output(pl, prog, others);
 		else if (port == key->in_port)

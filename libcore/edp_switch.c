@@ -133,13 +133,17 @@ insert:
 }
 
 int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint64_t now,
-		      uint32_t *bucket)
+		      uint32_t *bucket, uint32_t *entry)
 {
 	uint32_t b = mac_hash(vlan, mac) & sw->bucket_mask;
 	*bucket = b;
 	int64_t i = find(sw, b, vlan, mac, now);
+	if (i >= 0 && entry)
+		*entry = (uint32_t)i;
 	return i < 0 ? -1 : sw->entries[i].port;
 }
+
+uint64_t edp_switch_ageing_ns(const struct edp_switch *sw) { return sw->ageing_ns; }
 
 void edp_switch_age(struct edp_switch *sw, uint64_t now)
 {

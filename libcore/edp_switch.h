@@ -40,9 +40,13 @@ uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t ma
 			  uint64_t now_ns, uint32_t *bucket);
 
 /* The port `mac` on `vlan` was learned on, or -1; *bucket gets the bucket
- * consulted either way (a flow that floods depends on it too). */
+ * consulted either way (a flow that floods depends on it too), *entry (if
+ * not NULL) the entry found. */
 int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint64_t now_ns,
-		      uint32_t *bucket);
+		      uint32_t *bucket, uint32_t *entry);
+
+/* The ageing time, for the flow cache's freshness check. */
+uint64_t edp_switch_ageing_ns(const struct edp_switch *sw);
 
 /* Remove every entry not seen for longer than the ageing time. */
 void edp_switch_age(struct edp_switch *sw, uint64_t now_ns);

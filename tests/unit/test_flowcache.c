@@ -25,14 +25,14 @@ static void test_hit_miss_insert(void **state)
 	assert_int_equal(edp_flowcache_capacity(fc), 1024);
 	struct edp_flow_key k = key_n(1);
 	uint32_t h = edp_flow_hash(&k);
-	assert_null(edp_flowcache_lookup(fc, &k, h));
+	assert_null(edp_flowcache_lookup(fc, &k, h, 0));
 	struct edp_action_prog p = prog_out(2);
 	edp_flowcache_insert(fc, &k, h, &p);
-	const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, h);
+	const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, h, 0);
 	assert_non_null(got);
 	assert_int_equal(got->out_ports, 2);
 	struct edp_flow_key other = key_n(2);
-	assert_null(edp_flowcache_lookup(fc, &other, edp_flow_hash(&other)));
+	assert_null(edp_flowcache_lookup(fc, &other, edp_flow_hash(&other), 0));
 	const struct edp_flowcache_stats *s = edp_flowcache_stats(fc);
 	assert_int_equal(s->hits, 1);
 	assert_int_equal(s->misses, 2);
@@ -57,9 +57,9 @@ static void test_eviction(void **state)
 	assert_int_equal(edp_flowcache_used(fc), 8);
 	int hits = 0;
 	for (uint32_t i = 0; i < 9; i++)
-		hits += edp_flowcache_lookup(fc, &keys[i], 0x10000u * (i + 1)) != NULL;
+		hits += edp_flowcache_lookup(fc, &keys[i], 0x10000u * (i + 1), 0) != NULL;
 	assert_int_equal(hits, 8);
-	assert_null(edp_flowcache_lookup(fc, &keys[0], 0x10000u)); /* the first way went */
+	assert_null(edp_flowcache_lookup(fc, &keys[0], 0x10000u, 0)); /* the first way went */
 	edp_flowcache_destroy(fc);
 }
 
@@ -76,14 +76,32 @@ static void test_invalidation(void **state)
 	edp_flowcache_insert(fc, &a, edp_flow_hash(&a), &p);
 	struct edp_action_prog q = prog_out(1);
 	edp_flowcache_insert(fc, &b, edp_flow_hash(&b), &q);
-	assert_non_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a)));
+	assert_non_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 0));
 	epochs[3]++; /* the MAC-table bucket a's verdict read changed */
-	assert_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a)));
-	assert_non_null(edp_flowcache_lookup(fc, &b, edp_flow_hash(&b)));
+	assert_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 0));
+	assert_non_null(edp_flowcache_lookup(fc, &b, edp_flow_hash(&b), 0));
 	assert_int_equal(edp_flowcache_stats(fc)->invalidations, 1);
 	edp_flowcache_flush(fc); /* a config change */
-	assert_null(edp_flowcache_lookup(fc, &b, edp_flow_hash(&b)));
+	assert_null(edp_flowcache_lookup(fc, &b, edp_flow_hash(&b), 0));
 	assert_int_equal(edp_flowcache_used(fc), 0);
+	edp_flowcache_destroy(fc);
+}
+
+/* A verdict that forwards to a learned MAC ends when the MAC ages out. */
+static void test_freshness(void **state)
+{
+	(void)state;
+	uint64_t stamps[2] = { 0, 1000 };
+	struct edp_flowcache *fc = edp_flowcache_create(64, NULL, NULL);
+	edp_flowcache_set_freshness(fc, stamps, 500);
+	struct edp_flow_key a = key_n(1);
+	struct edp_action_prog p = prog_out(1);
+	p.flags = EDP_ACT_FRESH_DST;
+	p.fresh_index = 1;
+	edp_flowcache_insert(fc, &a, edp_flow_hash(&a), &p);
+	assert_non_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 1500));
+	assert_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 1501));
+	assert_int_equal(edp_flowcache_stats(fc)->invalidations, 1);
 	edp_flowcache_destroy(fc);
 }
 
@@ -93,6 +111,7 @@ int main(void)
 		cmocka_unit_test(test_hit_miss_insert),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_invalidation),
+		cmocka_unit_test(test_freshness),
 	};
 	return cmocka_run_group_tests_name("flowcache", tests, NULL, NULL);
 }

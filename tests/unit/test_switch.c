@@ -22,16 +22,16 @@ static void test_learn_age_replace(void **state)
 	struct edp_switch *sw = edp_switch_create(16, 300 * SEC, NULL);
 	const uint8_t mac[6] = { 2, 0, 0, 0, 0, 9 };
 	uint32_t b, b2;
-	assert_int_equal(edp_switch_lookup(sw, 0, mac, 0, &b), -1);
+	assert_int_equal(edp_switch_lookup(sw, 0, mac, 0, &b, NULL), -1);
 	uint32_t e0 = edp_switch_epochs(sw)[b];
 	edp_switch_learn(sw, 0, mac, 3, 10 * SEC, &b2);
 	assert_int_equal(b, b2);
 	assert_int_equal(edp_switch_epochs(sw)[b], e0 + 1);
-	assert_int_equal(edp_switch_lookup(sw, 0, mac, 20 * SEC, &b), 3);
-	assert_int_equal(edp_switch_lookup(sw, 7, mac, 20 * SEC, &b), -1); /* other VLAN */
+	assert_int_equal(edp_switch_lookup(sw, 0, mac, 20 * SEC, &b, NULL), 3);
+	assert_int_equal(edp_switch_lookup(sw, 7, mac, 20 * SEC, &b, NULL), -1); /* other VLAN */
 	edp_switch_learn(sw, 0, mac, 4, 30 * SEC, &b); /* moved */
 	assert_int_equal(edp_switch_stats(sw)->moved, 1);
-	assert_int_equal(edp_switch_lookup(sw, 0, mac, 30 * SEC + 300 * SEC, &b), 4);
+	assert_int_equal(edp_switch_lookup(sw, 0, mac, 30 * SEC + 300 * SEC, &b, NULL), 4);
 	edp_switch_age(sw, 30 * SEC + 301 * SEC);
 	assert_int_equal(edp_switch_entries(sw), 0);
 	assert_int_equal(edp_switch_stats(sw)->aged, 1);
