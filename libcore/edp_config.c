@@ -21,6 +21,7 @@ struct ctx {
 	/* port references, resolved once every port is known */
 	struct ref { char name[EDP_PORT_NAME_MAX + 2]; yaml_node_t *node; int32_t *slot; } *refs;
 	uint32_t n_refs, cap_refs;
+	yaml_node_t *key_node; /* the key being handled, for "unknown key" */
 };
 
 static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
@@ -68,6 +69,7 @@ static int each_key(struct ctx *c, yaml_node_t *map, const char *what, key_fn fn
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++)
 			if (strcmp(scalar(node(c, q->key)) ? scalar(node(c, q->key)) : "", ks) == 0)
 				return fail(c, k, "%s: duplicate key '%s'", what, ks);
+		c->key_node = k;
 		int rc = fn(c, ks, v, arg);
 		if (rc)
 			return rc;
@@ -75,10 +77,9 @@ static int each_key(struct ctx *c, yaml_node_t *map, const char *what, key_fn fn
 	return 0;
 }
 
-static int unknown(struct ctx *c, yaml_node_t *v, const char *what, const char *key, const char *known)
+static int unknown(struct ctx *c, const char *what, const char *key, const char *known)
 {
-	(void)v;
-	return fail(c, v, "%s: unknown key '%s' (known: %s)", what, key, known);
+	return fail(c, c->key_node, "%s: unknown key '%s' (known: %s)", what, key, known);
 }
 
 static int get_string(struct ctx *c, yaml_node_t *v, const char *key, const char **out)
@@ -208,7 +209,7 @@ static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			return fail(c, v, "bad MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s);
 		pc->has_mac = true;
 	} else {
-		return unknown(c, v, "port", k, "name, rx, tx, mac");
+		return unknown(c, "port", k, "name, rx, tx, mac");
 	}
 	return 0;
 }
@@ -319,7 +320,7 @@ static int rule_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		else
 			return fail(c, v, "action must be allow or drop, not '%s'", s ? s : "");
 	} else {
-		return unknown(c, v, "firewall rule", k,
+		return unknown(c, "firewall rule", k,
 			       "priority, in-port, src, dst, proto, src-port, dst-port, vlan, ethertype, action");
 	}
 	return 0;
@@ -372,7 +373,7 @@ static int firewall_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	}
 	if (strcmp(k, "rules") == 0)
 		return parse_rules(c, v);
-	return unknown(c, v, "firewall", k, "default, rules");
+	return unknown(c, "firewall", k, "default, rules");
 }
 
 static int route_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
@@ -392,7 +393,7 @@ static int route_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		if (edp_parse_mac(s, r->next_hop_mac) < 0)
 			return fail(c, v, "bad MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s);
 	} else {
-		return unknown(c, v, "route", k, "prefix, port, next-hop-mac");
+		return unknown(c, "route", k, "prefix, port, next-hop-mac");
 	}
 	return 0;
 }
@@ -401,7 +402,7 @@ static int router_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
 	if (strcmp(k, "routes") != 0)
-		return unknown(c, v, "router", k, "routes");
+		return unknown(c, "router", k, "routes");
 	if (is_empty(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
@@ -443,7 +444,7 @@ static int switch_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			return EDP_ERR_USAGE;
 		c->cfg->mac_table_size = (uint32_t)x;
 	} else {
-		return unknown(c, v, "switch", k, "ageing-s, mac-table-size");
+		return unknown(c, "switch", k, "ageing-s, mac-table-size");
 	}
 	return 0;
 }
@@ -463,7 +464,7 @@ static int pipeline_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		c->cfg->has_switch = true;
 		return each_key(c, v, "switch", switch_key, NULL);
 	}
-	return unknown(c, v, "pipeline", k, "firewall, router, switch");
+	return unknown(c, "pipeline", k, "firewall, router, switch");
 }
 
 static int cache_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
@@ -471,7 +472,7 @@ static int cache_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	(void)arg;
 	long long x;
 	if (strcmp(k, "entries") != 0)
-		return unknown(c, v, "flow-cache", k, "entries");
+		return unknown(c, "flow-cache", k, "entries");
 	if (get_int(c, v, k, 1, 1 << 24, &x))
 		return EDP_ERR_USAGE;
 	c->cfg->flow_cache_entries = (uint32_t)x;
@@ -487,7 +488,7 @@ static int top_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		return each_key(c, v, "flow-cache", cache_key, NULL);
 	if (strcmp(k, "pipeline") == 0)
 		return each_key(c, v, "pipeline", pipeline_key, NULL);
-	return unknown(c, v, "top level", k, "ports, flow-cache, pipeline");
+	return unknown(c, "top level", k, "ports, flow-cache, pipeline");
 }
 
 static void set_defaults(struct edp_config *cfg)

@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# edp-run on bad input: every case is one clear line and the right status,
+# never a crash; real captures either process with conservation or are
+# refused with the right message.
+load helper
+
+@test "a missing file: exit 1, one line naming it" {
+	run "$RUN" -r nope.pcap -w out.pcap
+	assert_failure 1
+	assert_output "edp-run: nope.pcap: cannot open: No such file or directory"
+}
+
+@test "a directory: exit 1" {
+	mkdir d
+	run "$RUN" -r d -w out.pcap
+	assert_failure 1
+	assert_output "edp-run: d: is a directory, not a capture file"
+}
+
+@test "an empty file: exit 1" {
+	: >empty.pcap
+	run "$RUN" -r empty.pcap -w out.pcap
+	assert_failure 1
+	assert_output "edp-run: empty.pcap: empty file, not a pcap or pcapng capture"
+}
+
+@test "bad magic: exit 1" {
+	printf 'hello world, not a capture\n' >text.pcap
+	run "$RUN" -r text.pcap -w out.pcap
+	assert_failure 1
+	assert_output "edp-run: text.pcap: bad magic 0x68656c6c, not a pcap or pcapng capture"
+}
+
+@test "a file header cut short: exit 1 (libpcap's message, as tcpdump gives it)" {
+	head -c 10 "$DATA/tcpreplay-test.pcap" >short.pcap
+	run "$RUN" -r short.pcap -w out.pcap
+	assert_failure 1
+	assert_output --regexp '^edp-run: short.pcap: truncated dump file; tried to read 24 file header bytes, only got 6$'
+}
+
+@test "a capture cut mid-packet: exit 1 after writing and flushing every packet before the fault" {
+	"$GEN" flows=10,packets=100,seed=1 in.pcap
+	head -c $((24 + 50 * 80 + 30)) in.pcap >cut.pcap
+	run "$RUN" -r cut.pcap -w out.pcap --json=sum.json
+	assert_failure 1
+	assert_line --index 0 "edp-run: cut.pcap: after packet 50: truncated dump file; tried to read 64 captured bytes, only got 14"
+	[ "$(count out.pcap)" -eq 50 ]
+	cmp <(head -c $((24 + 50 * 80)) in.pcap) out.pcap
+	jq -e '.packets_in == 50 and .packets_forwarded == 50' sum.json
+}
+
+@test "a corrupt record length: exit 1, earlier packets kept" {
+	"$GEN" flows=10,packets=20,seed=1 in.pcap
+	perl -e 'open F, "+<", "in.pcap"; binmode F; seek F, 24 + 5 * 80 + 8, 0; print F pack("V", 0x7fffffff); close F;'
+	run "$RUN" -r in.pcap -w out.pcap -q
+	assert_failure 1
+	assert_output --regexp '^edp-run: in.pcap: after packet 5: .*'
+	[ "$(count out.pcap)" -eq 5 ]
+}
+
+@test "an unwritable output: exit 1" {
+	run "$RUN" -r "$DATA/tcpreplay-test.pcap" -w /nonexistent/dir/out.pcap
+	assert_failure 1
+	assert_output "edp-run: /nonexistent/dir/out.pcap: cannot create: No such file or directory"
+}
+
+@test "the same file as input and output is refused before it is truncated" {
+	cp "$DATA/tcpreplay-test.pcap" same.pcap
+	run "$RUN" -r same.pcap -w same.pcap
+	assert_failure 2
+	assert_output "edp-run: same.pcap: is both the input of port in and the output of port in"
+	cmp same.pcap "$DATA/tcpreplay-test.pcap"
+}
+
+@test "-r to an unknown port is a usage error" {
+	run "$RUN" -r nosuch=x.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-run: unknown port 'nosuch' (see the config's ports)"
+}
+
+# Every real capture is processed with conservation, or refused in one line.
+@test "every real capture: conservation or the right refusal" {
+	traces=("$DATA"/*.pcap "$DATA"/*.pcapng)
+	[ -d "$BATS_TEST_DIRNAME/../../../shared/traces" ] && traces+=("$BATS_TEST_DIRNAME"/../../../shared/traces/*.pcap*)
+	for t in "${traces[@]}"; do
+		name=$(basename "$t")
+		run "$RUN" -r "$t" -w out.pcap -q --json
+		case "$name" in
+		tcpdump-LINKTYPE_RAW_ipv6.pcap)
+			assert_failure 1
+			assert_output "edp-run: $t: link type RAW (12) is not supported; only Ethernet (EN10MB) is processed" ;;
+		tcpdump-icmp-cksum-oobr-1.pcap)
+			assert_failure 1
+			assert_output "edp-run: $t: link type LINUX_SLL (113) is not supported; only Ethernet (EN10MB) is processed" ;;
+		tcpdump-cve2015-0261-ipv6.pcap)
+			assert_failure 1
+			assert_output "edp-run: $t: link type SLIP (8) is not supported; only Ethernet (EN10MB) is processed" ;;
+		*)
+			assert_success
+			n=$(tshark -r "$t" 2>/dev/null | wc -l)
+			echo "$output" | jq -e --argjson n "$n" '.packets_in == $n and .packets_in == .packets_forwarded + .packets_dropped'
+			[ "$(tshark -r out.pcap 2>/dev/null | wc -l)" -eq "$(echo "$output" | jq .ports[1].tx_packets)" ] ;;
+		esac
+	done
+}
+
+@test "real captures through a firewall, router and switch: conservation holds" {
+	cat >all.yaml <<'YAML'
+ports:
+  - { name: in, mac: "02:00:00:00:00:fe" }
+  - { name: out, tx: out.pcap }
+  - { name: other, tx: other.pcap }
+pipeline:
+  firewall:
+    default: allow
+    rules:
+      - { proto: tcp, dst-port: 443, action: drop }
+  router:
+    routes:
+      - { prefix: 172.16.0.0/12, port: out, next-hop-mac: "02:00:00:00:00:01" }
+  switch: {}
+YAML
+	for t in "$DATA"/tcpreplay-test.pcap "$DATA"/tcpdump-802.1ad_QinQ.pcap "$DATA"/tcpdump-esp_truncated.pcap \
+		"$DATA"/tcpdump-bigtcp-ipv6-hbh.pcap "$DATA"/tcpdump-OSPFv2_Capture_FINAL.pcapng; do
+		run "$RUN" -c all.yaml -r "$t" -q --json
+		assert_success
+		echo "$output" | jq -e '.packets_in > 0 and .packets_in == .packets_forwarded + .packets_dropped
+			and .packets_dropped == ([.drops[]] | add)'
+	done
+}
+
+config_error() { # config_error YAML EXPECTED_MESSAGE
+	printf '%s\n' "$1" >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_output "edp-run: bad.yaml:$2"
+}
+
+@test "config errors carry file:line:column and exit 2" {
+	config_error 'ports: [' "2:1: YAML error: did not find expected node content"
+	config_error 'ports:
+  - name: a
+bogus: 1' "3:1: top level: unknown key 'bogus' (known: ports, flow-cache, pipeline)"
+	config_error 'ports:
+  - name: Uplink' "2:11: port name 'Uplink' must be 1 to 32 of a-z 0-9 _ -"
+	config_error 'ports:
+  - name: a
+  - name: a' "3:5: duplicate port name 'a'"
+	config_error 'ports:
+  - { name: a, mac: "02:00:00:00:00" }' "2:21: bad MAC address '02:00:00:00:00' (expected xx:xx:xx:xx:xx:xx)"
+	config_error 'ports:
+  - name: a
+pipeline:
+  firewall:
+    rules:
+      - { src: 10.0.0.1/8, action: drop }' "6:16: bad prefix '10.0.0.1/8': host bits are set past the prefix length"
+	config_error 'ports:
+  - name: a
+pipeline:
+  firewall:
+    rules:
+      - { dst: 10.0.0.0/33, action: drop }' "6:16: bad prefix '10.0.0.0/33': prefix length must be 0 to 32"
+	config_error 'ports:
+  - name: a
+pipeline:
+  firewall:
+    rules:
+      - { in-port: b, action: drop }' "6:20: unknown port 'b'"
+	config_error 'ports:
+  - name: a
+pipeline:
+  firewall:
+    rules:
+      - { dst-port: 443-80, action: drop }' "6:21: dst-port must be a port 0-65535 or a range LOW-HIGH, not '443-80'"
+	config_error 'ports:
+  - name: a
+pipeline:
+  router:
+    routes:
+      - { prefix: 10.0.0.0/8, port: zz, next-hop-mac: "02:00:00:00:00:01" }' "6:37: unknown port 'zz'"
+	config_error 'ports:
+  - name: a
+pipeline:
+  switch:
+    ageing-s: -5' "5:15: ageing-s must be an integer from 1 to 1000000, not '-5'"
+	config_error 'ports:
+  - name: a
+flow-cache:
+  entries: lots' "4:12: entries must be an integer from 1 to 16777216, not 'lots'"
+	config_error 'ports:
+  - name: a
+pipeline:
+  firewall:
+    rules:
+      - { proto: udp }' "6:9: firewall rule has no action (allow or drop)"
+	config_error '' "1:1: empty config (at least 'ports' is needed)"
+}
+
+@test "a missing config file: exit 2" {
+	run "$RUN" -c nope.yaml
+	assert_failure 2
+	assert_output "edp-run: nope.yaml: cannot open config: No such file or directory"
+}
