@@ -72,8 +72,8 @@ demo: deps
 	@$(MAKE) --no-print-directory -s all BUILD=build
 	@mkdir -p build/demo
 	@build/tests/edp-gen flows=50,packets=2000,size=64-512,proto=mix,v6=0.25,seed=42 build/demo/demo.pcap
-	@echo "\$$ edp-run -c examples/demo.yaml -r build/demo/demo.pcap"
-	@build/edp-run -c examples/demo.yaml -r build/demo/demo.pcap
+	@printf "%s\n" "\$$ edp-run -c examples/demo.yaml -r build/demo/demo.pcap -w uplink=build/demo/uplink.pcap -w vm1=build/demo/vm1.pcap"
+	@build/edp-run -c examples/demo.yaml -r build/demo/demo.pcap -w uplink=build/demo/uplink.pcap -w vm1=build/demo/vm1.pcap
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \

@@ -16,19 +16,33 @@ struct fwkey {
 _Static_assert(sizeof(struct fwkey) == 48, "fwkey is six words");
 #define FWKEY_WORDS 6
 
+/* A rule as seen from its tuple: the port ranges are checked after the
+ * hash match on everything else, so ranges never multiply tuples. */
+struct fw_ref {
+	uint64_t rank;
+	int32_t rule;
+	uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
+	uint8_t action;
+};
+
+struct fw_item { /* while building */
+	struct fwkey value;
+	struct fw_ref ref;
+};
+
 struct fw_entry {
 	struct fwkey value; /* already masked */
-	uint64_t rank;      /* 0 = empty slot */
-	uint8_t action;
-	int32_t rule;
+	uint64_t rank;      /* best rank of its refs; 0 = empty slot */
+	uint32_t first, count; /* refs[first .. first+count), best rank first */
 };
 
 struct tuple {
 	struct fwkey mask;
 	uint64_t max_rank;
 	struct fw_entry *slots;
-	uint32_t slot_mask, count, cap_list;
-	struct fw_entry *list; /* entries while building */
+	struct fw_ref *refs;
+	uint32_t slot_mask, count, cap_items;
+	struct fw_item *items; /* while building */
 };
 
 struct edp_firewall {
@@ -86,22 +100,6 @@ static void prefix_mask(uint8_t *mask, unsigned len)
 	}
 }
 
-/* Split [lo, hi] into aligned prefixes of a 16-bit space. Returns the count. */
-static unsigned range_to_prefixes(uint32_t lo, uint32_t hi, uint16_t *val, uint16_t *mask)
-{
-	unsigned n = 0;
-	while (lo <= hi) {
-		uint32_t size = lo ? (lo & -lo) : 0x10000;
-		while (lo + size - 1 > hi)
-			size >>= 1;
-		val[n] = (uint16_t)lo;
-		mask[n] = (uint16_t)~(size - 1);
-		n++;
-		lo += size;
-	}
-	return n;
-}
-
 static uint64_t rank_of(const struct edp_fw_rule *r, uint32_t index)
 {
 	return (uint64_t)r->priority << 32 | (0xffffffffu - index);
@@ -126,55 +124,60 @@ static struct tuple *tuple_for(struct edp_firewall *fw, const struct fwkey *mask
 	return t;
 }
 
-static int tuple_add(struct tuple *t, const struct fwkey *value, uint64_t rank, uint8_t action,
-		     int32_t rule)
+static int tuple_add(struct tuple *t, const struct fwkey *value, const struct fw_ref *ref)
 {
-	if (t->count == t->cap_list) {
-		uint32_t cap = t->cap_list ? t->cap_list * 2 : 8;
-		struct fw_entry *l = realloc(t->list, cap * sizeof(*l));
+	if (t->count == t->cap_items) {
+		uint32_t cap = t->cap_items ? t->cap_items * 2 : 8;
+		struct fw_item *l = realloc(t->items, cap * sizeof(*l));
 		if (!l)
 			return -1;
-		t->list = l;
-		t->cap_list = cap;
+		t->items = l;
+		t->cap_items = cap;
 	}
-	struct fw_entry *e = &t->list[t->count++];
-	fwkey_and(value, &t->mask, &e->value);
-	e->rank = rank;
-	e->action = action;
-	e->rule = rule;
-	if (rank > t->max_rank)
-		t->max_rank = rank;
+	struct fw_item *it = &t->items[t->count++];
+	fwkey_and(value, &t->mask, &it->value);
+	it->ref = *ref;
+	if (ref->rank > t->max_rank)
+		t->max_rank = ref->rank;
 	return 0;
 }
 
-/* Turn a tuple's entry list into its open-addressing table. Entries with the
- * same masked value match the same packets: only the best one is kept. */
+static int cmp_item(const void *a, const void *b)
+{
+	const struct fw_item *x = a, *y = b;
+	int c = memcmp(&x->value, &y->value, sizeof(x->value));
+	if (c)
+		return c;
+	return x->ref.rank < y->ref.rank ? 1 : x->ref.rank > y->ref.rank ? -1 : 0;
+}
+
+/* Turn a tuple's items into its open-addressing table: one slot per distinct
+ * masked value, holding that value's rules best first. */
 static int tuple_build(struct tuple *t)
 {
+	qsort(t->items, t->count, sizeof(*t->items), cmp_item);
 	uint32_t cap = 4;
 	while (cap < t->count * 2)
 		cap <<= 1;
 	t->slots = calloc(cap, sizeof(*t->slots));
-	if (!t->slots)
+	t->refs = malloc((t->count ? t->count : 1) * sizeof(*t->refs));
+	if (!t->slots || !t->refs)
 		return -1;
 	t->slot_mask = cap - 1;
-	for (uint32_t i = 0; i < t->count; i++) {
-		struct fw_entry *e = &t->list[i];
-		for (uint32_t s = fwkey_hash(&e->value) & t->slot_mask;; s = (s + 1) & t->slot_mask) {
-			struct fw_entry *x = &t->slots[s];
-			if (x->rank == 0) {
-				*x = *e;
-				break;
-			}
-			if (memcmp(&x->value, &e->value, sizeof(e->value)) == 0) {
-				if (e->rank > x->rank)
-					*x = *e;
-				break;
-			}
+	for (uint32_t i = 0; i < t->count;) {
+		uint32_t j = i;
+		while (j < t->count && memcmp(&t->items[j].value, &t->items[i].value, sizeof(struct fwkey)) == 0) {
+			t->refs[j] = t->items[j].ref;
+			j++;
 		}
+		uint32_t s = fwkey_hash(&t->items[i].value) & t->slot_mask;
+		while (t->slots[s].rank)
+			s = (s + 1) & t->slot_mask;
+		t->slots[s] = (struct fw_entry){ t->items[i].value, t->items[i].ref.rank, i, j - i };
+		i = j;
 	}
-	free(t->list);
-	t->list = NULL;
+	free(t->items);
+	t->items = NULL;
 	return 0;
 }
 
@@ -221,31 +224,22 @@ static int add_rule(struct edp_firewall *fw, const struct edp_fw_rule *r, uint32
 		mask.l4 |= L4F_IS_IP;
 		fw->uses_l3 = true;
 	}
-	uint16_t sv[32], sm[32], dv[32], dm[32];
-	unsigned ns = 1, nd = 1;
-	sv[0] = sm[0] = dv[0] = dm[0] = 0;
-	if (r->sport_lo >= 0)
-		ns = range_to_prefixes((uint32_t)r->sport_lo, (uint32_t)r->sport_hi, sv, sm);
-	if (r->dport_lo >= 0)
-		nd = range_to_prefixes((uint32_t)r->dport_lo, (uint32_t)r->dport_hi, dv, dm);
+	struct fw_ref ref = { rank_of(r, index), (int32_t)index, 0, 0xffff, 0, 0xffff, r->action };
 	if (r->sport_lo >= 0 || r->dport_lo >= 0) {
 		val.l4 |= L4F_IS_IP | L4F_HAS_PORTS;
 		mask.l4 |= L4F_IS_IP | L4F_HAS_PORTS;
 		fw->uses_ports = fw->uses_l3 = true;
-	}
-	uint64_t rank = rank_of(r, index);
-	for (unsigned i = 0; i < ns; i++) {
-		for (unsigned j = 0; j < nd; j++) {
-			val.sport = sv[i];
-			mask.sport = sm[i];
-			val.dport = dv[j];
-			mask.dport = dm[j];
-			struct tuple *t = tuple_for(fw, &mask);
-			if (!t || tuple_add(t, &val, rank, r->action, (int32_t)index) < 0)
-				return -1;
+		if (r->sport_lo >= 0) {
+			ref.sport_lo = (uint16_t)r->sport_lo;
+			ref.sport_hi = (uint16_t)r->sport_hi;
+		}
+		if (r->dport_lo >= 0) {
+			ref.dport_lo = (uint16_t)r->dport_lo;
+			ref.dport_hi = (uint16_t)r->dport_hi;
 		}
 	}
-	return 0;
+	struct tuple *t = tuple_for(fw, &mask);
+	return t ? tuple_add(t, &val, &ref) : -1;
 }
 
 struct edp_firewall *edp_firewall_create(const struct edp_fw_rule *rules, uint32_t n,
@@ -291,7 +285,8 @@ void edp_firewall_destroy(struct edp_firewall *fw)
 		return;
 	for (uint32_t i = 0; i < fw->n_tuples; i++) {
 		free(fw->tuples[i].slots);
-		free(fw->tuples[i].list);
+		free(fw->tuples[i].refs);
+		free(fw->tuples[i].items);
 	}
 	free(fw->tuples);
 	free(fw);
@@ -315,10 +310,18 @@ uint8_t edp_firewall_classify(const struct edp_firewall *fw, const struct edp_fl
 			if (e->rank == 0)
 				break;
 			if (memcmp(&e->value, &m, sizeof(m)) == 0) {
-				if (e->rank > best) {
-					best = e->rank;
-					action = e->action;
-					rule = e->rule;
+				/* refs are best first: the first whose ports match wins */
+				for (uint32_t r = e->first; r < e->first + e->count; r++) {
+					const struct fw_ref *f = &t->refs[r];
+					if (f->rank <= best)
+						break;
+					if (k.sport >= f->sport_lo && k.sport <= f->sport_hi &&
+					    k.dport >= f->dport_lo && k.dport <= f->dport_hi) {
+						best = f->rank;
+						action = f->action;
+						rule = f->rule;
+						break;
+					}
 				}
 				break;
 			}

@@ -5,11 +5,14 @@
  * source/destination port or port range, outer VLAN and ethertype; the action
  * is allow or drop; a packet no rule matches gets the default action.
  *
- * Classification is a tuple-space search: each rule becomes one or more
- * (value, mask) entries (port ranges are split into prefixes); entries with
- * the same mask share a hash table (a "tuple"); tuples are searched in order of
- * their best rule and the search stops as soon as no remaining tuple can beat
- * the best match. A lookup never scans the rule list.
+ * Classification is a tuple-space search: each rule becomes a (value, mask)
+ * pair over everything but the port numbers; rules with the same mask share a
+ * hash table (a "tuple") whose slots hold, per distinct masked value, that
+ * value's rules best first with their port ranges. Tuples are searched in
+ * order of their best rule and the search stops as soon as no remaining tuple
+ * can beat the best match. A lookup never scans the rule list: it probes one
+ * slot per tuple (a handful of tuples for real ACLs, since port ranges do not
+ * create tuples) and checks the ranges of the rules sharing that slot.
  *
  * Ports match only packets that carry L4 ports (TCP, UDP, SCTP, not a later
  * fragment); a protocol matches only IP packets; a prefix also fixes the IP

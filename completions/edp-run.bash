@@ -1,0 +1,43 @@
+# bash completion for edp-run(1)
+_edp_run_ports() {
+	# port names from the config given with -c/--config on the line
+	local i cfg
+	for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
+		case ${COMP_WORDS[i]} in
+		-c | --config) cfg=${COMP_WORDS[i + 1]} ;;
+		--config=*) cfg=${COMP_WORDS[i]#--config=} ;;
+		esac
+	done
+	if [[ -n $cfg && -r $cfg ]]; then
+		sed -nE 's/^[[:space:]-]*\{?[[:space:]]*name:[[:space:]]*([a-z0-9_-]+).*/\1/p' "$cfg"
+	else
+		printf '%s\n' in out
+	fi
+}
+
+_edp_run() {
+	local cur prev
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	case $prev in
+	-c | --config)
+		COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
+		return ;;
+	-r | --read | -w | --write)
+		if [[ $cur == *=* ]]; then
+			local port=${cur%%=*}
+			COMPREPLY=($(compgen -f -- "${cur#*=}" | sed "s/^/$port=/"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "$(_edp_run_ports | sed 's/$/=/')" -- "$cur"))
+			compopt -o nospace 2>/dev/null
+		fi
+		return ;;
+	esac
+	if [[ $cur == --json=* ]]; then
+		COMPREPLY=($(compgen -f -- "${cur#--json=}" | sed 's/^/--json=/'))
+		return
+	fi
+	COMPREPLY=($(compgen -W '-c --config -r --read -w --write --json --json= -q --quiet -h --help -V --version' -- "$cur"))
+}
+shopt -s extglob 2>/dev/null
+complete -o filenames -F _edp_run edp-run
