@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -172,6 +173,8 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	r->iobuf = malloc(IO_BUFFER);
 	if (r->iobuf)
 		setvbuf(r->fp, r->iobuf, _IOFBF, IO_BUFFER);
+	/* one thread owns the stream: spare libpcap's freads the stdio lock */
+	__fsetlocking(r->fp, FSETLOCKING_BYCALLER);
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	r->pcap = pcap_fopen_offline_with_tstamp_precision(r->fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
 	if (!r->pcap) {
@@ -266,6 +269,7 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	w->iobuf = is_stdout ? NULL : malloc(IO_BUFFER);
 	if (is_stdout || w->iobuf)
 		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, IO_BUFFER);
+	__fsetlocking(w->fp, FSETLOCKING_BYCALLER); /* one thread owns it */
 	w->nanosecond = nanosecond;
 	w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)snaplen,
 						       nanosecond ? PCAP_TSTAMP_PRECISION_NANO
