@@ -187,7 +187,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 } };
 	const char *config_path = NULL, *json_path = NULL;
 	int json = 0, quiet = 0, n_io = 0, c;
-	struct io_arg *io = calloc((size_t)argc, sizeof(*io));
+	struct io_arg io[argc];
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:r:w:qhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -215,7 +215,6 @@ int main(int argc, char **argv)
 		edp_config_default(&cfg);
 	}
 	int rc = apply_io_args(&cfg, io, n_io, config_path != NULL);
-	free(io);
 	if (rc)
 		goto out;
 	bool pcap_on_stdout = false;

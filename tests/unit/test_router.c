@@ -70,10 +70,10 @@ static void test_default_route_and_duplicates(void **state)
 	r[1].prefix.addr[1] = 168;
 	r[1].port = 2;
 	struct edp_router *rt = edp_router_create(r, 2, NULL);
-	const uint8_t a[4] = { 192, 168, 7, 7 }, b[4] = { 8, 8, 8, 8 };
+	const uint8_t a[16] = { 192, 168, 7, 7 }, b[4] = { 8, 8, 8, 8 };
 	assert_int_equal(edp_router_lookup(rt, 4, a)->port, 2);
 	assert_int_equal(edp_router_lookup(rt, 4, b)->port, 1);
-	assert_null(edp_router_lookup(rt, 6, a));
+	assert_null(edp_router_lookup(rt, 6, a)); /* no IPv6 route */
 	edp_router_destroy(rt);
 	r[1] = r[0];
 	struct edp_error err;
