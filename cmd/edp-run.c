@@ -217,7 +217,13 @@ int main(int argc, char **argv)
 	int rc = apply_io_args(&cfg, io, n_io, config_path != NULL);
 	if (rc)
 		goto out;
-	bool pcap_on_stdout = false;
+	bool any_rx = false, pcap_on_stdout = false;
+	for (uint32_t i = 0; i < cfg.n_ports; i++)
+		any_rx |= cfg.ports[i].rx != NULL;
+	if (!any_rx) {
+		rc = usage_error("%s", "nothing to read: give -r FILE or a port with rx in the config");
+		goto out;
+	}
 	for (uint32_t i = 0; i < cfg.n_ports; i++)
 		pcap_on_stdout |= cfg.ports[i].tx && strcmp(cfg.ports[i].tx, "-") == 0;
 	if (json && !json_path && pcap_on_stdout) {
@@ -231,6 +237,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
+	if (!dp && stop_requested) {
+		fprintf(stderr, PROG ": interrupted while opening the inputs; no packet was read\n");
+		goto out; /* a requested stop, not a failure */
+	}
 	if (!dp) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		rc = err.status;

@@ -43,7 +43,7 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 {
 	const struct edp_config *cfg = dp->cfg;
 	bool nano = false;
-	uint32_t snaplen = 2048;
+	uint32_t snaplen = 0; /* the largest input snapshot length */
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
 		const char *rx = cfg->ports[i].rx;
 		if (!rx)
@@ -78,12 +78,12 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 				dp->port_sink[i] = dp->port_sink[j];
 		if (dp->port_sink[i] >= 0)
 			continue;
-		dp->sinks[dp->n_sinks] = edp_pcap_writer_open(tx, nano, snaplen, err);
+		dp->sinks[dp->n_sinks] = edp_pcap_writer_open(tx, nano, snaplen ? snaplen : 262144, err);
 		if (!dp->sinks[dp->n_sinks])
 			return EDP_ERR_RUNTIME;
 		dp->port_sink[i] = (int8_t)dp->n_sinks++;
 	}
-	dp->pool = edp_mbuf_pool_create(EDP_BATCH + dp->n_inputs + 1, snaplen, err);
+	dp->pool = edp_mbuf_pool_create(EDP_BATCH + dp->n_inputs + 1, snaplen > 2048 ? snaplen : 2048, err);
 	return dp->pool ? 0 : EDP_ERR_RUNTIME;
 }
 

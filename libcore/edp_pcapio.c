@@ -90,14 +90,13 @@ static const char *link_name(int dlt)
 	return n ? n : "unknown";
 }
 
-/* Read exactly n bytes unless the input ends; returns the count or -1. */
+/* Read exactly n bytes unless the input ends; returns the count or -1 (a
+ * signal interrupts it: the caller may be asked to stop). */
 static ssize_t read_full(int fd, unsigned char *buf, size_t n)
 {
 	size_t got = 0;
 	while (got < n) {
 		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
 		if (r < 0)
 			return -1;
 		if (r == 0)

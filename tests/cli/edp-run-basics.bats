@@ -56,11 +56,12 @@ load helper
 
 @test "truncated packets keep their original wire length" {
 	"$GEN" flows=10,packets=50,size=200,seed=5 in.pcap
-	tcpdump -r in.pcap -s 60 -w snap.pcap 2>/dev/null
+	editcap -F pcap -s 60 in.pcap snap.pcap
 	"$RUN" -r snap.pcap -w out.pcap -q
-	cmp snap.pcap out.pcap
-	run tcpdump -r out.pcap -n -c 1
+	cmp snap.pcap out.pcap   # the 60-byte snapshot length in the header too
+	run tcpdump -r out.pcap -n -c 1 -v
 	assert_output --partial "UDP, length 158"
+	assert_output --partial "proto UDP (17), length 186)"
 }
 
 @test "a pipe: cat | edp-run -r - -w - | tcpdump -r -" {
@@ -133,6 +134,27 @@ load helper
 	[ "$(count out.pcap)" -eq 100 ]
 	jq -e '.packets_in == 100 and .packets_forwarded == 100' sum.json
 	grep -q "conservation: 100 read = 100 forwarded + 0 dropped" err.txt
+}
+
+@test "nothing to read is a usage error" {
+	run "$RUN" -w out.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-run: nothing to read: give -r FILE or a port with rx in the config"
+}
+
+@test "SIGINT while waiting for the first bytes of a pipe: exit 0, nothing read" {
+	mkfifo fifo
+	sleep 30 >fifo &
+	holder=$!
+	"$RUN" -r fifo -w out.pcap 2>err.txt &
+	pid=$!
+	sleep 0.5
+	kill -INT "$pid"
+	wait "$pid"
+	status=$?
+	kill "$holder"
+	[ "$status" -eq 0 ]
+	[ "$(cat err.txt)" = "edp-run: interrupted while opening the inputs; no packet was read" ]
 }
 
 @test "a broken output pipe is a failure, not a success" {

@@ -69,7 +69,7 @@ fw_matches_filter() {
 
 @test "firewall: a capture cut before the ports is dropped as malformed, never let past a port rule" {
 	"$GEN" flows=10,packets=100,seed=25 in.pcap
-	editcap -s 36 in.pcap cut.pcap
+	editcap -F pcap -s 36 in.pcap cut.pcap
 	printf 'ports:\n  - name: in\n  - name: out\npipeline:\n  firewall:\n    default: allow\n    rules:\n      - { dst-port: 53, action: drop }\n' >fw.yaml
 	run "$RUN" -c fw.yaml -r cut.pcap -w out.pcap -q --json
 	assert_success
