@@ -201,3 +201,22 @@ pipeline:
 	assert_failure 2
 	assert_output "edp-run: nope.yaml: cannot open config: No such file or directory"
 }
+
+@test "corrupted captures: exit 0 or 1 with one line, never a crash, conservation on success" {
+	"$GEN" flows=50,packets=300,size=60-300,proto=mix,v6=0.3,vlan=5,seed=77 in.pcap
+	cp "$DATA/tcpreplay-test.pcap" real.pcap
+	printf 'ports:\n  - { name: a, mac: "02:00:00:00:00:01" }\n  - { name: b, tx: b.pcap }\n  - { name: c, tx: c.pcap }\npipeline:\n  firewall:\n    rules:\n      - { proto: udp, dst-port: 1-1000, action: drop }\n  router:\n    routes:\n      - { prefix: 192.168.0.0/17, port: b, next-hop-mac: "02:00:00:00:00:09" }\n  switch: {}\n' >all.yaml
+	for seed in $(seq 1 40); do
+		for src in in.pcap real.pcap; do
+			perl -e 'my ($f, $seed) = @ARGV; srand($seed); open F, "+<", $f or die; binmode F;
+				my $size = -s $f; for (1 .. 30) { seek F, 24 + int(rand($size - 24)), 0; print F chr(int(rand(256))); }
+				close F;' "$src" "$seed" 2>/dev/null
+			run "$RUN" -c all.yaml -r "a=$src" -q --json=sum.json
+			[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+			[ "${#lines[@]}" -le 1 ]
+			if [ "$status" -eq 0 ]; then
+				jq -e '.packets_in == .packets_forwarded + .packets_dropped and .packets_dropped == ([.drops[]] | add)' sum.json
+			fi
+		done
+	done
+}

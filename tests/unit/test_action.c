@@ -5,13 +5,7 @@
 #include "edp_mbuf.h"
 
 static uint64_t rng = 7;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
+#define rnd() unit_rand(&rng)
 
 /* The incremental update (RFC 1624) equals a full recomputation, for random
  * headers and every TTL, options included. */

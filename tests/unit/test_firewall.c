@@ -4,13 +4,7 @@
 #include "edp_firewall.h"
 
 static uint64_t rng = 12345;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
+#define rnd() unit_rand(&rng)
 
 static struct edp_fw_rule any_rule(void)
 {

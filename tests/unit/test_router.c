@@ -4,13 +4,7 @@
 #include "edp_router.h"
 
 static uint64_t rng = 99;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
+#define rnd() unit_rand(&rng)
 
 static void mask_prefix(struct edp_prefix *p)
 {

@@ -10,6 +10,15 @@
 
 #include <cmocka.h>
 
+/* Deterministic xorshift64 for randomised tests. */
+static inline uint32_t unit_rand(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (uint32_t)*state;
+}
+
 static inline void put16(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
