@@ -36,3 +36,10 @@ YAML
 	assert_line --index 0 "--config"
 	assert_line --index 1 --partial "uplink= vm1="
 }
+
+@test "zsh completions parse" {
+	for f in "$TOP"/completions/_*; do
+		run zsh -n "$f"
+		assert_success
+	done
+}
