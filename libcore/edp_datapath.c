@@ -115,7 +115,6 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 		dp->st.ports[i].name = cfg->ports[i].name;
 	return dp;
 fail:
-	edp_datapath_close_outputs(dp, NULL);
 	edp_datapath_destroy(dp);
 	return NULL;
 }
