@@ -1,0 +1,78 @@
+/* edp_ring: a lock-free single-producer/single-consumer ring of pointers.
+ *
+ * Capacity is a power of two fixed at creation. The producer owns `head`, the
+ * consumer owns `tail`; each lives on its own cache line next to the
+ * producer's (consumer's) cached copy of the other index, so in the steady
+ * state a burst touches the shared line of the other side only when its
+ * cached view runs out. Publication is release/acquire: the objects written
+ * before a head store are visible to the consumer that loads that head.
+ *
+ * Burst functions move up to n objects and return how many they moved (0 when
+ * the ring is full or empty); they never block and never allocate.
+ *
+ * Thread-safety: exactly one producer thread and one consumer thread.
+ */
+#ifndef EDP_RING_H
+#define EDP_RING_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "edp_error.h"
+
+struct edp_ring {
+	_Alignas(64) _Atomic uint32_t head; /* next slot the producer fills */
+	uint32_t producer_tail;             /* producer's cached copy of tail */
+	_Alignas(64) _Atomic uint32_t tail; /* next slot the consumer empties */
+	uint32_t consumer_head;             /* consumer's cached copy of head */
+	_Alignas(64) uint32_t mask;
+	void *slots[];
+};
+
+/* A ring of at least `capacity` slots (rounded up to a power of two, at
+ * least 2). NULL with err set when memory is short. */
+struct edp_ring *edp_ring_create(uint32_t capacity, struct edp_error *err);
+void edp_ring_destroy(struct edp_ring *r);
+
+static inline uint32_t edp_ring_capacity(const struct edp_ring *r) { return r->mask + 1; }
+
+static inline uint32_t edp_ring_enqueue_burst(struct edp_ring *r, void *const *objs, uint32_t n)
+{
+	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint32_t room = r->mask + 1 - (head - r->producer_tail);
+	if (room < n) {
+		r->producer_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+		room = r->mask + 1 - (head - r->producer_tail);
+		if (n > room)
+			n = room;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		r->slots[(head + i) & r->mask] = objs[i];
+	atomic_store_explicit(&r->head, head + n, memory_order_release);
+	return n;
+}
+
+static inline uint32_t edp_ring_dequeue_burst(struct edp_ring *r, void **objs, uint32_t n)
+{
+	uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint32_t avail = r->consumer_head - tail;
+	if (avail < n) {
+		r->consumer_head = atomic_load_explicit(&r->head, memory_order_acquire);
+		avail = r->consumer_head - tail;
+		if (n > avail)
+			n = avail;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		objs[i] = r->slots[(tail + i) & r->mask];
+	atomic_store_explicit(&r->tail, tail + n, memory_order_release);
+	return n;
+}
+
+/* Objects queued now (exact for either side; a snapshot for others). */
+static inline uint32_t edp_ring_count(struct edp_ring *r)
+{
+	return atomic_load_explicit(&r->head, memory_order_acquire) -
+	       atomic_load_explicit(&r->tail, memory_order_acquire);
+}
+
+#endif
