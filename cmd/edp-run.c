@@ -24,7 +24,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [--json[=FILE]] [-q]\n"
+		"Usage: " PROG " [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [-t N] [--ordered]\n"
+		"               [--json[=FILE]] [-q]\n"
 		"Run the edp datapath: read packets from pcap/pcapng inputs, classify them\n"
 		"through the flow cache and the firewall/router/switch pipeline, write pcaps.\n"
 		"\n"
@@ -35,6 +36,10 @@ static void usage(FILE *f)
 		"  -w, --write [PORT=]FILE write PORT's output to FILE ('-' = stdout); without\n"
 		"                          PORT=, every port when no port has an output, else\n"
 		"                          the first port\n"
+		"  -t, --threads N         worker threads (default 1, or datapath.threads);\n"
+		"                          0 runs the datapath inline on one thread\n"
+		"      --ordered           keep the global input order on output, so the\n"
+		"                          output is the same for any number of threads\n"
 		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
 		"  -q, --quiet             no summary on stderr\n"
 		"  -h, --help              this help\n"
@@ -110,12 +115,21 @@ static int apply_io_args(struct edp_config *cfg, const struct io_arg *args, int 
 	return 0;
 }
 
+static const char *threads_text(uint32_t n)
+{
+	static char buf[32];
+	if (n == 0)
+		return "inline";
+	snprintf(buf, sizeof(buf), "%u thread%s", n, n == 1 ? "" : "s");
+	return buf;
+}
+
 static void print_text(FILE *f, const struct edp_datapath_stats *s)
 {
 	double mpps = s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0;
-	fprintf(f, PROG ": %llu packets in, %llu forwarded, %llu dropped in %.3f s (%.3f Mpps)\n",
+	fprintf(f, PROG ": %llu packets in, %llu forwarded, %llu dropped in %.3f s (%.3f Mpps), %s\n",
 		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
-		(unsigned long long)s->packets_dropped, s->seconds, mpps);
+		(unsigned long long)s->packets_dropped, s->seconds, mpps, threads_text(s->threads));
 	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
 	for (uint32_t i = 0; i < s->n_ports; i++)
 		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu\n", s->ports[i].name,
@@ -174,7 +188,7 @@ static void print_json(FILE *f, const struct edp_datapath_stats *s)
 			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
 			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
 	}
-	fprintf(f, "],\"seconds\":%.6f,\"mpps\":%.6f}\n", s->seconds,
+	fprintf(f, "],\"threads\":%u,\"seconds\":%.6f,\"mpps\":%.6f}\n", s->threads, s->seconds,
 		s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0);
 }
 
@@ -184,17 +198,20 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "read", required_argument, NULL, 'r' },
 		{ "write", required_argument, NULL, 'w' },  { "json", optional_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 } };
-	const char *config_path = NULL, *json_path = NULL;
-	int json = 0, quiet = 0, n_io = 0, c;
+		{ "version", no_argument, NULL, 'V' },      { "threads", required_argument, NULL, 't' },
+		{ "ordered", no_argument, NULL, 'o' },      { NULL, 0, NULL, 0 } };
+	const char *config_path = NULL, *json_path = NULL, *threads = NULL;
+	int json = 0, quiet = 0, ordered = 0, n_io = 0, c;
 	struct io_arg io[argc];
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:r:w:qhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:r:w:t:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 'r': case 'w': io[n_io++] = (struct io_arg){ (char)c, optarg }; break;
 		case 'j': json = 1; json_path = optarg; break;
 		case 'q': quiet = 1; break;
+		case 't': threads = optarg; break;
+		case 'o': ordered = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
 		case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -217,6 +234,16 @@ int main(int argc, char **argv)
 	int rc = apply_io_args(&cfg, io, n_io, config_path != NULL);
 	if (rc)
 		goto out;
+	if (threads) {
+		char *end;
+		long t = strtol(threads, &end, 10);
+		if (!*threads || *end || t < 0 || t > EDP_MAX_THREADS) {
+			rc = usage_error("-t: the number of threads must be 0 to 64, not '%s'", threads);
+			goto out;
+		}
+		cfg.threads = (uint32_t)t;
+	}
+	cfg.ordered |= ordered;
 	bool any_rx = false, pcap_on_stdout = false;
 	for (uint32_t i = 0; i < cfg.n_ports; i++)
 		any_rx |= cfg.ports[i].rx != NULL;

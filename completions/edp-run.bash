@@ -23,6 +23,9 @@ _edp_run() {
 	-c | --config)
 		COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
 		return ;;
+	-t | --threads)
+		COMPREPLY=($(compgen -W '0 1 2 4 8' -- "$cur"))
+		return ;;
 	-r | --read | -w | --write)
 		if [[ $cur == *=* ]]; then
 			local port=${cur%%=*}
@@ -37,7 +40,7 @@ _edp_run() {
 		COMPREPLY=($(compgen -f -- "${cur#--json=}" | sed 's/^/--json=/'))
 		return
 	fi
-	COMPREPLY=($(compgen -W '-c --config -r --read -w --write --json --json= -q --quiet -h --help -V --version' -- "$cur"))
+	COMPREPLY=($(compgen -W '-c --config -r --read -w --write -t --threads --ordered --json --json= -q --quiet -h --help -V --version' -- "$cur"))
 }
 shopt -s extglob 2>/dev/null
 complete -o filenames -F _edp_run edp-run

@@ -104,7 +104,7 @@ static inline void edp_action_execute(const struct edp_action_prog *prog, struct
 	if (prog->flags & EDP_ACT_SET_ETH_DST)
 		__builtin_memcpy(m->data, prog->eth_dst, 6);
 	if ((prog->flags & EDP_ACT_TOUCH_MAC) && ctx->touch_stamps)
-		ctx->touch_stamps[prog->touch_index] = ctx->now_ns;
+		__atomic_store_n(&ctx->touch_stamps[prog->touch_index], ctx->now_ns, __ATOMIC_RELAXED);
 	m->out_ports = prog->out_ports;
 	return;
 ttl_expired:

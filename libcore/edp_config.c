@@ -479,22 +479,51 @@ static int cache_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	return 0;
 }
 
+static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	long long x;
+	if (strcmp(k, "threads") == 0) {
+		if (get_int(c, v, k, 0, EDP_MAX_THREADS, &x))
+			return EDP_ERR_USAGE;
+		c->cfg->threads = (uint32_t)x;
+	} else if (strcmp(k, "rx-queues") == 0) {
+		if (get_int(c, v, k, 1, EDP_MAX_QUEUES, &x))
+			return EDP_ERR_USAGE;
+		c->cfg->rx_queues = (uint32_t)x;
+	} else if (strcmp(k, "ordered") == 0) {
+		const char *s = scalar(v);
+		if (s && strcmp(s, "true") == 0)
+			c->cfg->ordered = true;
+		else if (s && strcmp(s, "false") == 0)
+			c->cfg->ordered = false;
+		else
+			return fail(c, v, "ordered must be true or false, not '%s'", s ? s : "");
+	} else {
+		return unknown(c, "datapath", k, "threads, rx-queues, ordered");
+	}
+	return 0;
+}
+
 static int top_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
+	if (strcmp(k, "datapath") == 0)
+		return each_key(c, v, "datapath", datapath_key, NULL);
 	if (strcmp(k, "ports") == 0)
 		return parse_ports(c, v);
 	if (strcmp(k, "flow-cache") == 0)
 		return each_key(c, v, "flow-cache", cache_key, NULL);
 	if (strcmp(k, "pipeline") == 0)
 		return each_key(c, v, "pipeline", pipeline_key, NULL);
-	return unknown(c, "top level", k, "ports, flow-cache, pipeline");
+	return unknown(c, "top level", k, "ports, datapath, flow-cache, pipeline");
 }
 
 static void set_defaults(struct edp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->flow_cache_entries = DEFAULT_FLOW_CACHE;
+	cfg->threads = 1;
 	cfg->firewall_default = EDP_FW_ALLOW;
 	cfg->ageing_s = DEFAULT_AGEING_S;
 	cfg->mac_table_size = DEFAULT_MAC_TABLE;

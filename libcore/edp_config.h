@@ -20,6 +20,8 @@
 #include "edp_router.h"
 
 #define EDP_PORT_NAME_MAX 32
+#define EDP_MAX_THREADS 64
+#define EDP_MAX_QUEUES 64
 
 struct edp_port_config {
 	char name[EDP_PORT_NAME_MAX + 1];
@@ -35,6 +37,10 @@ struct edp_config {
 	uint32_t n_ports;
 	uint32_t flow_cache_entries;
 
+	uint32_t threads;               /* worker threads; 0 = inline, single-threaded */
+	uint32_t rx_queues;             /* receive queues per input port; 0 = threads */
+	bool ordered;                   /* keep the global input order on output */
+
 	bool has_firewall;
 	uint8_t firewall_default;       /* enum edp_fw_action */
 	struct edp_fw_rule *rules;
@@ -49,7 +55,8 @@ struct edp_config {
 	uint32_t mac_table_size;
 };
 
-/* The built-in default: a two-port wire, ports "in" and "out", no modules. */
+/* The built-in default: a two-port wire, ports "in" and "out", no modules,
+ * one worker thread. */
 void edp_config_default(struct edp_config *cfg);
 
 /* Load and validate `path`. On failure cfg is left empty (safe to free). */

@@ -1,35 +1,13 @@
-#include "edp_datapath.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "edp_datapath_impl.h"
 #include "edp_parse.h"
-#include "edp_pcapio.h"
-#include "edp_pipeline.h"
+#include "edp_worker.h"
 
 #define AGE_SWEEP_NS 1000000000ull
-
-struct input {
-	struct edp_pcap_reader *reader;
-	struct edp_mbuf *next; /* lookahead packet, NULL when done */
-	uint16_t port;
-};
-
-struct edp_datapath {
-	const struct edp_config *cfg;
-	struct input inputs[EDP_MAX_PORTS];
-	uint32_t n_inputs;
-	struct edp_pcap_writer *sinks[EDP_MAX_PORTS];
-	uint32_t n_sinks;
-	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */
-	struct edp_mbuf_pool *pool;
-	struct edp_flowcache *fc;
-	struct edp_pipeline pipeline;
-	uint64_t next_age_ns;
-	struct edp_datapath_stats st;
-};
 
 static bool same_file(const char *a, const char *b)
 {
@@ -43,7 +21,7 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 {
 	const struct edp_config *cfg = dp->cfg;
 	bool nano = false;
-	uint32_t snaplen = 0; /* the largest input snapshot length */
+	uint32_t snaplen = 0;
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
 		const char *rx = cfg->ports[i].rx;
 		if (!rx)
@@ -58,7 +36,7 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 				return edp_error_set(err, EDP_ERR_USAGE, "stdin: read by ports %s and %s; only one port can read it",
 						     cfg->ports[j].name, cfg->ports[i].name);
 		}
-		struct input *in = &dp->inputs[dp->n_inputs];
+		struct edp_input *in = &dp->inputs[dp->n_inputs];
 		in->reader = edp_pcap_reader_open(rx, err);
 		if (!in->reader)
 			return EDP_ERR_RUNTIME;
@@ -83,8 +61,19 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 			return EDP_ERR_RUNTIME;
 		dp->port_sink[i] = (int8_t)dp->n_sinks++;
 	}
-	dp->pool = edp_mbuf_pool_create(EDP_BATCH + dp->n_inputs + 1, snaplen > 2048 ? snaplen : 2048, err);
-	return dp->pool ? 0 : EDP_ERR_RUNTIME;
+	dp->snaplen = snaplen;
+	/* inline: one batch plus the lookaheads; threads: what may be in flight */
+	bool threads = cfg->threads > 0;
+	uint32_t base = EDP_BATCH + dp->n_inputs + 1;
+	dp->small = edp_mbuf_pool_create(threads ? EDP_WORKER_IN_FLIGHT + base : base, EDP_SMALL_BUF, err);
+	if (!dp->small)
+		return EDP_ERR_RUNTIME;
+	if (snaplen > EDP_SMALL_BUF) {
+		dp->large = edp_mbuf_pool_create(threads ? EDP_WORKER_LARGE_IN_FLIGHT + base : base, snaplen, err);
+		if (!dp->large)
+			return EDP_ERR_RUNTIME;
+	}
+	return 0;
 }
 
 struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err)
@@ -103,27 +92,34 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 			tx_ports |= 1ull << i;
 	if (edp_pipeline_init(&dp->pipeline, cfg, tx_ports, err))
 		goto fail;
-	dp->fc = edp_flowcache_create(cfg->flow_cache_entries,
-				      dp->pipeline.sw ? edp_switch_epochs(dp->pipeline.sw) : NULL, err);
-	if (!dp->fc)
+	dp->n_lanes = cfg->threads ? cfg->threads : 1;
+	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));
+	if (!dp->lanes) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 		goto fail;
-	if (dp->pipeline.sw)
-		edp_flowcache_set_freshness(dp->fc, edp_switch_stamps(dp->pipeline.sw),
-					    edp_switch_ageing_ns(dp->pipeline.sw));
-	dp->st.n_ports = cfg->n_ports;
-	for (uint32_t i = 0; i < cfg->n_ports; i++)
-		dp->st.ports[i].name = cfg->ports[i].name;
+	}
+	memset(dp->lanes, 0, dp->n_lanes * sizeof(*dp->lanes));
+	for (uint32_t i = 0; i < dp->n_lanes; i++) {
+		struct edp_lane *lane = &dp->lanes[i];
+		lane->fc = edp_flowcache_create(cfg->flow_cache_entries,
+						dp->pipeline.sw ? edp_switch_epochs(dp->pipeline.sw) : NULL, err);
+		if (!lane->fc)
+			goto fail;
+		if (dp->pipeline.sw)
+			edp_flowcache_set_freshness(lane->fc, edp_switch_stamps(dp->pipeline.sw),
+						    edp_switch_ageing_ns(dp->pipeline.sw));
+	}
 	return dp;
 fail:
 	edp_datapath_destroy(dp);
 	return NULL;
 }
 
-void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n)
+void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **mbufs,
+			       uint32_t n)
 {
 	struct edp_flow_key keys[EDP_BATCH];
 	uint32_t hashes[EDP_BATCH];
-	struct edp_datapath_stats *st = &dp->st;
 	struct edp_action_ctx ctx = { dp->pipeline.sw ? edp_switch_stamps(dp->pipeline.sw) : NULL, 0 };
 	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
 		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
@@ -135,44 +131,50 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 			m->l3_off = pr.l3_off;
 			m->l4_off = pr.l4_off;
 			m->hash = hashes[i] = edp_flow_hash(&keys[i]);
-			st->ports[m->in_port].s.rx_packets++;
-			st->ports[m->in_port].s.rx_bytes += m->wire_len;
-			st->bytes_in += m->wire_len;
+			lane->rx[m->in_port].packets++;
+			lane->rx[m->in_port].bytes += m->wire_len;
+			lane->bytes_in += m->wire_len;
 		}
-		if (dp->pipeline.sw && b[0]->ts_ns >= dp->next_age_ns) {
-			edp_switch_age(dp->pipeline.sw, b[0]->ts_ns);
-			dp->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
+		if (dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) {
+			edp_pipeline_age(&dp->pipeline, b[0]->ts_ns);
+			lane->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
 		}
-		edp_flowcache_prefetch(dp->fc, hashes, count);
+		edp_flowcache_prefetch(lane->fc, hashes, count);
 		for (uint32_t i = 0; i < count; i++) {
 			struct edp_mbuf *m = b[i];
 			if (m->flags == EDP_PARSE_MALFORMED) {
 				m->out_ports = 0;
 				m->drop_reason = EDP_DROP_MALFORMED;
 			} else {
-				const struct edp_action_prog *prog = edp_flowcache_lookup(dp->fc, &keys[i], hashes[i], m->ts_ns);
+				const struct edp_action_prog *prog = edp_flowcache_lookup(lane->fc, &keys[i], hashes[i], m->ts_ns);
 				struct edp_action_prog fresh;
 				if (!prog) {
 					edp_pipeline_classify(&dp->pipeline, &keys[i], m->ts_ns, &fresh);
-					edp_flowcache_insert(dp->fc, &keys[i], hashes[i], &fresh);
+					lane->slow_path_runs++;
+					edp_flowcache_insert(lane->fc, &keys[i], hashes[i], &fresh);
 					prog = &fresh;
 				}
 				ctx.now_ns = m->ts_ns;
 				edp_action_execute(prog, m, &ctx);
 			}
 			if (m->out_ports) {
-				st->packets_forwarded++;
+				lane->forwarded++;
 			} else {
-				st->packets_dropped++;
-				st->drops[m->drop_reason]++;
+				lane->dropped++;
+				lane->drops[m->drop_reason]++;
 			}
 		}
-		st->packets_in += count;
+		lane->packets_in += count;
 	}
 }
 
+void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n)
+{
+	edp_datapath_process_lane(dp, &dp->lanes[0], mbufs, n);
+}
+
 /* Write each packet to the output of each of its ports, in input order. */
-static int emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
+int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		struct edp_mbuf *m = mbufs[i];
@@ -180,68 +182,88 @@ static int emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, st
 			unsigned p = (unsigned)__builtin_ctzll(ports);
 			if (edp_pcap_writer_write(dp->sinks[dp->port_sink[p]], m, err) < 0)
 				return EDP_ERR_RUNTIME;
-			dp->st.ports[p].s.tx_packets++;
-			dp->st.ports[p].s.tx_bytes += m->wire_len;
+			dp->tx[p].packets++;
+			dp->tx[p].bytes += m->wire_len;
 		}
 	}
 	return 0;
 }
 
-/* Read the lookahead packet of an input. Returns 0, or -1 on a read error. */
-static int advance(struct edp_datapath *dp, struct input *in, const volatile sig_atomic_t *stop,
+/* Read the lookahead packet of an input into a buffer of the right pool.
+ * Returns 0, or -1 on a read error. */
+static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
 		   struct edp_error *err)
 {
-	if (!in->next && edp_mbuf_alloc_bulk(dp->pool, &in->next, 1) != 1)
+	struct edp_pcap_packet pkt;
+	int rc = edp_pcap_reader_read(in->reader, &pkt, err);
+	if (rc != 1)
+		return rc < 0 && !*stop ? -1 : 0;
+	struct edp_mbuf_pool *pool = pkt.caplen <= EDP_SMALL_BUF || !dp->large ? dp->small : dp->large;
+	if (edp_mbuf_alloc_bulk(pool, &in->next, 1) != 1)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
-	int rc = edp_pcap_reader_next(in->reader, in->next, err);
-	if (rc == 1) {
-		in->next->in_port = in->port;
-		return 0;
+	struct edp_mbuf *m = in->next;
+	memcpy(m->data, pkt.data, pkt.caplen);
+	m->data_len = pkt.caplen;
+	m->wire_len = pkt.wire_len;
+	m->ts_ns = pkt.ts_ns;
+	m->in_port = in->port;
+	return 0;
+}
+
+int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
+{
+	for (uint32_t i = 0; i < dp->n_inputs; i++)
+		if (advance(dp, &dp->inputs[i], stop, err) < 0)
+			return EDP_ERR_RUNTIME;
+	return 0;
+}
+
+int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **m,
+		      int *rc, struct edp_error *err)
+{
+	struct edp_input *best = NULL;
+	for (uint32_t i = 0; i < dp->n_inputs; i++) {
+		struct edp_input *in = &dp->inputs[i];
+		if (in->next && (!best || in->next->ts_ns < best->next->ts_ns))
+			best = in;
 	}
-	edp_mbuf_free_bulk(&in->next, 1);
-	in->next = NULL;
-	return rc < 0 && !*stop ? -1 : 0;
+	if (!best)
+		return 0;
+	*m = best->next;
+	best->next = NULL;
+	/* after a stop request or a read error no input advances any more, but
+	 * the lookahead packets already read are still delivered */
+	if (!*rc && !*stop && advance(dp, best, stop, err) < 0)
+		*rc = EDP_ERR_RUNTIME;
+	return 1;
+}
+
+static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
+{
+	int rc = edp_datapath_prime(dp, stop, err);
+	struct edp_mbuf *batch[EDP_BATCH];
+	for (;;) {
+		uint32_t n = 0;
+		while (n < EDP_BATCH && edp_datapath_pick(dp, stop, &batch[n], &rc, err))
+			n++;
+		if (n == 0)
+			break;
+		edp_datapath_process_lane(dp, &dp->lanes[0], batch, n);
+		int wrc = edp_datapath_emit(dp, batch, n, rc ? NULL : err);
+		edp_mbuf_free_bulk(batch, n);
+		if (wrc)
+			return wrc;
+	}
+	return rc;
 }
 
 int edp_datapath_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = 0;
-	for (uint32_t i = 0; i < dp->n_inputs && !rc; i++)
-		if (advance(dp, &dp->inputs[i], stop, err) < 0)
-			rc = EDP_ERR_RUNTIME;
-	struct edp_mbuf *batch[EDP_BATCH];
-	/* After a stop request or a read error no input advances any more, but
-	 * the lookahead packets already read are still processed. */
-	for (;;) {
-		uint32_t n = 0;
-		while (n < EDP_BATCH) {
-			struct input *best = NULL;
-			for (uint32_t i = 0; i < dp->n_inputs; i++) {
-				struct input *in = &dp->inputs[i];
-				if (in->next && (!best || in->next->ts_ns < best->next->ts_ns))
-					best = in;
-			}
-			if (!best)
-				break;
-			batch[n++] = best->next;
-			best->next = NULL;
-			if (!rc && !*stop && advance(dp, best, stop, err) < 0)
-				rc = EDP_ERR_RUNTIME;
-		}
-		if (n == 0)
-			break;
-		edp_datapath_process(dp, batch, n);
-		int wrc = emit(dp, batch, n, rc ? NULL : err);
-		edp_mbuf_free_bulk(batch, n);
-		if (wrc) {
-			rc = wrc;
-			break;
-		}
-	}
+	int rc = dp->cfg->threads ? edp_worker_run(dp, stop, err) : run_inline(dp, stop, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	dp->st.seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	dp->seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	return rc;
 }
 
@@ -259,9 +281,35 @@ int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err)
 
 void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats *out)
 {
-	*out = dp->st;
-	out->flow_cache = *edp_flowcache_stats(dp->fc);
-	out->slow_path_runs = dp->pipeline.runs;
+	memset(out, 0, sizeof(*out));
+	out->seconds = dp->seconds;
+	out->threads = dp->cfg->threads;
+	out->n_ports = dp->cfg->n_ports;
+	for (uint32_t p = 0; p < out->n_ports; p++) {
+		out->ports[p].name = dp->cfg->ports[p].name;
+		out->ports[p].s.tx_packets = dp->tx[p].packets;
+		out->ports[p].s.tx_bytes = dp->tx[p].bytes;
+	}
+	for (uint32_t i = 0; i < dp->n_lanes; i++) {
+		const struct edp_lane *l = &dp->lanes[i];
+		out->packets_in += l->packets_in;
+		out->bytes_in += l->bytes_in;
+		out->packets_forwarded += l->forwarded;
+		out->packets_dropped += l->dropped;
+		out->slow_path_runs += l->slow_path_runs;
+		for (int r = 0; r < EDP_DROP_REASONS; r++)
+			out->drops[r] += l->drops[r];
+		for (uint32_t p = 0; p < out->n_ports; p++) {
+			out->ports[p].s.rx_packets += l->rx[p].packets;
+			out->ports[p].s.rx_bytes += l->rx[p].bytes;
+		}
+		const struct edp_flowcache_stats *fs = edp_flowcache_stats(l->fc);
+		out->flow_cache.hits += fs->hits;
+		out->flow_cache.misses += fs->misses;
+		out->flow_cache.inserts += fs->inserts;
+		out->flow_cache.evictions += fs->evictions;
+		out->flow_cache.invalidations += fs->invalidations;
+	}
 }
 
 void edp_datapath_destroy(struct edp_datapath *dp)
@@ -276,7 +324,10 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	for (uint32_t i = 0; i < dp->n_sinks; i++)
 		edp_pcap_writer_close(dp->sinks[i], NULL);
 	edp_pipeline_destroy(&dp->pipeline);
-	edp_flowcache_destroy(dp->fc);
-	edp_mbuf_pool_destroy(dp->pool);
+	for (uint32_t i = 0; dp->lanes && i < dp->n_lanes; i++)
+		edp_flowcache_destroy(dp->lanes[i].fc);
+	free(dp->lanes);
+	edp_mbuf_pool_destroy(dp->small);
+	edp_mbuf_pool_destroy(dp->large);
 	free(dp);
 }

@@ -9,7 +9,8 @@
  * output is deterministic. Conservation is an invariant: every packet read is
  * counted as forwarded or dropped under exactly one named reason.
  *
- * Thread-safety: one datapath per thread (worker threads arrive later).
+ * With cfg->threads > 0 the run spreads over threads (edp_worker.h); the
+ * counters are summed per thread and read when the run has ended.
  */
 #ifndef EDP_DATAPATH_H
 #define EDP_DATAPATH_H
@@ -35,6 +36,7 @@ struct edp_datapath_stats {
 	uint64_t slow_path_runs;
 	struct edp_flowcache_stats flow_cache;
 	double seconds;
+	uint32_t threads;
 	uint32_t n_ports;
 	struct {
 		const char *name;

@@ -72,12 +72,12 @@ void edp_flowcache_set_freshness(struct edp_flowcache *fc, const uint64_t *stamp
 static inline int entry_valid(const struct edp_flowcache *fc, const struct entry *e, uint64_t now)
 {
 	if (e->prog.flags & EDP_ACT_FRESH_DST) {
-		uint64_t seen = fc->stamps[e->prog.fresh_index];
+		uint64_t seen = __atomic_load_n(&fc->stamps[e->prog.fresh_index], __ATOMIC_RELAXED);
 		if (now > seen && now - seen > fc->max_age_ns)
 			return 0;
 	}
 	for (unsigned i = 0; i < e->prog.n_deps; i++)
-		if (fc->epochs[e->prog.dep_index[i]] != e->prog.dep_epoch[i])
+		if (__atomic_load_n(&fc->epochs[e->prog.dep_index[i]], __ATOMIC_RELAXED) != e->prog.dep_epoch[i])
 			return 0;
 	return 1;
 }

@@ -52,7 +52,7 @@ uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *pool);
  * Each descriptor comes back with data at the start of its buffer. */
 uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs, uint32_t n);
 
-/* Return `n` descriptors to their pool (they must all belong to one pool). */
+/* Return `n` descriptors, each to its own pool (the pool's thread calls it). */
 void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n);
 
 #endif

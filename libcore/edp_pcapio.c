@@ -220,20 +220,30 @@ const char *edp_pcap_reader_name(const struct edp_pcap_reader *r) { return r->na
 
 int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct edp_error *err)
 {
+	struct edp_pcap_packet pkt;
+	int rc = edp_pcap_reader_read(r, &pkt, err);
+	if (rc != 1)
+		return rc;
+	if (pkt.caplen > m->buf_len)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: packet %llu: capture length %u exceeds the buffer (%u)",
+				     r->name, (unsigned long long)r->count, pkt.caplen, m->buf_len), -1;
+	memcpy(m->data, pkt.data, pkt.caplen);
+	m->data_len = pkt.caplen;
+	m->wire_len = pkt.wire_len;
+	m->ts_ns = pkt.ts_ns;
+	return 1;
+}
+
+int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err)
+{
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = pcap_next_ex(r->pcap, &h, &data);
 	if (rc == 1) {
-		if (h->caplen > m->buf_len) {
-			edp_error_set(err, EDP_ERR_RUNTIME,
-				      "%s: packet %llu: capture length %u exceeds the snapshot length %u",
-				      r->name, (unsigned long long)r->count + 1, h->caplen, m->buf_len);
-			return -1;
-		}
-		memcpy(m->data, data, h->caplen);
-		m->data_len = h->caplen;
-		m->wire_len = h->len < h->caplen ? h->caplen : h->len;
-		m->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+		pkt->data = data;
+		pkt->caplen = h->caplen;
+		pkt->wire_len = h->len < h->caplen ? h->caplen : h->len;
+		pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
 		r->count++;
 		return 1;
 	}

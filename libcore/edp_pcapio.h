@@ -40,6 +40,17 @@ uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r);
 /* Name used in messages: the path, or "stdin". */
 const char *edp_pcap_reader_name(const struct edp_pcap_reader *r);
 
+/* One packet as libpcap delivered it: valid until the next read. */
+struct edp_pcap_packet {
+	const uint8_t *data;
+	uint32_t caplen, wire_len;
+	uint64_t ts_ns;
+};
+
+/* Read the next packet without copying it. Returns 1, 0 at the end, -1 on
+ * a read error or a corrupt or truncated file (err says which packet). */
+int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err);
+
 /* Read the next packet into m (data, data_len, wire_len, ts_ns).
  * Returns 1 for a packet, 0 at the end of the file, -1 on a read error or a
  * corrupt or truncated file (err says which packet and why). */

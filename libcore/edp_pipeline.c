@@ -6,6 +6,8 @@ int edp_pipeline_init(struct edp_pipeline *pl, const struct edp_config *cfg, uin
 		      struct edp_error *err)
 {
 	memset(pl, 0, sizeof(*pl));
+	pthread_mutex_init(&pl->switch_lock, NULL);
+	pl->ready = true;
 	pl->tx_ports = tx_ports;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		if (cfg->ports[i].has_mac) {
@@ -13,8 +15,10 @@ int edp_pipeline_init(struct edp_pipeline *pl, const struct edp_config *cfg, uin
 			pl->port_has_mac |= 1ull << i;
 		}
 	if (cfg->has_firewall &&
-	    !(pl->fw = edp_firewall_create(cfg->rules, cfg->n_rules, cfg->firewall_default, err)))
+	    !(pl->fw = edp_firewall_create(cfg->rules, cfg->n_rules, cfg->firewall_default, err))) {
+		edp_pipeline_destroy(pl);
 		return err ? err->status : EDP_ERR_RUNTIME;
+	}
 	if (cfg->has_router && !(pl->rt = edp_router_create(cfg->routes, cfg->n_routes, err))) {
 		edp_pipeline_destroy(pl);
 		return err ? err->status : EDP_ERR_RUNTIME;
@@ -29,12 +33,25 @@ int edp_pipeline_init(struct edp_pipeline *pl, const struct edp_config *cfg, uin
 
 void edp_pipeline_destroy(struct edp_pipeline *pl)
 {
+	if (!pl->ready)
+		return;
+	pl->ready = false;
 	edp_firewall_destroy(pl->fw);
 	edp_router_destroy(pl->rt);
 	edp_switch_destroy(pl->sw);
+	pthread_mutex_destroy(&pl->switch_lock);
 	pl->fw = NULL;
 	pl->rt = NULL;
 	pl->sw = NULL;
+}
+
+void edp_pipeline_age(struct edp_pipeline *pl, uint64_t now)
+{
+	if (!pl->sw)
+		return;
+	pthread_mutex_lock(&pl->switch_lock);
+	edp_switch_age(pl->sw, now);
+	pthread_mutex_unlock(&pl->switch_lock);
 }
 
 static void drop(struct edp_action_prog *prog, int reason)
@@ -96,7 +113,6 @@ void edp_pipeline_classify(struct edp_pipeline *pl, const struct edp_flow_key *k
 			   struct edp_action_prog *prog)
 {
 	memset(prog, 0, sizeof(*prog));
-	pl->runs++;
 	bool ip_type = key->eth_type == EDP_ETH_TYPE_IPV4 || key->eth_type == EDP_ETH_TYPE_IPV6;
 	bool modules = pl->fw || pl->rt || pl->sw;
 	if (modules && (key->flags & EDP_KEY_L2_TRUNC))
@@ -127,7 +143,11 @@ void edp_pipeline_classify(struct edp_pipeline *pl, const struct edp_flow_key *k
 			return;
 		}
 	}
-	if (pl->sw)
-		return switch_frame(pl, key, now, prog);
+	if (pl->sw) {
+		pthread_mutex_lock(&pl->switch_lock);
+		switch_frame(pl, key, now, prog);
+		pthread_mutex_unlock(&pl->switch_lock);
+		return;
+	}
 	output(pl, prog, ~(1ull << key->in_port));
 }

@@ -15,11 +15,14 @@
  *  - wire: every other port that has an output.
  * A verdict with no port to go to is dropped with reason "no-output".
  *
- * Thread-safety: the switch is written here; one pipeline per slow-path
- * thread.
+ * Thread-safety: classify and age may be called from several threads: the
+ * firewall and router are immutable, the switch is written under
+ * switch_lock.
  */
 #ifndef EDP_PIPELINE_H
 #define EDP_PIPELINE_H
+
+#include <pthread.h>
 
 #include "edp_action.h"
 #include "edp_config.h"
@@ -36,13 +39,17 @@ struct edp_pipeline {
 	uint64_t tx_ports;       /* ports that have an output */
 	uint8_t port_mac[EDP_MAX_PORTS][6];
 	uint64_t port_has_mac;
-	uint64_t runs;
+	pthread_mutex_t switch_lock; /* the MAC table has one writer at a time */
+	bool ready;                  /* init ran: destroy has something to undo */
 };
 
 /* Build the modules the config names. */
 int edp_pipeline_init(struct edp_pipeline *pl, const struct edp_config *cfg, uint64_t tx_ports,
 		      struct edp_error *err);
 void edp_pipeline_destroy(struct edp_pipeline *pl);
+
+/* Forget MAC-table entries older than the ageing time (no-op without a switch). */
+void edp_pipeline_age(struct edp_pipeline *pl, uint64_t now_ns);
 
 /* Decide the fate of key's flow at packet time now_ns; fills *prog. */
 void edp_pipeline_classify(struct edp_pipeline *pl, const struct edp_flow_key *key, uint64_t now_ns,

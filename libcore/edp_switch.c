@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* stamps and epochs are read by fast-path threads while the slow path
+ * writes them (under the pipeline's lock): relaxed atomics, no tearing. */
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 struct mac_entry {
 	uint8_t mac[6];
 	uint16_t vlan;
@@ -66,14 +71,15 @@ void edp_switch_destroy(struct edp_switch *sw)
 
 static inline bool expired(const struct edp_switch *sw, uint32_t i, uint64_t now)
 {
-	return now > sw->stamps[i] && now - sw->stamps[i] > sw->ageing_ns;
+	uint64_t seen = LOAD(sw->stamps[i]);
+	return now > seen && now - seen > sw->ageing_ns;
 }
 
 static void remove_entry(struct edp_switch *sw, uint32_t i)
 {
 	sw->entries[i].used = 0;
 	sw->count--;
-	sw->epochs[i / EDP_SWITCH_WAYS]++;
+	STORE(sw->epochs[i / EDP_SWITCH_WAYS], sw->epochs[i / EDP_SWITCH_WAYS] + 1);
 }
 
 /* Index of (vlan, mac) in its bucket, or -1; removes it if it expired. */
@@ -103,10 +109,10 @@ uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t ma
 		uint32_t i = (uint32_t)found;
 		if (sw->entries[i].port != port) {
 			sw->entries[i].port = port;
-			sw->epochs[b]++;
+			STORE(sw->epochs[b], sw->epochs[b] + 1);
 			sw->stats.moved++;
 		}
-		sw->stamps[i] = now;
+		STORE(sw->stamps[i], now);
 		return i;
 	}
 	uint32_t slot = b * EDP_SWITCH_WAYS, first = slot;
@@ -115,7 +121,7 @@ uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t ma
 			slot = i;
 			goto insert;
 		}
-		if (sw->stamps[i] < sw->stamps[slot])
+		if (LOAD(sw->stamps[i]) < LOAD(sw->stamps[slot]))
 			slot = i;
 	}
 	remove_entry(sw, slot);
@@ -125,9 +131,9 @@ insert:
 	sw->entries[slot].vlan = vlan;
 	sw->entries[slot].port = port;
 	sw->entries[slot].used = 1;
-	sw->stamps[slot] = now;
+	STORE(sw->stamps[slot], now);
 	sw->count++;
-	sw->epochs[b]++;
+	STORE(sw->epochs[b], sw->epochs[b] + 1);
 	sw->stats.learned++;
 	return slot;
 }

@@ -14,7 +14,9 @@
  * it. `stamps` holds each entry's last-seen time; the action executor
  * refreshes it for flows served from the cache.
  *
- * Thread-safety: single writer (the thread running the slow path).
+ * Thread-safety: one writer at a time (the slow path, under the pipeline's
+ * lock); stamps and epochs may be read and stamps refreshed concurrently
+ * (relaxed atomics).
  */
 #ifndef EDP_SWITCH_H
 #define EDP_SWITCH_H

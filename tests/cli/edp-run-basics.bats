@@ -5,7 +5,7 @@ load helper
 @test "--help prints usage and exits 0" {
 	run "$RUN" --help
 	assert_success
-	assert_line --index 0 "Usage: edp-run [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [--json[=FILE]] [-q]"
+	assert_line --index 0 "Usage: edp-run [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [-t N] [--ordered]"
 }
 
 @test "--version prints the version" {
@@ -105,7 +105,7 @@ load helper
 	"$GEN" flows=10,packets=100,seed=4 in.pcap
 	run "$RUN" -r in.pcap -w out.pcap
 	assert_success
-	assert_line --regexp '^edp-run: 100 packets in, 100 forwarded, 0 dropped in [0-9.]+ s \([0-9.]+ Mpps\)$'
+	assert_line --regexp '^edp-run: 100 packets in, 100 forwarded, 0 dropped in [0-9.]+ s \([0-9.]+ Mpps\), 1 thread$'
 	assert_line --regexp '^  in +100 +[0-9]+ +0 +0$'
 	assert_line "  drops: none"
 	assert_line "  flow cache: 90 hits, 10 misses, 90.00% hit rate, 0 evictions; slow path runs: 10"

@@ -155,7 +155,8 @@ pipeline:
   switch:
     ageing-s: 1
 YAML
-	run "$RUN" -c sw.yaml -r a=a.pcap -r b=b.pcap -q --json
+	# inline (-t 0): learning follows the merged input order exactly
+	run "$RUN" -t 0 -c sw.yaml -r a=a.pcap -r b=b.pcap -q --json
 	assert_success
 	# a's packets at t = 0 .. 0.500 s (501) flood to b and c; from the reply on,
 	# ...:fe is known on b: a's packets go to b only until the entry ages out

@@ -1,0 +1,63 @@
+/* edp_datapath_impl: the datapath's insides, shared by the batch loop
+ * (edp_datapath.c) and the threads that run it (edp_worker.c). Not a public
+ * header: binaries use edp_datapath.h.
+ *
+ * A lane is the state of one processing thread: its flow cache and its
+ * counters, written by that thread only and summed when the run ends.
+ */
+#ifndef EDP_DATAPATH_IMPL_H
+#define EDP_DATAPATH_IMPL_H
+
+#include "edp_datapath.h"
+#include "edp_pcapio.h"
+#include "edp_pipeline.h"
+
+#define EDP_SMALL_BUF 2048 /* packets up to this size use the small pool */
+
+struct edp_input {
+	struct edp_pcap_reader *reader;
+	struct edp_mbuf *next; /* lookahead packet, NULL when done */
+	uint16_t port;
+};
+
+struct edp_lane {
+	_Alignas(64) struct edp_flowcache *fc;
+	uint64_t next_age_ns;
+	uint64_t packets_in, bytes_in, forwarded, dropped, slow_path_runs;
+	uint64_t drops[EDP_DROP_REASONS];
+	struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
+};
+
+struct edp_datapath {
+	const struct edp_config *cfg;
+	struct edp_input inputs[EDP_MAX_PORTS];
+	uint32_t n_inputs;
+	struct edp_pcap_writer *sinks[EDP_MAX_PORTS];
+	uint32_t n_sinks;
+	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */
+	uint32_t snaplen;                 /* largest input snapshot length */
+	struct edp_mbuf_pool *small, *large; /* owned by the reading thread */
+	struct edp_pipeline pipeline;
+	struct edp_lane *lanes;
+	uint32_t n_lanes;
+	struct { uint64_t packets, bytes; } tx[EDP_MAX_PORTS]; /* by the writing thread */
+	double seconds;
+};
+
+/* Parse, look up, classify on a miss, execute: n packets on one lane. */
+void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **mbufs,
+			       uint32_t n);
+
+/* Write each packet to the output of each of its ports, in order. */
+int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
+
+/* Read every input's first packet. Returns 0 or EDP_ERR_RUNTIME. */
+int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
+
+/* Take the earliest lookahead packet into *m and read its input's next one
+ * (unless *rc already holds an error or a stop was requested). Returns 1 with
+ * a packet, 0 when every input is done. Needs one free mbuf of each pool. */
+int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **m,
+		      int *rc, struct edp_error *err);
+
+#endif
