@@ -209,12 +209,14 @@ static int read_loop(struct run *run, const volatile sig_atomic_t *stop, struct 
 		if (n == 0)
 			break;
 		for (uint32_t i = 0; i < n; i++) {
-			struct edp_flow_key key;
-			struct edp_parse_result pr;
 			struct edp_mbuf *m = batch[i];
-			edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &key, &pr);
-			uint32_t base = (uint32_t)run->port_input[m->in_port] * run->per_port;
-			qid[i] = base + edp_flow_rss_hash(&key) % run->per_port;
+			qid[i] = (uint32_t)run->port_input[m->in_port] * run->per_port;
+			if (run->per_port > 1) { /* one queue per port needs no hash */
+				struct edp_flow_key key;
+				struct edp_parse_result pr;
+				edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &key, &pr);
+				qid[i] += edp_flow_rss_hash(&key) % run->per_port;
+			}
 		}
 		if (run->ordered) {
 			void *ids[EDP_BATCH];
