@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include "edp_config.h"
 #include "edp_datapath.h"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 		"                          0 runs the datapath inline on one thread\n"
 		"      --ordered           keep the global input order on output, so the\n"
 		"                          output is the same for any number of threads\n"
+		"      --loop N            read each input N times (default 1; 0 = until stopped)\n"
+		"      --duration S        stop after S seconds (fractions allowed)\n"
 		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
 		"  -q, --quiet             no summary on stderr\n"
 		"  -h, --help              this help\n"
@@ -199,8 +202,9 @@ int main(int argc, char **argv)
 		{ "write", required_argument, NULL, 'w' },  { "json", optional_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "threads", required_argument, NULL, 't' },
-		{ "ordered", no_argument, NULL, 'o' },      { NULL, 0, NULL, 0 } };
-	const char *config_path = NULL, *json_path = NULL, *threads = NULL;
+		{ "ordered", no_argument, NULL, 'o' },      { "loop", required_argument, NULL, 'l' },
+		{ "duration", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
+	const char *config_path = NULL, *json_path = NULL, *threads = NULL, *loop = NULL, *duration = NULL;
 	int json = 0, quiet = 0, ordered = 0, n_io = 0, c;
 	struct io_arg io[argc];
 	opterr = 0;
@@ -212,6 +216,8 @@ int main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 't': threads = optarg; break;
 		case 'o': ordered = 1; break;
+		case 'l': loop = optarg; break;
+		case 'd': duration = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
 		case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -244,6 +250,24 @@ int main(int argc, char **argv)
 		cfg.threads = (uint32_t)t;
 	}
 	cfg.ordered |= ordered;
+	if (loop) {
+		char *end;
+		long l = strtol(loop, &end, 10);
+		if (!*loop || *end || l < 0 || l > 1000000000) {
+			rc = usage_error("--loop: expected a count (0 = until stopped), not '%s'", loop);
+			goto out;
+		}
+		cfg.loop = (uint32_t)l;
+	}
+	double seconds = 0;
+	if (duration) {
+		char *end;
+		seconds = strtod(duration, &end);
+		if (!*duration || *end || !(seconds > 0 && seconds < 1e9)) {
+			rc = usage_error("--duration: expected seconds greater than 0, not '%s'", duration);
+			goto out;
+		}
+	}
 	bool any_rx = false, pcap_on_stdout = false;
 	for (uint32_t i = 0; i < cfg.n_ports; i++)
 		any_rx |= cfg.ports[i].rx != NULL;
@@ -262,6 +286,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
 	if (!dp && stop_requested) {
@@ -272,6 +297,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		rc = err.status;
 		goto out;
+	}
+	if (duration) {
+		struct itimerval it = { { 0, 0 }, { (time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) } };
+		if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	rc = edp_datapath_run(dp, &stop_requested, &err);
 	struct edp_error close_err = { 0 };

@@ -23,6 +23,11 @@ _edp_run() {
 	-c | --config)
 		COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
 		return ;;
+	--loop)
+		COMPREPLY=($(compgen -W '0 1 2 10' -- "$cur"))
+		return ;;
+	--duration)
+		return ;;
 	-t | --threads)
 		COMPREPLY=($(compgen -W '0 1 2 4 8' -- "$cur"))
 		return ;;
@@ -40,7 +45,7 @@ _edp_run() {
 		COMPREPLY=($(compgen -f -- "${cur#--json=}" | sed 's/^/--json=/'))
 		return
 	fi
-	COMPREPLY=($(compgen -W '-c --config -r --read -w --write -t --threads --ordered --json --json= -q --quiet -h --help -V --version' -- "$cur"))
+	COMPREPLY=($(compgen -W '-c --config -r --read -w --write -t --threads --ordered --loop --duration --json --json= -q --quiet -h --help -V --version' -- "$cur"))
 }
 shopt -s extglob 2>/dev/null
 complete -o filenames -F _edp_run edp-run

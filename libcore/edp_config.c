@@ -524,6 +524,7 @@ static void set_defaults(struct edp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->flow_cache_entries = DEFAULT_FLOW_CACHE;
 	cfg->threads = 1;
+	cfg->loop = 1;
 	cfg->firewall_default = EDP_FW_ALLOW;
 	cfg->ageing_s = DEFAULT_AGEING_S;
 	cfg->mac_table_size = DEFAULT_MAC_TABLE;

@@ -40,6 +40,7 @@ struct edp_config {
 	uint32_t threads;               /* worker threads; 0 = inline, single-threaded */
 	uint32_t rx_queues;             /* receive queues per input port; 0 = threads */
 	bool ordered;                   /* keep the global input order on output */
+	uint32_t loop;                  /* read each input this many times; 0 = forever */
 
 	bool has_firewall;
 	uint8_t firewall_default;       /* enum edp_fw_action */

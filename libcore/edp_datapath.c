@@ -37,9 +37,12 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 						     cfg->ports[j].name, cfg->ports[i].name);
 		}
 		struct edp_input *in = &dp->inputs[dp->n_inputs];
+		if (cfg->loop != 1 && strcmp(rx, "-") == 0)
+			return edp_error_set(err, EDP_ERR_USAGE, "stdin: cannot be read more than once (--loop)");
 		in->reader = edp_pcap_reader_open(rx, err);
 		if (!in->reader)
 			return EDP_ERR_RUNTIME;
+		in->passes = 1;
 		in->port = (uint16_t)i;
 		dp->n_inputs++;
 		nano |= edp_pcap_reader_nanosecond(in->reader);
@@ -196,6 +199,17 @@ static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile
 {
 	struct edp_pcap_packet pkt;
 	int rc = edp_pcap_reader_read(in->reader, &pkt, err);
+	uint32_t loop = dp->cfg->loop;
+	/* a file without packets is not looped: that would spin forever */
+	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
+		/* --loop: read the file again from its start */
+		edp_pcap_reader_close(in->reader);
+		in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
+		if (!in->reader)
+			return -1;
+		in->passes++;
+		rc = edp_pcap_reader_read(in->reader, &pkt, err);
+	}
 	if (rc != 1)
 		return rc < 0 && !*stop ? -1 : 0;
 	struct edp_mbuf_pool *pool = pkt.caplen <= EDP_SMALL_BUF || !dp->large ? dp->small : dp->large;

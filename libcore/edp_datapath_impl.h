@@ -18,6 +18,7 @@ struct edp_input {
 	struct edp_pcap_reader *reader;
 	struct edp_mbuf *next; /* lookahead packet, NULL when done */
 	uint16_t port;
+	uint32_t passes;       /* times the input was opened */
 };
 
 struct edp_lane {

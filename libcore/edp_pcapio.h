@@ -37,6 +37,8 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r);
 bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r);
 /* The file's snapshot length: no packet's capture length exceeds it. */
 uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r);
+/* Packets read so far. */
+uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
 /* Name used in messages: the path, or "stdin". */
 const char *edp_pcap_reader_name(const struct edp_pcap_reader *r);
 

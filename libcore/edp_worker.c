@@ -301,6 +301,7 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	uint32_t started = 0;
 	int rc = 0;

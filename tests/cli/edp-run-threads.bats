@@ -102,3 +102,41 @@ YAML
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
 	assert_output "edp-run: bad.yaml:4:3: datapath: unknown key 'cpus' (known: threads, rx-queues, ordered)"
 }
+
+@test "--loop N reads each input N times" {
+	"$GEN" flows=10,packets=500,seed=55 in.pcap
+	for t in 0 2; do
+		run "$RUN" -t "$t" --ordered --loop 3 -r in.pcap -w out.pcap -q --json
+		assert_success
+		echo "$output" | jq -e '.packets_in == 1500 and .packets_forwarded == 1500'
+		diff <(for i in 1 2 3; do reading in.pcap; done) <(reading out.pcap)
+	done
+}
+
+@test "--loop 0 with --duration runs until the time is up, then stops cleanly" {
+	"$GEN" flows=10,packets=500,seed=56 in.pcap
+	start=$(date +%s%N)
+	run "$RUN" --loop 0 --duration 1.2 -r in.pcap -w out.pcap -q --json
+	end=$(date +%s%N)
+	assert_success
+	ms=$(((end - start) / 1000000))
+	[ "$ms" -ge 1150 ] && [ "$ms" -lt 5000 ]
+	echo "$output" | jq -e '.packets_in > 1000 and .packets_in == .packets_forwarded'
+	[ "$(count out.pcap)" -eq "$(echo "$output" | jq .packets_in)" ]
+}
+
+@test "--loop: stdin cannot be looped; bad values are usage errors; an empty capture ends" {
+	run bash -c "'$RUN' --loop 2 -r - -w out.pcap <'$DATA/tcpreplay-test.pcap'"
+	assert_failure 2
+	assert_output "edp-run: stdin: cannot be read more than once (--loop)"
+	run "$RUN" --loop -1 -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_line --index 0 "edp-run: --loop: expected a count (0 = until stopped), not '-1'"
+	run "$RUN" --duration 0 -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_line --index 0 "edp-run: --duration: expected seconds greater than 0, not '0'"
+	head -c 24 "$DATA/tcpreplay-test.pcap" >empty.pcap
+	run timeout 10 "$RUN" --loop 0 -r empty.pcap -w out.pcap -q --json
+	assert_success
+	echo "$output" | jq -e '.packets_in == 0'
+}
