@@ -43,8 +43,11 @@ $(BUILD)/obj/%.o: libcore/%.c $(wildcard libcore/*.h) | $(BUILD)/obj
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%: cmd/%.c $(LIB)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
+$(BUILD)/obj/cmd_print.o: cmd/edp_print.c cmd/edp_print.h $(wildcard libcore/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/%: cmd/%.c $(BUILD)/obj/cmd_print.o $(LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/obj/cmd_print.o $(LIB) $(LDFLAGS_ALL) $(LIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka

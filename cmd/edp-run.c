@@ -8,9 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "edp_config.h"
 #include "edp_datapath.h"
+#include "edp_print.h"
+#include "edp_stats.h"
 
 #define PROG "edp-run"
 
@@ -26,7 +30,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [-t N] [--ordered]\n"
-		"               [--json[=FILE]] [-q]\n"
+		"               [--loop N] [--duration S] [--name NAME] [--json[=FILE]] [-q]\n"
+		"       " PROG " --stats [NAME] [--json]\n"
 		"Run the edp datapath: read packets from pcap/pcapng inputs, classify them\n"
 		"through the flow cache and the firewall/router/switch pipeline, write pcaps.\n"
 		"\n"
@@ -43,6 +48,10 @@ static void usage(FILE *f)
 		"                          output is the same for any number of threads\n"
 		"      --loop N            read each input N times (default 1; 0 = until stopped)\n"
 		"      --duration S        stop after S seconds (fractions allowed)\n"
+		"      --name NAME         publish live stats as instance NAME (default\n"
+		"                          'default'; taken implicitly: 'default-PID')\n"
+		"      --stats [NAME]      print the live stats of running instance NAME\n"
+		"                          (default 'default') once, and exit\n"
 		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
 		"  -q, --quiet             no summary on stderr\n"
 		"  -h, --help              this help\n"
@@ -118,81 +127,27 @@ static int apply_io_args(struct edp_config *cfg, const struct io_arg *args, int 
 	return 0;
 }
 
-static const char *threads_text(uint32_t n)
+static int show_stats(const char *name, int json)
 {
-	static char buf[32];
-	if (n == 0)
-		return "inline";
-	snprintf(buf, sizeof(buf), "%u thread%s", n, n == 1 ? "" : "s");
-	return buf;
-}
-
-static void print_text(FILE *f, const struct edp_datapath_stats *s)
-{
-	double mpps = s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0;
-	fprintf(f, PROG ": %llu packets in, %llu forwarded, %llu dropped in %.3f s (%.3f Mpps), %s\n",
-		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
-		(unsigned long long)s->packets_dropped, s->seconds, mpps, threads_text(s->threads));
-	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
-	for (uint32_t i = 0; i < s->n_ports; i++)
-		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu\n", s->ports[i].name,
-			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
-			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
-	fprintf(f, "  drops:");
-	int any = 0;
-	for (int r = 1; r < EDP_DROP_REASONS; r++)
-		if (s->drops[r]) {
-			fprintf(f, " %s=%llu", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
-			any = 1;
-		}
-	fprintf(f, "%s\n", any ? "" : " none");
-	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
-	fprintf(f, "  flow cache: %llu hits, %llu misses, %.2f%% hit rate, %llu evictions; slow path runs: %llu\n",
-		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
-		lookups ? 100.0 * (double)s->flow_cache.hits / (double)lookups : 0.0,
-		(unsigned long long)s->flow_cache.evictions, (unsigned long long)s->slow_path_runs);
-	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
-		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
-		(unsigned long long)s->packets_dropped);
-}
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
+	struct edp_stats_snapshot snap;
+	struct edp_error err = { 0 };
+	if (edp_stats_read(name, &snap, &err)) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		return err.status;
 	}
-	fputc('"', f);
-}
-
-static void print_json(FILE *f, const struct edp_datapath_stats *s)
-{
-	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
-	fprintf(f, "{\"packets_in\":%llu,\"bytes_in\":%llu,\"packets_forwarded\":%llu,\"packets_dropped\":%llu,\"drops\":{",
-		(unsigned long long)s->packets_in, (unsigned long long)s->bytes_in,
-		(unsigned long long)s->packets_forwarded, (unsigned long long)s->packets_dropped);
-	for (int r = 1; r < EDP_DROP_REASONS; r++)
-		fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
-	fprintf(f, "},\"flow_cache\":{\"hits\":%llu,\"misses\":%llu,\"hit_rate\":%.6f,\"inserts\":%llu,"
-		   "\"evictions\":%llu,\"invalidations\":%llu},\"slow_path_runs\":%llu,\"ports\":[",
-		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
-		lookups ? (double)s->flow_cache.hits / (double)lookups : 0.0,
-		(unsigned long long)s->flow_cache.inserts, (unsigned long long)s->flow_cache.evictions,
-		(unsigned long long)s->flow_cache.invalidations, (unsigned long long)s->slow_path_runs);
-	for (uint32_t i = 0; i < s->n_ports; i++) {
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		json_string(f, s->ports[i].name);
-		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu}",
-			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
-			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double uptime = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)snap.header.start_ns) / 1e9;
+	if (json)
+		edp_print_stats_json(stdout, &snap, uptime);
+	else
+		edp_print_stats_text(stdout, &snap, uptime);
+	edp_stats_snapshot_free(&snap);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, PROG ": stdout: write failed: %s\n", strerror(errno));
+		return 1;
 	}
-	fprintf(f, "],\"threads\":%u,\"seconds\":%.6f,\"mpps\":%.6f}\n", s->threads, s->seconds,
-		s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -203,9 +158,11 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "threads", required_argument, NULL, 't' },
 		{ "ordered", no_argument, NULL, 'o' },      { "loop", required_argument, NULL, 'l' },
-		{ "duration", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
+		{ "duration", required_argument, NULL, 'd' }, { "name", required_argument, NULL, 'n' },
+		{ "stats", optional_argument, NULL, 's' },  { NULL, 0, NULL, 0 } };
 	const char *config_path = NULL, *json_path = NULL, *threads = NULL, *loop = NULL, *duration = NULL;
-	int json = 0, quiet = 0, ordered = 0, n_io = 0, c;
+	const char *name = NULL, *stats_name = NULL;
+	int json = 0, quiet = 0, ordered = 0, stats = 0, n_io = 0, c;
 	struct io_arg io[argc];
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:r:w:t:qhV", opts, NULL)) != -1) {
@@ -218,14 +175,25 @@ int main(int argc, char **argv)
 		case 'o': ordered = 1; break;
 		case 'l': loop = optarg; break;
 		case 'd': duration = optarg; break;
+		case 'n': name = optarg; break;
+		case 's':
+			stats = 1;
+			stats_name = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
 		case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default: return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (stats && !stats_name && optind < argc) /* --stats NAME */
+		stats_name = argv[optind++];
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (stats)
+		return show_stats(stats_name ? stats_name : "default", json);
+	if (name && !edp_stats_name_valid(name))
+		return usage_error("--name: '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 
 	struct edp_config cfg;
 	struct edp_error err = { 0 };
@@ -304,6 +272,18 @@ int main(int argc, char **argv)
 			it.it_value.tv_usec = 1;
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
+	char fallback[48];
+	if (!name) { /* implicitly "default"; a second unnamed instance takes default-PID */
+		snprintf(fallback, sizeof(fallback), "default-%d", (int)getpid());
+		if (edp_datapath_publish(dp, "default", NULL))
+			name = fallback;
+	}
+	if (name && edp_datapath_publish(dp, name, &err)) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		edp_datapath_destroy(dp);
+		rc = 1;
+		goto out;
+	}
 	rc = edp_datapath_run(dp, &stop_requested, &err);
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);
@@ -316,14 +296,14 @@ int main(int argc, char **argv)
 	struct edp_datapath_stats st;
 	edp_datapath_stats(dp, &st);
 	if (!quiet)
-		print_text(stderr, &st);
+		edp_print_summary(stderr, PROG, &st);
 	if (json) {
 		FILE *jf = json_path && strcmp(json_path, "-") != 0 ? fopen(json_path, "w") : stdout;
 		if (!jf) {
 			fprintf(stderr, PROG ": %s: cannot create: %s\n", json_path, strerror(errno));
 			rc = 1;
 		} else {
-			print_json(jf, &st);
+			edp_print_summary_json(jf, &st);
 			if ((jf != stdout && fclose(jf) != 0) || (jf == stdout && ferror(stdout))) {
 				fprintf(stderr, PROG ": %s: write failed\n", json_path ? json_path : "stdout");
 				rc = 1;

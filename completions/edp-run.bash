@@ -23,6 +23,12 @@ _edp_run() {
 	-c | --config)
 		COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
 		return ;;
+	--stats)
+		local d=${EDP_RUNDIR:-/run/edp}
+		COMPREPLY=($(compgen -W "$(ls "$d" 2>/dev/null | sed -n 's/\.stats$//p')" -- "$cur"))
+		return ;;
+	--name)
+		return ;;
 	--loop)
 		COMPREPLY=($(compgen -W '0 1 2 10' -- "$cur"))
 		return ;;
@@ -45,7 +51,7 @@ _edp_run() {
 		COMPREPLY=($(compgen -f -- "${cur#--json=}" | sed 's/^/--json=/'))
 		return
 	fi
-	COMPREPLY=($(compgen -W '-c --config -r --read -w --write -t --threads --ordered --loop --duration --json --json= -q --quiet -h --help -V --version' -- "$cur"))
+	COMPREPLY=($(compgen -W '-c --config -r --read -w --write -t --threads --ordered --loop --duration --name --stats --json --json= -q --quiet -h --help -V --version' -- "$cur"))
 }
 shopt -s extglob 2>/dev/null
 complete -o filenames -F _edp_run edp-run

@@ -1,6 +1,8 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <time.h>
 
 #include "edp_datapath_impl.h"
@@ -44,6 +46,7 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 			return EDP_ERR_RUNTIME;
 		in->passes = 1;
 		in->port = (uint16_t)i;
+		dp->port_input[i] = (int16_t)dp->n_inputs;
 		dp->n_inputs++;
 		nano |= edp_pcap_reader_nanosecond(in->reader);
 		if (edp_pcap_reader_snaplen(in->reader) > snaplen)
@@ -96,6 +99,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	if (edp_pipeline_init(&dp->pipeline, cfg, tx_ports, err))
 		goto fail;
 	dp->n_lanes = cfg->threads ? cfg->threads : 1;
+	dp->queues_per_port = cfg->threads ? (cfg->rx_queues ? cfg->rx_queues : cfg->threads) : 1;
 	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));
 	if (!dp->lanes) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
@@ -104,6 +108,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	memset(dp->lanes, 0, dp->n_lanes * sizeof(*dp->lanes));
 	for (uint32_t i = 0; i < dp->n_lanes; i++) {
 		struct edp_lane *lane = &dp->lanes[i];
+		lane->index = i;
 		lane->fc = edp_flowcache_create(cfg->flow_cache_entries,
 						dp->pipeline.sw ? edp_switch_epochs(dp->pipeline.sw) : NULL, err);
 		if (!lane->fc)
@@ -152,7 +157,9 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 				const struct edp_action_prog *prog = edp_flowcache_lookup(lane->fc, &keys[i], hashes[i], m->ts_ns);
 				struct edp_action_prog fresh;
 				if (!prog) {
+					uint64_t c0 = edp_stats_cycles();
 					edp_pipeline_classify(&dp->pipeline, &keys[i], m->ts_ns, &fresh);
+					lane->slow_path_cycles += edp_stats_cycles() - c0;
 					lane->slow_path_runs++;
 					edp_flowcache_insert(lane->fc, &keys[i], hashes[i], &fresh);
 					prog = &fresh;
@@ -168,7 +175,85 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 			}
 		}
 		lane->packets_in += count;
+		lane->batches++;
 	}
+}
+
+void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane)
+{
+	if (!dp->stats)
+		return;
+	struct edp_stats_thread *t = edp_stats_thread(dp->stats, lane->index);
+	const struct edp_flowcache_stats *fs = edp_flowcache_stats(lane->fc);
+	unsigned cpu = 0, node = 0;
+	bool placed = getcpu(&cpu, &node) == 0;
+	edp_stats_write_begin(&t->seq);
+	t->cpu = placed ? (int32_t)cpu : -1;
+	t->numa_node = placed ? (int32_t)node : -1;
+	t->packets = lane->packets_in;
+	t->bytes = lane->bytes_in;
+	t->forwarded = lane->forwarded;
+	t->flow_cache_hits = fs->hits;
+	t->flow_cache_misses = fs->misses;
+	t->flow_cache_evictions = fs->evictions;
+	t->slow_path_runs = lane->slow_path_runs;
+	t->slow_path_cycles = lane->slow_path_cycles;
+	t->busy_cycles = lane->busy_cycles;
+	t->idle_cycles = lane->idle_cycles;
+	t->batches = lane->batches;
+	memcpy(t->drops, lane->drops, sizeof(t->drops));
+	edp_stats_write_end(&t->seq);
+}
+
+void edp_datapath_publish_queue(struct edp_datapath *dp, uint32_t queue, uint32_t thread, uint64_t packets,
+				uint64_t cycles)
+{
+	if (!dp->stats)
+		return;
+	struct edp_stats_queue *q = edp_stats_queue(dp->stats, queue);
+	edp_stats_write_begin(&q->seq);
+	q->thread = (uint16_t)thread;
+	q->packets += packets;
+	q->cycles += cycles;
+	edp_stats_write_end(&q->seq);
+}
+
+void edp_datapath_publish_rx(struct edp_datapath *dp)
+{
+	if (!dp->stats)
+		return;
+	for (uint32_t i = 0; i < dp->n_inputs; i++) {
+		uint16_t p = dp->inputs[i].port;
+		struct edp_stats_port *b = edp_stats_port(dp->stats, p);
+		edp_stats_write_begin(&b->seq);
+		b->rx_packets = dp->rx[p].packets;
+		b->rx_bytes = dp->rx[p].bytes;
+		edp_stats_write_end(&b->seq);
+	}
+}
+
+int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	char summary[128];
+	snprintf(summary, sizeof(summary), "%u ports, %s, %u queues/port%s%s%s%s", cfg->n_ports,
+		 cfg->threads ? "threads" : "inline", dp->queues_per_port, cfg->has_firewall ? ", firewall" : "",
+		 cfg->has_router ? ", router" : "", cfg->has_switch ? ", switch" : "", cfg->ordered ? ", ordered" : "");
+	struct edp_stats_layout l = { .n_threads = dp->n_lanes, .n_queues = dp->n_inputs * dp->queues_per_port,
+				      .n_ports = cfg->n_ports, .config = summary };
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		l.port_names[i] = cfg->ports[i].name;
+	dp->stats = edp_stats_create(name, &l, err);
+	if (!dp->stats)
+		return err ? err->status : EDP_ERR_RUNTIME;
+	for (uint32_t q = 0; q < l.n_queues; q++) {
+		struct edp_stats_queue *b = edp_stats_queue(dp->stats, q);
+		b->port = dp->inputs[q / dp->queues_per_port].port;
+		b->thread = (uint16_t)(q % dp->n_lanes);
+	}
+	for (uint32_t i = 0; i < dp->n_lanes; i++)
+		edp_stats_thread(dp->stats, i)->n_queues = l.n_queues / dp->n_lanes + (i < l.n_queues % dp->n_lanes);
+	return 0;
 }
 
 void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n)
@@ -189,6 +274,16 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 			dp->tx[p].bytes += m->wire_len;
 		}
 	}
+	if (dp->stats)
+		for (uint32_t p = 0; p < dp->cfg->n_ports; p++) {
+			struct edp_stats_port_tx *b = edp_stats_port_tx(dp->stats, p);
+			if (b->tx_packets == dp->tx[p].packets)
+				continue;
+			edp_stats_write_begin(&b->seq);
+			b->tx_packets = dp->tx[p].packets;
+			b->tx_bytes = dp->tx[p].bytes;
+			edp_stats_write_end(&b->seq);
+		}
 	return 0;
 }
 
@@ -245,6 +340,8 @@ int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 		return 0;
 	*m = best->next;
 	best->next = NULL;
+	dp->rx[best->port].packets++;
+	dp->rx[best->port].bytes += (*m)->wire_len;
 	/* after a stop request or a read error no input advances any more, but
 	 * the lookahead packets already read are still delivered */
 	if (!*rc && !*stop && advance(dp, best, stop, err) < 0)
@@ -262,8 +359,22 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 			n++;
 		if (n == 0)
 			break;
-		edp_datapath_process_lane(dp, &dp->lanes[0], batch, n);
+		uint64_t c0 = edp_stats_cycles();
+		struct edp_lane *lane = &dp->lanes[0];
+		edp_datapath_process_lane(dp, lane, batch, n);
 		int wrc = edp_datapath_emit(dp, batch, n, rc ? NULL : err);
+		uint64_t cycles = edp_stats_cycles() - c0;
+		lane->busy_cycles += cycles;
+		if (dp->stats) { /* one queue per input port: share the cycles by packets */
+			uint32_t per_input[EDP_MAX_PORTS] = { 0 };
+			for (uint32_t i = 0; i < n; i++)
+				per_input[dp->port_input[batch[i]->in_port]]++;
+			for (uint32_t i = 0; i < dp->n_inputs; i++)
+				if (per_input[i])
+					edp_datapath_publish_queue(dp, i, 0, per_input[i], cycles * per_input[i] / n);
+			edp_datapath_publish_lane(dp, lane);
+			edp_datapath_publish_rx(dp);
+		}
 		edp_mbuf_free_bulk(batch, n);
 		if (wrc)
 			return wrc;
@@ -337,6 +448,7 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	}
 	for (uint32_t i = 0; i < dp->n_sinks; i++)
 		edp_pcap_writer_close(dp->sinks[i], NULL);
+	edp_stats_destroy(dp->stats);
 	edp_pipeline_destroy(&dp->pipeline);
 	for (uint32_t i = 0; dp->lanes && i < dp->n_lanes; i++)
 		edp_flowcache_destroy(dp->lanes[i].fc);

@@ -61,6 +61,11 @@ int edp_datapath_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop,
  * and updates the counters; writes nothing. */
 void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n);
 
+/* Publish live counters as instance `name` (edp_stats.h) from now until
+ * destroy. Call before run. Errors: the name is taken, the run directory is
+ * unusable. */
+int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_error *err);
+
 /* Flush and close every output. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err);
 

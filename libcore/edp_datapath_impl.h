@@ -11,6 +11,7 @@
 #include "edp_datapath.h"
 #include "edp_pcapio.h"
 #include "edp_pipeline.h"
+#include "edp_stats.h"
 
 #define EDP_SMALL_BUF 2048 /* packets up to this size use the small pool */
 
@@ -23,8 +24,10 @@ struct edp_input {
 
 struct edp_lane {
 	_Alignas(64) struct edp_flowcache *fc;
+	uint32_t index;
 	uint64_t next_age_ns;
 	uint64_t packets_in, bytes_in, forwarded, dropped, slow_path_runs;
+	uint64_t slow_path_cycles, busy_cycles, idle_cycles, batches;
 	uint64_t drops[EDP_DROP_REASONS];
 	struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
 };
@@ -41,6 +44,10 @@ struct edp_datapath {
 	struct edp_pipeline pipeline;
 	struct edp_lane *lanes;
 	uint32_t n_lanes;
+	uint32_t queues_per_port;         /* receive queues of each input port */
+	int16_t port_input[EDP_MAX_PORTS]; /* input index of a port that reads */
+	struct edp_stats_writer *stats;   /* NULL when not published */
+	struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS]; /* by the reading thread */
 	struct { uint64_t packets, bytes; } tx[EDP_MAX_PORTS]; /* by the writing thread */
 	double seconds;
 };
@@ -48,6 +55,14 @@ struct edp_datapath {
 /* Parse, look up, classify on a miss, execute: n packets on one lane. */
 void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **mbufs,
 			       uint32_t n);
+
+/* Publish a lane's counters to its thread block (its own thread only). */
+void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane);
+/* Add to a queue's block (the queue's owning thread only). */
+void edp_datapath_publish_queue(struct edp_datapath *dp, uint32_t queue, uint32_t thread, uint64_t packets,
+				uint64_t cycles);
+/* Publish the per-port receive counters (the reading thread only). */
+void edp_datapath_publish_rx(struct edp_datapath *dp);
 
 /* Write each packet to the output of each of its ports, in order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);

@@ -33,7 +33,6 @@ struct run {
 	struct edp_datapath *dp;
 	struct queue *q;
 	uint32_t n_queues, per_port;
-	int16_t port_input[EDP_MAX_PORTS]; /* input index of a port */
 	struct worker *w;
 	uint32_t n_workers;
 	bool ordered;
@@ -78,7 +77,9 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct run *run = w->run;
 	struct edp_mbuf *batch[EDP_BATCH];
+	struct edp_lane *lane = w->lane;
 	unsigned idle = 0;
+	uint64_t mark = edp_stats_cycles();
 	for (;;) {
 		uint32_t did = 0;
 		for (uint32_t i = 0; i < w->n_queues; i++) {
@@ -86,11 +87,17 @@ static void *worker_main(void *arg)
 			uint32_t n = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
 			if (!n)
 				continue;
-			edp_datapath_process_lane(run->dp, w->lane, batch, n);
+			uint64_t c0 = edp_stats_cycles();
+			lane->idle_cycles += c0 - mark;
+			edp_datapath_process_lane(run->dp, lane, batch, n);
 			push_all(q->out, batch, n);
+			mark = edp_stats_cycles();
+			lane->busy_cycles += mark - c0;
+			edp_datapath_publish_queue(run->dp, w->queues[i], lane->index, n, mark - c0);
 			did += n;
 		}
 		if (did) {
+			edp_datapath_publish_lane(run->dp, lane);
 			idle = 0;
 			continue;
 		}
@@ -102,7 +109,14 @@ static void *worker_main(void *arg)
 				break;
 		}
 		backoff(&idle);
+		if ((idle & 1023) == 0) { /* idle time shows too */
+			uint64_t now = edp_stats_cycles();
+			lane->idle_cycles += now - mark;
+			mark = now;
+			edp_datapath_publish_lane(run->dp, lane);
+		}
 	}
+	edp_datapath_publish_lane(run->dp, lane);
 	atomic_store_explicit(&w->done, 1, memory_order_release);
 	return NULL;
 }
@@ -210,7 +224,7 @@ static int read_loop(struct run *run, const volatile sig_atomic_t *stop, struct 
 			break;
 		for (uint32_t i = 0; i < n; i++) {
 			struct edp_mbuf *m = batch[i];
-			qid[i] = (uint32_t)run->port_input[m->in_port] * run->per_port;
+			qid[i] = (uint32_t)dp->port_input[m->in_port] * run->per_port;
 			if (run->per_port > 1) { /* one queue per port needs no hash */
 				struct edp_flow_key key;
 				struct edp_parse_result pr;
@@ -224,6 +238,7 @@ static int read_loop(struct run *run, const volatile sig_atomic_t *stop, struct 
 				ids[i] = (void *)(uintptr_t)(qid[i] + 1);
 			push_all(run->order, (struct edp_mbuf **)ids, n);
 		}
+		edp_datapath_publish_rx(dp);
 		/* queue runs of packets bound for the same queue in one burst */
 		for (uint32_t i = 0; i < n;) {
 			uint32_t j = i + 1;
@@ -257,10 +272,8 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	run->dp = dp;
 	run->ordered = cfg->ordered;
 	run->n_workers = cfg->threads;
-	run->per_port = cfg->rx_queues ? cfg->rx_queues : cfg->threads;
+	run->per_port = dp->queues_per_port;
 	run->n_queues = dp->n_inputs * run->per_port;
-	for (uint32_t i = 0; i < dp->n_inputs; i++)
-		run->port_input[dp->inputs[i].port] = (int16_t)i;
 	uint32_t in_flight = edp_mbuf_pool_available(dp->small) + (dp->large ? edp_mbuf_pool_available(dp->large) : 0);
 	run->q = calloc(run->n_queues ? run->n_queues : 1, sizeof(*run->q));
 	run->w = calloc(run->n_workers, sizeof(*run->w));

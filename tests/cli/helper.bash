@@ -10,6 +10,18 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || exit 1
+	# live stats segments of the instances a test starts stay in the test's
+	# own directory
+	export EDP_RUNDIR=$BATS_TEST_TMPDIR/run
+}
+
+# wait_for CMD...: retry CMD for up to 10 s
+wait_for() {
+	for _ in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@"
 }
 
 # Number of packets in a capture, as tcpdump reads it.

@@ -1,0 +1,173 @@
+/* edp_print: output shared by the binaries: the run summary (text and JSON)
+ * and the live stats of an instance (text and JSON). */
+#include "edp_print.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *threads_text(uint32_t n)
+{
+	static char buf[32];
+	if (n == 0)
+		return "inline";
+	snprintf(buf, sizeof(buf), "%u thread%s", n, n == 1 ? "" : "s");
+	return buf;
+}
+
+void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s)
+{
+	double mpps = s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0;
+	fprintf(f, "%s: %llu packets in, %llu forwarded, %llu dropped in %.3f s (%.3f Mpps), %s\n",
+		prog, (unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
+		(unsigned long long)s->packets_dropped, s->seconds, mpps, threads_text(s->threads));
+	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
+	for (uint32_t i = 0; i < s->n_ports; i++)
+		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu\n", s->ports[i].name,
+			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
+			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
+	fprintf(f, "  drops:");
+	int any = 0;
+	for (int r = 1; r < EDP_DROP_REASONS; r++)
+		if (s->drops[r]) {
+			fprintf(f, " %s=%llu", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
+			any = 1;
+		}
+	fprintf(f, "%s\n", any ? "" : " none");
+	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
+	fprintf(f, "  flow cache: %llu hits, %llu misses, %.2f%% hit rate, %llu evictions; slow path runs: %llu\n",
+		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
+		lookups ? 100.0 * (double)s->flow_cache.hits / (double)lookups : 0.0,
+		(unsigned long long)s->flow_cache.evictions, (unsigned long long)s->slow_path_runs);
+	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
+		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
+		(unsigned long long)s->packets_dropped);
+}
+
+void edp_print_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
+{
+	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
+	fprintf(f, "{\"packets_in\":%llu,\"bytes_in\":%llu,\"packets_forwarded\":%llu,\"packets_dropped\":%llu,\"drops\":{",
+		(unsigned long long)s->packets_in, (unsigned long long)s->bytes_in,
+		(unsigned long long)s->packets_forwarded, (unsigned long long)s->packets_dropped);
+	for (int r = 1; r < EDP_DROP_REASONS; r++)
+		fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
+	fprintf(f, "},\"flow_cache\":{\"hits\":%llu,\"misses\":%llu,\"hit_rate\":%.6f,\"inserts\":%llu,"
+		   "\"evictions\":%llu,\"invalidations\":%llu},\"slow_path_runs\":%llu,\"ports\":[",
+		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
+		lookups ? (double)s->flow_cache.hits / (double)lookups : 0.0,
+		(unsigned long long)s->flow_cache.inserts, (unsigned long long)s->flow_cache.evictions,
+		(unsigned long long)s->flow_cache.invalidations, (unsigned long long)s->slow_path_runs);
+	for (uint32_t i = 0; i < s->n_ports; i++) {
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		edp_print_json_string(f, s->ports[i].name);
+		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu}",
+			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
+			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
+	}
+	fprintf(f, "],\"threads\":%u,\"seconds\":%.6f,\"mpps\":%.6f}\n", s->threads, s->seconds,
+		s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0);
+}
+
+
+static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
+
+void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
+{
+	const struct edp_stats_header *h = &s->header;
+	fprintf(f, "{\"name\":");
+	edp_print_json_string(f, h->name);
+	fprintf(f, ",\"pid\":%d,\"uptime_s\":%.3f,\"start_time_ns\":%llu,\"cycles_per_s\":%llu,\"config\":", h->pid,
+		uptime_s, (unsigned long long)h->start_ns, (unsigned long long)h->cycles_per_s);
+	edp_print_json_string(f, h->config);
+	fprintf(f, ",\"running\":%s,\"threads\":[", h->running ? "true" : "false");
+	for (uint32_t i = 0; i < h->n_threads; i++) {
+		const struct edp_stats_thread *t = &s->threads[i];
+		fprintf(f, "%s{\"thread\":%u,\"cpu\":%d,\"numa_node\":%d,\"queues\":%u,\"packets\":%llu,\"bytes\":%llu,"
+			   "\"forwarded\":%llu,\"flow_cache\":{\"hits\":%llu,\"misses\":%llu,\"evictions\":%llu,"
+			   "\"hit_rate\":%.6f},\"slow_path_runs\":%llu,\"slow_path_cycles\":%llu,\"drops\":{",
+			i ? "," : "", i, t->cpu, t->numa_node, t->n_queues, (unsigned long long)t->packets,
+			(unsigned long long)t->bytes, (unsigned long long)t->forwarded,
+			(unsigned long long)t->flow_cache_hits, (unsigned long long)t->flow_cache_misses,
+			(unsigned long long)t->flow_cache_evictions,
+			ratio(t->flow_cache_hits, t->flow_cache_hits + t->flow_cache_misses),
+			(unsigned long long)t->slow_path_runs, (unsigned long long)t->slow_path_cycles);
+		for (int r = 1; r < EDP_DROP_REASONS; r++)
+			fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", edp_drop_reason_name(r), (unsigned long long)t->drops[r]);
+		fprintf(f, "},\"busy_cycles\":%llu,\"idle_cycles\":%llu,\"busy_ratio\":%.6f,\"batches\":%llu,"
+			   "\"packets_per_batch\":%.3f,\"cycles_per_packet\":%.1f}",
+			(unsigned long long)t->busy_cycles, (unsigned long long)t->idle_cycles,
+			ratio(t->busy_cycles, t->busy_cycles + t->idle_cycles), (unsigned long long)t->batches,
+			ratio(t->packets, t->batches), ratio(t->busy_cycles, t->packets));
+	}
+	fprintf(f, "],\"queues\":[");
+	for (uint32_t i = 0; i < h->n_queues; i++) {
+		const struct edp_stats_queue *q = &s->queues[i];
+		uint64_t busy = q->thread < h->n_threads ? s->threads[q->thread].busy_cycles : 0;
+		fprintf(f, "%s{\"queue\":%u,\"port\":", i ? "," : "", i);
+		edp_print_json_string(f, q->port < h->n_ports ? s->ports[q->port].name : "");
+		fprintf(f, ",\"thread\":%u,\"packets\":%llu,\"cycles\":%llu,\"share\":%.6f}", q->thread,
+			(unsigned long long)q->packets, (unsigned long long)q->cycles, ratio(q->cycles, busy));
+	}
+	fprintf(f, "],\"ports\":[");
+	for (uint32_t i = 0; i < h->n_ports; i++) {
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		edp_print_json_string(f, s->ports[i].name);
+		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu}",
+			(unsigned long long)s->ports[i].rx_packets, (unsigned long long)s->ports[i].rx_bytes,
+			(unsigned long long)s->ports_tx[i].tx_packets, (unsigned long long)s->ports_tx[i].tx_bytes);
+	}
+	fprintf(f, "],\"events_total\":%llu,\"events\":[", (unsigned long long)h->n_events);
+	uint64_t first = h->n_events > EDP_STATS_EVENTS ? h->n_events - EDP_STATS_EVENTS : 0;
+	for (uint64_t e = first; e < h->n_events; e++) {
+		const struct edp_stats_event *ev = &h->events[e % EDP_STATS_EVENTS];
+		fprintf(f, "%s{\"time_ns\":%llu,\"moved\":%u,\"spread_before\":%.4f,\"spread_after\":%.4f,\"what\":",
+			e > first ? "," : "", (unsigned long long)ev->time_ns, ev->moved, ev->spread_before,
+			ev->spread_after);
+		edp_print_json_string(f, ev->what);
+		fputc('}', f);
+	}
+	fprintf(f, "]}\n");
+}
+
+void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
+{
+	const struct edp_stats_header *h = &s->header;
+	fprintf(f, "instance %s, pid %d, up %.1f s, %s%s\n", h->name, h->pid, uptime_s, h->config,
+		h->running ? "" : " (ending)");
+	fprintf(f, "  %-6s %4s %4s %6s %12s %9s %12s %10s %8s\n", "thread", "cpu", "node", "queues", "packets",
+		"busy", "cache hit", "slow path", "cyc/pkt");
+	for (uint32_t i = 0; i < h->n_threads; i++) {
+		const struct edp_stats_thread *t = &s->threads[i];
+		fprintf(f, "  %-6u %4d %4d %6u %12llu %8.1f%% %11.2f%% %10llu %8.0f\n", i, t->cpu, t->numa_node,
+			t->n_queues, (unsigned long long)t->packets,
+			100 * ratio(t->busy_cycles, t->busy_cycles + t->idle_cycles),
+			100 * ratio(t->flow_cache_hits, t->flow_cache_hits + t->flow_cache_misses),
+			(unsigned long long)t->slow_path_runs, ratio(t->busy_cycles, t->packets));
+	}
+	fprintf(f, "  %-6s %-16s %6s %12s %8s\n", "queue", "port", "thread", "packets", "share");
+	for (uint32_t i = 0; i < h->n_queues; i++) {
+		const struct edp_stats_queue *q = &s->queues[i];
+		uint64_t busy = q->thread < h->n_threads ? s->threads[q->thread].busy_cycles : 0;
+		fprintf(f, "  %-6u %-16s %6u %12llu %7.1f%%\n", i, q->port < h->n_ports ? s->ports[q->port].name : "?",
+			q->thread, (unsigned long long)q->packets, 100 * ratio(q->cycles, busy));
+	}
+	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
+	for (uint32_t i = 0; i < h->n_ports; i++)
+		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu\n", s->ports[i].name,
+			(unsigned long long)s->ports[i].rx_packets, (unsigned long long)s->ports[i].rx_bytes,
+			(unsigned long long)s->ports_tx[i].tx_packets, (unsigned long long)s->ports_tx[i].tx_bytes);
+}

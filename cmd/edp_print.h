@@ -1,0 +1,21 @@
+/* edp_print: the binaries' shared output: run summaries and live stats, as
+ * text for people and as JSON (stable keys, documented in the man pages). */
+#ifndef EDP_PRINT_H
+#define EDP_PRINT_H
+
+#include <stdio.h>
+
+#include "edp_datapath.h"
+#include "edp_stats.h"
+
+void edp_print_json_string(FILE *f, const char *s);
+
+/* The end-of-run summary of edp-run. */
+void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s);
+void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s);
+
+/* One snapshot of a running instance. */
+void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double uptime_s);
+void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double uptime_s);
+
+#endif

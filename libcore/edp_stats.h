@@ -1,0 +1,146 @@
+/* edp_stats: the live counters of a running instance, in shared memory.
+ *
+ * An instance named NAME publishes $EDP_RUNDIR/NAME.stats (see
+ * edp_stats_rundir), a file mapped by the instance for writing and by any
+ * reader (edp-top, edp-run --stats) for reading. Owner-only permissions. The
+ * instance holds an exclusive flock on it for its lifetime: a file nobody
+ * holds is stale (its instance was killed) and is replaced at the next
+ * start; a file someone holds means the name is taken. The file is removed
+ * at exit.
+ *
+ * Layout: a header, then thread blocks, queue blocks and port blocks, each a
+ * multiple of 64 bytes. Every block has one writer (a worker thread owns its
+ * thread block and its queues' blocks, the writer thread owns the port tx
+ * blocks) and a sequence counter: the writer makes it odd, writes, makes it
+ * even; a reader copies a block and retries until it saw the same even
+ * counter before and after. Writers never take a lock; readers never see a
+ * torn block.
+ */
+#ifndef EDP_STATS_H
+#define EDP_STATS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edp_action.h"
+#include "edp_error.h"
+
+#define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
+#define EDP_STATS_VERSION 1
+#define EDP_STATS_NAME_MAX 32
+#define EDP_STATS_EVENTS 16
+
+struct edp_stats_thread {
+	_Alignas(64) _Atomic uint32_t seq;
+	int32_t cpu, numa_node;
+	uint32_t n_queues;
+	uint64_t packets, bytes, forwarded;
+	uint64_t flow_cache_hits, flow_cache_misses, flow_cache_evictions;
+	uint64_t slow_path_runs, slow_path_cycles;
+	uint64_t busy_cycles, idle_cycles, batches;
+	uint64_t drops[EDP_DROP_REASONS];
+};
+
+struct edp_stats_queue {
+	_Alignas(64) _Atomic uint32_t seq;
+	uint16_t port, thread;
+	uint64_t packets, cycles;
+};
+
+struct edp_stats_port {
+	_Alignas(64) _Atomic uint32_t seq;
+	char name[EDP_STATS_NAME_MAX + 1];
+	uint64_t rx_packets, rx_bytes; /* written by the reading thread */
+};
+
+struct edp_stats_port_tx {
+	_Alignas(64) _Atomic uint32_t seq;
+	uint64_t tx_packets, tx_bytes; /* written by the writing thread */
+};
+
+struct edp_stats_event {
+	uint64_t time_ns;   /* CLOCK_REALTIME */
+	uint32_t moved;     /* queues moved */
+	float spread_before, spread_after;
+	char what[108];
+};
+
+struct edp_stats_header {
+	uint64_t magic;
+	uint32_t version, size;
+	int32_t pid;
+	uint32_t n_threads, n_queues, n_ports;
+	uint64_t start_ns;      /* CLOCK_REALTIME at start */
+	uint64_t cycles_per_s;  /* the unit of every *_cycles counter */
+	char name[EDP_STATS_NAME_MAX + 1];
+	char config[127];       /* a one-line summary of the configuration */
+	_Alignas(64) _Atomic uint32_t seq; /* guards what follows */
+	uint32_t running;       /* 0 once the run has ended (draining) */
+	uint64_t n_events;      /* events ever logged; the last 16 are kept */
+	struct edp_stats_event events[EDP_STATS_EVENTS];
+};
+
+/* Seqlock, writer side (one writer per block). */
+static inline void edp_stats_write_begin(_Atomic uint32_t *seq)
+{
+	atomic_store_explicit(seq, atomic_load_explicit(seq, memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static inline void edp_stats_write_end(_Atomic uint32_t *seq)
+{
+	atomic_store_explicit(seq, atomic_load_explicit(seq, memory_order_relaxed) + 1, memory_order_release);
+}
+
+/* The directory of control sockets and stats segments: $EDP_RUNDIR, else
+ * /run/edp when /run is writable, else $XDG_RUNTIME_DIR/edp, else
+ * /tmp/edp-$UID; created owner-only when missing. */
+int edp_stats_rundir(char *buf, size_t size, struct edp_error *err);
+
+/* True when name is 1..32 of [a-z0-9_-]. */
+bool edp_stats_name_valid(const char *name);
+
+struct edp_stats_layout {
+	uint32_t n_threads, n_queues, n_ports;
+	const char *port_names[EDP_MAX_PORTS];
+	const char *config;
+};
+
+struct edp_stats_writer;
+
+/* Publish a segment for instance `name`. Fails (EDP_ERR_RUNTIME) when an
+ * instance of that name is running; replaces a stale segment. */
+struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_stats_layout *layout,
+					  struct edp_error *err);
+/* Remove the segment. */
+void edp_stats_destroy(struct edp_stats_writer *w);
+
+struct edp_stats_header *edp_stats_header(struct edp_stats_writer *w);
+struct edp_stats_thread *edp_stats_thread(struct edp_stats_writer *w, uint32_t i);
+struct edp_stats_queue *edp_stats_queue(struct edp_stats_writer *w, uint32_t i);
+struct edp_stats_port *edp_stats_port(struct edp_stats_writer *w, uint32_t i);
+struct edp_stats_port_tx *edp_stats_port_tx(struct edp_stats_writer *w, uint32_t i);
+
+/* Log an event (balancer moves, ...) in the header's ring. */
+void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, const char *what);
+
+/* A consistent copy of a whole segment. */
+struct edp_stats_snapshot {
+	struct edp_stats_header header;
+	struct edp_stats_thread *threads;
+	struct edp_stats_queue *queues;
+	struct edp_stats_port *ports;
+	struct edp_stats_port_tx *ports_tx;
+};
+
+/* Read instance `name` once. Errors (EDP_ERR_RUNTIME): no such instance, a
+ * stale segment (its instance died), a foreign or corrupt file. Free with
+ * edp_stats_snapshot_free. */
+int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp_error *err);
+void edp_stats_snapshot_free(struct edp_stats_snapshot *snap);
+
+/* The cycle counter the stats count in (TSC where there is one). */
+uint64_t edp_stats_cycles(void);
+
+#endif

@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# Live stats: a running edp-run publishes its counters; edp-run --stats reads
+# one consistent snapshot.
+load helper
+
+start_instance() { # start_instance ARGS...: a long run in the background
+	"$GEN" flows=200,packets=20000,proto=mix,seed=61 in.pcap
+	"$RUN" --loop 0 --duration 20 -r in.pcap -w /dev/null -q "$@" &
+	pid=$!
+}
+
+stop_instance() {
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" || true
+}
+
+@test "--stats --json: threads, queues and ports of a running instance, and counts that grow" {
+	printf 'ports:\n  - name: uplink\n  - name: vm1\ndatapath:\n  threads: 2\n  rx-queues: 3\n' >s.yaml
+	start_instance -c s.yaml --name lab
+	wait_for "$RUN" --stats lab
+	sleep 0.5
+	run "$RUN" --stats lab --json
+	assert_success
+	echo "$output" >a.json
+	sleep 0.5
+	"$RUN" --stats lab --json >b.json
+	stop_instance
+	jq -e --argjson pid "$pid" '.name == "lab" and .pid == $pid and .running == true
+		and (.threads | length) == 2 and (.queues | length) == 3
+		and ([.queues[].port] | unique) == ["uplink"] and ([.queues[].thread] | sort) == [0, 0, 1]
+		and (.ports | map(.name)) == ["uplink", "vm1"]
+		and .threads[0].packets > 0 and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1
+		and .threads[0].flow_cache.hits > 0 and .threads[0].packets_per_batch >= 1
+		and (.threads[0].drops | has("firewall"))' a.json
+	[ "$(jq '.ports[0].rx_packets' b.json)" -gt "$(jq '.ports[0].rx_packets' a.json)" ]
+	[ "$(jq '[.threads[].packets] | add' b.json)" -gt "$(jq '[.threads[].packets] | add' a.json)" ]
+}
+
+@test "the segment is owner-only under EDP_RUNDIR and removed at exit" {
+	start_instance
+	wait_for "$RUN" --stats
+	[ "$(stat -c %a "$EDP_RUNDIR")" = 700 ]
+	[ "$(stat -c %a "$EDP_RUNDIR/default.stats")" = 600 ]
+	run "$RUN" --stats
+	assert_success
+	assert_line --index 0 --regexp "^instance default, pid $pid, up [0-9.]+ s, 2 ports, threads, 1 queues/port$"
+	stop_instance
+	[ ! -e "$EDP_RUNDIR/default.stats" ]
+}
+
+@test "a missing instance: exit 1 with a clear message" {
+	run "$RUN" --stats nosuch
+	assert_failure 1
+	assert_output "edp-run: no instance 'nosuch' is running (no $EDP_RUNDIR/nosuch.stats)"
+	run "$RUN" --stats 'Bad!'
+	assert_failure 2
+	assert_output "edp-run: instance name 'Bad!' must be 1 to 32 of a-z 0-9 _ -"
+}
+
+@test "a stale segment of a killed instance is detected, then replaced at the next start" {
+	start_instance --name crash
+	wait_for "$RUN" --stats crash
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ -e "$EDP_RUNDIR/crash.stats" ]
+	run "$RUN" --stats crash
+	assert_failure 1
+	assert_output "edp-run: instance 'crash' is not running (stale segment of pid $pid)"
+	start_instance --name crash
+	wait_for "$RUN" --stats crash
+	run "$RUN" --stats crash --json
+	assert_success
+	echo "$output" | jq -e --argjson pid "$pid" '.pid == $pid'
+	stop_instance
+}
+
+@test "an explicit name that is taken is refused; an unnamed second instance takes default-PID" {
+	start_instance
+	wait_for "$RUN" --stats
+	run "$RUN" --name default -r in.pcap -w /dev/null -q
+	assert_failure 1
+	assert_output "edp-run: instance 'default' is already running (pid $pid)"
+	"$RUN" --loop 0 --duration 20 -r in.pcap -w /dev/null -q &
+	second=$!
+	wait_for "$RUN" --stats "default-$second"
+	kill -INT "$second"
+	wait "$second"
+	stop_instance
+}

@@ -1,0 +1,111 @@
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "edp_stats.h"
+
+static char dir[64];
+static atomic_int stop_writer;
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/edp-stats-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	return setenv("EDP_RUNDIR", dir, 1);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return rmdir(dir);
+}
+
+static void *writer(void *arg)
+{
+	struct edp_stats_thread *t = arg;
+	for (uint64_t k = 1; !atomic_load(&stop_writer); k++) {
+		edp_stats_write_begin(&t->seq);
+		t->packets = t->bytes = t->forwarded = t->flow_cache_hits = t->busy_cycles = k;
+		for (int r = 0; r < EDP_DROP_REASONS; r++)
+			t->drops[r] = k;
+		edp_stats_write_end(&t->seq);
+	}
+	return NULL;
+}
+
+/* A reader never sees a block half-written, while a writer hammers it. */
+static void test_seqlock_never_torn(void **state)
+{
+	(void)state;
+	struct edp_stats_layout l = { .n_threads = 2, .n_queues = 1, .n_ports = 1, .port_names = { "p" }, .config = "t" };
+	struct edp_error err;
+	struct edp_stats_writer *w = edp_stats_create("torn", &l, &err);
+	assert_non_null(w);
+	atomic_store(&stop_writer, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, writer, edp_stats_thread(w, 1));
+	uint64_t last = 0;
+	for (int i = 0; i < 3000; i++) {
+		struct edp_stats_snapshot s;
+		assert_int_equal(edp_stats_read("torn", &s, &err), 0);
+		const struct edp_stats_thread *x = &s.threads[1];
+		assert_int_equal(x->bytes, x->packets);
+		assert_int_equal(x->forwarded, x->packets);
+		assert_int_equal(x->flow_cache_hits, x->packets);
+		assert_int_equal(x->busy_cycles, x->packets);
+		for (int r = 0; r < EDP_DROP_REASONS; r++)
+			assert_int_equal(x->drops[r], x->packets);
+		assert_true(x->packets >= last);
+		last = x->packets;
+		assert_string_equal(s.ports[0].name, "p");
+		edp_stats_snapshot_free(&s);
+	}
+	atomic_store(&stop_writer, 1);
+	pthread_join(t, NULL);
+	assert_true(last > 0);
+	edp_stats_destroy(w);
+}
+
+static void test_lifecycle(void **state)
+{
+	(void)state;
+	struct edp_stats_layout l = { .n_threads = 1, .n_queues = 1, .n_ports = 1, .port_names = { "a" } };
+	struct edp_error err;
+	struct edp_stats_snapshot s;
+	assert_int_equal(edp_stats_read("life", &s, &err), EDP_ERR_RUNTIME);
+	char want[256];
+	snprintf(want, sizeof(want), "no instance 'life' is running (no %s/life.stats)", dir);
+	assert_string_equal(err.msg, want);
+	struct edp_stats_writer *w = edp_stats_create("life", &l, &err);
+	assert_non_null(w);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/life.stats", dir);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_null(edp_stats_create("life", &l, &err)); /* the name is taken */
+	snprintf(want, sizeof(want), "instance 'life' is already running (pid %d)", (int)getpid());
+	assert_string_equal(err.msg, want);
+	assert_int_equal(edp_stats_read("life", &s, &err), 0);
+	assert_int_equal(s.header.pid, getpid());
+	assert_int_equal(s.header.running, 1);
+	edp_stats_snapshot_free(&s);
+	edp_stats_destroy(w);
+	assert_int_equal(stat(path, &st), -1); /* removed at exit */
+	assert_null(edp_stats_create("Bad Name", &l, &err));
+	assert_int_equal(err.status, EDP_ERR_USAGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seqlock_never_torn),
+		cmocka_unit_test(test_lifecycle),
+	};
+	return cmocka_run_group_tests_name("stats", tests, setup, teardown);
+}
