@@ -1,0 +1,73 @@
+#include "edp_tlb.h"
+
+#include <string.h>
+
+static void spread_of(const double *load, uint32_t nt, double *spread, double *max)
+{
+	double hi = load[0], lo = load[0];
+	for (uint32_t i = 1; i < nt; i++) {
+		if (load[i] > hi)
+			hi = load[i];
+		if (load[i] < lo)
+			lo = load[i];
+	}
+	*spread = hi - lo;
+	*max = hi;
+}
+
+void edp_tlb_plan(const struct edp_tlb_queue *q, uint32_t nq, const int32_t *thread_numa, uint32_t nt,
+		  struct edp_tlb_plan *plan)
+{
+	memset(plan->before, 0, sizeof(plan->before));
+	memset(plan->after, 0, sizeof(plan->after));
+	plan->moved = 0;
+	for (uint32_t i = 0; i < nq; i++) {
+		plan->before[q[i].owner] += q[i].load;
+		plan->owner[i] = q[i].owner;
+		if (q[i].pinned)
+			plan->after[q[i].owner] += q[i].load;
+	}
+	/* unpinned queues by descending load (insertion sort of indices: the
+	 * queue count is small and this runs once an interval) */
+	uint32_t order[EDP_TLB_MAX_QUEUES], n = 0;
+	for (uint32_t i = 0; i < nq; i++) {
+		if (q[i].pinned)
+			continue;
+		uint32_t j = n++;
+		while (j > 0 && q[order[j - 1]].load < q[i].load) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		const struct edp_tlb_queue *x = &q[order[k]];
+		bool local = false; /* does the queue's node have a thread? */
+		for (uint32_t t = 0; t < nt && x->numa >= 0; t++)
+			local |= thread_numa[t] == x->numa;
+		int32_t best = -1;
+		for (uint32_t t = 0; t < nt; t++) {
+			if (local && thread_numa[t] != x->numa)
+				continue;
+			if (best < 0 || plan->after[t] < plan->after[best] ||
+			    (plan->after[t] == plan->after[best] && (int32_t)t == x->owner))
+				best = (int32_t)t;
+		}
+		plan->owner[order[k]] = best;
+		plan->after[best] += x->load;
+		plan->moved += best != x->owner;
+	}
+	double max_after;
+	spread_of(plan->before, nt, &plan->spread_before, &plan->max_before);
+	spread_of(plan->after, nt, &plan->spread_after, &max_after);
+}
+
+bool edp_tlb_worth_it(const struct edp_tlb_plan *plan, double threshold, double min_improvement)
+{
+	if (plan->moved == 0)
+		return false;
+	if (plan->max_before <= threshold && plan->spread_before <= threshold)
+		return false;
+	return plan->spread_before > 0 &&
+	       (plan->spread_before - plan->spread_after) >= min_improvement * plan->spread_before;
+}

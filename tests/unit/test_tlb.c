@@ -1,0 +1,74 @@
+#include "unit.h"
+#include "edp_tlb.h"
+
+static struct edp_tlb_plan plan;
+
+/* One hot queue: the others move away from its thread. */
+static void test_hot_queue(void **state)
+{
+	(void)state;
+	struct edp_tlb_queue q[4] = {
+		{ 0.90, 0, -1, false }, { 0.03, 1, -1, false }, { 0.03, 0, -1, false }, { 0.03, 1, -1, false } };
+	int32_t numa[2] = { 0, 0 };
+	edp_tlb_plan(q, 4, numa, 2, &plan);
+	assert_int_equal(plan.owner[0], 0);
+	assert_int_equal(plan.owner[1], 1);
+	assert_int_equal(plan.owner[2], 1); /* moved off the hot thread */
+	assert_int_equal(plan.owner[3], 1);
+	assert_int_equal(plan.moved, 1);
+	assert_true(plan.spread_before > 0.86 && plan.spread_before < 0.88);
+	assert_true(plan.spread_after > 0.80 && plan.spread_after < 0.82);
+	assert_true(edp_tlb_worth_it(&plan, 0.85, 0.05));
+	assert_false(edp_tlb_worth_it(&plan, 0.85, 0.25)); /* too little gain */
+	assert_false(edp_tlb_worth_it(&plan, 0.95, 0.05)); /* nothing over the threshold */
+}
+
+/* Greedy by descending load onto the least loaded thread; ties stay put. */
+static void test_greedy_and_stable(void **state)
+{
+	(void)state;
+	struct edp_tlb_queue q[6] = { { 0.5, 0, -1, false }, { 0.4, 0, -1, false }, { 0.3, 0, -1, false },
+				      { 0.2, 0, -1, false }, { 0.1, 0, -1, false }, { 0.0, 0, -1, false } };
+	int32_t numa[3] = { -1, -1, -1 };
+	edp_tlb_plan(q, 6, numa, 3, &plan);
+	/* 0.5->t0, 0.4->t1, 0.3->t2, 0.2->t2, 0.1->t1, 0.0->t0 (tie, stays) */
+	const int32_t want[6] = { 0, 1, 2, 2, 1, 0 };
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(plan.owner[i], want[i]);
+	assert_true(plan.after[0] > 0.49 && plan.after[0] < 0.51);
+	assert_true(plan.after[1] > 0.49 && plan.after[1] < 0.51);
+	assert_true(plan.after[2] > 0.49 && plan.after[2] < 0.51);
+	/* a balanced plan fed back in moves nothing */
+	for (int i = 0; i < 6; i++)
+		q[i].owner = plan.owner[i];
+	edp_tlb_plan(q, 6, numa, 3, &plan);
+	assert_int_equal(plan.moved, 0);
+	assert_false(edp_tlb_worth_it(&plan, 0.0, 0.0));
+}
+
+static void test_pinned_and_numa(void **state)
+{
+	(void)state;
+	/* threads 0,1 on node 0; thread 2 on node 1 */
+	int32_t numa[3] = { 0, 0, 1 };
+	struct edp_tlb_queue q[4] = { { 0.6, 0, 0, true },   /* pinned to 0 */
+				      { 0.5, 0, 0, false },  /* node 0: goes to 1 */
+				      { 0.4, 0, 1, false },  /* node 1: only thread 2 */
+				      { 0.3, 2, 0, false } }; /* node 0: least loaded there */
+	edp_tlb_plan(q, 4, numa, 3, &plan);
+	assert_int_equal(plan.owner[0], 0);
+	assert_int_equal(plan.owner[1], 1);
+	assert_int_equal(plan.owner[2], 2);
+	assert_int_equal(plan.owner[3], 1); /* 0 has 0.6, 1 has 0.5 */
+	assert_int_equal(plan.moved, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hot_queue),
+		cmocka_unit_test(test_greedy_and_stable),
+		cmocka_unit_test(test_pinned_and_numa),
+	};
+	return cmocka_run_group_tests_name("tlb", tests, NULL, NULL);
+}
