@@ -127,6 +127,12 @@ static int apply_io_args(struct edp_config *cfg, const struct io_arg *args, int 
 	return 0;
 }
 
+static void log_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, PROG ": %s\n", line);
+}
+
 static int show_stats(const char *name, int json)
 {
 	struct edp_stats_snapshot snap;
@@ -284,6 +290,8 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (!quiet)
+		edp_datapath_set_log(dp, log_line, NULL);
 	rc = edp_datapath_run(dp, &stop_requested, &err);
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);

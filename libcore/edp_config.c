@@ -479,6 +479,42 @@ static int cache_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	return 0;
 }
 
+static int get_fraction(struct ctx *c, yaml_node_t *v, const char *key, double *out)
+{
+	const char *s = scalar(v);
+	char *end;
+	double x = s ? strtod(s, &end) : -1;
+	if (!s || !*s || *end || !(x >= 0 && x <= 1))
+		return fail(c, v, "%s must be a number from 0 to 1, not '%s'", key, s ? s : "(a collection)");
+	*out = x;
+	return 0;
+}
+
+static int tlb_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	long long x;
+	if (strcmp(k, "interval-ms") == 0) {
+		if (get_int(c, v, k, 10, 3600000, &x))
+			return EDP_ERR_USAGE;
+		c->cfg->tlb_interval_ms = (uint32_t)x;
+		return 0;
+	}
+	if (strcmp(k, "threshold") == 0)
+		return get_fraction(c, v, k, &c->cfg->tlb_threshold);
+	if (strcmp(k, "min-improvement") == 0)
+		return get_fraction(c, v, k, &c->cfg->tlb_min_improvement);
+	if (strcmp(k, "enabled") == 0) {
+		const char *s = scalar(v);
+		if (s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+			c->cfg->tlb_enabled = s[0] == 't';
+		else
+			return fail(c, v, "enabled must be true or false, not '%s'", s ? s : "");
+		return 0;
+	}
+	return unknown(c, "tlb", k, "interval-ms, threshold, min-improvement, enabled");
+}
+
 static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
@@ -510,13 +546,15 @@ static int top_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	(void)arg;
 	if (strcmp(k, "datapath") == 0)
 		return each_key(c, v, "datapath", datapath_key, NULL);
+	if (strcmp(k, "tlb") == 0)
+		return each_key(c, v, "tlb", tlb_key, NULL);
 	if (strcmp(k, "ports") == 0)
 		return parse_ports(c, v);
 	if (strcmp(k, "flow-cache") == 0)
 		return each_key(c, v, "flow-cache", cache_key, NULL);
 	if (strcmp(k, "pipeline") == 0)
 		return each_key(c, v, "pipeline", pipeline_key, NULL);
-	return unknown(c, "top level", k, "ports, datapath, flow-cache, pipeline");
+	return unknown(c, "top level", k, "ports, datapath, tlb, flow-cache, pipeline");
 }
 
 static void set_defaults(struct edp_config *cfg)
@@ -525,6 +563,10 @@ static void set_defaults(struct edp_config *cfg)
 	cfg->flow_cache_entries = DEFAULT_FLOW_CACHE;
 	cfg->threads = 1;
 	cfg->loop = 1;
+	cfg->tlb_enabled = true;
+	cfg->tlb_interval_ms = 1000;
+	cfg->tlb_threshold = 0.85;
+	cfg->tlb_min_improvement = 0.25;
 	cfg->firewall_default = EDP_FW_ALLOW;
 	cfg->ageing_s = DEFAULT_AGEING_S;
 	cfg->mac_table_size = DEFAULT_MAC_TABLE;

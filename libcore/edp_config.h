@@ -42,6 +42,10 @@ struct edp_config {
 	bool ordered;                   /* keep the global input order on output */
 	uint32_t loop;                  /* read each input this many times; 0 = forever */
 
+	bool tlb_enabled;               /* the Thread Load Balancer (edp_tlb.h) */
+	uint32_t tlb_interval_ms;
+	double tlb_threshold, tlb_min_improvement;
+
 	bool has_firewall;
 	uint8_t firewall_default;       /* enum edp_fw_action */
 	struct edp_fw_rule *rules;

@@ -190,6 +190,8 @@ void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane)
 	edp_stats_write_begin(&t->seq);
 	t->cpu = placed ? (int32_t)cpu : -1;
 	t->numa_node = placed ? (int32_t)node : -1;
+	if (dp->cfg->threads)
+		t->n_queues = lane->n_queues;
 	t->packets = lane->packets_in;
 	t->bytes = lane->bytes_in;
 	t->forwarded = lane->forwarded;
@@ -392,6 +394,12 @@ int edp_datapath_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop,
 	return rc;
 }
 
+void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const char *line), void *ctx)
+{
+	dp->log = log;
+	dp->log_ctx = ctx;
+}
+
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err)
 {
 	int rc = 0;
@@ -408,6 +416,8 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 {
 	memset(out, 0, sizeof(*out));
 	out->seconds = dp->seconds;
+	out->rebalances = dp->rebalances;
+	out->queues_moved = dp->queues_moved;
 	out->threads = dp->cfg->threads;
 	out->n_ports = dp->cfg->n_ports;
 	for (uint32_t p = 0; p < out->n_ports; p++) {

@@ -34,6 +34,7 @@ struct edp_datapath_stats {
 	uint64_t packets_in, bytes_in, packets_forwarded, packets_dropped;
 	uint64_t drops[EDP_DROP_REASONS];
 	uint64_t slow_path_runs;
+	uint64_t rebalances, queues_moved; /* by the Thread Load Balancer */
 	struct edp_flowcache_stats flow_cache;
 	double seconds;
 	uint32_t threads;
@@ -65,6 +66,10 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
  * destroy. Call before run. Errors: the name is taken, the run directory is
  * unusable. */
 int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_error *err);
+
+/* Have `log(ctx, line)` called with one line for each notable event of the
+ * run (a rebalance), from the thread that caused it. */
+void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const char *line), void *ctx);
 
 /* Flush and close every output. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err);

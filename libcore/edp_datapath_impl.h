@@ -25,6 +25,7 @@ struct edp_input {
 struct edp_lane {
 	_Alignas(64) struct edp_flowcache *fc;
 	uint32_t index;
+	uint32_t n_queues;                /* receive queues it owns now */
 	uint64_t next_age_ns;
 	uint64_t packets_in, bytes_in, forwarded, dropped, slow_path_runs;
 	uint64_t slow_path_cycles, busy_cycles, idle_cycles, batches;
@@ -47,6 +48,9 @@ struct edp_datapath {
 	uint32_t queues_per_port;         /* receive queues of each input port */
 	int16_t port_input[EDP_MAX_PORTS]; /* input index of a port that reads */
 	struct edp_stats_writer *stats;   /* NULL when not published */
+	void (*log)(void *ctx, const char *line);
+	void *log_ctx;
+	uint64_t rebalances, queues_moved;
 	struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS]; /* by the reading thread */
 	struct { uint64_t packets, bytes; } tx[EDP_MAX_PORTS]; /* by the writing thread */
 	double seconds;

@@ -4,18 +4,27 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "edp_parse.h"
 #include "edp_ring.h"
+#include "edp_tlb.h"
 
 #define RX_RING_SLOTS 1024
 
+/* A queue is consumed only by the worker its `owner` names. Only that
+ * worker changes it: when the balancer asks (move_to), the owner hands the
+ * queue over between two batches, after pushing all it took from it, so no
+ * packet is lost or reordered. */
 struct queue {
 	struct edp_ring *rx;  /* reader -> owning worker */
 	struct edp_ring *out; /* owning worker -> writer; holds all in flight */
+	_Atomic int32_t owner;
+	_Atomic int32_t move_to;   /* -1, or the thread to hand over to */
+	_Atomic uint64_t cycles;   /* spent on it so far (by its owners) */
 };
 
 struct run;
@@ -24,8 +33,7 @@ struct worker {
 	pthread_t tid;
 	struct run *run;
 	struct edp_lane *lane;
-	uint32_t *queues;
-	uint32_t n_queues;
+	uint32_t index;
 	atomic_int done;
 };
 
@@ -40,7 +48,8 @@ struct run {
 	struct edp_ring *free;  /* writer -> reader: written mbufs; room for all of them */
 	atomic_int input_done;  /* the reader has queued its last packet */
 	atomic_int abort;       /* the writer failed: stop reading */
-	pthread_t writer;
+	pthread_t writer, balancer;
+	atomic_int finished;    /* workers and writer are done: the balancer ends */
 	int write_rc;
 	struct edp_error write_err;
 };
@@ -72,18 +81,40 @@ static void push_all(struct edp_ring *r, struct edp_mbuf **m, uint32_t n)
 	}
 }
 
+/* Take the queues this worker owns, handing over the ones the balancer
+ * moves. Returns how many it owns. */
+static uint32_t my_queues(struct run *run, struct worker *w, uint32_t *mine)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < run->n_queues; i++) {
+		struct queue *q = &run->q[i];
+		if (atomic_load_explicit(&q->owner, memory_order_acquire) != (int32_t)w->index)
+			continue;
+		int32_t to = atomic_load_explicit(&q->move_to, memory_order_relaxed);
+		if (to >= 0 && to != (int32_t)w->index) {
+			atomic_store_explicit(&q->move_to, -1, memory_order_relaxed);
+			atomic_store_explicit(&q->owner, to, memory_order_release); /* hand over */
+			continue;
+		}
+		mine[n++] = i;
+	}
+	return n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct run *run = w->run;
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_lane *lane = w->lane;
+	uint32_t *mine = malloc(run->n_queues * sizeof(uint32_t) + 1);
 	unsigned idle = 0;
 	uint64_t mark = edp_stats_cycles();
 	for (;;) {
-		uint32_t did = 0;
-		for (uint32_t i = 0; i < w->n_queues; i++) {
-			struct queue *q = &run->q[w->queues[i]];
+		uint32_t did = 0, owned = mine ? my_queues(run, w, mine) : 0;
+		lane->n_queues = owned;
+		for (uint32_t i = 0; i < owned; i++) {
+			struct queue *q = &run->q[mine[i]];
 			uint32_t n = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
 			if (!n)
 				continue;
@@ -93,7 +124,9 @@ static void *worker_main(void *arg)
 			push_all(q->out, batch, n);
 			mark = edp_stats_cycles();
 			lane->busy_cycles += mark - c0;
-			edp_datapath_publish_queue(run->dp, w->queues[i], lane->index, n, mark - c0);
+			atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + (mark - c0),
+					      memory_order_relaxed);
+			edp_datapath_publish_queue(run->dp, mine[i], lane->index, n, mark - c0);
 			did += n;
 		}
 		if (did) {
@@ -102,9 +135,10 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if (atomic_load_explicit(&run->input_done, memory_order_acquire)) {
+			/* the end: every queue is drained, whoever owns it */
 			uint32_t left = 0;
-			for (uint32_t i = 0; i < w->n_queues; i++)
-				left += edp_ring_count(run->q[w->queues[i]].rx);
+			for (uint32_t i = 0; i < run->n_queues; i++)
+				left += edp_ring_count(run->q[i].rx);
 			if (!left)
 				break;
 		}
@@ -117,7 +151,73 @@ static void *worker_main(void *arg)
 		}
 	}
 	edp_datapath_publish_lane(run->dp, lane);
+	free(mine);
 	atomic_store_explicit(&w->done, 1, memory_order_release);
+	return NULL;
+}
+
+/* The Thread Load Balancer: every interval, measure each queue's share of the
+ * interval, plan (edp_tlb_plan) and, when worth it, ask the owners to hand
+ * the moved queues over. */
+static void *balancer_main(void *arg)
+{
+	struct run *run = arg;
+	struct edp_datapath *dp = run->dp;
+	const struct edp_config *cfg = dp->cfg;
+	uint32_t nq = run->n_queues < EDP_TLB_MAX_QUEUES ? run->n_queues : EDP_TLB_MAX_QUEUES;
+	uint64_t *last = calloc(nq + 1, sizeof(uint64_t));
+	struct edp_tlb_queue *tq = calloc(nq + 1, sizeof(*tq));
+	struct edp_tlb_plan *plan = malloc(sizeof(*plan));
+	int32_t numa[EDP_TLB_MAX_THREADS];
+	for (uint32_t t = 0; t < EDP_TLB_MAX_THREADS; t++)
+		numa[t] = -1;
+	uint64_t t0 = edp_stats_cycles();
+	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
+		for (uint32_t ms = 0; ms < cfg->tlb_interval_ms && !atomic_load(&run->finished); ms += 10) {
+			struct timespec ts = { 0, 10000000 };
+			nanosleep(&ts, NULL);
+		}
+		uint64_t t1 = edp_stats_cycles();
+		bool pending = false;
+		for (uint32_t i = 0; i < nq; i++) {
+			struct queue *q = &run->q[i];
+			uint64_t c = atomic_load_explicit(&q->cycles, memory_order_relaxed);
+			tq[i] = (struct edp_tlb_queue){ t1 > t0 ? (double)(c - last[i]) / (double)(t1 - t0) : 0,
+							atomic_load_explicit(&q->owner, memory_order_acquire), -1, false };
+			last[i] = c;
+			pending |= atomic_load_explicit(&q->move_to, memory_order_relaxed) >= 0;
+		}
+		t0 = t1;
+		if (pending) /* the last moves are not done yet: measure again first */
+			continue;
+		edp_tlb_plan(tq, nq, numa, run->n_workers, plan);
+		if (!edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement))
+			continue;
+		char what[512];
+		int len = 0;
+		for (uint32_t i = 0; i < nq; i++) {
+			if (plan->owner[i] == tq[i].owner)
+				continue;
+			if (len < (int)sizeof(what))
+				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
+						len ? ", " : "", i, cfg->ports[dp->inputs[i / run->per_port].port].name,
+						tq[i].owner, plan->owner[i]);
+			atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
+		}
+		dp->rebalances++;
+		dp->queues_moved += plan->moved;
+		if (dp->stats)
+			edp_stats_event(dp->stats, plan->moved, (float)plan->spread_before, (float)plan->spread_after, what);
+		if (dp->log) {
+			char line[700];
+			snprintf(line, sizeof(line), "balancer: moved %u queue%s: %s; spread %.2f -> %.2f", plan->moved,
+				 plan->moved == 1 ? "" : "s", what, plan->spread_before, plan->spread_after);
+			dp->log(dp->log_ctx, line);
+		}
+	}
+	free(last);
+	free(tq);
+	free(plan);
 	return NULL;
 }
 
@@ -258,8 +358,6 @@ static void teardown(struct run *run)
 		edp_ring_destroy(run->q[i].rx);
 		edp_ring_destroy(run->q[i].out);
 	}
-	for (uint32_t i = 0; run->w && i < run->n_workers; i++)
-		free(run->w[i].queues);
 	free(run->q);
 	free(run->w);
 	edp_ring_destroy(run->order);
@@ -287,16 +385,13 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	    (run->ordered && !(run->order = edp_ring_create(in_flight, err))))
 		return EDP_ERR_RUNTIME;
 	for (uint32_t i = 0; i < run->n_workers; i++) {
-		struct worker *w = &run->w[i];
-		w->run = run;
-		w->lane = &dp->lanes[i];
-		w->queues = calloc(run->n_queues ? run->n_queues : 1, sizeof(uint32_t));
-		if (!w->queues)
-			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+		run->w[i].run = run;
+		run->w[i].lane = &dp->lanes[i];
+		run->w[i].index = i;
 	}
-	for (uint32_t q = 0; q < run->n_queues; q++) { /* round robin */
-		struct worker *w = &run->w[q % run->n_workers];
-		w->queues[w->n_queues++] = q;
+	for (uint32_t q = 0; q < run->n_queues; q++) { /* round robin to start */
+		atomic_init(&run->q[q].owner, (int32_t)(q % run->n_workers));
+		atomic_init(&run->q[q].move_to, -1);
 	}
 	return 0;
 }
@@ -323,6 +418,8 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 			break;
 	bool writer = started == run.n_workers &&
 		      pthread_create(&run.writer, NULL, run.ordered ? writer_ordered : writer_any_order, &run) == 0;
+	bool balancer = writer && dp->cfg->tlb_enabled && run.n_workers > 1 &&
+			pthread_create(&run.balancer, NULL, balancer_main, &run) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (writer) {
 		rc = read_loop(&run, stop, err);
@@ -334,6 +431,9 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		pthread_join(run.w[i].tid, NULL);
 	if (writer)
 		pthread_join(run.writer, NULL);
+	atomic_store_explicit(&run.finished, 1, memory_order_release);
+	if (balancer)
+		pthread_join(run.balancer, NULL);
 	refill(&run, false);
 	if (!rc && run.write_rc) {
 		rc = run.write_rc;

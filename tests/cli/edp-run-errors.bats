@@ -140,7 +140,7 @@ config_error() { # config_error YAML EXPECTED_MESSAGE
 	config_error 'ports: [' "2:1: YAML error: did not find expected node content"
 	config_error 'ports:
   - name: a
-bogus: 1' "3:1: top level: unknown key 'bogus' (known: ports, datapath, flow-cache, pipeline)"
+bogus: 1' "3:1: top level: unknown key 'bogus' (known: ports, datapath, tlb, flow-cache, pipeline)"
 	config_error 'ports:
   - name: Uplink' "2:11: port name 'Uplink' must be 1 to 32 of a-z 0-9 _ -"
 	config_error 'ports:

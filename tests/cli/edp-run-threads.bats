@@ -140,3 +140,39 @@ YAML
 	assert_success
 	echo "$output" | jq -e '.packets_in == 0'
 }
+
+@test "the balancer moves the other queues away from the thread of a hot queue" {
+	"$GEN" flows=1,packets=90000,seed=5 hot.pcap        # one flow: one hot queue
+	"$GEN" flows=200,packets=10000,gap-ns=9000,seed=6 cold.pcap
+	mergecap -F pcap -w mix.pcap hot.pcap cold.pcap
+	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  threads: 2\n  rx-queues: 4\ntlb:\n  interval-ms: 200\n  threshold: 0.0\n  min-improvement: 0.01\n' >tlb.yaml
+	"$RUN" -c tlb.yaml --name tlb --loop 0 --duration 4 -r mix.pcap -w /dev/null --json=sum.json 2>err.txt &
+	pid=$!
+	wait_for "$RUN" --stats tlb
+	sleep 2
+	"$RUN" --stats tlb --json >live.json
+	wait "$pid"
+	grep -qE '^edp-run: balancer: moved 1 queue: queue [0-3] \(in\) [01]->[01]; spread [0-9.]+ -> [0-9.]+$' err.txt
+	jq -e '.balancer.rebalances >= 1 and .balancer.queues_moved >= 1
+		and .packets_in == .packets_forwarded and .packets_in > 100000' sum.json
+	# the hot queue's thread owns no other queue any more
+	jq -e '(.queues | max_by(.packets)) as $hot
+		| [.queues[] | select(.queue != $hot.queue and .thread == $hot.thread)] | length == 0' live.json
+	jq -e '.events_total >= 1 and .events[0].moved == 1 and .events[0].spread_after < .events[0].spread_before' live.json
+}
+
+@test "tlb config keys are checked" {
+	printf 'ports:\n  - name: a\ntlb:\n  threshold: 1.5\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_output "edp-run: bad.yaml:4:14: threshold must be a number from 0 to 1, not '1.5'"
+	printf 'ports:\n  - name: a\ntlb:\n  interval-ms: 5\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_output "edp-run: bad.yaml:4:16: interval-ms must be an integer from 10 to 3600000, not '5'"
+	printf 'ports:\n  - name: a\ntlb:\n  enabled: maybe\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_output "edp-run: bad.yaml:4:12: enabled must be true or false, not 'maybe'"
+	printf 'ports:\n  - name: a\ntlb:\n  period: 5\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_output "edp-run: bad.yaml:4:3: tlb: unknown key 'period' (known: interval-ms, threshold, min-improvement, enabled)"
+}
