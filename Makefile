@@ -11,7 +11,7 @@ CC ?= cc
 WERROR ?= $(if $(CI),-Werror,)
 OPT ?= -O2 -g
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore
-LIBS = -lpcap -lyaml -lpthread
+LIBS = -lpcap -lyaml -lnuma -lpthread
 
 # BUILD selects the flavour: build/ (optimised) or build-asan/ (sanitizers).
 BUILD ?= build

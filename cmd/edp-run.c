@@ -292,6 +292,8 @@ int main(int argc, char **argv)
 	}
 	if (!quiet)
 		edp_datapath_set_log(dp, log_line, NULL);
+	if (!quiet && !edp_datapath_numa(dp))
+		fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
 	rc = edp_datapath_run(dp, &stop_requested, &err);
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);

@@ -155,6 +155,24 @@ int edp_parse_prefix(const char *s, struct edp_prefix *p, const char **why)
 	return 0;
 }
 
+/* A list of CPU numbers, at most `max`. */
+static int get_cpu_list(struct ctx *c, yaml_node_t *v, const char *key, int32_t *out, uint32_t max, uint32_t *n)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "%s must be a list of CPU numbers", key);
+	*n = 0;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *x = node(c, *it);
+		long long cpu;
+		if (*n == max)
+			return fail(c, x, "%s: at most %u CPUs", key, max);
+		if (get_int(c, x, key, 0, EDP_MAX_CPU, &cpu))
+			return EDP_ERR_USAGE;
+		out[(*n)++] = (int32_t)cpu;
+	}
+	return 0;
+}
+
 static int add_ref(struct ctx *c, yaml_node_t *v, const char *key, int32_t *slot)
 {
 	const char *s;
@@ -202,6 +220,13 @@ static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			return EDP_ERR_USAGE;
 		char **dst = k[0] == 'r' ? &pc->rx : &pc->tx;
 		*dst = path_value(c, s);
+	} else if (strcmp(k, "numa-node") == 0) {
+		long long x;
+		if (get_int(c, v, k, 0, 1023, &x))
+			return EDP_ERR_USAGE;
+		pc->numa_node = (int32_t)x;
+	} else if (strcmp(k, "rx-queue-cpus") == 0) {
+		return get_cpu_list(c, v, k, pc->rx_queue_cpus, EDP_MAX_QUEUES, &pc->n_rx_queue_cpus);
 	} else if (strcmp(k, "mac") == 0) {
 		if (get_string(c, v, "mac", &s))
 			return EDP_ERR_USAGE;
@@ -209,7 +234,7 @@ static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			return fail(c, v, "bad MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s);
 		pc->has_mac = true;
 	} else {
-		return unknown(c, "port", k, "name, rx, tx, mac");
+		return unknown(c, "port", k, "name, rx, tx, mac, numa-node, rx-queue-cpus");
 	}
 	return 0;
 }
@@ -223,6 +248,7 @@ static int parse_ports(struct ctx *c, yaml_node_t *v)
 		if (c->cfg->n_ports == EDP_MAX_PORTS)
 			return fail(c, pn, "too many ports (at most %d)", EDP_MAX_PORTS);
 		struct edp_port_config *pc = &c->cfg->ports[c->cfg->n_ports++];
+		pc->numa_node = -1;
 		if (pn->type != YAML_MAPPING_NODE)
 			return fail(c, pn, "a port must be a mapping with at least a name");
 		int rc = each_key(c, pn, "port", port_key, pc);
@@ -535,8 +561,10 @@ static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			c->cfg->ordered = false;
 		else
 			return fail(c, v, "ordered must be true or false, not '%s'", s ? s : "");
+	} else if (strcmp(k, "cpus") == 0) {
+		return get_cpu_list(c, v, k, c->cfg->cpus, EDP_MAX_THREADS, &c->cfg->n_cpus);
 	} else {
-		return unknown(c, "datapath", k, "threads, rx-queues, ordered");
+		return unknown(c, "datapath", k, "threads, rx-queues, ordered, cpus");
 	}
 	return 0;
 }
@@ -577,6 +605,7 @@ void edp_config_default(struct edp_config *cfg)
 	set_defaults(cfg);
 	strcpy(cfg->ports[0].name, "in");
 	strcpy(cfg->ports[1].name, "out");
+	cfg->ports[0].numa_node = cfg->ports[1].numa_node = -1;
 	cfg->n_ports = 2;
 }
 

@@ -22,6 +22,7 @@
 #define EDP_PORT_NAME_MAX 32
 #define EDP_MAX_THREADS 64
 #define EDP_MAX_QUEUES 64
+#define EDP_MAX_CPU 1023
 
 struct edp_port_config {
 	char name[EDP_PORT_NAME_MAX + 1];
@@ -29,6 +30,9 @@ struct edp_port_config {
 	char *tx;          /* pcap to write, "-" = stdout, NULL = none */
 	bool has_mac;
 	uint8_t mac[6];
+	int32_t numa_node;             /* node of the port's device; -1 = the reader's */
+	int32_t rx_queue_cpus[EDP_MAX_QUEUES]; /* queue i pinned to the worker on this cpu */
+	uint32_t n_rx_queue_cpus;
 };
 
 struct edp_config {
@@ -40,6 +44,8 @@ struct edp_config {
 	uint32_t threads;               /* worker threads; 0 = inline, single-threaded */
 	uint32_t rx_queues;             /* receive queues per input port; 0 = threads */
 	bool ordered;                   /* keep the global input order on output */
+	int32_t cpus[EDP_MAX_THREADS];  /* worker i runs on cpus[i % n_cpus]; none = automatic */
+	uint32_t n_cpus;
 	uint32_t loop;                  /* read each input this many times; 0 = forever */
 
 	bool tlb_enabled;               /* the Thread Load Balancer (edp_tlb.h) */

@@ -82,6 +82,62 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 	return 0;
 }
 
+/* Threaded mode: the CPU and node of every worker, the node of every queue,
+ * the queues pinned to workers. */
+static int place_workers(struct edp_datapath *dp, struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	struct edp_topo *t = &dp->topo;
+	if (edp_topo_discover(t, err))
+		return EDP_ERR_RUNTIME;
+	char avail[256], workers[256] = "";
+	edp_topo_cpu_list(t, avail, sizeof(avail));
+	size_t wl = 0;
+	for (uint32_t i = 0; i < cfg->threads; i++) {
+		int32_t cpu = cfg->n_cpus ? cfg->cpus[i % cfg->n_cpus] : t->cpu[i % t->n_cpus];
+		int32_t node = edp_topo_node_of(t, cpu);
+		if (node < 0)
+			return edp_error_set(err, EDP_ERR_USAGE, "datapath.cpus: cpu %d is not available (available: %s)",
+					     cpu, avail);
+		dp->worker_cpu[i] = cpu;
+		dp->worker_node[i] = node;
+		if (wl + 1 < sizeof(workers))
+			wl += (size_t)snprintf(workers + wl, sizeof(workers) - wl, "%s%d", i ? ", " : "", cpu);
+	}
+	uint32_t nq = dp->n_inputs * dp->queues_per_port;
+	dp->queue_node = calloc(nq + 1, sizeof(int32_t));
+	dp->queue_pin = calloc(nq + 1, sizeof(int32_t));
+	if (!dp->queue_node || !dp->queue_pin)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	int32_t reader_node = edp_topo_current_node();
+	for (uint32_t i = 0; i < dp->n_inputs; i++) {
+		const struct edp_port_config *pc = &cfg->ports[dp->inputs[i].port];
+		if (pc->numa_node >= (int32_t)t->n_nodes)
+			return edp_error_set(err, EDP_ERR_USAGE, "port %s: numa-node %d does not exist (this machine has %u)",
+					     pc->name, pc->numa_node, t->n_nodes);
+		if (pc->n_rx_queue_cpus > dp->queues_per_port)
+			return edp_error_set(err, EDP_ERR_USAGE, "port %s: rx-queue-cpus names %u queues; the port has %u",
+					     pc->name, pc->n_rx_queue_cpus, dp->queues_per_port);
+		for (uint32_t k = 0; k < dp->queues_per_port; k++) {
+			uint32_t q = i * dp->queues_per_port + k;
+			dp->queue_node[q] = pc->numa_node >= 0 ? pc->numa_node : reader_node;
+			dp->queue_pin[q] = -1;
+			if (k >= pc->n_rx_queue_cpus)
+				continue;
+			for (uint32_t w = 0; w < cfg->threads && dp->queue_pin[q] < 0; w++)
+				if (dp->worker_cpu[w] == pc->rx_queue_cpus[k])
+					dp->queue_pin[q] = (int32_t)w;
+			if (dp->queue_pin[q] < 0)
+				return edp_error_set(err, EDP_ERR_USAGE,
+						     "port %s: rx-queue-cpus: no worker thread runs on cpu %d (workers run on %s)",
+						     pc->name, pc->rx_queue_cpus[k], workers);
+		}
+	}
+	return 0;
+}
+
+bool edp_datapath_numa(const struct edp_datapath *dp) { return !dp->cfg->threads || dp->topo.numa; }
+
 struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err)
 {
 	struct edp_datapath *dp = calloc(1, sizeof(*dp));
@@ -100,6 +156,8 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 		goto fail;
 	dp->n_lanes = cfg->threads ? cfg->threads : 1;
 	dp->queues_per_port = cfg->threads ? (cfg->rx_queues ? cfg->rx_queues : cfg->threads) : 1;
+	if (cfg->threads && place_workers(dp, err))
+		goto fail;
 	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));
 	if (!dp->lanes) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
@@ -465,5 +523,7 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	free(dp->lanes);
 	edp_mbuf_pool_destroy(dp->small);
 	edp_mbuf_pool_destroy(dp->large);
+	free(dp->queue_node);
+	free(dp->queue_pin);
 	free(dp);
 }

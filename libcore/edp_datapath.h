@@ -71,6 +71,10 @@ int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_e
  * run (a rebalance), from the thread that caused it. */
 void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const char *line), void *ctx);
 
+/* False when threads run where libnuma reports no NUMA support (so memory
+ * is not placed per node). */
+bool edp_datapath_numa(const struct edp_datapath *dp);
+
 /* Flush and close every output. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err);
 

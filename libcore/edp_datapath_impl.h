@@ -12,6 +12,7 @@
 #include "edp_pcapio.h"
 #include "edp_pipeline.h"
 #include "edp_stats.h"
+#include "edp_topo.h"
 
 #define EDP_SMALL_BUF 2048 /* packets up to this size use the small pool */
 
@@ -47,6 +48,10 @@ struct edp_datapath {
 	uint32_t n_lanes;
 	uint32_t queues_per_port;         /* receive queues of each input port */
 	int16_t port_input[EDP_MAX_PORTS]; /* input index of a port that reads */
+	struct edp_topo topo;             /* threaded mode: where threads run */
+	int32_t worker_cpu[EDP_MAX_THREADS], worker_node[EDP_MAX_THREADS];
+	int32_t *queue_node;              /* per queue: NUMA node of its port */
+	int32_t *queue_pin;               /* per queue: pinned worker, or -1 */
 	struct edp_stats_writer *stats;   /* NULL when not published */
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;

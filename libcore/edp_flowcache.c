@@ -161,6 +161,13 @@ void edp_flowcache_flush(struct edp_flowcache *fc)
 	memset(fc->buckets, 0, (size_t)(fc->bucket_mask + 1) * sizeof(struct bucket));
 }
 
+void edp_flowcache_place(struct edp_flowcache *fc, const struct edp_topo *topo, int32_t node)
+{
+	uint32_t nb = fc->bucket_mask + 1;
+	edp_topo_place(topo, fc->buckets, (size_t)nb * sizeof(struct bucket), node);
+	edp_topo_place(topo, fc->entries, (size_t)nb * EDP_FLOWCACHE_WAYS * sizeof(struct entry), node);
+}
+
 uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc)
 {
 	return (fc->bucket_mask + 1) * EDP_FLOWCACHE_WAYS;

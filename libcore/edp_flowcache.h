@@ -24,6 +24,7 @@
 #include "edp_action.h"
 #include "edp_error.h"
 #include "edp_flow.h"
+#include "edp_topo.h"
 
 #define EDP_FLOWCACHE_WAYS 8
 
@@ -60,6 +61,9 @@ void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *k
 
 /* Invalidate every entry (a config change). */
 void edp_flowcache_flush(struct edp_flowcache *fc);
+
+/* Move the cache's memory to a NUMA node (its thread's). */
+void edp_flowcache_place(struct edp_flowcache *fc, const struct edp_topo *topo, int32_t node);
 
 uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc);
 uint32_t edp_flowcache_used(const struct edp_flowcache *fc);

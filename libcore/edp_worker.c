@@ -107,6 +107,10 @@ static void *worker_main(void *arg)
 	struct run *run = w->run;
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_lane *lane = w->lane;
+	struct edp_datapath *dp = run->dp;
+	/* on its CPU, with its flow cache on its node */
+	edp_topo_pin(dp->worker_cpu[w->index], NULL);
+	edp_flowcache_place(lane->fc, &dp->topo, dp->worker_node[w->index]);
 	uint32_t *mine = malloc(run->n_queues * sizeof(uint32_t) + 1);
 	unsigned idle = 0;
 	uint64_t mark = edp_stats_cycles();
@@ -170,7 +174,7 @@ static void *balancer_main(void *arg)
 	struct edp_tlb_plan *plan = malloc(sizeof(*plan));
 	int32_t numa[EDP_TLB_MAX_THREADS];
 	for (uint32_t t = 0; t < EDP_TLB_MAX_THREADS; t++)
-		numa[t] = -1;
+		numa[t] = t < run->n_workers ? dp->worker_node[t] : -1;
 	uint64_t t0 = edp_stats_cycles();
 	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
 		for (uint32_t ms = 0; ms < cfg->tlb_interval_ms && !atomic_load(&run->finished); ms += 10) {
@@ -183,7 +187,8 @@ static void *balancer_main(void *arg)
 			struct queue *q = &run->q[i];
 			uint64_t c = atomic_load_explicit(&q->cycles, memory_order_relaxed);
 			tq[i] = (struct edp_tlb_queue){ t1 > t0 ? (double)(c - last[i]) / (double)(t1 - t0) : 0,
-							atomic_load_explicit(&q->owner, memory_order_acquire), -1, false };
+							atomic_load_explicit(&q->owner, memory_order_acquire),
+							dp->queue_node[i], dp->queue_pin[i] >= 0 };
 			last[i] = c;
 			pending |= atomic_load_explicit(&q->move_to, memory_order_relaxed) >= 0;
 		}
@@ -389,8 +394,21 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		run->w[i].lane = &dp->lanes[i];
 		run->w[i].index = i;
 	}
-	for (uint32_t q = 0; q < run->n_queues; q++) { /* round robin to start */
-		atomic_init(&run->q[q].owner, (int32_t)(q % run->n_workers));
+	/* to start: pinned queues to their worker; the others round robin over
+	 * the workers of their port's node (all workers when it has none) */
+	uint32_t rr = 0;
+	for (uint32_t q = 0; q < run->n_queues; q++) {
+		int32_t owner = dp->queue_pin[q];
+		for (uint32_t k = 0; owner < 0 && k < run->n_workers; k++) {
+			uint32_t w = (rr + k) % run->n_workers;
+			if (dp->worker_node[w] == dp->queue_node[q]) {
+				owner = (int32_t)w;
+				rr = w + 1;
+			}
+		}
+		if (owner < 0)
+			owner = (int32_t)(rr++ % run->n_workers);
+		atomic_init(&run->q[q].owner, owner);
 		atomic_init(&run->q[q].move_to, -1);
 	}
 	return 0;

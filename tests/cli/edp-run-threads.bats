@@ -98,9 +98,9 @@ YAML
 	printf 'ports:\n  - name: a\ndatapath:\n  ordered: yes\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
 	assert_output "edp-run: bad.yaml:4:12: ordered must be true or false, not 'yes'"
-	printf 'ports:\n  - name: a\ndatapath:\n  cpus: [1]\n' >bad.yaml
+	printf 'ports:\n  - name: a\ndatapath:\n  cpu: [1]\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
-	assert_output "edp-run: bad.yaml:4:3: datapath: unknown key 'cpus' (known: threads, rx-queues, ordered)"
+	assert_output "edp-run: bad.yaml:4:3: datapath: unknown key 'cpu' (known: threads, rx-queues, ordered, cpus)"
 }
 
 @test "--loop N reads each input N times" {
@@ -175,4 +175,51 @@ YAML
 	printf 'ports:\n  - name: a\ntlb:\n  period: 5\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
 	assert_output "edp-run: bad.yaml:4:3: tlb: unknown key 'period' (known: interval-ms, threshold, min-improvement, enabled)"
+}
+
+@test "workers run on datapath.cpus; rx-queue-cpus pins queues the balancer never moves" {
+	"$GEN" flows=1,packets=90000,seed=5 hot.pcap
+	"$GEN" flows=200,packets=10000,gap-ns=9000,seed=6 cold.pcap
+	mergecap -F pcap -w mix.pcap hot.pcap cold.pcap
+	last=$(($(nproc) - 1))
+	cat >pin.yaml <<YAML
+ports:
+  - { name: in, rx-queue-cpus: [0, 0, 0, 0], numa-node: 0 }
+  - name: out
+datapath:
+  threads: 2
+  rx-queues: 4
+  cpus: [0, $last]
+tlb: { interval-ms: 200, threshold: 0.0, min-improvement: 0.01 }
+YAML
+	"$RUN" -c pin.yaml --name pin --loop 0 --duration 3 -r mix.pcap -w /dev/null --json=sum.json 2>err.txt &
+	pid=$!
+	wait_for "$RUN" --stats pin
+	sleep 1.5
+	"$RUN" --stats pin --json >live.json
+	wait "$pid"
+	# every queue is pinned to the worker on cpu 0 (thread 0): nothing moves
+	jq -e '[.queues[].thread] == [0, 0, 0, 0] and .threads[0].cpu == 0' live.json
+	jq -e --argjson last "$last" '.threads[1].cpu == $last' live.json
+	jq -e '.balancer.rebalances == 0 and .packets_in == .packets_forwarded' sum.json
+	run grep -c "balancer: moved" err.txt
+	assert_output "0"
+}
+
+@test "placement errors: a CPU that is not ours, a queue pinned to no worker, a missing NUMA node" {
+	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  threads: 2\n  cpus: [0, 1023]\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_output --regexp "^edp-run: datapath.cpus: cpu 1023 is not available \(available: 0(, [0-9]+)*\)$"
+	printf 'ports:\n  - { name: in, rx-queue-cpus: [0, 1023] }\n  - name: out\ndatapath:\n  threads: 2\n  cpus: [0]\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_output "edp-run: port in: rx-queue-cpus: no worker thread runs on cpu 1023 (workers run on 0, 0)"
+	printf 'ports:\n  - { name: in, rx-queue-cpus: [0, 0, 0] }\n  - name: out\ndatapath:\n  threads: 2\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_output "edp-run: port in: rx-queue-cpus names 3 queues; the port has 2"
+	printf 'ports:\n  - { name: in, numa-node: 1000 }\n  - name: out\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_output --regexp "^edp-run: port in: numa-node 1000 does not exist \(this machine has [0-9]+\)$"
 }

@@ -1,0 +1,43 @@
+/* edp_topo: the machine's NUMA topology and thread placement (libnuma).
+ *
+ * Discovery lists the CPUs this process may run on and the NUMA node of
+ * each. Where libnuma reports no NUMA support, everything is one node (0)
+ * and memory placement is a no-op; `numa` says which case holds.
+ */
+#ifndef EDP_TOPO_H
+#define EDP_TOPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edp_error.h"
+
+#define EDP_TOPO_MAX_CPUS 1024
+
+struct edp_topo {
+	bool numa;        /* libnuma reports NUMA support */
+	uint32_t n_nodes;
+	uint32_t n_cpus;  /* CPUs this process may run on */
+	int32_t cpu[EDP_TOPO_MAX_CPUS];
+	int32_t node[EDP_TOPO_MAX_CPUS]; /* node of cpu[i] */
+};
+
+int edp_topo_discover(struct edp_topo *t, struct edp_error *err);
+
+/* The node of an allowed CPU, or -1 when the CPU is not allowed. */
+int32_t edp_topo_node_of(const struct edp_topo *t, int32_t cpu);
+
+/* Pin the calling thread to one CPU. */
+int edp_topo_pin(int32_t cpu, struct edp_error *err);
+
+/* The node the calling thread runs on now (0 without NUMA support). */
+int32_t edp_topo_current_node(void);
+
+/* Move the pages of [p, p+size) to node (best effort; no-op without NUMA). */
+void edp_topo_place(const struct edp_topo *t, void *p, size_t size, int32_t node);
+
+/* "0, 1, 4" for messages. */
+void edp_topo_cpu_list(const struct edp_topo *t, char *buf, size_t size);
+
+#endif
