@@ -41,6 +41,9 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	if (s->threads > 1)
 		fprintf(f, "  balancer: %llu rebalances, %llu queues moved\n", (unsigned long long)s->rebalances,
 			(unsigned long long)s->queues_moved);
+	for (uint32_t i = 0; i < s->n_events; i++)
+		fprintf(f, "    at %.1f s: %s; spread %.2f -> %.2f\n", s->events[i].at_s, s->events[i].what,
+			s->events[i].spread_before, s->events[i].spread_after);
 	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
 		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
 		(unsigned long long)s->packets_dropped);
@@ -70,12 +73,20 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 		fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
 	fprintf(f, "},\"flow_cache\":{\"hits\":%llu,\"misses\":%llu,\"hit_rate\":%.6f,\"inserts\":%llu,"
 		   "\"evictions\":%llu,\"invalidations\":%llu},\"slow_path_runs\":%llu,"
-		   "\"balancer\":{\"rebalances\":%llu,\"queues_moved\":%llu},\"ports\":[",
+		   "\"balancer\":{\"rebalances\":%llu,\"queues_moved\":%llu,\"events\":[",
 		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
 		lookups ? (double)s->flow_cache.hits / (double)lookups : 0.0,
 		(unsigned long long)s->flow_cache.inserts, (unsigned long long)s->flow_cache.evictions,
 		(unsigned long long)s->flow_cache.invalidations, (unsigned long long)s->slow_path_runs,
 		(unsigned long long)s->rebalances, (unsigned long long)s->queues_moved);
+	for (uint32_t i = 0; i < s->n_events; i++) {
+		fprintf(f, "%s{\"at_s\":%.3f,\"moved\":%u,\"spread_before\":%.4f,\"spread_after\":%.4f,\"what\":",
+			i ? "," : "", s->events[i].at_s, s->events[i].moved, s->events[i].spread_before,
+			s->events[i].spread_after);
+		edp_print_json_string(f, s->events[i].what);
+		fputc('}', f);
+	}
+	fprintf(f, "]},\"ports\":[");
 	for (uint32_t i = 0; i < s->n_ports; i++) {
 		fprintf(f, "%s{\"name\":", i ? "," : "");
 		edp_print_json_string(f, s->ports[i].name);

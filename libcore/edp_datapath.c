@@ -446,6 +446,7 @@ int edp_datapath_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop,
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dp->run_start_ns = (uint64_t)t0.tv_sec * 1000000000ull + (uint64_t)t0.tv_nsec;
 	int rc = dp->cfg->threads ? edp_worker_run(dp, stop, err) : run_inline(dp, stop, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	dp->seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -476,6 +477,8 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	out->seconds = dp->seconds;
 	out->rebalances = dp->rebalances;
 	out->queues_moved = dp->queues_moved;
+	out->n_events = dp->n_events;
+	memcpy(out->events, dp->events, sizeof(out->events));
 	out->threads = dp->cfg->threads;
 	out->n_ports = dp->cfg->n_ports;
 	for (uint32_t p = 0; p < out->n_ports; p++) {

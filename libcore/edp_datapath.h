@@ -25,6 +25,7 @@
 #include "edp_mbuf.h"
 
 #define EDP_BATCH 32
+#define EDP_SUMMARY_EVENTS 8
 
 struct edp_port_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
@@ -35,6 +36,13 @@ struct edp_datapath_stats {
 	uint64_t drops[EDP_DROP_REASONS];
 	uint64_t slow_path_runs;
 	uint64_t rebalances, queues_moved; /* by the Thread Load Balancer */
+	uint32_t n_events;                 /* the first EDP_SUMMARY_EVENTS rebalances */
+	struct edp_rebalance {
+		double at_s;               /* seconds into the run */
+		uint32_t moved;
+		double spread_before, spread_after;
+		char what[160];            /* which queues moved where */
+	} events[8];
 	struct edp_flowcache_stats flow_cache;
 	double seconds;
 	uint32_t threads;

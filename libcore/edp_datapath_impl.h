@@ -56,6 +56,9 @@ struct edp_datapath {
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
 	uint64_t rebalances, queues_moved;
+	uint64_t run_start_ns;            /* CLOCK_MONOTONIC */
+	uint32_t n_events;
+	struct edp_rebalance events[EDP_SUMMARY_EVENTS];
 	struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS]; /* by the reading thread */
 	struct { uint64_t packets, bytes; } tx[EDP_MAX_PORTS]; /* by the writing thread */
 	double seconds;

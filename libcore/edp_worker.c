@@ -211,6 +211,16 @@ static void *balancer_main(void *arg)
 		}
 		dp->rebalances++;
 		dp->queues_moved += plan->moved;
+		if (dp->n_events < EDP_SUMMARY_EVENTS) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			struct edp_rebalance *e = &dp->events[dp->n_events++];
+			e->at_s = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)dp->run_start_ns) / 1e9;
+			e->moved = plan->moved;
+			e->spread_before = plan->spread_before;
+			e->spread_after = plan->spread_after;
+			snprintf(e->what, sizeof(e->what), "%.*s", (int)sizeof(e->what) - 1, what);
+		}
 		if (dp->stats)
 			edp_stats_event(dp->stats, plan->moved, (float)plan->spread_before, (float)plan->spread_after, what);
 		if (dp->log) {

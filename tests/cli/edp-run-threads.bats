@@ -155,6 +155,10 @@ YAML
 	grep -qE '^edp-run: balancer: moved 1 queue: queue [0-3] \(in\) [01]->[01]; spread [0-9.]+ -> [0-9.]+$' err.txt
 	jq -e '.balancer.rebalances >= 1 and .balancer.queues_moved >= 1
 		and .packets_in == .packets_forwarded and .packets_in > 100000' sum.json
+	jq -e '.balancer.events[0].moved == 1 and .balancer.events[0].at_s > 0
+		and (.balancer.events[0].what | test("^queue [0-3] \\(in\\) [01]->[01]$"))
+		and .balancer.events[0].spread_after < .balancer.events[0].spread_before' sum.json
+	grep -qE '^    at [0-9.]+ s: queue [0-3] \(in\) [01]->[01]; spread [0-9.]+ -> [0-9.]+$' err.txt
 	# the hot queue's thread owns no other queue any more
 	jq -e '(.queues | max_by(.packets)) as $hot
 		| [.queues[] | select(.queue != $hot.queue and .thread == $hot.thread)] | length == 0' live.json
