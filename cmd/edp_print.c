@@ -20,11 +20,13 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	fprintf(f, "%s: %llu packets in, %llu forwarded, %llu dropped in %.3f s (%.3f Mpps), %s\n",
 		prog, (unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
 		(unsigned long long)s->packets_dropped, s->seconds, mpps, threads_text(s->threads));
-	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
+	fprintf(f, "  %-16s %12s %14s %12s %14s %10s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
+		"drops");
 	for (uint32_t i = 0; i < s->n_ports; i++)
-		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu\n", s->ports[i].name,
+		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu %10llu\n", s->ports[i].name,
 			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
-			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
+			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes,
+			(unsigned long long)s->ports[i].s.drops);
 	fprintf(f, "  drops:");
 	int any = 0;
 	for (int r = 1; r < EDP_DROP_REASONS; r++)
@@ -90,9 +92,10 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	for (uint32_t i = 0; i < s->n_ports; i++) {
 		fprintf(f, "%s{\"name\":", i ? "," : "");
 		edp_print_json_string(f, s->ports[i].name);
-		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu}",
+		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"drops\":%llu}",
 			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
-			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes);
+			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes,
+			(unsigned long long)s->ports[i].s.drops);
 	}
 	fprintf(f, "],\"threads\":%u,\"seconds\":%.6f,\"mpps\":%.6f}\n", s->threads, s->seconds,
 		s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0);
@@ -140,11 +143,15 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	}
 	fprintf(f, "],\"ports\":[");
 	for (uint32_t i = 0; i < h->n_ports; i++) {
+		uint64_t drops = 0;
+		for (uint32_t t = 0; t < h->n_threads; t++)
+			drops += s->threads[t].port_drops[i];
 		fprintf(f, "%s{\"name\":", i ? "," : "");
 		edp_print_json_string(f, s->ports[i].name);
-		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu}",
+		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"drops\":%llu}",
 			(unsigned long long)s->ports[i].rx_packets, (unsigned long long)s->ports[i].rx_bytes,
-			(unsigned long long)s->ports_tx[i].tx_packets, (unsigned long long)s->ports_tx[i].tx_bytes);
+			(unsigned long long)s->ports_tx[i].tx_packets, (unsigned long long)s->ports_tx[i].tx_bytes,
+			(unsigned long long)drops);
 	}
 	fprintf(f, "],\"events_total\":%llu,\"events\":[", (unsigned long long)h->n_events);
 	uint64_t first = h->n_events > EDP_STATS_EVENTS ? h->n_events - EDP_STATS_EVENTS : 0;

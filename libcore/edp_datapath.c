@@ -230,6 +230,7 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 			} else {
 				lane->dropped++;
 				lane->drops[m->drop_reason]++;
+				lane->rx[m->in_port].drops++;
 			}
 		}
 		lane->packets_in += count;
@@ -262,6 +263,8 @@ void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane)
 	t->idle_cycles = lane->idle_cycles;
 	t->batches = lane->batches;
 	memcpy(t->drops, lane->drops, sizeof(t->drops));
+	for (uint32_t p = 0; p < dp->cfg->n_ports; p++)
+		t->port_drops[p] = lane->rx[p].drops;
 	edp_stats_write_end(&t->seq);
 }
 
@@ -498,6 +501,7 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		for (uint32_t p = 0; p < out->n_ports; p++) {
 			out->ports[p].s.rx_packets += l->rx[p].packets;
 			out->ports[p].s.rx_bytes += l->rx[p].bytes;
+			out->ports[p].s.drops += l->rx[p].drops;
 		}
 		const struct edp_flowcache_stats *fs = edp_flowcache_stats(l->fc);
 		out->flow_cache.hits += fs->hits;

@@ -29,6 +29,7 @@
 
 struct edp_port_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t drops; /* packets received on the port and dropped */
 };
 
 struct edp_datapath_stats {

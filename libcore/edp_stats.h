@@ -40,6 +40,7 @@ struct edp_stats_thread {
 	uint64_t slow_path_runs, slow_path_cycles;
 	uint64_t busy_cycles, idle_cycles, batches;
 	uint64_t drops[EDP_DROP_REASONS];
+	uint64_t port_drops[EDP_MAX_PORTS]; /* by ingress port */
 };
 
 struct edp_stats_queue {

@@ -106,7 +106,7 @@ load helper
 	run "$RUN" -r in.pcap -w out.pcap
 	assert_success
 	assert_line --regexp '^edp-run: 100 packets in, 100 forwarded, 0 dropped in [0-9.]+ s \([0-9.]+ Mpps\), 1 thread$'
-	assert_line --regexp '^  in +100 +[0-9]+ +0 +0$'
+	assert_line --regexp '^  in +100 +[0-9]+ +0 +0 +0$'
 	assert_line "  drops: none"
 	assert_line "  flow cache: 90 hits, 10 misses, 90.00% hit rate, 0 evictions; slow path runs: 10"
 	assert_line "  conservation: 100 read = 100 forwarded + 0 dropped"

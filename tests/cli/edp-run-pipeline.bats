@@ -15,7 +15,7 @@ fw_matches_filter() {
 	n=$(count expect.pcap)
 	cmp <(body expect.pcap) <(body out.pcap)
 	jq -e --argjson n "$n" '.packets_forwarded == $n and .packets_in == .packets_forwarded + .packets_dropped
-		and .drops.firewall == .packets_dropped' sum.json
+		and .drops.firewall == .packets_dropped and ([.ports[].drops] | add) == .packets_dropped' sum.json
 }
 
 @test "firewall: drop udp dst-port 53 = tcpdump 'not (udp dst port 53)'" {

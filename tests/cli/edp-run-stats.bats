@@ -31,7 +31,7 @@ stop_instance() {
 		and (.ports | map(.name)) == ["uplink", "vm1"]
 		and .threads[0].packets > 0 and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1
 		and .threads[0].flow_cache.hits > 0 and .threads[0].packets_per_batch >= 1
-		and (.threads[0].drops | has("firewall"))' a.json
+		and (.threads[0].drops | has("firewall")) and .ports[0].drops == 0' a.json
 	[ "$(jq '.ports[0].rx_packets' b.json)" -gt "$(jq '.ports[0].rx_packets' a.json)" ]
 	[ "$(jq '[.threads[].packets] | add' b.json)" -gt "$(jq '[.threads[].packets] | add' a.json)" ]
 }
