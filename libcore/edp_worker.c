@@ -441,13 +441,21 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	uint32_t started = 0;
 	int rc = 0;
-	for (; started < run.n_workers; started++)
+	for (; started < run.n_workers; started++) {
 		if (pthread_create(&run.w[started].tid, NULL, worker_main, &run.w[started]))
 			break;
+		char name[16]; /* as top -H and ps -L show it */
+		snprintf(name, sizeof(name), "edp-worker%u", started % 100);
+		pthread_setname_np(run.w[started].tid, name);
+	}
 	bool writer = started == run.n_workers &&
 		      pthread_create(&run.writer, NULL, run.ordered ? writer_ordered : writer_any_order, &run) == 0;
 	bool balancer = writer && dp->cfg->tlb_enabled && run.n_workers > 1 &&
 			pthread_create(&run.balancer, NULL, balancer_main, &run) == 0;
+	if (writer)
+		pthread_setname_np(run.writer, "edp-writer");
+	if (balancer)
+		pthread_setname_np(run.balancer, "edp-balancer");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (writer) {
 		rc = read_loop(&run, stop, err);
