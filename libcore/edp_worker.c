@@ -303,8 +303,9 @@ static void *writer_any_order(void *arg)
 	return NULL;
 }
 
-/* Give the writer's mbufs back to their pools, waiting until each pool has
- * at least one (the reader allocates one per packet read). */
+/* Give the writer's mbufs back to their pools, waiting (when asked) until
+ * each pool has a batch's worth: the reader allocates one per packet read,
+ * and checking once a batch keeps it off the free ring's shared line. */
 static void refill(struct run *run, bool wait)
 {
 	struct edp_datapath *dp = run->dp;
@@ -314,7 +315,8 @@ static void refill(struct run *run, bool wait)
 		uint32_t n;
 		while ((n = edp_ring_dequeue_burst(run->free, objs, 64)) > 0)
 			edp_mbuf_free_bulk((struct edp_mbuf **)objs, n);
-		bool ok = edp_mbuf_pool_available(dp->small) && (!dp->large || edp_mbuf_pool_available(dp->large));
+		bool ok = edp_mbuf_pool_available(dp->small) >= EDP_BATCH &&
+			  (!dp->large || edp_mbuf_pool_available(dp->large) >= EDP_BATCH);
 		if (ok || !wait)
 			return;
 		backoff(&idle);
@@ -330,11 +332,9 @@ static int read_loop(struct run *run, const volatile sig_atomic_t *stop, struct 
 	/* a failed write ends the reading at once: the run has failed anyway */
 	while (!atomic_load_explicit(&run->abort, memory_order_acquire)) {
 		uint32_t n = 0;
-		for (; n < EDP_BATCH; n++) {
-			refill(run, true);
-			if (!edp_datapath_pick(dp, stop, &batch[n], &rc, err))
-				break;
-		}
+		refill(run, true);
+		while (n < EDP_BATCH && edp_datapath_pick(dp, stop, &batch[n], &rc, err))
+			n++;
 		if (n == 0)
 			break;
 		for (uint32_t i = 0; i < n; i++) {
