@@ -24,7 +24,7 @@ struct queue {
 	struct edp_ring *out; /* owning worker -> writer; holds all in flight */
 	_Atomic int32_t owner;
 	_Atomic int32_t move_to;   /* -1, or the thread to hand over to */
-	_Atomic uint64_t cycles;   /* spent on it so far (by its owners) */
+	_Alignas(64) _Atomic uint64_t cycles; /* spent on it so far (by its owners); own line */
 };
 
 struct run;
@@ -388,7 +388,10 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	run->per_port = dp->queues_per_port;
 	run->n_queues = dp->n_inputs * run->per_port;
 	uint32_t in_flight = edp_mbuf_pool_available(dp->small) + (dp->large ? edp_mbuf_pool_available(dp->large) : 0);
-	run->q = calloc(run->n_queues ? run->n_queues : 1, sizeof(*run->q));
+	size_t qsize = (run->n_queues ? run->n_queues : 1) * sizeof(*run->q); /* a multiple of 64 */
+	run->q = aligned_alloc(64, qsize);
+	if (run->q)
+		memset(run->q, 0, qsize);
 	run->w = calloc(run->n_workers, sizeof(*run->w));
 	if (!run->q || !run->w)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
