@@ -43,7 +43,8 @@ $(BUILD)/obj/%.o: libcore/%.c $(wildcard libcore/*.h) | $(BUILD)/obj
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj/cmd_print.o: cmd/edp_print.c cmd/edp_print.h $(wildcard libcore/*.h) | $(BUILD)/obj
+# cmd/common: output shared by the binaries (not a binary itself)
+$(BUILD)/obj/cmd_print.o: cmd/common/edp_print.c cmd/common/edp_print.h $(wildcard libcore/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/%: cmd/%.c $(BUILD)/obj/cmd_print.o $(LIB)

@@ -13,7 +13,7 @@
 
 #include "edp_config.h"
 #include "edp_datapath.h"
-#include "edp_print.h"
+#include "common/edp_print.h"
 #include "edp_stats.h"
 
 #define PROG "edp-run"

@@ -104,6 +104,17 @@ static int get_int(struct ctx *c, yaml_node_t *v, const char *key, long long lo,
 	return 0;
 }
 
+/* One of two words: *first tells which (allow/drop, true/false). */
+static int get_choice(struct ctx *c, yaml_node_t *v, const char *what, const char *a, const char *b, bool *first)
+{
+	const char *s = scalar(v);
+	if (s && (strcmp(s, a) == 0 || strcmp(s, b) == 0)) {
+		*first = strcmp(s, a) == 0;
+		return 0;
+	}
+	return fail(c, v, "%s must be %s or %s, not '%s'", what, a, b, s ? s : "");
+}
+
 int edp_parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned b[6];
@@ -338,13 +349,10 @@ static int rule_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		else
 			r->eth_type = (int32_t)x;
 	} else if (strcmp(k, "action") == 0) {
-		s = scalar(v);
-		if (s && strcmp(s, "allow") == 0)
-			r->action = EDP_FW_ALLOW;
-		else if (s && strcmp(s, "drop") == 0)
-			r->action = EDP_FW_DROP;
-		else
-			return fail(c, v, "action must be allow or drop, not '%s'", s ? s : "");
+		bool allow;
+		if (get_choice(c, v, "action", "allow", "drop", &allow))
+			return EDP_ERR_USAGE;
+		r->action = allow ? EDP_FW_ALLOW : EDP_FW_DROP;
 	} else {
 		return unknown(c, "firewall rule", k,
 			       "priority, in-port, src, dst, proto, src-port, dst-port, vlan, ethertype, action");
@@ -388,13 +396,10 @@ static int firewall_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
 	if (strcmp(k, "default") == 0) {
-		const char *s = scalar(v);
-		if (s && strcmp(s, "allow") == 0)
-			c->cfg->firewall_default = EDP_FW_ALLOW;
-		else if (s && strcmp(s, "drop") == 0)
-			c->cfg->firewall_default = EDP_FW_DROP;
-		else
-			return fail(c, v, "firewall default must be allow or drop, not '%s'", s ? s : "");
+		bool allow;
+		if (get_choice(c, v, "firewall default", "allow", "drop", &allow))
+			return EDP_ERR_USAGE;
+		c->cfg->firewall_default = allow ? EDP_FW_ALLOW : EDP_FW_DROP;
 		return 0;
 	}
 	if (strcmp(k, "rules") == 0)
@@ -530,14 +535,8 @@ static int tlb_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		return get_fraction(c, v, k, &c->cfg->tlb_threshold);
 	if (strcmp(k, "min-improvement") == 0)
 		return get_fraction(c, v, k, &c->cfg->tlb_min_improvement);
-	if (strcmp(k, "enabled") == 0) {
-		const char *s = scalar(v);
-		if (s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
-			c->cfg->tlb_enabled = s[0] == 't';
-		else
-			return fail(c, v, "enabled must be true or false, not '%s'", s ? s : "");
-		return 0;
-	}
+	if (strcmp(k, "enabled") == 0)
+		return get_choice(c, v, k, "true", "false", &c->cfg->tlb_enabled);
 	return unknown(c, "tlb", k, "interval-ms, threshold, min-improvement, enabled");
 }
 
@@ -554,13 +553,7 @@ static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			return EDP_ERR_USAGE;
 		c->cfg->rx_queues = (uint32_t)x;
 	} else if (strcmp(k, "ordered") == 0) {
-		const char *s = scalar(v);
-		if (s && strcmp(s, "true") == 0)
-			c->cfg->ordered = true;
-		else if (s && strcmp(s, "false") == 0)
-			c->cfg->ordered = false;
-		else
-			return fail(c, v, "ordered must be true or false, not '%s'", s ? s : "");
+		return get_choice(c, v, k, "true", "false", &c->cfg->ordered);
 	} else if (strcmp(k, "cpus") == 0) {
 		return get_cpu_list(c, v, k, c->cfg->cpus, EDP_MAX_THREADS, &c->cfg->n_cpus);
 	} else {

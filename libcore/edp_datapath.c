@@ -197,8 +197,6 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 			m->l3_off = pr.l3_off;
 			m->l4_off = pr.l4_off;
 			m->hash = hashes[i] = edp_flow_hash(&keys[i]);
-			lane->rx[m->in_port].packets++;
-			lane->rx[m->in_port].bytes += m->wire_len;
 			lane->bytes_in += m->wire_len;
 		}
 		if (dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) {
@@ -230,7 +228,7 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 			} else {
 				lane->dropped++;
 				lane->drops[m->drop_reason]++;
-				lane->rx[m->in_port].drops++;
+				lane->port_drops[m->in_port]++;
 			}
 		}
 		lane->packets_in += count;
@@ -264,7 +262,7 @@ void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane)
 	t->batches = lane->batches;
 	memcpy(t->drops, lane->drops, sizeof(t->drops));
 	for (uint32_t p = 0; p < dp->cfg->n_ports; p++)
-		t->port_drops[p] = lane->rx[p].drops;
+		t->port_drops[p] = lane->port_drops[p];
 	edp_stats_write_end(&t->seq);
 }
 
@@ -486,6 +484,8 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	out->n_ports = dp->cfg->n_ports;
 	for (uint32_t p = 0; p < out->n_ports; p++) {
 		out->ports[p].name = dp->cfg->ports[p].name;
+		out->ports[p].s.rx_packets = dp->rx[p].packets; /* counted where read */
+		out->ports[p].s.rx_bytes = dp->rx[p].bytes;
 		out->ports[p].s.tx_packets = dp->tx[p].packets;
 		out->ports[p].s.tx_bytes = dp->tx[p].bytes;
 	}
@@ -498,11 +498,8 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		out->slow_path_runs += l->slow_path_runs;
 		for (int r = 0; r < EDP_DROP_REASONS; r++)
 			out->drops[r] += l->drops[r];
-		for (uint32_t p = 0; p < out->n_ports; p++) {
-			out->ports[p].s.rx_packets += l->rx[p].packets;
-			out->ports[p].s.rx_bytes += l->rx[p].bytes;
-			out->ports[p].s.drops += l->rx[p].drops;
-		}
+		for (uint32_t p = 0; p < out->n_ports; p++)
+			out->ports[p].s.drops += l->port_drops[p];
 		const struct edp_flowcache_stats *fs = edp_flowcache_stats(l->fc);
 		out->flow_cache.hits += fs->hits;
 		out->flow_cache.misses += fs->misses;

@@ -31,7 +31,7 @@ struct edp_lane {
 	uint64_t packets_in, bytes_in, forwarded, dropped, slow_path_runs;
 	uint64_t slow_path_cycles, busy_cycles, idle_cycles, batches;
 	uint64_t drops[EDP_DROP_REASONS];
-	struct { uint64_t packets, bytes, drops; } rx[EDP_MAX_PORTS]; /* by ingress port */
+	uint64_t port_drops[EDP_MAX_PORTS]; /* by ingress port */
 };
 
 struct edp_datapath {

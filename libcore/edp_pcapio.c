@@ -216,7 +216,6 @@ uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r)
 	int s = pcap_snapshot(r->pcap);
 	return s <= 0 || s > 262144 ? 262144u : (uint32_t)s;
 }
-const char *edp_pcap_reader_name(const struct edp_pcap_reader *r) { return r->name; }
 uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r) { return r->count; }
 
 int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct edp_error *err)
@@ -334,5 +333,3 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 	free(w);
 	return rc;
 }
-
-const char *edp_pcap_writer_name(const struct edp_pcap_writer *w) { return w->name; }

@@ -39,8 +39,6 @@ bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r);
 uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r);
 /* Packets read so far. */
 uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
-/* Name used in messages: the path, or "stdin". */
-const char *edp_pcap_reader_name(const struct edp_pcap_reader *r);
 
 /* One packet as libpcap delivered it: valid until the next read. */
 struct edp_pcap_packet {
@@ -65,6 +63,5 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
 /* Flush and close; returns 0, or -1 with err set when any write failed. */
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err);
-const char *edp_pcap_writer_name(const struct edp_pcap_writer *w);
 
 #endif

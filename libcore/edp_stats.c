@@ -211,32 +211,32 @@ void edp_stats_destroy(struct edp_stats_writer *w)
 
 struct edp_stats_header *edp_stats_header(struct edp_stats_writer *w) { return (struct edp_stats_header *)w->base; }
 
+/* Block i of the array that starts `which` offsets into the segment. */
+static void *block(struct edp_stats_writer *w, int which, size_t each, uint32_t i)
+{
+	size_t off[4];
+	offsets(edp_stats_header(w), &off[0], &off[1], &off[2], &off[3]);
+	return w->base + off[which] + i * each;
+}
+
 struct edp_stats_thread *edp_stats_thread(struct edp_stats_writer *w, uint32_t i)
 {
-	size_t t, q, p, x;
-	offsets(edp_stats_header(w), &t, &q, &p, &x);
-	return (struct edp_stats_thread *)(w->base + t) + i;
+	return block(w, 0, sizeof(struct edp_stats_thread), i);
 }
 
 struct edp_stats_queue *edp_stats_queue(struct edp_stats_writer *w, uint32_t i)
 {
-	size_t t, q, p, x;
-	offsets(edp_stats_header(w), &t, &q, &p, &x);
-	return (struct edp_stats_queue *)(w->base + q) + i;
+	return block(w, 1, sizeof(struct edp_stats_queue), i);
 }
 
 struct edp_stats_port *edp_stats_port(struct edp_stats_writer *w, uint32_t i)
 {
-	size_t t, q, p, x;
-	offsets(edp_stats_header(w), &t, &q, &p, &x);
-	return (struct edp_stats_port *)(w->base + p) + i;
+	return block(w, 2, sizeof(struct edp_stats_port), i);
 }
 
 struct edp_stats_port_tx *edp_stats_port_tx(struct edp_stats_writer *w, uint32_t i)
 {
-	size_t t, q, p, x;
-	offsets(edp_stats_header(w), &t, &q, &p, &x);
-	return (struct edp_stats_port_tx *)(w->base + x) + i;
+	return block(w, 3, sizeof(struct edp_stats_port_tx), i);
 }
 
 void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, const char *what)

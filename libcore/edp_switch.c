@@ -164,5 +164,4 @@ void edp_switch_age(struct edp_switch *sw, uint64_t now)
 const uint32_t *edp_switch_epochs(const struct edp_switch *sw) { return sw->epochs; }
 uint64_t *edp_switch_stamps(struct edp_switch *sw) { return sw->stamps; }
 uint32_t edp_switch_entries(const struct edp_switch *sw) { return sw->count; }
-uint32_t edp_switch_capacity(const struct edp_switch *sw) { return (sw->bucket_mask + 1) * EDP_SWITCH_WAYS; }
 const struct edp_switch_stats *edp_switch_stats(const struct edp_switch *sw) { return &sw->stats; }

@@ -56,7 +56,6 @@ void edp_switch_age(struct edp_switch *sw, uint64_t now_ns);
 const uint32_t *edp_switch_epochs(const struct edp_switch *sw);
 uint64_t *edp_switch_stamps(struct edp_switch *sw);
 uint32_t edp_switch_entries(const struct edp_switch *sw);
-uint32_t edp_switch_capacity(const struct edp_switch *sw);
 const struct edp_switch_stats *edp_switch_stats(const struct edp_switch *sw);
 
 #endif

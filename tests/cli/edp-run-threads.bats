@@ -3,6 +3,14 @@
 # per-flow order without --ordered, conservation, options and config keys.
 load helper
 
+# hot_queue_trace OUT: 90% of the packets in one flow (so one hot queue),
+# the rest spread over 200 flows
+hot_queue_trace() {
+	"$GEN" flows=1,packets=90000,seed=5 hot.pcap
+	"$GEN" flows=200,packets=10000,gap-ns=9000,seed=6 cold.pcap
+	mergecap -F pcap -w "$1" hot.pcap cold.pcap
+}
+
 pipeline_config() {
 	cat >p.yaml <<'YAML'
 ports:
@@ -142,9 +150,7 @@ YAML
 }
 
 @test "the balancer moves the other queues away from the thread of a hot queue" {
-	"$GEN" flows=1,packets=90000,seed=5 hot.pcap        # one flow: one hot queue
-	"$GEN" flows=200,packets=10000,gap-ns=9000,seed=6 cold.pcap
-	mergecap -F pcap -w mix.pcap hot.pcap cold.pcap
+	hot_queue_trace mix.pcap
 	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  threads: 2\n  rx-queues: 4\ntlb:\n  interval-ms: 200\n  threshold: 0.0\n  min-improvement: 0.01\n' >tlb.yaml
 	"$RUN" -c tlb.yaml --name tlb --loop 0 --duration 4 -r mix.pcap -w /dev/null --json=sum.json 2>err.txt &
 	pid=$!
@@ -182,9 +188,7 @@ YAML
 }
 
 @test "workers run on datapath.cpus; rx-queue-cpus pins queues the balancer never moves" {
-	"$GEN" flows=1,packets=90000,seed=5 hot.pcap
-	"$GEN" flows=200,packets=10000,gap-ns=9000,seed=6 cold.pcap
-	mergecap -F pcap -w mix.pcap hot.pcap cold.pcap
+	hot_queue_trace mix.pcap
 	last=$(($(nproc) - 1))
 	cat >pin.yaml <<YAML
 ports:

@@ -106,6 +106,9 @@ static void test_against_linear(void **state)
 	}
 	struct edp_firewall *fw = edp_firewall_create(rules, RULES, EDP_FW_ALLOW, NULL);
 	assert_non_null(fw);
+	/* tuples are the distinct masks of everything but port values: src
+	 * length (7 or none), dst length (6), proto, ports, in-port presence */
+	assert_true(edp_firewall_tuples(fw) <= 8 * 6 * 2 * 2 * 2);
 	int matched = 0;
 	for (int i = 0; i < KEYS; i++) {
 		struct edp_flow_key k = udp_key(0x0a000000 | (rnd() & 0xffff), (rnd() % 4 ? 0xc0a80000 : 0xac100000) | (rnd() & 0xffff),
