@@ -190,9 +190,16 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
 		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
 		struct edp_mbuf **b = mbufs + base;
+		/* the batch may come from another core: ask for its lines ahead */
+		for (uint32_t i = 0; i < count; i++)
+			__builtin_prefetch(b[i], 1, 3);
+		for (uint32_t i = 0; i < count && i < 4; i++)
+			__builtin_prefetch(b[i]->data, 0, 3);
 		for (uint32_t i = 0; i < count; i++) {
 			struct edp_mbuf *m = b[i];
 			struct edp_parse_result pr;
+			if (i + 4 < count)
+				__builtin_prefetch(b[i + 4]->data, 0, 3);
 			m->flags = (uint8_t)edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr);
 			m->l3_off = pr.l3_off;
 			m->l4_off = pr.l4_off;

@@ -21,6 +21,7 @@ struct edp_flowcache {
 	const uint64_t *stamps;
 	uint64_t max_age_ns;
 	uint32_t bucket_mask;
+	uint32_t n_buckets;
 	uint32_t used;
 	struct edp_flowcache_stats stats;
 };
@@ -39,16 +40,16 @@ struct edp_flowcache *edp_flowcache_create(uint32_t entries, const uint32_t *epo
 		n <<= 1;
 	struct edp_flowcache *fc = calloc(1, sizeof(*fc));
 	uint32_t nb = n / EDP_FLOWCACHE_WAYS;
-	if (fc) {
-		fc->buckets = aligned_alloc(64, (size_t)nb * sizeof(struct bucket));
-		fc->entries = aligned_alloc(64, (size_t)n * sizeof(struct entry));
+	if (fc) { /* zeroed: every way empty */
+		fc->n_buckets = nb;
+		fc->buckets = edp_topo_alloc((size_t)nb * sizeof(struct bucket));
+		fc->entries = edp_topo_alloc((size_t)n * sizeof(struct entry));
 	}
 	if (!fc || !fc->buckets || !fc->entries) {
 		edp_flowcache_destroy(fc);
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for a flow cache of %u entries", n);
 		return NULL;
 	}
-	memset(fc->buckets, 0, (size_t)nb * sizeof(struct bucket));
 	fc->bucket_mask = nb - 1;
 	fc->epochs = epochs;
 	return fc;
@@ -58,8 +59,8 @@ void edp_flowcache_destroy(struct edp_flowcache *fc)
 {
 	if (!fc)
 		return;
-	free(fc->buckets);
-	free(fc->entries);
+	edp_topo_free(fc->buckets, (size_t)fc->n_buckets * sizeof(struct bucket));
+	edp_topo_free(fc->entries, (size_t)fc->n_buckets * EDP_FLOWCACHE_WAYS * sizeof(struct entry));
 	free(fc);
 }
 

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edp_topo.h"
+
 struct edp_mbuf_pool {
 	struct edp_mbuf *descs;
 	uint8_t *bufs;
@@ -18,15 +20,15 @@ struct edp_mbuf_pool *edp_mbuf_pool_create(uint32_t count, uint32_t buf_size, st
 	if (!p)
 		goto oom;
 	buf_size = (buf_size + 63u) & ~63u;
-	p->descs = aligned_alloc(64, (size_t)count * sizeof(struct edp_mbuf));
-	p->bufs = aligned_alloc(64, (size_t)count * buf_size);
+	p->count = count;
+	p->buf_size = buf_size;
+	p->descs = edp_topo_alloc((size_t)count * sizeof(struct edp_mbuf));
+	p->bufs = edp_topo_alloc((size_t)count * buf_size);
 	p->free_stack = malloc((size_t)count * sizeof(struct edp_mbuf *));
 	if (!p->descs || !p->bufs || !p->free_stack) {
 		edp_mbuf_pool_destroy(p);
 		goto oom;
 	}
-	p->count = count;
-	p->buf_size = buf_size;
 	for (uint32_t i = 0; i < count; i++) {
 		struct edp_mbuf *m = &p->descs[i];
 		memset(m, 0, sizeof(*m));
@@ -48,8 +50,8 @@ void edp_mbuf_pool_destroy(struct edp_mbuf_pool *p)
 {
 	if (!p)
 		return;
-	free(p->descs);
-	free(p->bufs);
+	edp_topo_free(p->descs, (size_t)p->count * sizeof(struct edp_mbuf));
+	edp_topo_free(p->bufs, (size_t)p->count * p->buf_size);
 	free(p->free_stack);
 	free(p);
 }
@@ -70,6 +72,15 @@ uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, u
 		mbufs[i] = m;
 	}
 	return n;
+}
+
+void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && i < p->free_top; i++) {
+		const struct edp_mbuf *m = p->free_stack[p->free_top - 1 - i];
+		__builtin_prefetch(m, 1, 3);
+		__builtin_prefetch(p->bufs + (size_t)m->index * p->buf_size, 1, 3);
+	}
 }
 
 void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n)

@@ -52,6 +52,11 @@ uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *pool);
  * Each descriptor comes back with data at the start of its buffer. */
 uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs, uint32_t n);
 
+/* Warm the next `n` descriptors alloc would hand out, and the first line of
+ * their buffers, for writing: a packet that another core processed last
+ * comes back without the wait for its cache lines. */
+void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *pool, uint32_t n);
+
 /* Return `n` descriptors, each to its own pool (the pool's thread calls it). */
 void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n);
 

@@ -18,6 +18,7 @@
 #define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
 #define PCAPNG_MAGIC 0x0a0d0d0au
 #define IO_BUFFER (1u << 20)
+#define WRITE_BUFFER (1u << 16)
 
 struct edp_pcap_reader {
 	pcap_t *pcap;
@@ -275,9 +276,9 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 		free(w);
 		return NULL;
 	}
-	w->iobuf = is_stdout ? NULL : malloc(IO_BUFFER);
+	w->iobuf = is_stdout ? NULL : malloc(WRITE_BUFFER);
 	if (is_stdout || w->iobuf)
-		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, IO_BUFFER);
+		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, is_stdout ? IO_BUFFER : WRITE_BUFFER);
 	__fsetlocking(w->fp, FSETLOCKING_BYCALLER); /* one thread owns it */
 	w->nanosecond = nanosecond;
 	w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)snaplen,

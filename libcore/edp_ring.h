@@ -68,6 +68,17 @@ static inline uint32_t edp_ring_dequeue_burst(struct edp_ring *r, void **objs, u
 	return n;
 }
 
+/* Producer side: is there room for n more? Touches the consumer's line only
+ * when the cached view says no. */
+static inline int edp_ring_has_room(struct edp_ring *r, uint32_t n)
+{
+	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (r->mask + 1 - (head - r->producer_tail) >= n)
+		return 1;
+	r->producer_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	return r->mask + 1 - (head - r->producer_tail) >= n;
+}
+
 /* Objects queued now (exact for either side; a snapshot for others). */
 static inline uint32_t edp_ring_count(struct edp_ring *r)
 {

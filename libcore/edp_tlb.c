@@ -15,11 +15,13 @@ static void spread_of(const double *load, uint32_t nt, double *spread, double *m
 	*max = hi;
 }
 
-void edp_tlb_plan(const struct edp_tlb_queue *q, uint32_t nq, const int32_t *thread_numa, uint32_t nt,
-		  struct edp_tlb_plan *plan)
+void edp_tlb_plan(const struct edp_tlb_queue *q, uint32_t nq, const int32_t *thread_numa,
+		  const double *thread_base, uint32_t nt, struct edp_tlb_plan *plan)
 {
 	memset(plan->before, 0, sizeof(plan->before));
 	memset(plan->after, 0, sizeof(plan->after));
+	for (uint32_t t = 0; t < nt && thread_base; t++)
+		plan->before[t] = plan->after[t] = thread_base[t];
 	plan->moved = 0;
 	for (uint32_t i = 0; i < nq; i++) {
 		plan->before[q[i].owner] += q[i].load;

@@ -2,7 +2,8 @@
  *
  * Input: the load of every receive queue over the last interval (the share
  * of the interval its owner spent on it), its owner, its NUMA node and
- * whether it is pinned; the NUMA node of every thread. Output: a new owner
+ * whether it is pinned; the NUMA node of every thread and its base load, the
+ * share it spent on work no queue move takes away (reading, writing). Output: a new owner
  * per queue, the predicted load of every thread and the spread (most loaded
  * minus least loaded thread) before and after.
  *
@@ -36,9 +37,10 @@ struct edp_tlb_plan {
 };
 
 /* Compute the plan for nq queues over nt threads (thread_numa[i] = node of
- * thread i, -1 = unknown). nq <= EDP_TLB_MAX_QUEUES, nt <= EDP_TLB_MAX_THREADS. */
-void edp_tlb_plan(const struct edp_tlb_queue *queues, uint32_t nq, const int32_t *thread_numa, uint32_t nt,
-		  struct edp_tlb_plan *plan);
+ * thread i, -1 = unknown; thread_base[i] = its base load, NULL = none).
+ * nq <= EDP_TLB_MAX_QUEUES, nt <= EDP_TLB_MAX_THREADS. */
+void edp_tlb_plan(const struct edp_tlb_queue *queues, uint32_t nq, const int32_t *thread_numa,
+		  const double *thread_base, uint32_t nt, struct edp_tlb_plan *plan);
 
 /* Apply a plan? Only when something is unbalanced (the busiest thread above
  * threshold, or the spread above it) and the predicted spread is at least

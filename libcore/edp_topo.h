@@ -37,6 +37,14 @@ int32_t edp_topo_current_node(void);
 /* Move the pages of [p, p+size) to node (best effort; no-op without NUMA). */
 void edp_topo_place(const struct edp_topo *t, void *p, size_t size, int32_t node);
 
+/* Zeroed memory for a large table (flow cache, packet buffers): mapped
+ * on its own, on transparent huge pages where the kernel gives them, so a
+ * table touched at random costs a few page faults and TLB entries instead of
+ * one per 4 KiB. NULL when memory is short. Free with edp_topo_free and the
+ * same size. */
+void *edp_topo_alloc(size_t size);
+void edp_topo_free(void *p, size_t size);
+
 /* "0, 1, 4" for messages. */
 void edp_topo_cpu_list(const struct edp_topo *t, char *buf, size_t size);
 

@@ -1,7 +1,7 @@
 #include "edp_worker.h"
 
+#include <assert.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,11 +9,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_doorbell.h"
 #include "edp_parse.h"
 #include "edp_ring.h"
 #include "edp_tlb.h"
 
 #define RX_RING_SLOTS 1024
+/* A sleeping worker is woken once this many packets wait for it (or when
+ * the thread feeding it runs dry): a context switch per batch would cost
+ * more than the batch. */
+#define WAKE_AT 128
+#define SLEEP_NS 1000000ull /* longest sleep: idle time is published this often */
+#define WRITE_MAX 128       /* packets written per turn before a worker's queues come first again */
 
 /* A queue is consumed only by the worker its `owner` names. Only that
  * worker changes it: when the balancer asks (move_to), the owner hands the
@@ -30,11 +37,15 @@ struct queue {
 struct run;
 
 struct worker {
+	struct edp_doorbell bell; /* rung when it has packets, a queue, mbufs or the end */
 	pthread_t tid;
 	struct run *run;
 	struct edp_lane *lane;
 	uint32_t index;
 	atomic_int done;
+	uint32_t *mine;           /* the queues it owns now */
+	_Atomic uint32_t backlog; /* most packets left on one of them after a batch */
+	_Alignas(64) _Atomic uint64_t io_cycles; /* reading and writing: load that moves with no queue */
 };
 
 struct run {
@@ -44,46 +55,75 @@ struct run {
 	struct worker *w;
 	uint32_t n_workers;
 	bool ordered;
+	unsigned spin;          /* polls before an idle thread sleeps */
 	struct edp_ring *order; /* reader -> writer: queue of each packet, in input order */
 	struct edp_ring *free;  /* writer -> reader: written mbufs; room for all of them */
 	atomic_int input_done;  /* the reader has queued its last packet */
-	atomic_int abort;       /* the writer failed: stop reading */
-	pthread_t writer, balancer;
-	atomic_int finished;    /* workers and writer are done: the balancer ends */
+	atomic_int abort;       /* a write failed: stop reading */
+	atomic_int finished;    /* every worker is done: the balancer ends */
+	pthread_t balancer;
+	struct edp_doorbell balancer_bell;
+	/* the reader (worker 0, the calling thread) */
+	const volatile sig_atomic_t *stop;
+	int read_rc;
+	struct edp_error *read_err;
+	/* the writer role: whichever worker holds `writing` writes */
+	pthread_mutex_t writing;
 	int write_rc;
 	struct edp_error write_err;
+	void *ids[EDP_BATCH];   /* ordered: order entries taken, not all written yet */
+	uint32_t ids_n, ids_pos;
 };
 
-static void backoff(unsigned *idle)
+static uint64_t mono_ns(void)
 {
-	if (*idle < 64) {
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* An idle thread: poll `spin` times, then sleep on its doorbell unless
+ * ready(w) says work arrived after it announced itself. */
+static void idle_wait(struct worker *w, unsigned *idle, bool (*ready)(struct worker *))
+{
+	if (*idle < w->run->spin) {
+		(*idle)++;
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
-	} else if (*idle < 128) {
-		sched_yield();
-	} else {
-		struct timespec ts = { 0, 20000 };
-		nanosleep(&ts, NULL);
+		return;
 	}
-	(*idle)++;
+	uint32_t ticket = edp_doorbell_prepare(&w->bell);
+	if (ready(w))
+		edp_doorbell_cancel(&w->bell);
+	else
+		edp_doorbell_wait(&w->bell, ticket, SLEEP_NS);
 }
 
-static void push_all(struct edp_ring *r, struct edp_mbuf **m, uint32_t n)
+/* Wake a thread that sleeps on db once `queued` packets wait for it. */
+static inline void nudge(struct edp_doorbell *db, uint32_t queued)
 {
-	unsigned idle = 0;
-	while (n) {
-		uint32_t k = edp_ring_enqueue_burst(r, (void *const *)m, n);
-		m += k;
-		n -= k;
-		if (n)
-			backoff(&idle);
-	}
+	if (queued >= WAKE_AT && edp_doorbell_waiting(db))
+		edp_doorbell_wake(db);
+}
+
+static void wake_all(struct run *run)
+{
+	for (uint32_t i = 0; i < run->n_workers; i++)
+		edp_doorbell_ring(&run->w[i].bell);
+}
+
+/* Rings sized for everything in flight never fill up. */
+static void push_sized(struct edp_ring *r, void *const *objs, uint32_t n)
+{
+	uint32_t k = edp_ring_enqueue_burst(r, objs, n);
+	(void)k;
+	assert(k == n);
 }
 
 /* Take the queues this worker owns, handing over the ones the balancer
  * moves. Returns how many it owns. */
-static uint32_t my_queues(struct run *run, struct worker *w, uint32_t *mine)
+static uint32_t my_queues(struct run *run, struct worker *w)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < run->n_queues; i++) {
@@ -94,82 +134,328 @@ static uint32_t my_queues(struct run *run, struct worker *w, uint32_t *mine)
 		if (to >= 0 && to != (int32_t)w->index) {
 			atomic_store_explicit(&q->move_to, -1, memory_order_relaxed);
 			atomic_store_explicit(&q->owner, to, memory_order_release); /* hand over */
+			edp_doorbell_ring(&run->w[to].bell);
 			continue;
 		}
-		mine[n++] = i;
+		w->mine[n++] = i;
 	}
 	return n;
+}
+
+/* One batch from each queue the worker owns: process it and queue it for
+ * the writer. Returns the packets processed. */
+static uint32_t process_queues(struct run *run, struct worker *w)
+{
+	struct edp_mbuf *batch[EDP_BATCH];
+	struct edp_lane *lane = w->lane;
+	uint32_t did = 0, owned = my_queues(run, w);
+	lane->n_queues = owned;
+	uint32_t backlog = 0;
+	for (uint32_t i = 0; i < owned; i++) {
+		struct queue *q = &run->q[w->mine[i]];
+		uint32_t n = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
+		if (!n)
+			continue;
+		uint64_t c0 = edp_stats_cycles();
+		uint32_t left = edp_ring_count(q->rx);
+		backlog = left > backlog ? left : backlog;
+		if (w->index && left <= RX_RING_SLOTS / 2 && edp_doorbell_waiting(&run->w[0].bell))
+			edp_doorbell_wake(&run->w[0].bell); /* the reader waits for room */
+		edp_datapath_process_lane(run->dp, lane, batch, n);
+		push_sized(q->out, (void *const *)batch, n);
+		uint64_t c = edp_stats_cycles() - c0;
+		atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + c,
+				      memory_order_relaxed);
+		edp_datapath_publish_queue(run->dp, w->mine[i], lane->index, n, c);
+		did += n;
+	}
+	atomic_store_explicit(&w->backlog, backlog, memory_order_relaxed);
+	return did;
+}
+
+/* The writer role. Write a batch (unless a write already failed) and hand
+ * the mbufs back to the reader. */
+static void write_batch(struct run *run, struct edp_mbuf **batch, uint32_t n)
+{
+	/* another core wrote them last: ask for all their lines at once */
+	for (uint32_t i = 0; i < n; i++)
+		__builtin_prefetch(batch[i], 0, 3);
+	for (uint32_t i = 0; i < n; i++)
+		__builtin_prefetch(batch[i]->data, 0, 3);
+	if (!run->write_rc && edp_datapath_emit(run->dp, batch, n, &run->write_err)) {
+		run->write_rc = EDP_ERR_RUNTIME;
+		atomic_store_explicit(&run->abort, 1, memory_order_release);
+	}
+	push_sized(run->free, (void *const *)batch, n);
+	nudge(&run->w[0].bell, edp_ring_count(run->free));
+}
+
+/* Ordered: packets leave in the order the reader recorded; the turn ends at
+ * a packet still being processed. */
+static uint32_t write_ordered(struct run *run)
+{
+	struct edp_mbuf *batch[EDP_BATCH];
+	uint32_t did = 0;
+	while (did < WRITE_MAX) {
+		if (run->ids_pos == run->ids_n) {
+			run->ids_n = edp_ring_dequeue_burst(run->order, run->ids, EDP_BATCH);
+			run->ids_pos = 0;
+			if (!run->ids_n)
+				break;
+		}
+		uint32_t n = 0;
+		while (run->ids_pos < run->ids_n &&
+		       edp_ring_dequeue_burst(run->q[(uintptr_t)run->ids[run->ids_pos] - 1].out, (void **)&batch[n], 1)) {
+			n++;
+			run->ids_pos++;
+		}
+		if (!n)
+			break;
+		write_batch(run, batch, n);
+		did += n;
+	}
+	return did;
+}
+
+static uint32_t write_any_order(struct run *run)
+{
+	struct edp_mbuf *batch[EDP_BATCH];
+	uint32_t did = 0, n;
+	do {
+		n = 0;
+		for (uint32_t i = 0; i < run->n_queues; i++) {
+			uint32_t k = edp_ring_dequeue_burst(run->q[i].out, (void **)batch, EDP_BATCH);
+			if (k)
+				write_batch(run, batch, k);
+			n += k;
+		}
+		did += n;
+	} while (n && did < WRITE_MAX);
+	return did;
+}
+
+/* Take the writer role, unless another worker has it (wait for it when
+ * `wait`), and write what is ready. Returns the packets written. */
+static uint32_t write_turn(struct run *run, struct worker *w, bool wait)
+{
+	if (wait ? pthread_mutex_lock(&run->writing) : pthread_mutex_trylock(&run->writing))
+		return 0;
+	uint64_t c0 = edp_stats_cycles();
+	uint32_t did = run->ordered ? write_ordered(run) : write_any_order(run);
+	pthread_mutex_unlock(&run->writing);
+	if (did) {
+		atomic_store_explicit(&w->io_cycles,
+				      atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + edp_stats_cycles() - c0,
+				      memory_order_relaxed);
+		edp_doorbell_ring(&run->w[0].bell); /* the reader may wait for mbufs */
+	}
+	return did;
+}
+
+/* The reader role (worker 0): give written mbufs back to their pools. */
+static void refill(struct run *run)
+{
+	void *objs[64];
+	uint32_t n;
+	while ((n = edp_ring_dequeue_burst(run->free, objs, 64)) > 0)
+		edp_mbuf_free_bulk((struct edp_mbuf **)objs, n);
+}
+
+/* Can a batch be read: a batch's worth of mbufs in each pool and room for
+ * a batch on every rx ring? */
+static bool can_read(struct run *run)
+{
+	struct edp_datapath *dp = run->dp;
+	if (edp_mbuf_pool_available(dp->small) < EDP_BATCH || (dp->large && edp_mbuf_pool_available(dp->large) < EDP_BATCH))
+		return false;
+	for (uint32_t i = 0; i < run->n_queues; i++)
+		if (!edp_ring_has_room(run->q[i].rx, EDP_BATCH))
+			return false;
+	return true;
+}
+
+/* Read a batch and spread it over the queues by RSS hash. Returns the
+ * packets read; at the end of the inputs it marks the input done. */
+static uint32_t read_batch(struct run *run, struct worker *w)
+{
+	struct edp_datapath *dp = run->dp;
+	refill(run);
+	if (!can_read(run))
+		return 0;
+	uint64_t c0 = edp_stats_cycles();
+	edp_mbuf_pool_prefetch(dp->small, EDP_BATCH);
+	struct edp_mbuf *batch[EDP_BATCH];
+	uint32_t qid[EDP_BATCH], n = 0;
+	while (n < EDP_BATCH && edp_datapath_pick(dp, run->stop, &batch[n], &run->read_rc, run->read_err))
+		n++;
+	if (n == 0) {
+		atomic_store_explicit(&run->input_done, 1, memory_order_release);
+		wake_all(run);
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_mbuf *m = batch[i];
+		qid[i] = (uint32_t)dp->port_input[m->in_port] * run->per_port;
+		if (run->per_port > 1) { /* one queue per port needs no hash */
+			struct edp_flow_key key;
+			struct edp_parse_result pr;
+			edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &key, &pr);
+			qid[i] += edp_flow_rss_hash(&key) % run->per_port;
+		}
+	}
+	if (run->ordered) {
+		void *ids[EDP_BATCH];
+		for (uint32_t i = 0; i < n; i++)
+			ids[i] = (void *)(uintptr_t)(qid[i] + 1);
+		push_sized(run->order, ids, n);
+	}
+	edp_datapath_publish_rx(dp);
+	/* queue runs of packets bound for the same queue in one burst */
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i + 1;
+		while (j < n && qid[j] == qid[i])
+			j++;
+		struct queue *q = &run->q[qid[i]];
+		push_sized(q->rx, (void *const *)&batch[i], j - i);
+		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
+		if (owner)
+			nudge(&run->w[owner].bell, edp_ring_count(q->rx));
+		i = j;
+	}
+	atomic_store_explicit(&w->io_cycles,
+			      atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + edp_stats_cycles() - c0,
+			      memory_order_relaxed);
+	return n;
+}
+
+/* Who writes: the writer role goes where there is time for it. A worker
+ * whose queues back up leaves it to the others; the reader takes it when
+ * it could not read (a full ring, no mbufs), when mbufs run short, or when
+ * a worker backs up. */
+static bool backed_up(const struct worker *w)
+{
+	return atomic_load_explicit(&w->backlog, memory_order_relaxed) >= RX_RING_SLOTS / 4;
+}
+
+static bool may_write(struct run *run, struct worker *w, uint32_t read)
+{
+	if (run->n_workers == 1 || atomic_load_explicit(&run->input_done, memory_order_relaxed))
+		return true;
+	if (w->index)
+		return !backed_up(w);
+	if (!read || edp_mbuf_pool_available(run->dp->small) < EDP_WORKER_IN_FLIGHT / 2)
+		return true;
+	for (uint32_t i = 1; i < run->n_workers; i++)
+		if (backed_up(&run->w[i]))
+			return true;
+	return false;
+}
+
+static bool out_pending(struct run *run)
+{
+	for (uint32_t i = 0; i < run->n_queues; i++)
+		if (edp_ring_count(run->q[i].out))
+			return true;
+	return false;
+}
+
+static bool rx_drained(struct run *run)
+{
+	for (uint32_t i = 0; i < run->n_queues; i++)
+		if (edp_ring_count(run->q[i].rx))
+			return false;
+	return true;
+}
+
+/* Work for an idle worker: packets on a queue it owns, a queue to hand
+ * over, the end of the input; for the reader also mbufs or room to read. */
+static bool worker_ready(struct worker *w)
+{
+	struct run *run = w->run;
+	bool done = atomic_load_explicit(&run->input_done, memory_order_acquire);
+	if (done && rx_drained(run))
+		return true;
+	if (w->index == 0 && !done && (edp_ring_count(run->free) || can_read(run)))
+		return true;
+	if (w->index && out_pending(run))
+		return true;
+	for (uint32_t i = 0; i < run->n_queues; i++) {
+		struct queue *q = &run->q[i];
+		if (atomic_load_explicit(&q->owner, memory_order_acquire) == (int32_t)w->index &&
+		    (edp_ring_count(q->rx) || atomic_load_explicit(&q->move_to, memory_order_relaxed) >= 0))
+			return true;
+	}
+	return false;
+}
+
+/* A worker's life: read (worker 0 only), process its queues, write when the
+ * writer role is free; sleep when there is nothing to do. Every cycle counts
+ * as busy or idle. It ends when the input is done and every queue drained,
+ * with a last turn at writing. */
+static void serve(struct worker *w)
+{
+	struct run *run = w->run;
+	struct edp_lane *lane = w->lane;
+	unsigned idle = 0;
+	for (;;) {
+		uint64_t c0 = edp_stats_cycles();
+		uint32_t did = 0, read = 0;
+		if (w->index == 0 && !atomic_load_explicit(&run->input_done, memory_order_relaxed)) {
+			if (atomic_load_explicit(&run->abort, memory_order_acquire)) { /* the run has failed anyway */
+				atomic_store_explicit(&run->input_done, 1, memory_order_release);
+				wake_all(run);
+			} else {
+				read = read_batch(run, w);
+				did += read;
+			}
+		}
+		did += process_queues(run, w);
+		if (may_write(run, w, read))
+			did += write_turn(run, w, false);
+		if (did) {
+			lane->busy_cycles += edp_stats_cycles() - c0;
+			edp_datapath_publish_lane(run->dp, lane);
+			idle = 0;
+			continue;
+		}
+		if (idle == 0) /* run dry: whatever was held back for a batch goes on */
+			wake_all(run);
+		if (atomic_load_explicit(&run->input_done, memory_order_acquire) && rx_drained(run))
+			break;
+		idle_wait(w, &idle, worker_ready);
+		lane->idle_cycles += edp_stats_cycles() - c0;
+		if (idle >= run->spin) /* slept: idle time shows too */
+			edp_datapath_publish_lane(run->dp, lane);
+	}
+	write_turn(run, w, true);
+	edp_datapath_publish_lane(run->dp, lane);
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct run *run = w->run;
-	struct edp_mbuf *batch[EDP_BATCH];
-	struct edp_lane *lane = w->lane;
-	struct edp_datapath *dp = run->dp;
+	struct edp_datapath *dp = w->run->dp;
 	/* on its CPU, with its flow cache on its node */
 	edp_topo_pin(dp->worker_cpu[w->index], NULL);
-	edp_flowcache_place(lane->fc, &dp->topo, dp->worker_node[w->index]);
-	uint32_t *mine = malloc(run->n_queues * sizeof(uint32_t) + 1);
-	unsigned idle = 0;
-	uint64_t mark = edp_stats_cycles();
-	for (;;) {
-		uint32_t did = 0, owned = mine ? my_queues(run, w, mine) : 0;
-		lane->n_queues = owned;
-		for (uint32_t i = 0; i < owned; i++) {
-			struct queue *q = &run->q[mine[i]];
-			uint32_t n = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
-			if (!n)
-				continue;
-			uint64_t c0 = edp_stats_cycles();
-			lane->idle_cycles += c0 - mark;
-			edp_datapath_process_lane(run->dp, lane, batch, n);
-			push_all(q->out, batch, n);
-			mark = edp_stats_cycles();
-			lane->busy_cycles += mark - c0;
-			atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + (mark - c0),
-					      memory_order_relaxed);
-			edp_datapath_publish_queue(run->dp, mine[i], lane->index, n, mark - c0);
-			did += n;
-		}
-		if (did) {
-			edp_datapath_publish_lane(run->dp, lane);
-			idle = 0;
-			continue;
-		}
-		if (atomic_load_explicit(&run->input_done, memory_order_acquire)) {
-			/* the end: every queue is drained, whoever owns it */
-			uint32_t left = 0;
-			for (uint32_t i = 0; i < run->n_queues; i++)
-				left += edp_ring_count(run->q[i].rx);
-			if (!left)
-				break;
-		}
-		backoff(&idle);
-		if ((idle & 1023) == 0) { /* idle time shows too */
-			uint64_t now = edp_stats_cycles();
-			lane->idle_cycles += now - mark;
-			mark = now;
-			edp_datapath_publish_lane(run->dp, lane);
-		}
-	}
-	edp_datapath_publish_lane(run->dp, lane);
-	free(mine);
+	edp_flowcache_place(w->lane->fc, &dp->topo, dp->worker_node[w->index]);
+	serve(w);
 	atomic_store_explicit(&w->done, 1, memory_order_release);
+	wake_all(w->run);
 	return NULL;
 }
 
 /* The Thread Load Balancer: every interval, measure each queue's share of the
- * interval, plan (edp_tlb_plan) and, when worth it, ask the owners to hand
- * the moved queues over. */
+ * interval and each thread's reading and writing (a load that stays where it
+ * is), plan (edp_tlb_plan) and, when worth it, ask the owners to hand the
+ * moved queues over. */
 static void *balancer_main(void *arg)
 {
 	struct run *run = arg;
 	struct edp_datapath *dp = run->dp;
 	const struct edp_config *cfg = dp->cfg;
 	uint32_t nq = run->n_queues < EDP_TLB_MAX_QUEUES ? run->n_queues : EDP_TLB_MAX_QUEUES;
-	uint64_t *last = calloc(nq + 1, sizeof(uint64_t));
+	uint64_t *last = calloc(nq + 1, sizeof(uint64_t)), last_io[EDP_TLB_MAX_THREADS] = { 0 };
+	double base[EDP_TLB_MAX_THREADS] = { 0 };
 	struct edp_tlb_queue *tq = calloc(nq + 1, sizeof(*tq));
 	struct edp_tlb_plan *plan = malloc(sizeof(*plan));
 	int32_t numa[EDP_TLB_MAX_THREADS];
@@ -177,10 +463,17 @@ static void *balancer_main(void *arg)
 		numa[t] = t < run->n_workers ? dp->worker_node[t] : -1;
 	uint64_t t0 = edp_stats_cycles();
 	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
-		for (uint32_t ms = 0; ms < cfg->tlb_interval_ms && !atomic_load(&run->finished); ms += 10) {
-			struct timespec ts = { 0, 10000000 };
-			nanosleep(&ts, NULL);
+		/* one interval, cut short when the run finishes */
+		uint64_t until = mono_ns() + (uint64_t)cfg->tlb_interval_ms * 1000000ull, now;
+		while (!atomic_load_explicit(&run->finished, memory_order_acquire) && (now = mono_ns()) < until) {
+			uint32_t ticket = edp_doorbell_prepare(&run->balancer_bell);
+			if (atomic_load_explicit(&run->finished, memory_order_acquire))
+				edp_doorbell_cancel(&run->balancer_bell);
+			else
+				edp_doorbell_wait(&run->balancer_bell, ticket, until - now);
 		}
+		if (atomic_load_explicit(&run->finished, memory_order_acquire))
+			break;
 		uint64_t t1 = edp_stats_cycles();
 		bool pending = false;
 		for (uint32_t i = 0; i < nq; i++) {
@@ -192,10 +485,15 @@ static void *balancer_main(void *arg)
 			last[i] = c;
 			pending |= atomic_load_explicit(&q->move_to, memory_order_relaxed) >= 0;
 		}
+		for (uint32_t t = 0; t < run->n_workers && t < EDP_TLB_MAX_THREADS; t++) {
+			uint64_t c = atomic_load_explicit(&run->w[t].io_cycles, memory_order_relaxed);
+			base[t] = t1 > t0 ? (double)(c - last_io[t]) / (double)(t1 - t0) : 0;
+			last_io[t] = c;
+		}
 		t0 = t1;
 		if (pending) /* the last moves are not done yet: measure again first */
 			continue;
-		edp_tlb_plan(tq, nq, numa, run->n_workers, plan);
+		edp_tlb_plan(tq, nq, numa, base, run->n_workers, plan);
 		if (!edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement))
 			continue;
 		char what[512];
@@ -208,6 +506,7 @@ static void *balancer_main(void *arg)
 						len ? ", " : "", i, cfg->ports[dp->inputs[i / run->per_port].port].name,
 						tq[i].owner, plan->owner[i]);
 			atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
+			edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
 		}
 		dp->rebalances++;
 		dp->queues_moved += plan->moved;
@@ -236,143 +535,14 @@ static void *balancer_main(void *arg)
 	return NULL;
 }
 
-/* Write a batch (unless a write already failed) and hand the mbufs back. */
-static void write_batch(struct run *run, struct edp_mbuf **batch, uint32_t n)
-{
-	if (!run->write_rc && edp_datapath_emit(run->dp, batch, n, &run->write_err)) {
-		run->write_rc = EDP_ERR_RUNTIME;
-		atomic_store_explicit(&run->abort, 1, memory_order_release);
-	}
-	push_all(run->free, batch, n);
-}
-
-static void *writer_ordered(void *arg)
-{
-	struct run *run = arg;
-	void *ids[EDP_BATCH];
-	struct edp_mbuf *batch[EDP_BATCH];
-	unsigned idle = 0;
-	for (;;) {
-		uint32_t n = edp_ring_dequeue_burst(run->order, ids, EDP_BATCH);
-		if (!n) {
-			if (atomic_load_explicit(&run->input_done, memory_order_acquire) && !edp_ring_count(run->order))
-				break;
-			backoff(&idle);
-			continue;
-		}
-		idle = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			struct queue *q = &run->q[(uintptr_t)ids[i] - 1];
-			unsigned wait = 0;
-			while (!edp_ring_dequeue_burst(q->out, (void **)&batch[i], 1))
-				backoff(&wait);
-		}
-		write_batch(run, batch, n);
-	}
-	return NULL;
-}
-
-static void *writer_any_order(void *arg)
-{
-	struct run *run = arg;
-	struct edp_mbuf *batch[EDP_BATCH];
-	unsigned idle = 0;
-	bool last_pass = false;
-	for (;;) {
-		uint32_t did = 0;
-		for (uint32_t i = 0; i < run->n_queues; i++) {
-			uint32_t n = edp_ring_dequeue_burst(run->q[i].out, (void **)batch, EDP_BATCH);
-			if (n) {
-				write_batch(run, batch, n);
-				did += n;
-			}
-		}
-		if (did) {
-			idle = 0;
-			continue;
-		}
-		if (last_pass)
-			break;
-		/* once every worker is done, one more empty pass ends the run */
-		last_pass = true;
-		for (uint32_t i = 0; i < run->n_workers; i++)
-			last_pass &= atomic_load_explicit(&run->w[i].done, memory_order_acquire) != 0;
-		if (!last_pass)
-			backoff(&idle);
-	}
-	return NULL;
-}
-
-/* Give the writer's mbufs back to their pools, waiting (when asked) until
- * each pool has a batch's worth: the reader allocates one per packet read,
- * and checking once a batch keeps it off the free ring's shared line. */
-static void refill(struct run *run, bool wait)
-{
-	struct edp_datapath *dp = run->dp;
-	void *objs[64];
-	unsigned idle = 0;
-	for (;;) {
-		uint32_t n;
-		while ((n = edp_ring_dequeue_burst(run->free, objs, 64)) > 0)
-			edp_mbuf_free_bulk((struct edp_mbuf **)objs, n);
-		bool ok = edp_mbuf_pool_available(dp->small) >= EDP_BATCH &&
-			  (!dp->large || edp_mbuf_pool_available(dp->large) >= EDP_BATCH);
-		if (ok || !wait)
-			return;
-		backoff(&idle);
-	}
-}
-
-static int read_loop(struct run *run, const volatile sig_atomic_t *stop, struct edp_error *err)
-{
-	struct edp_datapath *dp = run->dp;
-	int rc = edp_datapath_prime(dp, stop, err);
-	struct edp_mbuf *batch[EDP_BATCH];
-	uint32_t qid[EDP_BATCH];
-	/* a failed write ends the reading at once: the run has failed anyway */
-	while (!atomic_load_explicit(&run->abort, memory_order_acquire)) {
-		uint32_t n = 0;
-		refill(run, true);
-		while (n < EDP_BATCH && edp_datapath_pick(dp, stop, &batch[n], &rc, err))
-			n++;
-		if (n == 0)
-			break;
-		for (uint32_t i = 0; i < n; i++) {
-			struct edp_mbuf *m = batch[i];
-			qid[i] = (uint32_t)dp->port_input[m->in_port] * run->per_port;
-			if (run->per_port > 1) { /* one queue per port needs no hash */
-				struct edp_flow_key key;
-				struct edp_parse_result pr;
-				edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &key, &pr);
-				qid[i] += edp_flow_rss_hash(&key) % run->per_port;
-			}
-		}
-		if (run->ordered) {
-			void *ids[EDP_BATCH];
-			for (uint32_t i = 0; i < n; i++)
-				ids[i] = (void *)(uintptr_t)(qid[i] + 1);
-			push_all(run->order, (struct edp_mbuf **)ids, n);
-		}
-		edp_datapath_publish_rx(dp);
-		/* queue runs of packets bound for the same queue in one burst */
-		for (uint32_t i = 0; i < n;) {
-			uint32_t j = i + 1;
-			while (j < n && qid[j] == qid[i])
-				j++;
-			push_all(run->q[qid[i]].rx, &batch[i], j - i);
-			i = j;
-		}
-	}
-	atomic_store_explicit(&run->input_done, 1, memory_order_release);
-	return rc;
-}
-
 static void teardown(struct run *run)
 {
 	for (uint32_t i = 0; run->q && i < run->n_queues; i++) {
 		edp_ring_destroy(run->q[i].rx);
 		edp_ring_destroy(run->q[i].out);
 	}
+	for (uint32_t i = 0; run->w && i < run->n_workers; i++)
+		free(run->w[i].mine);
 	free(run->q);
 	free(run->w);
 	edp_ring_destroy(run->order);
@@ -387,14 +557,17 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	run->n_workers = cfg->threads;
 	run->per_port = dp->queues_per_port;
 	run->n_queues = dp->n_inputs * run->per_port;
+	/* more threads than CPUs: spinning would take a busy thread's time */
+	run->spin = run->n_workers <= dp->topo.n_cpus ? 4096 : 32;
 	uint32_t in_flight = edp_mbuf_pool_available(dp->small) + (dp->large ? edp_mbuf_pool_available(dp->large) : 0);
 	size_t qsize = (run->n_queues ? run->n_queues : 1) * sizeof(*run->q); /* a multiple of 64 */
+	size_t wsize = run->n_workers * sizeof(*run->w);                      /* as well */
 	run->q = aligned_alloc(64, qsize);
-	if (run->q)
-		memset(run->q, 0, qsize);
-	run->w = calloc(run->n_workers, sizeof(*run->w));
+	run->w = aligned_alloc(64, wsize);
 	if (!run->q || !run->w)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	memset(run->q, 0, qsize);
+	memset(run->w, 0, wsize);
 	for (uint32_t i = 0; i < run->n_queues; i++)
 		if (!(run->q[i].rx = edp_ring_create(RX_RING_SLOTS, err)) ||
 		    !(run->q[i].out = edp_ring_create(in_flight, err)))
@@ -403,27 +576,42 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	    (run->ordered && !(run->order = edp_ring_create(in_flight, err))))
 		return EDP_ERR_RUNTIME;
 	for (uint32_t i = 0; i < run->n_workers; i++) {
-		run->w[i].run = run;
-		run->w[i].lane = &dp->lanes[i];
-		run->w[i].index = i;
+		struct worker *w = &run->w[i];
+		edp_doorbell_init(&w->bell);
+		w->run = run;
+		w->lane = &dp->lanes[i];
+		w->index = i;
+		if (!(w->mine = malloc(run->n_queues * sizeof(uint32_t) + 1)))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}
-	/* to start: pinned queues to their worker; the others round robin over
-	 * the workers of their port's node (all workers when it has none) */
-	uint32_t rr = 0;
+	edp_doorbell_init(&run->balancer_bell);
+	/* to start: pinned queues to their worker; each other queue to the
+	 * worker with the fewest queues on its port's node (any node when that
+	 * one has none), the reading worker 0 counted as one queue more and
+	 * last on ties: reading is a load of its own */
+	uint32_t n = run->n_workers, *load = calloc(n, sizeof(uint32_t));
+	if (!load)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	load[0] = n > 1;
+	for (uint32_t q = 0; q < run->n_queues; q++)
+		if (dp->queue_pin[q] >= 0)
+			load[dp->queue_pin[q]]++;
 	for (uint32_t q = 0; q < run->n_queues; q++) {
 		int32_t owner = dp->queue_pin[q];
-		for (uint32_t k = 0; owner < 0 && k < run->n_workers; k++) {
-			uint32_t w = (rr + k) % run->n_workers;
-			if (dp->worker_node[w] == dp->queue_node[q]) {
+		bool local = false;
+		for (uint32_t w = 0; w < n; w++)
+			local |= dp->worker_node[w] == dp->queue_node[q];
+		for (uint32_t k = 1; dp->queue_pin[q] < 0 && k <= n; k++) {
+			uint32_t w = k % n; /* 1, 2, ..., 0 */
+			if ((!local || dp->worker_node[w] == dp->queue_node[q]) && (owner < 0 || load[w] < load[owner]))
 				owner = (int32_t)w;
-				rr = w + 1;
-			}
 		}
-		if (owner < 0)
-			owner = (int32_t)(rr++ % run->n_workers);
+		if (dp->queue_pin[q] < 0)
+			load[owner]++;
 		atomic_init(&run->q[q].owner, owner);
 		atomic_init(&run->q[q].move_to, -1);
 	}
+	free(load);
 	return 0;
 }
 
@@ -431,19 +619,24 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 {
 	struct run run;
 	memset(&run, 0, sizeof(run));
+	pthread_mutex_init(&run.writing, NULL);
 	if (setup(&run, dp, err)) {
 		teardown(&run);
+		pthread_mutex_destroy(&run.writing);
 		return EDP_ERR_RUNTIME;
 	}
-	/* signals go to the reading thread, whose blocking read they interrupt */
+	run.stop = stop;
+	run.read_err = err;
+	run.read_rc = edp_datapath_prime(dp, stop, err);
+	/* signals go to the calling thread (worker 0, the reader), whose
+	 * blocking read they interrupt */
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	uint32_t started = 0;
-	int rc = 0;
+	uint32_t started = 1;
 	for (; started < run.n_workers; started++) {
 		if (pthread_create(&run.w[started].tid, NULL, worker_main, &run.w[started]))
 			break;
@@ -451,34 +644,36 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		snprintf(name, sizeof(name), "edp-worker%u", started % 100);
 		pthread_setname_np(run.w[started].tid, name);
 	}
-	bool writer = started == run.n_workers &&
-		      pthread_create(&run.writer, NULL, run.ordered ? writer_ordered : writer_any_order, &run) == 0;
-	bool balancer = writer && dp->cfg->tlb_enabled && run.n_workers > 1 &&
+	bool balancer = started == run.n_workers && dp->cfg->tlb_enabled && run.n_workers > 1 &&
 			pthread_create(&run.balancer, NULL, balancer_main, &run) == 0;
-	if (writer)
-		pthread_setname_np(run.writer, "edp-writer");
 	if (balancer)
 		pthread_setname_np(run.balancer, "edp-balancer");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (writer) {
-		rc = read_loop(&run, stop, err);
+	int rc = 0;
+	if (started == run.n_workers) {
+		edp_topo_pin(dp->worker_cpu[0], NULL);
+		edp_flowcache_place(dp->lanes[0].fc, &dp->topo, dp->worker_node[0]);
+		serve(&run.w[0]);
+		rc = run.read_rc;
 	} else {
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "cannot start the datapath threads");
 		atomic_store_explicit(&run.input_done, 1, memory_order_release);
+		wake_all(&run);
 	}
-	for (uint32_t i = 0; i < started; i++)
+	for (uint32_t i = 1; i < started; i++)
 		pthread_join(run.w[i].tid, NULL);
-	if (writer)
-		pthread_join(run.writer, NULL);
+	write_turn(&run, &run.w[0], true); /* all pushed now: the last of it */
 	atomic_store_explicit(&run.finished, 1, memory_order_release);
+	edp_doorbell_ring(&run.balancer_bell);
 	if (balancer)
 		pthread_join(run.balancer, NULL);
-	refill(&run, false);
+	refill(&run);
 	if (!rc && run.write_rc) {
 		rc = run.write_rc;
 		if (err)
 			*err = run.write_err;
 	}
 	teardown(&run);
+	pthread_mutex_destroy(&run.writing);
 	return rc;
 }

@@ -1,9 +1,17 @@
 /* edp_worker: the datapath on threads.
  *
- *   reader (the calling thread): inputs -> RSS hash -> rx queue ring
- *   workers (threads): poll the queues they own, process batches on their
- *     own lane (flow cache + counters), push results to the queue's out ring
- *   writer (a thread): out rings -> outputs, then mbufs back to the reader
+ * cfg->threads workers, the calling thread being worker 0. Every worker
+ * polls the receive queues it owns, processes batches on its own lane (flow
+ * cache + counters) and queues the results on the queue's out ring. Two
+ * roles are taken by workers rather than given threads of their own, so N
+ * threads use N cores and no more:
+ *   reader (worker 0): inputs -> RSS hash -> rx queue rings; it gets
+ *     queues last, reading being a load of its own (which the balancer
+ *     counts as the thread's base load)
+ *   writer (whichever worker holds the `writing` lock): out rings ->
+ *     outputs, then mbufs back to the reader over the free ring; a worker
+ *     whose queues back up leaves it to the others, the reader takes it when
+ *     it cannot read, so the writing goes where there is time for it
  *
  * Each input port has rx_queues queues; a flow always hashes (symmetrically)
  * to one queue and a queue is owned by one worker, so per-flow order holds.
@@ -11,11 +19,11 @@
  * ring and the writer takes packets in exactly that sequence: the output is
  * byte-identical for any number of threads.
  *
- * No packet is dropped for lack of room: every ring is either sized for all
- * packets in flight or waited on, and the dependency graph (reader -> workers
- * -> writer -> reader, via the free ring sized for the whole pool) has no
- * cycle that can block. Idle threads back off (pause, yield, short sleep) so
- * that more threads than cores still make progress.
+ * No packet is dropped for lack of room: the out, order and free rings are
+ * sized for every packet in flight, and the reader reads a batch only when
+ * there is room for it on every rx ring. Idle workers poll a while, then
+ * sleep on a doorbell (edp_doorbell) that the thread with work for them
+ * rings, so more threads than cores still make progress.
  */
 #ifndef EDP_WORKER_H
 #define EDP_WORKER_H

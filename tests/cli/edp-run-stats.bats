@@ -27,7 +27,7 @@ stop_instance() {
 	stop_instance
 	jq -e --argjson pid "$pid" '.name == "lab" and .pid == $pid and .running == true
 		and (.threads | length) == 2 and (.queues | length) == 3
-		and ([.queues[].port] | unique) == ["uplink"] and ([.queues[].thread] | sort) == [0, 0, 1]
+		and ([.queues[].port] | unique) == ["uplink"] and ([.queues[].thread] | sort) == [0, 1, 1]
 		and (.ports | map(.name)) == ["uplink", "vm1"]
 		and .threads[0].packets > 0 and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1
 		and .threads[0].flow_cache.hits > 0 and .threads[0].packets_per_batch >= 1

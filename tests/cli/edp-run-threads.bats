@@ -3,10 +3,11 @@
 # per-flow order without --ordered, conservation, options and config keys.
 load helper
 
-# hot_queue_trace OUT: 90% of the packets in one flow (so one hot queue),
-# the rest spread over 200 flows
+# hot_queue_trace OUT: ~50,000 packets of ~10,000 flows that all land on
+# receive queue 0 of 4 (one hot queue), then 10,000 packets of 200 flows
+# spread over all four
 hot_queue_trace() {
-	"$GEN" flows=1,packets=90000,seed=5 hot.pcap
+	"$GEN" flows=40000,packets=200000,seed=5 hot.pcap 0/4
 	"$GEN" flows=200,packets=10000,gap-ns=9000,seed=6 cold.pcap
 	mergecap -F pcap -w "$1" hot.pcap cold.pcap
 }
@@ -151,24 +152,27 @@ YAML
 
 @test "the balancer moves the other queues away from the thread of a hot queue" {
 	hot_queue_trace mix.pcap
-	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  threads: 2\n  rx-queues: 4\ntlb:\n  interval-ms: 200\n  threshold: 0.0\n  min-improvement: 0.01\n' >tlb.yaml
-	"$RUN" -c tlb.yaml --name tlb --loop 0 --duration 4 -r mix.pcap -w /dev/null --json=sum.json 2>err.txt &
+	# an 8-entry flow cache and 300 rules: every packet takes the slow path,
+	# so the hot queue's processing outweighs the reading on thread 0
+	"$BATS_TEST_DIRNAME/../bench/gen-config" 300 10 8 >tlb.yaml
+	printf 'datapath:\n  threads: 2\n  rx-queues: 4\ntlb:\n  interval-ms: 200\n  threshold: 0.0\n  min-improvement: 0.01\n' >>tlb.yaml
+	"$RUN" -c tlb.yaml --name tlb --loop 0 --duration 4 -r in=mix.pcap -w out=/dev/null --json=sum.json 2>err.txt &
 	pid=$!
 	wait_for "$RUN" --stats tlb
 	sleep 2
 	"$RUN" --stats tlb --json >live.json
 	wait "$pid"
-	grep -qE '^edp-run: balancer: moved 1 queue: queue [0-3] \(in\) [01]->[01]; spread [0-9.]+ -> [0-9.]+$' err.txt
+	grep -qE '^edp-run: balancer: moved [1-4] queues?: queue [0-3] \(in\) [01]->[01](, queue [0-3] \(in\) [01]->[01])*; spread [0-9.]+ -> [0-9.]+$' err.txt
 	jq -e '.balancer.rebalances >= 1 and .balancer.queues_moved >= 1
-		and .packets_in == .packets_forwarded and .packets_in > 100000' sum.json
-	jq -e '.balancer.events[0].moved == 1 and .balancer.events[0].at_s > 0
-		and (.balancer.events[0].what | test("^queue [0-3] \\(in\\) [01]->[01]$"))
+		and .packets_in == .packets_forwarded and .packets_in > 60000' sum.json
+	jq -e '.balancer.events[0].moved >= 1 and .balancer.events[0].at_s > 0
+		and (.balancer.events[0].what | test("^queue [0-3] \\(in\\) [01]->[01]"))
 		and .balancer.events[0].spread_after < .balancer.events[0].spread_before' sum.json
-	grep -qE '^    at [0-9.]+ s: queue [0-3] \(in\) [01]->[01]; spread [0-9.]+ -> [0-9.]+$' err.txt
-	# the hot queue's thread owns no other queue any more
-	jq -e '(.queues | max_by(.packets)) as $hot
-		| [.queues[] | select(.queue != $hot.queue and .thread == $hot.thread)] | length == 0' live.json
-	jq -e '.events_total >= 1 and .events[0].moved == 1 and .events[0].spread_after < .events[0].spread_before' live.json
+	grep -qE '^    at [0-9.]+ s: queue [0-3] \(in\) [01]->[01]' err.txt
+	# queue 0 is the hot one, and its thread owns no other queue any more
+	jq -e '(.queues | max_by(.packets)) as $hot | $hot.queue == 0
+		and ([.queues[] | select(.queue != 0 and .thread == $hot.thread)] | length == 0)' live.json
+	jq -e '.events_total >= 1 and .events[0].moved >= 1 and .events[0].spread_after < .events[0].spread_before' live.json
 }
 
 @test "tlb config keys are checked" {

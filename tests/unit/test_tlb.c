@@ -10,7 +10,7 @@ static void test_hot_queue(void **state)
 	struct edp_tlb_queue q[4] = {
 		{ 0.90, 0, -1, false }, { 0.03, 1, -1, false }, { 0.03, 0, -1, false }, { 0.03, 1, -1, false } };
 	int32_t numa[2] = { 0, 0 };
-	edp_tlb_plan(q, 4, numa, 2, &plan);
+	edp_tlb_plan(q, 4, numa, NULL, 2, &plan);
 	assert_int_equal(plan.owner[0], 0);
 	assert_int_equal(plan.owner[1], 1);
 	assert_int_equal(plan.owner[2], 1); /* moved off the hot thread */
@@ -30,7 +30,7 @@ static void test_greedy_and_stable(void **state)
 	struct edp_tlb_queue q[6] = { { 0.5, 0, -1, false }, { 0.4, 0, -1, false }, { 0.3, 0, -1, false },
 				      { 0.2, 0, -1, false }, { 0.1, 0, -1, false }, { 0.0, 0, -1, false } };
 	int32_t numa[3] = { -1, -1, -1 };
-	edp_tlb_plan(q, 6, numa, 3, &plan);
+	edp_tlb_plan(q, 6, numa, NULL, 3, &plan);
 	/* 0.5->t0, 0.4->t1, 0.3->t2, 0.2->t2, 0.1->t1, 0.0->t0 (tie, stays) */
 	const int32_t want[6] = { 0, 1, 2, 2, 1, 0 };
 	for (int i = 0; i < 6; i++)
@@ -41,7 +41,7 @@ static void test_greedy_and_stable(void **state)
 	/* a balanced plan fed back in moves nothing */
 	for (int i = 0; i < 6; i++)
 		q[i].owner = plan.owner[i];
-	edp_tlb_plan(q, 6, numa, 3, &plan);
+	edp_tlb_plan(q, 6, numa, NULL, 3, &plan);
 	assert_int_equal(plan.moved, 0);
 	assert_false(edp_tlb_worth_it(&plan, 0.0, 0.0));
 }
@@ -55,12 +55,39 @@ static void test_pinned_and_numa(void **state)
 				      { 0.5, 0, 0, false },  /* node 0: goes to 1 */
 				      { 0.4, 0, 1, false },  /* node 1: only thread 2 */
 				      { 0.3, 2, 0, false } }; /* node 0: least loaded there */
-	edp_tlb_plan(q, 4, numa, 3, &plan);
+	edp_tlb_plan(q, 4, numa, NULL, 3, &plan);
 	assert_int_equal(plan.owner[0], 0);
 	assert_int_equal(plan.owner[1], 1);
 	assert_int_equal(plan.owner[2], 2);
 	assert_int_equal(plan.owner[3], 1); /* 0 has 0.6, 1 has 0.5 */
 	assert_int_equal(plan.moved, 3);
+}
+
+/* Reading and writing load a thread too, and stay on it: the queues go
+ * around it. */
+static void test_base_load(void **state)
+{
+	(void)state;
+	int32_t numa[2] = { 0, 0 };
+	double base[2] = { 0.5, 0.1 }; /* thread 0 reads, thread 1 writes a little */
+	struct edp_tlb_queue q[4] = {
+		{ 0.2, 0, 0, false }, { 0.2, 1, 0, false }, { 0.1, 0, 0, false }, { 0.1, 1, 0, false } };
+	edp_tlb_plan(q, 4, numa, base, 2, &plan);
+	assert_true(plan.before[0] > 0.79 && plan.before[0] < 0.81); /* 0.5 + 0.2 + 0.1 */
+	assert_true(plan.before[1] > 0.39 && plan.before[1] < 0.41);
+	/* by load: 0.2 -> t1 (0.3), 0.2 -> t1 (0.5), 0.1 -> t0 (tie, its owner: 0.6), 0.1 -> t1 (0.6) */
+	assert_int_equal(plan.owner[0], 1);
+	assert_int_equal(plan.owner[1], 1);
+	assert_int_equal(plan.owner[2], 0);
+	assert_int_equal(plan.owner[3], 1);
+	assert_true(plan.after[0] > 0.59 && plan.after[0] < 0.61);
+	assert_true(plan.after[1] > 0.59 && plan.after[1] < 0.61);
+	assert_int_equal(plan.moved, 1);
+	assert_true(edp_tlb_worth_it(&plan, 0.3, 0.25));  /* spread 0.4 -> 0 */
+	assert_false(edp_tlb_worth_it(&plan, 0.85, 0.25)); /* 0.8 busy, spread 0.4: fine as is */
+	/* without the base load the same queues look balanced */
+	edp_tlb_plan(q, 4, numa, NULL, 2, &plan);
+	assert_int_equal(plan.moved, 0);
 }
 
 int main(void)
@@ -69,6 +96,7 @@ int main(void)
 		cmocka_unit_test(test_hot_queue),
 		cmocka_unit_test(test_greedy_and_stable),
 		cmocka_unit_test(test_pinned_and_numa),
+		cmocka_unit_test(test_base_load),
 	};
 	return cmocka_run_group_tests_name("tlb", tests, NULL, NULL);
 }
