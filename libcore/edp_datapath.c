@@ -68,16 +68,36 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 		dp->port_sink[i] = (int8_t)dp->n_sinks++;
 	}
 	dp->snaplen = snaplen;
-	/* inline: one batch plus the lookaheads; threads: what may be in flight */
-	bool threads = cfg->threads > 0;
+	return 0;
+}
+
+/* The pools, one set per NUMA node that an input port is on (threaded mode;
+ * inline mode has one set, where the memory is first touched). Each set has
+ * room for a batch plus the lookaheads (inline) or for what may be in flight
+ * (threads). */
+static int create_pools(struct edp_datapath *dp, struct edp_error *err)
+{
+	bool threads = dp->cfg->threads > 0;
 	uint32_t base = EDP_BATCH + dp->n_inputs + 1;
-	dp->small = edp_mbuf_pool_create(threads ? EDP_WORKER_IN_FLIGHT + base : base, EDP_SMALL_BUF, err);
-	if (!dp->small)
-		return EDP_ERR_RUNTIME;
-	if (snaplen > EDP_SMALL_BUF) {
-		dp->large = edp_mbuf_pool_create(threads ? EDP_WORKER_LARGE_IN_FLIGHT + base : base, snaplen, err);
-		if (!dp->large)
-			return EDP_ERR_RUNTIME;
+	for (uint32_t i = 0; i < dp->n_inputs; i++) {
+		int32_t node = threads ? dp->queue_node[i * dp->queues_per_port] : -1;
+		struct edp_pools *set = NULL;
+		for (uint32_t k = 0; k < dp->n_pools && !set; k++)
+			if (dp->pools[k].node == node)
+				set = &dp->pools[k];
+		if (!set) {
+			set = &dp->pools[dp->n_pools++];
+			set->node = node;
+			set->small = edp_mbuf_pool_create_on(threads ? EDP_WORKER_IN_FLIGHT + base : base, EDP_SMALL_BUF,
+							     node, err);
+			if (!set->small)
+				return EDP_ERR_RUNTIME;
+			if (dp->snaplen > EDP_SMALL_BUF &&
+			    !(set->large = edp_mbuf_pool_create_on(threads ? EDP_WORKER_LARGE_IN_FLIGHT + base : base,
+								   dp->snaplen, node, err)))
+				return EDP_ERR_RUNTIME;
+		}
+		dp->inputs[i].pools = set;
 	}
 	return 0;
 }
@@ -156,7 +176,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 		goto fail;
 	dp->n_lanes = cfg->threads ? cfg->threads : 1;
 	dp->queues_per_port = cfg->threads ? (cfg->rx_queues ? cfg->rx_queues : cfg->threads) : 1;
-	if (cfg->threads && place_workers(dp, err))
+	if ((cfg->threads && place_workers(dp, err)) || create_pools(dp, err))
 		goto fail;
 	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));
 	if (!dp->lanes) {
@@ -375,7 +395,7 @@ static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile
 	}
 	if (rc != 1)
 		return rc < 0 && !*stop ? -1 : 0;
-	struct edp_mbuf_pool *pool = pkt.caplen <= EDP_SMALL_BUF || !dp->large ? dp->small : dp->large;
+	struct edp_mbuf_pool *pool = pkt.caplen <= EDP_SMALL_BUF || !in->pools->large ? in->pools->small : in->pools->large;
 	if (edp_mbuf_alloc_bulk(pool, &in->next, 1) != 1)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
 	struct edp_mbuf *m = in->next;
@@ -532,8 +552,10 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	for (uint32_t i = 0; dp->lanes && i < dp->n_lanes; i++)
 		edp_flowcache_destroy(dp->lanes[i].fc);
 	free(dp->lanes);
-	edp_mbuf_pool_destroy(dp->small);
-	edp_mbuf_pool_destroy(dp->large);
+	for (uint32_t i = 0; i < dp->n_pools; i++) {
+		edp_mbuf_pool_destroy(dp->pools[i].small);
+		edp_mbuf_pool_destroy(dp->pools[i].large);
+	}
 	free(dp->queue_node);
 	free(dp->queue_pin);
 	free(dp);

@@ -16,8 +16,17 @@
 
 #define EDP_SMALL_BUF 2048 /* packets up to this size use the small pool */
 
+/* The packet buffers of the inputs on one NUMA node, like DPDK's mempool
+ * per socket: a small pool and, when a capture's snapshot length is larger,
+ * a large one. Owned by the reading thread. */
+struct edp_pools {
+	struct edp_mbuf_pool *small, *large;
+	int32_t node; /* -1: wherever first touched */
+};
+
 struct edp_input {
 	struct edp_pcap_reader *reader;
+	struct edp_pools *pools;
 	struct edp_mbuf *next; /* lookahead packet, NULL when done */
 	uint16_t port;
 	uint32_t passes;       /* times the input was opened */
@@ -42,7 +51,8 @@ struct edp_datapath {
 	uint32_t n_sinks;
 	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */
 	uint32_t snaplen;                 /* largest input snapshot length */
-	struct edp_mbuf_pool *small, *large; /* owned by the reading thread */
+	struct edp_pools pools[EDP_MAX_PORTS]; /* one per NUMA node of an input port */
+	uint32_t n_pools;
 	struct edp_pipeline pipeline;
 	struct edp_lane *lanes;
 	uint32_t n_lanes;

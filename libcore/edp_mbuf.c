@@ -16,14 +16,19 @@ struct edp_mbuf_pool {
 
 struct edp_mbuf_pool *edp_mbuf_pool_create(uint32_t count, uint32_t buf_size, struct edp_error *err)
 {
+	return edp_mbuf_pool_create_on(count, buf_size, -1, err);
+}
+
+struct edp_mbuf_pool *edp_mbuf_pool_create_on(uint32_t count, uint32_t buf_size, int32_t node, struct edp_error *err)
+{
 	struct edp_mbuf_pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		goto oom;
 	buf_size = (buf_size + 63u) & ~63u;
 	p->count = count;
 	p->buf_size = buf_size;
-	p->descs = edp_topo_alloc((size_t)count * sizeof(struct edp_mbuf));
-	p->bufs = edp_topo_alloc((size_t)count * buf_size);
+	p->descs = edp_topo_alloc_on((size_t)count * sizeof(struct edp_mbuf), node);
+	p->bufs = edp_topo_alloc_on((size_t)count * buf_size, node);
 	p->free_stack = malloc((size_t)count * sizeof(struct edp_mbuf *));
 	if (!p->descs || !p->bufs || !p->free_stack) {
 		edp_mbuf_pool_destroy(p);

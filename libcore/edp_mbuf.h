@@ -6,8 +6,8 @@
  * descriptors and buffers and never call malloc afterwards: alloc and free are
  * a pointer stack, so the hot path is allocation-free.
  *
- * Thread-safety: a pool belongs to one thread. (Per-thread caches in front of
- * a shared pool arrive with the worker threads.)
+ * Thread-safety: a pool belongs to one thread (the reading one); the other
+ * threads hand descriptors back to it over a ring.
  */
 #ifndef EDP_MBUF_H
 #define EDP_MBUF_H
@@ -43,6 +43,10 @@ _Static_assert(sizeof(struct edp_mbuf) == 64, "edp_mbuf must be one 64-byte cach
  * Returns NULL and fills err when memory is short. */
 struct edp_mbuf_pool *edp_mbuf_pool_create(uint32_t count, uint32_t buf_size,
 					   struct edp_error *err);
+/* The same, with its descriptors and buffers on NUMA node `node` (-1: where
+ * first touched). */
+struct edp_mbuf_pool *edp_mbuf_pool_create_on(uint32_t count, uint32_t buf_size, int32_t node,
+					      struct edp_error *err);
 void edp_mbuf_pool_destroy(struct edp_mbuf_pool *pool);
 
 uint32_t edp_mbuf_pool_buf_size(const struct edp_mbuf_pool *pool);

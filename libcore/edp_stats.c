@@ -45,18 +45,24 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-/* Cycles per second of edp_stats_cycles, measured over 2 ms (both clocks
- * are read at both ends, so the error is the gap between two reads, tens of
- * ns in 2 ms: 1e-5). */
-static uint64_t cycles_per_s(void)
+/* Cycles per second of edp_stats_cycles: the cycles and the nanoseconds
+ * since the instance started (the TSC runs at one rate on every core), so
+ * nobody sleeps to measure it; the error is the gap between two reads, well
+ * under 1e-4 after the first millisecond. */
+static uint64_t cycles_per_s(const struct edp_stats_header *h)
 {
 #if defined(__x86_64__) || defined(__i386__)
-	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = edp_stats_cycles();
-	struct timespec d = { 0, 2000000 };
-	nanosleep(&d, NULL);
-	uint64_t t1 = now_ns(CLOCK_MONOTONIC), c1 = edp_stats_cycles();
-	return t1 > t0 ? (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0)) : 1000000000ull;
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	if (t < h->start_mono_ns + 1000000) { /* less than 1 ms up: wait for it */
+		struct timespec d = { 0, (long)(h->start_mono_ns + 1000000 - t) };
+		nanosleep(&d, NULL);
+	}
+	t = now_ns(CLOCK_MONOTONIC);
+	uint64_t c = edp_stats_cycles();
+	return t > h->start_mono_ns ? (uint64_t)((double)(c - h->start_cycles) * 1e9 / (double)(t - h->start_mono_ns))
+				    : 1000000000ull;
 #else
+	(void)h;
 	return 1000000000ull;
 #endif
 }
@@ -146,7 +152,6 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	w->fd = -1;
 	if (segment_path(name, w->path, sizeof(w->path), err))
 		goto fail;
-	uint64_t hz = cycles_per_s(); /* before the file exists: it is never seen half-made for long */
 	w->fd = open(w->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (w->fd < 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", w->path, strerror(errno));
@@ -179,7 +184,8 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	h->n_queues = l->n_queues;
 	h->n_ports = l->n_ports;
 	h->start_ns = now_ns(CLOCK_REALTIME);
-	h->cycles_per_s = hz;
+	h->start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	h->start_cycles = edp_stats_cycles();
 	h->running = 1;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	snprintf(h->config, sizeof(h->config), "%s", l->config ? l->config : "");
@@ -341,6 +347,7 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': a block stayed mid-update", name);
 		goto out;
 	}
+	snap->header.cycles_per_s = cycles_per_s(&snap->header);
 	rc = 0;
 out:
 	if (base != MAP_FAILED)

@@ -27,7 +27,7 @@
 #include "edp_error.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 1
+#define EDP_STATS_VERSION 2
 #define EDP_STATS_NAME_MAX 32
 #define EDP_STATS_EVENTS 16
 
@@ -73,7 +73,10 @@ struct edp_stats_header {
 	int32_t pid;
 	uint32_t n_threads, n_queues, n_ports;
 	uint64_t start_ns;      /* CLOCK_REALTIME at start */
-	uint64_t cycles_per_s;  /* the unit of every *_cycles counter */
+	uint64_t cycles_per_s;  /* the unit of every *_cycles counter: 0 in the segment, where the
+				 * reader works it out from start_cycles and start_mono_ns */
+	uint64_t start_cycles;  /* edp_stats_cycles at start */
+	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at start */
 	char name[EDP_STATS_NAME_MAX + 1];
 	char config[127];       /* a one-line summary of the configuration */
 	_Alignas(64) _Atomic uint32_t seq; /* guards what follows */

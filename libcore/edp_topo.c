@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define HUGE_PAGE (2u << 20)
 
 int edp_topo_discover(struct edp_topo *t, struct edp_error *err)
 {
@@ -65,37 +64,22 @@ void edp_topo_place(const struct edp_topo *t, void *p, size_t size, int32_t node
 	numa_tonode_memory((void *)start, end - start, node);
 }
 
-static size_t alloc_size(size_t size)
+void *edp_topo_alloc_on(size_t size, int32_t node)
 {
-	return size >= HUGE_PAGE ? (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1) : size;
-}
-
-void *edp_topo_alloc(size_t size)
-{
-	if (!size)
-		size = 1;
-	size_t len = alloc_size(size);
-	if (len < HUGE_PAGE) {
-		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		return p == MAP_FAILED ? NULL : p;
-	}
-	/* map a huge page more and trim, so that the table starts on one */
-	uint8_t *raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
+	void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
-	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-	if (p > raw)
-		munmap(raw, (size_t)(p - raw));
-	if (raw + len + HUGE_PAGE > p + len)
-		munmap(p + len, (size_t)(raw + len + HUGE_PAGE - (p + len)));
-	madvise(p, len, MADV_HUGEPAGE); /* a hint: 4 KiB pages still work */
+	if (node >= 0 && numa_available() >= 0) /* untouched yet: every page faults in on node */
+		numa_tonode_memory(p, size ? size : 1, node);
 	return p;
 }
+
+void *edp_topo_alloc(size_t size) { return edp_topo_alloc_on(size, -1); }
 
 void edp_topo_free(void *p, size_t size)
 {
 	if (p)
-		munmap(p, alloc_size(size ? size : 1));
+		munmap(p, size ? size : 1);
 }
 
 /* libnuma reports failures by printing through these two (weak) hooks;

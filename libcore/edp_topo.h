@@ -37,12 +37,15 @@ int32_t edp_topo_current_node(void);
 /* Move the pages of [p, p+size) to node (best effort; no-op without NUMA). */
 void edp_topo_place(const struct edp_topo *t, void *p, size_t size, int32_t node);
 
-/* Zeroed memory for a large table (flow cache, packet buffers): mapped
- * on its own, on transparent huge pages where the kernel gives them, so a
- * table touched at random costs a few page faults and TLB entries instead of
- * one per 4 KiB. NULL when memory is short. Free with edp_topo_free and the
- * same size. */
+/* Zeroed memory for a large table (flow cache, packet buffers), mapped on
+ * its own: it needs no clearing, and a page costs only once it is touched.
+ * (Transparent huge pages were tried: on this kind of VM their first touch
+ * costs 4x more and varies a lot.) NULL when memory is short. Free with
+ * edp_topo_free and the same size. */
 void *edp_topo_alloc(size_t size);
+/* The same, its pages on NUMA node `node` (-1, or no NUMA support: where
+ * they are first touched). */
+void *edp_topo_alloc_on(size_t size, int32_t node);
 void edp_topo_free(void *p, size_t size);
 
 /* "0, 1, 4" for messages. */

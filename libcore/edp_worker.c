@@ -56,6 +56,7 @@ struct run {
 	uint32_t n_workers;
 	bool ordered;
 	unsigned spin;          /* polls before an idle thread sleeps */
+	uint32_t in_flight;     /* mbufs of the pools: all free before and after */
 	struct edp_ring *order; /* reader -> writer: queue of each packet, in input order */
 	struct edp_ring *free;  /* writer -> reader: written mbufs; room for all of them */
 	atomic_int input_done;  /* the reader has queued its last packet */
@@ -266,8 +267,10 @@ static void refill(struct run *run)
 static bool can_read(struct run *run)
 {
 	struct edp_datapath *dp = run->dp;
-	if (edp_mbuf_pool_available(dp->small) < EDP_BATCH || (dp->large && edp_mbuf_pool_available(dp->large) < EDP_BATCH))
-		return false;
+	for (uint32_t i = 0; i < dp->n_pools; i++)
+		if (edp_mbuf_pool_available(dp->pools[i].small) < EDP_BATCH ||
+		    (dp->pools[i].large && edp_mbuf_pool_available(dp->pools[i].large) < EDP_BATCH))
+			return false;
 	for (uint32_t i = 0; i < run->n_queues; i++)
 		if (!edp_ring_has_room(run->q[i].rx, EDP_BATCH))
 			return false;
@@ -283,7 +286,8 @@ static uint32_t read_batch(struct run *run, struct worker *w)
 	if (!can_read(run))
 		return 0;
 	uint64_t c0 = edp_stats_cycles();
-	edp_mbuf_pool_prefetch(dp->small, EDP_BATCH);
+	for (uint32_t i = 0; i < dp->n_pools; i++)
+		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
 	struct edp_mbuf *batch[EDP_BATCH];
 	uint32_t qid[EDP_BATCH], n = 0;
 	while (n < EDP_BATCH && edp_datapath_pick(dp, run->stop, &batch[n], &run->read_rc, run->read_err))
@@ -343,8 +347,11 @@ static bool may_write(struct run *run, struct worker *w, uint32_t read)
 		return true;
 	if (w->index)
 		return !backed_up(w);
-	if (!read || edp_mbuf_pool_available(run->dp->small) < EDP_WORKER_IN_FLIGHT / 2)
+	if (!read)
 		return true;
+	for (uint32_t i = 0; i < run->dp->n_pools; i++)
+		if (edp_mbuf_pool_available(run->dp->pools[i].small) < EDP_WORKER_IN_FLIGHT / 2)
+			return true;
 	for (uint32_t i = 1; i < run->n_workers; i++)
 		if (backed_up(&run->w[i]))
 			return true;
@@ -427,7 +434,8 @@ static void serve(struct worker *w)
 		if (idle >= run->spin) /* slept: idle time shows too */
 			edp_datapath_publish_lane(run->dp, lane);
 	}
-	write_turn(run, w, true);
+	while (write_turn(run, w, true)) /* a turn writes WRITE_MAX at most */
+		;
 	edp_datapath_publish_lane(run->dp, lane);
 }
 
@@ -535,6 +543,16 @@ static void *balancer_main(void *arg)
 	return NULL;
 }
 
+/* Descriptors in the reader's pools now. */
+static uint32_t mbufs_free(const struct edp_datapath *dp)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < dp->n_pools; i++)
+		n += edp_mbuf_pool_available(dp->pools[i].small) +
+		     (dp->pools[i].large ? edp_mbuf_pool_available(dp->pools[i].large) : 0);
+	return n;
+}
+
 static void teardown(struct run *run)
 {
 	for (uint32_t i = 0; run->q && i < run->n_queues; i++) {
@@ -559,7 +577,8 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	run->n_queues = dp->n_inputs * run->per_port;
 	/* more threads than CPUs: spinning would take a busy thread's time */
 	run->spin = run->n_workers <= dp->topo.n_cpus ? 4096 : 32;
-	uint32_t in_flight = edp_mbuf_pool_available(dp->small) + (dp->large ? edp_mbuf_pool_available(dp->large) : 0);
+	uint32_t in_flight = mbufs_free(dp);
+	run->in_flight = in_flight;
 	size_t qsize = (run->n_queues ? run->n_queues : 1) * sizeof(*run->q); /* a multiple of 64 */
 	size_t wsize = run->n_workers * sizeof(*run->w);                      /* as well */
 	run->q = aligned_alloc(64, qsize);
@@ -662,7 +681,8 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	}
 	for (uint32_t i = 1; i < started; i++)
 		pthread_join(run.w[i].tid, NULL);
-	write_turn(&run, &run.w[0], true); /* all pushed now: the last of it */
+	while (write_turn(&run, &run.w[0], true)) /* all pushed now: the last of it */
+		;
 	atomic_store_explicit(&run.finished, 1, memory_order_release);
 	edp_doorbell_ring(&run.balancer_bell);
 	if (balancer)
@@ -673,6 +693,11 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		if (err)
 			*err = run.write_err;
 	}
+	/* every packet read was written or dropped with a reason: a packet still
+	 * out would be one lost without a count */
+	uint32_t left = run.in_flight - mbufs_free(dp);
+	if (!rc && left)
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "internal error: %u packets still in the datapath at the end", left);
 	teardown(&run);
 	pthread_mutex_destroy(&run.writing);
 	return rc;

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "unit.h"
 #include "edp_stats.h"
 
@@ -94,6 +96,17 @@ static void test_lifecycle(void **state)
 	assert_int_equal(edp_stats_read("life", &s, &err), 0);
 	assert_int_equal(s.header.pid, getpid());
 	assert_int_equal(s.header.running, 1);
+	edp_stats_snapshot_free(&s);
+	/* the cycle rate, from the start anchor, against one measured here */
+	struct timespec t0, t1, d = { 0, 20000000 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t c0 = edp_stats_cycles();
+	nanosleep(&d, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double hz = (double)(edp_stats_cycles() - c0) * 1e9 /
+		    ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec));
+	assert_int_equal(edp_stats_read("life", &s, &err), 0);
+	assert_true(s.header.cycles_per_s > hz * 0.99 && s.header.cycles_per_s < hz * 1.01);
 	edp_stats_snapshot_free(&s);
 	edp_stats_destroy(w);
 	assert_int_equal(stat(path, &st), -1); /* removed at exit */
