@@ -55,7 +55,7 @@ struct run {
 	struct worker *w;
 	uint32_t n_workers;
 	bool ordered;
-	unsigned spin;          /* polls before an idle thread sleeps */
+	uint64_t spin_ns;       /* how long an idle thread polls before it sleeps */
 	uint32_t in_flight;     /* mbufs of the pools: all free before and after */
 	struct edp_ring *order; /* reader -> writer: queue of each packet, in input order */
 	struct edp_ring *free;  /* writer -> reader: written mbufs; room for all of them */
@@ -83,22 +83,26 @@ static uint64_t mono_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-/* An idle thread: poll `spin` times, then sleep on its doorbell unless
- * ready(w) says work arrived after it announced itself. */
-static void idle_wait(struct worker *w, unsigned *idle, bool (*ready)(struct worker *))
+/* An idle thread: poll for spin_ns since it ran dry (*idle_since), then
+ * sleep on its doorbell unless ready(w) says work arrived after it announced
+ * itself. Returns whether it slept. */
+static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(struct worker *))
 {
-	if (*idle < w->run->spin) {
-		(*idle)++;
+	uint64_t now = mono_ns();
+	if (!*idle_since)
+		*idle_since = now;
+	if (now - *idle_since < w->run->spin_ns) {
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
-		return;
+		return false;
 	}
 	uint32_t ticket = edp_doorbell_prepare(&w->bell);
 	if (ready(w))
 		edp_doorbell_cancel(&w->bell);
 	else
 		edp_doorbell_wait(&w->bell, ticket, SLEEP_NS);
+	return true;
 }
 
 /* Wake a thread that sleeps on db once `queued` packets wait for it. */
@@ -403,7 +407,7 @@ static void serve(struct worker *w)
 {
 	struct run *run = w->run;
 	struct edp_lane *lane = w->lane;
-	unsigned idle = 0;
+	uint64_t idle_since = 0; /* 0: busy */
 	for (;;) {
 		uint64_t c0 = edp_stats_cycles();
 		uint32_t did = 0, read = 0;
@@ -422,16 +426,16 @@ static void serve(struct worker *w)
 		if (did) {
 			lane->busy_cycles += edp_stats_cycles() - c0;
 			edp_datapath_publish_lane(run->dp, lane);
-			idle = 0;
+			idle_since = 0;
 			continue;
 		}
-		if (idle == 0) /* run dry: whatever was held back for a batch goes on */
+		if (!idle_since) /* run dry: whatever was held back for a batch goes on */
 			wake_all(run);
 		if (atomic_load_explicit(&run->input_done, memory_order_acquire) && rx_drained(run))
 			break;
-		idle_wait(w, &idle, worker_ready);
+		bool slept = idle_wait(w, &idle_since, worker_ready);
 		lane->idle_cycles += edp_stats_cycles() - c0;
-		if (idle >= run->spin) /* slept: idle time shows too */
+		if (slept) /* idle time shows too */
 			edp_datapath_publish_lane(run->dp, lane);
 	}
 	while (write_turn(run, w, true)) /* a turn writes WRITE_MAX at most */
@@ -575,8 +579,10 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	run->n_workers = cfg->threads;
 	run->per_port = dp->queues_per_port;
 	run->n_queues = dp->n_inputs * run->per_port;
-	/* more threads than CPUs: spinning would take a busy thread's time */
-	run->spin = run->n_workers <= dp->topo.n_cpus ? 4096 : 32;
+	/* a thread per CPU polls 2 ms before it sleeps (waking a sleeping vCPU
+	 * is slow); with more threads than CPUs polling takes a busy thread's
+	 * time: 20 us */
+	run->spin_ns = run->n_workers <= dp->topo.n_cpus ? 2000000 : 20000;
 	uint32_t in_flight = mbufs_free(dp);
 	run->in_flight = in_flight;
 	size_t qsize = (run->n_queues ? run->n_queues : 1) * sizeof(*run->q); /* a multiple of 64 */
