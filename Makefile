@@ -11,7 +11,7 @@ CC ?= cc
 WERROR ?= $(if $(CI),-Werror,)
 OPT ?= -O2 -g
 CFLAGS_BASE = -std=gnu11 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore
-LIBS = -lpcap -lyaml -lnuma -lpthread
+LIBS = -lpcap -lyaml -lnuma -lpthread -lm
 
 # BUILD selects the flavour: build/ (optimised) or build-asan/ (sanitizers).
 BUILD ?= build
@@ -25,7 +25,7 @@ LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 LIB_SRC = $(wildcard libcore/*.c)
 LIB_OBJ = $(LIB_SRC:libcore/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libedp.a
-CMDS = edp-run
+CMDS = edp-run edp-replay
 BINS = $(CMDS:%=$(BUILD)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -17,15 +17,6 @@ void edp_pace_init(struct edp_pace *p, const struct edp_pace_config *cfg)
 	p->cfg = *cfg;
 }
 
-void edp_pace_rebase(struct edp_pace *p, uint64_t first_ts)
-{
-	if (!p->sent || first_ts + p->ts_offset > p->last_ts)
-		return;
-	uint64_t span = p->last_ts - p->first_ts;
-	uint64_t gap = p->sent > 1 ? span / (p->sent - 1) : 0;
-	p->ts_offset = p->last_ts + gap - first_ts;
-}
-
 uint64_t edp_pace_due(struct edp_pace *p, uint64_t ts_ns, uint32_t len)
 {
 	if (!p->sent) {
@@ -34,12 +25,10 @@ uint64_t edp_pace_due(struct edp_pace *p, uint64_t ts_ns, uint32_t len)
 	}
 	uint64_t due = 0;
 	switch (p->cfg.mode) {
-	case EDP_PACE_CAPTURE: {
-		uint64_t ts = ts_ns + p->ts_offset;
-		due = p->start_ns + (ts > p->first_ts ? (uint64_t)((double)(ts - p->first_ts) / p->cfg.multiplier) : 0);
-		p->last_ts = ts;
+	case EDP_PACE_CAPTURE:
+		due = p->start_ns +
+		      (ts_ns > p->first_ts ? (uint64_t)((double)(ts_ns - p->first_ts) / p->cfg.multiplier) : 0);
 		break;
-	}
 	case EDP_PACE_PPS:
 		due = p->start_ns + (uint64_t)((double)p->sent * 1e9 / p->cfg.rate);
 		break;

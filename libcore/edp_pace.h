@@ -51,23 +51,16 @@ struct edp_pace {
 	uint64_t sent;        /* packets scheduled so far */
 	double bits;          /* EDP_PACE_MBPS: bits before the next packet */
 	uint64_t first_ts;    /* EDP_PACE_CAPTURE: capture time of the first packet */
-	uint64_t ts_offset;   /* EDP_PACE_CAPTURE: added after a rebase so time runs on */
-	uint64_t last_ts;     /* EDP_PACE_CAPTURE: last capture time, offset included */
 	uint64_t last_due, last_departure;
 	struct edp_pace_hist gaps, lateness;
 };
 
 void edp_pace_init(struct edp_pace *p, const struct edp_pace_config *cfg);
 
-/* A capture starts (the next file, or the same one again for --loop) whose
- * first packet has capture time first_ts. When that is not after the last
- * packet's time, its times are shifted to continue one mean gap after it;
- * a capture that continues in time keeps its real gap. */
-void edp_pace_rebase(struct edp_pace *p, uint64_t first_ts);
-
 /* When the next packet (capture time ts_ns, frame length len bytes) is due,
  * in CLOCK_MONOTONIC ns. 0 = at once (top speed). Call once per packet, in
- * order. The first call fixes the start. */
+ * order (capture times that go back are due at once). The first call fixes
+ * the start. */
 uint64_t edp_pace_due(struct edp_pace *p, uint64_t ts_ns, uint32_t len);
 
 /* Wait until due (sleep, then spin). Returns at once when it has passed. */

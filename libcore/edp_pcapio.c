@@ -317,6 +317,15 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 	return 0;
 }
 
+int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
+{
+	if (fflush(w->fp) != 0 || ferror(w->fp)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (!w)

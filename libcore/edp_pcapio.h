@@ -61,6 +61,9 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 					     struct edp_error *err);
 /* Append one packet. Returns 0, or -1 with err set when the write failed. */
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
+/* Hand what is buffered to the file or pipe now. Returns 0, or -1 with err
+ * set when the write failed. */
+int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);
 /* Flush and close; returns 0, or -1 with err set when any write failed. */
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err);
 

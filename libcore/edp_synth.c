@@ -1,14 +1,22 @@
 #include "edp_synth.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Zipf sampling by rejection-inversion (Hoermann and Derflinger, 1996): O(1)
+ * per draw, no table, for any number of flows. */
+struct zipf {
+	double s, h_x1, h_n, s_val;
+};
+
 struct edp_synth {
 	struct edp_synth_spec spec;
 	uint64_t produced;
-	uint64_t rng;
+	uint64_t rng, zipf_rng;
+	struct zipf z;
 };
 
 static uint64_t splitmix(uint64_t *x)
@@ -17,6 +25,49 @@ static uint64_t splitmix(uint64_t *x)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
+}
+
+static double expm1_over_x(double x) { return fabs(x) > 1e-8 ? expm1(x) / x : 1.0 + x / 2.0; }
+static double log1p_over_x(double x) { return fabs(x) > 1e-8 ? log1p(x) / x : 1.0 - x / 2.0; }
+
+static double zipf_h(const struct zipf *z, double x) { return exp(-z->s * log(x)); }
+
+static double zipf_hint(const struct zipf *z, double x) /* integral of h */
+{
+	double lx = log(x);
+	return expm1_over_x((1.0 - z->s) * lx) * lx;
+}
+
+static double zipf_hint_inv(const struct zipf *z, double x)
+{
+	double t = x * (1.0 - z->s);
+	if (t < -1.0)
+		t = -1.0;
+	return exp(log1p_over_x(t) * x);
+}
+
+static void zipf_init(struct zipf *z, double s, uint32_t n)
+{
+	z->s = s;
+	z->h_x1 = zipf_hint(z, 1.5) - 1.0;
+	z->h_n = zipf_hint(z, n + 0.5);
+	z->s_val = 2.0 - zipf_hint_inv(z, zipf_hint(z, 2.5) - zipf_h(z, 2.0));
+}
+
+static uint64_t splitmix(uint64_t *x);
+
+/* A rank from 1 to n. */
+static uint32_t zipf_draw(const struct zipf *z, uint32_t n, uint64_t *rng)
+{
+	for (;;) {
+		double u01 = (double)(splitmix(rng) >> 11) * 0x1p-53;
+		double u = z->h_n + u01 * (z->h_x1 - z->h_n);
+		double x = zipf_hint_inv(z, u);
+		double kx = floor(x + 0.5);
+		uint32_t k = kx < 1 ? 1 : kx > n ? n : (uint32_t)kx;
+		if ((double)k - x <= z->s_val || u >= zipf_hint(z, k + 0.5) - zipf_h(z, k))
+			return k;
+	}
 }
 
 static int bad(struct edp_error *err, const char *key, const char *val, const char *want)
@@ -96,13 +147,18 @@ int edp_synth_parse(const char *text, struct edp_synth_spec *sp, struct edp_erro
 		} else if (strcmp(k, "gap-ns") == 0) {
 			if (!to_u64(v, &sp->gap_ns))
 				rc = bad(err, k, v, "expected nanoseconds");
+		} else if (strcmp(k, "zipf") == 0) {
+			char *end;
+			sp->zipf = strtod(v, &end);
+			if (!*v || *end || !(sp->zipf >= 0 && sp->zipf <= 10))
+				rc = bad(err, k, v, "expected an exponent from 0 (uniform) to 10");
 		} else if (strcmp(k, "ttl") == 0) {
 			if (!to_u64(v, &x) || x > 255)
 				rc = bad(err, k, v, "expected 0 to 255");
 			sp->ttl = (uint8_t)x;
 		} else {
 			rc = edp_error_set(err, EDP_ERR_USAGE,
-					   "synthetic spec: unknown key '%s' (known: packets, flows, size, proto, v6, vlan, seed, gap-ns, ttl)", k);
+					   "synthetic spec: unknown key '%s' (known: packets, flows, size, proto, v6, vlan, zipf, seed, gap-ns, ttl)", k);
 		}
 	}
 	free(copy);
@@ -118,6 +174,9 @@ struct edp_synth *edp_synth_create(const struct edp_synth_spec *spec, struct edp
 	}
 	s->spec = *spec;
 	s->rng = spec->seed;
+	s->zipf_rng = spec->seed ^ 0x5a17f5a17f5a17f5ull;
+	if (spec->zipf > 0)
+		zipf_init(&s->z, spec->zipf, spec->flows);
 	return s;
 }
 
@@ -151,7 +210,7 @@ int edp_synth_next(struct edp_synth *s, struct edp_mbuf *m)
 	if (s->produced >= sp->packets)
 		return 0;
 	uint64_t r = splitmix(&s->rng);
-	uint32_t flow = (uint32_t)(r % sp->flows);
+	uint32_t flow = sp->zipf > 0 ? zipf_draw(&s->z, sp->flows, &s->zipf_rng) - 1 : (uint32_t)(r % sp->flows);
 	uint64_t fseed = sp->seed ^ ((uint64_t)flow * 0x9e3779b97f4a7c15ull);
 	uint64_t fr = splitmix(&fseed);
 	bool v6 = (double)(fr & 0xffffff) / 16777216.0 < sp->v6_ratio;

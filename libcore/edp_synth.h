@@ -1,11 +1,13 @@
 /* edp_synth: deterministic synthetic traffic.
  *
  * A spec string "flows=10000,packets=1000000,size=64|imix|MIN-MAX,
- * proto=udp|tcp|mix,v6=0.2,vlan=100,seed=7,gap-ns=1000,ttl=64" describes
+ * proto=udp|tcp|mix,v6=0.2,vlan=100,zipf=1.1,seed=7,gap-ns=1000,ttl=64" describes
  * Ethernet frames of IPv4/IPv6 UDP or TCP flows with valid IP and L4
  * checksums. The same spec always gives the same bytes. `size` is the
  * captured frame length (no FCS), raised to the headers' length when smaller.
- * IMIX is 7:4:1 of 64, 594 and 1518 bytes.
+ * IMIX is 7:4:1 of 64, 594 and 1518 bytes. Packets pick their flow uniformly,
+ * or with zipf=S > 0 by a Zipf law of exponent S (flow k of n with weight
+ * 1/k^S: a few elephant flows and a long tail of mice).
  *
  * Flow i has addresses 10.a.b.c -> 192.168.x.y (IPv4) or 2001:db8::/64 ->
  * 2001:db8:1::/64 (IPv6) and fixed ports, so 10,000 flows are 10,000 keys.
@@ -30,6 +32,7 @@ struct edp_synth_spec {
 	uint64_t seed;
 	uint64_t start_ns, gap_ns;
 	uint8_t ttl;
+	double zipf;         /* 0 = uniform */
 };
 
 /* Parse a spec; unknown keys and bad values are EDP_ERR_USAGE. */

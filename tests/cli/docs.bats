@@ -5,14 +5,16 @@ load helper
 
 TOP=$BATS_TEST_DIRNAME/../..
 
-@test "every long option in edp-run --help is in its man page and its completions" {
-	opts=$("$RUN" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
-	[ -n "$opts" ]
-	page=$(MANWIDTH=200 man -l "$TOP/man/edp-run.1" 2>/dev/null)
-	for o in $opts; do
-		grep -q -- "$o" <<<"$page" || { echo "missing in man page: $o"; false; }
-		grep -q -- "$o" "$TOP/completions/edp-run.bash" || { echo "missing in bash completion: $o"; false; }
-		grep -q -- "$o" "$TOP/completions/_edp-run" || { echo "missing in zsh completion: $o"; false; }
+@test "every long option in each binary's --help is in its man page and its completions" {
+	for b in edp-run edp-replay; do
+		opts=$("$EDP_BUILD/$b" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+		[ -n "$opts" ]
+		page=$(MANWIDTH=200 man -l "$TOP/man/$b.1" 2>/dev/null)
+		for o in $opts; do
+			grep -q -- "$o" <<<"$page" || { echo "$b: missing in man page: $o"; false; }
+			grep -q -- "$o" "$TOP/completions/$b.bash" || { echo "$b: missing in bash completion: $o"; false; }
+			grep -q -- "$o" "$TOP/completions/_$b" || { echo "$b: missing in zsh completion: $o"; false; }
+		done
 	done
 }
 
@@ -35,6 +37,16 @@ YAML
 	assert_success
 	assert_line --index 0 "--config"
 	assert_line --index 1 --partial "uplink= vm1="
+}
+
+@test "edp-replay's bash completion completes options and captures" {
+	touch a.pcap b.pcapng c.txt
+	run bash -c "source '$TOP/completions/edp-replay.bash'
+		COMP_WORDS=(edp-replay --top); COMP_CWORD=1; _edp_replay; echo \"\${COMPREPLY[*]}\"
+		COMP_WORDS=(edp-replay ''); COMP_CWORD=1; _edp_replay; printf '%s\n' \"\${COMPREPLY[@]}\" | sort | tr '\n' ' '"
+	assert_success
+	assert_line --index 0 "--topspeed"
+	assert_line --index 1 "a.pcap b.pcapng "
 }
 
 @test "zsh completions parse" {

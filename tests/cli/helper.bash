@@ -4,6 +4,7 @@ load /usr/lib/bats/bats-assert/load.bash
 
 EDP_BUILD=${EDP_BUILD:-$BATS_TEST_DIRNAME/../../build}
 RUN=$EDP_BUILD/edp-run
+REPLAY=$EDP_BUILD/edp-replay
 GEN=$EDP_BUILD/tests/edp-gen
 DATA=$BATS_TEST_DIRNAME/../data
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

@@ -1,0 +1,333 @@
+/* edp-replay: replay captures or synthetic traffic, paced, into a pcap file
+ * or a pipe. Options, one call into libcore, and the summary. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edp_replay.h"
+
+#define PROG "edp-replay"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [OPTION]... [CAPTURE]...\n"
+		"Replay pcap/pcapng captures (or synthetic traffic) at their own pace or at a\n"
+		"set rate, into a pcap file or a pipe.\n"
+		"\n"
+		"Source (captures are replayed one after the other; '-' = stdin):\n"
+		"      --merge             merge the captures by timestamp instead\n"
+		"      --synth SPEC        synthetic traffic instead of captures, e.g.\n"
+		"                          flows=10000,packets=1000000,size=64|imix|MIN-MAX,\n"
+		"                          proto=udp|tcp|mix,v6=0.2,vlan=100,zipf=1.1,seed=7\n"
+		"      --preload           read the source into memory before sending\n"
+		"Timing (default: the capture's own gaps):\n"
+		"  -x, --multiplier X      X times as fast as captured\n"
+		"  -p, --pps N             N packets per second\n"
+		"      --mbps N            N megabits per second of frames\n"
+		"      --wire-bits         with --mbps: count preamble and inter-frame gap\n"
+		"  -T, --topspeed          as fast as the output takes them\n"
+		"  -l, --loop N            replay the source N times (default 1; 0 = until stopped)\n"
+		"  -L, --limit N           stop after N packets\n"
+		"      --duration S        stop after S seconds (fractions allowed)\n"
+		"Rewrite (checksums are fixed):\n"
+		"      --src-mac MAC       set the source MAC\n"
+		"      --dst-mac MAC       set the destination MAC\n"
+		"      --vlan-add VID      push an 802.1Q tag\n"
+		"      --vlan-strip        pop the outermost VLAN tag\n"
+		"      --ip-offset N       add N times the loop number to IPv4/IPv6 addresses\n"
+		"                          (each loop makes new flows)\n"
+		"Output:\n"
+		"  -w, --write FILE        pcap file, '-' = stdout (the default when stdout is\n"
+		"                          not a terminal)\n"
+		"      --retime            stamp each packet with its departure time\n"
+		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
+		"  -q, --quiet             no summary or progress on stderr\n"
+		"  -h, --help              this help\n"
+		"  -V, --version           version\n"
+		"\n"
+		"Exit status: 0 ok, 1 runtime failure (unreadable capture, write error,\n"
+		"output gone), 2 usage error. See edp-replay(1).\n");
+}
+
+static int usage_error(const char *opt, const char *msg, const char *arg)
+{
+	fprintf(stderr, PROG ": %s%s", opt ? opt : "", opt ? ": " : "");
+	fprintf(stderr, msg, arg);
+	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
+	return 2;
+}
+
+static bool parse_count(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_positive(const char *s, double max, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (!*s || *end || !(v > 0 && v <= max))
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
+	    strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return true;
+}
+
+static void human_ns(char *buf, size_t size, uint64_t ns)
+{
+	if (ns < 10000)
+		snprintf(buf, size, "%llu ns", (unsigned long long)ns);
+	else if (ns < 10000000)
+		snprintf(buf, size, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
+}
+
+static double achieved_pps(const struct edp_replay_result *r)
+{
+	return r->seconds > 0 && r->packets > 1 ? (double)(r->packets - 1) / r->seconds : 0;
+}
+
+/* Megabits per second of frames (plus 20 bytes each on the wire). */
+static double achieved_mbps(const struct edp_replay_result *r, bool wire)
+{
+	return r->packets ? achieved_pps(r) * 8 * ((double)r->bytes / (double)r->packets + (wire ? 20 : 0)) / 1e6 : 0;
+}
+
+static void progress_line(void *ctx, const struct edp_replay_result *r)
+{
+	(void)ctx;
+	fprintf(stderr, "\r" PROG ": %llu packets, %.1f s, %.0f pps, %llu flows\033[K",
+		(unsigned long long)r->packets, r->seconds, achieved_pps(r), (unsigned long long)r->flows);
+}
+
+static double target_error(const struct edp_replay_config *c, const struct edp_replay_result *r)
+{
+	if (c->pace.mode == EDP_PACE_PPS)
+		return achieved_pps(r) / c->pace.rate - 1;
+	if (c->pace.mode == EDP_PACE_MBPS)
+		return achieved_mbps(r, c->pace.wire_bits) / c->pace.rate - 1;
+	return 0;
+}
+
+static const char *mode_name(enum edp_pace_mode m)
+{
+	return m == EDP_PACE_PPS ? "pps" : m == EDP_PACE_MBPS ? "mbps" : m == EDP_PACE_TOPSPEED ? "topspeed" : "capture";
+}
+
+static void summary(FILE *f, const struct edp_replay_config *c, const struct edp_replay_result *r)
+{
+	double mbps = achieved_mbps(r, false);
+	fprintf(f, PROG ": %llu packets (%llu bytes) in %.3f s: %.1f pps, %.2f Mbps; %s%llu flows, %llu loop%s",
+		(unsigned long long)r->packets, (unsigned long long)r->bytes, r->seconds, achieved_pps(r), mbps,
+		r->flows_capped ? "over " : "", (unsigned long long)r->flows, (unsigned long long)r->loops,
+		r->loops == 1 ? "" : "s");
+	if (r->failed)
+		fprintf(f, ", %llu failed", (unsigned long long)r->failed);
+	if (r->rewrite_skipped)
+		fprintf(f, ", %llu VLAN pushes skipped (no room)", (unsigned long long)r->rewrite_skipped);
+	fprintf(f, "\n");
+	char g50[32], g99[32], l50[32], l99[32];
+	human_ns(g50, sizeof(g50), r->gap_p50_ns);
+	human_ns(g99, sizeof(g99), r->gap_p99_ns);
+	human_ns(l50, sizeof(l50), r->late_p50_ns);
+	human_ns(l99, sizeof(l99), r->late_p99_ns);
+	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS)
+		fprintf(f, "  pacing: target %.10g %s, achieved %+.3f%%; gap p50 %s, p99 %s; late p50 %s, p99 %s\n",
+			c->pace.rate, c->pace.mode == EDP_PACE_PPS ? "pps" : c->pace.wire_bits ? "Mbps (wire)" : "Mbps",
+			100 * target_error(c, r), g50, g99, l50, l99);
+	else if (c->pace.mode == EDP_PACE_CAPTURE)
+		fprintf(f, "  pacing: capture gaps x%g; gap p50 %s, p99 %s; late p50 %s, p99 %s\n", c->pace.multiplier,
+			g50, g99, l50, l99);
+	else
+		fprintf(f, "  pacing: top speed; gap p50 %s, p99 %s\n", g50, g99);
+}
+
+static void summary_json(FILE *f, const struct edp_replay_config *c, const struct edp_replay_result *r)
+{
+	double mbps = achieved_mbps(r, false), wire = achieved_mbps(r, true);
+	fprintf(f,
+		"{\"packets\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"pps\":%.3f,\"mbps\":%.3f,\"wire_mbps\":%.3f,"
+		"\"flows\":%llu,\"flows_capped\":%s,\"loops\":%llu,\"failed\":%llu,\"rewrite_skipped\":%llu,"
+		"\"pacing\":{\"mode\":\"%s\"",
+		(unsigned long long)r->packets, (unsigned long long)r->bytes, r->seconds, achieved_pps(r), mbps, wire,
+		(unsigned long long)r->flows, r->flows_capped ? "true" : "false", (unsigned long long)r->loops,
+		(unsigned long long)r->failed, (unsigned long long)r->rewrite_skipped, mode_name(c->pace.mode));
+	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS)
+		fprintf(f, ",\"target\":%.3f,\"wire_bits\":%s,\"rate_error\":%.6f", c->pace.rate,
+			c->pace.wire_bits ? "true" : "false", target_error(c, r));
+	if (c->pace.mode == EDP_PACE_CAPTURE)
+		fprintf(f, ",\"multiplier\":%g", c->pace.multiplier);
+	fprintf(f, ",\"gap_p50_ns\":%llu,\"gap_p99_ns\":%llu,\"late_p50_ns\":%llu,\"late_p99_ns\":%llu}}\n",
+		(unsigned long long)r->gap_p50_ns, (unsigned long long)r->gap_p99_ns,
+		(unsigned long long)r->late_p50_ns, (unsigned long long)r->late_p99_ns);
+}
+
+enum { O_MERGE = 256, O_SYNTH, O_PRELOAD, O_MBPS, O_WIRE, O_DURATION, O_SRC, O_DST, O_VADD, O_VSTRIP,
+       O_IPOFF, O_RETIME, O_JSON };
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "merge", no_argument, NULL, O_MERGE },        { "synth", required_argument, NULL, O_SYNTH },
+		{ "preload", no_argument, NULL, O_PRELOAD },    { "multiplier", required_argument, NULL, 'x' },
+		{ "pps", required_argument, NULL, 'p' },        { "mbps", required_argument, NULL, O_MBPS },
+		{ "wire-bits", no_argument, NULL, O_WIRE },     { "topspeed", no_argument, NULL, 'T' },
+		{ "loop", required_argument, NULL, 'l' },       { "limit", required_argument, NULL, 'L' },
+		{ "duration", required_argument, NULL, O_DURATION }, { "src-mac", required_argument, NULL, O_SRC },
+		{ "dst-mac", required_argument, NULL, O_DST },  { "vlan-add", required_argument, NULL, O_VADD },
+		{ "vlan-strip", no_argument, NULL, O_VSTRIP },  { "ip-offset", required_argument, NULL, O_IPOFF },
+		{ "write", required_argument, NULL, 'w' },      { "retime", no_argument, NULL, O_RETIME },
+		{ "json", optional_argument, NULL, O_JSON },    { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },             { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 } };
+	struct edp_replay_config cfg = { .loops = 1, .pace = { .mode = EDP_PACE_CAPTURE, .multiplier = 1 },
+					 .rewrite = EDP_REWRITE_NONE };
+	const char *output = NULL, *json_path = NULL;
+	bool json = false, quiet = false, wire_bits = false;
+	int timing = 0, c;
+	uint64_t u;
+	double d;
+	while ((c = getopt_long(argc, argv, "x:p:Tl:L:w:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case O_MERGE: cfg.merge = true; break;
+		case O_SYNTH: {
+			struct edp_error err = { 0 };
+			if (edp_synth_parse(optarg, &cfg.synth_spec, &err))
+				return usage_error("--synth", "%s", err.msg);
+			cfg.synth = true;
+			break;
+		}
+		case O_PRELOAD: cfg.preload = true; break;
+		case 'x':
+			if (!parse_positive(optarg, 1e9, &cfg.pace.multiplier))
+				return usage_error("--multiplier", "expected a factor greater than 0, not '%s'", optarg);
+			timing++;
+			break;
+		case 'p':
+		case O_MBPS:
+			if (!parse_positive(optarg, c == 'p' ? 1e9 : 1e7, &d))
+				return usage_error(c == 'p' ? "--pps" : "--mbps", "expected a rate greater than 0, not '%s'", optarg);
+			cfg.pace = (struct edp_pace_config){ c == 'p' ? EDP_PACE_PPS : EDP_PACE_MBPS, 1, d, false };
+			timing++;
+			break;
+		case O_WIRE: wire_bits = true; break;
+		case 'T': cfg.pace = (struct edp_pace_config){ EDP_PACE_TOPSPEED, 1, 0, false }; timing++; break;
+		case 'l':
+			if (!parse_count(optarg, UINT64_MAX, &cfg.loops))
+				return usage_error("--loop", "expected a count (0 = until stopped), not '%s'", optarg);
+			break;
+		case 'L':
+			if (!parse_count(optarg, UINT64_MAX, &cfg.limit) || !cfg.limit)
+				return usage_error("--limit", "expected a packet count greater than 0, not '%s'", optarg);
+			break;
+		case O_DURATION:
+			if (!parse_positive(optarg, 1e9, &d))
+				return usage_error("--duration", "expected seconds greater than 0, not '%s'", optarg);
+			cfg.duration_ns = (uint64_t)(d * 1e9);
+			break;
+		case O_SRC:
+		case O_DST:
+			if (!parse_mac(optarg, c == O_SRC ? cfg.rewrite.src_mac : cfg.rewrite.dst_mac))
+				return usage_error(c == O_SRC ? "--src-mac" : "--dst-mac", "expected xx:xx:xx:xx:xx:xx, not '%s'", optarg);
+			*(c == O_SRC ? &cfg.rewrite.set_src_mac : &cfg.rewrite.set_dst_mac) = true;
+			break;
+		case O_VADD:
+			if (!parse_count(optarg, 4095, &u))
+				return usage_error("--vlan-add", "expected a VLAN ID from 0 to 4095, not '%s'", optarg);
+			cfg.rewrite.vlan_add = (int32_t)u;
+			break;
+		case O_VSTRIP: cfg.rewrite.vlan_strip = true; break;
+		case O_IPOFF:
+			if (!parse_count(optarg, UINT32_MAX, &u) || !u)
+				return usage_error("--ip-offset", "expected an offset from 1 to 4294967295, not '%s'", optarg);
+			cfg.rewrite.ip_offset = (uint32_t)u;
+			break;
+		case 'w': output = optarg; break;
+		case O_RETIME: cfg.retime = true; break;
+		case O_JSON: json = true; json_path = optarg; break;
+		case 'q': quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
+		default: fprintf(stderr, "Try '" PROG " --help' for more information.\n"); return 2;
+		}
+	}
+	if (timing > 1)
+		return usage_error(NULL, "%s", "choose one timing: --multiplier, --pps, --mbps or --topspeed");
+	if (wire_bits && cfg.pace.mode != EDP_PACE_MBPS)
+		return usage_error("--wire-bits", "%s", "only goes with --mbps");
+	cfg.pace.wire_bits = wire_bits;
+	for (int i = optind; i < argc; i++) {
+		if (cfg.n_inputs == EDP_REPLAY_MAX_INPUTS)
+			return usage_error(NULL, "at most %s captures", "64");
+		cfg.inputs[cfg.n_inputs++] = argv[i];
+	}
+	if (!output) {
+		if (isatty(STDOUT_FILENO))
+			return usage_error(NULL, "%s", "refusing to write a capture to a terminal: give -w FILE or a pipe");
+		output = "-";
+	}
+	cfg.output = output;
+	if (json && !json_path && strcmp(output, "-") == 0)
+		return usage_error("--json", "%s", "needs a FILE (--json=FILE) when the capture goes to stdout");
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	bool live = !quiet && isatty(STDERR_FILENO);
+	struct edp_replay_result res;
+	struct edp_error err = { 0 };
+	int rc = edp_replay_run(&cfg, &stop_requested, live ? progress_line : NULL, NULL, &res, &err);
+	if (live)
+		fprintf(stderr, "\r\033[K");
+	if (rc)
+		fprintf(stderr, PROG ": %s\n", err.msg);
+	if (rc == EDP_ERR_USAGE)
+		return 2;
+	if (!quiet && res.loops) /* it started: say what was sent */
+		summary(stderr, &cfg, &res);
+	if (json) {
+		FILE *jf = json_path && strcmp(json_path, "-") != 0 ? fopen(json_path, "w") : stdout;
+		if (!jf) {
+			fprintf(stderr, PROG ": %s: cannot create: %s\n", json_path, strerror(errno));
+			return 1;
+		}
+		summary_json(jf, &cfg, &res);
+		if ((jf != stdout && fclose(jf) != 0) || (jf == stdout && fflush(stdout) != 0)) {
+			fprintf(stderr, PROG ": %s: write failed\n", json_path ? json_path : "stdout");
+			return 1;
+		}
+	}
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,42 @@
+# bash completion for edp-replay(1)
+_edp_replay() {
+	local cur prev
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	case $prev in
+	-w | --write)
+		COMPREPLY=($(compgen -f -- "$cur") $(compgen -W '-' -- "$cur"))
+		return ;;
+	--synth)
+		COMPREPLY=($(compgen -W 'flows=10000,packets=1000000,size=64 flows=100000,packets=1000000,size=imix,proto=mix' -- "$cur"))
+		return ;;
+	-p | --pps)
+		COMPREPLY=($(compgen -W '1000 10000 100000 1000000' -- "$cur"))
+		return ;;
+	--mbps)
+		COMPREPLY=($(compgen -W '10 100 1000 10000' -- "$cur"))
+		return ;;
+	-x | --multiplier)
+		COMPREPLY=($(compgen -W '0.5 2 10' -- "$cur"))
+		return ;;
+	-l | --loop)
+		COMPREPLY=($(compgen -W '0 1 2 10' -- "$cur"))
+		return ;;
+	--vlan-add)
+		COMPREPLY=($(compgen -W '1 100 4094' -- "$cur"))
+		return ;;
+	-L | --limit | --duration | --src-mac | --dst-mac | --ip-offset)
+		return ;;
+	esac
+	if [[ $cur == --json=* ]]; then
+		COMPREPLY=($(compgen -f -- "${cur#--json=}" | sed 's/^/--json=/'))
+		return
+	fi
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W '--merge --synth --preload -x --multiplier -p --pps --mbps --wire-bits -T --topspeed -l --loop -L --limit --duration --src-mac --dst-mac --vlan-add --vlan-strip --ip-offset -w --write --retime --json --json= -q --quiet -h --help -V --version' -- "$cur"))
+		return
+	fi
+	COMPREPLY=($(compgen -f -X '!*.@(pcap|pcapng|cap)' -- "$cur") $(compgen -d -- "$cur"))
+}
+shopt -s extglob 2>/dev/null
+complete -o filenames -F _edp_replay edp-replay

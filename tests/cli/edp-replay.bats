@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# edp-replay: exact replay to files and pipes, pacing, loops and limits,
+# rewrites (checked by tcpdump and tshark), synthetic traffic, errors.
+load helper
+
+@test "--help, --version, bad options" {
+	run "$REPLAY" --help
+	assert_success
+	assert_line --index 0 "Usage: edp-replay [OPTION]... [CAPTURE]..."
+	run "$REPLAY" --version
+	assert_success
+	assert_output --regexp '^edp-replay [0-9]+\.[0-9]+'
+	run "$REPLAY" --bogus
+	assert_failure 2
+	run "$REPLAY" --pps 0 x.pcap -w o.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: --pps: expected a rate greater than 0, not '0'"
+	run "$REPLAY" --pps 10 --topspeed x.pcap -w o.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: choose one timing: --multiplier, --pps, --mbps or --topspeed"
+	run "$REPLAY" --wire-bits --pps 10 x.pcap -w o.pcap
+	assert_line --index 0 "edp-replay: --wire-bits: only goes with --mbps"
+	run "$REPLAY" --src-mac 02:00:00:00:00 x.pcap -w o.pcap
+	assert_line --index 0 "edp-replay: --src-mac: expected xx:xx:xx:xx:xx:xx, not '02:00:00:00:00'"
+	run "$REPLAY" --vlan-add 4096 x.pcap -w o.pcap
+	assert_line --index 0 "edp-replay: --vlan-add: expected a VLAN ID from 0 to 4095, not '4096'"
+	run "$REPLAY" --synth flows=0 -w o.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: --synth: synthetic spec: flows=0: expected 1 to 16777216"
+	run "$REPLAY" -w o.pcap
+	assert_failure 2
+	assert_output "edp-replay: nothing to replay: name a capture, '-' for stdin, or --synth SPEC"
+	run "$REPLAY" --merge "$DATA/tcpreplay-test.pcap" -w o.pcap
+	assert_failure 2
+	assert_output "edp-replay: --merge needs two captures or more"
+	run bash -c "'$REPLAY' --loop 2 - -w o.pcap <'$DATA/tcpreplay-test.pcap'"
+	assert_failure 2
+	assert_output "edp-replay: stdin: cannot be read more than once (--loop without --preload)"
+}
+
+@test "a replay to a file is byte-identical to its input, real captures and generated ones" {
+	for f in tcpreplay-test.pcap tcpdump-802.1ad_QinQ.pcap tcpdump-bigtcp-ipv6-hbh.pcap; do
+		"$REPLAY" -T -q "$DATA/$f" -w out.pcap
+		cmp "$DATA/$f" out.pcap
+	done
+	# the capture's own pace, 10 us gaps: same bytes too
+	"$GEN" flows=20,packets=3000,size=64-1500,proto=mix,v6=0.3,gap-ns=10000,seed=4 in.pcap
+	"$REPLAY" -q in.pcap -w out.pcap
+	cmp in.pcap out.pcap
+	# a header with FCS bits in its link type: every packet still the same
+	"$REPLAY" -T -q "$DATA/tcpdump-esp_truncated.pcap" -w out.pcap
+	cmp <(body "$DATA/tcpdump-esp_truncated.pcap") <(body out.pcap)
+	# pcapng in, pcap out: tcpdump reads the same packets
+	"$REPLAY" -T -q "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng" -w out.pcap
+	[ "$(reading "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng")" = "$(reading out.pcap)" ]
+}
+
+@test "stdout by default when it is a pipe; replay | edp-run conserves every packet" {
+	"$GEN" flows=50,packets=5000,seed=9 in.pcap
+	"$REPLAY" -T -q in.pcap | cat >out.pcap
+	cmp in.pcap out.pcap
+	"$REPLAY" --pps 50000 -q in.pcap | "$RUN" -r - -w run.pcap -q --json=sum.json
+	jq -e '.packets_in == 5000 and .packets_forwarded == 5000' sum.json
+	cmp in.pcap run.pcap
+}
+
+@test "--pps: exact count, the rate within 1%, gap percentiles in the JSON" {
+	run "$REPLAY" --synth flows=100,packets=20000,seed=3 --pps 20000 -w out.pcap --json -q
+	assert_success
+	echo "$output" | jq -e '.packets == 20000 and .bytes == 1280000 and .flows == 100 and .loops == 1
+		and .pacing.mode == "pps" and .pacing.target == 20000
+		and (.pacing.rate_error | fabs) < 0.01 and (.seconds > 0.98 and .seconds < 1.05)
+		and .pacing.gap_p50_ns > 45000 and .pacing.gap_p50_ns < 55000'
+	[ "$(count out.pcap)" -eq 20000 ]
+}
+
+@test "--limit, --loop and --duration give exact counts" {
+	"$GEN" flows=10,packets=1000,seed=5 in.pcap
+	run "$REPLAY" -T -q --limit 123 in.pcap -w out.pcap --json
+	echo "$output" | jq -e '.packets == 123'
+	[ "$(count out.pcap)" -eq 123 ]
+	run "$REPLAY" -T -q --loop 3 in.pcap -w out.pcap --json
+	echo "$output" | jq -e '.packets == 3000 and .loops == 3'
+	[ "$(count out.pcap)" -eq 3000 ]
+	# loops continue in time: timestamps never go back
+	tcpdump -r out.pcap -tt -n 2>/dev/null | awk '{ if ($1 < last) exit 1; last = $1 }'
+	# 10,000 pps for 0.5 s: packets due at 0, 0.1 ms, ... 499.9 ms
+	run "$REPLAY" --synth packets=100000 --pps 10000 --duration 0.5 -w out.pcap --json -q
+	echo "$output" | jq -e '.packets == 5000'
+	run "$REPLAY" -T -q --loop 0 --limit 2500 in.pcap -w out.pcap --json
+	echo "$output" | jq -e '.packets == 2500 and .loops == 3'
+}
+
+@test "--multiplier: the capture's gaps, scaled" {
+	"$GEN" flows=10,packets=101,gap-ns=10000000,seed=6 in.pcap # 1 s of capture
+	run "$REPLAY" -q -x 4 in.pcap -w out.pcap --json
+	echo "$output" | jq -e '.packets == 101 and .pacing.multiplier == 4 and .seconds > 0.24 and .seconds < 0.27'
+	cmp in.pcap out.pcap
+}
+
+@test "--merge interleaves by timestamp; several captures in order otherwise" {
+	"$GEN" flows=5,packets=100,gap-ns=2000,seed=7 a.pcap
+	"$GEN" flows=5,packets=100,gap-ns=3000,seed=8 b.pcap
+	"$REPLAY" -T -q --merge a.pcap b.pcap -w out.pcap
+	[ "$(count out.pcap)" -eq 200 ]
+	# the same packets as mergecap's merge, in time order; on equal times
+	# the first capture's packet first (both start at the same time)
+	mergecap -F pcap -w want.pcap a.pcap b.pcap
+	[ "$(tcpdump -r want.pcap -n -e -tt 2>/dev/null | sort)" = "$(tcpdump -r out.pcap -n -e -tt 2>/dev/null | sort)" ]
+	tcpdump -r out.pcap -tt -n 2>/dev/null | awk '{ if ($1 < last) exit 1; last = $1 }'
+	[ "$(tcpdump -r out.pcap -n -e -c 2 2>/dev/null | cut -d' ' -f2-)" = "$( (tcpdump -r a.pcap -n -e -c 1; tcpdump -r b.pcap -n -e -c 1) 2>/dev/null | cut -d' ' -f2-)" ]
+	"$REPLAY" -T -q a.pcap b.pcap -w out.pcap
+	[ "$(count out.pcap)" -eq 200 ]
+	# b starts where a started: its times move to follow a's
+	tcpdump -r out.pcap -tt -n 2>/dev/null | awk '{ if ($1 < last) exit 1; last = $1 }'
+}
+
+@test "stdin with --preload can be looped" {
+	"$GEN" flows=5,packets=100,seed=10 in.pcap
+	run bash -c "'$REPLAY' -T -q --preload --loop 4 - -w out.pcap --json <in.pcap"
+	assert_success
+	echo "$output" | jq -e '.packets == 400'
+}
+
+@test "rewrites: MACs and VLAN push seen by tcpdump, VLAN pop, checksums fixed by --ip-offset" {
+	"$GEN" flows=4,packets=40,proto=mix,v6=0.5,seed=11 in.pcap
+	"$REPLAY" -T -q --src-mac 02:aa:bb:cc:dd:01 --dst-mac 02:aa:bb:cc:dd:02 --vlan-add 77 in.pcap -w out.pcap
+	[ "$(tcpdump -r out.pcap -n -e 2>/dev/null | grep -c '^.*02:aa:bb:cc:dd:01 > 02:aa:bb:cc:dd:02, ethertype 802.1Q (0x8100), length [0-9]*: vlan 77, p 0')" -eq 40 ]
+	"$REPLAY" -T -q --vlan-strip out.pcap -w back.pcap
+	[ "$(tcpdump -r back.pcap -n -e 2>/dev/null | grep -c 'vlan')" -eq 0 ]
+	[ "$(tcpdump -r back.pcap -n 2>/dev/null | cut -d' ' -f2-)" = "$(tcpdump -r in.pcap -n 2>/dev/null | cut -d' ' -f2-)" ]
+	# the outer tag of a QinQ frame pops, the inner one stays
+	"$REPLAY" -T -q --vlan-strip "$DATA/tcpdump-802.1ad_QinQ.pcap" -w q.pcap
+	[ "$(tcpdump -r q.pcap -n -e 2>/dev/null | grep -c '802.1Q')" -eq "$(count q.pcap)" ]
+	# loop 2 shifts every address by 256: new flows, valid checksums
+	run "$REPLAY" -T -q --loop 2 --ip-offset 256 in.pcap -w out.pcap --json
+	echo "$output" | jq -e '.packets == 80 and .flows == 8'
+	tcpdump -r out.pcap -n 2>/dev/null | tail -40 | grep -q ' 10\.0\.1\.'
+	[ "$(tshark -r out.pcap -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
+		-Y 'ip.checksum.status == "Bad" || tcp.checksum.status == "Bad" || udp.checksum.status == "Bad"' 2>/dev/null | wc -l)" -eq 0 ]
+	[ "$(tshark -r out.pcap -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
+		-Y 'tcp.checksum.status == "Good" || udp.checksum.status == "Good"' 2>/dev/null | wc -l)" -eq 80 ]
+}
+
+@test "synthetic traffic is the same for a seed, different for another; zipf skews flows" {
+	"$REPLAY" -T -q --synth flows=100,packets=2000,size=imix,proto=mix,v6=0.2,vlan=100,zipf=1.1,seed=7 -w a.pcap
+	"$REPLAY" -T -q --synth flows=100,packets=2000,size=imix,proto=mix,v6=0.2,vlan=100,zipf=1.1,seed=7 -w b.pcap
+	"$REPLAY" -T -q --synth flows=100,packets=2000,size=imix,proto=mix,v6=0.2,vlan=100,zipf=1.1,seed=8 -w c.pcap
+	cmp a.pcap b.pcap
+	! cmp -s a.pcap c.pcap
+	[ "$(count a.pcap)" -eq 2000 ]
+	# the top flow of 100 under zipf 1.1 carries about 1/H(100, 1.1) = 21% of the packets
+	top=$(tcpdump -r a.pcap -n 2>/dev/null | awk '{ print $3, $5 }' | sort | uniq -c | sort -rn | head -1 | awk '{ print $1 }')
+	[ "$top" -gt 300 ] && [ "$top" -lt 560 ]
+}
+
+@test "errors: a missing capture, an unsupported link type, a reader that goes away" {
+	run "$REPLAY" -T nosuch.pcap -w out.pcap
+	assert_failure 1
+	assert_output "edp-replay: nosuch.pcap: cannot open: No such file or directory"
+	run "$REPLAY" -T "$DATA/tcpdump-LINKTYPE_RAW_ipv6.pcap" -w out.pcap
+	assert_failure 1
+	assert_output --partial "link type RAW (12) is not supported"
+	run bash -c "'$REPLAY' --synth packets=1000000 -T 2>err.txt | head -c 1000 >/dev/null; echo \${PIPESTATUS[0]}"
+	assert_output "1"
+	grep -q "^edp-replay: stdout: write failed: Broken pipe$" err.txt
+	grep -qE "^edp-replay: [0-9]+ packets \([0-9]+ bytes\)" err.txt
+}
