@@ -18,7 +18,7 @@
 #endif
 
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
-#define READ_TRIES 1000000
+#define READ_GIVE_UP_NS 1000000000ull /* a block that stays mid-update this long: its writer died */
 
 struct edp_stats_writer {
 	int fd;
@@ -261,22 +261,30 @@ void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, f
 	edp_stats_write_end(&h->seq);
 }
 
-/* Copy one seqlocked block; -1 when its writer never lets go (died mid-write). */
+/* Copy one seqlocked block; -1 when no consistent copy could be had for
+ * READ_GIVE_UP_NS (its writer died mid-write). Bounded in time, not in
+ * tries: a writer that publishes often on a loaded machine only delays it. */
 static int read_block(void *dst, const void *src, size_t size)
 {
 	const _Atomic uint32_t *seq = src;
-	for (int i = 0; i < READ_TRIES; i++) {
+	uint64_t give_up = 0;
+	for (uint32_t i = 1;; i++) {
 		uint32_t a = atomic_load_explicit(seq, memory_order_acquire);
-		if (a & 1) {
-			sched_yield();
-			continue;
+		if (!(a & 1)) {
+			memcpy(dst, src, size);
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(seq, memory_order_relaxed) == a)
+				return 0;
 		}
-		memcpy(dst, src, size);
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(seq, memory_order_relaxed) == a)
-			return 0;
+		if (i % 64 == 0) { /* let the writer finish, now and then look at the time */
+			sched_yield();
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
+			if (!give_up)
+				give_up = now + READ_GIVE_UP_NS;
+			else if (now > give_up)
+				return -1;
+		}
 	}
-	return -1;
 }
 
 int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp_error *err)
