@@ -25,7 +25,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " [OPTION]... [CAPTURE]...\n"
 		"Replay pcap/pcapng captures (or synthetic traffic) at their own pace or at a\n"
-		"set rate, into a pcap file or a pipe.\n"
+		"set rate, into a pcap file, a pipe, a network interface or a running edp-run.\n"
 		"\n"
 		"Source (captures are replayed one after the other; '-' = stdin):\n"
 		"      --merge             merge the captures by timestamp instead\n"
@@ -52,6 +52,9 @@ static void usage(FILE *f)
 		"Output:\n"
 		"  -w, --write FILE        pcap file, '-' = stdout (the default when stdout is\n"
 		"                          not a terminal)\n"
+		"  -i, --interface IFACE   send on a network interface instead (libpcap)\n"
+		"      --to NAME:PORT      send into vport PORT of the running edp-run NAME\n"
+		"      --drop-when-full    a full vport drops (and counts) instead of waiting\n"
 		"      --retime            stamp each packet with its departure time\n"
 		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
 		"  -q, --quiet             no summary or progress on stderr\n"
@@ -154,6 +157,10 @@ static void summary(FILE *f, const struct edp_replay_config *c, const struct edp
 		r->loops == 1 ? "" : "s");
 	if (r->failed)
 		fprintf(f, ", %llu failed", (unsigned long long)r->failed);
+	if (r->retried)
+		fprintf(f, ", %llu retried", (unsigned long long)r->retried);
+	if (r->dropped)
+		fprintf(f, ", %llu dropped (vport full)", (unsigned long long)r->dropped);
 	if (r->rewrite_skipped)
 		fprintf(f, ", %llu VLAN pushes skipped (no room)", (unsigned long long)r->rewrite_skipped);
 	fprintf(f, "\n");
@@ -178,11 +185,14 @@ static void summary_json(FILE *f, const struct edp_replay_config *c, const struc
 	double mbps = achieved_mbps(r, false), wire = achieved_mbps(r, true);
 	fprintf(f,
 		"{\"packets\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"pps\":%.3f,\"mbps\":%.3f,\"wire_mbps\":%.3f,"
-		"\"flows\":%llu,\"flows_capped\":%s,\"loops\":%llu,\"failed\":%llu,\"rewrite_skipped\":%llu,"
+		"\"flows\":%llu,\"flows_capped\":%s,\"loops\":%llu,\"failed\":%llu,\"retried\":%llu,\"dropped\":%llu,"
+		"\"rewrite_skipped\":%llu,"
 		"\"pacing\":{\"mode\":\"%s\"",
 		(unsigned long long)r->packets, (unsigned long long)r->bytes, r->seconds, achieved_pps(r), mbps, wire,
 		(unsigned long long)r->flows, r->flows_capped ? "true" : "false", (unsigned long long)r->loops,
-		(unsigned long long)r->failed, (unsigned long long)r->rewrite_skipped, mode_name(c->pace.mode));
+		(unsigned long long)r->failed, (unsigned long long)r->retried, (unsigned long long)r->dropped,
+		(unsigned long long)r->rewrite_skipped,
+		mode_name(c->pace.mode));
 	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS)
 		fprintf(f, ",\"target\":%.3f,\"wire_bits\":%s,\"rate_error\":%.6f", c->pace.rate,
 			c->pace.wire_bits ? "true" : "false", target_error(c, r));
@@ -194,7 +204,7 @@ static void summary_json(FILE *f, const struct edp_replay_config *c, const struc
 }
 
 enum { O_MERGE = 256, O_SYNTH, O_PRELOAD, O_MBPS, O_WIRE, O_DURATION, O_SRC, O_DST, O_VADD, O_VSTRIP,
-       O_IPOFF, O_RETIME, O_JSON };
+       O_IPOFF, O_RETIME, O_JSON, O_TO, O_DROPFULL };
 
 int main(int argc, char **argv)
 {
@@ -208,17 +218,20 @@ int main(int argc, char **argv)
 		{ "dst-mac", required_argument, NULL, O_DST },  { "vlan-add", required_argument, NULL, O_VADD },
 		{ "vlan-strip", no_argument, NULL, O_VSTRIP },  { "ip-offset", required_argument, NULL, O_IPOFF },
 		{ "write", required_argument, NULL, 'w' },      { "retime", no_argument, NULL, O_RETIME },
+		{ "interface", required_argument, NULL, 'i' },  { "to", required_argument, NULL, O_TO },
+		{ "drop-when-full", no_argument, NULL, O_DROPFULL },
 		{ "json", optional_argument, NULL, O_JSON },    { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },             { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 } };
 	struct edp_replay_config cfg = { .loops = 1, .pace = { .mode = EDP_PACE_CAPTURE, .multiplier = 1 },
 					 .rewrite = EDP_REWRITE_NONE };
-	const char *output = NULL, *json_path = NULL;
+	const char *output = NULL, *json_path = NULL, *to = NULL;
+	char to_instance[64];
 	bool json = false, quiet = false, wire_bits = false;
 	int timing = 0, c;
 	uint64_t u;
 	double d;
-	while ((c = getopt_long(argc, argv, "x:p:Tl:L:w:qhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "x:p:Tl:L:w:i:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case O_MERGE: cfg.merge = true; break;
 		case O_SYNTH: {
@@ -274,6 +287,9 @@ int main(int argc, char **argv)
 			cfg.rewrite.ip_offset = (uint32_t)u;
 			break;
 		case 'w': output = optarg; break;
+		case 'i': cfg.iface = optarg; break;
+		case O_TO: to = optarg; break;
+		case O_DROPFULL: cfg.drop_when_full = true; break;
 		case O_RETIME: cfg.retime = true; break;
 		case O_JSON: json = true; json_path = optarg; break;
 		case 'q': quiet = true; break;
@@ -292,13 +308,27 @@ int main(int argc, char **argv)
 			return usage_error(NULL, "at most %s captures", "64");
 		cfg.inputs[cfg.n_inputs++] = argv[i];
 	}
-	if (!output) {
+	if (!!output + !!cfg.iface + !!to > 1)
+		return usage_error(NULL, "%s", "give one of -w FILE, -i IFACE and --to NAME:PORT");
+	if (to) {
+		const char *colon = strchr(to, ':');
+		size_t n = colon ? (size_t)(colon - to) : 0;
+		if (!colon || n == 0 || n >= sizeof(to_instance) || !colon[1])
+			return usage_error("--to", "expected NAME:PORT (an edp-run instance and its vport), not '%s'", to);
+		memcpy(to_instance, to, n);
+		to_instance[n] = 0;
+		cfg.vport_instance = to_instance;
+		cfg.vport_port = colon + 1;
+	}
+	if (cfg.drop_when_full && !to)
+		return usage_error("--drop-when-full", "%s", "only goes with --to NAME:PORT");
+	if (!output && !cfg.iface && !to) {
 		if (isatty(STDOUT_FILENO))
 			return usage_error(NULL, "%s", "refusing to write a capture to a terminal: give -w FILE or a pipe");
 		output = "-";
 	}
 	cfg.output = output;
-	if (json && !json_path && strcmp(output, "-") == 0)
+	if (json && !json_path && output && strcmp(output, "-") == 0)
 		return usage_error("--json", "%s", "needs a FILE (--json=FILE) when the capture goes to stdout");
 
 	signal(SIGPIPE, SIG_IGN);

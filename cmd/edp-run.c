@@ -242,9 +242,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	bool any_rx = false, pcap_on_stdout = false;
-	for (uint32_t i = 0; i < cfg.n_ports; i++)
+	bool any_rx = false, pcap_on_stdout = false, any_vport = false;
+	for (uint32_t i = 0; i < cfg.n_ports; i++) {
 		any_rx |= cfg.ports[i].rx != NULL;
+		any_vport |= cfg.ports[i].rx && edp_port_io_kind(cfg.ports[i].rx) == EDP_IO_VPORT;
+	}
+	if (!name && any_vport) /* vports are named after the instance: no fallback name */
+		name = "default";
+	cfg.instance = name ? name : "default";
 	if (!any_rx) {
 		rc = usage_error("%s", "nothing to read: give -r FILE or a port with rx in the config");
 		goto out;

@@ -7,6 +7,14 @@ _edp_replay() {
 	-w | --write)
 		COMPREPLY=($(compgen -f -- "$cur") $(compgen -W '-' -- "$cur"))
 		return ;;
+	-i | --interface)
+		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
+		return ;;
+	--to)
+		# the vports of running instances: $EDP_RUNDIR/NAME.PORT.vport
+		local d=${EDP_RUNDIR:-/run/edp}
+		COMPREPLY=($(compgen -W "$(ls "$d" 2>/dev/null | sed -nE 's/^([a-z0-9_-]+)\.([a-z0-9_-]+)\.vport$/\1:\2/p')" -- "$cur"))
+		return ;;
 	--synth)
 		COMPREPLY=($(compgen -W 'flows=10000,packets=1000000,size=64 flows=100000,packets=1000000,size=imix,proto=mix' -- "$cur"))
 		return ;;
@@ -33,7 +41,7 @@ _edp_replay() {
 		return
 	fi
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '--merge --synth --preload -x --multiplier -p --pps --mbps --wire-bits -T --topspeed -l --loop -L --limit --duration --src-mac --dst-mac --vlan-add --vlan-strip --ip-offset -w --write --retime --json --json= -q --quiet -h --help -V --version' -- "$cur"))
+		COMPREPLY=($(compgen -W '--merge --synth --preload -x --multiplier -p --pps --mbps --wire-bits -T --topspeed -l --loop -L --limit --duration --src-mac --dst-mac --vlan-add --vlan-strip --ip-offset -w --write -i --interface --to --drop-when-full --retime --json --json= -q --quiet -h --help -V --version' -- "$cur"))
 		return
 	fi
 	COMPREPLY=($(compgen -f -X '!*.@(pcap|pcapng|cap)' -- "$cur") $(compgen -d -- "$cur"))

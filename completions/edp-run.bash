@@ -39,8 +39,13 @@ _edp_run() {
 		return ;;
 	-r | --read | -w | --write)
 		if [[ $cur == *=* ]]; then
-			local port=${cur%%=*}
-			COMPREPLY=($(compgen -f -- "${cur#*=}" | sed "s/^/$port=/"))
+			local port=${cur%%=*} what=${cur#*=} special='live:'
+			[[ $prev == -r || $prev == --read ]] && special='vport live:'
+			if [[ $what == live:* ]]; then
+				COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null | sed 's/^/live:/')" -- "$what" | sed "s/^/$port=/"))
+			else
+				COMPREPLY=($(compgen -f -- "$what" | sed "s/^/$port=/") $(compgen -W "$special" -- "$what" | sed "s/^/$port=/"))
+			fi
 		else
 			COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "$(_edp_run_ports | sed 's/$/=/')" -- "$cur"))
 			compopt -o nospace 2>/dev/null

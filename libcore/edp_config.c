@@ -229,8 +229,11 @@ static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	} else if (strcmp(k, "rx") == 0 || strcmp(k, "tx") == 0) {
 		if (get_string(c, v, k, &s))
 			return EDP_ERR_USAGE;
+		const char *why = edp_port_io_check(s, k[0] == 'r');
+		if (why)
+			return fail(c, v, "%s: '%s' %s", k, s, why);
 		char **dst = k[0] == 'r' ? &pc->rx : &pc->tx;
-		*dst = path_value(c, s);
+		*dst = edp_port_io_kind(s) == EDP_IO_FILE ? path_value(c, s) : strdup(s);
 	} else if (strcmp(k, "numa-node") == 0) {
 		long long x;
 		if (get_int(c, v, k, 0, 1023, &x))
@@ -670,4 +673,30 @@ void edp_config_free(struct edp_config *cfg)
 	free(cfg->routes);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+enum edp_io_kind edp_port_io_kind(const char *spec)
+{
+	if (strcmp(spec, EDP_VPORT_SPEC) == 0)
+		return EDP_IO_VPORT;
+	if (strncmp(spec, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0)
+		return EDP_IO_LIVE;
+	return EDP_IO_FILE;
+}
+
+const char *edp_port_io_check(const char *spec, bool rx)
+{
+	switch (edp_port_io_kind(spec)) {
+	case EDP_IO_VPORT:
+		return rx ? NULL : "is an input only (edp-replay --to NAME:PORT feeds it)";
+	case EDP_IO_LIVE: {
+		const char *iface = spec + strlen(EDP_LIVE_PREFIX);
+		size_t n = strlen(iface);
+		if (n == 0 || n >= 16 || strpbrk(iface, "/: \t"))
+			return "names no interface (expected live:IFACE)";
+		return NULL;
+	}
+	default:
+		return *spec ? NULL : "is empty";
+	}
 }

@@ -16,6 +16,7 @@
 
 #include "edp_action.h"
 #include "edp_error.h"
+#include "edp_pcapio.h"
 #include "edp_firewall.h"
 #include "edp_router.h"
 
@@ -24,10 +25,19 @@
 #define EDP_MAX_QUEUES 64
 #define EDP_MAX_CPU 1023
 
+/* What a port's rx or tx names: a capture file ("-" = stdin or stdout),
+ * the port's virtual port ("vport", rx only: edp_vport.h) or a network
+ * interface ("live:IFACE"). A file called so is given as ./vport. */
+#define EDP_VPORT_SPEC "vport"
+enum edp_io_kind { EDP_IO_FILE, EDP_IO_VPORT, EDP_IO_LIVE };
+enum edp_io_kind edp_port_io_kind(const char *spec);
+/* NULL when spec is a valid rx (or tx) value, else why not. */
+const char *edp_port_io_check(const char *spec, bool rx);
+
 struct edp_port_config {
 	char name[EDP_PORT_NAME_MAX + 1];
-	char *rx;          /* capture to read, "-" = stdin, NULL = none */
-	char *tx;          /* pcap to write, "-" = stdout, NULL = none */
+	char *rx;          /* what to read (edp_io_kind), "-" = stdin, NULL = none */
+	char *tx;          /* what to write (a file or live:IFACE), "-" = stdout, NULL = none */
 	bool has_mac;
 	uint8_t mac[6];
 	int32_t numa_node;             /* node of the port's device; -1 = the reader's */
@@ -37,6 +47,7 @@ struct edp_port_config {
 
 struct edp_config {
 	char *path;                     /* NULL for the built-in default */
+	const char *instance;           /* the instance name (its vports are named after it); NULL = "default" */
 	struct edp_port_config ports[EDP_MAX_PORTS];
 	uint32_t n_ports;
 	uint32_t flow_cache_entries;

@@ -24,6 +24,14 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 	const struct edp_config *cfg = dp->cfg;
 	bool nano = false;
 	uint32_t snaplen = 0;
+	for (uint32_t i = 0; i < cfg->n_ports; i++) { /* before anything is opened */
+		const struct edp_port_config *pc = &cfg->ports[i];
+		const char *why;
+		if (pc->rx && (why = edp_port_io_check(pc->rx, true)))
+			return edp_error_set(err, EDP_ERR_USAGE, "port %s: rx '%s' %s", pc->name, pc->rx, why);
+		if (pc->tx && (why = edp_port_io_check(pc->tx, false)))
+			return edp_error_set(err, EDP_ERR_USAGE, "port %s: tx '%s' %s", pc->name, pc->tx, why);
+	}
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
 		const char *rx = cfg->ports[i].rx;
 		if (!rx)
@@ -41,14 +49,26 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 		struct edp_input *in = &dp->inputs[dp->n_inputs];
 		if (cfg->loop != 1 && strcmp(rx, "-") == 0)
 			return edp_error_set(err, EDP_ERR_USAGE, "stdin: cannot be read more than once (--loop)");
-		in->reader = edp_pcap_reader_open(rx, err);
-		if (!in->reader)
-			return EDP_ERR_RUNTIME;
 		in->passes = 1;
 		in->port = (uint16_t)i;
 		dp->port_input[i] = (int16_t)dp->n_inputs;
 		dp->n_inputs++;
-		nano |= edp_pcap_reader_nanosecond(in->reader);
+		if (edp_port_io_kind(rx) == EDP_IO_VPORT) {
+			bool replaced;
+			in->vport = edp_vport_create(cfg->instance ? cfg->instance : "default", cfg->ports[i].name,
+						     &replaced, err);
+			if (!in->vport)
+				return EDP_ERR_RUNTIME;
+			in->live = true;
+			nano = true;
+			snaplen = EDP_VPORT_MAX_FRAME;
+			continue;
+		}
+		in->reader = edp_pcap_reader_open(rx, err);
+		if (!in->reader)
+			return EDP_ERR_RUNTIME;
+		in->live = edp_port_io_kind(rx) == EDP_IO_LIVE;
+		nano |= edp_pcap_reader_nanosecond(in->reader) || in->live;
 		if (edp_pcap_reader_snaplen(in->reader) > snaplen)
 			snaplen = edp_pcap_reader_snaplen(in->reader);
 	}
@@ -377,21 +397,30 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 
 /* Read the lookahead packet of an input into a buffer of the right pool.
  * Returns 0, or -1 on a read error. */
+/* Read the input's next packet into its lookahead. Returns 0 (with no
+ * lookahead at the end of a capture, or when a live input has nothing now)
+ * or -1 with err set. */
 static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
 		   struct edp_error *err)
 {
 	struct edp_pcap_packet pkt;
-	int rc = edp_pcap_reader_read(in->reader, &pkt, err);
-	uint32_t loop = dp->cfg->loop;
-	/* a file without packets is not looped: that would spin forever */
-	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
-		/* --loop: read the file again from its start */
-		edp_pcap_reader_close(in->reader);
-		in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
-		if (!in->reader)
-			return -1;
-		in->passes++;
+	int rc;
+	if (in->vport) {
+		rc = edp_vport_peek(in->vport, &pkt);
+	} else {
 		rc = edp_pcap_reader_read(in->reader, &pkt, err);
+		uint32_t loop = dp->cfg->loop;
+		/* a file without packets is not looped: that would spin forever */
+		while (rc == 0 && !in->live && (loop == 0 || in->passes < loop) && !*stop &&
+		       edp_pcap_reader_packets(in->reader)) {
+			/* --loop: read the file again from its start */
+			edp_pcap_reader_close(in->reader);
+			in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
+			if (!in->reader)
+				return -1;
+			in->passes++;
+			rc = edp_pcap_reader_read(in->reader, &pkt, err);
+		}
 	}
 	if (rc != 1)
 		return rc < 0 && !*stop ? -1 : 0;
@@ -404,6 +433,8 @@ static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile
 	m->wire_len = pkt.wire_len;
 	m->ts_ns = pkt.ts_ns;
 	m->in_port = in->port;
+	if (in->vport)
+		edp_vport_done(in->vport);
 	return 0;
 }
 
@@ -419,36 +450,62 @@ int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 		      int *rc, struct edp_error *err)
 {
 	struct edp_input *best = NULL;
+	bool waiting = false;
 	for (uint32_t i = 0; i < dp->n_inputs; i++) {
 		struct edp_input *in = &dp->inputs[i];
+		if (in->live && !in->next && !in->done) {
+			if (*rc || *stop)
+				in->done = true;
+			else if (advance(dp, in, stop, err) < 0)
+				in->done = true, *rc = EDP_ERR_RUNTIME;
+			waiting |= !in->next && !in->done;
+		}
 		if (in->next && (!best || in->next->ts_ns < best->next->ts_ns))
 			best = in;
 	}
 	if (!best)
-		return 0;
+		return waiting ? EDP_PICK_IDLE : 0;
 	*m = best->next;
 	best->next = NULL;
 	dp->rx[best->port].packets++;
 	dp->rx[best->port].bytes += (*m)->wire_len;
 	/* after a stop request or a read error no input advances any more, but
-	 * the lookahead packets already read are still delivered */
-	if (!*rc && !*stop && advance(dp, best, stop, err) < 0)
+	 * the lookahead packets already read are still delivered; a live input
+	 * is polled at the next pick */
+	if (!best->live && !*rc && !*stop && advance(dp, best, stop, err) < 0)
 		*rc = EDP_ERR_RUNTIME;
 	return 1;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec d = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+	nanosleep(&d, NULL);
 }
 
 static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
 	int rc = edp_datapath_prime(dp, stop, err);
 	struct edp_mbuf *batch[EDP_BATCH];
+	struct edp_lane *lane = &dp->lanes[0];
 	for (;;) {
 		uint32_t n = 0;
-		while (n < EDP_BATCH && edp_datapath_pick(dp, stop, &batch[n], &rc, err))
+		int got = 0;
+		while (n < EDP_BATCH && (got = edp_datapath_pick(dp, stop, &batch[n], &rc, err)) == 1)
 			n++;
+		if (n == 0 && got == EDP_PICK_IDLE) { /* live inputs, nothing now */
+			uint64_t c0 = edp_stats_cycles();
+			if (edp_datapath_flush_outputs(dp, rc ? NULL : err) < 0)
+				return rc ? rc : EDP_ERR_RUNTIME;
+			sleep_ns(EDP_LIVE_POLL_NS);
+			lane->idle_cycles += edp_stats_cycles() - c0;
+			if (dp->stats)
+				edp_datapath_publish_lane(dp, lane);
+			continue;
+		}
 		if (n == 0)
 			break;
 		uint64_t c0 = edp_stats_cycles();
-		struct edp_lane *lane = &dp->lanes[0];
 		edp_datapath_process_lane(dp, lane, batch, n);
 		int wrc = edp_datapath_emit(dp, batch, n, rc ? NULL : err);
 		uint64_t cycles = edp_stats_cycles() - c0;
@@ -487,6 +544,14 @@ void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const 
 	dp->log_ctx = ctx;
 }
 
+int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err)
+{
+	for (uint32_t i = 0; i < dp->n_sinks; i++)
+		if (edp_pcap_writer_flush(dp->sinks[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err)
 {
 	int rc = 0;
@@ -515,6 +580,14 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		out->ports[p].s.rx_bytes = dp->rx[p].bytes;
 		out->ports[p].s.tx_packets = dp->tx[p].packets;
 		out->ports[p].s.tx_bytes = dp->tx[p].bytes;
+		const struct edp_input *in = &dp->inputs[dp->port_input[p]];
+		bool mine = dp->cfg->ports[p].rx && in->port == p;
+		out->ports[p].vport = mine && in->vport;
+		out->ports[p].live = mine && in->live && in->reader;
+		if (out->ports[p].vport)
+			out->ports[p].s.queued = edp_vport_queued(in->vport);
+		if (out->ports[p].live)
+			out->ports[p].s.kernel_drops = edp_pcap_reader_kernel_drops(in->reader);
 	}
 	for (uint32_t i = 0; i < dp->n_lanes; i++) {
 		const struct edp_lane *l = &dp->lanes[i];
@@ -544,6 +617,7 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 		if (dp->inputs[i].next)
 			edp_mbuf_free_bulk(&dp->inputs[i].next, 1);
 		edp_pcap_reader_close(dp->inputs[i].reader);
+		edp_vport_close(dp->inputs[i].vport);
 	}
 	for (uint32_t i = 0; i < dp->n_sinks; i++)
 		edp_pcap_writer_close(dp->sinks[i], NULL);

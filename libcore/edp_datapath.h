@@ -30,6 +30,8 @@
 struct edp_port_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t drops; /* packets received on the port and dropped */
+	uint64_t queued; /* a vport: packets left in its ring for the next run */
+	uint64_t kernel_drops; /* a live interface: frames dropped before they were read */
 };
 
 struct edp_datapath_stats {
@@ -50,6 +52,7 @@ struct edp_datapath_stats {
 	uint32_t n_ports;
 	struct {
 		const char *name;
+		bool vport, live; /* rx is a vport, a live interface */
 		struct edp_port_stats s;
 	} ports[EDP_MAX_PORTS];
 };

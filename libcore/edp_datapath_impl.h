@@ -13,6 +13,7 @@
 #include "edp_pipeline.h"
 #include "edp_stats.h"
 #include "edp_topo.h"
+#include "edp_vport.h"
 
 #define EDP_SMALL_BUF 2048 /* packets up to this size use the small pool */
 
@@ -24,11 +25,16 @@ struct edp_pools {
 	int32_t node; /* -1: wherever first touched */
 };
 
+/* An input port: a capture (read ahead by one packet, merged by
+ * timestamp) or a live source, a vport or an interface (polled: it never
+ * ends by itself and an empty one does not hold the others up). */
 struct edp_input {
-	struct edp_pcap_reader *reader;
+	struct edp_pcap_reader *reader; /* a capture or live:IFACE */
+	struct edp_vport *vport;
 	struct edp_pools *pools;
-	struct edp_mbuf *next; /* lookahead packet, NULL when done */
+	struct edp_mbuf *next; /* lookahead packet; NULL: none now (live) or done */
 	uint16_t port;
+	bool live, done;       /* done: a live input after a stop or an error */
 	uint32_t passes;       /* times the input was opened */
 };
 
@@ -86,6 +92,10 @@ void edp_datapath_publish_queue(struct edp_datapath *dp, uint32_t queue, uint32_
 /* Publish the per-port receive counters (the reading thread only). */
 void edp_datapath_publish_rx(struct edp_datapath *dp);
 
+/* Hand what the outputs buffer to their files and pipes now (when idle).
+ * Returns 0, or -1 with err set. */
+int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err);
+
 /* Write each packet to the output of each of its ports, in order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
 
@@ -93,8 +103,12 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 
 /* Take the earliest lookahead packet into *m and read its input's next one
- * (unless *rc already holds an error or a stop was requested). Returns 1 with
- * a packet, 0 when every input is done. Needs one free mbuf of each pool. */
+ * (unless *rc already holds an error or a stop was requested); live inputs
+ * are polled. Returns 1 with a packet, 0 when every input is done, and
+ * EDP_PICK_IDLE when only live inputs are left and none has a packet now.
+ * Needs one free mbuf of each pool. */
+#define EDP_PICK_IDLE 2
+#define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
 int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **m,
 		      int *rc, struct edp_error *err);
 

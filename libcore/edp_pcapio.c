@@ -11,6 +11,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
@@ -19,17 +20,23 @@
 #define PCAPNG_MAGIC 0x0a0d0d0au
 #define IO_BUFFER (1u << 20)
 #define WRITE_BUFFER (1u << 16)
+#define LIVE_RX_BUFFER (64 << 20)
 
 struct edp_pcap_reader {
 	pcap_t *pcap;
 	FILE *fp;          /* the stream libpcap reads (maybe a replay cookie) */
 	char *iobuf;
 	bool nanosecond;
+	bool live;         /* a network interface: never ends, never waits */
 	uint64_t count;
 	char name[256];
 };
 
+static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err);
+
 struct edp_pcap_writer {
+	struct edp_pcap_live *live; /* a network interface instead of a file */
+	uint64_t retried;
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
 	FILE *fp;
@@ -116,6 +123,15 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	}
 	bool is_stdin = strcmp(path, "-") == 0;
 	snprintf(r->name, sizeof(r->name), "%s", is_stdin ? "stdin" : path);
+	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
+		if (!(r->pcap = live_open(path + strlen(EDP_LIVE_PREFIX), true, err))) {
+			free(r);
+			return NULL;
+		}
+		r->live = true;
+		r->nanosecond = pcap_get_tstamp_precision(r->pcap) == PCAP_TSTAMP_PRECISION_NANO;
+		return r;
+	}
 	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	unsigned char head[4];
@@ -219,6 +235,14 @@ uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r)
 }
 uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r) { return r->count; }
 
+uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r)
+{
+	struct pcap_stat ps;
+	if (!r->live || pcap_stats(r->pcap, &ps) < 0)
+		return 0;
+	return (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+}
+
 int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct edp_error *err)
 {
 	struct edp_pcap_packet pkt;
@@ -244,12 +268,15 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 		pkt->data = data;
 		pkt->caplen = h->caplen;
 		pkt->wire_len = h->len < h->caplen ? h->caplen : h->len;
-		pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+		pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
+			     (uint64_t)h->ts.tv_usec * (r->live && !r->nanosecond ? 1000u : 1u);
 		r->count++;
 		return 1;
 	}
 	if (rc == PCAP_ERROR_BREAK)
 		return 0;
+	if (rc == 0 && r->live)
+		return EDP_PCAP_AGAIN;
 	char msg[PCAP_ERRBUF_SIZE + 1];
 	snprintf(msg, sizeof(msg), "%s", pcap_geterr(r->pcap));
 	size_t l = strlen(msg);
@@ -270,6 +297,13 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	}
 	bool is_stdout = strcmp(path, "-") == 0;
 	snprintf(w->name, sizeof(w->name), "%s", is_stdout ? "stdout" : path);
+	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
+		if (!(w->live = edp_pcap_live_open(path + strlen(EDP_LIVE_PREFIX), err))) {
+			free(w);
+			return NULL;
+		}
+		return w;
+	}
 	w->fp = is_stdout ? stdout : fopen(path, "wb");
 	if (!w->fp) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", w->name, strerror(errno));
@@ -303,6 +337,8 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
 {
+	if (w->live)
+		return edp_pcap_live_send(w->live, m, &w->retried, err);
 	struct pcap_pkthdr h;
 	h.ts.tv_sec = (time_t)(m->ts_ns / 1000000000ull);
 	uint64_t frac = m->ts_ns % 1000000000ull;
@@ -319,6 +355,8 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
 {
+	if (w->live)
+		return 0;
 	if (fflush(w->fp) != 0 || ferror(w->fp)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
 		return -1;
@@ -331,6 +369,11 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 	if (!w)
 		return 0;
 	int rc = 0;
+	if (w->live) {
+		edp_pcap_live_close(w->live);
+		free(w);
+		return 0;
+	}
 	if (fflush(w->fp) != 0 || ferror(w->fp)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
 		rc = -1;
@@ -342,4 +385,99 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 	free(w->iobuf);
 	free(w);
 	return rc;
+}
+
+struct edp_pcap_live {
+	pcap_t *pcap;
+	char name[64];
+};
+
+/* Open interface iface through libpcap: immediate mode, not promiscuous.
+ * A receiver is non-blocking, takes what arrives (not what this host sends)
+ * with nanosecond timestamps; a sender takes nothing in. */
+static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p = pcap_create(iface, ebuf);
+	int rc = p ? pcap_set_immediate_mode(p, 1) : PCAP_ERROR;
+	if (rc == 0 && receive) {
+		pcap_set_snaplen(p, 262144);
+		pcap_set_buffer_size(p, LIVE_RX_BUFFER); /* a burst while the reader is off its CPU */
+		pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO); /* else microseconds */
+	}
+	if (rc == 0)
+		rc = pcap_activate(p);
+	if (rc < 0) {
+		const char *why = rc == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
+				  : rc == PCAP_ERROR_PERM_DENIED ? "permission denied (needs root or CAP_NET_RAW)"
+				  : rc == PCAP_ERROR_IFACE_NOT_UP ? "the interface is down"
+				  : p && pcap_geterr(p)[0]         ? pcap_geterr(p)
+								   : ebuf;
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open for %s: %s", iface, receive ? "capture" : "sending",
+			      why);
+		if (p)
+			pcap_close(p);
+		return NULL;
+	}
+	if (pcap_datalink(p) != DLT_EN10MB) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not an Ethernet interface", iface);
+		pcap_close(p);
+		return NULL;
+	}
+	if (receive) {
+		if (pcap_setnonblock(p, 1, ebuf) < 0 || pcap_setdirection(p, PCAP_D_IN) < 0) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot set up capture: %s", iface, pcap_geterr(p));
+			pcap_close(p);
+			return NULL;
+		}
+		return p;
+	}
+	/* a sender reads nothing: a filter that takes no packet keeps the
+	 * kernel from queueing every frame on the interface (ours included)
+	 * to this socket */
+	struct bpf_program none;
+	if (pcap_compile(p, &none, "less 0", 1, PCAP_NETMASK_UNKNOWN) == 0) {
+		pcap_setfilter(p, &none);
+		pcap_freecode(&none);
+	}
+	return p;
+}
+
+struct edp_pcap_live *edp_pcap_live_open(const char *iface, struct edp_error *err)
+{
+	struct edp_pcap_live *l = calloc(1, sizeof(*l));
+	if (!l) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", iface);
+		return NULL;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", iface);
+	if (!(l->pcap = live_open(iface, false, err))) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+int edp_pcap_live_send(struct edp_pcap_live *l, const struct edp_mbuf *m, uint64_t *retried, struct edp_error *err)
+{
+	for (;;) {
+		if (pcap_inject(l->pcap, m->data, m->data_len) == (int)m->data_len)
+			return 0;
+		if (errno != ENOBUFS && errno != EAGAIN) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: send failed: %s", l->name, pcap_geterr(l->pcap));
+			return -1;
+		}
+		(*retried)++;
+		struct timespec ts = { 0, 10000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+void edp_pcap_live_close(struct edp_pcap_live *l)
+{
+	if (!l)
+		return;
+	if (l->pcap)
+		pcap_close(l->pcap);
+	free(l);
 }

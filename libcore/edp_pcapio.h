@@ -9,6 +9,12 @@
  * created with nanosecond precision writes the nanosecond magic; otherwise
  * microseconds, which is lossless for input that had microseconds.
  *
+ * "live:IFACE" names a network interface (libpcap, immediate mode, not
+ * promiscuous): a reader of it takes the frames that arrive on it (not those
+ * this host sends), never waits and never ends (EDP_PCAP_AGAIN when nothing
+ * has arrived); a writer of it injects each frame as it is, waiting out a
+ * full device queue. A live sender alone is edp_pcap_live_*.
+ *
  * Errors always name the file ("-" is called "stdin"/"stdout"). A reader that
  * fails mid-file has delivered every packet before the fault.
  *
@@ -26,6 +32,9 @@
 struct edp_pcap_reader;
 struct edp_pcap_writer;
 
+#define EDP_LIVE_PREFIX "live:"
+#define EDP_PCAP_AGAIN 2 /* a live reader has nothing now */
+
 /* Open `path` ("-" = stdin). On failure returns NULL with err set
  * (EDP_ERR_RUNTIME): missing, directory, empty, bad magic, truncated header,
  * unsupported link type. */
@@ -39,6 +48,9 @@ bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r);
 uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r);
 /* Packets read so far. */
 uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
+/* A live reader: frames the kernel or the interface dropped before they
+ * could be read (a full capture buffer); 0 for a capture file. */
+uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r);
 
 /* One packet as libpcap delivered it: valid until the next read. */
 struct edp_pcap_packet {
@@ -48,7 +60,8 @@ struct edp_pcap_packet {
 };
 
 /* Read the next packet without copying it. Returns 1, 0 at the end, -1 on
- * a read error or a corrupt or truncated file (err says which packet). */
+ * a read error or a corrupt or truncated file (err says which packet), and
+ * EDP_PCAP_AGAIN from a live reader with nothing to read now. */
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err);
 
 /* Read the next packet into m (data, data_len, wire_len, ts_ns).
@@ -66,5 +79,16 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);
 /* Flush and close; returns 0, or -1 with err set when any write failed. */
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err);
+
+struct edp_pcap_live;
+
+/* Open interface `iface` for sending. NULL with err set (EDP_ERR_RUNTIME)
+ * when it does not exist, is down, or sending is not permitted. */
+struct edp_pcap_live *edp_pcap_live_open(const char *iface, struct edp_error *err);
+/* Send one frame. A full device queue (ENOBUFS/EAGAIN) is waited out and
+ * counted in *retried. Returns 0, or -1 with err set. */
+int edp_pcap_live_send(struct edp_pcap_live *l, const struct edp_mbuf *m, uint64_t *retried,
+		       struct edp_error *err);
+void edp_pcap_live_close(struct edp_pcap_live *l);
 
 #endif

@@ -1,4 +1,5 @@
 #include "edp_replay.h"
+#include "edp_vport.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -189,10 +190,11 @@ struct flowset {
 
 static uint64_t key_hash64(const struct edp_flow_key *k)
 {
-	const uint8_t *b = (const uint8_t *)k;
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < sizeof(*k); i += 8) {
+		h = (h ^ edp_flow_load64((const uint8_t *)k + i)) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 29;
+	}
 	return h ? h : 1;
 }
 
@@ -237,6 +239,70 @@ static void flowset_add(struct flowset *fs, const struct edp_mbuf *m)
 	}
 }
 
+/* Where packets go: a pcap writer, a live interface or a vport. */
+struct sink {
+	struct edp_pcap_writer *w;
+	struct edp_pcap_live *live;
+	struct edp_vport *vport;
+};
+
+#define VPORT_WAIT_NS 20000 /* a full vport is tried again this often */
+
+/* Returns 0 when sent, 1 when dropped (a full vport, drop_when_full), 2 when
+ * *stop came while waiting for room, -1 with err set. */
+static int sink_send(struct sink *k, const struct edp_replay_config *cfg, const struct edp_mbuf *m,
+		     const volatile sig_atomic_t *stop, struct edp_replay_result *res, struct edp_error *err)
+{
+	if (k->live)
+		return edp_pcap_live_send(k->live, m, &res->retried, err);
+	if (!k->vport)
+		return edp_pcap_writer_write(k->w, m, err);
+	bool waited = false;
+	for (;;) {
+		int rc = edp_vport_send(k->vport, m->data, m->data_len, m->wire_len, m->ts_ns, err);
+		if (rc)
+			return rc < 0 ? -1 : 0;
+		if (cfg->drop_when_full) {
+			res->dropped++;
+			return 1;
+		}
+		if (*stop)
+			return 2;
+		if (!waited)
+			res->retried++;
+		waited = true;
+		struct timespec ts = { 0, VPORT_WAIT_NS };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int sink_flush(struct sink *k, struct edp_error *err)
+{
+	return k->w ? edp_pcap_writer_flush(k->w, err) : 0;
+}
+
+/* Returns 0, or -1 with err set when the last writes failed. */
+static int sink_close(struct sink *k, struct edp_error *err)
+{
+	int rc = k->w ? edp_pcap_writer_close(k->w, err) : 0;
+	edp_pcap_live_close(k->live);
+	edp_vport_close(k->vport);
+	memset(k, 0, sizeof(*k));
+	return rc;
+}
+
+static int sink_open(struct sink *k, const struct edp_replay_config *cfg, bool nano, uint32_t snaplen,
+		     struct edp_error *err)
+{
+	if (cfg->iface)
+		k->live = edp_pcap_live_open(cfg->iface, err);
+	else if (cfg->vport_instance)
+		k->vport = edp_vport_attach(cfg->vport_instance, cfg->vport_port, err);
+	else
+		k->w = edp_pcap_writer_open(cfg->output, nano || cfg->retime, snaplen, err);
+	return k->live || k->vport || k->w ? 0 : EDP_ERR_RUNTIME;
+}
+
 static int check(const struct edp_replay_config *cfg, struct edp_error *err)
 {
 	if (!cfg->synth && cfg->n_inputs == 0)
@@ -246,6 +312,9 @@ static int check(const struct edp_replay_config *cfg, struct edp_error *err)
 	if (cfg->merge && cfg->n_inputs < 2)
 		return edp_error_set(err, EDP_ERR_USAGE, "--merge needs two captures or more");
 	for (uint32_t i = 0; i < cfg->n_inputs; i++) {
+		if (strncmp(cfg->inputs[i], EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0)
+			return edp_error_set(err, EDP_ERR_USAGE, "%s: replays captures, not interfaces (a file of that name: ./%s)",
+					     cfg->inputs[i], cfg->inputs[i]);
 		if (strcmp(cfg->inputs[i], "-") != 0)
 			continue;
 		if (cfg->loops != 1 && !cfg->preload)
@@ -281,7 +350,7 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 	struct flowset fs = { 0 };
 	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, BUF_SIZE, err);
 	struct edp_mbuf *m = NULL;
-	struct edp_pcap_writer *w = NULL;
+	struct sink sink = { 0 };
 	if (!pace || !pool || edp_mbuf_alloc_bulk(pool, &m, 1) != 1 ||
 	    (cfg->merge && !(src.ahead_pool = edp_mbuf_pool_create(cfg->n_inputs, BUF_SIZE, err)))) {
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
@@ -326,10 +395,8 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 	}
 	if (cfg->preload && (rc = preload(&src, m, err)))
 		goto out;
-	if (!(w = edp_pcap_writer_open(cfg->output, nano || cfg->retime, snaplen, err))) {
-		rc = EDP_ERR_RUNTIME;
+	if ((rc = sink_open(&sink, cfg, nano, snaplen, err)))
 		goto out;
-	}
 	uint64_t ts_shift = 0, first_ts = 0, last_ts = 0, next_progress = edp_pace_now_ns() + PROGRESS_NS;
 	for (uint64_t loop = 0; cfg->loops == 0 || loop < cfg->loops; loop++) {
 		if (loop > 0 && source_open(&src, err)) {
@@ -358,7 +425,7 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 				goto done;
 			if (due) {
 				uint64_t now = edp_pace_now_ns();
-				if (due > now + FLUSH_BEFORE_WAIT_NS && edp_pcap_writer_flush(w, err) < 0) {
+				if (due > now + FLUSH_BEFORE_WAIT_NS && sink_flush(&sink, err) < 0) {
 					rc = EDP_ERR_RUNTIME;
 					goto done;
 				}
@@ -369,12 +436,17 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 				clock_gettime(CLOCK_REALTIME, &t);
 				m->ts_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 			}
-			if (edp_pcap_writer_write(w, m, err) < 0) {
+			int sent = sink_send(&sink, cfg, m, stop, res, err);
+			if (sent < 0) {
 				res->failed++;
 				rc = EDP_ERR_RUNTIME;
 				goto done;
 			}
+			if (sent == 2)
+				goto done;
 			edp_pace_sent(pace, due);
+			if (sent == 1)
+				continue;
 			res->packets++;
 			res->bytes += m->wire_len;
 			flowset_add(&fs, m);
@@ -394,13 +466,11 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 			break; /* an empty source is not looped: that would spin forever */
 	}
 done:
-	if (edp_pcap_writer_close(w, rc ? NULL : err) < 0 && !rc)
+	if (sink_close(&sink, rc ? NULL : err) < 0 && !rc)
 		rc = EDP_ERR_RUNTIME;
-	w = NULL;
 	finish(res, pace, &fs);
 out:
-	if (w)
-		edp_pcap_writer_close(w, NULL);
+	sink_close(&sink, NULL);
 	if (m)
 		edp_mbuf_free_bulk(&m, 1);
 	source_close(&src);

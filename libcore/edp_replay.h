@@ -10,7 +10,10 @@
  * input; retime stamps each packet with its departure time instead).
  *
  * Sink: a pcap file or stdout ("-"), written through edp_pcapio, flushed
- * before each wait so that a paced pipe sees every packet on time.
+ * before each wait so that a paced pipe sees every packet on time; a
+ * network interface (libpcap inject); or the vport of a running edp-run
+ * (edp_vport.h), whose full ring is waited out (or, with drop_when_full,
+ * the packet is dropped and counted).
  *
  * Every packet read is sent, or the run ends with an error naming why: a
  * replay never loses a packet silently. The run stops at the end of the
@@ -44,7 +47,10 @@ struct edp_replay_config {
 	uint64_t duration_ns;            /* 0 = no limit */
 	bool preload, retime;
 	struct edp_rewrite rewrite;
-	const char *output;              /* pcap file, "-" = stdout */
+	const char *output;              /* pcap file, "-" = stdout; or */
+	const char *iface;               /* a network interface to send on; or */
+	const char *vport_instance, *vport_port; /* the vport of a running edp-run */
+	bool drop_when_full;             /* a full vport: drop and count, instead of waiting */
 };
 
 struct edp_replay_result {
@@ -53,6 +59,8 @@ struct edp_replay_result {
 	uint64_t flows;                  /* distinct flows sent (directional 5-tuple + VLAN) */
 	bool flows_capped;               /* more than EDP_REPLAY_MAX_FLOWS */
 	uint64_t failed;                 /* packets that could not be sent (the run then ends) */
+	uint64_t retried;                /* sends that found the interface's queue or the vport full, then went */
+	uint64_t dropped;                /* drop_when_full: packets a full vport did not take */
 	uint64_t rewrite_skipped;        /* VLAN pushes that found no room (packet sent as it was) */
 	double seconds;                  /* first departure to last */
 	uint64_t gap_p50_ns, gap_p99_ns;   /* inter-departure gaps */

@@ -60,6 +60,7 @@ struct run {
 	struct edp_ring *order; /* reader -> writer: queue of each packet, in input order */
 	struct edp_ring *free;  /* writer -> reader: written mbufs; room for all of them */
 	atomic_int input_done;  /* the reader has queued its last packet */
+	atomic_int live_idle;   /* the reader found only live inputs, all empty */
 	atomic_int abort;       /* a write failed: stop reading */
 	atomic_int finished;    /* every worker is done: the balancer ends */
 	pthread_t balancer;
@@ -71,6 +72,7 @@ struct run {
 	/* the writer role: whichever worker holds `writing` writes */
 	pthread_mutex_t writing;
 	int write_rc;
+	bool unflushed;         /* written since the outputs were last flushed */
 	struct edp_error write_err;
 	void *ids[EDP_BATCH];   /* ordered: order entries taken, not all written yet */
 	uint32_t ids_n, ids_pos;
@@ -100,8 +102,11 @@ static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(stru
 	uint32_t ticket = edp_doorbell_prepare(&w->bell);
 	if (ready(w))
 		edp_doorbell_cancel(&w->bell);
-	else
-		edp_doorbell_wait(&w->bell, ticket, SLEEP_NS);
+	else /* the reader polls idle live inputs at a short interval */
+		edp_doorbell_wait(&w->bell, ticket,
+				  w->index == 0 && atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)
+					  ? EDP_LIVE_POLL_NS
+					  : SLEEP_NS);
 	return true;
 }
 
@@ -247,6 +252,15 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait)
 		return 0;
 	uint64_t c0 = edp_stats_cycles();
 	uint32_t did = run->ordered ? write_ordered(run) : write_any_order(run);
+	run->unflushed |= did > 0;
+	if (!did && run->unflushed && atomic_load_explicit(&run->live_idle, memory_order_relaxed)) {
+		/* live inputs went quiet: what was written goes down the pipe now */
+		run->unflushed = false;
+		if (!run->write_rc && edp_datapath_flush_outputs(run->dp, &run->write_err) < 0) {
+			run->write_rc = EDP_ERR_RUNTIME;
+			atomic_store_explicit(&run->abort, 1, memory_order_release);
+		}
+	}
 	pthread_mutex_unlock(&run->writing);
 	if (did) {
 		atomic_store_explicit(&w->io_cycles,
@@ -294,8 +308,17 @@ static uint32_t read_batch(struct run *run, struct worker *w)
 		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
 	struct edp_mbuf *batch[EDP_BATCH];
 	uint32_t qid[EDP_BATCH], n = 0;
-	while (n < EDP_BATCH && edp_datapath_pick(dp, run->stop, &batch[n], &run->read_rc, run->read_err))
+	int got = 0;
+	while (n < EDP_BATCH &&
+	       (got = edp_datapath_pick(dp, run->stop, &batch[n], &run->read_rc, run->read_err)) == 1)
 		n++;
+	atomic_store_explicit(&run->live_idle, n == 0 && got == EDP_PICK_IDLE, memory_order_relaxed);
+	if (n == 0 && got == EDP_PICK_IDLE) {
+		atomic_store_explicit(&w->io_cycles,
+				      atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + edp_stats_cycles() - c0,
+				      memory_order_relaxed);
+		return 0;
+	}
 	if (n == 0) {
 		atomic_store_explicit(&run->input_done, 1, memory_order_release);
 		wake_all(run);
@@ -386,7 +409,8 @@ static bool worker_ready(struct worker *w)
 	bool done = atomic_load_explicit(&run->input_done, memory_order_acquire);
 	if (done && rx_drained(run))
 		return true;
-	if (w->index == 0 && !done && (edp_ring_count(run->free) || can_read(run)))
+	if (w->index == 0 && !done && (edp_ring_count(run->free) || can_read(run)) &&
+	    !atomic_load_explicit(&run->live_idle, memory_order_relaxed))
 		return true;
 	if (w->index && out_pending(run))
 		return true;

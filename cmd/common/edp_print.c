@@ -49,6 +49,13 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
 		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
 		(unsigned long long)s->packets_dropped);
+	for (uint32_t i = 0; i < s->n_ports; i++)
+		if (s->ports[i].vport && s->ports[i].s.queued)
+			fprintf(f, "  vport %s: %llu packets left queued for the next run\n", s->ports[i].name,
+				(unsigned long long)s->ports[i].s.queued);
+		else if (s->ports[i].live && s->ports[i].s.kernel_drops)
+			fprintf(f, "  port %s: %llu frames dropped by the kernel before they were read\n",
+				s->ports[i].name, (unsigned long long)s->ports[i].s.kernel_drops);
 }
 
 void edp_print_json_string(FILE *f, const char *s)
@@ -92,10 +99,15 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	for (uint32_t i = 0; i < s->n_ports; i++) {
 		fprintf(f, "%s{\"name\":", i ? "," : "");
 		edp_print_json_string(f, s->ports[i].name);
-		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"drops\":%llu}",
+		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"drops\":%llu",
 			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
 			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes,
 			(unsigned long long)s->ports[i].s.drops);
+		if (s->ports[i].vport)
+			fprintf(f, ",\"vport_queued\":%llu", (unsigned long long)s->ports[i].s.queued);
+		if (s->ports[i].live)
+			fprintf(f, ",\"kernel_drops\":%llu", (unsigned long long)s->ports[i].s.kernel_drops);
+		fputc('}', f);
 	}
 	fprintf(f, "],\"threads\":%u,\"seconds\":%.6f,\"mpps\":%.6f}\n", s->threads, s->seconds,
 		s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0);

@@ -166,3 +166,30 @@ load helper
 	grep -q "^edp-replay: stdout: write failed: Broken pipe$" err.txt
 	grep -qE "^edp-replay: [0-9]+ packets \([0-9]+ bytes\)" err.txt
 }
+
+teardown() {
+	if [ -n "${cap:-}" ]; then kill "$cap" 2>/dev/null || true; fi
+	if [ -n "${ns:-}" ]; then ip netns del "$ns" 2>/dev/null || true; fi
+}
+
+@test "-i: every packet arrives on the other end of a veth pair, as sent" {
+	netns_up
+	"$REPLAY" -T -q --synth flows=20,packets=3000,size=64-1000,proto=mix,seed=12 -w want.pcap
+	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -B 16384 -w got.pcap 2>tcpdump.err 3>&- &
+	cap=$!
+	wait_for grep -q "listening on veth1" tcpdump.err
+	run ip netns exec "$ns" "$REPLAY" -q --pps 10000 --synth flows=20,packets=3000,size=64-1000,proto=mix,seed=12 -i veth0 --json
+	assert_success
+	echo "$output" | jq -e '.packets == 3000 and .failed == 0'
+	sleep 0.5
+	kill -TERM "$cap"
+	wait "$cap" || true
+	[ "$(count got.pcap)" -eq 3000 ]
+	[ "$(tcpdump -r got.pcap -n -e -x 2>/dev/null | sed 's/^[0-9:.]* //')" = "$(tcpdump -r want.pcap -n -e -x 2>/dev/null | sed 's/^[0-9:.]* //')" ]
+	run "$REPLAY" -T --synth packets=1 -i nosuch0
+	assert_failure 1
+	assert_output "edp-replay: nosuch0: cannot open for sending: no such interface"
+	run "$REPLAY" -T --synth packets=1 -i lo -w x.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: give one of -w FILE, -i IFACE and --to NAME:PORT"
+}

@@ -40,3 +40,45 @@ reading() {
 body() {
 	tail -c +25 "$1"
 }
+
+# netns_up: a network namespace of this test ($ns) with veth0 <-> veth1 up
+# and no IPv6 chatter; the test file's teardown removes it
+netns_up() {
+	ns=edp-test-$$-${BATS_TEST_NUMBER}
+	if ! ip netns add "$ns" 2>ns.err; then
+		skip "network namespaces are not available here: $(cat ns.err)"
+	fi
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip netns exec "$ns" ip link add veth0 type veth peer name veth1
+	ip netns exec "$ns" ip link set veth0 up
+	ip netns exec "$ns" ip link set veth1 up
+}
+
+# A capture's packets as tcpdump reads them, with nanosecond times whatever
+# the file's precision: two captures of the same packets read the same.
+packets() {
+	tcpdump -r "$1" -n -e -x -tt --time-stamp-precision=nano 2>/dev/null
+}
+
+# same_packets A B: the two captures hold the same packets (by packets())
+same_packets() {
+	packets "$1" >"$1.txt"
+	packets "$2" >"$2.txt"
+	[ -s "$1.txt" ] && cmp "$1.txt" "$2.txt"
+}
+
+# rx_of NAME PORT-INDEX: packets the running instance NAME has read on a port
+rx_of() {
+	"$RUN" --stats "$1" --json 2>/dev/null | jq ".ports[$2].rx_packets"
+}
+
+# wait_rx NAME PORT-INDEX OP N: wait up to 10 s until rx_of NAME PORT-INDEX is OP N
+# (OP as test(1) has it: -eq, -gt, ...)
+wait_rx() {
+	for _ in $(seq 100); do
+		[ "$(rx_of "$1" "$2")" "$3" "$4" ] 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "instance $1 port $2: rx $(rx_of "$1" "$2"), expected $3 $4" >&2
+	return 1
+}

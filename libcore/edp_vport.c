@@ -1,0 +1,309 @@
+#include "edp_vport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "edp_stats.h"
+
+#define VPORT_MAGIC 0x54524f5056504445ull /* "EDPVPORT" */
+#define VPORT_VERSION 1
+#define HEADER_SIZE 4096u
+#define REC_HDR 16u
+#define WRAP_MARK 0xffffffffu
+#define PUBLISH_EVERY 32 /* the consumer stores its tail at least this often */
+#define LOCK_CONSUMER 0
+#define LOCK_PRODUCER 1
+
+struct shm {
+	uint64_t magic;
+	uint32_t version, data_size;
+	_Alignas(64) _Atomic uint64_t head; /* producer: bytes ever queued */
+	_Atomic uint64_t sent;              /* producer: packets ever queued */
+	_Alignas(64) _Atomic uint64_t tail; /* consumer: bytes ever taken */
+	_Atomic uint64_t received;          /* consumer: packets ever taken */
+};
+_Static_assert(sizeof(struct shm) <= HEADER_SIZE, "vport header fits its page");
+
+struct rec {
+	uint32_t caplen, wire_len; /* caplen WRAP_MARK: go on at offset 0 */
+	uint64_t ts_ns;
+};
+_Static_assert(sizeof(struct rec) == REC_HDR, "vport record header");
+
+struct edp_vport {
+	int fd;
+	bool consumer;
+	struct shm *shm;
+	uint8_t *data;
+	uint64_t mask;
+	uint64_t pos;          /* our index: head (producer) or tail (consumer) */
+	uint64_t other;        /* cached copy of the other side's index */
+	uint64_t count;        /* packets: sent (producer) or received (consumer) */
+	uint32_t unpublished;  /* consumer: records taken since the last tail store */
+	uint32_t last;         /* consumer: length of the record of the last peek */
+	char path[4096];
+};
+
+static uint32_t rec_len(uint32_t caplen)
+{
+	return REC_HDR + ((caplen + 15u) & ~15u);
+}
+
+static int vport_path(const char *instance, const char *port, char *path, size_t size, struct edp_error *err)
+{
+	if (!edp_stats_name_valid(instance))
+		return edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", instance);
+	if (!edp_stats_name_valid(port))
+		return edp_error_set(err, EDP_ERR_USAGE, "port name '%s' must be 1 to 32 of a-z 0-9 _ -", port);
+	char dir[4000];
+	if (edp_stats_rundir(dir, sizeof(dir), err))
+		return EDP_ERR_RUNTIME;
+	snprintf(path, size, "%s/%s.%s.vport", dir, instance, port);
+	return 0;
+}
+
+/* An open-file-description lock on byte `which`: 0, or -1 when held elsewhere. */
+static int lock_byte(int fd, int which)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = which, .l_len = 1 };
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static bool byte_locked(int fd, int which)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = which, .l_len = 1 };
+	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+static bool valid(const struct shm *s)
+{
+	return s->magic == VPORT_MAGIC && s->version == VPORT_VERSION && s->data_size == EDP_VPORT_DATA_SIZE &&
+	       atomic_load(&s->head) - atomic_load(&s->tail) <= EDP_VPORT_DATA_SIZE &&
+	       atomic_load(&s->sent) >= atomic_load(&s->received);
+}
+
+static struct edp_vport *map(int fd, bool consumer, const char *path, struct edp_error *err)
+{
+	struct edp_vport *v = calloc(1, sizeof(*v));
+	void *base = mmap(NULL, HEADER_SIZE + EDP_VPORT_DATA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (!v || base == MAP_FAILED) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot map: %s", path, v ? strerror(errno) : "out of memory");
+		if (base != MAP_FAILED)
+			munmap(base, HEADER_SIZE + EDP_VPORT_DATA_SIZE);
+		free(v);
+		close(fd);
+		return NULL;
+	}
+	v->fd = fd;
+	v->consumer = consumer;
+	v->shm = base;
+	v->data = (uint8_t *)base + HEADER_SIZE;
+	v->mask = EDP_VPORT_DATA_SIZE - 1;
+	snprintf(v->path, sizeof(v->path), "%s", path);
+	return v;
+}
+
+struct edp_vport *edp_vport_create(const char *instance, const char *port, bool *replaced, struct edp_error *err)
+{
+	char path[4096];
+	if (replaced)
+		*replaced = false;
+	if (vport_path(instance, port, path, sizeof(path), err))
+		return NULL;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (lock_byte(fd, LOCK_CONSUMER) < 0) {
+		close(fd);
+		edp_error_set(err, EDP_ERR_RUNTIME, "vport %s:%s is in use by another edp-run (%s)", instance, port, path);
+		return NULL;
+	}
+	struct stat st;
+	size_t total = HEADER_SIZE + EDP_VPORT_DATA_SIZE;
+	if (fstat(fd, &st) < 0)
+		st.st_size = 0;
+	bool fresh = (size_t)st.st_size != total;
+	if (fresh && (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)total) < 0)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot size the ring: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	fchmod(fd, 0600);
+	struct edp_vport *v = map(fd, true, path, err);
+	if (!v)
+		return NULL;
+	struct shm *s = v->shm;
+	if (fresh || !valid(s)) {
+		if (replaced)
+			*replaced = st.st_size != 0; /* something else was there */
+		memset(s, 0, sizeof(*s));
+		s->version = VPORT_VERSION;
+		s->data_size = EDP_VPORT_DATA_SIZE;
+		__atomic_store_n(&s->magic, VPORT_MAGIC, __ATOMIC_RELEASE);
+	}
+	v->pos = atomic_load_explicit(&s->tail, memory_order_relaxed);
+	v->count = atomic_load_explicit(&s->received, memory_order_relaxed);
+	v->other = atomic_load_explicit(&s->head, memory_order_acquire);
+	return v;
+}
+
+struct edp_vport *edp_vport_attach(const char *instance, const char *port, struct edp_error *err)
+{
+	char path[4096];
+	if (vport_path(instance, port, path, sizeof(path), err))
+		return NULL;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			edp_error_set(err, EDP_ERR_RUNTIME,
+				      "no vport %s:%s (no %s): start edp-run --name %s with port %s on rx: vport", instance,
+				      port, path, instance, port);
+		else
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size != HEADER_SIZE + EDP_VPORT_DATA_SIZE) {
+		close(fd);
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a vport ring", path);
+		return NULL;
+	}
+	if (lock_byte(fd, LOCK_PRODUCER) < 0) {
+		close(fd);
+		edp_error_set(err, EDP_ERR_RUNTIME, "vport %s:%s already has a producer", instance, port);
+		return NULL;
+	}
+	struct edp_vport *v = map(fd, false, path, err);
+	if (!v)
+		return NULL;
+	if (__atomic_load_n(&v->shm->magic, __ATOMIC_ACQUIRE) != VPORT_MAGIC || !valid(v->shm)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a version %d vport ring", path, VPORT_VERSION);
+		edp_vport_close(v);
+		return NULL;
+	}
+	v->pos = atomic_load_explicit(&v->shm->head, memory_order_relaxed);
+	v->count = atomic_load_explicit(&v->shm->sent, memory_order_relaxed);
+	v->other = atomic_load_explicit(&v->shm->tail, memory_order_acquire);
+	return v;
+}
+
+const char *edp_vport_path(const struct edp_vport *v)
+{
+	return v->path;
+}
+
+static void publish_tail(struct edp_vport *v)
+{
+	atomic_store_explicit(&v->shm->received, v->count, memory_order_relaxed);
+	atomic_store_explicit(&v->shm->tail, v->pos, memory_order_release);
+	v->unpublished = 0;
+}
+
+int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, uint32_t wire_len, uint64_t ts_ns,
+		   struct edp_error *err)
+{
+	if (caplen > EDP_VPORT_MAX_FRAME)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: a %u-byte frame is larger than a vport takes (%u)",
+				     v->path, caplen, EDP_VPORT_MAX_FRAME),
+		       -1;
+	uint64_t off = v->pos & v->mask;
+	uint64_t need = rec_len(caplen), skip = off + need > EDP_VPORT_DATA_SIZE ? EDP_VPORT_DATA_SIZE - off : 0;
+	if (EDP_VPORT_DATA_SIZE - (v->pos - v->other) < skip + need) {
+		v->other = atomic_load_explicit(&v->shm->tail, memory_order_acquire);
+		if (EDP_VPORT_DATA_SIZE - (v->pos - v->other) < skip + need)
+			return 0;
+	}
+	if (skip) {
+		((struct rec *)(v->data + off))->caplen = WRAP_MARK;
+		v->pos += skip;
+		off = 0;
+	}
+	struct rec *r = (struct rec *)(v->data + off);
+	r->caplen = caplen;
+	r->wire_len = wire_len;
+	r->ts_ns = ts_ns;
+	memcpy(r + 1, data, caplen);
+	v->pos += need;
+	v->count++;
+	atomic_store_explicit(&v->shm->sent, v->count, memory_order_relaxed);
+	atomic_store_explicit(&v->shm->head, v->pos, memory_order_release);
+	return 1;
+}
+
+int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt)
+{
+	for (;;) {
+		if (v->pos == v->other) {
+			v->other = atomic_load_explicit(&v->shm->head, memory_order_acquire);
+			if (v->pos == v->other) {
+				if (v->unpublished)
+					publish_tail(v);
+				return 0;
+			}
+		}
+		uint64_t off = v->pos & v->mask;
+		const struct rec *r = (const struct rec *)(v->data + off);
+		if (r->caplen == WRAP_MARK) {
+			v->pos += EDP_VPORT_DATA_SIZE - off;
+			continue;
+		}
+		/* a record never runs past the end (the producer wrapped it); a
+		 * length that says otherwise is a corrupt ring: take it as empty
+		 * from here rather than read out of bounds */
+		if (r->caplen > EDP_VPORT_MAX_FRAME || off + rec_len(r->caplen) > EDP_VPORT_DATA_SIZE) {
+			v->pos = v->other;
+			publish_tail(v);
+			return 0;
+		}
+		pkt->data = (const uint8_t *)(r + 1);
+		pkt->caplen = r->caplen;
+		pkt->wire_len = r->wire_len;
+		pkt->ts_ns = r->ts_ns;
+		v->last = rec_len(r->caplen);
+		return 1;
+	}
+}
+
+void edp_vport_done(struct edp_vport *v)
+{
+	v->pos += v->last;
+	v->last = 0;
+	v->count++;
+	if (++v->unpublished >= PUBLISH_EVERY)
+		publish_tail(v);
+}
+
+uint64_t edp_vport_queued(const struct edp_vport *v)
+{
+	uint64_t sent = v->consumer ? atomic_load_explicit(&v->shm->sent, memory_order_acquire) : v->count;
+	uint64_t received = v->consumer ? v->count : atomic_load_explicit(&v->shm->received, memory_order_acquire);
+	return sent - received;
+}
+
+bool edp_vport_has_consumer(const struct edp_vport *v)
+{
+	return byte_locked(v->fd, LOCK_CONSUMER);
+}
+
+void edp_vport_close(struct edp_vport *v)
+{
+	if (!v)
+		return;
+	if (v->consumer) {
+		publish_tail(v);
+		if (edp_vport_queued(v) == 0 && !byte_locked(v->fd, LOCK_PRODUCER))
+			unlink(v->path);
+	}
+	munmap(v->shm, HEADER_SIZE + EDP_VPORT_DATA_SIZE);
+	close(v->fd);
+	free(v);
+}

@@ -1,0 +1,76 @@
+/* edp_vport: virtual ports, named packet rings in shared memory between two
+ * processes.
+ *
+ * The edp-run instance NAME that owns port PORT (`rx: vport`) creates
+ * $EDP_RUNDIR/NAME.PORT.vport (owner-only) and consumes it; a producer
+ * (edp-replay --to NAME:PORT) attaches to it and sends. The ring is a file:
+ * it survives its consumer, so a later instance of the same name attaches to
+ * it with everything still queued (nothing is lost across a restart), and a
+ * producer may stay attached meanwhile, waiting for room.
+ *
+ * Layout: a header (magic, version, data size), the producer's cache line
+ * (head, packets sent), the consumer's cache line (tail, packets received),
+ * then the data: records of a 16-byte header (capture length, wire length,
+ * timestamp) and the frame, each rounded up to 16 bytes; a record that
+ * would run past the end is preceded by a wrap marker and starts at 0.
+ * head and tail are byte counts that only grow. Single producer, single
+ * consumer, lock-free: head is stored by the producer only (release, after
+ * the record), tail by the consumer only (release, after it copied out).
+ *
+ * Who is attached: each side holds an open-file-description lock on its own
+ * byte of the file (consumer byte 0, producer byte 1) for as long as it is
+ * attached; a second consumer or producer is refused, and a killed one
+ * releases its lock with its last file descriptor.
+ *
+ * Thread-safety: one thread per side.
+ */
+#ifndef EDP_VPORT_H
+#define EDP_VPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edp_error.h"
+#include "edp_pcapio.h"
+
+#define EDP_VPORT_DATA_SIZE (16u << 20) /* bytes of records per ring */
+#define EDP_VPORT_MAX_FRAME 262144u     /* largest capture length a record takes */
+
+struct edp_vport;
+
+/* Consumer: create (or take over, with its queued packets) the ring of
+ * port `port` of instance `instance`. A file that is not a vport ring of
+ * this version is replaced (*replaced set, when not NULL). Errors: another
+ * consumer is attached, the run directory is unusable. */
+struct edp_vport *edp_vport_create(const char *instance, const char *port, bool *replaced, struct edp_error *err);
+
+/* Producer: attach to an existing ring. Errors: no such vport, another
+ * producer is attached, not a vport ring. */
+struct edp_vport *edp_vport_attach(const char *instance, const char *port, struct edp_error *err);
+
+/* Detach. The consumer removes the file when nothing is queued and no
+ * producer is attached; otherwise it stays for the next consumer. */
+void edp_vport_close(struct edp_vport *v);
+
+/* The file's path. */
+const char *edp_vport_path(const struct edp_vport *v);
+
+/* Producer: queue one frame. Returns 1 when queued, 0 when the ring has no
+ * room now (try again later), -1 with err set for a frame larger than
+ * EDP_VPORT_MAX_FRAME. */
+int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, uint32_t wire_len, uint64_t ts_ns,
+		   struct edp_error *err);
+
+/* Consumer: the next frame, in place (valid until edp_vport_done). Returns
+ * 1, or 0 when the ring is empty now. */
+int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt);
+/* Consumer: finished with the frame of the last peek. */
+void edp_vport_done(struct edp_vport *v);
+
+/* Packets queued now (sent and not yet received). */
+uint64_t edp_vport_queued(const struct edp_vport *v);
+
+/* True when a consumer is attached (the producer's view). */
+bool edp_vport_has_consumer(const struct edp_vport *v);
+
+#endif

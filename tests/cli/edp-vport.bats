@@ -1,0 +1,160 @@
+#!/usr/bin/env bats
+# Virtual ports and live interfaces: edp-run fed by edp-replay through a
+# shared-memory ring, and edp-run on both ends of a veth pair.
+load helper
+
+teardown() {
+	for p in ${pids:-}; do kill -CONT "$p" 2>/dev/null; kill -INT "$p" 2>/dev/null || true; done
+	if [ -n "${ns:-}" ]; then ip netns del "$ns" 2>/dev/null || true; fi
+}
+
+# consumer NAME THREADS OUT [ARGS...]: edp-run NAME reading port "in" from its vport
+consumer() {
+	local name=$1 threads=$2 out=$3
+	shift 3
+	"$RUN" --name "$name" -t "$threads" -r in=vport -w "$out" --json="$out.json" -q "$@" &
+	pid=$!
+	pids="${pids:-} $pid"
+	wait_for test -e "$EDP_RUNDIR/$name.in.vport"
+	wait_for "$RUN" --stats "$name"
+}
+
+stop() { # stop PID: SIGINT and its exit status
+	kill -INT "$1"
+	wait "$1"
+}
+
+@test "vport: a replay into a running edp-run arrives whole, in order, with its timestamps (-t 0, 1, 2)" {
+	"$GEN" flows=300,packets=30000,size=64-1500,proto=mix,v6=0.2,seed=71 in.pcap
+	for t in 0 1 2; do
+		consumer lab "$t" out$t.pcap --ordered
+		run "$REPLAY" -T in.pcap --to lab:in -q --json
+		assert_success
+		echo "$output" | jq -e '.packets == 30000 and .failed == 0 and .dropped == 0'
+		wait_rx lab 0 -eq 30000
+		stop "$pid"
+		jq -e '.packets_in == 30000 and .packets_forwarded == 30000 and .ports[0].vport_queued == 0' out$t.pcap.json
+		same_packets out$t.pcap in.pcap
+		[ ! -e "$EDP_RUNDIR/lab.in.vport" ] # empty and unattached: removed
+	done
+}
+
+@test "vport: the ring survives a consumer restart; nothing queued is lost or reordered" {
+	"$GEN" flows=50,packets=20000,size=64-1500,seed=72 in.pcap
+	consumer lab 1 a.pcap
+	"$REPLAY" --pps 10000 in.pcap --to lab:in --json=rep.json &
+	rep=$!
+	wait_rx lab 0 -gt 3000
+	stop "$pid"
+	[ -e "$EDP_RUNDIR/lab.in.vport" ] # the producer is still attached
+	sleep 0.3 # the producer queues with nobody reading
+	consumer lab 2 b.pcap --ordered
+	wait "$rep"
+	jq -e '.packets == 20000 and .failed == 0' rep.json
+	wait_rx lab 0 -eq "$((20000 - $(jq .packets_in a.pcap.json)))"
+	stop "$pid"
+	[ "$(( $(jq .packets_in a.pcap.json) + $(jq .packets_in b.pcap.json) ))" -eq 20000 ]
+	(packets a.pcap; packets b.pcap) >ab.txt
+	packets in.pcap >in.txt
+	cmp ab.txt in.txt
+}
+
+@test "vport: a full ring makes the producer wait; --drop-when-full drops and counts instead" {
+	"$GEN" flows=10,packets=20000,size=1500,seed=73 in.pcap # 30 MB: more than the 16 MiB ring
+	consumer lab 1 out.pcap
+	kill -STOP "$pid"
+	"$REPLAY" -T in.pcap --to lab:in --json=wait.json &
+	rep=$!
+	sleep 1
+	kill -0 "$rep" # still waiting for room
+	kill -CONT "$pid"
+	wait "$rep"
+	jq -e '.packets == 20000 and .retried > 0 and .dropped == 0' wait.json
+	wait_rx lab 0 -eq 20000
+	kill -STOP "$pid"
+	run "$REPLAY" -T in.pcap --to lab:in --drop-when-full -q --json
+	assert_success
+	echo "$output" >drop.json
+	jq -e '.dropped > 0 and .packets + .dropped == 20000 and .packets < 20000' drop.json
+	kill -CONT "$pid"
+	wait_rx lab 0 -eq "$((20000 + $(jq .packets drop.json)))"
+	stop "$pid"
+	jq -e --argjson n "$((20000 + $(jq .packets drop.json)))" '.packets_in == $n and .packets_forwarded == $n' out.pcap.json
+}
+
+@test "vport errors: no such instance, bad --to, one producer and one consumer at a time, tx: vport" {
+	run "$REPLAY" -T --synth packets=10 --to nosuch:in
+	assert_failure 1
+	assert_output "edp-replay: no vport nosuch:in (no $EDP_RUNDIR/nosuch.in.vport): start edp-run --name nosuch with port in on rx: vport"
+	run "$REPLAY" -T --synth packets=10 --to lab
+	assert_failure 2
+	assert_line --index 0 "edp-replay: --to: expected NAME:PORT (an edp-run instance and its vport), not 'lab'"
+	run "$REPLAY" -T --synth packets=10 --to lab:in -w x.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: give one of -w FILE, -i IFACE and --to NAME:PORT"
+	run "$REPLAY" -T --synth packets=10 --drop-when-full -w x.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: --drop-when-full: only goes with --to NAME:PORT"
+	run "$REPLAY" -T live:eth0 -w x.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: live:eth0: replays captures, not interfaces (a file of that name: ./live:eth0)"
+	consumer lab 0 out.pcap
+	run "$RUN" --name other -r in=vport -w /dev/null --duration 0.5 # another name: its own ring
+	assert_success
+	run "$RUN" --name lab -r in=vport -w /dev/null
+	assert_failure 1
+	assert_output "edp-run: vport lab:in is in use by another edp-run ($EDP_RUNDIR/lab.in.vport)"
+	"$REPLAY" --pps 100 --synth packets=1000 --to lab:in -q &
+	rep=$!
+	wait_rx lab 0 -gt 0
+	run "$REPLAY" -T --synth packets=10 --to lab:in
+	assert_failure 1
+	assert_output "edp-replay: vport lab:in already has a producer"
+	kill -INT "$rep"
+	wait "$rep"
+	stop "$pid"
+	printf 'ports:\n  - { name: in, rx: vport }\n  - { name: out, tx: vport }\n' >bad.yaml
+	run "$RUN" -c bad.yaml
+	assert_failure 2
+	assert_output "edp-run: bad.yaml:3:22: tx: 'vport' is an input only (edp-replay --to NAME:PORT feeds it)"
+	run "$RUN" -r in.pcap -w out=vport
+	assert_failure 2
+	assert_output "edp-run: port out: tx 'vport' is an input only (edp-replay --to NAME:PORT feeds it)"
+	printf 'ports:\n  - { name: in, rx: "live:" }\n' >bad.yaml
+	run "$RUN" -c bad.yaml
+	assert_failure 2
+	assert_output "edp-run: bad.yaml:2:21: rx: 'live:' names no interface (expected live:IFACE)"
+}
+
+@test "live interfaces: edp-run reads what edp-replay sends on a veth pair, and sends on one" {
+	netns_up
+	"$GEN" flows=20,packets=3000,size=64-1000,proto=mix,seed=12 want.pcap
+	ip netns exec "$ns" "$RUN" --name live -r in=live:veth1 -w got.pcap --json=got.json -q 3>&- &
+	pid=$!
+	pids=$pid
+	wait_for "$RUN" --stats live
+	run ip netns exec "$ns" "$REPLAY" -q --pps 20000 want.pcap -i veth0
+	assert_success
+	wait_rx live 0 -eq 3000
+	stop "$pid"
+	jq -e '.packets_in == 3000 and .ports[0].kernel_drops == 0' got.json
+	packets got.pcap | cut -d' ' -f2- >got.txt # arrival times, not the sender's
+	packets want.pcap | cut -d' ' -f2- >want.txt
+	cmp got.txt want.txt
+	# and the other way: edp-run writes to the interface
+	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -B 16384 -w sent.pcap 2>tcpdump.err 3>&- &
+	cap=$!
+	pids="$pids $cap"
+	wait_for grep -q "listening on veth1" tcpdump.err
+	# paced through a pipe: tcpdump drops frames that come at top speed
+	run ip netns exec "$ns" bash -c "'$REPLAY' --pps 20000 want.pcap | '$RUN' -r - -w live:veth0 -q"
+	assert_success
+	sleep 0.5
+	kill -TERM "$cap"
+	wait "$cap" || true
+	packets sent.pcap | cut -d' ' -f2- >sent.txt
+	cmp sent.txt want.txt
+	run "$RUN" -r live:nosuch0 -w x.pcap
+	assert_failure 1
+	assert_output "edp-run: nosuch0: cannot open for capture: no such interface"
+}

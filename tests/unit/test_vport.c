@@ -1,0 +1,199 @@
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "edp_vport.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/edp-vport-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	return setenv("EDP_RUNDIR", dir, 1);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return rmdir(dir);
+}
+
+/* Frame k: a length from the sequence and bytes that name k. */
+static uint32_t frame_len(uint64_t k)
+{
+	uint64_t s = k * 0x9e3779b97f4a7c15ull + 1;
+	uint32_t r = unit_rand(&s);
+	return r % 16 == 0 ? 9000 + r % 3000 : 14 + r % 1500;
+}
+
+static void fill(uint8_t *b, uint32_t len, uint64_t k)
+{
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(k * 31 + i);
+}
+
+#define N_STRESS 300000
+
+static void *producer(void *arg)
+{
+	struct edp_vport *p = arg;
+	static uint8_t buf[EDP_VPORT_MAX_FRAME];
+	for (uint64_t k = 0; k < N_STRESS; k++) {
+		uint32_t len = frame_len(k);
+		fill(buf, len, k);
+		while (edp_vport_send(p, buf, len, len + 4, k, NULL) == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Two threads, many wraps of the ring: every frame arrives once, whole, in
+ * order. */
+static void test_stress(void **state)
+{
+	(void)state;
+	struct edp_error err;
+	bool replaced;
+	struct edp_vport *c = edp_vport_create("inst", "up", &replaced, &err);
+	assert_non_null(c);
+	assert_false(replaced);
+	struct edp_vport *p = edp_vport_attach("inst", "up", &err);
+	assert_non_null(p);
+	assert_true(edp_vport_has_consumer(p));
+	pthread_t t;
+	pthread_create(&t, NULL, producer, p);
+	static uint8_t want[EDP_VPORT_MAX_FRAME];
+	uint64_t bytes = 0;
+	for (uint64_t k = 0; k < N_STRESS;) {
+		struct edp_pcap_packet pkt;
+		if (!edp_vport_peek(c, &pkt)) {
+			sched_yield();
+			continue;
+		}
+		uint32_t len = frame_len(k);
+		assert_int_equal(pkt.caplen, len);
+		assert_int_equal(pkt.wire_len, len + 4);
+		assert_int_equal(pkt.ts_ns, k);
+		fill(want, len, k);
+		assert_memory_equal(pkt.data, want, len);
+		edp_vport_done(c);
+		bytes += len;
+		k++;
+	}
+	pthread_join(t, NULL);
+	assert_true(bytes > 4ull * EDP_VPORT_DATA_SIZE); /* it wrapped, several times */
+	assert_int_equal(edp_vport_queued(c), 0);
+	edp_vport_close(p);
+	edp_vport_close(c);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/inst.up.vport", dir);
+	assert_int_equal(access(path, F_OK), -1); /* empty and unattached: removed */
+}
+
+/* A consumer that goes away leaves what is queued for the next one; one
+ * consumer and one producer at a time; a full ring says so. */
+static void test_restart_and_rules(void **state)
+{
+	(void)state;
+	struct edp_error err;
+	struct edp_pcap_packet pkt;
+	assert_null(edp_vport_attach("inst", "x", &err));
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "no vport inst:x (no %s/inst.x.vport): start edp-run --name inst with port x on rx: vport", dir);
+	assert_string_equal(err.msg, want);
+	struct edp_vport *c = edp_vport_create("inst", "x", NULL, &err);
+	assert_non_null(c);
+	assert_null(edp_vport_create("inst", "x", NULL, &err));
+	snprintf(want, sizeof(want), "vport inst:x is in use by another edp-run (%s/inst.x.vport)", dir);
+	assert_string_equal(err.msg, want);
+	struct edp_vport *p = edp_vport_attach("inst", "x", &err);
+	assert_non_null(p);
+	assert_null(edp_vport_attach("inst", "x", &err));
+	assert_string_equal(err.msg, "vport inst:x already has a producer");
+	uint8_t buf[1500];
+	uint64_t sent = 0;
+	for (;; sent++) {
+		fill(buf, sizeof(buf), sent);
+		int rc = edp_vport_send(p, buf, sizeof(buf), sizeof(buf), sent, &err);
+		assert_true(rc >= 0);
+		if (rc == 0)
+			break;
+	}
+	assert_int_equal(sent, EDP_VPORT_DATA_SIZE / (16 + 1504));
+	assert_int_equal(edp_vport_queued(p), sent);
+	/* take 100, then the consumer goes */
+	for (uint64_t k = 0; k < 100; k++) {
+		assert_int_equal(edp_vport_peek(c, &pkt), 1);
+		assert_int_equal(pkt.ts_ns, k);
+		edp_vport_done(c);
+	}
+	edp_vport_close(c);
+	assert_false(edp_vport_has_consumer(p));
+	assert_int_equal(edp_vport_queued(p), sent - 100);
+	/* the producer goes on while nobody consumes: room for 100 more */
+	for (uint64_t k = 0; k < 100; k++) {
+		fill(buf, sizeof(buf), sent + k);
+		assert_int_equal(edp_vport_send(p, buf, sizeof(buf), sizeof(buf), sent + k, &err), 1);
+	}
+	assert_int_equal(edp_vport_send(p, buf, sizeof(buf), sizeof(buf), 0, &err), 0);
+	sent += 100;
+	static uint8_t big[EDP_VPORT_MAX_FRAME + 1];
+	assert_int_equal(edp_vport_send(p, big, sizeof(big), sizeof(big), 0, &err), -1);
+	snprintf(want, sizeof(want), "%s/inst.x.vport: a 262145-byte frame is larger than a vport takes (262144)", dir);
+	assert_string_equal(err.msg, want);
+	edp_vport_close(p);
+	/* the next consumer gets all the rest, in order */
+	bool replaced;
+	c = edp_vport_create("inst", "x", &replaced, &err);
+	assert_non_null(c);
+	assert_false(replaced);
+	uint64_t k = 100;
+	while (edp_vport_peek(c, &pkt)) {
+		assert_int_equal(pkt.ts_ns, k);
+		fill(buf, sizeof(buf), k);
+		assert_memory_equal(pkt.data, buf, sizeof(buf));
+		edp_vport_done(c);
+		k++;
+	}
+	assert_int_equal(k, sent);
+	edp_vport_close(c);
+}
+
+/* A file that is not a ring is replaced, and said so. */
+static void test_replaced(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/inst.bad.vport", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a ring", f);
+	fclose(f);
+	struct edp_error err;
+	char want[256];
+	assert_null(edp_vport_attach("inst", "bad", &err));
+	snprintf(want, sizeof(want), "%s: not a vport ring", path);
+	assert_string_equal(err.msg, want);
+	bool replaced;
+	struct edp_vport *c = edp_vport_create("inst", "bad", &replaced, &err);
+	assert_non_null(c);
+	assert_true(replaced);
+	edp_vport_close(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stress),
+		cmocka_unit_test(test_restart_and_rules),
+		cmocka_unit_test(test_replaced),
+	};
+	return cmocka_run_group_tests_name("vport", tests, setup, teardown);
+}
