@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 #define IO_BUFFER (1u << 20)
 #define WRITE_BUFFER (1u << 16)
 #define LIVE_RX_BUFFER (64 << 20)
+#define LIVE_TX_BATCH 32
+#define LIVE_TX_ARENA (512u << 10)
 
 struct edp_pcap_reader {
 	pcap_t *pcap;
@@ -33,10 +36,24 @@ struct edp_pcap_reader {
 };
 
 static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err);
+/* A live writer: frames are copied into a batch and handed to libpcap's
+ * socket with one sendmmsg per batch (libpcap injects one frame a call);
+ * a full device queue is waited out. */
+struct live_tx {
+	int fd;
+	uint32_t n, used;
+	struct mmsghdr msg[LIVE_TX_BATCH];
+	struct iovec iov[LIVE_TX_BATCH];
+	uint8_t arena[LIVE_TX_ARENA];
+};
+
+static int live_tx_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
+static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err);
 
 struct edp_pcap_writer {
-	struct edp_pcap_live *live; /* a network interface instead of a file */
-	uint64_t retried;
+	struct live_tx *live;       /* a network interface instead of a file */
+	pcap_t *live_pcap;
+	uint64_t retried;           /* sends that found the device queue full */
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
 	FILE *fp;
@@ -298,10 +315,15 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	bool is_stdout = strcmp(path, "-") == 0;
 	snprintf(w->name, sizeof(w->name), "%s", is_stdout ? "stdout" : path);
 	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
-		if (!(w->live = edp_pcap_live_open(path + strlen(EDP_LIVE_PREFIX), err))) {
+		w->live = calloc(1, sizeof(*w->live));
+		if (!w->live || !(w->live_pcap = live_open(path + strlen(EDP_LIVE_PREFIX), false, err))) {
+			if (!w->live)
+				edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", path);
+			free(w->live);
 			free(w);
 			return NULL;
 		}
+		w->live->fd = pcap_fileno(w->live_pcap);
 		return w;
 	}
 	w->fp = is_stdout ? stdout : fopen(path, "wb");
@@ -338,7 +360,7 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
 {
 	if (w->live)
-		return edp_pcap_live_send(w->live, m, &w->retried, err);
+		return live_tx_write(w, m, err);
 	struct pcap_pkthdr h;
 	h.ts.tv_sec = (time_t)(m->ts_ns / 1000000000ull);
 	uint64_t frac = m->ts_ns % 1000000000ull;
@@ -356,7 +378,7 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (w->live)
-		return 0;
+		return live_tx_flush(w, err);
 	if (fflush(w->fp) != 0 || ferror(w->fp)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
 		return -1;
@@ -370,9 +392,11 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 		return 0;
 	int rc = 0;
 	if (w->live) {
-		edp_pcap_live_close(w->live);
+		rc = live_tx_flush(w, err);
+		pcap_close(w->live_pcap);
+		free(w->live);
 		free(w);
-		return 0;
+		return rc;
 	}
 	if (fflush(w->fp) != 0 || ferror(w->fp)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
@@ -387,14 +411,6 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 	return rc;
 }
 
-struct edp_pcap_live {
-	pcap_t *pcap;
-	char name[64];
-};
-
-/* Open interface iface through libpcap: immediate mode, not promiscuous.
- * A receiver is non-blocking, takes what arrives (not what this host sends)
- * with nanosecond timestamps; a sender takes nothing in. */
 static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err)
 {
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
@@ -443,41 +459,46 @@ static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err)
 	return p;
 }
 
-struct edp_pcap_live *edp_pcap_live_open(const char *iface, struct edp_error *err)
+static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err)
 {
-	struct edp_pcap_live *l = calloc(1, sizeof(*l));
-	if (!l) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", iface);
-		return NULL;
-	}
-	snprintf(l->name, sizeof(l->name), "%s", iface);
-	if (!(l->pcap = live_open(iface, false, err))) {
-		free(l);
-		return NULL;
-	}
-	return l;
-}
-
-int edp_pcap_live_send(struct edp_pcap_live *l, const struct edp_mbuf *m, uint64_t *retried, struct edp_error *err)
-{
-	for (;;) {
-		if (pcap_inject(l->pcap, m->data, m->data_len) == (int)m->data_len)
-			return 0;
-		if (errno != ENOBUFS && errno != EAGAIN) {
-			edp_error_set(err, EDP_ERR_RUNTIME, "%s: send failed: %s", l->name, pcap_geterr(l->pcap));
+	struct live_tx *t = w->live;
+	uint32_t done = 0;
+	while (done < t->n) {
+		int k = sendmmsg(t->fd, t->msg + done, t->n - done, 0);
+		if (k > 0) {
+			done += (uint32_t)k;
+			continue;
+		}
+		if (k < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: send failed: %s", w->name, strerror(errno));
+			t->n = t->used = 0;
 			return -1;
 		}
-		(*retried)++;
+		w->retried++;
 		struct timespec ts = { 0, 10000 };
 		nanosleep(&ts, NULL);
 	}
+	t->n = t->used = 0;
+	return 0;
 }
 
-void edp_pcap_live_close(struct edp_pcap_live *l)
+static int live_tx_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
 {
-	if (!l)
-		return;
-	if (l->pcap)
-		pcap_close(l->pcap);
-	free(l);
+	struct live_tx *t = w->live;
+	if ((t->n == LIVE_TX_BATCH || t->used + m->data_len > LIVE_TX_ARENA) && live_tx_flush(w, err) < 0)
+		return -1;
+	if (m->data_len > LIVE_TX_ARENA)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: a %u-byte frame is too large to send", w->name,
+				     m->data_len), -1;
+	memcpy(t->arena + t->used, m->data, m->data_len);
+	t->iov[t->n] = (struct iovec){ t->arena + t->used, m->data_len };
+	t->msg[t->n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &t->iov[t->n], .msg_iovlen = 1 } };
+	t->used += m->data_len;
+	t->n++;
+	return 0;
+}
+
+uint64_t edp_pcap_writer_retried(const struct edp_pcap_writer *w)
+{
+	return w->retried;
 }

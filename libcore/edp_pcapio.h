@@ -12,8 +12,8 @@
  * "live:IFACE" names a network interface (libpcap, immediate mode, not
  * promiscuous): a reader of it takes the frames that arrive on it (not those
  * this host sends), never waits and never ends (EDP_PCAP_AGAIN when nothing
- * has arrived); a writer of it injects each frame as it is, waiting out a
- * full device queue. A live sender alone is edp_pcap_live_*.
+ * has arrived); a writer of it sends each frame as it is, in batches that
+ * flush and close hand over, waiting out a full device queue.
  *
  * Errors always name the file ("-" is called "stdin"/"stdout"). A reader that
  * fails mid-file has delivered every packet before the fault.
@@ -80,15 +80,7 @@ int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);
 /* Flush and close; returns 0, or -1 with err set when any write failed. */
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err);
 
-struct edp_pcap_live;
-
-/* Open interface `iface` for sending. NULL with err set (EDP_ERR_RUNTIME)
- * when it does not exist, is down, or sending is not permitted. */
-struct edp_pcap_live *edp_pcap_live_open(const char *iface, struct edp_error *err);
-/* Send one frame. A full device queue (ENOBUFS/EAGAIN) is waited out and
- * counted in *retried. Returns 0, or -1 with err set. */
-int edp_pcap_live_send(struct edp_pcap_live *l, const struct edp_mbuf *m, uint64_t *retried,
-		       struct edp_error *err);
-void edp_pcap_live_close(struct edp_pcap_live *l);
+/* A live writer: sends that found the device queue full and waited. */
+uint64_t edp_pcap_writer_retried(const struct edp_pcap_writer *w);
 
 #endif

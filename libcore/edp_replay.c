@@ -1,6 +1,6 @@
 #include "edp_replay.h"
-#include "edp_vport.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +8,7 @@
 #include "edp_flow.h"
 #include "edp_parse.h"
 #include "edp_pcapio.h"
+#include "edp_vport.h"
 
 #define BUF_SIZE (262144 + 4) /* the largest snapshot length, and room for a VLAN push */
 #define PROGRESS_NS 250000000ull
@@ -239,10 +240,11 @@ static void flowset_add(struct flowset *fs, const struct edp_mbuf *m)
 	}
 }
 
-/* Where packets go: a pcap writer, a live interface or a vport. */
+/* Where packets go: a pcap writer (a file, stdout or live:IFACE) or a
+ * vport. A paced live sink sends each frame at once, not in batches. */
 struct sink {
 	struct edp_pcap_writer *w;
-	struct edp_pcap_live *live;
+	bool each;
 	struct edp_vport *vport;
 };
 
@@ -253,10 +255,12 @@ struct sink {
 static int sink_send(struct sink *k, const struct edp_replay_config *cfg, const struct edp_mbuf *m,
 		     const volatile sig_atomic_t *stop, struct edp_replay_result *res, struct edp_error *err)
 {
-	if (k->live)
-		return edp_pcap_live_send(k->live, m, &res->retried, err);
-	if (!k->vport)
-		return edp_pcap_writer_write(k->w, m, err);
+	if (k->w) {
+		int rc = edp_pcap_writer_write(k->w, m, err);
+		if (!rc && k->each)
+			rc = edp_pcap_writer_flush(k->w, err);
+		return rc;
+	}
 	bool waited = false;
 	for (;;) {
 		int rc = edp_vport_send(k->vport, m->data, m->data_len, m->wire_len, m->ts_ns, err);
@@ -281,11 +285,17 @@ static int sink_flush(struct sink *k, struct edp_error *err)
 	return k->w ? edp_pcap_writer_flush(k->w, err) : 0;
 }
 
-/* Returns 0, or -1 with err set when the last writes failed. */
-static int sink_close(struct sink *k, struct edp_error *err)
+/* Returns 0, or -1 with err set when the last writes failed. Adds the
+ * sends that waited for a full interface queue to res. */
+static int sink_close(struct sink *k, struct edp_replay_result *res, struct edp_error *err)
 {
-	int rc = k->w ? edp_pcap_writer_close(k->w, err) : 0;
-	edp_pcap_live_close(k->live);
+	int rc = 0;
+	if (k->w) {
+		rc = edp_pcap_writer_flush(k->w, err);
+		res->retried += edp_pcap_writer_retried(k->w);
+		if (edp_pcap_writer_close(k->w, rc ? NULL : err) < 0)
+			rc = -1;
+	}
 	edp_vport_close(k->vport);
 	memset(k, 0, sizeof(*k));
 	return rc;
@@ -294,13 +304,16 @@ static int sink_close(struct sink *k, struct edp_error *err)
 static int sink_open(struct sink *k, const struct edp_replay_config *cfg, bool nano, uint32_t snaplen,
 		     struct edp_error *err)
 {
-	if (cfg->iface)
-		k->live = edp_pcap_live_open(cfg->iface, err);
-	else if (cfg->vport_instance)
+	if (cfg->vport_instance) {
 		k->vport = edp_vport_attach(cfg->vport_instance, cfg->vport_port, err);
-	else
-		k->w = edp_pcap_writer_open(cfg->output, nano || cfg->retime, snaplen, err);
-	return k->live || k->vport || k->w ? 0 : EDP_ERR_RUNTIME;
+		return k->vport ? 0 : EDP_ERR_RUNTIME;
+	}
+	char live[64];
+	if (cfg->iface)
+		snprintf(live, sizeof(live), "%s%s", EDP_LIVE_PREFIX, cfg->iface);
+	k->w = edp_pcap_writer_open(cfg->iface ? live : cfg->output, nano || cfg->retime, snaplen, err);
+	k->each = cfg->iface && cfg->pace.mode != EDP_PACE_TOPSPEED;
+	return k->w ? 0 : EDP_ERR_RUNTIME;
 }
 
 static int check(const struct edp_replay_config *cfg, struct edp_error *err)
@@ -466,11 +479,11 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 			break; /* an empty source is not looped: that would spin forever */
 	}
 done:
-	if (sink_close(&sink, rc ? NULL : err) < 0 && !rc)
+	if (sink_close(&sink, res, rc ? NULL : err) < 0 && !rc)
 		rc = EDP_ERR_RUNTIME;
 	finish(res, pace, &fs);
 out:
-	sink_close(&sink, NULL);
+	sink_close(&sink, res, NULL);
 	if (m)
 		edp_mbuf_free_bulk(&m, 1);
 	source_close(&src);

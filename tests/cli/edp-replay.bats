@@ -175,7 +175,7 @@ teardown() {
 @test "-i: every packet arrives on the other end of a veth pair, as sent" {
 	netns_up
 	"$REPLAY" -T -q --synth flows=20,packets=3000,size=64-1000,proto=mix,seed=12 -w want.pcap
-	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -B 16384 -w got.pcap 2>tcpdump.err 3>&- &
+	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -s 2048 -B 65536 -w got.pcap 2>tcpdump.err 3>&- &
 	cap=$!
 	wait_for grep -q "listening on veth1" tcpdump.err
 	run ip netns exec "$ns" "$REPLAY" -q --pps 10000 --synth flows=20,packets=3000,size=64-1000,proto=mix,seed=12 -i veth0 --json

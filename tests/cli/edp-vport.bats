@@ -142,11 +142,12 @@ stop() { # stop PID: SIGINT and its exit status
 	packets want.pcap | cut -d' ' -f2- >want.txt
 	cmp got.txt want.txt
 	# and the other way: edp-run writes to the interface
-	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -B 16384 -w sent.pcap 2>tcpdump.err 3>&- &
+	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -s 2048 -B 65536 -w sent.pcap 2>tcpdump.err 3>&- &
 	cap=$!
 	pids="$pids $cap"
 	wait_for grep -q "listening on veth1" tcpdump.err
-	# paced through a pipe: tcpdump drops frames that come at top speed
+	# paced through a pipe (and tcpdump with frames of 2 KiB, not its default
+	# 256 KiB, so that its ring holds thousands and drops none)
 	run ip netns exec "$ns" bash -c "'$REPLAY' --pps 20000 want.pcap | '$RUN' -r - -w live:veth0 -q"
 	assert_success
 	sleep 0.5
