@@ -405,7 +405,7 @@ static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile
 {
 	struct edp_pcap_packet pkt;
 	int rc;
-	if (in->vport) {
+	if (__builtin_expect(in->vport != NULL, 0)) {
 		rc = edp_vport_peek(in->vport, &pkt);
 	} else {
 		rc = edp_pcap_reader_read(in->reader, &pkt, err);
@@ -433,7 +433,7 @@ static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile
 	m->wire_len = pkt.wire_len;
 	m->ts_ns = pkt.ts_ns;
 	m->in_port = in->port;
-	if (in->vport)
+	if (__builtin_expect(in->vport != NULL, 0))
 		edp_vport_done(in->vport);
 	return 0;
 }
@@ -453,7 +453,7 @@ int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 	bool waiting = false;
 	for (uint32_t i = 0; i < dp->n_inputs; i++) {
 		struct edp_input *in = &dp->inputs[i];
-		if (in->live && !in->next && !in->done) {
+		if (__builtin_expect(in->live, 0) && !in->next && !in->done) {
 			if (*rc || *stop)
 				in->done = true;
 			else if (advance(dp, in, stop, err) < 0)
@@ -463,7 +463,7 @@ int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 		if (in->next && (!best || in->next->ts_ns < best->next->ts_ns))
 			best = in;
 	}
-	if (!best)
+	if (__builtin_expect(!best, 0))
 		return waiting ? EDP_PICK_IDLE : 0;
 	*m = best->next;
 	best->next = NULL;
@@ -472,7 +472,7 @@ int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 	/* after a stop request or a read error no input advances any more, but
 	 * the lookahead packets already read are still delivered; a live input
 	 * is polled at the next pick */
-	if (!best->live && !*rc && !*stop && advance(dp, best, stop, err) < 0)
+	if (__builtin_expect(!best->live, 1) && !*rc && !*stop && advance(dp, best, stop, err) < 0)
 		*rc = EDP_ERR_RUNTIME;
 	return 1;
 }

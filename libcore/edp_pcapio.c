@@ -285,8 +285,10 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 		pkt->data = data;
 		pkt->caplen = h->caplen;
 		pkt->wire_len = h->len < h->caplen ? h->caplen : h->len;
-		pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
-			     (uint64_t)h->ts.tv_usec * (r->live && !r->nanosecond ? 1000u : 1u);
+		uint64_t frac = (uint64_t)h->ts.tv_usec; /* nanoseconds, but from a live microsecond capture */
+		if (__builtin_expect(r->live, 0) && !r->nanosecond)
+			frac *= 1000;
+		pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + frac;
 		r->count++;
 		return 1;
 	}
@@ -343,7 +345,7 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	w->dumper = w->dead ? pcap_dump_fopen(w->dead, w->fp) : NULL;
 	if (!w->dumper || fflush(w->fp) != 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot write the pcap header: %s", w->name,
-			      w->dead ? pcap_geterr(w->dead) : strerror(errno));
+			      w->dead && !w->dumper ? pcap_geterr(w->dead) : strerror(errno));
 		if (w->dumper)
 			pcap_dump_close(w->dumper);
 		else if (w->fp != stdout)
@@ -359,7 +361,7 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
 {
-	if (w->live)
+	if (__builtin_expect(w->live != NULL, 0))
 		return live_tx_write(w, m, err);
 	struct pcap_pkthdr h;
 	h.ts.tv_sec = (time_t)(m->ts_ns / 1000000000ull);

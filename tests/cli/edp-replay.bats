@@ -193,3 +193,18 @@ teardown() {
 	assert_failure 2
 	assert_line --index 0 "edp-replay: give one of -w FILE, -i IFACE and --to NAME:PORT"
 }
+
+@test "a full disk: exit 1 naming the file and the reason, the summary of what was sent" {
+	run "$REPLAY" -T --synth packets=10 -w /dev/full
+	assert_failure 1
+	assert_output "edp-replay: /dev/full: cannot write the pcap header: No space left on device"
+	mkdir small
+	if ! mount -t tmpfs -o size=1m tmpfs small 2>mount.err; then
+		skip "cannot mount a small tmpfs here: $(cat mount.err)"
+	fi
+	run "$REPLAY" -T --synth packets=100000,size=64 -w small/out.pcap
+	umount small
+	assert_failure 1
+	assert_line --index 0 "edp-replay: small/out.pcap: write failed: No space left on device"
+	assert_line --index 1 --regexp "^edp-replay: [0-9]+ packets \([0-9]+ bytes\) in .*, 1 failed$"
+}

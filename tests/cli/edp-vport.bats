@@ -82,6 +82,22 @@ stop() { # stop PID: SIGINT and its exit status
 	jq -e --argjson n "$((20000 + $(jq .packets drop.json)))" '.packets_in == $n and .packets_forwarded == $n' out.pcap.json
 }
 
+@test "vport: a config may mix a capture and a vport; --duration ends a live run" {
+	"$GEN" flows=20,packets=1000,seed=74 a.pcap
+	"$GEN" flows=20,packets=2000,seed=75 b.pcap
+	printf 'ports:\n  - { name: in, rx: vport }\n  - { name: file, rx: a.pcap }\n  - { name: out, tx: out.pcap }\n' >mix.yaml
+	"$RUN" -c mix.yaml --name mix --duration 5 --json=mix.json -q &
+	pid=$!
+	pids=$pid
+	wait_for "$RUN" --stats mix
+	run "$REPLAY" -T b.pcap --to mix:in -q
+	assert_success
+	wait "$pid" # --duration, no signal
+	jq -e '.packets_in == 3000 and .packets_forwarded == 3000 and .ports[0].rx_packets == 2000
+		and .ports[1].rx_packets == 1000 and .ports[2].tx_packets == 3000' mix.json
+	[ "$(count out.pcap)" -eq 3000 ]
+}
+
 @test "vport errors: no such instance, bad --to, one producer and one consumer at a time, tx: vport" {
 	run "$REPLAY" -T --synth packets=10 --to nosuch:in
 	assert_failure 1
