@@ -25,7 +25,7 @@ LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 LIB_SRC = $(wildcard libcore/*.c)
 LIB_OBJ = $(LIB_SRC:libcore/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libedp.a
-CMDS = edp-run edp-replay
+CMDS = edp-run edp-replay edp-top
 BINS = $(CMDS:%=$(BUILD)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -48,7 +48,10 @@ $(BUILD)/obj/cmd_print.o: cmd/common/edp_print.c cmd/common/edp_print.h $(wildca
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/%: cmd/%.c $(BUILD)/obj/cmd_print.o $(LIB)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/obj/cmd_print.o $(LIB) $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/obj/cmd_print.o $(LIB) $(LDFLAGS_ALL) $(LIBS) $(CMD_LIBS)
+
+# only edp-top draws on a terminal
+$(BUILD)/edp-top: CMD_LIBS = -lncurses
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka

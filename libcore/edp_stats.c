@@ -1,5 +1,6 @@
 #include "edp_stats.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -376,4 +377,40 @@ void edp_stats_snapshot_free(struct edp_stats_snapshot *snap)
 	snap->queues = NULL;
 	snap->ports = NULL;
 	snap->ports_tx = NULL;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int edp_stats_list(char (*names)[EDP_STATS_NAME_MAX + 1], int max, struct edp_error *err)
+{
+	char dir[4000];
+	if (edp_stats_rundir(dir, sizeof(dir), err))
+		return -1;
+	DIR *d = opendir(dir);
+	if (!d)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot list: %s", dir, strerror(errno)), -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		size_t len = strlen(e->d_name);
+		if (len <= 6 || strcmp(e->d_name + len - 6, ".stats") != 0 || len - 6 > EDP_STATS_NAME_MAX)
+			continue;
+		char name[EDP_STATS_NAME_MAX + 1];
+		memcpy(name, e->d_name, len - 6);
+		name[len - 6] = 0;
+		char path[sizeof(dir) + sizeof(e->d_name) + 1];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		int fd = edp_stats_name_valid(name) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_SH | LOCK_NB) < 0) /* held: its instance runs */
+			memcpy(names[n++], name, sizeof(name));
+		close(fd);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(*names), by_name);
+	return n;
 }

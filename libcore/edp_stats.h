@@ -144,6 +144,10 @@ struct edp_stats_snapshot {
 int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp_error *err);
 void edp_stats_snapshot_free(struct edp_stats_snapshot *snap);
 
+/* The names of the running instances (stale segments left out), sorted;
+ * at most max. Returns how many, or -1 with err set. */
+int edp_stats_list(char (*names)[EDP_STATS_NAME_MAX + 1], int max, struct edp_error *err);
+
 /* The cycle counter the stats count in (TSC where there is one). */
 uint64_t edp_stats_cycles(void);
 

@@ -6,7 +6,7 @@ load helper
 TOP=$BATS_TEST_DIRNAME/../..
 
 @test "every long option in each binary's --help is in its man page and its completions" {
-	for b in edp-run edp-replay; do
+	for b in edp-run edp-replay edp-top; do
 		opts=$("$EDP_BUILD/$b" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 		[ -n "$opts" ]
 		page=$(MANWIDTH=200 man -l "$TOP/man/$b.1" 2>/dev/null)
@@ -70,4 +70,15 @@ YAML
 	assert_line --index 1 "[in=vport]"
 	assert_line --index 2 "[]"
 	assert_line --index 3 "[in=live:lo]"
+}
+
+@test "edp-top's bash completion completes options and running instances" {
+	mkdir -p run
+	touch run/lab.stats run/other.stats run/lab.uplink.vport
+	run bash -c "source '$TOP/completions/edp-top.bash'
+		COMP_WORDS=(edp-top --no); COMP_CWORD=1; _edp_top; echo \"[\${COMPREPLY[*]}]\"
+		COMP_WORDS=(edp-top ''); COMP_CWORD=1; _edp_top; echo \"[\${COMPREPLY[*]}]\""
+	assert_success
+	assert_line --index 0 "[--no-color]"
+	assert_line --index 1 "[lab other]"
 }

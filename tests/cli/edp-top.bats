@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# edp-top against instances of edp-run that the tests start: batch text,
+# JSON lines, the terminal under tmux, and instances that are missing,
+# stale, gone and back.
+load helper
+
+TOP=$EDP_BUILD/edp-top
+
+teardown() {
+	for p in ${pids:-}; do kill -INT "$p" 2>/dev/null || true; done
+	if [ -n "${tm:-}" ]; then tmux -L "$tm" kill-server 2>/dev/null || true; fi
+}
+
+# start NAME [ARGS...]: a long edp-run NAME with 2 threads and 3 queues on port uplink
+start() {
+	local name=$1
+	shift
+	[ -e in.pcap ] || "$GEN" flows=200,packets=20000,proto=mix,seed=61 in.pcap
+	printf 'ports:\n  - name: uplink\n  - name: vm1\ndatapath:\n  threads: 2\n  rx-queues: 3\n' >s.yaml
+	"$RUN" -c s.yaml --name "$name" --loop 0 -r in.pcap -w /dev/null -q "$@" &
+	pid=$!
+	pids="${pids:-} $pid"
+	wait_for "$RUN" --stats "$name"
+}
+
+@test "-b: text snapshots with the threads, queues and ports of the instance" {
+	start lab --duration 20
+	run "$TOP" -b -n 2 -d 0.3 lab
+	assert_success
+	[ "$(grep -c "^edp-top - lab, pid $pid, up [0-9.]* s, 2 threads, running$" <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^THR CPU NODE BUSY%  RX pps  TX pps  HIT% SLOW/s DROP/s PKT/B CYC/PK   Q$' <<<"$output")" -eq 2 ]
+	[ "$(grep -cE '^  [01] +[0-9]+ +[0-9]+ +[0-9.]+ ' <<<"$output")" -eq 4 ] # threads 0 and 1, twice
+	[ "$(grep -cE '^ +[0-2] uplink +[01] ' <<<"$output")" -eq 6 ]         # queues 0-2, twice
+	[ "$(grep -cE '^(uplink|vm1) ' <<<"$output")" -eq 4 ]
+	assert_line --regexp '^rx [0-9.]+[KM]? pps [0-9.]+ Gb/s  tx '
+	assert_line --partial "drops by reason: firewall 0 (0/s),"
+}
+
+@test "-b --json: one object per refresh, stable keys, counts that grow" {
+	start lab --duration 20
+	run "$TOP" -b --json -n 3 -d 0.3 lab
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	printf '%s\n' "${lines[@]}" >top.json
+	jq -e --argjson pid "$pid" '.name == "lab" and .pid == $pid and .status == "running"
+		and (.threads | length) == 2 and (.threads | map(.thread)) == [0, 1]
+		and (.queues | length) == 3 and ([.queues[].port] | unique) == ["uplink"]
+		and ([.queues[].thread] | sort) == [0, 1, 1]
+		and (.ports | map(.name)) == ["uplink", "vm1"]
+		and .totals.rx_pps > 0 and .totals.flow_cache_hit_rate > 0.9
+		and .threads[0].busy > 0 and .threads[0].busy <= 1 and .threads[0].packets_per_batch >= 1
+		and (.drops | has("firewall")) and .balancer.events >= 0
+		and (.threads[0] | has("cycles_per_packet") and has("rx_pps") and has("tx_pps") and has("numa_node"))' top.json
+	[ "$(sed -n 3p top.json | jq .totals.rx_packets)" -gt "$(sed -n 1p top.json | jq .totals.rx_packets)" ]
+	# the per-port rates add up to the totals
+	sed -n 2p top.json | jq -e '([.ports[].rx_pps] | add) == .totals.rx_pps'
+}
+
+@test "missing, stale and several instances; bad options" {
+	run "$TOP" -b
+	assert_failure 1
+	assert_output "edp-top: no edp-run instance is running (start one, e.g. edp-run --name lab -r trace.pcap --loop 0 -w /dev/null)"
+	run "$TOP" -b -n 1 nosuch
+	assert_failure 1
+	assert_output "edp-top: no instance 'nosuch' is running (no $EDP_RUNDIR/nosuch.stats)"
+	start lab --duration 20
+	kill -9 "$pid"
+	wait "$pid" || true
+	run "$TOP" -b -n 1 lab
+	assert_failure 1
+	assert_output "edp-top: instance 'lab' is not running (stale segment of pid $pid)"
+	run "$TOP" -b -n 1 # a stale segment is no running instance
+	assert_failure 1
+	start one --duration 20
+	run "$TOP" -b -n 1 # one instance: that one
+	assert_success
+	assert_line --index 0 --regexp "^edp-top - one, pid $pid,"
+	start two --duration 20
+	run "$TOP" -b -n 1
+	assert_failure 2
+	assert_output "edp-top: 2 instances are running (one, two): name one"
+	run "$TOP" -b -n 0 one
+	assert_failure 2
+	assert_line --index 0 "edp-top: -n: expected a count of refreshes (1 or more), not '0'"
+	run "$TOP" -b -d x one
+	assert_failure 2
+	assert_line --index 0 "edp-top: -d: expected seconds from 0.01 to 3600, not 'x'"
+	run "$TOP" --json one
+	assert_failure 2
+	assert_line --index 0 "edp-top: --json goes with -b (batch mode)"
+}
+
+@test "-b --json: an instance that goes away is reported, and followed when it comes back" {
+	start lab --duration 1.2
+	first=$pid
+	"$TOP" -b --json -n 14 -d 0.25 lab >top.json &
+	top=$!
+	wait "$first" || true
+	sleep 0.8
+	start lab --duration 3
+	wait "$top"
+	jq -r '.status' top.json | uniq | tr '\n' ' ' >statuses
+	grep -qE '^running (ending )?gone restarted running' statuses || { cat statuses; false; }
+	jq -e -s --argjson a "$first" --argjson b "$pid" \
+		'(map(select(.status == "gone")) | .[0].error | test("lab")) and .[0].pid == $a and .[-1].pid == $b' top.json
+}
+
+@test "the terminal: views, sort, help and quit under tmux at 80x24; an instance that goes and comes back" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	start lab --duration 30
+	tm=edp-top-$$
+	tmux -L "$tm" new-session -d -x 80 -y 24 "EDP_RUNDIR='$EDP_RUNDIR' '$TOP' -d 0.2 lab; echo edp-top exited \$?; sleep 5"
+	pane() { tmux -L "$tm" capture-pane -p; }
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^  1 '"
+	pane >p1
+	grep -q "^edp-top - lab, pid $pid, up [0-9.]* s, 2 threads, running" p1
+	grep -q '^ \[1 threads\]  2 queues   3 ports    sort: thread  delay: 0.2 s' p1
+	grep -q '^THR CPU NODE BUSY%  RX pps  TX pps  HIT% SLOW/s DROP/s PKT/B CYC/PK   Q LOAD' p1
+	grep -qE '^  0 +[0-9]+ +[0-9]+ +[0-9.]+ .*\[[| ]+\]$' p1 # busy bar
+	grep -q '^ h help  q quit' p1
+	[ "$(wc -l <p1)" -le 24 ]
+	tmux -L "$tm" send-keys 2
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^QUEUE PORT'"
+	[ "$(pane | grep -cE '^ +[0-2] uplink +[01] ')" -eq 3 ]
+	tmux -L "$tm" send-keys s
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q 'sort: share'"
+	tmux -L "$tm" send-keys 3
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^PORT '"
+	pane | grep -q '^vm1 '
+	tmux -L "$tm" send-keys h
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top keys'"
+	tmux -L "$tm" send-keys x # any key closes the help
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '\[3 ports\]'"
+	kill -INT "$pid"
+	wait "$pid" || true
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^lab: gone: no instance .lab. is running'"
+	start lab --duration 30
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top - lab, pid $pid, '"
+	tmux -L "$tm" send-keys q
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top exited 0'"
+}
+
+@test "--help and --version" {
+	run "$TOP" --help
+	assert_success
+	assert_line --index 0 "Usage: edp-top [OPTION]... [NAME]"
+	run "$TOP" --version
+	assert_success
+	assert_output "edp-top $(cat "$BATS_TEST_DIRNAME/../../VERSION")"
+	run "$TOP" --bogus
+	assert_failure 2
+}
