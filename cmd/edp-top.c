@@ -521,6 +521,16 @@ static void draw(struct ui *u)
 			if (bar > 2)
 				draw_bar(5 + i, (int)strlen(thread_header) + 1, bar, load, attr);
 		}
+		if (u->view == VIEW_PORTS && rows - u->scroll + 1 < room) { /* and the drops by reason */
+			int y = 5 + rows - u->scroll + 1;
+			mvaddstr(y, 0, "drops by reason:");
+			for (int r = 1; r < EDP_DROP_REASONS && ++y < LINES - 1; r++) {
+				char ps[16];
+				snprintf(line, sizeof(line), "  %-10s %12llu  %8s/s", edp_drop_reason_name(r),
+					 (unsigned long long)s->drops_by_reason[r], si(ps, sizeof(ps), s->drops_by_reason_ps[r]));
+				mvaddnstr(y, 0, line, COLS);
+			}
+		}
 	}
 	put_line(LINES - 1, " h help  q quit  1/2/3 view  s sort  p pause  d delay  r reset", A_REVERSE);
 	refresh();
@@ -646,10 +656,9 @@ static int run_terminal(struct edp_monitor *m, double delay, bool color)
 		case KEY_NPAGE: u.scroll += page; break;
 		case KEY_HOME: u.scroll = 0; break;
 		case 'p': case ' ': u.paused = !u.paused; break;
-		case 'r':
+		case 'r': /* the next sample's rates are since now */
 			edp_monitor_reset(u.m);
-			next = mono_ms(); /* a fresh sample soon, its rates since now */
-			next += (uint64_t)(u.delay * 1000);
+			next = mono_ms() + (uint64_t)(u.delay * 1000);
 			break;
 		case 'd': {
 			double d = prompt_delay();

@@ -1,5 +1,6 @@
 #include "edp_parse.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define MAX_VLAN_TAGS 8
@@ -234,4 +235,81 @@ int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t i
 	case EDP_ETH_TYPE_ARP: return parse_arp(&c, off, key);
 	default: return EDP_PARSE_OK;
 	}
+}
+
+/* The symmetric hash of edp_flow_rss_hash over the fields it mixes, here
+ * from the headers themselves (IPv4 or IPv6 addresses, L4 ports or ICMP
+ * type/code, protocol, outer VLAN). */
+static uint32_t rss_of(const uint8_t *src, const uint8_t *dst, size_t alen, uint16_t tp_src, uint16_t tp_dst,
+		       uint8_t proto, uint16_t vlan_outer)
+{
+	uint8_t s[16] = { 0 }, d[16] = { 0 };
+	memcpy(s, src, alen);
+	memcpy(d, dst, alen);
+	uint64_t a = edp_flow_load64(s) ^ edp_flow_load64(d);
+	uint64_t b = edp_flow_load64(s + 8) ^ edp_flow_load64(d + 8);
+	uint64_t h = a * 0xff51afd7ed558ccdull ^ b * 0xc4ceb9fe1a85ec53ull;
+	h ^= (uint64_t)(tp_src ^ tp_dst) << 32 | (uint64_t)proto << 16 | vlan_outer;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h >> 32);
+}
+
+/* The ports (or ICMP type and code) parse_l4 would put in the key; false
+ * when it would not reach them for certain (then the caller parses fully). */
+static bool rss_l4(const uint8_t *p, uint32_t avail, uint32_t l4len, uint8_t proto, uint16_t *tp_src,
+		   uint16_t *tp_dst)
+{
+	uint32_t min = proto == IPPROTO_TCP_ ? 20 : proto == IPPROTO_UDP_ ? 8 : proto == IPPROTO_SCTP_ ? 12 : 4;
+	if (l4len < min)
+		return false;
+	if (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_) {
+		if (avail < 2)
+			return false;
+		*tp_src = p[0];
+		*tp_dst = p[1];
+		return true;
+	}
+	if (avail < 4)
+		return false;
+	*tp_src = rd16(p);
+	*tp_dst = rd16(p + 2);
+	return true;
+}
+
+uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len)
+{
+	if (wire_len < caplen)
+		wire_len = caplen;
+	if (caplen >= 14 + 40) { /* the common cases: untagged or one tag, IP, TCP/UDP/SCTP/ICMP */
+		uint16_t type = rd16(pkt + 12), vlan = 0;
+		uint32_t off = 14;
+		if (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
+			vlan = (rd16(pkt + 14) & 0x0fff) | EDP_VLAN_PRESENT;
+			type = rd16(pkt + 16);
+			off = 18;
+		}
+		const uint8_t *p = pkt + off;
+		uint32_t wire = wire_len - off, avail = caplen - off;
+		uint16_t tp_src = 0, tp_dst = 0;
+		if (type == EDP_ETH_TYPE_IPV4 && avail >= 20 && wire >= 20) {
+			uint32_t ihl = (uint32_t)(p[0] & 15) * 4, total = rd16(p + 2);
+			uint8_t proto = p[9];
+			bool l4 = proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_ ||
+				  proto == IPPROTO_ICMP_;
+			if (p[0] >> 4 == 4 && ihl >= 20 && total >= ihl && total <= wire && !(rd16(p + 6) & 0x3fff) && l4 &&
+			    avail >= ihl && rss_l4(p + ihl, avail - ihl, total - ihl, proto, &tp_src, &tp_dst))
+				return rss_of(p + 12, p + 16, 4, tp_src, tp_dst, proto, vlan);
+		} else if (type == EDP_ETH_TYPE_IPV6 && avail >= 40 && wire >= 40) {
+			uint32_t remaining = rd16(p + 4);
+			uint8_t nh = p[6];
+			bool l4 = nh == IPPROTO_TCP_ || nh == IPPROTO_UDP_ || nh == IPPROTO_SCTP_ || nh == IPPROTO_ICMPV6_;
+			if (p[0] >> 4 == 6 && l4 && remaining <= wire - 40 &&
+			    rss_l4(p + 40, avail - 40, remaining, nh, &tp_src, &tp_dst))
+				return rss_of(p + 8, p + 24, 16, tp_src, tp_dst, nh, vlan);
+		}
+	}
+	struct edp_flow_key key;
+	struct edp_parse_result res;
+	edp_parse(pkt, caplen, wire_len, 0, &key, &res);
+	return edp_flow_rss_hash(&key);
 }

@@ -33,4 +33,10 @@ enum edp_parse_status {
 int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
 	      struct edp_flow_key *key, struct edp_parse_result *res);
 
+/* edp_flow_rss_hash of the packet's key, computed straight from the headers
+ * for untagged or single-tagged IPv4/IPv6 TCP, UDP, SCTP and ICMP (the
+ * reader's receive-side scaling), with a full parse for anything else.
+ * Always equal to edp_flow_rss_hash after edp_parse. */
+uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len);
+
 #endif

@@ -20,6 +20,7 @@
  * more than the batch. */
 #define WAKE_AT 128
 #define SLEEP_NS 1000000ull /* longest sleep: idle time is published this often */
+#define PUBLISH_CYCLES (1u << 20) /* a busy lane publishes its counters this often (~0.3-1 ms) */
 #define WRITE_MAX 128       /* packets written per turn before a worker's queues come first again */
 
 /* A queue is consumed only by the worker its `owner` names. Only that
@@ -327,12 +328,8 @@ static uint32_t read_batch(struct run *run, struct worker *w)
 	for (uint32_t i = 0; i < n; i++) {
 		struct edp_mbuf *m = batch[i];
 		qid[i] = (uint32_t)dp->port_input[m->in_port] * run->per_port;
-		if (run->per_port > 1) { /* one queue per port needs no hash */
-			struct edp_flow_key key;
-			struct edp_parse_result pr;
-			edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &key, &pr);
-			qid[i] += edp_flow_rss_hash(&key) % run->per_port;
-		}
+		if (run->per_port > 1) /* one queue per port needs no hash */
+			qid[i] += edp_parse_rss_hash(m->data, m->data_len, m->wire_len) % run->per_port;
 	}
 	if (run->ordered) {
 		void *ids[EDP_BATCH];
@@ -432,6 +429,7 @@ static void serve(struct worker *w)
 	struct run *run = w->run;
 	struct edp_lane *lane = w->lane;
 	uint64_t idle_since = 0; /* 0: busy */
+	uint64_t published = 0;  /* cycle count at the last publication of the lane */
 	for (;;) {
 		uint64_t c0 = edp_stats_cycles();
 		uint32_t did = 0, read = 0;
@@ -448,8 +446,12 @@ static void serve(struct worker *w)
 		if (may_write(run, w, read))
 			did += write_turn(run, w, false);
 		if (did) {
-			lane->busy_cycles += edp_stats_cycles() - c0;
-			edp_datapath_publish_lane(run->dp, lane);
+			uint64_t c1 = edp_stats_cycles();
+			lane->busy_cycles += c1 - c0;
+			if (c1 - published > PUBLISH_CYCLES) { /* not every batch: readers sample far less often */
+				edp_datapath_publish_lane(run->dp, lane);
+				published = c1;
+			}
 			idle_since = 0;
 			continue;
 		}

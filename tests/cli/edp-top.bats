@@ -126,7 +126,10 @@ start() {
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q 'sort: share'"
 	tmux -L "$tm" send-keys 3
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^PORT '"
-	pane | grep -q '^vm1 '
+	pane >p3
+	grep -q '^vm1 ' p3
+	grep -q '^drops by reason:' p3
+	grep -qE '^  firewall +0 +0/s$' p3
 	tmux -L "$tm" send-keys h
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top keys'"
 	tmux -L "$tm" send-keys x # any key closes the help

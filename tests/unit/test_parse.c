@@ -1,5 +1,7 @@
 #include <stdlib.h>
 
+#include <stdbool.h>
+
 #include "unit.h"
 #include "edp_parse.h"
 
@@ -278,6 +280,68 @@ static void test_random_garbage(void **state)
 	}
 }
 
+/* The reader's RSS hash straight from the headers equals the one of the
+ * parsed key, for well-formed packets of every kind the fast way takes and
+ * for the random, malformed and truncated ones that it hands to the parser. */
+static void test_rss_hash_matches_parse(void **state)
+{
+	(void)state;
+	uint64_t rng = 77;
+	static const uint8_t protos[] = { 6, 17, 132, 1, 58, 47, 0, 44 };
+	uint32_t fast_kind = 0;
+	for (int i = 0; i < 400000; i++) {
+		uint8_t p[200];
+		for (size_t j = 0; j < sizeof(p); j++)
+			p[j] = (uint8_t)unit_rand(&rng);
+		uint32_t off = 14;
+		int tags = unit_rand(&rng) % 4 == 0 ? (int)(unit_rand(&rng) % 3) : 0;
+		for (int t = 0; t < tags; t++, off += 4)
+			put16(p + off - 2, t ? 0x8100 : 0x88a8);
+		bool v6 = unit_rand(&rng) % 3 == 0;
+		put16(p + off - 2, unit_rand(&rng) % 16 ? (v6 ? 0x86dd : 0x0800) : 0x0806);
+		uint8_t proto = protos[unit_rand(&rng) % 8];
+		uint32_t l4 = 8 + unit_rand(&rng) % 60;
+		if (v6) {
+			p[off] = (uint8_t)(unit_rand(&rng) % 8 ? 0x60 : 0x40);
+			put16(p + off + 4, unit_rand(&rng) % 8 ? l4 : unit_rand(&rng) % 300);
+			p[off + 6] = proto;
+			l4 += 40;
+		} else {
+			uint32_t ihl = unit_rand(&rng) % 8 ? 5 : unit_rand(&rng) % 16;
+			p[off] = (uint8_t)((unit_rand(&rng) % 8 ? 0x40 : 0x60) | ihl);
+			put16(p + off + 2, unit_rand(&rng) % 8 ? ihl * 4 + l4 : unit_rand(&rng) % 300);
+			put16(p + off + 6, unit_rand(&rng) % 4 ? 0 : (uint16_t)unit_rand(&rng));
+			p[off + 9] = proto;
+			l4 += ihl * 4;
+		}
+		uint32_t wire = off + l4, cap = unit_rand(&rng) % 4 ? wire : unit_rand(&rng) % (wire + 1);
+		wire += unit_rand(&rng) % 4 == 0 ? unit_rand(&rng) % 40 : 0;
+		if (wire > sizeof(p))
+			wire = sizeof(p);
+		if (cap > wire)
+			cap = wire;
+		struct edp_flow_key k;
+		struct edp_parse_result r;
+		edp_parse(p, cap, wire, 0, &k, &r);
+		assert_int_equal(edp_parse_rss_hash(p, cap, wire), edp_flow_rss_hash(&k));
+		fast_kind += (k.flags & EDP_KEY_HAS_PORTS) != 0;
+		/* the direction does not matter */
+		uint8_t q[200];
+		memcpy(q, p, sizeof(q));
+		if (k.flags & EDP_KEY_IS_IP) {
+			size_t a = v6 ? 16 : 4, at = off + (v6 ? 8 : 12);
+			memcpy(q + at, p + at + a, a);
+			memcpy(q + at + a, p + at, a);
+			if (k.flags & EDP_KEY_HAS_PORTS) {
+				memcpy(q + r.l4_off, p + r.l4_off + 2, 2);
+				memcpy(q + r.l4_off + 2, p + r.l4_off, 2);
+			}
+			assert_int_equal(edp_parse_rss_hash(q, cap, wire), edp_parse_rss_hash(p, cap, wire));
+		}
+	}
+	assert_true(fast_kind > 50000); /* many have ports: the fast way */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_ext),          cmocka_unit_test(test_icmp_sctp_arp),
 		cmocka_unit_test(test_fragments),         cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_truncation_every_offset), cmocka_unit_test(test_random_garbage),
+		cmocka_unit_test(test_rss_hash_matches_parse),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }
