@@ -241,6 +241,12 @@ static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		pc->numa_node = (int32_t)x;
 	} else if (strcmp(k, "rx-queue-cpus") == 0) {
 		return get_cpu_list(c, v, k, pc->rx_queue_cpus, EDP_MAX_QUEUES, &pc->n_rx_queue_cpus);
+	} else if (strcmp(k, "device") == 0) {
+		if (get_string(c, v, "device", &s))
+			return EDP_ERR_USAGE;
+		if (strlen(s) >= sizeof(pc->device) || strspn(s, "0123456789abcdefABCDEF:.") != strlen(s))
+			return fail(c, v, "device '%s' is not a PCI address (like 0000:3b:00.0)", s);
+		memcpy(pc->device, s, strlen(s) + 1);
 	} else if (strcmp(k, "mac") == 0) {
 		if (get_string(c, v, "mac", &s))
 			return EDP_ERR_USAGE;
@@ -248,7 +254,7 @@ static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			return fail(c, v, "bad MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s);
 		pc->has_mac = true;
 	} else {
-		return unknown(c, "port", k, "name, rx, tx, mac, numa-node, rx-queue-cpus");
+		return unknown(c, "port", k, "name, rx, tx, mac, numa-node, rx-queue-cpus, device");
 	}
 	return 0;
 }

@@ -40,6 +40,7 @@ struct edp_port_config {
 	char *tx;          /* what to write (a file or live:IFACE), "-" = stdout, NULL = none */
 	bool has_mac;
 	uint8_t mac[6];
+	char device[32];               /* PCI address the port uses ("" = none): the instance must own it */
 	int32_t numa_node;             /* node of the port's device; -1 = the reader's */
 	int32_t rx_queue_cpus[EDP_MAX_QUEUES]; /* queue i pinned to the worker on this cpu */
 	uint32_t n_rx_queue_cpus;

@@ -6,7 +6,7 @@ load helper
 TOP=$BATS_TEST_DIRNAME/../..
 
 @test "every long option in each binary's --help is in its man page and its completions" {
-	for b in edp-run edp-replay edp-top; do
+	for b in edp-run edp-replay edp-top edp-assign; do
 		opts=$("$EDP_BUILD/$b" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 		[ -n "$opts" ]
 		page=$(MANWIDTH=200 man -l "$TOP/man/$b.1" 2>/dev/null)
@@ -81,4 +81,31 @@ YAML
 	assert_success
 	assert_line --index 0 "[--no-color]"
 	assert_line --index 1 "[lab other]"
+}
+
+@test "edp-assign's bash completion completes commands, workloads and their devices from the ledger" {
+	mkdir -p run
+	cat >run/ledger.yaml <<'YAML'
+# edp-assign ledger: written by edp-assign only; a checksum guards it
+version: 1
+checksum: fnv1a64:0000000000000000
+generation: 1
+claims:
+  - workload: "vm1"
+    device: "0000:3b:00.1"
+  - workload: "vm2"
+    device: "0000:5e:00.0"
+  - workload: "vm1"
+    device: "0000:3b:00.2"
+YAML
+	run bash -c "source '$TOP/completions/edp-assign.bash'
+		COMP_WORDS=(edp-assign re); COMP_CWORD=1; _edp_assign; echo \"[\${COMPREPLY[*]}]\"
+		COMP_WORDS=(edp-assign release ''); COMP_CWORD=2; _edp_assign; echo \"[\${COMPREPLY[*]}]\"
+		COMP_WORDS=(edp-assign release vm1 ''); COMP_CWORD=3; _edp_assign; echo \"[\${COMPREPLY[*]}]\"
+		COMP_WORDS=(edp-assign claim w --policy s); COMP_CWORD=4; _edp_assign; echo \"[\${COMPREPLY[*]}]\""
+	assert_success
+	assert_line --index 0 "[release]"
+	assert_line --index 1 "[vm1 vm2]"
+	assert_line --index 2 "[0000:3b:00.1 0000:3b:00.2]"
+	assert_line --index 3 "[single-numa-node]"
 }

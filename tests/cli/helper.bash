@@ -82,3 +82,47 @@ wait_rx() {
 	echo "instance $1 port $2: rx $(rx_of "$1" "$2"), expected $3 $4" >&2
 	return 1
 }
+
+# A fake sysfs tree for edp-assign (--sysfs-root), under $SYS:
+#   fake_node ID CPULIST
+#   fake_dev ADDR class=0x020000 vendor=8086 device=1592 node=0 group=12
+#            driver=ice version=1.12.7 fw=4.40 iface=eth0 state=up pf=ADDR
+#            totalvfs=8 numvfs=4
+fake_node() {
+	mkdir -p "$SYS/devices/system/node/node$1"
+	echo "$2" >"$SYS/devices/system/node/node$1/cpulist"
+}
+
+fake_dev() {
+	local addr=$1 d kv k v iface="" state=down
+	shift
+	d=$SYS/bus/pci/devices/$addr
+	mkdir -p "$d"
+	echo 0x020000 >"$d/class"
+	echo 0x8086 >"$d/vendor"
+	echo 0x1592 >"$d/device"
+	echo -1 >"$d/numa_node"
+	for kv in "$@"; do
+		k=${kv%%=*} v=${kv#*=}
+		case $k in
+		class) echo "$v" >"$d/class" ;;
+		vendor) echo "0x$v" >"$d/vendor" ;;
+		device) echo "0x$v" >"$d/device" ;;
+		node) echo "$v" >"$d/numa_node" ;;
+		group) mkdir -p "$SYS/kernel/iommu_groups/$v"; ln -sfn "../../../kernel/iommu_groups/$v" "$d/iommu_group" ;;
+		driver) mkdir -p "$SYS/bus/pci/drivers/$v"; ln -sfn "../../../bus/pci/drivers/$v" "$d/driver"; drv=$v ;;
+		version) mkdir -p "$SYS/module/$drv"; echo "$v" >"$SYS/module/$drv/version" ;;
+		fw) echo "$v" >"$d/firmware_version" ;;
+		iface) iface=$v ;;
+		state) state=$v ;;
+		pf) ln -sfn "../$v" "$d/physfn" ;;
+		totalvfs) echo "$v" >"$d/sriov_totalvfs" ;;
+		numvfs) echo "$v" >"$d/sriov_numvfs" ;;
+		*) echo "fake_dev: unknown $k" >&2; return 1 ;;
+		esac
+	done
+	if [ -n "$iface" ]; then
+		mkdir -p "$d/net/$iface"
+		echo "$state" >"$d/net/$iface/operstate"
+	fi
+}

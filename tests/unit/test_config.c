@@ -113,7 +113,7 @@ static void test_defaults_and_errors(void **state)
 	path = write_file("bad.yaml", "ports:\n  - name: a\n    speed: 10\n");
 	assert_int_equal(edp_config_load(&cfg, path, &err), EDP_ERR_USAGE);
 	char want[256];
-	snprintf(want, sizeof(want), "%s:3:5: port: unknown key 'speed' (known: name, rx, tx, mac, numa-node, rx-queue-cpus)", path);
+	snprintf(want, sizeof(want), "%s:3:5: port: unknown key 'speed' (known: name, rx, tx, mac, numa-node, rx-queue-cpus, device)", path);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(cfg.n_ports, 0); /* left empty */
 	edp_config_free(&cfg);

@@ -1,0 +1,45 @@
+/* edp_yaml: reading YAML files (libyaml documents) with errors that point
+ * at the input: "file:line:column: message" (EDP_ERR_USAGE).
+ *
+ * A mapping is walked key by key; a duplicate key is refused, and the
+ * caller refuses unknown ones with edp_yaml_unknown, which names the key.
+ * Values are taken as strings or bounded integers.
+ */
+#ifndef EDP_YAML_H
+#define EDP_YAML_H
+
+#include <stdbool.h>
+#include <yaml.h>
+
+#include "edp_error.h"
+
+struct edp_yaml {
+	yaml_document_t doc;
+	const char *path;
+	struct edp_error *err;
+	yaml_node_t *key_node; /* the key being handled */
+	bool loaded;
+};
+
+/* Load `path`. EDP_ERR_RUNTIME when it cannot be read, EDP_ERR_USAGE with
+ * the position when it is not YAML. */
+int edp_yaml_load(struct edp_yaml *y, const char *path, struct edp_error *err);
+void edp_yaml_free(struct edp_yaml *y);
+
+/* The root node, or NULL for an empty document. */
+yaml_node_t *edp_yaml_root(struct edp_yaml *y);
+yaml_node_t *edp_yaml_node(struct edp_yaml *y, int id);
+/* The text of a scalar, or NULL for a collection. */
+const char *edp_yaml_scalar(const yaml_node_t *n);
+
+int edp_yaml_fail(struct edp_yaml *y, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+typedef int (*edp_yaml_key_fn)(struct edp_yaml *y, const char *key, yaml_node_t *val, void *arg);
+/* Call fn for each key of mapping `map` (`what` names it in errors). */
+int edp_yaml_each_key(struct edp_yaml *y, yaml_node_t *map, const char *what, edp_yaml_key_fn fn, void *arg);
+int edp_yaml_unknown(struct edp_yaml *y, const char *what, const char *key, const char *known);
+int edp_yaml_string(struct edp_yaml *y, yaml_node_t *v, const char *key, const char **out);
+int edp_yaml_int(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out);
+
+#endif
