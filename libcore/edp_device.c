@@ -225,7 +225,7 @@ int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_e
 			break;
 		char dir[PATH_MAX + 256], buf[64];
 		snprintf(dir, sizeof(dir), "%s/%s", base, e->d_name);
-		snprintf(dv->addr, sizeof(dv->addr), "%s", e->d_name);
+		set_text(dv->addr, sizeof(dv->addr), e->d_name);
 		read_line(dir, "class", buf, sizeof(buf));
 		dv->class_code = (uint32_t)strtoul(buf, NULL, 16);
 		read_line(dir, "vendor", buf, sizeof(buf));
