@@ -117,14 +117,10 @@ static int cmd_devices(const struct opts *o)
 	int rc = load_inventory(o, &inv, &err);
 	if (rc)
 		return fail(&err);
-	int fd = -1;
-	if ((rc = edp_ledger_path(path, sizeof(path), o->ledger, &err)) || (fd = edp_ledger_lock(path, false, &err)) < 0 ||
-	    (rc = edp_ledger_read(&l, path, &err))) {
-		edp_ledger_unlock(fd);
+	if (edp_ledger_load(&l, path, sizeof(path), o->ledger, &err)) {
 		edp_inventory_free(&inv);
 		return fail(&err);
 	}
-	edp_ledger_unlock(fd);
 	if (o->json) {
 		printf("{");
 		json_str("host", inv.host, true);
@@ -306,12 +302,8 @@ static int cmd_list(const struct opts *o, const char *workload)
 	struct edp_ledger l;
 	struct edp_error err = { 0 };
 	char path[4096];
-	int fd = -1, rc = edp_ledger_path(path, sizeof(path), o->ledger, &err);
-	if (rc || (fd = edp_ledger_lock(path, false, &err)) < 0 || (rc = edp_ledger_read(&l, path, &err))) {
-		edp_ledger_unlock(fd);
+	if (edp_ledger_load(&l, path, sizeof(path), o->ledger, &err))
 		return fail(&err);
-	}
-	edp_ledger_unlock(fd);
 	if (o->json)
 		printf("{\"generation\":%llu,\"claims\":[", (unsigned long long)l.generation);
 	else
@@ -359,14 +351,9 @@ static int cmd_check(const struct opts *o)
 	struct edp_ledger l;
 	struct edp_error err = { 0 };
 	char path[4096];
-	int fd = -1, rc = edp_ledger_path(path, sizeof(path), o->ledger, &err);
-	if (rc || (fd = edp_ledger_lock(path, false, &err)) < 0 || (rc = edp_ledger_read(&l, path, &err))) {
-		edp_ledger_unlock(fd);
+	if (edp_ledger_load(&l, path, sizeof(path), o->ledger, &err))
 		return fail(&err);
-	}
-	rc = load_inventory(o, &inv, &err);
-	edp_ledger_unlock(fd);
-	if (rc) {
+	if (load_inventory(o, &inv, &err)) {
 		edp_ledger_free(&l);
 		return fail(&err);
 	}

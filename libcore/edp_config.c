@@ -6,22 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
+#include <stdarg.h>
+
+#include "edp_yaml.h"
 
 #define DEFAULT_FLOW_CACHE 65536
 #define DEFAULT_AGEING_S 300
 #define DEFAULT_MAC_TABLE 65536
 
 struct ctx {
-	yaml_document_t doc;
-	const char *path;
+	struct edp_yaml y;  /* first: a key callback's edp_yaml is its ctx */
 	char *dir; /* directory of the file, for relative paths */
 	struct edp_config *cfg;
-	struct edp_error *err;
 	/* port references, resolved once every port is known */
 	struct ref { char name[EDP_PORT_NAME_MAX + 2]; yaml_node_t *node; int32_t *slot; } *refs;
 	uint32_t n_refs, cap_refs;
-	yaml_node_t *key_node; /* the key being handled, for "unknown key" */
 };
 
 static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
@@ -29,79 +28,47 @@ static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 
 static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = edp_yaml_vfail(&c->y, n, fmt, ap);
 	va_end(ap);
-	return edp_error_set(c->err, EDP_ERR_USAGE, "%s:%zu:%zu: %s", c->path,
-			     n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, msg);
+	return rc;
 }
 
-static yaml_node_t *node(struct ctx *c, int id) { return yaml_document_get_node(&c->doc, id); }
+static yaml_node_t *node(struct ctx *c, int id) { return edp_yaml_node(&c->y, id); }
 
-static const char *scalar(const yaml_node_t *n)
-{
-	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static bool is_empty(const yaml_node_t *n)
-{
-	const char *s = scalar(n);
-	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	       (!*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
-}
+static const char *scalar(const yaml_node_t *n) { return edp_yaml_scalar(n); }
 
 typedef int (*key_fn)(struct ctx *c, const char *key, yaml_node_t *val, void *arg);
+
+struct key_call { key_fn fn; void *arg; };
+
+static int key_adapter(struct edp_yaml *y, const char *key, yaml_node_t *val, void *arg)
+{
+	const struct key_call *k = arg;
+	return k->fn((struct ctx *)y, key, val, k->arg);
+}
 
 /* Walk a mapping, refusing duplicate and (through fn) unknown keys. */
 static int each_key(struct ctx *c, yaml_node_t *map, const char *what, key_fn fn, void *arg)
 {
-	if (is_empty(map))
-		return 0;
-	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, "%s must be a mapping", what);
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
-		const char *ks = scalar(k);
-		if (!ks)
-			return fail(c, k, "%s: keys must be plain names", what);
-		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++)
-			if (strcmp(scalar(node(c, q->key)) ? scalar(node(c, q->key)) : "", ks) == 0)
-				return fail(c, k, "%s: duplicate key '%s'", what, ks);
-		c->key_node = k;
-		int rc = fn(c, ks, v, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	struct key_call k = { fn, arg };
+	return edp_yaml_each_key(&c->y, map, what, key_adapter, &k);
 }
 
 static int unknown(struct ctx *c, const char *what, const char *key, const char *known)
 {
-	return fail(c, c->key_node, "%s: unknown key '%s' (known: %s)", what, key, known);
+	return edp_yaml_unknown(&c->y, what, key, known);
 }
 
 static int get_string(struct ctx *c, yaml_node_t *v, const char *key, const char **out)
 {
-	const char *s = scalar(v);
-	*out = "";
-	if (!s || !*s)
-		return fail(c, v, "%s must be a non-empty string", key);
-	*out = s;
-	return 0;
+	return edp_yaml_string(&c->y, v, key, out);
 }
 
 static int get_int(struct ctx *c, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out)
 {
-	const char *s = scalar(v);
-	char *end;
-	errno = 0;
-	long long x = s ? strtoll(s, &end, 0) : 0;
-	if (!s || !*s || *end || errno || x < lo || x > hi)
-		return fail(c, v, "%s must be an integer from %lld to %lld, not '%s'", key, lo, hi, s ? s : "(a collection)");
-	*out = x;
-	return 0;
+	return edp_yaml_int(&c->y, v, key, lo, hi, out);
 }
 
 /* One of two words: *first tells which (allow/drop, true/false). */
@@ -371,7 +338,7 @@ static int rule_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 
 static int parse_rules(struct ctx *c, yaml_node_t *v)
 {
-	if (is_empty(v))
+	if (edp_yaml_is_empty(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
 		return fail(c, v, "firewall rules must be a list");
@@ -443,7 +410,7 @@ static int router_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	(void)arg;
 	if (strcmp(k, "routes") != 0)
 		return unknown(c, "router", k, "routes");
-	if (is_empty(v))
+	if (edp_yaml_is_empty(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
 		return fail(c, v, "routes must be a list");
@@ -622,28 +589,14 @@ int edp_config_port_index(const struct edp_config *cfg, const char *name)
 int edp_config_load(struct edp_config *cfg, const char *path, struct edp_error *err)
 {
 	set_defaults(cfg);
-	struct ctx c = { .path = path, .cfg = cfg, .err = err };
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return edp_error_set(err, EDP_ERR_USAGE, "%s: cannot open config: %s", path, strerror(errno));
-	yaml_parser_t parser;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	int rc = 0;
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: YAML error: %s", path,
-				   parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-				   parser.problem ? parser.problem : "unreadable");
-		yaml_parser_delete(&parser);
-		fclose(f);
+	struct ctx c = { .cfg = cfg };
+	int rc = edp_yaml_load(&c.y, path, "config", err);
+	if (rc)
 		return rc;
-	}
-	yaml_parser_delete(&parser);
-	fclose(f);
 	const char *slash = strrchr(path, '/');
 	c.dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : NULL;
 	cfg->path = strdup(path);
-	yaml_node_t *root = yaml_document_get_root_node(&c.doc);
+	yaml_node_t *root = edp_yaml_root(&c.y);
 	if (!root)
 		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:1:1: empty config (at least 'ports' is needed)", path);
 	else if (root->type != YAML_MAPPING_NODE)
@@ -661,7 +614,7 @@ int edp_config_load(struct edp_config *cfg, const char *path, struct edp_error *
 	}
 	free(c.refs);
 	free(c.dir);
-	yaml_document_delete(&c.doc);
+	edp_yaml_free(&c.y);
 	if (rc) {
 		edp_config_free(cfg);
 		set_defaults(cfg);

@@ -191,13 +191,8 @@ static int check_devices(const struct edp_config *cfg, struct edp_error *err)
 		return 0;
 	char path[4096];
 	struct edp_ledger l;
-	int fd = -1;
-	if (edp_ledger_path(path, sizeof(path), NULL, err) || (fd = edp_ledger_lock(path, false, err)) < 0 ||
-	    edp_ledger_read(&l, path, err)) {
-		edp_ledger_unlock(fd);
+	if (edp_ledger_load(&l, path, sizeof(path), NULL, err))
 		return EDP_ERR_RUNTIME;
-	}
-	edp_ledger_unlock(fd);
 	int rc = 0;
 	for (uint32_t i = 0; i < cfg->n_ports && !rc; i++) {
 		const struct edp_port_config *pc = &cfg->ports[i];

@@ -396,7 +396,7 @@ int edp_inventory_load(struct edp_inventory *inv, const char *path, const char *
 {
 	memset(inv, 0, sizeof(*inv));
 	struct edp_yaml y;
-	int rc = edp_yaml_load(&y, path, err);
+	int rc = edp_yaml_load(&y, path, "inventory", err);
 	if (rc)
 		return rc;
 	yaml_node_t *root = edp_yaml_root(&y), *hosts = NULL;

@@ -283,7 +283,7 @@ int edp_ledger_read(struct edp_ledger *l, const char *path, struct edp_error *er
 				     access(bak, R_OK) == 0 ? "; the last good one is " : "", access(bak, R_OK) == 0 ? bak : "");
 	}
 	struct edp_yaml y;
-	if ((rc = edp_yaml_load(&y, path, err)))
+	if ((rc = edp_yaml_load(&y, path, "ledger", err)))
 		return EDP_ERR_RUNTIME;
 	struct reading r = { .l = l };
 	rc = edp_yaml_each_key(&y, edp_yaml_root(&y), "ledger", top_key, &r);
@@ -297,6 +297,19 @@ int edp_ledger_read(struct edp_ledger *l, const char *path, struct edp_error *er
 		return edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s refused: %s", path, msg);
 	}
 	return 0;
+}
+
+int edp_ledger_load(struct edp_ledger *l, char *path, size_t size, const char *given, struct edp_error *err)
+{
+	memset(l, 0, sizeof(*l));
+	if (edp_ledger_path(path, size, given, err))
+		return EDP_ERR_RUNTIME;
+	int fd = edp_ledger_lock(path, false, err);
+	if (fd < 0)
+		return EDP_ERR_RUNTIME;
+	int rc = edp_ledger_read(l, path, err);
+	edp_ledger_unlock(fd);
+	return rc;
 }
 
 /* ---- writing ---- */

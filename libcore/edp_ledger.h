@@ -56,6 +56,9 @@ void edp_ledger_unlock(int fd);
 /* Read and validate (under a lock). Errors: unreadable (EDP_ERR_RUNTIME),
  * corrupt, another version, inconsistent (EDP_ERR_RUNTIME, naming PATH). */
 int edp_ledger_read(struct edp_ledger *l, const char *path, struct edp_error *err);
+/* Resolve the path (edp_ledger_path, into path), then read the ledger
+ * under a shared lock: what a reader that changes nothing needs. */
+int edp_ledger_load(struct edp_ledger *l, char *path, size_t size, const char *given, struct edp_error *err);
 /* Write l (generation + 1) as described above. */
 int edp_ledger_write(struct edp_ledger *l, const char *path, struct edp_error *err);
 void edp_ledger_free(struct edp_ledger *l);

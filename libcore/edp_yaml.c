@@ -6,21 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-int edp_yaml_load(struct edp_yaml *y, const char *path, struct edp_error *err)
+int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct edp_error *err)
 {
 	memset(y, 0, sizeof(*y));
 	y->path = path;
 	y->err = err;
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open: %s", path, strerror(errno));
+		return edp_error_set(err, EDP_ERR_USAGE, "%s: cannot open %s: %s", path, what, strerror(errno));
 	yaml_parser_t parser;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	int rc = 0;
 	if (!yaml_parser_load(&parser, &y->doc))
-		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-				   parser.problem_mark.column + 1, parser.problem ? parser.problem : "not YAML");
+		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
+				   parser.problem_mark.column + 1, parser.problem ? parser.problem : "unreadable");
 	else
 		y->loaded = true;
 	yaml_parser_delete(&parser);
@@ -50,19 +50,33 @@ const char *edp_yaml_scalar(const yaml_node_t *n)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-int edp_yaml_fail(struct edp_yaml *y, const yaml_node_t *n, const char *fmt, ...)
+int edp_yaml_vfail(struct edp_yaml *y, const yaml_node_t *n, const char *fmt, va_list ap)
 {
 	char msg[400];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	return edp_error_set(y->err, EDP_ERR_USAGE, "%s:%zu:%zu: %s", y->path, n ? n->start_mark.line + 1 : 1,
 			     n ? n->start_mark.column + 1 : 1, msg);
 }
 
+int edp_yaml_fail(struct edp_yaml *y, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = edp_yaml_vfail(y, n, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+bool edp_yaml_is_empty(const yaml_node_t *n)
+{
+	const char *s = edp_yaml_scalar(n);
+	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && (!*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
+}
+
 int edp_yaml_each_key(struct edp_yaml *y, yaml_node_t *map, const char *what, edp_yaml_key_fn fn, void *arg)
 {
+	if (edp_yaml_is_empty(map))
+		return 0;
 	if (!map || map->type != YAML_MAPPING_NODE)
 		return edp_yaml_fail(y, map, "%s must be a mapping", what);
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {

@@ -8,6 +8,7 @@
 #ifndef EDP_YAML_H
 #define EDP_YAML_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <yaml.h>
 
@@ -21,9 +22,9 @@ struct edp_yaml {
 	bool loaded;
 };
 
-/* Load `path`. EDP_ERR_RUNTIME when it cannot be read, EDP_ERR_USAGE with
- * the position when it is not YAML. */
-int edp_yaml_load(struct edp_yaml *y, const char *path, struct edp_error *err);
+/* Load `path` (`what` it is, for "cannot open config: ..."). EDP_ERR_USAGE
+ * when it cannot be opened, or with the position when it is not YAML. */
+int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct edp_error *err);
 void edp_yaml_free(struct edp_yaml *y);
 
 /* The root node, or NULL for an empty document. */
@@ -34,9 +35,14 @@ const char *edp_yaml_scalar(const yaml_node_t *n);
 
 int edp_yaml_fail(struct edp_yaml *y, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+int edp_yaml_vfail(struct edp_yaml *y, const yaml_node_t *n, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* An empty plain scalar (nothing, ~ or null) */
+bool edp_yaml_is_empty(const yaml_node_t *n);
 
 typedef int (*edp_yaml_key_fn)(struct edp_yaml *y, const char *key, yaml_node_t *val, void *arg);
-/* Call fn for each key of mapping `map` (`what` names it in errors). */
+/* Call fn for each key of mapping `map` (`what` names it in errors); an
+ * empty value is an empty mapping. */
 int edp_yaml_each_key(struct edp_yaml *y, yaml_node_t *map, const char *what, edp_yaml_key_fn fn, void *arg);
 int edp_yaml_unknown(struct edp_yaml *y, const char *what, const char *key, const char *known);
 int edp_yaml_string(struct edp_yaml *y, yaml_node_t *v, const char *key, const char **out);
