@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"      --policy P          none, best-effort, restricted, single-numa-node\n"
 		"                          (default: restricted with --numa, else best-effort)\n"
 		"      --cpus LIST         the workload's CPUs: their node is preferred\n"
+		"      --request FILE      the request in YAML (the options add to it)\n"
 		"      --driver PIN        e.g. ice>=1.12, ice, >=1.12, 1.12-1.14\n"
 		"      --firmware PIN      e.g. >=4.40\n"
 		"      --force             also offer devices the host uses\n"
@@ -69,33 +70,11 @@ struct opts {
 	const char *sysfs, *inventory, *host, *ledger;
 	bool json, explain;
 	struct edp_request req;
-	const char *cpus;
 };
 
 static int load_inventory(const struct opts *o, struct edp_inventory *inv, struct edp_error *err)
 {
 	return o->inventory ? edp_inventory_load(inv, o->inventory, o->host, err) : edp_inventory_scan(inv, o->sysfs, err);
-}
-
-/* The NUMA node of the first CPU of a list like "4-7,12". */
-static int32_t node_of_cpus(const struct edp_inventory *inv, const char *list)
-{
-	long cpu = strtol(list, NULL, 10);
-	for (uint32_t i = 0; i < inv->n_nodes; i++) {
-		const char *p = inv->nodes[i].cpus;
-		while (*p) {
-			char *end;
-			long lo = strtol(p, &end, 10), hi = lo;
-			if (end == p)
-				break;
-			if (*end == '-')
-				hi = strtol(end + 1, &end, 10);
-			if (cpu >= lo && cpu <= hi)
-				return inv->nodes[i].id;
-			p = *end == ',' ? end + 1 : end;
-		}
-	}
-	return -1;
 }
 
 static void json_str(const char *key, const char *v, bool comma)
@@ -188,7 +167,8 @@ static void print_plan(const struct opts *o, const struct edp_inventory *inv, co
 	if (o->json) {
 		printf("{");
 		json_str("workload", o->req.workload, true);
-		printf("\"claimed\":%s,\"numa_node\":%d,\"devices\":[", claimed ? "true" : "false", p->node);
+		printf("\"claimed\":%s,\"numa_node\":%d,\"score\":{\"beyond_request\":%u,\"left_free\":%u},\"devices\":[",
+		       claimed ? "true" : "false", p->node, p->beyond, p->left);
 		for (uint32_t i = 0; i < p->n; i++) {
 			const struct edp_device *d = edp_inventory_find(inv, p->dev[i].addr);
 			printf("%s{", i ? "," : "");
@@ -225,6 +205,8 @@ static void print_plan(const struct opts *o, const struct edp_inventory *inv, co
 		printf("  %-14s %-5s %-16s node %-3d group %-5s%s\n", d->addr, edp_dev_kind_name(d->kind), d->model, d->numa_node,
 		       group, p->dev[i].member ? " (group member)" : "");
 	}
+	printf("  score: %u device%s beyond the request, %u such left free %s\n", p->beyond, p->beyond == 1 ? "" : "s",
+	       p->left, p->node >= 0 ? "on the node" : "in all");
 	if (o->explain)
 		printf("why:\n%s", p->explain);
 }
@@ -245,13 +227,6 @@ static int cmd_plan(struct opts *o, bool claim)
 	/* under the lock: the ledger, then the inventory as it is now */
 	if ((rc = edp_ledger_read(&l, path, &err)) || (rc = load_inventory(o, &inv, &err)))
 		goto out;
-	if (o->cpus) {
-		o->req.cpus_node = node_of_cpus(&inv, o->cpus);
-		if (o->req.cpus_node < 0) {
-			rc = edp_error_set(&err, EDP_ERR_USAGE, "--cpus: '%s' is on no known NUMA node", o->cpus);
-			goto out;
-		}
-	}
 	if ((rc = edp_assign_plan(&inv, &l, &o->req, &plan, &err))) {
 		if (rc == EDP_ASSIGN_UNSATISFIABLE && o->explain && !o->json)
 			fprintf(stderr, "why:\n%s", plan.explain);
@@ -381,7 +356,7 @@ static int cmd_check(const struct opts *o)
 int main(int argc, char **argv)
 {
 	enum { O_NEED = 256, O_NUMA, O_POLICY, O_CPUS, O_DRIVER, O_FIRMWARE, O_FORCE, O_EXPLAIN, O_SYSFS, O_INV, O_HOST,
-	       O_LEDGER, O_JSON };
+	       O_LEDGER, O_JSON, O_REQUEST };
 	static const struct option opts[] = {
 		{ "need", required_argument, NULL, O_NEED },        { "numa", required_argument, NULL, O_NUMA },
 		{ "policy", required_argument, NULL, O_POLICY },    { "cpus", required_argument, NULL, O_CPUS },
@@ -389,9 +364,11 @@ int main(int argc, char **argv)
 		{ "force", no_argument, NULL, O_FORCE },            { "explain", no_argument, NULL, O_EXPLAIN },
 		{ "sysfs-root", required_argument, NULL, O_SYSFS }, { "inventory", required_argument, NULL, O_INV },
 		{ "host", required_argument, NULL, O_HOST },        { "ledger", required_argument, NULL, O_LEDGER },
-		{ "json", no_argument, NULL, O_JSON },              { "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, O_JSON },              { "request", required_argument, NULL, O_REQUEST },
+		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },              { NULL, 0, NULL, 0 } };
-	struct opts o = { .req = { .numa = -1, .cpus_node = -1 } };
+	struct opts o = { .req = { .numa = -1 } };
+	const char *request_file = NULL;
 	bool policy_given = false;
 	const char *cmd = NULL, *args[64];
 	int n_args = 0, c;
@@ -434,7 +411,8 @@ int main(int argc, char **argv)
 			policy_given = true;
 			break;
 		}
-		case O_CPUS: o.cpus = optarg; break;
+		case O_CPUS: snprintf(o.req.cpus, sizeof(o.req.cpus), "%s", optarg); break;
+		case O_REQUEST: request_file = optarg; break;
 		case O_DRIVER: snprintf(o.req.driver_pin, sizeof(o.req.driver_pin), "%s", optarg); break;
 		case O_FIRMWARE: snprintf(o.req.firmware_pin, sizeof(o.req.firmware_pin), "%s", optarg); break;
 		case O_FORCE: o.req.force = true; break;
@@ -451,12 +429,35 @@ int main(int argc, char **argv)
 	}
 	if (!cmd)
 		return usage_error("%s", "a command is needed: devices, plan, claim, release, list or check");
+	if (request_file) { /* the file, then what the command line adds or says otherwise */
+		struct edp_request f = { .numa = -1, .policy = (enum edp_numa_policy)-1 };
+		struct edp_error err = { 0 };
+		if (edp_request_load(&f, request_file, &err))
+			return fail(&err);
+		for (uint32_t i = 0; i < o.req.n_needs && f.n_needs < EDP_MAX_NEEDS; i++)
+			f.needs[f.n_needs++] = o.req.needs[i];
+		if (o.req.numa >= 0 || o.req.numa_same) {
+			f.numa = o.req.numa;
+			f.numa_same = o.req.numa_same;
+		}
+		if (policy_given)
+			f.policy = o.req.policy;
+		policy_given = (int)f.policy >= 0;
+#define OVERRIDE(field) if (o.req.field[0]) snprintf(f.field, sizeof(f.field), "%s", o.req.field)
+		OVERRIDE(cpus);
+		OVERRIDE(driver_pin);
+		OVERRIDE(firmware_pin);
+#undef OVERRIDE
+		f.force |= o.req.force;
+		o.req = f;
+	}
 	if (!policy_given)
 		o.req.policy = o.req.numa >= 0 ? EDP_NUMA_RESTRICTED : EDP_NUMA_BEST_EFFORT;
 	if (o.sysfs && o.inventory)
 		return usage_error("%s", "give --sysfs-root or --inventory, not both");
 	bool request = strcmp(cmd, "plan") == 0 || strcmp(cmd, "claim") == 0;
-	if (!request && (o.req.n_needs || o.req.numa >= 0 || o.req.numa_same || policy_given || o.cpus || o.explain ||
+	if (!request && (o.req.n_needs || o.req.numa >= 0 || o.req.numa_same || policy_given || o.req.cpus[0] || o.explain ||
+			 request_file ||
 			 o.req.driver_pin[0] || o.req.firmware_pin[0]))
 		return usage_error("%s: request options go with plan and claim", cmd);
 	if (strcmp(cmd, "devices") == 0 || strcmp(cmd, "check") == 0) {
@@ -465,11 +466,12 @@ int main(int argc, char **argv)
 		return cmd[0] == 'd' ? cmd_devices(&o) : cmd_check(&o);
 	}
 	if (request) {
-		if (n_args != 1)
-			return usage_error("%s needs one WORKLOAD", cmd);
-		if (!edp_workload_name_valid(args[0]))
+		if (n_args > 1 || (n_args == 0 && !o.req.workload[0]))
+			return usage_error("%s needs one WORKLOAD (or a --request that names it)", cmd);
+		if (n_args && !edp_workload_name_valid(args[0]))
 			return usage_error("workload name '%s' must be 1 to 64 of A-Z a-z 0-9 _ . -", args[0]);
-		snprintf(o.req.workload, sizeof(o.req.workload), "%s", args[0]);
+		if (n_args)
+			snprintf(o.req.workload, sizeof(o.req.workload), "%s", args[0]);
 		if (!o.req.n_needs)
 			return usage_error("%s: nothing asked for: give --need KIND:COUNT", cmd);
 		return cmd_plan(&o, cmd[0] == 'c');

@@ -13,7 +13,7 @@ _edp_assign() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		[[ ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i - 1]} != --@(need|numa|policy|cpus|driver|firmware|sysfs-root|inventory|host|ledger) ]] && { cmd=${COMP_WORDS[i]}; break; }
+		[[ ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i - 1]} != --@(need|numa|policy|cpus|request|driver|firmware|sysfs-root|inventory|host|ledger) ]] && { cmd=${COMP_WORDS[i]}; break; }
 	done
 	case $prev in
 	--need)
@@ -28,14 +28,14 @@ _edp_assign() {
 	--sysfs-root)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
-	--inventory | --ledger)
+	--inventory | --ledger | --request)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--cpus | --driver | --firmware | --host)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '--need --numa --policy --cpus --driver --firmware --force --explain --sysfs-root --inventory --host --ledger --json -h --help -V --version' -- "$cur"))
+		COMPREPLY=($(compgen -W '--need --numa --policy --cpus --request --driver --firmware --force --explain --sysfs-root --inventory --host --ledger --json -h --help -V --version' -- "$cur"))
 		return
 	fi
 	if [[ -z $cmd ]]; then

@@ -1,4 +1,5 @@
 #include "edp_assign.h"
+#include "edp_yaml.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -57,6 +58,96 @@ const char *edp_need_parse(const char *s, struct edp_need *n)
 	if (n->parent[0] && n->kind != EDP_DEV_VF)
 		return "parent= goes with vf";
 	return NULL;
+}
+
+/* ---- requests from YAML ---- */
+
+static int request_key(struct edp_yaml *y, const char *k, yaml_node_t *v, void *arg)
+{
+	struct edp_request *r = arg;
+	const char *s = edp_yaml_scalar(v), *why;
+	static const char *const known = "workload, need, numa, policy, cpus, driver, firmware, force";
+	size_t kl = strlen(k);
+	const char *at = strstr(known, k);
+	if (!kl || !at || (at > known && at[-1] != ' ') || (at[kl] != ',' && at[kl] != 0))
+		return edp_yaml_unknown(y, "request", k, known);
+	if (strcmp(k, "need") == 0) {
+		if (v->type != YAML_SEQUENCE_NODE)
+			return edp_yaml_fail(y, v, "need must be a list like [nic:2, \"gpu:1,model=A100\"]");
+		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			yaml_node_t *n = edp_yaml_node(y, *it);
+			const char *t = edp_yaml_scalar(n);
+			if (r->n_needs == EDP_MAX_NEEDS)
+				return edp_yaml_fail(y, n, "at most %d needs", EDP_MAX_NEEDS);
+			if (!t || (why = edp_need_parse(t, &r->needs[r->n_needs])))
+				return edp_yaml_fail(y, n, "need '%s': %s", t ? t : "?", t ? why : "must be a string");
+			r->n_needs++;
+		}
+		return 0;
+	}
+	if (!s)
+		return edp_yaml_fail(y, v, "%s must be a value", k);
+	if (strcmp(k, "workload") == 0) {
+		if (!edp_workload_name_valid(s))
+			return edp_yaml_fail(y, v, "workload name '%s' must be 1 to 64 of A-Z a-z 0-9 _ . -", s);
+		snprintf(r->workload, sizeof(r->workload), "%s", s);
+	} else if (strcmp(k, "numa") == 0) {
+		long long x;
+		if (strcmp(s, "same") == 0)
+			r->numa_same = true;
+		else if (edp_yaml_int(y, v, k, 0, EDP_MAX_NODES - 1, &x))
+			return EDP_ERR_USAGE;
+		else
+			r->numa = (int32_t)x;
+	} else if (strcmp(k, "policy") == 0) {
+		int p = edp_numa_policy_parse(s);
+		if (p < 0)
+			return edp_yaml_fail(y, v, "policy '%s' is not none, best-effort, restricted or single-numa-node", s);
+		r->policy = (enum edp_numa_policy)p;
+	} else if (strcmp(k, "cpus") == 0 || strcmp(k, "driver") == 0 || strcmp(k, "firmware") == 0) {
+		char *dst = k[0] == 'c' ? r->cpus : k[0] == 'd' ? r->driver_pin : r->firmware_pin;
+		if (strlen(s) >= EDP_DEV_TEXT_MAX)
+			return edp_yaml_fail(y, v, "%s is too long", k);
+		snprintf(dst, k[0] == 'c' ? sizeof(r->cpus) : EDP_DEV_TEXT_MAX, "%s", s);
+	} else if (strcmp(k, "force") == 0) {
+		if (strcmp(s, "true") && strcmp(s, "false"))
+			return edp_yaml_fail(y, v, "force must be true or false");
+		r->force = s[0] == 't';
+	}
+	return 0;
+}
+
+int edp_request_load(struct edp_request *r, const char *path, struct edp_error *err)
+{
+	struct edp_yaml y;
+	int rc = edp_yaml_load(&y, path, "request", err);
+	if (!rc)
+		rc = edp_yaml_each_key(&y, edp_yaml_root(&y), "request", request_key, r);
+	edp_yaml_free(&y);
+	return rc;
+}
+
+/* The NUMA node of the first CPU of a list like "8-11,20", or -1. */
+static int32_t node_of_cpus(const struct edp_inventory *inv, const char *list)
+{
+	char *end;
+	long cpu = strtol(list, &end, 10);
+	if (end == list)
+		return -1;
+	for (uint32_t i = 0; i < inv->n_nodes; i++) {
+		const char *p = inv->nodes[i].cpus;
+		while (*p) {
+			long lo = strtol(p, &end, 10), hi = lo;
+			if (end == p)
+				break;
+			if (*end == '-')
+				hi = strtol(end + 1, &end, 10);
+			if (cpu >= lo && cpu <= hi)
+				return inv->nodes[i].id;
+			p = *end == ',' ? end + 1 : end;
+		}
+	}
+	return -1;
 }
 
 /* ---- pins ---- */
@@ -294,12 +385,12 @@ static bool node_has_cpus(const struct edp_inventory *inv, int32_t node)
 }
 
 /* lower is better */
-static int64_t score(const struct edp_request *r, const struct placement *p)
+static int64_t score(const struct edp_request *r, int32_t cpus_node, const struct placement *p)
 {
 	int64_t s = 0;
 	if (r->numa >= 0 && p->node != r->numa)
 		s += 1ll << 50;
-	if (r->cpus_node >= 0 && p->node != r->cpus_node)
+	if (cpus_node >= 0 && p->node != cpus_node)
 		s += 1ll << 45;
 	if (p->node < 0 && r->policy != EDP_NUMA_NONE)
 		s += 1ll << 40;
@@ -334,6 +425,9 @@ int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l,
 	int rc = check_pins(r, err);
 	if (rc)
 		return rc;
+	int32_t cpus_node = r->cpus[0] ? node_of_cpus(inv, r->cpus) : -1;
+	if (r->cpus[0] && cpus_node < 0)
+		return edp_error_set(err, EDP_ERR_USAGE, "--cpus: '%s' is on no known NUMA node", r->cpus);
 	struct units us;
 	if ((rc = units_build(&us, inv, l, r->workload, r->force, err))) {
 		units_free(&us);
@@ -380,7 +474,7 @@ int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l,
 				explain(p, "node %d: %s", node, cur.why[0] ? cur.why : "too many devices");
 			continue;
 		}
-		int64_t s = score(r, &cur);
+		int64_t s = score(r, cpus_node, &cur);
 		char list[1024] = "";
 		size_t ll = 0;
 		for (uint32_t t = 0; t < cur.n_taken && ll + 40 < sizeof(list); t++) {
@@ -418,6 +512,8 @@ int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l,
 				     r->driver_pin[0] || r->firmware_pin[0] ? ", with pins" : "");
 	}
 	p->node = best.node;
+	p->beyond = best.extras;
+	p->left = best.left;
 	uint32_t wanted[EDP_MAX_NEEDS]; /* what is left of each need: a device beyond it is a group member */
 	for (uint32_t ni = 0; ni < r->n_needs; ni++)
 		wanted[ni] = r->needs[ni].count;
@@ -445,7 +541,7 @@ int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l,
 	}
 	if (p->node >= 0)
 		explain(p, "chosen: node %d%s%s%s", p->node, r->numa == p->node ? " (the node asked for)" : "",
-			r->cpus_node == p->node ? " (the node of the workload's CPUs)" : "", ", the tightest fit");
+			cpus_node == p->node ? " (the node of the workload's CPUs)" : "", ", the tightest fit");
 	else
 		explain(p, "chosen: across nodes (no single node could serve it now)");
 	units_free(&us);

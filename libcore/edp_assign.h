@@ -51,7 +51,7 @@ struct edp_request {
 	uint32_t n_needs;
 	int32_t numa;                   /* -1: none asked */
 	bool numa_same;                 /* devices and CPUs on one node */
-	int32_t cpus_node;              /* the node of the workload's CPUs, -1: unknown */
+	char cpus[64];                  /* the workload's CPUs ("8-11"), "" = unknown: their node is preferred */
 	enum edp_numa_policy policy;
 	char driver_pin[EDP_DEV_TEXT_MAX];   /* "ice>=1.12", ">=1.12" or "ice"; "" = none */
 	char firmware_pin[EDP_DEV_TEXT_MAX];
@@ -62,12 +62,18 @@ struct edp_plan {
 	uint32_t n;
 	struct { char addr[EDP_DEV_ADDR_MAX]; bool member; } dev[EDP_PLAN_MAX];
 	int32_t node;                   /* -1: several or unknown */
+	uint32_t beyond;                /* the score: devices claimed beyond the request (group members), */
+	uint32_t left;                  /* and free devices of the kinds asked for left in its scope */
 	char explain[4096];             /* why, line by line */
 };
 
 /* Parse "nic:2", "gpu:1,model=A100", "vf:4,parent=0000:3b:00.0". NULL
  * when fine, else why not. */
 const char *edp_need_parse(const char *s, struct edp_need *n);
+/* Load a request from YAML (edp-assign(1): workload, need, numa, policy,
+ * cpus, driver, firmware, force). Errors carry file:line:column. */
+int edp_request_load(struct edp_request *r, const char *path, struct edp_error *err);
+
 /* -1 when s names no policy */
 int edp_numa_policy_parse(const char *s);
 const char *edp_numa_policy_name(enum edp_numa_policy p);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edp_topo.h"
 #include "edp_yaml.h"
 
 static const char *const kind_names[EDP_DEV_KINDS] = { "nic", "gpu", "dpu", "vf", "other" };
@@ -132,10 +133,29 @@ static bool passthrough_driver(const char *d)
 	return !*d || strcmp(d, "vfio-pci") == 0 || strcmp(d, "pci-stub") == 0 || strncmp(d, "uio", 3) == 0;
 }
 
+static void scan_net_in(const char *net, struct edp_device *d);
+
+/* The device's network interfaces: under net/, or under the net/ of a
+ * child device (virtioN/net/ for virtio-net). */
 static void scan_net(const char *dir, struct edp_device *d)
 {
-	char net[PATH_MAX + 512];
+	char net[PATH_MAX * 2];
 	snprintf(net, sizeof(net), "%s/net", dir);
+	scan_net_in(net, d);
+	DIR *dd = opendir(dir);
+	if (!dd)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dd)))
+		if (strncmp(e->d_name, "virtio", 6) == 0) {
+			snprintf(net, sizeof(net), "%s/%s/net", dir, e->d_name);
+			scan_net_in(net, d);
+		}
+	closedir(dd);
+}
+
+static void scan_net_in(const char *net, struct edp_device *d)
+{
 	DIR *nd = opendir(net);
 	if (!nd)
 		return;
@@ -143,7 +163,7 @@ static void scan_net(const char *dir, struct edp_device *d)
 	while ((e = readdir(nd))) {
 		if (e->d_name[0] == '.')
 			continue;
-		char ifdir[sizeof(net) + 256], state[32];
+		char ifdir[PATH_MAX * 3], state[32];
 		snprintf(ifdir, sizeof(ifdir), "%s/%s", net, e->d_name);
 		read_line(ifdir, "operstate", state, sizeof(state));
 		if (!d->iface[0] || strcmp(state, "up") == 0)
@@ -205,8 +225,38 @@ static void scan_nodes(struct edp_inventory *inv, const char *root)
 		}
 }
 
+/* This host's nodes and CPUs, as libnuma sees them (edp_topo). */
+static void topo_nodes(struct edp_inventory *inv)
+{
+	struct edp_topo t;
+	if (edp_topo_discover(&t, NULL))
+		return;
+	inv->n_nodes = 0;
+	for (uint32_t i = 0; i < t.n_cpus; i++) {
+		uint32_t k = 0;
+		while (k < inv->n_nodes && inv->nodes[k].id != t.node[i])
+			k++;
+		if (k == inv->n_nodes) {
+			if (k == EDP_MAX_NODES)
+				continue;
+			inv->nodes[inv->n_nodes].id = t.node[i];
+			inv->nodes[inv->n_nodes++].cpus[0] = 0;
+		}
+		char *list = inv->nodes[k].cpus;
+		size_t len = strlen(list);
+		int32_t prev = i > 0 && t.node[i - 1] == t.node[i] ? t.cpu[i - 1] : -2;
+		bool next = i + 1 < t.n_cpus && t.node[i + 1] == t.node[i] && t.cpu[i + 1] == t.cpu[i] + 1;
+		if (prev == t.cpu[i] - 1 && next)
+			continue; /* inside a range */
+		if (len + 16 < sizeof(inv->nodes[0].cpus))
+			snprintf(list + len, sizeof(inv->nodes[0].cpus) - len, "%s%d", prev == t.cpu[i] - 1 ? "-" : len ? "," : "",
+				 t.cpu[i]);
+	}
+}
+
 int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_error *err)
 {
+	bool this_host = !root;
 	memset(inv, 0, sizeof(*inv));
 	root = root ? root : "/sys";
 	char base[PATH_MAX];
@@ -259,7 +309,10 @@ int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_e
 		return rc;
 	}
 	qsort(inv->dev, inv->n, sizeof(*inv->dev), by_addr);
-	scan_nodes(inv, root);
+	if (this_host)
+		topo_nodes(inv);
+	else
+		scan_nodes(inv, root);
 	return 0;
 }
 

@@ -7,7 +7,7 @@
  * physical function of a virtual function (physfn), local_cpulist, a
  * firmware_version file where the driver provides one, and the network
  * interfaces under net/ with their operstate. NUMA nodes and their CPUs come
- * from $ROOT/devices/system/node (libnuma's view of this host).
+ * from libnuma on this host, from $ROOT/devices/system/node in a fake tree.
  *
  * YAML (edp-assign(1)): hosts with NUMA nodes, CPUs and devices.
  *

@@ -47,6 +47,16 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 		and (.devices[] | select(.address == "0000:d8:00.0") | .numa_node == -1 and .iommu_group == -1)'
 }
 
+@test "a virtio NIC whose interface is up under its virtio child is the host's" {
+	export SYS=$BATS_TEST_TMPDIR/sys
+	fake_dev 0000:00:03.0 vendor=1af4 device=1041 driver=virtio-pci iface=eth0 state=up virtio=1
+	fake_dev 0000:00:04.0 vendor=1af4 device=1041 driver=virtio-pci iface=eth1 state=down virtio=1
+	run as devices
+	assert_success
+	assert_line --index 1 "0000:00:03.0   nic   1af4:1041           -     - virtio-pci unusable  used by the host (driver virtio-pci, eth0 up)"
+	assert_line --index 2 --regexp "^0000:00:04.0   nic   1af4:1041           -     - virtio-pci free +$"
+}
+
 @test "plan is a dry run; claim takes whole IOMMU groups; another workload gets none of them" {
 	host
 	run as plan vm1 --need gpu:1 --explain
@@ -54,12 +64,14 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 	assert_line --index 0 "vm1: would get 2 devices on NUMA node 1"
 	assert_line --index 1 --regexp "^  0000:af:00.0   gpu   10de:20b5        node 1   group 30 *$"
 	assert_line --index 2 "  0000:af:00.1   other 10de:1aef        node 1   group 30    (group member)"
+	assert_line --index 3 "  score: 1 device beyond the request, 0 such left free on the node"
 	assert_line "chosen: node 1, the tightest fit"
 	run as list --json
 	assert_output '{"generation":0,"claims":[]}'
 	run as claim vm1 --need gpu:1 --json
 	assert_success
-	echo "$output" | jq -e '.claimed and .numa_node == 1 and (.devices | map([.address, .group_member])) == [["0000:af:00.0", false], ["0000:af:00.1", true]]'
+	echo "$output" | jq -e '.claimed and .numa_node == 1 and .score == {"beyond_request": 1, "left_free": 0}
+		and (.devices | map([.address, .group_member])) == [["0000:af:00.0", false], ["0000:af:00.1", true]]'
 	run as claim vm2 --need other:1
 	assert_failure 3
 	assert_output "edp-assign: no device available for vm2: other:1 (policy best-effort)"
@@ -288,6 +300,34 @@ YAML
 	assert_failure 2
 	run "$A" --version
 	assert_output "edp-assign $(cat "$BATS_TEST_DIRNAME/../../VERSION")"
+}
+
+@test "a request in YAML, and what the command line adds to it" {
+	host
+	cat >vm1.yaml <<'YAML'
+workload: vm1
+need: [ "nic:1", "gpu:1,model=10de" ]
+numa: 1
+policy: single-numa-node
+firmware: ">=0"
+YAML
+	run as plan --request vm1.yaml
+	assert_failure 3 # the GPU has no firmware version: the pin fails it
+	assert_output "edp-assign: no device available for vm1: nic:1 gpu:1,model=10de on node 1 (policy single-numa-node, with pins)"
+	sed -i '/firmware/d' vm1.yaml
+	run as claim --request vm1.yaml --json
+	assert_success
+	echo "$output" | jq -e '.workload == "vm1" and .numa_node == 1 and (.devices | length) == 4'
+	run as plan other --request vm1.yaml --need vf:1 --numa 0
+	assert_failure 3 # node 0 has no GPU
+	printf 'workload: w\nneed: nic:1\n' >bad.yaml
+	run as plan --request bad.yaml
+	assert_failure 2
+	assert_output 'edp-assign: bad.yaml:2:7: need must be a list like [nic:2, "gpu:1,model=A100"]'
+	printf 'workload: w\nneeds: [nic:1]\n' >bad.yaml
+	run as plan --request bad.yaml
+	assert_failure 2
+	assert_output "edp-assign: bad.yaml:2:1: request: unknown key 'needs' (known: workload, need, numa, policy, cpus, driver, firmware, force)"
 }
 
 @test "edp-run opens a port's device only when its instance owns it in the ledger" {

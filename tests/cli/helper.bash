@@ -87,14 +87,14 @@ wait_rx() {
 #   fake_node ID CPULIST
 #   fake_dev ADDR class=0x020000 vendor=8086 device=1592 node=0 group=12
 #            driver=ice version=1.12.7 fw=4.40 iface=eth0 state=up pf=ADDR
-#            totalvfs=8 numvfs=4
+#            totalvfs=8 numvfs=4 virtio=1 (the interface under virtio0/)
 fake_node() {
 	mkdir -p "$SYS/devices/system/node/node$1"
 	echo "$2" >"$SYS/devices/system/node/node$1/cpulist"
 }
 
 fake_dev() {
-	local addr=$1 d kv k v iface="" state=down
+	local addr=$1 d kv k v iface="" state=down virtio=""
 	shift
 	d=$SYS/bus/pci/devices/$addr
 	mkdir -p "$d"
@@ -116,12 +116,14 @@ fake_dev() {
 		iface) iface=$v ;;
 		state) state=$v ;;
 		pf) ln -sfn "../$v" "$d/physfn" ;;
+		virtio) virtio=1 ;;
 		totalvfs) echo "$v" >"$d/sriov_totalvfs" ;;
 		numvfs) echo "$v" >"$d/sriov_numvfs" ;;
 		*) echo "fake_dev: unknown $k" >&2; return 1 ;;
 		esac
 	done
 	if [ -n "$iface" ]; then
+		[ -z "${virtio:-}" ] || d=$d/virtio0 # virtio-net: the interface is its child's
 		mkdir -p "$d/net/$iface"
 		echo "$state" >"$d/net/$iface/operstate"
 	fi
