@@ -241,10 +241,11 @@ static void flowset_add(struct flowset *fs, const struct edp_mbuf *m)
 }
 
 /* Where packets go: a pcap writer (a file, stdout or live:IFACE) or a
- * vport. A paced live sink sends each frame at once, not in batches. */
+ * vport. A paced live sink hands its batch over before every wait, so a
+ * frame on time leaves on time and a late run goes out in batches. */
 struct sink {
 	struct edp_pcap_writer *w;
-	bool each;
+	bool live;
 	struct edp_vport *vport;
 };
 
@@ -255,12 +256,8 @@ struct sink {
 static int sink_send(struct sink *k, const struct edp_replay_config *cfg, const struct edp_mbuf *m,
 		     const volatile sig_atomic_t *stop, struct edp_replay_result *res, struct edp_error *err)
 {
-	if (k->w) {
-		int rc = edp_pcap_writer_write(k->w, m, err);
-		if (!rc && k->each)
-			rc = edp_pcap_writer_flush(k->w, err);
-		return rc;
-	}
+	if (k->w)
+		return edp_pcap_writer_write(k->w, m, err);
 	bool waited = false;
 	for (;;) {
 		int rc = edp_vport_send(k->vport, m->data, m->data_len, m->wire_len, m->ts_ns, err);
@@ -312,7 +309,7 @@ static int sink_open(struct sink *k, const struct edp_replay_config *cfg, bool n
 	if (cfg->iface)
 		snprintf(live, sizeof(live), "%s%s", EDP_LIVE_PREFIX, cfg->iface);
 	k->w = edp_pcap_writer_open(cfg->iface ? live : cfg->output, nano || cfg->retime, snaplen, err);
-	k->each = cfg->iface && cfg->pace.mode != EDP_PACE_TOPSPEED;
+	k->live = cfg->iface != NULL;
 	return k->w ? 0 : EDP_ERR_RUNTIME;
 }
 
@@ -438,7 +435,7 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 				goto done;
 			if (due) {
 				uint64_t now = edp_pace_now_ns();
-				if (due > now + FLUSH_BEFORE_WAIT_NS && sink_flush(&sink, err) < 0) {
+				if (due > now + (sink.live ? 0 : FLUSH_BEFORE_WAIT_NS) && sink_flush(&sink, err) < 0) {
 					rc = EDP_ERR_RUNTIME;
 					goto done;
 				}
