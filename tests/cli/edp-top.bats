@@ -153,3 +153,40 @@ start() {
 	run "$TOP" --bogus
 	assert_failure 2
 }
+
+@test "the terminal: with several instances and no name, a list to choose from" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	start alpha --duration 30
+	start beta --duration 30
+	second=$pid
+	tm=edp-top-$$
+	tmux -L "$tm" new-session -d -x 80 -y 24 "EDP_RUNDIR='$EDP_RUNDIR' '$TOP' -d 0.2; echo edp-top exited \$?; sleep 5"
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q 'several edp-run instances are running'"
+	tmux -L "$tm" capture-pane -p >p1
+	grep -qE '^  alpha *$' p1
+	grep -qE '^  beta *$' p1
+	tmux -L "$tm" send-keys Down Enter
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top - beta, pid $second, '"
+	tmux -L "$tm" send-keys q
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top exited 0'"
+}
+
+@test "the terminal: colours by load, none with --no-color or NO_COLOR" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	start lab --duration 30
+	tm=edp-top-$$
+	for how in "" "--no-color" "NO_COLOR=1"; do
+		env=${how#--no-color}
+		opt=${how%NO_COLOR=1}
+		tmux -L "$tm" new-session -d -x 100 -y 24 "TERM=xterm-256color EDP_RUNDIR='$EDP_RUNDIR' $env '$TOP' $opt -d 0.2 lab"
+		wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^  1 '"
+		sleep 0.5
+		tmux -L "$tm" capture-pane -p -e >"screen$how"
+		tmux -L "$tm" kill-server
+		if [ -z "$how" ]; then
+			grep -qE $'\e\\[3[123]m' "screen$how" # green, yellow or red rows
+		else
+			! grep -qE $'\e\\[3[1-7]m' "screen$how"
+		fi
+	done
+}
