@@ -134,6 +134,9 @@ static int cmd_devices(const struct opts *o)
 		json_str("model", d->model, true);
 		json_str("vendor", d->vendor, true);
 		json_str("device", d->device, true);
+		json_str("subsystem_vendor", d->subsys_vendor, true);
+		json_str("subsystem_device", d->subsys_device, true);
+		json_str("local_cpus", d->local_cpus, true);
 		printf("\"numa_node\":%d,\"iommu_group\":%d,", d->numa_node, d->iommu_group);
 		json_str("driver", d->driver, true);
 		json_str("driver_version", d->driver_version, true);

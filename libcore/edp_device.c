@@ -282,6 +282,11 @@ int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_e
 		set_text(dv->vendor, sizeof(dv->vendor), buf[0] == '0' && buf[1] == 'x' ? buf + 2 : buf);
 		read_line(dir, "device", buf, sizeof(buf));
 		set_text(dv->device, sizeof(dv->device), buf[0] == '0' && buf[1] == 'x' ? buf + 2 : buf);
+		read_line(dir, "subsystem_vendor", buf, sizeof(buf));
+		set_text(dv->subsys_vendor, sizeof(dv->subsys_vendor), buf[0] == '0' && buf[1] == 'x' ? buf + 2 : buf);
+		read_line(dir, "subsystem_device", buf, sizeof(buf));
+		set_text(dv->subsys_device, sizeof(dv->subsys_device), buf[0] == '0' && buf[1] == 'x' ? buf + 2 : buf);
+		read_line(dir, "local_cpulist", dv->local_cpus, sizeof(dv->local_cpus));
 		snprintf(dv->model, sizeof(dv->model), "%s:%s", dv->vendor, dv->device);
 		link_name(dir, "driver", dv->driver, sizeof(dv->driver));
 		if (dv->driver[0]) {

@@ -2,7 +2,7 @@
  * or from a YAML description of hosts that are not this one.
  *
  * sysfs: every $ROOT/bus/pci/devices/ADDRESS (ROOT is /sys, or a fake tree
- * for tests): class, vendor, device, subsystem ids, the bound driver and its
+ * for tests): class, vendor, device, subsystem ids, local_cpulist, the bound driver and its
  * module version, numa_node (-1: unknown), iommu_group, SR-IOV totals, the
  * physical function of a virtual function (physfn), local_cpulist, a
  * firmware_version file where the driver provides one, and the network
@@ -36,6 +36,8 @@ struct edp_device {
 	enum edp_dev_kind kind;
 	uint32_t class_code;               /* PCI class, 0 when unknown */
 	char vendor[8], device[8];         /* hex ids, "" when unknown */
+	char subsys_vendor[8], subsys_device[8];
+	char local_cpus[128];              /* local_cpulist: the CPUs near the device */
 	char model[EDP_DEV_TEXT_MAX];      /* YAML model, else vendor:device */
 	char driver[EDP_DEV_TEXT_MAX];     /* "" when unbound */
 	char driver_version[EDP_DEV_TEXT_MAX];

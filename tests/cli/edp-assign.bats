@@ -12,7 +12,8 @@ host() {
 	export SYS=$BATS_TEST_TMPDIR/sys
 	fake_node 0 0-7
 	fake_node 1 8-15
-	fake_dev 0000:3b:00.0 node=0 group=10 driver=ice version=1.12.7 fw=4.40 iface=eth0 state=up totalvfs=8 numvfs=2
+	fake_dev 0000:3b:00.0 node=0 group=10 driver=ice version=1.12.7 fw=4.40 iface=eth0 state=up totalvfs=8 numvfs=2 \
+		subsys=8086:0001 cpus=0-7
 	fake_dev 0000:3b:00.1 node=0 group=11 driver=vfio-pci
 	fake_dev 0000:3b:00.2 node=0 group=12 driver=ice version=1.12.7 fw=4.40 iface=eth2 state=down
 	fake_dev 0000:5e:00.0 node=1 group=20 driver=i40e version=2.20 fw=4.20
@@ -41,6 +42,7 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 	echo "$output" | jq -e '(.devices | length) == 10 and (.numa_nodes | map(.id)) == [0, 1]
 		and (.devices[] | select(.address == "0000:3b:00.0") | .host_in_use and .state == "unusable"
 			and .sriov_totalvfs == 8 and .sriov_numvfs == 2 and .driver_version == "1.12.7" and .firmware == "4.40"
+			and .subsystem_vendor == "8086" and .subsystem_device == "0001" and .local_cpus == "0-7"
 			and .interface == "eth0")
 		and (.devices[] | select(.address == "0000:3b:02.1") | .kind == "vf" and .parent == "0000:3b:00.0")
 		and (.devices[] | select(.address == "0000:af:00.1") | .kind == "other" and .iommu_group == 30)

@@ -88,6 +88,7 @@ wait_rx() {
 #   fake_dev ADDR class=0x020000 vendor=8086 device=1592 node=0 group=12
 #            driver=ice version=1.12.7 fw=4.40 iface=eth0 state=up pf=ADDR
 #            totalvfs=8 numvfs=4 virtio=1 (the interface under virtio0/)
+#            subsys=8086:0001 cpus=0-7
 fake_node() {
 	mkdir -p "$SYS/devices/system/node/node$1"
 	echo "$2" >"$SYS/devices/system/node/node$1/cpulist"
@@ -119,6 +120,8 @@ fake_dev() {
 		virtio) virtio=1 ;;
 		totalvfs) echo "$v" >"$d/sriov_totalvfs" ;;
 		numvfs) echo "$v" >"$d/sriov_numvfs" ;;
+		subsys) echo "0x${v%%:*}" >"$d/subsystem_vendor"; echo "0x${v#*:}" >"$d/subsystem_device" ;;
+		cpus) echo "$v" >"$d/local_cpulist" ;;
 		*) echo "fake_dev: unknown $k" >&2; return 1 ;;
 		esac
 	done
