@@ -316,10 +316,14 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 	}
 }
 
-void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane)
+void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane, bool now)
 {
 	if (!dp->stats)
 		return;
+	uint64_t c = edp_stats_cycles();
+	if (!now && c - lane->published_at < EDP_PUBLISH_CYCLES)
+		return;
+	lane->published_at = c;
 	struct edp_stats_thread *t = edp_stats_thread(dp->stats, lane->index);
 	const struct edp_flowcache_stats *fs = edp_flowcache_stats(lane->fc);
 	unsigned cpu = 0, node = 0;
@@ -532,8 +536,7 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 				return rc ? rc : EDP_ERR_RUNTIME;
 			sleep_ns(EDP_LIVE_POLL_NS);
 			lane->idle_cycles += edp_stats_cycles() - c0;
-			if (dp->stats)
-				edp_datapath_publish_lane(dp, lane);
+			edp_datapath_publish_lane(dp, lane, false);
 			continue;
 		}
 		if (n == 0)
@@ -550,13 +553,14 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 			for (uint32_t i = 0; i < dp->n_inputs; i++)
 				if (per_input[i])
 					edp_datapath_publish_queue(dp, i, 0, per_input[i], cycles * per_input[i] / n);
-			edp_datapath_publish_lane(dp, lane);
+			edp_datapath_publish_lane(dp, lane, false);
 			edp_datapath_publish_rx(dp);
 		}
 		edp_mbuf_free_bulk(batch, n);
 		if (wrc)
 			return wrc;
 	}
+	edp_datapath_publish_lane(dp, lane, true);
 	return rc;
 }
 

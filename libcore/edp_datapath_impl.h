@@ -47,6 +47,7 @@ struct edp_lane {
 	uint64_t slow_path_cycles, busy_cycles, idle_cycles, batches;
 	uint64_t drops[EDP_DROP_REASONS];
 	uint64_t port_drops[EDP_MAX_PORTS]; /* by ingress port */
+	uint64_t published_at;            /* edp_stats_cycles of the last publication */
 };
 
 struct edp_datapath {
@@ -84,8 +85,11 @@ struct edp_datapath {
 void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **mbufs,
 			       uint32_t n);
 
-/* Publish a lane's counters to its thread block (its own thread only). */
-void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane);
+/* Publish a lane's counters to its thread block (its own thread only): at
+ * most every EDP_PUBLISH_CYCLES (readers sample a few times a second, a
+ * lane may finish a batch every microsecond), always when `now`. */
+#define EDP_PUBLISH_CYCLES (1u << 20)
+void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane, bool now);
 /* Add to a queue's block (the queue's owning thread only). */
 void edp_datapath_publish_queue(struct edp_datapath *dp, uint32_t queue, uint32_t thread, uint64_t packets,
 				uint64_t cycles);

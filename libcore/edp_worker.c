@@ -20,7 +20,6 @@
  * more than the batch. */
 #define WAKE_AT 128
 #define SLEEP_NS 1000000ull /* longest sleep: idle time is published this often */
-#define PUBLISH_CYCLES (1u << 20) /* a busy lane publishes its counters this often (~0.3-1 ms) */
 #define WRITE_MAX 128       /* packets written per turn before a worker's queues come first again */
 
 /* A queue is consumed only by the worker its `owner` names. Only that
@@ -429,7 +428,6 @@ static void serve(struct worker *w)
 	struct run *run = w->run;
 	struct edp_lane *lane = w->lane;
 	uint64_t idle_since = 0; /* 0: busy */
-	uint64_t published = 0;  /* cycle count at the last publication of the lane */
 	for (;;) {
 		uint64_t c0 = edp_stats_cycles();
 		uint32_t did = 0, read = 0;
@@ -446,12 +444,8 @@ static void serve(struct worker *w)
 		if (may_write(run, w, read))
 			did += write_turn(run, w, false);
 		if (did) {
-			uint64_t c1 = edp_stats_cycles();
-			lane->busy_cycles += c1 - c0;
-			if (c1 - published > PUBLISH_CYCLES) { /* not every batch: readers sample far less often */
-				edp_datapath_publish_lane(run->dp, lane);
-				published = c1;
-			}
+			lane->busy_cycles += edp_stats_cycles() - c0;
+			edp_datapath_publish_lane(run->dp, lane, false);
 			idle_since = 0;
 			continue;
 		}
@@ -462,11 +456,11 @@ static void serve(struct worker *w)
 		bool slept = idle_wait(w, &idle_since, worker_ready);
 		lane->idle_cycles += edp_stats_cycles() - c0;
 		if (slept) /* idle time shows too */
-			edp_datapath_publish_lane(run->dp, lane);
+			edp_datapath_publish_lane(run->dp, lane, false);
 	}
 	while (write_turn(run, w, true)) /* a turn writes WRITE_MAX at most */
 		;
-	edp_datapath_publish_lane(run->dp, lane);
+	edp_datapath_publish_lane(run->dp, lane, true);
 }
 
 static void *worker_main(void *arg)
