@@ -44,11 +44,12 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 # cmd/common: output shared by the binaries (not a binary itself)
-$(BUILD)/obj/cmd_print.o: cmd/common/edp_print.c cmd/common/edp_print.h $(wildcard libcore/*.h) | $(BUILD)/obj
+CMD_COMMON_OBJ = $(patsubst cmd/common/%.c,$(BUILD)/obj/cmd_%.o,$(wildcard cmd/common/*.c))
+$(BUILD)/obj/cmd_%.o: cmd/common/%.c $(wildcard cmd/common/*.h) $(wildcard libcore/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/%: cmd/%.c $(BUILD)/obj/cmd_print.o $(LIB)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/obj/cmd_print.o $(LIB) $(LDFLAGS_ALL) $(LIBS) $(CMD_LIBS)
+$(BUILD)/%: cmd/%.c $(CMD_COMMON_OBJ) $(LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) $(CMD_LIBS)
 
 # only edp-top draws on a terminal
 $(BUILD)/edp-top: CMD_LIBS = -lncurses

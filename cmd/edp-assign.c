@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/edp_print.h"
+#include "common/edp_assign_print.h"
 #include "edp_assign.h"
 
 #define PROG "edp-assign"
@@ -67,25 +67,11 @@ static int fail(const struct edp_error *err)
 }
 
 struct opts {
-	const char *sysfs, *inventory, *host, *ledger;
+	struct edp_inventory_source src;
+	const char *ledger;
 	bool json, explain;
 	struct edp_request req;
 };
-
-static int load_inventory(const struct opts *o, struct edp_inventory *inv, struct edp_error *err)
-{
-	return o->inventory ? edp_inventory_load(inv, o->inventory, o->host, err) : edp_inventory_scan(inv, o->sysfs, err);
-}
-
-static void json_str(const char *key, const char *v, bool comma)
-{
-	printf("\"%s\":", key);
-	edp_print_json_string(stdout, v);
-	if (comma)
-		putchar(',');
-}
-
-static const char *dash(const char *s) { return s && *s ? s : "-"; }
 
 static int cmd_devices(const struct opts *o)
 {
@@ -93,185 +79,45 @@ static int cmd_devices(const struct opts *o)
 	struct edp_ledger l;
 	struct edp_error err = { 0 };
 	char path[4096];
-	int rc = load_inventory(o, &inv, &err);
-	if (rc)
+	if (edp_inventory_open(&inv, &o->src, &err))
 		return fail(&err);
 	if (edp_ledger_load(&l, path, sizeof(path), o->ledger, &err)) {
 		edp_inventory_free(&inv);
 		return fail(&err);
 	}
-	if (o->json) {
-		printf("{");
-		json_str("host", inv.host, true);
-		printf("\"numa_nodes\":[");
-		for (uint32_t i = 0; i < inv.n_nodes; i++) {
-			printf("%s{\"id\":%d,", i ? "," : "", inv.nodes[i].id);
-			json_str("cpus", inv.nodes[i].cpus, false);
-			putchar('}');
-		}
-		printf("],\"devices\":[");
-	} else {
-		printf("%-14s %-5s %-16s %4s %5s %-10s %-9s %s\n", "DEVICE", "KIND", "MODEL", "NODE", "GROUP", "DRIVER", "STATE",
-		       "OWNER / WHY");
-	}
-	for (uint32_t i = 0; i < inv.n; i++) {
-		const struct edp_device *d = &inv.dev[i];
-		char why[256];
-		const char *state = edp_assign_state(&inv, &l, d, o->req.force, why, sizeof(why));
-		if (!o->json) {
-			char group[16] = "-", node[16] = "-";
-			if (d->iommu_group >= 0)
-				snprintf(group, sizeof(group), "%d", d->iommu_group);
-			if (d->numa_node >= 0)
-				snprintf(node, sizeof(node), "%d", d->numa_node);
-			printf("%-14s %-5s %-16s %4s %5s %-10s %-9s %s\n", d->addr, edp_dev_kind_name(d->kind), d->model, node,
-			       group, dash(d->driver), state, why);
-			continue;
-		}
-		printf("%s{", i ? "," : "");
-		json_str("address", d->addr, true);
-		json_str("kind", edp_dev_kind_name(d->kind), true);
-		json_str("model", d->model, true);
-		json_str("vendor", d->vendor, true);
-		json_str("device", d->device, true);
-		json_str("subsystem_vendor", d->subsys_vendor, true);
-		json_str("subsystem_device", d->subsys_device, true);
-		json_str("local_cpus", d->local_cpus, true);
-		printf("\"numa_node\":%d,\"iommu_group\":%d,", d->numa_node, d->iommu_group);
-		json_str("driver", d->driver, true);
-		json_str("driver_version", d->driver_version, true);
-		json_str("firmware", d->firmware, true);
-		json_str("parent", d->parent, true);
-		json_str("interface", d->iface, true);
-		printf("\"sriov_totalvfs\":%u,\"sriov_numvfs\":%u,\"host_in_use\":%s,", d->sriov_total, d->sriov_num,
-		       d->host_in_use ? "true" : "false");
-		json_str("state", state, true);
-		const struct edp_claim *c = edp_ledger_owner(&l, d->addr);
-		if (c)
-			json_str("owner", c->workload, false);
-		else
-			printf("\"owner\":null");
-		printf(",\"why\":");
-		if (strcmp(state, "unusable") == 0)
-			edp_print_json_string(stdout, why);
-		else
-			printf("null");
-		putchar('}');
-	}
-	if (o->json)
-		printf("]}\n");
+	edp_print_devices(stdout, &inv, &l, o->req.force, o->json);
 	edp_ledger_free(&l);
 	edp_inventory_free(&inv);
 	return 0;
 }
 
-static void print_plan(const struct opts *o, const struct edp_inventory *inv, const struct edp_plan *p, bool claimed)
+static int cmd_plan(const struct opts *o, bool claim)
 {
-	if (o->json) {
-		printf("{");
-		json_str("workload", o->req.workload, true);
-		printf("\"claimed\":%s,\"numa_node\":%d,\"score\":{\"beyond_request\":%u,\"left_free\":%u},\"devices\":[",
-		       claimed ? "true" : "false", p->node, p->beyond, p->left);
-		for (uint32_t i = 0; i < p->n; i++) {
-			const struct edp_device *d = edp_inventory_find(inv, p->dev[i].addr);
-			printf("%s{", i ? "," : "");
-			json_str("address", d->addr, true);
-			json_str("kind", edp_dev_kind_name(d->kind), true);
-			json_str("model", d->model, true);
-			printf("\"numa_node\":%d,\"iommu_group\":%d,\"group_member\":%s}", d->numa_node, d->iommu_group,
-			       p->dev[i].member ? "true" : "false");
-		}
-		printf("],\"explain\":[");
-		int first = 1;
-		for (const char *s = p->explain; *s;) {
-			const char *nl = strchr(s, '\n');
-			size_t n = nl ? (size_t)(nl - s) : strlen(s);
-			char lbuf[1200];
-			snprintf(lbuf, sizeof(lbuf), "%.*s", (int)n, s);
-			printf("%s", first ? "" : ",");
-			edp_print_json_string(stdout, lbuf);
-			first = 0;
-			s += n + (nl ? 1 : 0);
-		}
-		printf("]}\n");
-		return;
-	}
-	char node[32] = "across NUMA nodes";
-	if (p->node >= 0)
-		snprintf(node, sizeof(node), "on NUMA node %d", p->node);
-	printf("%s: %s %u device%s %s\n", o->req.workload, claimed ? "claimed" : "would get", p->n, p->n == 1 ? "" : "s", node);
-	for (uint32_t i = 0; i < p->n; i++) {
-		const struct edp_device *d = edp_inventory_find(inv, p->dev[i].addr);
-		char group[16] = "-";
-		if (d->iommu_group >= 0)
-			snprintf(group, sizeof(group), "%d", d->iommu_group);
-		printf("  %-14s %-5s %-16s node %-3d group %-5s%s\n", d->addr, edp_dev_kind_name(d->kind), d->model, d->numa_node,
-		       group, p->dev[i].member ? " (group member)" : "");
-	}
-	printf("  score: %u device%s beyond the request, %u such left free %s\n", p->beyond, p->beyond == 1 ? "" : "s",
-	       p->left, p->node >= 0 ? "on the node" : "in all");
-	if (o->explain)
-		printf("why:\n%s", p->explain);
-}
-
-static int cmd_plan(struct opts *o, bool claim)
-{
-	struct edp_inventory inv = { 0 };
-	struct edp_ledger l = { 0 };
+	struct edp_inventory inv;
 	struct edp_plan plan;
 	struct edp_error err = { 0 };
 	char path[4096];
-	int rc = edp_ledger_path(path, sizeof(path), o->ledger, &err);
-	if (rc)
+	if (edp_ledger_path(path, sizeof(path), o->ledger, &err))
 		return fail(&err);
-	int fd = edp_ledger_lock(path, claim, &err);
-	if (fd < 0)
-		return fail(&err);
-	/* under the lock: the ledger, then the inventory as it is now */
-	if ((rc = edp_ledger_read(&l, path, &err)) || (rc = load_inventory(o, &inv, &err)))
-		goto out;
-	if ((rc = edp_assign_plan(&inv, &l, &o->req, &plan, &err))) {
-		if (rc == EDP_ASSIGN_UNSATISFIABLE && o->explain && !o->json)
-			fprintf(stderr, "why:\n%s", plan.explain);
-		goto out;
-	}
-	if (claim && ((rc = edp_assign_apply(&l, &inv, &o->req, &plan, &err)) || (rc = edp_ledger_write(&l, path, &err))))
-		goto out;
-	print_plan(o, &inv, &plan, claim);
-out:
-	edp_ledger_unlock(fd);
-	edp_ledger_free(&l);
+	int rc = edp_assign_request(path, &o->src, &o->req, claim, &inv, &plan, &err);
+	if (!rc)
+		edp_print_plan(stdout, o->req.workload, &inv, &plan, claim, o->json, o->explain);
+	else if (rc == EDP_ASSIGN_UNSATISFIABLE && o->explain && !o->json)
+		fprintf(stderr, "why:\n%s", plan.explain);
 	edp_inventory_free(&inv);
 	return rc ? fail(&err) : 0;
 }
 
 static int cmd_release(const struct opts *o, const char *workload, const char *const *devices, int n)
 {
-	struct edp_ledger l;
 	struct edp_error err = { 0 };
 	char path[4096];
-	int rc = edp_ledger_path(path, sizeof(path), o->ledger, &err);
-	if (rc)
+	if (edp_ledger_path(path, sizeof(path), o->ledger, &err))
 		return fail(&err);
-	int fd = edp_ledger_lock(path, true, &err);
-	if (fd < 0)
+	int gone = edp_assign_release(path, workload, devices, n, &err);
+	if (gone < 0)
 		return fail(&err);
-	int gone = 0;
-	if (!(rc = edp_ledger_read(&l, path, &err))) {
-		gone = edp_assign_release(&l, workload, devices, n, &err);
-		if (gone < 0)
-			rc = EDP_ERR_RUNTIME;
-		else if (gone > 0)
-			rc = edp_ledger_write(&l, path, &err);
-	}
-	edp_ledger_unlock(fd);
-	edp_ledger_free(&l);
-	if (rc)
-		return fail(&err);
-	if (o->json)
-		printf("{\"workload\":\"%s\",\"released\":%d}\n", workload, gone);
-	else
-		printf("%s: released %d device%s\n", workload, gone, gone == 1 ? "" : "s");
+	edp_print_released(stdout, workload, gone, o->json);
 	return 0;
 }
 
@@ -282,43 +128,7 @@ static int cmd_list(const struct opts *o, const char *workload)
 	char path[4096];
 	if (edp_ledger_load(&l, path, sizeof(path), o->ledger, &err))
 		return fail(&err);
-	if (o->json)
-		printf("{\"generation\":%llu,\"claims\":[", (unsigned long long)l.generation);
-	else
-		printf("%-16s %-14s %-5s %4s %5s %-10s %-10s %s\n", "WORKLOAD", "DEVICE", "KIND", "NODE", "GROUP", "DRIVER",
-		       "FIRMWARE", "CLAIMED");
-	int shown = 0;
-	for (uint32_t i = 0; i < l.n; i++) {
-		const struct edp_claim *c = &l.claims[i];
-		if (workload && strcmp(workload, c->workload) != 0)
-			continue;
-		if (o->json) {
-			printf("%s{", shown ? "," : "");
-			json_str("workload", c->workload, true);
-			json_str("device", c->device, true);
-			json_str("kind", edp_dev_kind_name(c->kind), true);
-			printf("\"numa_node\":%d,\"iommu_group\":%d,", c->numa_node, c->iommu_group);
-			json_str("driver", c->driver, true);
-			json_str("driver_version", c->driver_version, true);
-			json_str("firmware", c->firmware, true);
-			json_str("driver_pin", c->driver_pin, true);
-			json_str("firmware_pin", c->firmware_pin, true);
-			printf("\"group_member\":%s,\"claimed_at\":%llu}", c->group_member ? "true" : "false",
-			       (unsigned long long)c->claimed_at);
-		} else {
-			char when[32];
-			time_t t = (time_t)c->claimed_at;
-			struct tm tm;
-			gmtime_r(&t, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			printf("%-16s %-14s %-5s %4d %5d %-10s %-10s %s%s\n", c->workload, c->device, edp_dev_kind_name(c->kind),
-			       c->numa_node, c->iommu_group, dash(c->driver), dash(c->firmware), when,
-			       c->group_member ? " (group member)" : "");
-		}
-		shown++;
-	}
-	if (o->json)
-		printf("]}\n");
+	edp_print_claims(stdout, &l, workload, o->json);
 	edp_ledger_free(&l);
 	return 0;
 }
@@ -331,26 +141,13 @@ static int cmd_check(const struct opts *o)
 	char path[4096];
 	if (edp_ledger_load(&l, path, sizeof(path), o->ledger, &err))
 		return fail(&err);
-	if (load_inventory(o, &inv, &err)) {
+	if (edp_inventory_open(&inv, &o->src, &err)) {
 		edp_ledger_free(&l);
 		return fail(&err);
 	}
-	static char out[65536];
-	int problems = edp_assign_check(&inv, &l, out, sizeof(out));
-	if (o->json) {
-		printf("{\"claims\":%u,\"problems\":[", l.n);
-		int first = 1;
-		for (char *s = strtok(out, "\n"); s; s = strtok(NULL, "\n")) {
-			printf("%s", first ? "" : ",");
-			edp_print_json_string(stdout, s);
-			first = 0;
-		}
-		printf("]}\n");
-	} else if (problems) {
-		fputs(out, stdout);
-	} else {
-		printf("ledger %s: %u claim%s, all match the inventory\n", path, l.n, l.n == 1 ? "" : "s");
-	}
+	static char report[65536];
+	int problems = edp_assign_check(&inv, &l, report, sizeof(report));
+	edp_print_check(stdout, path, l.n, report, problems, o->json);
 	edp_ledger_free(&l);
 	edp_inventory_free(&inv);
 	return problems ? 1 : 0;
@@ -420,9 +217,9 @@ int main(int argc, char **argv)
 		case O_FIRMWARE: snprintf(o.req.firmware_pin, sizeof(o.req.firmware_pin), "%s", optarg); break;
 		case O_FORCE: o.req.force = true; break;
 		case O_EXPLAIN: o.explain = true; break;
-		case O_SYSFS: o.sysfs = optarg; break;
-		case O_INV: o.inventory = optarg; break;
-		case O_HOST: o.host = optarg; break;
+		case O_SYSFS: o.src.sysfs_root = optarg; break;
+		case O_INV: o.src.yaml = optarg; break;
+		case O_HOST: o.src.host = optarg; break;
 		case O_LEDGER: o.ledger = optarg; break;
 		case O_JSON: o.json = true; break;
 		case 'h': usage(stdout); return 0;
@@ -456,7 +253,7 @@ int main(int argc, char **argv)
 	}
 	if (!policy_given)
 		o.req.policy = o.req.numa >= 0 ? EDP_NUMA_RESTRICTED : EDP_NUMA_BEST_EFFORT;
-	if (o.sysfs && o.inventory)
+	if (o.src.sysfs_root && o.src.yaml)
 		return usage_error("%s", "give --sysfs-root or --inventory, not both");
 	bool request = strcmp(cmd, "plan") == 0 || strcmp(cmd, "claim") == 0;
 	if (!request && (o.req.n_needs || o.req.numa >= 0 || o.req.numa_same || policy_given || o.req.cpus[0] || o.explain ||

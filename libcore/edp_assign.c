@@ -400,18 +400,21 @@ static int64_t score(const struct edp_request *r, int32_t cpus_node, const struc
 	return s;
 }
 
-static void explain(struct edp_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void explain(struct edp_plan *p, const char *fmt, ...)
+/* Append one line to the text in buf (cut when it is full). */
+static void append_line(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append_line(char *buf, size_t size, const char *fmt, ...)
 {
-	size_t n = strlen(p->explain);
-	if (n + 2 >= sizeof(p->explain))
+	size_t n = strlen(buf);
+	if (n + 2 >= size)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p->explain + n, sizeof(p->explain) - n - 1, fmt, ap);
+	vsnprintf(buf + n, size - n - 1, fmt, ap);
 	va_end(ap);
-	strcat(p->explain, "\n");
+	strcat(buf, "\n");
 }
+
+#define explain(p, ...) append_line((p)->explain, sizeof((p)->explain), __VA_ARGS__)
 
 int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l, const struct edp_request *r,
 		    struct edp_plan *p, struct edp_error *err)
@@ -548,8 +551,9 @@ int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l,
 	return 0;
 }
 
-int edp_assign_apply(struct edp_ledger *l, const struct edp_inventory *inv, const struct edp_request *r,
-		     const struct edp_plan *p, struct edp_error *err)
+/* Record a plan in the ledger (in memory). */
+static int apply(struct edp_ledger *l, const struct edp_inventory *inv, const struct edp_request *r,
+		 const struct edp_plan *p, struct edp_error *err)
 {
 	for (uint32_t i = 0; i < p->n; i++) {
 		const struct edp_device *d = edp_inventory_find(inv, p->dev[i].addr);
@@ -571,8 +575,8 @@ int edp_assign_apply(struct edp_ledger *l, const struct edp_inventory *inv, cons
 	return 0;
 }
 
-int edp_assign_release(struct edp_ledger *l, const char *workload, const char *const *devices, int n,
-		       struct edp_error *err)
+static int release(struct edp_ledger *l, const char *workload, const char *const *devices, int n,
+		   struct edp_error *err)
 {
 	int32_t groups[EDP_PLAN_MAX];
 	int n_groups = 0;
@@ -600,57 +604,78 @@ int edp_assign_release(struct edp_ledger *l, const char *workload, const char *c
 	return gone;
 }
 
-static void line(char *out, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void line(char *out, size_t size, size_t *len, const char *fmt, ...)
+int edp_assign_request(const char *ledger, const struct edp_inventory_source *src, const struct edp_request *r,
+		       bool claim, struct edp_inventory *inv, struct edp_plan *p, struct edp_error *err)
 {
-	if (*len + 2 >= size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(out + *len, size - *len - 1, fmt, ap);
-	va_end(ap);
-	*len += k > 0 ? (size_t)k : 0;
-	if (*len > size - 2)
-		*len = size - 2;
-	out[(*len)++] = '\n';
-	out[*len] = 0;
+	struct edp_ledger l = { 0 };
+	memset(inv, 0, sizeof(*inv));
+	memset(p, 0, sizeof(*p));
+	int fd = edp_ledger_lock(ledger, claim, err);
+	if (fd < 0)
+		return EDP_ERR_RUNTIME;
+	/* under the lock: the ledger, then the inventory as it is now (what was
+	 * free when planned may not be) */
+	int rc = edp_ledger_read(&l, ledger, err);
+	if (!rc)
+		rc = edp_inventory_open(inv, src, err);
+	if (!rc)
+		rc = edp_assign_plan(inv, &l, r, p, err);
+	if (!rc && claim && !(rc = apply(&l, inv, r, p, err)))
+		rc = edp_ledger_write(&l, ledger, err);
+	edp_ledger_unlock(fd);
+	edp_ledger_free(&l);
+	return rc;
+}
+
+int edp_assign_release(const char *ledger, const char *workload, const char *const *devices, int n,
+		       struct edp_error *err)
+{
+	struct edp_ledger l;
+	int fd = edp_ledger_lock(ledger, true, err);
+	if (fd < 0)
+		return -1;
+	int gone = edp_ledger_read(&l, ledger, err) ? -1 : release(&l, workload, devices, n, err);
+	if (gone > 0 && edp_ledger_write(&l, ledger, err))
+		gone = -1;
+	edp_ledger_unlock(fd);
+	edp_ledger_free(&l);
+	return gone;
 }
 
 int edp_assign_check(const struct edp_inventory *inv, const struct edp_ledger *l, char *out, size_t size)
 {
-	size_t len = 0;
 	int problems = 0;
 	out[0] = 0;
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct edp_claim *c = &l->claims[i];
 		const struct edp_device *d = edp_inventory_find(inv, c->device);
 		if (!d) {
-			line(out, size, &len, "%s: %s is gone", c->workload, c->device);
+			append_line(out, size, "%s: %s is gone", c->workload, c->device);
 			problems++;
 			continue;
 		}
 		if (strcmp(d->driver, c->driver) != 0) {
-			line(out, size, &len, "%s: %s: driver changed from %s to %s", c->workload, c->device,
+			append_line(out, size, "%s: %s: driver changed from %s to %s", c->workload, c->device,
 			     c->driver[0] ? c->driver : "none", d->driver[0] ? d->driver : "none");
 			problems++;
 		} else if (strcmp(d->driver_version, c->driver_version) != 0) {
 			struct edp_request r = { 0 };
 			snprintf(r.driver_pin, sizeof(r.driver_pin), "%s", c->driver_pin);
-			line(out, size, &len, "%s: %s: driver %s changed from version %s to %s%s%s%s", c->workload, c->device,
+			append_line(out, size, "%s: %s: driver %s changed from version %s to %s%s%s%s", c->workload, c->device,
 			     d->driver, c->driver_version, d->driver_version, c->driver_pin[0] ? (pins_hold(&r, d) ? " (pin " : " (breaks pin ") : "",
 			     c->driver_pin, c->driver_pin[0] ? (pins_hold(&r, d) ? " holds)" : ")") : "");
 			problems++;
 		}
 		if (strcmp(d->firmware, c->firmware) != 0) {
 			bool holds = !c->firmware_pin[0] || edp_version_satisfies(d->firmware, c->firmware_pin) == 1;
-			line(out, size, &len, "%s: %s: firmware drifted from %s to %s%s%s%s", c->workload, c->device,
+			append_line(out, size, "%s: %s: firmware drifted from %s to %s%s%s%s", c->workload, c->device,
 			     c->firmware[0] ? c->firmware : "none", d->firmware[0] ? d->firmware : "none",
 			     c->firmware_pin[0] ? (holds ? " (pin " : " (breaks pin ") : "", c->firmware_pin,
 			     c->firmware_pin[0] ? (holds ? " holds)" : ")") : "");
 			problems++;
 		}
 		if (d->iommu_group != c->iommu_group) {
-			line(out, size, &len, "%s: %s: IOMMU group changed from %d to %d", c->workload, c->device, c->iommu_group,
+			append_line(out, size, "%s: %s: IOMMU group changed from %d to %d", c->workload, c->device, c->iommu_group,
 			     d->iommu_group);
 			problems++;
 		}
@@ -667,7 +692,7 @@ int edp_assign_check(const struct edp_inventory *inv, const struct edp_ledger *l
 				first_addr = inv->dev[j].addr;
 		if (!first || (mine && strcmp(mine->workload, first->workload) == 0))
 			continue;
-		line(out, size, &len, "IOMMU group %d split: %s holds %s but %s %s%s", d->iommu_group, first->workload,
+		append_line(out, size, "IOMMU group %d split: %s holds %s but %s %s%s", d->iommu_group, first->workload,
 		     first_addr, d->addr, mine ? "is held by " : "is free", mine ? mine->workload : "");
 		problems++;
 	}

@@ -83,14 +83,19 @@ const char *edp_numa_policy_name(enum edp_numa_policy p);
 int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l, const struct edp_request *r,
 		    struct edp_plan *p, struct edp_error *err);
 
-/* Record a plan in the ledger (in memory). */
-int edp_assign_apply(struct edp_ledger *l, const struct edp_inventory *inv, const struct edp_request *r,
-		     const struct edp_plan *p, struct edp_error *err);
+/* Plan a request, or claim it: under the ledger's lock (exclusive for a
+ * claim) read the ledger at `ledger`, then the inventory as it is now,
+ * plan, and for a claim record the plan and write the ledger. *inv is the
+ * inventory planned on (free it, whatever the result). Returns as
+ * edp_assign_plan, or EDP_ERR_RUNTIME for the ledger or the inventory. */
+int edp_assign_request(const char *ledger, const struct edp_inventory_source *src, const struct edp_request *r,
+		       bool claim, struct edp_inventory *inv, struct edp_plan *p, struct edp_error *err);
 
 /* Release the workload's devices (all when n == 0; a device releases its
- * whole group). Returns how many claims went, or -1 with err set (a device
- * the workload does not hold). */
-int edp_assign_release(struct edp_ledger *l, const char *workload, const char *const *devices, int n,
+ * whole group) in the ledger at `ledger`, under its lock. Returns how many
+ * claims went, or -1 with err set (a device the workload does not hold, a
+ * ledger that cannot be read or written). */
+int edp_assign_release(const char *ledger, const char *workload, const char *const *devices, int n,
 		       struct edp_error *err);
 
 /* The ledger against the inventory: one line per problem into out (claims

@@ -128,9 +128,18 @@ static int32_t read_int(const char *dir, const char *name, int32_t missing)
 	return buf[0] && !*end ? (int32_t)v : missing;
 }
 
+/* Drivers that hold a device for a guest or user space, not for the host:
+ * Linux's VFIO, its PCI placeholder driver and the UIO drivers. */
+static const char *const assignment_drivers[] = { "vfio-pci", "pci-stub", "uio_pci_generic", "igb_uio" };
+
 static bool passthrough_driver(const char *d)
 {
-	return !*d || strcmp(d, "vfio-pci") == 0 || strcmp(d, "pci-stub") == 0 || strncmp(d, "uio", 3) == 0;
+	if (!*d)
+		return true;
+	for (size_t i = 0; i < sizeof(assignment_drivers) / sizeof(assignment_drivers[0]); i++)
+		if (strcmp(d, assignment_drivers[i]) == 0)
+			return true;
+	return false;
 }
 
 static void scan_net_in(const char *net, struct edp_device *d);
@@ -507,4 +516,9 @@ const struct edp_device *edp_inventory_find(const struct edp_inventory *inv, con
 		if (strcmp(inv->dev[i].addr, addr) == 0)
 			return &inv->dev[i];
 	return NULL;
+}
+
+int edp_inventory_open(struct edp_inventory *inv, const struct edp_inventory_source *src, struct edp_error *err)
+{
+	return src->yaml ? edp_inventory_load(inv, src->yaml, src->host, err) : edp_inventory_scan(inv, src->sysfs_root, err);
 }

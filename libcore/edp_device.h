@@ -14,8 +14,9 @@
  * Kinds: nic (PCI class 02), gpu (03, 12), dpu (YAML only, or a NIC with a
  * DPU model), vf (a virtual function, whatever its class), other.
  * A device is in use by the host when it is bound to a host driver (not
- * vfio-pci, pci-stub or uio) and has a network interface that is up, like
- * the host's management NIC: it is never offered unless forced.
+ * one of the assignment drivers: VFIO, the PCI placeholder, UIO) and has a
+ * network interface that is up, like the host's management NIC: it is never
+ * offered unless forced.
  */
 #ifndef EDP_DEVICE_H
 #define EDP_DEVICE_H
@@ -65,6 +66,13 @@ int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_e
  * Errors carry file:line:column (EDP_ERR_USAGE). */
 int edp_inventory_load(struct edp_inventory *inv, const char *path, const char *host, struct edp_error *err);
 void edp_inventory_free(struct edp_inventory *inv);
+
+/* Where an inventory comes from: a YAML file (and its host), else sysfs
+ * under sysfs_root (NULL: /sys). */
+struct edp_inventory_source {
+	const char *sysfs_root, *yaml, *host;
+};
+int edp_inventory_open(struct edp_inventory *inv, const struct edp_inventory_source *src, struct edp_error *err);
 
 const struct edp_device *edp_inventory_find(const struct edp_inventory *inv, const char *addr);
 

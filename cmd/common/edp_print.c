@@ -72,6 +72,29 @@ void edp_print_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma)
+{
+	fprintf(f, "\"%s\":", key);
+	edp_print_json_string(f, value);
+	if (comma)
+		fputc(',', f);
+}
+
+void edp_print_json_lines(FILE *f, const char *text)
+{
+	fputc('[', f);
+	for (const char *s = text; *s;) {
+		size_t n = strcspn(s, "\n");
+		char line[2048];
+		snprintf(line, sizeof(line), "%.*s", (int)n, s);
+		if (s != text)
+			fputc(',', f);
+		edp_print_json_string(f, line);
+		s += n + (s[n] == '\n');
+	}
+	fputc(']', f);
+}
+
 void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 {
 	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;

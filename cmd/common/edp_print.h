@@ -3,12 +3,17 @@
 #ifndef EDP_PRINT_H
 #define EDP_PRINT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "edp_datapath.h"
 #include "edp_stats.h"
 
 void edp_print_json_string(FILE *f, const char *s);
+/* "key":"value" and a comma when `comma` */
+void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma);
+/* The lines of a text as a JSON list of strings. */
+void edp_print_json_lines(FILE *f, const char *text);
 
 /* The end-of-run summary of edp-run. */
 void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s);
