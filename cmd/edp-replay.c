@@ -8,17 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/edp_signals.h"
 #include "edp_replay.h"
 
 #define PROG "edp-replay"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -331,14 +324,11 @@ int main(int argc, char **argv)
 	if (json && !json_path && output && strcmp(output, "-") == 0)
 		return usage_error("--json", "%s", "needs a FILE (--json=FILE) when the capture goes to stdout");
 
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	edp_catch_stop_signals();
 	bool live = !quiet && isatty(STDERR_FILENO);
 	struct edp_replay_result res;
 	struct edp_error err = { 0 };
-	int rc = edp_replay_run(&cfg, &stop_requested, live ? progress_line : NULL, NULL, &res, &err);
+	int rc = edp_replay_run(&cfg, &edp_stop_requested, live ? progress_line : NULL, NULL, &res, &err);
 	if (live)
 		fprintf(stderr, "\r\033[K");
 	if (rc)

@@ -14,17 +14,10 @@
 #include "edp_config.h"
 #include "edp_datapath.h"
 #include "common/edp_print.h"
+#include "common/edp_signals.h"
 #include "edp_stats.h"
 
 #define PROG "edp-run"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -261,14 +254,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	edp_catch_stop_signals();
 
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
-	if (!dp && stop_requested) {
+	if (!dp && edp_stop_requested) {
 		fprintf(stderr, PROG ": interrupted while opening the inputs; no packet was read\n");
 		goto out; /* a requested stop, not a failure */
 	}
@@ -299,7 +288,7 @@ int main(int argc, char **argv)
 		edp_datapath_set_log(dp, log_line, NULL);
 	if (!quiet && !edp_datapath_numa(dp))
 		fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
-	rc = edp_datapath_run(dp, &stop_requested, &err);
+	rc = edp_datapath_run(dp, &edp_stop_requested, &err);
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);
 	if (rc)

@@ -221,3 +221,58 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 	m->have_prev = true;
 	return 0;
 }
+
+static const char *const sort_names[EDP_VIEWS][8] = {
+	{ "thread", "busy", "rx", "tx", "hit", "slow", "drops", "cyc/pkt" },
+	{ "queue", "share", "pps", "packets" },
+	{ "port", "rx", "tx", "drops" },
+};
+static const uint32_t n_sorts[EDP_VIEWS] = { 8, 4, 4 };
+
+uint32_t edp_monitor_sort_columns(enum edp_monitor_view v)
+{
+	return v < EDP_VIEWS ? n_sorts[v] : 1;
+}
+
+const char *edp_monitor_sort_name(enum edp_monitor_view v, uint32_t col)
+{
+	return v < EDP_VIEWS && col < n_sorts[v] ? sort_names[v][col] : "?";
+}
+
+/* The value row i of view v sorts by in column col (larger first). */
+static double sort_key(const struct edp_monitor_sample *s, enum edp_monitor_view v, uint32_t col, uint32_t i)
+{
+	if (col == 0)
+		return -(double)i;
+	if (v == EDP_VIEW_THREADS) {
+		const struct edp_monitor_thread *t = &s->threads[i];
+		const double k[] = { 0, t->busy, t->rx_pps, t->tx_pps, t->hit_rate, t->slow_path_ps, t->drops_ps,
+				     t->cycles_per_packet };
+		return k[col];
+	}
+	if (v == EDP_VIEW_QUEUES) {
+		const struct edp_monitor_queue *q = &s->queues[i];
+		const double k[] = { 0, q->share, q->pps, (double)q->packets };
+		return k[col];
+	}
+	const struct edp_monitor_port *p = &s->ports[i];
+	const double k[] = { 0, p->rx_pps, p->tx_pps, p->drops_ps };
+	return k[col];
+}
+
+uint32_t edp_monitor_order(const struct edp_monitor_sample *s, enum edp_monitor_view v, uint32_t col, uint32_t *idx)
+{
+	uint32_t n = v == EDP_VIEW_THREADS ? s->n_threads : v == EDP_VIEW_QUEUES ? s->n_queues : s->n_ports;
+	if (col >= edp_monitor_sort_columns(v))
+		col = 0;
+	for (uint32_t i = 0; i < n; i++) { /* insertion sort: stable, and the rows are few */
+		double k = sort_key(s, v, col, i);
+		uint32_t j = i;
+		while (j > 0 && sort_key(s, v, col, idx[j - 1]) < k) {
+			idx[j] = idx[j - 1];
+			j--;
+		}
+		idx[j] = i;
+	}
+	return n;
+}

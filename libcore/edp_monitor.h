@@ -95,4 +95,13 @@ void edp_monitor_reset(struct edp_monitor *m);
 
 const char *edp_monitor_status_name(enum edp_monitor_status s);
 
+/* The views of a sample and the columns they sort by (column 0: the
+ * natural order, by thread, queue or port). */
+enum edp_monitor_view { EDP_VIEW_THREADS, EDP_VIEW_QUEUES, EDP_VIEW_PORTS, EDP_VIEWS };
+uint32_t edp_monitor_sort_columns(enum edp_monitor_view v);
+const char *edp_monitor_sort_name(enum edp_monitor_view v, uint32_t col);
+/* The rows of view v into idx, ordered by column col, largest first (ties
+ * in the natural order). Returns how many. */
+uint32_t edp_monitor_order(const struct edp_monitor_sample *s, enum edp_monitor_view v, uint32_t col, uint32_t *idx);
+
 #endif
