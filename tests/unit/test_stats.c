@@ -15,10 +15,7 @@ static atomic_int stop_writer;
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/edp-stats-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	return setenv("EDP_RUNDIR", dir, 1);
+	return unit_rundir(dir, "stats");
 }
 
 static int teardown(void **state)

@@ -12,10 +12,7 @@ static char dir[64];
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/edp-vport-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	return setenv("EDP_RUNDIR", dir, 1);
+	return unit_rundir(dir, "vport");
 }
 
 static int teardown(void **state)

@@ -7,9 +7,19 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+
+/* A fresh run directory for the test group: dir (at least 32 bytes) gets
+ * /tmp/edp-WHAT-XXXXXX, created, and EDP_RUNDIR points at it. 0 or -1. */
+static inline int unit_rundir(char *dir, const char *what)
+{
+	snprintf(dir, 32, "/tmp/edp-%s-XXXXXX", what);
+	return mkdtemp(dir) ? setenv("EDP_RUNDIR", dir, 1) : -1;
+}
 
 /* Deterministic xorshift64 for randomised tests. */
 static inline uint32_t unit_rand(uint64_t *state)
