@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/edp_assign_print.h"
+#include "common/edp_print.h"
 #include "edp_assign.h"
 
 #define PROG "edp-assign"
@@ -52,13 +53,7 @@ static void usage(FILE *f)
 		"error, 3 the request cannot be satisfied now. See edp-assign(1).\n");
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
-	return 2;
-}
+#define usage_error(...) edp_usage_error(PROG, __VA_ARGS__)
 
 static int fail(const struct edp_error *err)
 {

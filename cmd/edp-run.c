@@ -54,13 +54,7 @@ static void usage(FILE *f)
 		"2 usage or config error. See edp-run(1), edp.yaml(5).\n");
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
-	return 2;
-}
+#define usage_error(...) edp_usage_error(PROG, __VA_ARGS__)
 
 /* Resolve "[PORT=]FILE": returns the port index (or -1 for "no PORT=") and
  * sets *file; -2 for a PORT= naming no port. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/edp_monitor_print.h"
+#include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp_monitor.h"
 
@@ -40,13 +41,7 @@ static void usage(FILE *f)
 		"Exit status: 0 ok, 1 no such instance, 2 usage error. See edp-top(1).\n");
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry '" PROG " --help' for more information.\n");
-	return 2;
-}
+#define usage_error(...) edp_usage_error(PROG, __VA_ARGS__)
 
 static void sleep_s(double s)
 {

@@ -2,6 +2,7 @@
  * and the live stats of an instance (text and JSON). */
 #include "edp_print.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,17 @@ void edp_print_json_string(FILE *f, const char *s)
 			fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+int edp_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+	va_end(ap);
+	return 2;
 }
 
 void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma)

@@ -9,6 +9,9 @@
 #include "edp_datapath.h"
 #include "edp_stats.h"
 
+/* "PROG: message" and the --help hint on stderr; returns 2 (usage error). */
+int edp_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void edp_print_json_string(FILE *f, const char *s);
 /* "key":"value" and a comma when `comma` */
 void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma);
