@@ -263,16 +263,15 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
 		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
 		struct edp_mbuf **b = mbufs + base;
-		/* the batch may come from another core: ask for its lines ahead */
-		for (uint32_t i = 0; i < count; i++)
+		/* the batch may come from another core: ask for all its lines at
+		 * once (a buffer sits right behind its descriptor) */
+		for (uint32_t i = 0; i < count; i++) {
 			__builtin_prefetch(b[i], 1, 3);
-		for (uint32_t i = 0; i < count && i < 4; i++)
-			__builtin_prefetch(b[i]->data, 0, 3);
+			__builtin_prefetch(edp_mbuf_buf(b[i]), 1, 3);
+		}
 		for (uint32_t i = 0; i < count; i++) {
 			struct edp_mbuf *m = b[i];
 			struct edp_parse_result pr;
-			if (i + 4 < count)
-				__builtin_prefetch(b[i + 4]->data, 0, 3);
 			m->flags = (uint8_t)edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr);
 			m->l3_off = pr.l3_off;
 			m->l4_off = pr.l4_off;
@@ -462,9 +461,9 @@ static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile
 	if (rc != 1)
 		return rc < 0 && !*stop ? -1 : 0;
 	struct edp_mbuf_pool *pool = pkt.caplen <= EDP_SMALL_BUF || !in->pools->large ? in->pools->small : in->pools->large;
-	if (edp_mbuf_alloc_bulk(pool, &in->next, 1) != 1)
+	struct edp_mbuf *m = in->next = edp_mbuf_alloc(pool);
+	if (!m)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
-	struct edp_mbuf *m = in->next;
 	memcpy(m->data, pkt.data, pkt.caplen);
 	m->data_len = pkt.caplen;
 	m->wire_len = pkt.wire_len;
@@ -483,11 +482,14 @@ int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *sto
 	return 0;
 }
 
-int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **m,
-		      int *rc, struct edp_error *err)
+/* The input whose lookahead packet is the earliest (the lowest index on a
+ * tie), polling live inputs that have none; NULL when none has a packet
+ * now, with *waiting telling whether a live input may still bring one. */
+static struct edp_input *earliest(struct edp_datapath *dp, const volatile sig_atomic_t *stop, int *rc,
+				  bool *waiting, struct edp_error *err)
 {
 	struct edp_input *best = NULL;
-	bool waiting = false;
+	*waiting = false;
 	for (uint32_t i = 0; i < dp->n_inputs; i++) {
 		struct edp_input *in = &dp->inputs[i];
 		if (__builtin_expect(in->live, 0) && !in->next && !in->done) {
@@ -495,23 +497,67 @@ int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 				in->done = true;
 			else if (advance(dp, in, stop, err) < 0)
 				in->done = true, *rc = EDP_ERR_RUNTIME;
-			waiting |= !in->next && !in->done;
+			*waiting |= !in->next && !in->done;
 		}
 		if (in->next && (!best || in->next->ts_ns < best->next->ts_ns))
 			best = in;
 	}
-	if (__builtin_expect(!best, 0))
-		return waiting ? EDP_PICK_IDLE : 0;
-	*m = best->next;
-	best->next = NULL;
-	dp->rx[best->port].packets++;
-	dp->rx[best->port].bytes += (*m)->wire_len;
-	/* after a stop request or a read error no input advances any more, but
-	 * the lookahead packets already read are still delivered; a live input
-	 * is polled at the next pick */
-	if (__builtin_expect(!best->live, 1) && !*rc && !*stop && advance(dp, best, stop, err) < 0)
-		*rc = EDP_ERR_RUNTIME;
-	return 1;
+	return best;
+}
+
+/* Until when `best` stays the earliest input, as far as the lookahead of
+ * the others tells: its packets up to the returned time (inclusive) may be
+ * taken one after the other. Another input wins a tie when it comes first. */
+static uint64_t earliest_until(const struct edp_datapath *dp, const struct edp_input *best)
+{
+	uint64_t until = UINT64_MAX;
+	for (uint32_t i = 0; i < dp->n_inputs; i++) {
+		const struct edp_input *in = &dp->inputs[i];
+		if (in == best || !in->next)
+			continue;
+		uint64_t t = in->next->ts_ns;
+		if (in < best) /* it wins a tie */
+			t = t ? t - 1 : 0;
+		until = t < until ? t : until;
+	}
+	return until;
+}
+
+int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
+			    uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err)
+{
+	uint32_t n = 0;
+	int got = 1;
+	while (n < max) {
+		bool waiting;
+		struct edp_input *best = earliest(dp, stop, rc, &waiting, err);
+		if (__builtin_expect(!best, 0)) {
+			got = waiting ? EDP_PICK_IDLE : 0;
+			break;
+		}
+		/* a live input is polled again before each packet; a capture goes
+		 * on while it stays the earliest */
+		uint64_t until = best->live ? 0 : earliest_until(dp, best);
+		uint64_t *packets = &dp->rx[best->port].packets, *bytes = &dp->rx[best->port].bytes;
+		do {
+			struct edp_mbuf *m = best->next;
+			best->next = NULL;
+			mbufs[n++] = m;
+			++*packets;
+			*bytes += m->wire_len;
+			/* after a stop request or a read error no input advances any
+			 * more, but the lookahead packets already read are still
+			 * delivered; a live input is polled at the next pick */
+			if (best->live || *rc || *stop)
+				break;
+			if (advance(dp, best, stop, err) < 0) {
+				*rc = EDP_ERR_RUNTIME;
+				break;
+			}
+		} while (n < max && best->next && best->next->ts_ns <= until);
+	}
+	*n_out = n;
+	return got;
 }
 
 static void sleep_ns(uint64_t ns)
@@ -526,10 +572,8 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_lane *lane = &dp->lanes[0];
 	for (;;) {
-		uint32_t n = 0;
-		int got = 0;
-		while (n < EDP_BATCH && (got = edp_datapath_pick(dp, stop, &batch[n], &rc, err)) == 1)
-			n++;
+		uint32_t n;
+		int got = edp_datapath_pick_burst(dp, stop, batch, EDP_BATCH, &n, &rc, err);
 		if (n == 0 && got == EDP_PICK_IDLE) { /* live inputs, nothing now */
 			uint64_t c0 = edp_stats_cycles();
 			if (edp_datapath_flush_outputs(dp, rc ? NULL : err) < 0)

@@ -106,14 +106,16 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 /* Read every input's first packet. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 
-/* Take the earliest lookahead packet into *m and read its input's next one
- * (unless *rc already holds an error or a stop was requested); live inputs
- * are polled. Returns 1 with a packet, 0 when every input is done, and
- * EDP_PICK_IDLE when only live inputs are left and none has a packet now.
- * Needs one free mbuf of each pool. */
+/* Take up to `max` packets in timestamp order (the earliest lookahead
+ * packet, then its input's next one, ...) into mbufs, *n_out of them,
+ * reading ahead on each input taken from (unless *rc already holds an
+ * error or a stop was requested); live inputs are polled. Returns 1 when
+ * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
+ * live inputs are left and none has a packet now (both with *n_out < max).
+ * Needs `max` free mbufs of each pool. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
-int edp_datapath_pick(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **m,
-		      int *rc, struct edp_error *err);
+int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
+			    uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err);
 
 #endif

@@ -2,6 +2,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct bucket {
 	uint16_t sig[EDP_FLOWCACHE_WAYS]; /* 0 = empty way */
@@ -30,6 +33,22 @@ static inline uint16_t signature(uint32_t hash)
 {
 	uint16_t s = (uint16_t)(hash >> 16);
 	return s ? s : 1;
+}
+
+_Static_assert(sizeof(((struct bucket *)0)->sig) == 16, "a bucket's signatures fill one 16-byte vector");
+
+/* The ways of bk whose signature is sig: bit 2w set for way w. */
+static inline unsigned sig_matches(const struct bucket *bk, uint16_t sig)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)bk->sig);
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig))) & 0x5555u;
+#else
+	unsigned m = 0;
+	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++)
+		m |= (unsigned)(bk->sig[w] == sig) << (2 * w);
+	return m;
+#endif
 }
 
 struct edp_flowcache *edp_flowcache_create(uint32_t entries, const uint32_t *epochs,
@@ -88,10 +107,8 @@ const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc, con
 {
 	uint32_t b = hash & fc->bucket_mask;
 	struct bucket *bk = &fc->buckets[b];
-	uint16_t sig = signature(hash);
-	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++) {
-		if (bk->sig[w] != sig)
-			continue;
+	for (unsigned m = sig_matches(bk, signature(hash)); m; m &= m - 1) {
+		unsigned w = (unsigned)__builtin_ctz(m) / 2;
 		struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + w];
 		if (!edp_flow_equal(&e->key, key))
 			continue;
@@ -114,15 +131,12 @@ void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hash
 		__builtin_prefetch(&fc->buckets[hashes[i] & fc->bucket_mask]);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t b = hashes[i] & fc->bucket_mask;
-		const struct bucket *bk = &fc->buckets[b];
-		uint16_t sig = signature(hashes[i]);
-		for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++)
-			if (bk->sig[w] == sig) {
-				const struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + w];
-				__builtin_prefetch(e);
-				__builtin_prefetch((const char *)e + 64);
-				break;
-			}
+		unsigned m = sig_matches(&fc->buckets[b], signature(hashes[i]));
+		if (m) {
+			const struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + (unsigned)__builtin_ctz(m) / 2];
+			__builtin_prefetch(e);
+			__builtin_prefetch((const char *)e + 64);
+		}
 	}
 }
 

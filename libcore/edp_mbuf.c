@@ -5,14 +5,22 @@
 
 #include "edp_topo.h"
 
+/* Each descriptor is followed by its buffer: one element of `elem` bytes,
+ * an odd number of cache lines so that the elements' first lines spread
+ * over all cache sets (a power-of-two stride would crowd them into a few). */
 struct edp_mbuf_pool {
-	struct edp_mbuf *descs;
-	uint8_t *bufs;
+	uint8_t *mem;
 	struct edp_mbuf **free_stack;
 	uint32_t count;
 	uint32_t free_top;
 	uint32_t buf_size;
+	uint32_t elem;
 };
+
+static inline struct edp_mbuf *element(const struct edp_mbuf_pool *p, uint32_t i)
+{
+	return (struct edp_mbuf *)(p->mem + (size_t)i * p->elem);
+}
 
 struct edp_mbuf_pool *edp_mbuf_pool_create(uint32_t count, uint32_t buf_size, struct edp_error *err)
 {
@@ -27,20 +35,22 @@ struct edp_mbuf_pool *edp_mbuf_pool_create_on(uint32_t count, uint32_t buf_size,
 	buf_size = (buf_size + 63u) & ~63u;
 	p->count = count;
 	p->buf_size = buf_size;
-	p->descs = edp_topo_alloc_on((size_t)count * sizeof(struct edp_mbuf), node);
-	p->bufs = edp_topo_alloc_on((size_t)count * buf_size, node);
+	p->elem = (uint32_t)sizeof(struct edp_mbuf) + buf_size;
+	if (!(p->elem / 64u % 2u))
+		p->elem += 64u;
+	p->mem = edp_topo_alloc_on((size_t)count * p->elem, node);
 	p->free_stack = malloc((size_t)count * sizeof(struct edp_mbuf *));
-	if (!p->descs || !p->bufs || !p->free_stack) {
+	if (!p->mem || !p->free_stack) {
 		edp_mbuf_pool_destroy(p);
 		goto oom;
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		struct edp_mbuf *m = &p->descs[i];
+		struct edp_mbuf *m = element(p, i);
 		memset(m, 0, sizeof(*m));
 		m->pool = p;
 		m->index = i;
 		m->buf_len = buf_size;
-		m->data = p->bufs + (size_t)i * buf_size;
+		m->data = edp_mbuf_buf(m);
 		p->free_stack[count - 1 - i] = m;
 	}
 	p->free_top = count;
@@ -55,8 +65,7 @@ void edp_mbuf_pool_destroy(struct edp_mbuf_pool *p)
 {
 	if (!p)
 		return;
-	edp_topo_free(p->descs, (size_t)p->count * sizeof(struct edp_mbuf));
-	edp_topo_free(p->bufs, (size_t)p->count * p->buf_size);
+	edp_topo_free(p->mem, (size_t)p->count * p->elem);
 	free(p->free_stack);
 	free(p);
 }
@@ -64,27 +73,36 @@ void edp_mbuf_pool_destroy(struct edp_mbuf_pool *p)
 uint32_t edp_mbuf_pool_buf_size(const struct edp_mbuf_pool *p) { return p->buf_size; }
 uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *p) { return p->free_top; }
 
+static inline struct edp_mbuf *take(struct edp_mbuf_pool *p)
+{
+	struct edp_mbuf *m = p->free_stack[--p->free_top];
+	m->data = edp_mbuf_buf(m);
+	m->out_ports = 0;
+	m->drop_reason = 0;
+	m->flags = 0;
+	return m;
+}
+
 uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, uint32_t n)
 {
 	if (n > p->free_top)
 		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		struct edp_mbuf *m = p->free_stack[--p->free_top];
-		m->data = p->bufs + (size_t)m->index * p->buf_size;
-		m->out_ports = 0;
-		m->drop_reason = 0;
-		m->flags = 0;
-		mbufs[i] = m;
-	}
+	for (uint32_t i = 0; i < n; i++)
+		mbufs[i] = take(p);
 	return n;
+}
+
+struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *p)
+{
+	return p->free_top ? take(p) : NULL;
 }
 
 void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p, uint32_t n)
 {
 	for (uint32_t i = 0; i < n && i < p->free_top; i++) {
-		const struct edp_mbuf *m = p->free_stack[p->free_top - 1 - i];
+		struct edp_mbuf *m = p->free_stack[p->free_top - 1 - i];
 		__builtin_prefetch(m, 1, 3);
-		__builtin_prefetch(p->bufs + (size_t)m->index * p->buf_size, 1, 3);
+		__builtin_prefetch(edp_mbuf_buf(m), 1, 3);
 	}
 }
 

@@ -1,8 +1,10 @@
 /* edp_mbuf: the packet descriptor and the pools that recycle it.
  *
  * A descriptor is exactly one 64-byte cache line (static-asserted below),
- * half of DPDK's rte_mbuf. The packet bytes live in a buffer of the same pool;
- * `data` points into it. Pools are created once with a fixed number of
+ * half of DPDK's rte_mbuf. The packet bytes live in the buffer right behind
+ * it (edp_mbuf_buf), as DPDK's do; `data` points into it. A thread that
+ * receives descriptors from another core can thus ask for both lines at
+ * once, without waiting for the descriptor to learn where the data is. Pools are created once with a fixed number of
  * descriptors and buffers and never call malloc afterwards: alloc and free are
  * a pointer stack, so the hot path is allocation-free.
  *
@@ -39,6 +41,12 @@ struct edp_mbuf {
 
 _Static_assert(sizeof(struct edp_mbuf) == 64, "edp_mbuf must be one 64-byte cache line");
 
+/* The buffer of a descriptor, where `data` points after allocation. */
+static inline uint8_t *edp_mbuf_buf(struct edp_mbuf *m)
+{
+	return (uint8_t *)(m + 1);
+}
+
 /* Create a pool of `count` descriptors, each with a `buf_size`-byte buffer.
  * Returns NULL and fills err when memory is short. */
 struct edp_mbuf_pool *edp_mbuf_pool_create(uint32_t count, uint32_t buf_size,
@@ -55,6 +63,9 @@ uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *pool);
 /* Take `n` descriptors, all or none. Returns n, or 0 when fewer are free.
  * Each descriptor comes back with data at the start of its buffer. */
 uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs, uint32_t n);
+
+/* Take one descriptor, or NULL when none is free. */
+struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *pool);
 
 /* Warm the next `n` descriptors alloc would hand out, and the first line of
  * their buffers, for writing: a packet that another core processed last

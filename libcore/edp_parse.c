@@ -194,8 +194,58 @@ static int parse_arp(const struct cursor *c, uint32_t off, struct edp_flow_key *
 	return EDP_PARSE_OK;
 }
 
+/* The most common frame, untagged IPv4 without options carrying a whole
+ * TCP or UDP header that checks out, straight to its key; false for
+ * anything else (which edp_parse_full handles, to the same result). */
+static inline bool parse_ipv4_fast(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
+				   struct edp_flow_key *key, struct edp_parse_result *res)
+{
+	if (caplen < 14 + 20 + 20 || rd16(pkt + 12) != EDP_ETH_TYPE_IPV4)
+		return false;
+	const uint8_t *ip = pkt + 14, *l4 = ip + 20;
+	uint32_t total = rd16(ip + 2), l4len = total - 20;
+	uint8_t proto = ip[9];
+	if (ip[0] != 0x45 || total < 20 || total > wire_len - 14 || (rd16(ip + 6) & 0x3fff))
+		return false;
+	if (proto == IPPROTO_UDP_) {
+		uint32_t ulen = rd16(l4 + 4);
+		if (l4len < 8 || ulen < 8 || ulen > l4len)
+			return false;
+	} else if (proto == IPPROTO_TCP_) {
+		uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
+		if (l4len < 20 || doff < 20 || doff > l4len)
+			return false;
+	} else {
+		return false;
+	}
+	memset(key, 0, sizeof(*key));
+	key->in_port = in_port;
+	memcpy(key->eth_dst, pkt, 6);
+	memcpy(key->eth_src, pkt + 6, 6);
+	key->eth_type = EDP_ETH_TYPE_IPV4;
+	key->nw_proto = proto;
+	key->flags = EDP_KEY_IS_IP | EDP_KEY_HAS_PORTS;
+	memcpy(key->nw_src, ip + 12, 4);
+	memcpy(key->nw_dst, ip + 16, 4);
+	key->tp_src = rd16(l4);
+	key->tp_dst = rd16(l4 + 2);
+	res->l3_off = 14;
+	res->l4_off = 14 + 20;
+	return true;
+}
+
 int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
 	      struct edp_flow_key *key, struct edp_parse_result *res)
+{
+	if (wire_len < caplen)
+		wire_len = caplen;
+	if (parse_ipv4_fast(pkt, caplen, wire_len, in_port, key, res))
+		return EDP_PARSE_OK;
+	return edp_parse_full(pkt, caplen, wire_len, in_port, key, res);
+}
+
+int edp_parse_full(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
+		   struct edp_flow_key *key, struct edp_parse_result *res)
 {
 	memset(key, 0, sizeof(*key));
 	key->in_port = in_port;
@@ -237,27 +287,34 @@ int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t i
 	}
 }
 
-/* The symmetric hash of edp_flow_rss_hash over the fields it mixes, here
- * from the headers themselves (IPv4 or IPv6 addresses, L4 ports or ICMP
- * type/code, protocol, outer VLAN). */
-static uint32_t rss_of(const uint8_t *src, const uint8_t *dst, size_t alen, uint16_t tp_src, uint16_t tp_dst,
-		       uint8_t proto, uint16_t vlan_outer)
+/* The mixing of edp_flow_rss_hash: a and b are the XOR of the two
+ * addresses' first and second 8 bytes (as the key holds them). */
+static inline uint32_t rss_mix(uint64_t a, uint64_t b, uint16_t tp_src, uint16_t tp_dst, uint8_t proto,
+			       uint16_t vlan_outer)
 {
-	uint8_t s[16] = { 0 }, d[16] = { 0 };
-	memcpy(s, src, alen);
-	memcpy(d, dst, alen);
-	uint64_t a = edp_flow_load64(s) ^ edp_flow_load64(d);
-	uint64_t b = edp_flow_load64(s + 8) ^ edp_flow_load64(d + 8);
 	uint64_t h = a * 0xff51afd7ed558ccdull ^ b * 0xc4ceb9fe1a85ec53ull;
 	h ^= (uint64_t)(tp_src ^ tp_dst) << 32 | (uint64_t)proto << 16 | vlan_outer;
 	h *= 0xbf58476d1ce4e5b9ull;
 	return (uint32_t)(h >> 32);
 }
 
+/* Four address bytes as edp_flow_load64 reads them from a key that holds
+ * them followed by zeros. */
+static inline uint64_t load_v4(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (uint64_t)v << 32;
+#else
+	return v;
+#endif
+}
+
 /* The ports (or ICMP type and code) parse_l4 would put in the key; false
  * when it would not reach them for certain (then the caller parses fully). */
-static bool rss_l4(const uint8_t *p, uint32_t avail, uint32_t l4len, uint8_t proto, uint16_t *tp_src,
-		   uint16_t *tp_dst)
+static inline bool rss_l4(const uint8_t *p, uint32_t avail, uint32_t l4len, uint8_t proto, uint16_t *tp_src,
+			  uint16_t *tp_dst)
 {
 	uint32_t min = proto == IPPROTO_TCP_ ? 20 : proto == IPPROTO_UDP_ ? 8 : proto == IPPROTO_SCTP_ ? 12 : 4;
 	if (l4len < min)
@@ -298,14 +355,15 @@ uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_l
 				  proto == IPPROTO_ICMP_;
 			if (p[0] >> 4 == 4 && ihl >= 20 && total >= ihl && total <= wire && !(rd16(p + 6) & 0x3fff) && l4 &&
 			    avail >= ihl && rss_l4(p + ihl, avail - ihl, total - ihl, proto, &tp_src, &tp_dst))
-				return rss_of(p + 12, p + 16, 4, tp_src, tp_dst, proto, vlan);
+				return rss_mix(load_v4(p + 12) ^ load_v4(p + 16), 0, tp_src, tp_dst, proto, vlan);
 		} else if (type == EDP_ETH_TYPE_IPV6 && avail >= 40 && wire >= 40) {
 			uint32_t remaining = rd16(p + 4);
 			uint8_t nh = p[6];
 			bool l4 = nh == IPPROTO_TCP_ || nh == IPPROTO_UDP_ || nh == IPPROTO_SCTP_ || nh == IPPROTO_ICMPV6_;
 			if (p[0] >> 4 == 6 && l4 && remaining <= wire - 40 &&
 			    rss_l4(p + 40, avail - 40, remaining, nh, &tp_src, &tp_dst))
-				return rss_of(p + 8, p + 24, 16, tp_src, tp_dst, nh, vlan);
+				return rss_mix(edp_flow_load64(p + 8) ^ edp_flow_load64(p + 24),
+						edp_flow_load64(p + 16) ^ edp_flow_load64(p + 32), tp_src, tp_dst, nh, vlan);
 		}
 	}
 	struct edp_flow_key key;

@@ -33,6 +33,12 @@ enum edp_parse_status {
 int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
 	      struct edp_flow_key *key, struct edp_parse_result *res);
 
+/* The general parser behind edp_parse, which takes a shortcut for the most
+ * common frames (untagged IPv4, TCP or UDP) with the same result; exposed
+ * so that tests can hold the shortcut to it. */
+int edp_parse_full(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
+		   struct edp_flow_key *key, struct edp_parse_result *res);
+
 /* edp_flow_rss_hash of the packet's key, computed straight from the headers
  * for untagged or single-tagged IPv4/IPv6 TCP, UDP, SCTP and ICMP (the
  * reader's receive-side scaling), with a full parse for anything else.

@@ -187,11 +187,11 @@ static uint32_t process_queues(struct run *run, struct worker *w)
  * the mbufs back to the reader. */
 static void write_batch(struct run *run, struct edp_mbuf **batch, uint32_t n)
 {
-	/* another core wrote them last: ask for all their lines at once */
-	for (uint32_t i = 0; i < n; i++)
+	/* another core may have processed them: ask for all their lines at once */
+	for (uint32_t i = 0; i < n; i++) {
 		__builtin_prefetch(batch[i], 0, 3);
-	for (uint32_t i = 0; i < n; i++)
-		__builtin_prefetch(batch[i]->data, 0, 3);
+		__builtin_prefetch(edp_mbuf_buf(batch[i]), 0, 3);
+	}
 	if (!run->write_rc && edp_datapath_emit(run->dp, batch, n, &run->write_err)) {
 		run->write_rc = EDP_ERR_RUNTIME;
 		atomic_store_explicit(&run->abort, 1, memory_order_release);
@@ -307,11 +307,8 @@ static uint32_t read_batch(struct run *run, struct worker *w)
 	for (uint32_t i = 0; i < dp->n_pools; i++)
 		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
 	struct edp_mbuf *batch[EDP_BATCH];
-	uint32_t qid[EDP_BATCH], n = 0;
-	int got = 0;
-	while (n < EDP_BATCH &&
-	       (got = edp_datapath_pick(dp, run->stop, &batch[n], &run->read_rc, run->read_err)) == 1)
-		n++;
+	uint32_t qid[EDP_BATCH], n;
+	int got = edp_datapath_pick_burst(dp, run->stop, batch, EDP_BATCH, &n, &run->read_rc, run->read_err);
 	atomic_store_explicit(&run->live_idle, n == 0 && got == EDP_PICK_IDLE, memory_order_relaxed);
 	if (n == 0 && got == EDP_PICK_IDLE) {
 		atomic_store_explicit(&w->io_cycles,

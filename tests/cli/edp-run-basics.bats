@@ -163,3 +163,21 @@ load helper
 	assert_output --partial "edp-run: stdout: write failed: Broken pipe"
 	assert_line "1"
 }
+
+@test "several captures merge by timestamp, the first port's packet first on equal times" {
+	# the later ports' packets come more often: a run of them meets a tie
+	"$GEN" flows=5,packets=120,gap-ns=5000,seed=61 a.pcap
+	"$GEN" flows=5,packets=200,gap-ns=3000,seed=62 b.pcap
+	"$GEN" flows=5,packets=300,gap-ns=2000,seed=63 c.pcap
+	printf 'ports:\n  - name: a\n  - name: b\n  - name: c\n  - { name: d, tx: out.pcap }\n' >merge.yaml
+	# -t 0 processes in exactly the merged order; d gets every packet once
+	run "$RUN" -t 0 -c merge.yaml -r a=a.pcap -r b=b.pcap -r c=c.pcap -q --json
+	assert_success
+	echo "$output" | jq -e '.packets_in == 620 and .ports[3].tx_packets == 620'
+	list() { tcpdump -r "$1" -n -e -tt --time-stamp-precision=nano 2>/dev/null; }
+	# all three start at the same time: ties every 6, 10 and 15 us
+	want=$( (list a.pcap | sed 's/^/1 /'; list b.pcap | sed 's/^/2 /'; list c.pcap | sed 's/^/3 /') |
+		sort -s -k2,2n -k1,1n | cut -d' ' -f2-)
+	[ "$(list out.pcap)" = "$want" ]
+	[ "$(list c.pcap | cut -d' ' -f1 | sort -u | wc -l)" -eq 300 ]
+}

@@ -342,6 +342,48 @@ static void test_rss_hash_matches_parse(void **state)
 	assert_true(fast_kind > 50000); /* many have ports: the fast way */
 }
 
+/* edp_parse's shortcut for untagged IPv4 TCP/UDP gives exactly what the
+ * general parser gives, malformed and truncated frames included. */
+static void test_parse_shortcut_matches_full(void **state)
+{
+	(void)state;
+	uint64_t rng = 78;
+	uint32_t shortcut_kind = 0;
+	for (int i = 0; i < 400000; i++) {
+		uint8_t p[120];
+		for (size_t j = 0; j < sizeof(p); j++)
+			p[j] = (uint8_t)unit_rand(&rng);
+		put16(p + 12, unit_rand(&rng) % 8 ? 0x0800 : (uint16_t)unit_rand(&rng));
+		p[14] = unit_rand(&rng) % 8 ? 0x45 : (uint8_t)unit_rand(&rng);
+		uint32_t l4 = unit_rand(&rng) % 80;
+		put16(p + 16, unit_rand(&rng) % 8 ? 20 + l4 : (uint16_t)(unit_rand(&rng) % 130));
+		put16(p + 20, unit_rand(&rng) % 4 ? 0 : (uint16_t)unit_rand(&rng));
+		p[23] = unit_rand(&rng) % 8 ? (unit_rand(&rng) % 2 ? 6 : 17) : (uint8_t)unit_rand(&rng);
+		put16(p + 38, unit_rand(&rng) % 4 ? (uint16_t)l4 : (uint16_t)(unit_rand(&rng) % 100)); /* UDP length */
+		p[46] = (uint8_t)((unit_rand(&rng) % 4 ? 5 + unit_rand(&rng) % 3 : unit_rand(&rng) % 16) << 4); /* TCP offset */
+		uint32_t wire = 34 + l4 + (unit_rand(&rng) % 4 == 0 ? unit_rand(&rng) % 20 : 0);
+		if (wire > sizeof(p))
+			wire = sizeof(p);
+		uint32_t cap = unit_rand(&rng) % 4 ? wire : unit_rand(&rng) % (wire + 1);
+		uint32_t wire_arg = unit_rand(&rng) % 16 ? wire : cap / 2; /* a wire length below the capture too */
+		uint16_t port = (uint16_t)(unit_rand(&rng) % 4);
+		struct edp_flow_key k1, k2;
+		struct edp_parse_result r1, r2;
+		memset(&k1, 0xa5, sizeof(k1));
+		memset(&k2, 0x5a, sizeof(k2));
+		memset(&r1, 0xa5, sizeof(r1));
+		memset(&r2, 0x5a, sizeof(r2));
+		int s1 = edp_parse(p, cap, wire_arg, port, &k1, &r1);
+		int s2 = edp_parse_full(p, cap, wire_arg, port, &k2, &r2);
+		assert_int_equal(s1, s2);
+		assert_memory_equal(&k1, &k2, sizeof(k1));
+		assert_int_equal(r1.l3_off, r2.l3_off);
+		assert_int_equal(r1.l4_off, r2.l4_off);
+		shortcut_kind += s1 == EDP_PARSE_OK && k1.eth_type == 0x0800 && r1.l4_off == 34 && (k1.nw_proto == 6 || k1.nw_proto == 17);
+	}
+	assert_true(shortcut_kind > 50000); /* the shortcut was taken often */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_fragments),         cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_truncation_every_offset), cmocka_unit_test(test_random_garbage),
 		cmocka_unit_test(test_rss_hash_matches_parse),
+		cmocka_unit_test(test_parse_shortcut_matches_full),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }
