@@ -76,6 +76,7 @@ struct run {
 	struct edp_error write_err;
 	void *ids[EDP_BATCH];   /* ordered: order entries taken, not all written yet */
 	uint32_t ids_n, ids_pos;
+	uint32_t *batch_count, *batch_at; /* the reader's per-queue scratch (all 0 between batches) */
 };
 
 static uint64_t mono_ns(void)
@@ -334,17 +335,28 @@ static uint32_t read_batch(struct run *run, struct worker *w)
 		push_sized(run->order, ids, n);
 	}
 	edp_datapath_publish_rx(dp);
-	/* queue runs of packets bound for the same queue in one burst */
-	for (uint32_t i = 0; i < n;) {
-		uint32_t j = i + 1;
-		while (j < n && qid[j] == qid[i])
-			j++;
-		struct queue *q = &run->q[qid[i]];
-		push_sized(q->rx, (void *const *)&batch[i], j - i);
+	/* one burst per queue: the packets grouped by queue, each group in
+	 * input order (a stable counting sort over the queues this batch has) */
+	uint32_t used[EDP_BATCH], n_used = 0, *count = run->batch_count, *at = run->batch_at;
+	for (uint32_t i = 0; i < n; i++)
+		if (count[qid[i]]++ == 0)
+			used[n_used++] = qid[i];
+	for (uint32_t k = 0, pos = 0; k < n_used; k++) {
+		at[used[k]] = pos;
+		pos += count[used[k]];
+	}
+	struct edp_mbuf *grouped[EDP_BATCH];
+	for (uint32_t i = 0; i < n; i++)
+		grouped[at[qid[i]]++] = batch[i];
+	for (uint32_t k = 0, pos = 0; k < n_used; k++) {
+		struct queue *q = &run->q[used[k]];
+		uint32_t c = count[used[k]];
+		count[used[k]] = 0;
+		push_sized(q->rx, (void *const *)&grouped[pos], c);
+		pos += c;
 		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
 		if (owner)
 			nudge(&run->w[owner].bell, edp_ring_count(q->rx));
-		i = j;
 	}
 	atomic_store_explicit(&w->io_cycles,
 			      atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + edp_stats_cycles() - c0,
@@ -584,6 +596,8 @@ static void teardown(struct run *run)
 		free(run->w[i].mine);
 	free(run->q);
 	free(run->w);
+	free(run->batch_count);
+	free(run->batch_at);
 	edp_ring_destroy(run->order);
 	edp_ring_destroy(run->free);
 }
@@ -606,7 +620,9 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	size_t wsize = run->n_workers * sizeof(*run->w);                      /* as well */
 	run->q = aligned_alloc(64, qsize);
 	run->w = aligned_alloc(64, wsize);
-	if (!run->q || !run->w)
+	run->batch_count = calloc(run->n_queues + 1, sizeof(uint32_t));
+	run->batch_at = calloc(run->n_queues + 1, sizeof(uint32_t));
+	if (!run->q || !run->w || !run->batch_count || !run->batch_at)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	memset(run->q, 0, qsize);
 	memset(run->w, 0, wsize);
