@@ -28,17 +28,6 @@ struct edp_stats_writer {
 	char path[4096];
 };
 
-uint64_t edp_stats_cycles(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __rdtsc();
-#else
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-#endif
-}
-
 static uint64_t now_ns(clockid_t clk)
 {
 	struct timespec t;

@@ -153,9 +153,13 @@ static uint32_t my_queues(struct run *run, struct worker *w)
 	return n;
 }
 
+/* The worker loop's phases share their clock readings: *now is the cycle
+ * count at the start of a phase, and a phase that did work leaves the
+ * count at its end there (the next phase's start). */
+
 /* One batch from each queue the worker owns: process it and queue it for
  * the writer. Returns the packets processed. */
-static uint32_t process_queues(struct run *run, struct worker *w)
+static uint32_t process_queues(struct run *run, struct worker *w, uint64_t *now)
 {
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_lane *lane = w->lane;
@@ -167,14 +171,15 @@ static uint32_t process_queues(struct run *run, struct worker *w)
 		uint32_t n = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
 		if (!n)
 			continue;
-		uint64_t c0 = edp_stats_cycles();
+		uint64_t c0 = *now;
 		uint32_t left = edp_ring_count(q->rx);
 		backlog = left > backlog ? left : backlog;
 		if (w->index && left <= RX_RING_SLOTS / 2 && edp_doorbell_waiting(&run->w[0].bell))
 			edp_doorbell_wake(&run->w[0].bell); /* the reader waits for room */
 		edp_datapath_process_lane(run->dp, lane, batch, n);
 		push_sized(q->out, (void *const *)batch, n);
-		uint64_t c = edp_stats_cycles() - c0;
+		*now = edp_stats_cycles();
+		uint64_t c = *now - c0;
 		atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + c,
 				      memory_order_relaxed);
 		edp_datapath_publish_queue(run->dp, w->mine[i], lane->index, n, c);
@@ -247,11 +252,11 @@ static uint32_t write_any_order(struct run *run)
 
 /* Take the writer role, unless another worker has it (wait for it when
  * `wait`), and write what is ready. Returns the packets written. */
-static uint32_t write_turn(struct run *run, struct worker *w, bool wait)
+static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_t *now)
 {
 	if (wait ? pthread_mutex_lock(&run->writing) : pthread_mutex_trylock(&run->writing))
 		return 0;
-	uint64_t c0 = edp_stats_cycles();
+	uint64_t c0 = *now;
 	uint32_t did = run->ordered ? write_ordered(run) : write_any_order(run);
 	run->unflushed |= did > 0;
 	if (!did && run->unflushed && atomic_load_explicit(&run->live_idle, memory_order_relaxed)) {
@@ -264,8 +269,8 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait)
 	}
 	pthread_mutex_unlock(&run->writing);
 	if (did) {
-		atomic_store_explicit(&w->io_cycles,
-				      atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + edp_stats_cycles() - c0,
+		*now = edp_stats_cycles();
+		atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
 				      memory_order_relaxed);
 		edp_doorbell_ring(&run->w[0].bell); /* the reader may wait for mbufs */
 	}
@@ -298,13 +303,13 @@ static bool can_read(struct run *run)
 
 /* Read a batch and spread it over the queues by RSS hash. Returns the
  * packets read; at the end of the inputs it marks the input done. */
-static uint32_t read_batch(struct run *run, struct worker *w)
+static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 {
 	struct edp_datapath *dp = run->dp;
 	refill(run);
 	if (!can_read(run))
 		return 0;
-	uint64_t c0 = edp_stats_cycles();
+	uint64_t c0 = *now;
 	for (uint32_t i = 0; i < dp->n_pools; i++)
 		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
 	struct edp_mbuf *batch[EDP_BATCH];
@@ -312,8 +317,8 @@ static uint32_t read_batch(struct run *run, struct worker *w)
 	int got = edp_datapath_pick_burst(dp, run->stop, batch, EDP_BATCH, &n, &run->read_rc, run->read_err);
 	atomic_store_explicit(&run->live_idle, n == 0 && got == EDP_PICK_IDLE, memory_order_relaxed);
 	if (n == 0 && got == EDP_PICK_IDLE) {
-		atomic_store_explicit(&w->io_cycles,
-				      atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + edp_stats_cycles() - c0,
+		*now = edp_stats_cycles();
+		atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
 				      memory_order_relaxed);
 		return 0;
 	}
@@ -358,8 +363,8 @@ static uint32_t read_batch(struct run *run, struct worker *w)
 		if (owner)
 			nudge(&run->w[owner].bell, edp_ring_count(q->rx));
 	}
-	atomic_store_explicit(&w->io_cycles,
-			      atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + edp_stats_cycles() - c0,
+	*now = edp_stats_cycles();
+	atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
 			      memory_order_relaxed);
 	return n;
 }
@@ -437,23 +442,24 @@ static void serve(struct worker *w)
 	struct run *run = w->run;
 	struct edp_lane *lane = w->lane;
 	uint64_t idle_since = 0; /* 0: busy */
+	uint64_t now = edp_stats_cycles();
 	for (;;) {
-		uint64_t c0 = edp_stats_cycles();
+		uint64_t c0 = now;
 		uint32_t did = 0, read = 0;
 		if (w->index == 0 && !atomic_load_explicit(&run->input_done, memory_order_relaxed)) {
 			if (atomic_load_explicit(&run->abort, memory_order_acquire)) { /* the run has failed anyway */
 				atomic_store_explicit(&run->input_done, 1, memory_order_release);
 				wake_all(run);
 			} else {
-				read = read_batch(run, w);
+				read = read_batch(run, w, &now);
 				did += read;
 			}
 		}
-		did += process_queues(run, w);
+		did += process_queues(run, w, &now);
 		if (may_write(run, w, read))
-			did += write_turn(run, w, false);
+			did += write_turn(run, w, false, &now);
 		if (did) {
-			lane->busy_cycles += edp_stats_cycles() - c0;
+			lane->busy_cycles += now - c0;
 			edp_datapath_publish_lane(run->dp, lane, false);
 			idle_since = 0;
 			continue;
@@ -463,11 +469,13 @@ static void serve(struct worker *w)
 		if (atomic_load_explicit(&run->input_done, memory_order_acquire) && rx_drained(run))
 			break;
 		bool slept = idle_wait(w, &idle_since, worker_ready);
-		lane->idle_cycles += edp_stats_cycles() - c0;
+		now = edp_stats_cycles();
+		lane->idle_cycles += now - c0;
 		if (slept) /* idle time shows too */
 			edp_datapath_publish_lane(run->dp, lane, false);
 	}
-	while (write_turn(run, w, true)) /* a turn writes WRITE_MAX at most */
+	now = edp_stats_cycles();
+	while (write_turn(run, w, true, &now)) /* a turn writes WRITE_MAX at most */
 		;
 	edp_datapath_publish_lane(run->dp, lane, true);
 }
@@ -720,7 +728,8 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	}
 	for (uint32_t i = 1; i < started; i++)
 		pthread_join(run.w[i].tid, NULL);
-	while (write_turn(&run, &run.w[0], true)) /* all pushed now: the last of it */
+	uint64_t now = edp_stats_cycles();
+	while (write_turn(&run, &run.w[0], true, &now)) /* all pushed now: the last of it */
 		;
 	atomic_store_explicit(&run.finished, 1, memory_order_release);
 	edp_doorbell_ring(&run.balancer_bell);
