@@ -51,6 +51,14 @@ static inline unsigned sig_matches(const struct bucket *bk, uint16_t sig)
 #endif
 }
 
+/* The way an insert into bk would take when no entry of the flow is there:
+ * the first empty one, else the victim. */
+static inline unsigned insert_way(const struct bucket *bk)
+{
+	unsigned empty = sig_matches(bk, 0);
+	return empty ? (unsigned)__builtin_ctz(empty) / 2 : bk->victim % EDP_FLOWCACHE_WAYS;
+}
+
 struct edp_flowcache *edp_flowcache_create(uint32_t entries, const uint32_t *epochs,
 					   struct edp_error *err)
 {
@@ -131,11 +139,17 @@ void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hash
 		__builtin_prefetch(&fc->buckets[hashes[i] & fc->bucket_mask]);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t b = hashes[i] & fc->bucket_mask;
-		unsigned m = sig_matches(&fc->buckets[b], signature(hashes[i]));
+		const struct bucket *bk = &fc->buckets[b];
+		unsigned m = sig_matches(bk, signature(hashes[i]));
 		if (m) {
 			const struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + (unsigned)__builtin_ctz(m) / 2];
 			__builtin_prefetch(e);
 			__builtin_prefetch((const char *)e + 64);
+		} else { /* a miss: the way its insert will write */
+			const struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + insert_way(bk)];
+			__builtin_prefetch(e, 1);
+			__builtin_prefetch((const char *)e + 64, 1);
+			__builtin_prefetch((const char *)e + 111, 1); /* it may span three lines */
 		}
 	}
 }
@@ -147,20 +161,21 @@ void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *k
 	struct bucket *bk = &fc->buckets[b];
 	uint16_t sig = signature(hash);
 	unsigned slot = EDP_FLOWCACHE_WAYS;
-	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++) {
-		struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + w];
-		if (bk->sig[w] == sig && edp_flow_equal(&e->key, key)) {
+	for (unsigned m = sig_matches(bk, sig); m; m &= m - 1) {
+		unsigned w = (unsigned)__builtin_ctz(m) / 2;
+		if (edp_flow_equal(&fc->entries[b * EDP_FLOWCACHE_WAYS + w].key, key)) {
 			slot = w; /* replace the stale copy of the same flow */
 			break;
 		}
-		if (slot == EDP_FLOWCACHE_WAYS && bk->sig[w] == 0)
-			slot = w;
 	}
 	if (slot == EDP_FLOWCACHE_WAYS) {
-		slot = bk->victim++ % EDP_FLOWCACHE_WAYS;
-		fc->stats.evictions++;
-	} else if (bk->sig[slot] == 0) {
-		fc->used++;
+		slot = insert_way(bk);
+		if (bk->sig[slot]) {
+			bk->victim++;
+			fc->stats.evictions++;
+		} else {
+			fc->used++;
+		}
 	}
 	struct entry *e = &fc->entries[b * EDP_FLOWCACHE_WAYS + slot];
 	e->key = *key;
