@@ -20,6 +20,7 @@
  * more than the batch. */
 #define WAKE_AT 128
 #define SLEEP_NS 1000000ull /* longest sleep: idle time is published this often */
+#define SPIN_PAUSES 16     /* pauses between two looks at the clock while polling (~0.5 us) */
 #define WRITE_MAX 128       /* packets written per turn before a worker's queues come first again */
 
 /* A queue is consumed only by the worker its `owner` names. Only that
@@ -96,7 +97,8 @@ static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(stru
 		*idle_since = now;
 	if (now - *idle_since < w->run->spin_ns) {
 #if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
+		for (int i = 0; i < SPIN_PAUSES; i++)
+			__builtin_ia32_pause();
 #endif
 		return false;
 	}
