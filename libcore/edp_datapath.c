@@ -431,38 +431,42 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 	return 0;
 }
 
-/* Read the lookahead packet of an input into a buffer of the right pool.
- * Returns 0, or -1 on a read error. */
-/* Read the input's next packet into its lookahead. Returns 0 (with no
- * lookahead at the end of a capture, or when a live input has nothing now)
- * or -1 with err set. */
-static int advance(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
-		   struct edp_error *err)
+/* The end of a capture read through: with --loop, open it again and read
+ * its first packet (a file without packets is not looped: that would spin
+ * forever). Returns what the read returned. */
+static int reread(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
+		  struct edp_pcap_packet *pkt, struct edp_error *err)
+{
+	uint32_t loop = dp->cfg->loop;
+	int rc = 0;
+	while (rc == 0 && !in->live && (loop == 0 || in->passes < loop) && !*stop &&
+	       edp_pcap_reader_packets(in->reader)) {
+		edp_pcap_reader_close(in->reader);
+		in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
+		if (!in->reader)
+			return -1;
+		in->passes++;
+		rc = edp_pcap_reader_read(in->reader, pkt, err);
+	}
+	return rc;
+}
+
+/* Read the input's next packet into its lookahead, a buffer of the right
+ * pool. Returns 0 (with no lookahead at the end of a capture, or when a
+ * live input has nothing now) or -1 with err set. */
+static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
+			  struct edp_error *err)
 {
 	struct edp_pcap_packet pkt;
-	int rc;
-	if (__builtin_expect(in->vport != NULL, 0)) {
-		rc = edp_vport_peek(in->vport, &pkt);
-	} else {
-		rc = edp_pcap_reader_read(in->reader, &pkt, err);
-		uint32_t loop = dp->cfg->loop;
-		/* a file without packets is not looped: that would spin forever */
-		while (rc == 0 && !in->live && (loop == 0 || in->passes < loop) && !*stop &&
-		       edp_pcap_reader_packets(in->reader)) {
-			/* --loop: read the file again from its start */
-			edp_pcap_reader_close(in->reader);
-			in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
-			if (!in->reader)
-				return -1;
-			in->passes++;
-			rc = edp_pcap_reader_read(in->reader, &pkt, err);
-		}
-	}
-	if (rc != 1)
+	int rc = __builtin_expect(in->vport != NULL, 0) ? edp_vport_peek(in->vport, &pkt)
+							: edp_pcap_reader_read(in->reader, &pkt, err);
+	if (__builtin_expect(rc == 0, 0) && !in->vport)
+		rc = reread(dp, in, stop, &pkt, err);
+	if (__builtin_expect(rc != 1, 0))
 		return rc < 0 && !*stop ? -1 : 0;
 	struct edp_mbuf_pool *pool = pkt.caplen <= EDP_SMALL_BUF || !in->pools->large ? in->pools->small : in->pools->large;
 	struct edp_mbuf *m = in->next = edp_mbuf_alloc(pool);
-	if (!m)
+	if (__builtin_expect(!m, 0))
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
 	memcpy(m->data, pkt.data, pkt.caplen);
 	m->data_len = pkt.caplen;

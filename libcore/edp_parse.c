@@ -194,11 +194,10 @@ static int parse_arp(const struct cursor *c, uint32_t off, struct edp_flow_key *
 	return EDP_PARSE_OK;
 }
 
-/* The most common frame, untagged IPv4 without options carrying a whole
- * TCP or UDP header that checks out, straight to its key; false for
- * anything else (which edp_parse_full handles, to the same result). */
-static inline bool parse_ipv4_fast(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
-				   struct edp_flow_key *key, struct edp_parse_result *res)
+/* The most common frame: untagged IPv4 without options carrying a whole
+ * TCP or UDP header that checks out (so edp_parse_full would find its
+ * ports and nothing wrong). */
+static inline bool is_ipv4_tcp_udp(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len)
 {
 	if (caplen < 14 + 20 + 20 || rd16(pkt + 12) != EDP_ETH_TYPE_IPV4)
 		return false;
@@ -209,15 +208,24 @@ static inline bool parse_ipv4_fast(const uint8_t *pkt, uint32_t caplen, uint32_t
 		return false;
 	if (proto == IPPROTO_UDP_) {
 		uint32_t ulen = rd16(l4 + 4);
-		if (l4len < 8 || ulen < 8 || ulen > l4len)
-			return false;
-	} else if (proto == IPPROTO_TCP_) {
-		uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
-		if (l4len < 20 || doff < 20 || doff > l4len)
-			return false;
-	} else {
-		return false;
+		return l4len >= 8 && ulen >= 8 && ulen <= l4len;
 	}
+	if (proto == IPPROTO_TCP_) {
+		uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
+		return l4len >= 20 && doff >= 20 && doff <= l4len;
+	}
+	return false;
+}
+
+/* Such a frame straight to its key; false for anything else (which
+ * edp_parse_full handles, to the same result). */
+static inline bool parse_ipv4_fast(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
+				   struct edp_flow_key *key, struct edp_parse_result *res)
+{
+	if (!is_ipv4_tcp_udp(pkt, caplen, wire_len))
+		return false;
+	const uint8_t *ip = pkt + 14, *l4 = ip + 20;
+	uint8_t proto = ip[9];
 	memset(key, 0, sizeof(*key));
 	key->in_port = in_port;
 	memcpy(key->eth_dst, pkt, 6);
@@ -337,6 +345,10 @@ uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_l
 {
 	if (wire_len < caplen)
 		wire_len = caplen;
+	if (is_ipv4_tcp_udp(pkt, caplen, wire_len)) { /* edp_parse's shortcut: the same key */
+		const uint8_t *ip = pkt + 14;
+		return rss_mix(load_v4(ip + 12) ^ load_v4(ip + 16), 0, rd16(ip + 20), rd16(ip + 22), ip[9], 0);
+	}
 	if (caplen >= 14 + 40) { /* the common cases: untagged or one tag, IP, TCP/UDP/SCTP/ICMP */
 		uint16_t type = rd16(pkt + 12), vlan = 0;
 		uint32_t off = 14;
