@@ -70,8 +70,11 @@ struct run {
 	const volatile sig_atomic_t *stop;
 	int read_rc;
 	struct edp_error *read_err;
-	/* the writer role: whichever worker holds `writing` writes */
+	/* the writer role: whichever worker holds `writing` writes; `writer`
+	 * says that one does, so that the others look before they try the lock
+	 * (a failed trylock still takes the lock's line from the holder) */
 	pthread_mutex_t writing;
+	atomic_bool writer;
 	int write_rc;
 	bool unflushed;         /* written since the outputs were last flushed */
 	struct edp_error write_err;
@@ -256,8 +259,11 @@ static uint32_t write_any_order(struct run *run)
  * `wait`), and write what is ready. Returns the packets written. */
 static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_t *now)
 {
+	if (!wait && atomic_load_explicit(&run->writer, memory_order_relaxed))
+		return 0;
 	if (wait ? pthread_mutex_lock(&run->writing) : pthread_mutex_trylock(&run->writing))
 		return 0;
+	atomic_store_explicit(&run->writer, true, memory_order_relaxed);
 	uint64_t c0 = *now;
 	uint32_t did = run->ordered ? write_ordered(run) : write_any_order(run);
 	run->unflushed |= did > 0;
@@ -269,6 +275,7 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_
 			atomic_store_explicit(&run->abort, 1, memory_order_release);
 		}
 	}
+	atomic_store_explicit(&run->writer, false, memory_order_relaxed);
 	pthread_mutex_unlock(&run->writing);
 	if (did) {
 		*now = edp_stats_cycles();
