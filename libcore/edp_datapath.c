@@ -454,7 +454,8 @@ static int reread(struct edp_datapath *dp, struct edp_input *in, const volatile 
 /* Read the input's next packet into its lookahead, a buffer of the right
  * pool. Returns 0 (with no lookahead at the end of a capture, or when a
  * live input has nothing now) or -1 with err set. */
-static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
+static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp, struct edp_input *in,
+							 const volatile sig_atomic_t *stop,
 			  struct edp_error *err)
 {
 	struct edp_pcap_packet pkt;

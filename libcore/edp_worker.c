@@ -20,7 +20,7 @@
  * more than the batch. */
 #define WAKE_AT 128
 #define SLEEP_NS 1000000ull /* longest sleep: idle time is published this often */
-#define SPIN_PAUSES 16     /* pauses between two looks at the clock while polling (~0.5 us) */
+#define SPIN_PAUSES 16      /* pauses between two looks for work while polling (~0.5 us) */
 #define WRITE_MAX 128       /* packets written per turn before a worker's queues come first again */
 
 /* A queue is consumed only by the worker its `owner` names. Only that
@@ -158,9 +158,9 @@ static uint32_t my_queues(struct run *run, struct worker *w)
 	return n;
 }
 
-/* The worker loop's phases share their clock readings: *now is the cycle
- * count at the start of a phase, and a phase that did work leaves the
- * count at its end there (the next phase's start). */
+/* The worker loop's phases (reading, processing, writing) share their clock
+ * readings: *now is the cycle count at the start of a phase, and a phase
+ * that did work leaves the count at its end there (the next one's start). */
 
 /* One batch from each queue the worker owns: process it and queue it for
  * the writer. Returns the packets processed. */
