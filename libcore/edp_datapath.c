@@ -456,7 +456,7 @@ static int reread(struct edp_datapath *dp, struct edp_input *in, const volatile 
  * live input has nothing now) or -1 with err set. */
 static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp, struct edp_input *in,
 							 const volatile sig_atomic_t *stop,
-			  struct edp_error *err)
+							 struct edp_error *err)
 {
 	struct edp_pcap_packet pkt;
 	int rc = __builtin_expect(in->vport != NULL, 0) ? edp_vport_peek(in->vport, &pkt)
