@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -70,11 +71,10 @@ struct run {
 	const volatile sig_atomic_t *stop;
 	int read_rc;
 	struct edp_error *read_err;
-	/* the writer role: whichever worker holds `writing` writes; `writer`
-	 * says that one does, so that the others look before they try the lock
-	 * (a failed trylock still takes the lock's line from the holder) */
-	pthread_mutex_t writing;
-	atomic_bool writer;
+	/* the writer role: whichever worker set `writing` writes. The others
+	 * look before they try to take it (test and test-and-set): a failed
+	 * attempt would still pull the line from the writer's core */
+	atomic_bool writing;
 	int write_rc;
 	bool unflushed;         /* written since the outputs were last flushed */
 	struct edp_error write_err;
@@ -259,11 +259,12 @@ static uint32_t write_any_order(struct run *run)
  * `wait`), and write what is ready. Returns the packets written. */
 static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_t *now)
 {
-	if (!wait && atomic_load_explicit(&run->writer, memory_order_relaxed))
-		return 0;
-	if (wait ? pthread_mutex_lock(&run->writing) : pthread_mutex_trylock(&run->writing))
-		return 0;
-	atomic_store_explicit(&run->writer, true, memory_order_relaxed);
+	while (atomic_load_explicit(&run->writing, memory_order_relaxed) ||
+	       atomic_exchange_explicit(&run->writing, true, memory_order_acquire)) {
+		if (!wait)
+			return 0;
+		sched_yield(); /* the writer may need this core */
+	}
 	uint64_t c0 = *now;
 	uint32_t did = run->ordered ? write_ordered(run) : write_any_order(run);
 	run->unflushed |= did > 0;
@@ -275,8 +276,7 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_
 			atomic_store_explicit(&run->abort, 1, memory_order_release);
 		}
 	}
-	atomic_store_explicit(&run->writer, false, memory_order_relaxed);
-	pthread_mutex_unlock(&run->writing);
+	atomic_store_explicit(&run->writing, false, memory_order_release);
 	if (did) {
 		*now = edp_stats_cycles();
 		atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
@@ -694,10 +694,9 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 {
 	struct run run;
 	memset(&run, 0, sizeof(run));
-	pthread_mutex_init(&run.writing, NULL);
+	atomic_init(&run.writing, false);
 	if (setup(&run, dp, err)) {
 		teardown(&run);
-		pthread_mutex_destroy(&run.writing);
 		return EDP_ERR_RUNTIME;
 	}
 	run.stop = stop;
@@ -756,6 +755,5 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	if (!rc && left)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "internal error: %u packets still in the datapath at the end", left);
 	teardown(&run);
-	pthread_mutex_destroy(&run.writing);
 	return rc;
 }
