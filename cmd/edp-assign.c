@@ -148,7 +148,7 @@ static int cmd_check(const struct opts *o)
 	return problems ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+static int assign(int argc, char **argv)
 {
 	enum { O_NEED = 256, O_NUMA, O_POLICY, O_CPUS, O_DRIVER, O_FIRMWARE, O_FORCE, O_EXPLAIN, O_SYSFS, O_INV, O_HOST,
 	       O_LEDGER, O_JSON, O_REQUEST };
@@ -282,4 +282,11 @@ int main(int argc, char **argv)
 		return cmd_list(&o, n_args ? args[0] : NULL);
 	}
 	return usage_error("unknown command '%s' (devices, plan, claim, release, list, check)", cmd);
+}
+
+int main(int argc, char **argv)
+{
+	int rc = assign(argc, argv);
+	/* a table or JSON that did not arrive is a failure, whatever was done */
+	return edp_print_flush(PROG, stdout, "stdout") && rc != 2 ? 1 : rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp_replay.h"
 
@@ -338,16 +339,12 @@ int main(int argc, char **argv)
 	if (!quiet && res.loops) /* it started: say what was sent */
 		summary(stderr, &cfg, &res);
 	if (json) {
-		FILE *jf = json_path && strcmp(json_path, "-") != 0 ? fopen(json_path, "w") : stdout;
-		if (!jf) {
-			fprintf(stderr, PROG ": %s: cannot create: %s\n", json_path, strerror(errno));
+		FILE *jf = edp_print_json_open(PROG, json_path);
+		if (!jf)
 			return 1;
-		}
 		summary_json(jf, &cfg, &res);
-		if ((jf != stdout && fclose(jf) != 0) || (jf == stdout && fflush(stdout) != 0)) {
-			fprintf(stderr, PROG ": %s: write failed\n", json_path ? json_path : "stdout");
+		if (edp_print_json_close(PROG, jf, json_path))
 			return 1;
-		}
 	}
 	return rc ? 1 : 0;
 }

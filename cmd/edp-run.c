@@ -136,11 +136,7 @@ static int show_stats(const char *name, int json)
 	else
 		edp_print_stats_text(stdout, &snap, uptime);
 	edp_stats_snapshot_free(&snap);
-	if (fflush(stdout) != 0) {
-		fprintf(stderr, PROG ": stdout: write failed: %s\n", strerror(errno));
-		return 1;
-	}
-	return 0;
+	return edp_print_flush(PROG, stdout, "stdout");
 }
 
 int main(int argc, char **argv)
@@ -296,23 +292,18 @@ int main(int argc, char **argv)
 	if (!quiet)
 		edp_print_summary(stderr, PROG, &st);
 	if (json) {
-		FILE *jf = json_path && strcmp(json_path, "-") != 0 ? fopen(json_path, "w") : stdout;
+		FILE *jf = edp_print_json_open(PROG, json_path);
 		if (!jf) {
-			fprintf(stderr, PROG ": %s: cannot create: %s\n", json_path, strerror(errno));
 			rc = 1;
 		} else {
 			edp_print_summary_json(jf, &st);
-			if ((jf != stdout && fclose(jf) != 0) || (jf == stdout && ferror(stdout))) {
-				fprintf(stderr, PROG ": %s: write failed\n", json_path ? json_path : "stdout");
+			if (edp_print_json_close(PROG, jf, json_path))
 				rc = 1;
-			}
 		}
 	}
 	edp_datapath_destroy(dp);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, PROG ": stdout: write failed: %s\n", strerror(errno));
+	if (edp_print_flush(PROG, stdout, "stdout"))
 		rc = rc ? rc : 1;
-	}
 out:
 	edp_config_free(&cfg);
 	return rc;

@@ -73,10 +73,8 @@ static int run_batch(struct edp_monitor *m, long iterations, double delay, bool 
 		} else {
 			edp_print_sample_text(stdout, &s);
 		}
-		if (fflush(stdout) != 0) {
-			fprintf(stderr, PROG ": stdout: write failed: %s\n", strerror(errno));
+		if (edp_print_flush(PROG, stdout, "stdout"))
 			return 1;
-		}
 	}
 	return 0;
 }

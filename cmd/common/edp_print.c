@@ -2,6 +2,7 @@
  * and the live stats of an instance (text and JSON). */
 #include "edp_print.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,36 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 		else if (s->ports[i].live && s->ports[i].s.kernel_drops)
 			fprintf(f, "  port %s: %llu frames dropped by the kernel before they were read\n",
 				s->ports[i].name, (unsigned long long)s->ports[i].s.kernel_drops);
+}
+
+int edp_print_flush(const char *prog, FILE *f, const char *name)
+{
+	if (fflush(f) == 0 && !ferror(f))
+		return 0;
+	fprintf(stderr, "%s: %s: write failed: %s\n", prog, name, strerror(errno));
+	return 1;
+}
+
+FILE *edp_print_json_open(const char *prog, const char *path)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, path, strerror(errno));
+	return f;
+}
+
+int edp_print_json_close(const char *prog, FILE *f, const char *path)
+{
+	if (f == stdout)
+		return edp_print_flush(prog, f, "stdout");
+	int rc = edp_print_flush(prog, f, path);
+	if (fclose(f) != 0 && !rc) {
+		fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
+		rc = 1;
+	}
+	return rc;
 }
 
 void edp_print_json_string(FILE *f, const char *s)

@@ -12,6 +12,18 @@
 /* "PROG: message" and the --help hint on stderr; returns 2 (usage error). */
 int edp_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Flush f (called `name` in the error): 0, or 1 after "PROG: NAME: write
+ * failed: REASON" on stderr. A command calls it on stdout before exit 0:
+ * output that did not arrive (a broken pipe, a full disk) is a failure. */
+int edp_print_flush(const char *prog, FILE *f, const char *name);
+
+/* Where --json[=FILE] goes: stdout for no FILE or "-", else FILE created;
+ * NULL after "PROG: FILE: cannot create: REASON" on stderr. */
+FILE *edp_print_json_open(const char *prog, const char *path);
+/* Done with it: flushed (and closed unless stdout); 0, or 1 after the error
+ * of edp_print_flush. */
+int edp_print_json_close(const char *prog, FILE *f, const char *path);
+
 void edp_print_json_string(FILE *f, const char *s);
 /* "key":"value" and a comma when `comma` */
 void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma);

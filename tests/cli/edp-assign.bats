@@ -351,3 +351,12 @@ YAML
 	assert_failure 2
 	assert_output "edp-run: bad.yaml:2:38: device 'zz' is not a PCI address (like 0000:3b:00.0)"
 }
+
+@test "output that cannot be written is a failure" {
+	host
+	run bash -c "'$A' devices --sysfs-root '$SYS' >/dev/full"
+	assert_failure 1
+	assert_output "edp-assign: stdout: write failed: No space left on device"
+	run bash -c "'$A' list --json --sysfs-root '$SYS' >/dev/full"
+	assert_failure 1
+}
