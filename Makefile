@@ -49,9 +49,14 @@ $(BUILD)/obj/cmd_%.o: cmd/common/%.c $(wildcard cmd/common/*.h) $(wildcard libco
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/%: cmd/%.c $(CMD_COMMON_OBJ) $(LIB)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) $(CMD_LIBS)
+	$(CC) $(CFLAGS_ALL) -Icmd $< -o $@ $(CMD_OBJ) $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) $(CMD_LIBS)
 
-# only edp-top draws on a terminal
+# only edp-top draws on a terminal: its screen (cmd/edp-top/) and ncurses
+TOP_OBJ = $(patsubst cmd/edp-top/%.c,$(BUILD)/obj/top_%.o,$(wildcard cmd/edp-top/*.c))
+$(BUILD)/obj/top_%.o: cmd/edp-top/%.c $(wildcard cmd/edp-top/*.h) $(wildcard cmd/common/*.h) $(wildcard libcore/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -Icmd -c $< -o $@
+$(BUILD)/edp-top: $(TOP_OBJ)
+$(BUILD)/edp-top: CMD_OBJ = $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_LIBS = -lncurses
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LIB) | $(BUILD)/tests
