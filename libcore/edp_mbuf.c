@@ -48,7 +48,6 @@ struct edp_mbuf_pool *edp_mbuf_pool_create_on(uint32_t count, uint32_t buf_size,
 		struct edp_mbuf *m = element(p, i);
 		memset(m, 0, sizeof(*m));
 		m->pool = p;
-		m->index = i;
 		m->buf_len = buf_size;
 		m->data = edp_mbuf_buf(m);
 		p->free_stack[count - 1 - i] = m;

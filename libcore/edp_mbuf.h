@@ -35,8 +35,7 @@ struct edp_mbuf {
 	uint16_t l4_off;            /* offset of the L4 header (0 = none) */
 	uint8_t drop_reason;        /* enum edp_drop_reason when out_ports == 0 */
 	uint8_t flags;              /* reserved for the datapath */
-	uint32_t index;             /* slot in the pool */
-	uint32_t reserved;
+	uint64_t reserved;
 };
 
 _Static_assert(sizeof(struct edp_mbuf) == 64, "edp_mbuf must be one 64-byte cache line");
