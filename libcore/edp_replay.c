@@ -460,7 +460,10 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 			res->packets++;
 			res->bytes += m->wire_len;
 			flowset_add(&fs, m);
-			if (cfg->duration_ns && pace->last_departure - pace->start_ns >= cfg->duration_ns)
+			/* a paced run ends by its schedule (above): a packet due in time
+			 * counts even when the machine sent it late; an unpaced one
+			 * ends by the clock */
+			if (cfg->duration_ns && !due && pace->last_departure - pace->start_ns >= cfg->duration_ns)
 				goto done;
 			if (progress && (res->packets & 255) == 0 && pace->last_departure >= next_progress) {
 				next_progress = pace->last_departure + PROGRESS_NS;
