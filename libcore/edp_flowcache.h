@@ -1,11 +1,13 @@
 /* edp_flowcache: the per-thread exact-match flow cache.
  *
  * Design: a set-associative table of 2^k buckets of EDP_FLOWCACHE_WAYS ways.
- * Each bucket keeps a 16-bit signature per way next to a victim cursor, so a
- * lookup reads one bucket line, compares signatures, and touches a full entry
- * (key + action program) only on a signature match. Memory is fixed at
- * creation: entries rounded up to a power of two (at least one bucket).
- * Inserting into a full bucket evicts one way (round robin).
+ * Each bucket (one cache line) keeps a 16-bit signature per way, the way's
+ * entry in a dense slab and a victim cursor, so a lookup reads one bucket
+ * line, compares signatures, and touches a full entry (key + action program)
+ * only on a signature match. Memory is reserved at creation (entries rounded
+ * up to a power of two, at least one bucket) and touched as flows arrive: a
+ * way takes the slab's next entry the first time it is used and keeps it
+ * until a flush. Inserting into a full bucket evicts one way (round robin).
  *
  * Invalidation: a config change flushes the whole cache; every entry also
  * records the epochs of the slots its verdict depended on (edp_action_prog

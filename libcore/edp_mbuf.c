@@ -1,17 +1,21 @@
 #include "edp_mbuf.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "edp_topo.h"
 
 /* Each descriptor is followed by its buffer: one element of `elem` bytes,
  * an odd number of cache lines so that the elements' first lines spread
- * over all cache sets (a power-of-two stride would crowd them into a few). */
+ * over all cache sets (a power-of-two stride would crowd them into a few).
+ * Elements are handed out from the stack of freed ones first and set up
+ * from the untouched rest only when it is empty, so a pool touches (and
+ * faults in) the memory of as many packets as were ever in flight at once,
+ * not of its capacity. */
 struct edp_mbuf_pool {
 	uint8_t *mem;
 	struct edp_mbuf **free_stack;
 	uint32_t count;
+	uint32_t fresh;    /* elements [fresh, count) never handed out */
 	uint32_t free_top;
 	uint32_t buf_size;
 	uint32_t elem;
@@ -44,15 +48,6 @@ struct edp_mbuf_pool *edp_mbuf_pool_create_on(uint32_t count, uint32_t buf_size,
 		edp_mbuf_pool_destroy(p);
 		goto oom;
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		struct edp_mbuf *m = element(p, i);
-		memset(m, 0, sizeof(*m));
-		m->pool = p;
-		m->buf_len = buf_size;
-		m->data = edp_mbuf_buf(m);
-		p->free_stack[count - 1 - i] = m;
-	}
-	p->free_top = count;
 	return p;
 oom:
 	edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for a pool of %u packet buffers of %u bytes",
@@ -70,11 +65,20 @@ void edp_mbuf_pool_destroy(struct edp_mbuf_pool *p)
 }
 
 uint32_t edp_mbuf_pool_buf_size(const struct edp_mbuf_pool *p) { return p->buf_size; }
-uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *p) { return p->free_top; }
+uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *p) { return p->free_top + p->count - p->fresh; }
+
+/* Set up a never used element (the mapping is zeroed). */
+static struct edp_mbuf *fresh(struct edp_mbuf_pool *p)
+{
+	struct edp_mbuf *m = element(p, p->fresh++);
+	m->pool = p;
+	m->buf_len = p->buf_size;
+	return m;
+}
 
 static inline struct edp_mbuf *take(struct edp_mbuf_pool *p)
 {
-	struct edp_mbuf *m = p->free_stack[--p->free_top];
+	struct edp_mbuf *m = p->free_top ? p->free_stack[--p->free_top] : fresh(p);
 	m->data = edp_mbuf_buf(m);
 	m->out_ports = 0;
 	m->drop_reason = 0;
@@ -84,7 +88,7 @@ static inline struct edp_mbuf *take(struct edp_mbuf_pool *p)
 
 uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, uint32_t n)
 {
-	if (n > p->free_top)
+	if (n > edp_mbuf_pool_available(p))
 		return 0;
 	for (uint32_t i = 0; i < n; i++)
 		mbufs[i] = take(p);
@@ -93,12 +97,12 @@ uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, u
 
 struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *p)
 {
-	return p->free_top ? take(p) : NULL;
+	return edp_mbuf_pool_available(p) ? take(p) : NULL;
 }
 
 void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p, uint32_t n)
 {
-	for (uint32_t i = 0; i < n && i < p->free_top; i++) {
+	for (uint32_t i = 0; i < n && i < p->free_top; i++) { /* fresh ones are cold anyway */
 		struct edp_mbuf *m = p->free_stack[p->free_top - 1 - i];
 		__builtin_prefetch(m, 1, 3);
 		__builtin_prefetch(edp_mbuf_buf(m), 1, 3);

@@ -15,7 +15,7 @@
 #include "edp_ring.h"
 #include "edp_tlb.h"
 
-#define RX_RING_SLOTS 1024
+#define RX_RING_SLOTS 512 /* deep enough to ride out a descheduled worker, shallow enough to stay in cache */
 /* A sleeping worker is woken once this many packets wait for it (or when
  * the thread feeding it runs dry): a context switch per batch would cost
  * more than the batch. */

@@ -36,7 +36,7 @@
 int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 
 /* Packets in flight in threaded mode (the size of the small pool). */
-#define EDP_WORKER_IN_FLIGHT 4096
+#define EDP_WORKER_IN_FLIGHT 2048
 #define EDP_WORKER_LARGE_IN_FLIGHT 64
 
 #endif

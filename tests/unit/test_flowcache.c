@@ -105,6 +105,41 @@ static void test_freshness(void **state)
 	edp_flowcache_destroy(fc);
 }
 
+/* Many more flows than ways, then a flush and again: every lookup that hits
+ * returns its own flow's program (ways never share a slab entry), the
+ * newest flow always hits, and what hits is exactly what is counted used. */
+static void test_churn_and_flush(void **state)
+{
+	(void)state;
+	struct edp_flowcache *fc = edp_flowcache_create(256, NULL, NULL);
+	for (int round = 0; round < 2; round++) {
+		const uint32_t n = 5000;
+		for (uint32_t i = 0; i < n; i++) {
+			struct edp_flow_key k = key_n(i);
+			uint32_t h = edp_flow_hash(&k);
+			struct edp_action_prog p = prog_out(i + 1);
+			edp_flowcache_insert(fc, &k, h, &p);
+			const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, h, 0);
+			assert_non_null(got);
+			assert_int_equal(got->out_ports, i + 1);
+		}
+		uint32_t hits = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			struct edp_flow_key k = key_n(i);
+			const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, edp_flow_hash(&k), 0);
+			if (got) {
+				assert_int_equal(got->out_ports, i + 1);
+				hits++;
+			}
+		}
+		assert_int_equal(hits, edp_flowcache_used(fc));
+		assert_true(hits > 200 && hits <= 256);
+		edp_flowcache_flush(fc);
+		assert_int_equal(edp_flowcache_used(fc), 0);
+	}
+	edp_flowcache_destroy(fc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_invalidation),
 		cmocka_unit_test(test_freshness),
+		cmocka_unit_test(test_churn_and_flush),
 	};
 	return cmocka_run_group_tests_name("flowcache", tests, NULL, NULL);
 }
