@@ -6,6 +6,201 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The document is built from libyaml's events rather than by
+ * yaml_parser_load, whose per-node tag copies and small allocations took
+ * half of a large config's load time: the nodes in one growing array, and
+ * every scalar's text and every collection's items in one arena (freed at
+ * once). Only the first document of a stream is read, as yaml_parser_load
+ * does; aliases resolve to their anchor's node. */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	_Alignas(16) unsigned char mem[];
+};
+
+static void *arena_alloc(struct edp_yaml *y, size_t n)
+{
+	n = (n + 15u) & ~(size_t)15u;
+	struct arena_chunk *c = y->arena;
+	if (!c || c->size - c->used < n) {
+		size_t size = n > 65536 - sizeof(*c) ? n : 65536 - sizeof(*c);
+		if (!(c = malloc(sizeof(*c) + size)))
+			return NULL;
+		c->next = y->arena;
+		c->used = 0;
+		c->size = size;
+		y->arena = c;
+	}
+	void *p = c->mem + c->used;
+	c->used += n;
+	return p;
+}
+
+struct builder {
+	struct edp_yaml *y;
+	int *pending; /* the children of the open collections, innermost last */
+	size_t n_pending, cap_pending;
+	struct open {
+		int node;
+		size_t first; /* its first child in pending */
+	} *open;
+	size_t n_open, cap_open;
+	struct anchor {
+		char *name;
+		int node;
+	} *anchors;
+	size_t n_anchors, cap_anchors;
+	const char *problem;
+	yaml_mark_t problem_mark;
+};
+
+static bool grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 64;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*v, c * elem);
+	if (!n)
+		return false;
+	*v = n;
+	*cap = c;
+	return true;
+}
+
+static int add_node(struct builder *b, const yaml_node_t *n)
+{
+	yaml_document_t *d = &b->y->doc;
+	size_t count = (size_t)(d->nodes.top - d->nodes.start), cap = (size_t)(d->nodes.end - d->nodes.start);
+	void *v = d->nodes.start;
+	if (!grow(&v, &cap, count + 1, sizeof(yaml_node_t)))
+		return 0;
+	d->nodes.start = v;
+	d->nodes.end = d->nodes.start + cap;
+	d->nodes.top = d->nodes.start + count;
+	*d->nodes.top++ = *n;
+	return (int)count + 1;
+}
+
+/* A node is done: it becomes a child of the innermost open collection. */
+static bool add_child(struct builder *b, int id)
+{
+	if (!b->n_open)
+		return true; /* the root */
+	if (!grow((void **)&b->pending, &b->cap_pending, b->n_pending + 1, sizeof(int)))
+		return false;
+	b->pending[b->n_pending++] = id;
+	return true;
+}
+
+static bool add_anchor(struct builder *b, const yaml_char_t *name, int id)
+{
+	if (!name)
+		return true;
+	if (!grow((void **)&b->anchors, &b->cap_anchors, b->n_anchors + 1, sizeof(struct anchor)))
+		return false;
+	char *copy = arena_alloc(b->y, strlen((const char *)name) + 1);
+	if (!copy)
+		return false;
+	strcpy(copy, (const char *)name);
+	b->anchors[b->n_anchors++] = (struct anchor){ copy, id };
+	return true;
+}
+
+static int find_anchor(const struct builder *b, const yaml_char_t *name)
+{
+	for (size_t i = b->n_anchors; i-- > 0;) /* the latest definition wins */
+		if (strcmp(b->anchors[i].name, (const char *)name) == 0)
+			return b->anchors[i].node;
+	return 0;
+}
+
+/* Close the innermost collection: its children move from pending to the arena. */
+static bool close_collection(struct builder *b)
+{
+	struct open o = b->open[--b->n_open];
+	yaml_node_t *n = &b->y->doc.nodes.start[o.node - 1];
+	size_t k = b->n_pending - o.first;
+	const int *kids = b->pending + o.first;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *items = arena_alloc(b->y, (k ? k : 1) * sizeof(*items));
+		if (!items)
+			return false;
+		memcpy(items, kids, k * sizeof(*items));
+		n->data.sequence.items.start = items;
+		n->data.sequence.items.end = n->data.sequence.items.top = items + k;
+	} else {
+		yaml_node_pair_t *pairs = arena_alloc(b->y, (k / 2 ? k / 2 : 1) * sizeof(*pairs));
+		if (!pairs)
+			return false;
+		for (size_t i = 0; i + 1 < k; i += 2)
+			pairs[i / 2] = (yaml_node_pair_t){ kids[i], kids[i + 1] };
+		n->data.mapping.pairs.start = pairs;
+		n->data.mapping.pairs.end = n->data.mapping.pairs.top = pairs + k / 2;
+	}
+	b->n_pending = o.first;
+	return add_child(b, o.node);
+}
+
+/* One event into the document. Returns 1 at the document's end, 0 to go
+ * on, -1 on failure (b->problem set). */
+static int build(struct builder *b, yaml_event_t *e)
+{
+	yaml_node_t n = { .start_mark = e->start_mark, .end_mark = e->end_mark };
+	int id;
+	switch (e->type) {
+	case YAML_SCALAR_EVENT: {
+		size_t len = e->data.scalar.length;
+		yaml_char_t *v = arena_alloc(b->y, len + 1);
+		if (!v)
+			goto oom;
+		memcpy(v, e->data.scalar.value, len);
+		v[len] = 0;
+		n.type = YAML_SCALAR_NODE;
+		n.data.scalar.value = v;
+		n.data.scalar.length = len;
+		n.data.scalar.style = e->data.scalar.style;
+		if (!(id = add_node(b, &n)) || !add_anchor(b, e->data.scalar.anchor, id) || !add_child(b, id))
+			goto oom;
+		return 0;
+	}
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		n.type = e->type == YAML_SEQUENCE_START_EVENT ? YAML_SEQUENCE_NODE : YAML_MAPPING_NODE;
+		if (n.type == YAML_SEQUENCE_NODE)
+			n.data.sequence.style = e->data.sequence_start.style;
+		else
+			n.data.mapping.style = e->data.mapping_start.style;
+		if (!(id = add_node(b, &n)) ||
+		    !add_anchor(b, n.type == YAML_SEQUENCE_NODE ? e->data.sequence_start.anchor
+								 : e->data.mapping_start.anchor, id) ||
+		    !grow((void **)&b->open, &b->cap_open, b->n_open + 1, sizeof(struct open)))
+			goto oom;
+		b->open[b->n_open++] = (struct open){ id, b->n_pending };
+		return 0;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		b->y->doc.nodes.start[b->open[b->n_open - 1].node - 1].end_mark = e->end_mark;
+		return close_collection(b) ? 0 : (b->problem = "out of memory", -1);
+	case YAML_ALIAS_EVENT:
+		if (!(id = find_anchor(b, e->data.alias.anchor))) {
+			b->problem = "found undefined alias";
+			b->problem_mark = e->start_mark;
+			return -1;
+		}
+		return add_child(b, id) ? 0 : (b->problem = "out of memory", -1);
+	case YAML_DOCUMENT_END_EVENT:
+	case YAML_STREAM_END_EVENT:
+		return 1;
+	default: /* stream and document starts */
+		return 0;
+	}
+oom:
+	b->problem = "out of memory";
+	return -1;
+}
+
 int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct edp_error *err)
 {
 	memset(y, 0, sizeof(*y));
@@ -17,12 +212,28 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 	yaml_parser_t parser;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
+	struct builder b = { .y = y };
+	y->loaded = true; /* from here edp_yaml_free releases what was built */
+	int done = 0;
+	while (!done) {
+		yaml_event_t e;
+		if (!yaml_parser_parse(&parser, &e)) {
+			b.problem = parser.problem ? parser.problem : "unreadable";
+			b.problem_mark = parser.problem_mark;
+			break;
+		}
+		done = build(&b, &e);
+		yaml_event_delete(&e);
+	}
 	int rc = 0;
-	if (!yaml_parser_load(&parser, &y->doc))
-		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
-				   parser.problem_mark.column + 1, parser.problem ? parser.problem : "unreadable");
-	else
-		y->loaded = true;
+	if (done < 0 || b.problem) {
+		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: YAML error: %s", path, b.problem_mark.line + 1,
+				   b.problem_mark.column + 1, b.problem);
+		edp_yaml_free(y);
+	}
+	free(b.pending);
+	free(b.open);
+	free(b.anchors);
 	yaml_parser_delete(&parser);
 	fclose(f);
 	return rc;
@@ -30,19 +241,26 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 
 void edp_yaml_free(struct edp_yaml *y)
 {
-	if (y->loaded)
-		yaml_document_delete(&y->doc);
+	if (!y->loaded)
+		return;
+	free(y->doc.nodes.start);
+	memset(&y->doc, 0, sizeof(y->doc));
+	while (y->arena) {
+		struct arena_chunk *next = y->arena->next;
+		free(y->arena);
+		y->arena = next;
+	}
 	y->loaded = false;
 }
 
 yaml_node_t *edp_yaml_root(struct edp_yaml *y)
 {
-	return y->loaded ? yaml_document_get_root_node(&y->doc) : NULL;
+	return y->loaded && y->doc.nodes.top > y->doc.nodes.start ? y->doc.nodes.start : NULL;
 }
 
 yaml_node_t *edp_yaml_node(struct edp_yaml *y, int id)
 {
-	return yaml_document_get_node(&y->doc, id);
+	return id > 0 && id <= y->doc.nodes.top - y->doc.nodes.start ? &y->doc.nodes.start[id - 1] : NULL;
 }
 
 const char *edp_yaml_scalar(const yaml_node_t *n)

@@ -1,4 +1,4 @@
-/* edp_yaml: reading YAML files (libyaml documents) with errors that point
+/* edp_yaml: reading YAML files (libyaml events, built into a node table) with errors that point
  * at the input: "file:line:column: message" (EDP_ERR_USAGE).
  *
  * A mapping is walked key by key; a duplicate key is refused, and the
@@ -15,7 +15,8 @@
 #include "edp_error.h"
 
 struct edp_yaml {
-	yaml_document_t doc;
+	yaml_document_t doc; /* its nodes only (no tags or directives); built by edp_yaml_load */
+	struct arena_chunk *arena; /* the nodes' text and items */
 	const char *path;
 	struct edp_error *err;
 	yaml_node_t *key_node; /* the key being handled */
