@@ -97,6 +97,13 @@ static inline uint32_t edp_flow_rss_hash(const struct edp_flow_key *k)
 	return (uint32_t)(h >> 32);
 }
 
+/* The one of n receive queues an RSS hash picks: the hash scaled to n (a
+ * multiply where a modulo would divide, once a packet). */
+static inline uint32_t edp_flow_rss_queue(uint32_t rss_hash, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)rss_hash * n) >> 32);
+}
+
 static inline bool edp_flow_equal(const struct edp_flow_key *a, const struct edp_flow_key *b)
 {
 	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;

@@ -109,10 +109,20 @@ void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p, uint32_t n)
 	}
 }
 
+static inline bool owns(const struct edp_mbuf_pool *p, const struct edp_mbuf *m)
+{
+	return (size_t)((const uint8_t *)m - p->mem) < (size_t)p->count * p->elem;
+}
+
+/* Descriptors coming back were last written on another core: the pool of
+ * the one before is tried by address, so that only a change of pool reads
+ * a descriptor's line. */
 void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n)
 {
+	struct edp_mbuf_pool *p = NULL;
 	for (uint32_t i = 0; i < n; i++) {
-		struct edp_mbuf_pool *p = mbufs[i]->pool;
+		if (!p || !owns(p, mbufs[i]))
+			p = mbufs[i]->pool;
 		p->free_stack[p->free_top++] = mbufs[i];
 	}
 }

