@@ -266,8 +266,8 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 		/* the batch may come from another core: ask for all its lines at
 		 * once (a buffer sits right behind its descriptor) */
 		for (uint32_t i = 0; i < count; i++) {
-			__builtin_prefetch(b[i], 1, 3);
-			__builtin_prefetch(edp_mbuf_buf(b[i]), 1, 3);
+			edp_prefetch_write(b[i]);
+			edp_prefetch_write(edp_mbuf_buf(b[i]));
 		}
 		for (uint32_t i = 0; i < count; i++) {
 			struct edp_mbuf *m = b[i];
@@ -469,11 +469,17 @@ static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp
 	struct edp_mbuf *m = in->next = edp_mbuf_alloc(pool);
 	if (__builtin_expect(!m, 0))
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
-	memcpy(m->data, pkt.data, pkt.caplen);
+	memcpy(edp_mbuf_buf(m), pkt.data, pkt.caplen); /* m->data points there: no load from a cold line */
 	m->data_len = pkt.caplen;
 	m->wire_len = pkt.wire_len;
 	m->ts_ns = pkt.ts_ns;
 	m->in_port = in->port;
+	in->next_ts = pkt.ts_ns;
+	in->next_wire_len = pkt.wire_len;
+	in->next_queue = (uint32_t)(in - dp->inputs) * dp->queues_per_port;
+	if (dp->queues_per_port > 1) /* hashed from libpcap's copy, hot in cache */
+		in->next_queue += edp_flow_rss_queue(edp_parse_rss_hash(pkt.data, pkt.caplen, pkt.wire_len),
+						     dp->queues_per_port);
 	if (__builtin_expect(in->vport != NULL, 0))
 		edp_vport_done(in->vport);
 	return 0;
@@ -504,7 +510,7 @@ static struct edp_input *earliest(struct edp_datapath *dp, const volatile sig_at
 				in->done = true, *rc = EDP_ERR_RUNTIME;
 			*waiting |= !in->next && !in->done;
 		}
-		if (in->next && (!best || in->next->ts_ns < best->next->ts_ns))
+		if (in->next && (!best || in->next_ts < best->next_ts))
 			best = in;
 	}
 	return best;
@@ -520,7 +526,7 @@ static uint64_t earliest_until(const struct edp_datapath *dp, const struct edp_i
 		const struct edp_input *in = &dp->inputs[i];
 		if (in == best || !in->next)
 			continue;
-		uint64_t t = in->next->ts_ns;
+		uint64_t t = in->next_ts;
 		if (in < best) /* it wins a tie */
 			t = t ? t - 1 : 0;
 		until = t < until ? t : until;
@@ -529,7 +535,7 @@ static uint64_t earliest_until(const struct edp_datapath *dp, const struct edp_i
 }
 
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
-			    uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err)
+			    uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err)
 {
 	uint32_t n = 0;
 	int got = 1;
@@ -545,11 +551,12 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		uint64_t until = best->live ? 0 : earliest_until(dp, best);
 		uint64_t *packets = &dp->rx[best->port].packets, *bytes = &dp->rx[best->port].bytes;
 		do {
-			struct edp_mbuf *m = best->next;
+			if (queues)
+				queues[n] = best->next_queue;
+			mbufs[n++] = best->next;
 			best->next = NULL;
-			mbufs[n++] = m;
 			++*packets;
-			*bytes += m->wire_len;
+			*bytes += best->next_wire_len;
 			/* after a stop request or a read error no input advances any
 			 * more, but the lookahead packets already read are still
 			 * delivered; a live input is polled at the next pick */
@@ -559,7 +566,7 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 				*rc = EDP_ERR_RUNTIME;
 				break;
 			}
-		} while (n < max && best->next && best->next->ts_ns <= until);
+		} while (n < max && best->next && best->next_ts <= until);
 	}
 	*n_out = n;
 	return got;
@@ -578,7 +585,7 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 	struct edp_lane *lane = &dp->lanes[0];
 	for (;;) {
 		uint32_t n;
-		int got = edp_datapath_pick_burst(dp, stop, batch, EDP_BATCH, &n, &rc, err);
+		int got = edp_datapath_pick_burst(dp, stop, batch, NULL, EDP_BATCH, &n, &rc, err);
 		if (n == 0 && got == EDP_PICK_IDLE) { /* live inputs, nothing now */
 			uint64_t c0 = edp_stats_cycles();
 			if (edp_datapath_flush_outputs(dp, rc ? NULL : err) < 0)

@@ -33,6 +33,12 @@ struct edp_input {
 	struct edp_vport *vport;
 	struct edp_pools *pools;
 	struct edp_mbuf *next; /* lookahead packet; NULL: none now (live) or done */
+	/* the lookahead's time, length and receive queue, kept here so that the
+	 * reader never loads from the mbuf it has just filled (its line may
+	 * still be on its way from the core that wrote it last) */
+	uint64_t next_ts;
+	uint32_t next_wire_len;
+	uint32_t next_queue; /* input index * queues_per_port + its RSS queue */
 	uint16_t port;
 	bool live, done;       /* done: a live input after a stop or an error */
 	uint32_t passes;       /* times the input was opened */
@@ -112,10 +118,11 @@ int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *sto
  * error or a stop was requested); live inputs are polled. Returns 1 when
  * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
  * live inputs are left and none has a packet now (both with *n_out < max).
- * Needs `max` free mbufs of each pool. */
+ * With `queues`, each packet's receive queue goes there (input index *
+ * queues_per_port + its RSS queue). Needs `max` free mbufs of each pool. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
-			    uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err);
+			    uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err);
 
 #endif

@@ -156,9 +156,9 @@ void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hash
 		} else { /* a miss: the entry its insert will write (the next of the slab for a new way) */
 			uint32_t slot = bk->slot[insert_way(bk)];
 			const struct entry *e = &fc->entries[slot ? slot - 1 : fc->slab_next];
-			__builtin_prefetch(e, 1);
-			__builtin_prefetch((const char *)e + 64, 1);
-			__builtin_prefetch((const char *)e + 111, 1); /* it may span three lines */
+			edp_prefetch_write(e);
+			edp_prefetch_write((const char *)e + 64);
+			edp_prefetch_write((const char *)e + 111); /* it may span three lines */
 		}
 	}
 }

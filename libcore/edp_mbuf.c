@@ -104,8 +104,8 @@ void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p, uint32_t n)
 {
 	for (uint32_t i = 0; i < n && i < p->free_top; i++) { /* fresh ones are cold anyway */
 		struct edp_mbuf *m = p->free_stack[p->free_top - 1 - i];
-		__builtin_prefetch(m, 1, 3);
-		__builtin_prefetch(edp_mbuf_buf(m), 1, 3);
+		edp_prefetch_write(m);
+		edp_prefetch_write(edp_mbuf_buf(m));
 	}
 }
 

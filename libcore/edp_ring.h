@@ -52,7 +52,10 @@ static inline uint32_t edp_ring_enqueue_burst(struct edp_ring *r, void *const *o
 	return n;
 }
 
-static inline uint32_t edp_ring_dequeue_burst(struct edp_ring *r, void **objs, uint32_t n)
+/* Copy up to n of the waiting objects, the oldest first, without taking
+ * them (the consumer looks ahead: the next batch can be prefetched while
+ * this one is processed). */
+static inline uint32_t edp_ring_peek(struct edp_ring *r, void **objs, uint32_t n)
 {
 	uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	uint32_t avail = r->consumer_head - tail;
@@ -64,12 +67,16 @@ static inline uint32_t edp_ring_dequeue_burst(struct edp_ring *r, void **objs, u
 	}
 	for (uint32_t i = 0; i < n; i++)
 		objs[i] = r->slots[(tail + i) & r->mask];
-	atomic_store_explicit(&r->tail, tail + n, memory_order_release);
 	return n;
 }
 
-/* Producer side: is there room for n more? Touches the consumer's line only
- * when the cached view says no. */
+static inline uint32_t edp_ring_dequeue_burst(struct edp_ring *r, void **objs, uint32_t n)
+{
+	n = edp_ring_peek(r, objs, n);
+	atomic_store_explicit(&r->tail, atomic_load_explicit(&r->tail, memory_order_relaxed) + n, memory_order_release);
+	return n;
+}
+
 static inline int edp_ring_has_room(struct edp_ring *r, uint32_t n)
 {
 	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);

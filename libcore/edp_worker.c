@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "edp_doorbell.h"
-#include "edp_parse.h"
 #include "edp_ring.h"
 #include "edp_tlb.h"
 
@@ -129,6 +128,25 @@ static void wake_all(struct run *run)
 		edp_doorbell_ring(&run->w[i].bell);
 }
 
+/* Ask for the lines of the packets next on ring r (the batch after the one
+ * just taken), so that they arrive from the core that last wrote them while
+ * this batch is handled: a batch's own prefetch, issued just before use,
+ * left the first packets waiting the whole cross-core latency. */
+static void prefetch_next(struct edp_ring *r, bool write)
+{
+	void *next[EDP_BATCH];
+	uint32_t n = edp_ring_peek(r, next, EDP_BATCH);
+	for (uint32_t i = 0; i < n; i++) {
+		if (write) {
+			edp_prefetch_write(next[i]);
+			edp_prefetch_write(edp_mbuf_buf(next[i]));
+		} else {
+			__builtin_prefetch(next[i]);
+			__builtin_prefetch(edp_mbuf_buf(next[i]));
+		}
+	}
+}
+
 /* Rings sized for everything in flight never fill up. */
 static void push_sized(struct edp_ring *r, void *const *objs, uint32_t n)
 {
@@ -176,6 +194,7 @@ static uint32_t process_queues(struct run *run, struct worker *w, uint64_t *now)
 		uint32_t n = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
 		if (!n)
 			continue;
+		prefetch_next(q->rx, true);
 		uint64_t c0 = *now;
 		uint32_t left = edp_ring_count(q->rx);
 		backlog = left > backlog ? left : backlog;
@@ -246,8 +265,10 @@ static uint32_t write_any_order(struct run *run)
 		n = 0;
 		for (uint32_t i = 0; i < run->n_queues; i++) {
 			uint32_t k = edp_ring_dequeue_burst(run->q[i].out, (void **)batch, EDP_BATCH);
-			if (k)
+			if (k) {
+				prefetch_next(run->q[i].out, false);
 				write_batch(run, batch, k);
+			}
 			n += k;
 		}
 		did += n;
@@ -295,6 +316,17 @@ static void refill(struct run *run)
 		edp_mbuf_free_bulk((struct edp_mbuf **)objs, n);
 }
 
+/* Refill, then ask for the mbufs the next batch will take (the top of the
+ * free stacks, which nothing changes until the next refill): their lines
+ * were last written on the writer's core. */
+static void refill_and_prefetch(struct run *run)
+{
+	struct edp_datapath *dp = run->dp;
+	refill(run);
+	for (uint32_t i = 0; i < dp->n_pools; i++)
+		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
+}
+
 /* Can a batch be read: a batch's worth of mbufs in each pool and room for
  * a batch on every rx ring? */
 static bool can_read(struct run *run)
@@ -315,15 +347,15 @@ static bool can_read(struct run *run)
 static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 {
 	struct edp_datapath *dp = run->dp;
-	refill(run);
-	if (!can_read(run))
-		return 0;
+	if (!can_read(run)) {
+		refill_and_prefetch(run);
+		if (!can_read(run))
+			return 0;
+	}
 	uint64_t c0 = *now;
-	for (uint32_t i = 0; i < dp->n_pools; i++)
-		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
 	struct edp_mbuf *batch[EDP_BATCH];
 	uint32_t qid[EDP_BATCH], n;
-	int got = edp_datapath_pick_burst(dp, run->stop, batch, EDP_BATCH, &n, &run->read_rc, run->read_err);
+	int got = edp_datapath_pick_burst(dp, run->stop, batch, qid, EDP_BATCH, &n, &run->read_rc, run->read_err);
 	atomic_store_explicit(&run->live_idle, n == 0 && got == EDP_PICK_IDLE, memory_order_relaxed);
 	if (n == 0 && got == EDP_PICK_IDLE) {
 		*now = edp_stats_cycles();
@@ -335,12 +367,6 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		atomic_store_explicit(&run->input_done, 1, memory_order_release);
 		wake_all(run);
 		return 0;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		struct edp_mbuf *m = batch[i];
-		qid[i] = (uint32_t)dp->port_input[m->in_port] * run->per_port;
-		if (run->per_port > 1) /* one queue per port needs no hash */
-			qid[i] += edp_flow_rss_queue(edp_parse_rss_hash(m->data, m->data_len, m->wire_len), run->per_port);
 	}
 	if (run->ordered) {
 		void *ids[EDP_BATCH];
@@ -372,6 +398,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		if (owner)
 			nudge(&run->w[owner].bell, edp_ring_count(q->rx));
 	}
+	refill_and_prefetch(run);
 	*now = edp_stats_cycles();
 	atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
 			      memory_order_relaxed);
