@@ -27,6 +27,28 @@ static void test_burst_semantics(void **state)
 	edp_ring_destroy(r);
 }
 
+/* A peek copies the oldest waiting objects and takes none of them. */
+static void test_peek(void **state)
+{
+	(void)state;
+	struct edp_ring *r = edp_ring_create(8, NULL);
+	void *in[8], *out[8];
+	for (uintptr_t i = 0; i < 8; i++)
+		in[i] = (void *)(i + 1);
+	assert_int_equal(edp_ring_peek(r, out, 4), 0);
+	assert_int_equal(edp_ring_enqueue_burst(r, in, 6), 6);
+	assert_int_equal(edp_ring_dequeue_burst(r, out, 2), 2);
+	assert_int_equal(edp_ring_peek(r, out, 8), 4); /* only what waits */
+	assert_ptr_equal(out[0], in[2]);
+	assert_ptr_equal(out[3], in[5]);
+	assert_int_equal(edp_ring_count(r), 4);
+	assert_int_equal(edp_ring_enqueue_burst(r, in, 4), 4); /* room as before the peek */
+	assert_int_equal(edp_ring_dequeue_burst(r, out, 8), 8);
+	assert_ptr_equal(out[0], in[2]);
+	assert_ptr_equal(out[4], in[0]);
+	edp_ring_destroy(r);
+}
+
 #define STRESS_N 5000000u
 
 static void *producer(void *arg)
@@ -75,6 +97,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_semantics),
+		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_concurrent_stress),
 	};
 	return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
