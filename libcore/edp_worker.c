@@ -307,22 +307,28 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_
 	return did;
 }
 
-/* The reader role (worker 0): give written mbufs back to their pools. */
-static void refill(struct run *run)
+/* The reader role (worker 0): give written mbufs back to their pools.
+ * Returns how many came back. */
+static uint32_t refill(struct run *run)
 {
 	void *objs[64];
-	uint32_t n;
-	while ((n = edp_ring_dequeue_burst(run->free, objs, 64)) > 0)
+	uint32_t n, got = 0;
+	while ((n = edp_ring_dequeue_burst(run->free, objs, 64)) > 0) {
 		edp_mbuf_free_bulk((struct edp_mbuf **)objs, n);
+		got += n;
+	}
+	return got;
 }
 
-/* Refill, then ask for the mbufs the next batch will take (the top of the
- * free stacks, which nothing changes until the next refill): their lines
- * were last written on the writer's core. */
-static void refill_and_prefetch(struct run *run)
+/* Refill, then (after a batch, or when mbufs came back) ask for the mbufs
+ * the next batch will take: the top of the free stacks, which nothing
+ * changes until the next refill, their lines last written on the writer's
+ * core. */
+static void refill_and_prefetch(struct run *run, bool after_batch)
 {
 	struct edp_datapath *dp = run->dp;
-	refill(run);
+	if (!refill(run) && !after_batch)
+		return;
 	for (uint32_t i = 0; i < dp->n_pools; i++)
 		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
 }
@@ -348,7 +354,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 {
 	struct edp_datapath *dp = run->dp;
 	if (!can_read(run)) {
-		refill_and_prefetch(run);
+		refill_and_prefetch(run, false);
 		if (!can_read(run))
 			return 0;
 	}
@@ -398,7 +404,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		if (owner)
 			nudge(&run->w[owner].bell, edp_ring_count(q->rx));
 	}
-	refill_and_prefetch(run);
+	refill_and_prefetch(run, true);
 	*now = edp_stats_cycles();
 	atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
 			      memory_order_relaxed);
