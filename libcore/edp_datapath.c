@@ -109,13 +109,13 @@ static int create_pools(struct edp_datapath *dp, struct edp_error *err)
 		if (!set) {
 			set = &dp->pools[dp->n_pools++];
 			set->node = node;
-			set->small = edp_mbuf_pool_create_on(threads ? EDP_WORKER_IN_FLIGHT + base : base, EDP_SMALL_BUF,
-							     node, err);
-			if (!set->small)
+			uint32_t n = threads ? EDP_WORKER_IN_FLIGHT + base : base;
+			if (!(set->of[EDP_POOL_TINY] = edp_mbuf_pool_create_on(n, EDP_TINY_BUF, node, err)) ||
+			    !(set->of[EDP_POOL_SMALL] = edp_mbuf_pool_create_on(n, EDP_SMALL_BUF, node, err)))
 				return EDP_ERR_RUNTIME;
 			if (dp->snaplen > EDP_SMALL_BUF &&
-			    !(set->large = edp_mbuf_pool_create_on(threads ? EDP_WORKER_LARGE_IN_FLIGHT + base : base,
-								   dp->snaplen, node, err)))
+			    !(set->of[EDP_POOL_LARGE] = edp_mbuf_pool_create_on(
+				      threads ? EDP_WORKER_LARGE_IN_FLIGHT + base : base, dp->snaplen, node, err)))
 				return EDP_ERR_RUNTIME;
 		}
 		dp->inputs[i].pools = set;
@@ -465,8 +465,7 @@ static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp
 		rc = reread(dp, in, stop, &pkt, err);
 	if (__builtin_expect(rc != 1, 0))
 		return rc < 0 && !*stop ? -1 : 0;
-	struct edp_mbuf_pool *pool = pkt.caplen <= EDP_SMALL_BUF || !in->pools->large ? in->pools->small : in->pools->large;
-	struct edp_mbuf *m = in->next = edp_mbuf_alloc(pool);
+	struct edp_mbuf *m = in->next = edp_mbuf_alloc(edp_pools_for(in->pools, pkt.caplen));
 	if (__builtin_expect(!m, 0))
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
 	memcpy(edp_mbuf_buf(m), pkt.data, pkt.caplen); /* m->data points there: no load from a cold line */
@@ -719,10 +718,9 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	for (uint32_t i = 0; dp->lanes && i < dp->n_lanes; i++)
 		edp_flowcache_destroy(dp->lanes[i].fc);
 	free(dp->lanes);
-	for (uint32_t i = 0; i < dp->n_pools; i++) {
-		edp_mbuf_pool_destroy(dp->pools[i].small);
-		edp_mbuf_pool_destroy(dp->pools[i].large);
-	}
+	for (uint32_t i = 0; i < dp->n_pools; i++)
+		for (int c = 0; c < EDP_POOL_CLASSES; c++)
+			edp_mbuf_pool_destroy(dp->pools[i].of[c]);
 	free(dp->queue_node);
 	free(dp->queue_pin);
 	free(dp);

@@ -330,7 +330,8 @@ static void refill_and_prefetch(struct run *run, bool after_batch)
 	if (!refill(run) && !after_batch)
 		return;
 	for (uint32_t i = 0; i < dp->n_pools; i++)
-		edp_mbuf_pool_prefetch(dp->pools[i].small, EDP_BATCH / dp->n_pools);
+		for (int c = EDP_POOL_TINY; c <= EDP_POOL_SMALL; c++) /* a large packet is rare */
+			edp_mbuf_pool_prefetch(dp->pools[i].of[c], EDP_BATCH / dp->n_pools);
 }
 
 /* Can a batch be read: a batch's worth of mbufs in each pool and room for
@@ -339,9 +340,9 @@ static bool can_read(struct run *run)
 {
 	struct edp_datapath *dp = run->dp;
 	for (uint32_t i = 0; i < dp->n_pools; i++)
-		if (edp_mbuf_pool_available(dp->pools[i].small) < EDP_BATCH ||
-		    (dp->pools[i].large && edp_mbuf_pool_available(dp->pools[i].large) < EDP_BATCH))
-			return false;
+		for (int c = 0; c < EDP_POOL_CLASSES; c++)
+			if (dp->pools[i].of[c] && edp_mbuf_pool_available(dp->pools[i].of[c]) < EDP_BATCH)
+				return false;
 	for (uint32_t i = 0; i < run->n_queues; i++)
 		if (!edp_ring_has_room(run->q[i].rx, EDP_BATCH))
 			return false;
@@ -625,8 +626,8 @@ static uint32_t mbufs_free(const struct edp_datapath *dp)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < dp->n_pools; i++)
-		n += edp_mbuf_pool_available(dp->pools[i].small) +
-		     (dp->pools[i].large ? edp_mbuf_pool_available(dp->pools[i].large) : 0);
+		for (int c = 0; c < EDP_POOL_CLASSES; c++)
+			n += dp->pools[i].of[c] ? edp_mbuf_pool_available(dp->pools[i].of[c]) : 0;
 	return n;
 }
 
