@@ -80,21 +80,34 @@ static inline uint32_t edp_flow_hash(const struct edp_flow_key *k)
 	return (uint32_t)(h ^ h >> 32);
 }
 
+/* The mixing of the RSS hash: a and b are the XOR of the two addresses'
+ * first and second 8 bytes (as a key holds them), c the ports, protocol and
+ * outer VLAN word (and the MACs' term for a frame that is not IP). */
+static inline uint32_t edp_flow_rss_mix(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t h = (a * 0xff51afd7ed558ccdull ^ b * 0xc4ceb9fe1a85ec53ull ^ c) * 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h >> 32);
+}
+
+static inline uint64_t edp_flow_rss_word(uint16_t tp_src, uint16_t tp_dst, uint8_t proto, uint16_t vlan_outer)
+{
+	return (uint64_t)(tp_src ^ tp_dst) << 32 | (uint64_t)proto << 16 | vlan_outer;
+}
+
 /* A symmetric hash for receive-side scaling: both directions of a flow
  * (addresses and ports swapped) hash alike, so they share a queue. */
 static inline uint32_t edp_flow_rss_hash(const struct edp_flow_key *k)
 {
 	uint64_t a = edp_flow_load64(k->nw_src) ^ edp_flow_load64(k->nw_dst);
 	uint64_t b = edp_flow_load64(k->nw_src + 8) ^ edp_flow_load64(k->nw_dst + 8);
-	uint64_t m = 0;
-	for (int i = 0; i < 6; i++)
-		m += (uint64_t)(k->eth_src[i] ^ k->eth_dst[i]) << (8 * i);
-	uint64_t h = a * 0xff51afd7ed558ccdull ^ b * 0xc4ceb9fe1a85ec53ull;
-	h ^= (uint64_t)(k->tp_src ^ k->tp_dst) << 32 | (uint64_t)k->nw_proto << 16 | k->vlan_outer;
-	if (!(k->flags & EDP_KEY_IS_IP))
-		h ^= m * 0x9e3779b97f4a7c15ull;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(h >> 32);
+	uint64_t c = edp_flow_rss_word(k->tp_src, k->tp_dst, k->nw_proto, k->vlan_outer);
+	if (!(k->flags & EDP_KEY_IS_IP)) {
+		uint64_t m = 0;
+		for (int i = 0; i < 6; i++)
+			m += (uint64_t)(k->eth_src[i] ^ k->eth_dst[i]) << (8 * i);
+		c ^= m * 0x9e3779b97f4a7c15ull;
+	}
+	return edp_flow_rss_mix(a, b, c);
 }
 
 /* The one of n receive queues an RSS hash picks: the hash scaled to n (a

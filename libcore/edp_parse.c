@@ -295,17 +295,6 @@ int edp_parse_full(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint1
 	}
 }
 
-/* The mixing of edp_flow_rss_hash: a and b are the XOR of the two
- * addresses' first and second 8 bytes (as the key holds them). */
-static inline uint32_t rss_mix(uint64_t a, uint64_t b, uint16_t tp_src, uint16_t tp_dst, uint8_t proto,
-			       uint16_t vlan_outer)
-{
-	uint64_t h = a * 0xff51afd7ed558ccdull ^ b * 0xc4ceb9fe1a85ec53ull;
-	h ^= (uint64_t)(tp_src ^ tp_dst) << 32 | (uint64_t)proto << 16 | vlan_outer;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(h >> 32);
-}
-
 /* Four address bytes as edp_flow_load64 reads them from a key that holds
  * them followed by zeros. */
 static inline uint64_t load_v4(const uint8_t *p)
@@ -347,7 +336,7 @@ uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_l
 		wire_len = caplen;
 	if (is_ipv4_tcp_udp(pkt, caplen, wire_len)) { /* edp_parse's shortcut: the same key */
 		const uint8_t *ip = pkt + 14;
-		return rss_mix(load_v4(ip + 12) ^ load_v4(ip + 16), 0, rd16(ip + 20), rd16(ip + 22), ip[9], 0);
+		return edp_flow_rss_mix(load_v4(ip + 12) ^ load_v4(ip + 16), 0, edp_flow_rss_word(rd16(ip + 20), rd16(ip + 22), ip[9], 0));
 	}
 	if (caplen >= 14 + 40) { /* the common cases: untagged or one tag, IP, TCP/UDP/SCTP/ICMP */
 		uint16_t type = rd16(pkt + 12), vlan = 0;
@@ -367,15 +356,16 @@ uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_l
 				  proto == IPPROTO_ICMP_;
 			if (p[0] >> 4 == 4 && ihl >= 20 && total >= ihl && total <= wire && !(rd16(p + 6) & 0x3fff) && l4 &&
 			    avail >= ihl && rss_l4(p + ihl, avail - ihl, total - ihl, proto, &tp_src, &tp_dst))
-				return rss_mix(load_v4(p + 12) ^ load_v4(p + 16), 0, tp_src, tp_dst, proto, vlan);
+				return edp_flow_rss_mix(load_v4(p + 12) ^ load_v4(p + 16), 0, edp_flow_rss_word(tp_src, tp_dst, proto, vlan));
 		} else if (type == EDP_ETH_TYPE_IPV6 && avail >= 40 && wire >= 40) {
 			uint32_t remaining = rd16(p + 4);
 			uint8_t nh = p[6];
 			bool l4 = nh == IPPROTO_TCP_ || nh == IPPROTO_UDP_ || nh == IPPROTO_SCTP_ || nh == IPPROTO_ICMPV6_;
 			if (p[0] >> 4 == 6 && l4 && remaining <= wire - 40 &&
 			    rss_l4(p + 40, avail - 40, remaining, nh, &tp_src, &tp_dst))
-				return rss_mix(edp_flow_load64(p + 8) ^ edp_flow_load64(p + 24),
-						edp_flow_load64(p + 16) ^ edp_flow_load64(p + 32), tp_src, tp_dst, nh, vlan);
+				return edp_flow_rss_mix(edp_flow_load64(p + 8) ^ edp_flow_load64(p + 24),
+							edp_flow_load64(p + 16) ^ edp_flow_load64(p + 32),
+							edp_flow_rss_word(tp_src, tp_dst, nh, vlan));
 		}
 	}
 	struct edp_flow_key key;
