@@ -265,10 +265,7 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 		struct edp_mbuf **b = mbufs + base;
 		/* the batch may come from another core: ask for all its lines at
 		 * once (a buffer sits right behind its descriptor) */
-		for (uint32_t i = 0; i < count; i++) {
-			edp_prefetch_write(b[i]);
-			edp_prefetch_write(edp_mbuf_buf(b[i]));
-		}
+		edp_mbuf_prefetch(b, count, true);
 		for (uint32_t i = 0; i < count; i++) {
 			struct edp_mbuf *m = b[i];
 			struct edp_parse_result pr;

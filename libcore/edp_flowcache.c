@@ -59,6 +59,12 @@ static inline unsigned sig_matches(const struct bucket *bk, uint16_t sig)
 #endif
 }
 
+/* The entry of a used way. */
+static inline struct entry *way_entry(const struct edp_flowcache *fc, const struct bucket *bk, unsigned w)
+{
+	return &fc->entries[bk->slot[w] - 1];
+}
+
 /* The way an insert into bk would take when no entry of the flow is there:
  * the first empty one, else the victim. */
 static inline unsigned insert_way(const struct bucket *bk)
@@ -125,7 +131,7 @@ const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc, con
 	struct bucket *bk = &fc->buckets[b];
 	for (unsigned m = sig_matches(bk, signature(hash)); m; m &= m - 1) {
 		unsigned w = (unsigned)__builtin_ctz(m) / 2;
-		struct entry *e = &fc->entries[bk->slot[w] - 1];
+		struct entry *e = way_entry(fc, bk, w);
 		if (!edp_flow_equal(&e->key, key))
 			continue;
 		if (!entry_valid(fc, e, now)) {
@@ -150,7 +156,7 @@ void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hash
 		const struct bucket *bk = &fc->buckets[b];
 		unsigned m = sig_matches(bk, signature(hashes[i]));
 		if (m) {
-			const struct entry *e = &fc->entries[bk->slot[(unsigned)__builtin_ctz(m) / 2] - 1];
+			const struct entry *e = way_entry(fc, bk, (unsigned)__builtin_ctz(m) / 2);
 			__builtin_prefetch(e);
 			__builtin_prefetch((const char *)e + 64);
 		} else { /* a miss: the entry its insert will write (the next of the slab for a new way) */
@@ -172,7 +178,7 @@ void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *k
 	unsigned way = EDP_FLOWCACHE_WAYS;
 	for (unsigned m = sig_matches(bk, sig); m; m &= m - 1) {
 		unsigned w = (unsigned)__builtin_ctz(m) / 2;
-		if (edp_flow_equal(&fc->entries[bk->slot[w] - 1].key, key)) {
+		if (edp_flow_equal(&way_entry(fc, bk, w)->key, key)) {
 			way = w; /* replace the stale copy of the same flow */
 			break;
 		}
@@ -188,7 +194,7 @@ void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *k
 	}
 	if (!bk->slot[way]) /* never more than one a way: the slab cannot run out */
 		bk->slot[way] = ++fc->slab_next;
-	struct entry *e = &fc->entries[bk->slot[way] - 1];
+	struct entry *e = way_entry(fc, bk, way);
 	e->key = *key;
 	e->prog = *prog;
 	bk->sig[way] = sig;

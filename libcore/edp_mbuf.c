@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 
-#include "edp_topo.h"
 
 /* Each descriptor is followed by its buffer: one element of `elem` bytes,
  * an odd number of cache lines so that the elements' first lines spread
@@ -102,11 +101,8 @@ struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *p)
 
 void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p, uint32_t n)
 {
-	for (uint32_t i = 0; i < n && i < p->free_top; i++) { /* fresh ones are cold anyway */
-		struct edp_mbuf *m = p->free_stack[p->free_top - 1 - i];
-		edp_prefetch_write(m);
-		edp_prefetch_write(edp_mbuf_buf(m));
-	}
+	uint32_t k = n < p->free_top ? n : p->free_top; /* fresh ones are cold anyway */
+	edp_mbuf_prefetch(p->free_stack + p->free_top - k, k, true);
 }
 
 static inline bool owns(const struct edp_mbuf_pool *p, const struct edp_mbuf *m)

@@ -4,9 +4,10 @@
  * half of DPDK's rte_mbuf. The packet bytes live in the buffer right behind
  * it (edp_mbuf_buf), as DPDK's do; `data` points into it. A thread that
  * receives descriptors from another core can thus ask for both lines at
- * once, without waiting for the descriptor to learn where the data is. Pools are created once with a fixed number of
- * descriptors and buffers and never call malloc afterwards: alloc and free are
- * a pointer stack, so the hot path is allocation-free.
+ * once (edp_mbuf_prefetch), without waiting for the descriptor to learn
+ * where the data is. Pools are created once with a fixed number of
+ * descriptors and buffers and never call malloc afterwards: alloc and free
+ * are a pointer stack, so the hot path is allocation-free.
  *
  * Thread-safety: a pool belongs to one thread (the reading one); the other
  * threads hand descriptors back to it over a ring.
@@ -14,10 +15,12 @@
 #ifndef EDP_MBUF_H
 #define EDP_MBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "edp_error.h"
+#include "edp_topo.h"
 
 struct edp_mbuf_pool;
 
@@ -44,6 +47,21 @@ _Static_assert(sizeof(struct edp_mbuf) == 64, "edp_mbuf must be one 64-byte cach
 static inline uint8_t *edp_mbuf_buf(struct edp_mbuf *m)
 {
 	return (uint8_t *)(m + 1);
+}
+
+/* Ask for the descriptor and the first buffer line of n packets, for
+ * writing (exclusive at once) or for reading. */
+static inline void edp_mbuf_prefetch(struct edp_mbuf *const *m, uint32_t n, bool write)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (write) {
+			edp_prefetch_write(m[i]);
+			edp_prefetch_write(edp_mbuf_buf(m[i]));
+		} else {
+			__builtin_prefetch(m[i]);
+			__builtin_prefetch(edp_mbuf_buf(m[i]));
+		}
+	}
 }
 
 /* Create a pool of `count` descriptors, each with a `buf_size`-byte buffer.

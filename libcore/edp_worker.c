@@ -134,17 +134,8 @@ static void wake_all(struct run *run)
  * left the first packets waiting the whole cross-core latency. */
 static void prefetch_next(struct edp_ring *r, bool write)
 {
-	void *next[EDP_BATCH];
-	uint32_t n = edp_ring_peek(r, next, EDP_BATCH);
-	for (uint32_t i = 0; i < n; i++) {
-		if (write) {
-			edp_prefetch_write(next[i]);
-			edp_prefetch_write(edp_mbuf_buf(next[i]));
-		} else {
-			__builtin_prefetch(next[i]);
-			__builtin_prefetch(edp_mbuf_buf(next[i]));
-		}
-	}
+	struct edp_mbuf *next[EDP_BATCH];
+	edp_mbuf_prefetch(next, edp_ring_peek(r, (void **)next, EDP_BATCH), write);
 }
 
 /* Rings sized for everything in flight never fill up. */
@@ -218,10 +209,7 @@ static uint32_t process_queues(struct run *run, struct worker *w, uint64_t *now)
 static void write_batch(struct run *run, struct edp_mbuf **batch, uint32_t n)
 {
 	/* another core may have processed them: ask for all their lines at once */
-	for (uint32_t i = 0; i < n; i++) {
-		__builtin_prefetch(batch[i], 0, 3);
-		__builtin_prefetch(edp_mbuf_buf(batch[i]), 0, 3);
-	}
+	edp_mbuf_prefetch(batch, n, false);
 	if (!run->write_rc && edp_datapath_emit(run->dp, batch, n, &run->write_err)) {
 		run->write_rc = EDP_ERR_RUNTIME;
 		atomic_store_explicit(&run->abort, 1, memory_order_release);
