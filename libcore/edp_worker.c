@@ -52,7 +52,7 @@ struct worker {
 struct run {
 	struct edp_datapath *dp;
 	struct queue *q;
-	uint32_t n_queues, per_port;
+	uint32_t n_queues;
 	struct worker *w;
 	uint32_t n_workers;
 	bool ordered;
@@ -165,6 +165,13 @@ static uint32_t my_queues(struct run *run, struct worker *w)
 		w->mine[n++] = i;
 	}
 	return n;
+}
+
+/* Reading and writing time: only its worker adds to it (the balancer reads). */
+static inline void count_io(struct worker *w, uint64_t cycles)
+{
+	atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + cycles,
+			      memory_order_relaxed);
 }
 
 /* The worker loop's phases (reading, processing, writing) share their clock
@@ -288,8 +295,7 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_
 	atomic_store_explicit(&run->writing, false, memory_order_release);
 	if (did) {
 		*now = edp_stats_cycles();
-		atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
-				      memory_order_relaxed);
+		count_io(w, *now - c0);
 		edp_doorbell_ring(&run->w[0].bell); /* the reader may wait for mbufs */
 	}
 	return did;
@@ -354,8 +360,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	atomic_store_explicit(&run->live_idle, n == 0 && got == EDP_PICK_IDLE, memory_order_relaxed);
 	if (n == 0 && got == EDP_PICK_IDLE) {
 		*now = edp_stats_cycles();
-		atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
-				      memory_order_relaxed);
+		count_io(w, *now - c0);
 		return 0;
 	}
 	if (n == 0) {
@@ -395,8 +400,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	}
 	refill_and_prefetch(run, true);
 	*now = edp_stats_cycles();
-	atomic_store_explicit(&w->io_cycles, atomic_load_explicit(&w->io_cycles, memory_order_relaxed) + *now - c0,
-			      memory_order_relaxed);
+	count_io(w, *now - c0);
 	return n;
 }
 
@@ -577,7 +581,7 @@ static void *balancer_main(void *arg)
 				continue;
 			if (len < (int)sizeof(what))
 				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
-						len ? ", " : "", i, cfg->ports[dp->inputs[i / run->per_port].port].name,
+						len ? ", " : "", i, cfg->ports[dp->inputs[i / dp->queues_per_port].port].name,
 						tq[i].owner, plan->owner[i]);
 			atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
 			edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
@@ -641,8 +645,7 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	run->dp = dp;
 	run->ordered = cfg->ordered;
 	run->n_workers = cfg->threads;
-	run->per_port = dp->queues_per_port;
-	run->n_queues = dp->n_inputs * run->per_port;
+	run->n_queues = dp->n_inputs * dp->queues_per_port;
 	/* a thread per CPU polls 2 ms before it sleeps (waking a sleeping vCPU
 	 * is slow); with more threads than CPUs polling takes a busy thread's
 	 * time: 20 us */

@@ -38,6 +38,8 @@ static void *arena_alloc(struct edp_yaml *y, size_t n)
 
 struct builder {
 	struct edp_yaml *y;
+	yaml_node_t *nodes; /* the document's, once it is complete */
+	size_t n_nodes, cap_nodes;
 	int *pending; /* the children of the open collections, innermost last */
 	size_t n_pending, cap_pending;
 	struct open {
@@ -54,33 +56,28 @@ struct builder {
 	yaml_mark_t problem_mark;
 };
 
-static bool grow(void **v, size_t *cap, size_t need, size_t elem)
+/* v with room for `need` elements (v itself, or grown), or NULL. */
+static void *grown(void *v, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
-		return true;
+		return v;
 	size_t c = *cap ? *cap * 2 : 64;
 	while (c < need)
 		c *= 2;
-	void *n = realloc(*v, c * elem);
-	if (!n)
-		return false;
-	*v = n;
-	*cap = c;
-	return true;
+	void *n = realloc(v, c * elem);
+	if (n)
+		*cap = c;
+	return n;
 }
 
 static int add_node(struct builder *b, const yaml_node_t *n)
 {
-	yaml_document_t *d = &b->y->doc;
-	size_t count = (size_t)(d->nodes.top - d->nodes.start), cap = (size_t)(d->nodes.end - d->nodes.start);
-	void *v = d->nodes.start;
-	if (!grow(&v, &cap, count + 1, sizeof(yaml_node_t)))
+	yaml_node_t *nodes = grown(b->nodes, &b->cap_nodes, b->n_nodes + 1, sizeof(*nodes));
+	if (!nodes)
 		return 0;
-	d->nodes.start = v;
-	d->nodes.end = d->nodes.start + cap;
-	d->nodes.top = d->nodes.start + count;
-	*d->nodes.top++ = *n;
-	return (int)count + 1;
+	b->nodes = nodes;
+	nodes[b->n_nodes++] = *n;
+	return (int)b->n_nodes;
 }
 
 /* A node is done: it becomes a child of the innermost open collection. */
@@ -88,9 +85,11 @@ static bool add_child(struct builder *b, int id)
 {
 	if (!b->n_open)
 		return true; /* the root */
-	if (!grow((void **)&b->pending, &b->cap_pending, b->n_pending + 1, sizeof(int)))
+	int *pending = grown(b->pending, &b->cap_pending, b->n_pending + 1, sizeof(*pending));
+	if (!pending)
 		return false;
-	b->pending[b->n_pending++] = id;
+	b->pending = pending;
+	pending[b->n_pending++] = id;
 	return true;
 }
 
@@ -98,8 +97,10 @@ static bool add_anchor(struct builder *b, const yaml_char_t *name, int id)
 {
 	if (!name)
 		return true;
-	if (!grow((void **)&b->anchors, &b->cap_anchors, b->n_anchors + 1, sizeof(struct anchor)))
+	struct anchor *anchors = grown(b->anchors, &b->cap_anchors, b->n_anchors + 1, sizeof(*anchors));
+	if (!anchors)
 		return false;
+	b->anchors = anchors;
 	char *copy = arena_alloc(b->y, strlen((const char *)name) + 1);
 	if (!copy)
 		return false;
@@ -120,7 +121,7 @@ static int find_anchor(const struct builder *b, const yaml_char_t *name)
 static bool close_collection(struct builder *b)
 {
 	struct open o = b->open[--b->n_open];
-	yaml_node_t *n = &b->y->doc.nodes.start[o.node - 1];
+	yaml_node_t *n = &b->nodes[o.node - 1];
 	size_t k = b->n_pending - o.first;
 	const int *kids = b->pending + o.first;
 	if (n->type == YAML_SEQUENCE_NODE) {
@@ -172,16 +173,18 @@ static int build(struct builder *b, yaml_event_t *e)
 			n.data.sequence.style = e->data.sequence_start.style;
 		else
 			n.data.mapping.style = e->data.mapping_start.style;
-		if (!(id = add_node(b, &n)) ||
+		struct open *open = grown(b->open, &b->cap_open, b->n_open + 1, sizeof(*open));
+		if (open)
+			b->open = open;
+		if (!open || !(id = add_node(b, &n)) ||
 		    !add_anchor(b, n.type == YAML_SEQUENCE_NODE ? e->data.sequence_start.anchor
-								 : e->data.mapping_start.anchor, id) ||
-		    !grow((void **)&b->open, &b->cap_open, b->n_open + 1, sizeof(struct open)))
+								 : e->data.mapping_start.anchor, id))
 			goto oom;
 		b->open[b->n_open++] = (struct open){ id, b->n_pending };
 		return 0;
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		b->y->doc.nodes.start[b->open[b->n_open - 1].node - 1].end_mark = e->end_mark;
+		b->nodes[b->open[b->n_open - 1].node - 1].end_mark = e->end_mark;
 		return close_collection(b) ? 0 : (b->problem = "out of memory", -1);
 	case YAML_ALIAS_EVENT:
 		if (!(id = find_anchor(b, e->data.alias.anchor))) {
@@ -213,7 +216,7 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	struct builder b = { .y = y };
-	y->loaded = true; /* from here edp_yaml_free releases what was built */
+	y->loaded = true; /* from here edp_yaml_free releases the arena */
 	int done = 0;
 	while (!done) {
 		yaml_event_t e;
@@ -229,7 +232,12 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 	if (done < 0 || b.problem) {
 		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: YAML error: %s", path, b.problem_mark.line + 1,
 				   b.problem_mark.column + 1, b.problem);
+		free(b.nodes);
 		edp_yaml_free(y);
+	} else {
+		y->doc.nodes.start = b.nodes;
+		y->doc.nodes.top = b.nodes + b.n_nodes;
+		y->doc.nodes.end = b.nodes + b.cap_nodes;
 	}
 	free(b.pending);
 	free(b.open);
