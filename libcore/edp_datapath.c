@@ -254,6 +254,65 @@ fail:
 	return NULL;
 }
 
+/* A lane's batch goes through three steps in groups of PIPE_GROUP packets,
+ * each group a step behind the one before: parse and hash it (asking for
+ * its flow-cache buckets), ask for the entries its buckets point to, look
+ * it up and run its actions. A bucket or an entry so arrives while the
+ * other groups are handled; a batch's lookups right behind its prefetches
+ * waited for most of their lines. */
+#define PIPE_GROUP 8
+
+static inline void parse_group(struct edp_lane *lane, struct edp_mbuf **b, uint32_t n, struct edp_flow_key *keys,
+			       uint32_t *hashes)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_mbuf *m = b[i];
+		struct edp_parse_result pr;
+		m->flags = (uint8_t)edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr);
+		m->l3_off = pr.l3_off;
+		m->l4_off = pr.l4_off;
+		lane->bytes_in += m->wire_len;
+	}
+	/* hashed once the group is parsed: the key's 8-byte words read right
+	 * behind the parser's narrower stores of them would wait for those to
+	 * reach the cache (no store-to-load forwarding across stores) */
+	for (uint32_t i = 0; i < n; i++)
+		hashes[i] = edp_flow_hash(&keys[i]);
+	edp_flowcache_prefetch_buckets(lane->fc, hashes, n);
+}
+
+static inline void forward_group(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **b, uint32_t n,
+				 const struct edp_flow_key *keys, const uint32_t *hashes, struct edp_action_ctx *ctx)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_mbuf *m = b[i];
+		if (m->flags == EDP_PARSE_MALFORMED) {
+			m->out_ports = 0;
+			m->drop_reason = EDP_DROP_MALFORMED;
+		} else {
+			const struct edp_action_prog *prog = edp_flowcache_lookup(lane->fc, &keys[i], hashes[i], m->ts_ns);
+			struct edp_action_prog fresh;
+			if (!prog) {
+				uint64_t c0 = edp_stats_cycles();
+				edp_pipeline_classify(&dp->pipeline, &keys[i], m->ts_ns, &fresh);
+				lane->slow_path_cycles += edp_stats_cycles() - c0;
+				lane->slow_path_runs++;
+				edp_flowcache_insert(lane->fc, &keys[i], hashes[i], &fresh);
+				prog = &fresh;
+			}
+			ctx->now_ns = m->ts_ns;
+			edp_action_execute(prog, m, ctx);
+		}
+		if (m->out_ports) {
+			lane->forwarded++;
+		} else {
+			lane->dropped++;
+			lane->drops[m->drop_reason]++;
+			lane->port_drops[m->in_port]++;
+		}
+	}
+}
+
 void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **mbufs,
 			       uint32_t n)
 {
@@ -266,45 +325,23 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 		/* the batch may come from another core: ask for all its lines at
 		 * once (a buffer sits right behind its descriptor) */
 		edp_mbuf_prefetch(b, count, true);
-		for (uint32_t i = 0; i < count; i++) {
-			struct edp_mbuf *m = b[i];
-			struct edp_parse_result pr;
-			m->flags = (uint8_t)edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr);
-			m->l3_off = pr.l3_off;
-			m->l4_off = pr.l4_off;
-			m->hash = hashes[i] = edp_flow_hash(&keys[i]);
-			lane->bytes_in += m->wire_len;
-		}
-		if (dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) {
-			edp_pipeline_age(&dp->pipeline, b[0]->ts_ns);
-			lane->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
-		}
-		edp_flowcache_prefetch(lane->fc, hashes, count);
-		for (uint32_t i = 0; i < count; i++) {
-			struct edp_mbuf *m = b[i];
-			if (m->flags == EDP_PARSE_MALFORMED) {
-				m->out_ports = 0;
-				m->drop_reason = EDP_DROP_MALFORMED;
-			} else {
-				const struct edp_action_prog *prog = edp_flowcache_lookup(lane->fc, &keys[i], hashes[i], m->ts_ns);
-				struct edp_action_prog fresh;
-				if (!prog) {
-					uint64_t c0 = edp_stats_cycles();
-					edp_pipeline_classify(&dp->pipeline, &keys[i], m->ts_ns, &fresh);
-					lane->slow_path_cycles += edp_stats_cycles() - c0;
-					lane->slow_path_runs++;
-					edp_flowcache_insert(lane->fc, &keys[i], hashes[i], &fresh);
-					prog = &fresh;
-				}
-				ctx.now_ns = m->ts_ns;
-				edp_action_execute(prog, m, &ctx);
+		uint32_t groups = (count + PIPE_GROUP - 1) / PIPE_GROUP;
+		for (uint32_t g = 0; g < groups + 2; g++) {
+			if (g < groups) {
+				uint32_t at = g * PIPE_GROUP, k = count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
+				parse_group(lane, b + at, k, keys + at, hashes + at);
 			}
-			if (m->out_ports) {
-				lane->forwarded++;
-			} else {
-				lane->dropped++;
-				lane->drops[m->drop_reason]++;
-				lane->port_drops[m->in_port]++;
+			if (g == 0 && dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) { /* before any lookup */
+				edp_pipeline_age(&dp->pipeline, b[0]->ts_ns);
+				lane->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
+			}
+			if (g >= 1 && g <= groups) {
+				uint32_t at = (g - 1) * PIPE_GROUP, k = count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
+				edp_flowcache_prefetch_entries(lane->fc, hashes + at, k);
+			}
+			if (g >= 2) {
+				uint32_t at = (g - 2) * PIPE_GROUP, k = count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
+				forward_group(dp, lane, b + at, k, keys + at, hashes + at, &ctx);
 			}
 		}
 		lane->packets_in += count;

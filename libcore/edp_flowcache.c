@@ -147,10 +147,14 @@ const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc, con
 	return NULL;
 }
 
-void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n)
+void edp_flowcache_prefetch_buckets(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
 		__builtin_prefetch(&fc->buckets[hashes[i] & fc->bucket_mask]);
+}
+
+void edp_flowcache_prefetch_entries(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n)
+{
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t b = hashes[i] & fc->bucket_mask;
 		const struct bucket *bk = &fc->buckets[b];

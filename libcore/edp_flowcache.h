@@ -53,9 +53,12 @@ void edp_flowcache_set_freshness(struct edp_flowcache *fc, const uint64_t *stamp
 const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc, const struct edp_flow_key *key,
 						   uint32_t hash, uint64_t now_ns);
 
-/* Prefetch the buckets, then the candidate entries, of n hashes, so that the
- * lookups that follow overlap their memory latency across a batch. */
-void edp_flowcache_prefetch(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n);
+/* The two steps that bring a lookup's lines in ahead of it, so that lookups
+ * overlap their memory latency: first the buckets of n hashes; then, once
+ * those have arrived (a step of other work later: each reads its bucket),
+ * the entries the lookups will compare (or the ones an insert would write). */
+void edp_flowcache_prefetch_buckets(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n);
+void edp_flowcache_prefetch_entries(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n);
 
 /* Insert (or replace) key -> prog. Never fails; may evict. */
 void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *key, uint32_t hash,

@@ -75,8 +75,16 @@ static struct edp_mbuf *fresh(struct edp_mbuf_pool *p)
 	return m;
 }
 
+/* How far ahead take() asks for the lines of the descriptor it will hand
+ * out: one a packet, so that a descriptor last written on another core
+ * arrives while the packets before it are read (the reader stalled on its
+ * stores into them). */
+#define TAKE_AHEAD 8
+
 static inline struct edp_mbuf *take(struct edp_mbuf_pool *p)
 {
+	if (p->free_top > TAKE_AHEAD)
+		edp_mbuf_prefetch(&p->free_stack[p->free_top - 1 - TAKE_AHEAD], 1, true);
 	struct edp_mbuf *m = p->free_top ? p->free_stack[--p->free_top] : fresh(p);
 	m->data = edp_mbuf_buf(m);
 	m->out_ports = 0;
