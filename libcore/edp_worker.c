@@ -45,6 +45,9 @@ struct worker {
 	uint32_t index;
 	atomic_int done;
 	uint32_t *mine;           /* the queues it owns now */
+	uint32_t owned;           /* how many */
+	struct edp_mbuf **taken;  /* the batch taken from mine[i]: taken + i * EDP_BATCH, */
+	uint32_t *taken_n;        /* taken_n[i] packets, processed later in the same turn */
 	_Atomic uint32_t backlog; /* most packets left on one of them after a batch */
 	_Alignas(64) _Atomic uint64_t io_cycles; /* reading and writing: load that moves with no queue */
 };
@@ -178,37 +181,52 @@ static inline void count_io(struct worker *w, uint64_t cycles)
  * readings: *now is the cycle count at the start of a phase, and a phase
  * that did work leaves the count at its end there (the next one's start). */
 
-/* One batch from each queue the worker owns: process it and queue it for
- * the writer. Returns the packets processed. */
-static uint32_t process_queues(struct run *run, struct worker *w, uint64_t *now)
+/* A worker's turn takes a batch from each queue it owns (asking for the
+ * batch's lines), writes if it may, and only then processes the batches:
+ * the lines, last written on the reading core, arrive during the writing
+ * instead of stalling the parser. The turn processes all it took before
+ * the next one looks at who owns what, so a queue is still handed over
+ * between two batches. Returns the packets taken. */
+static uint32_t take_queues(struct run *run, struct worker *w)
 {
-	struct edp_mbuf *batch[EDP_BATCH];
-	struct edp_lane *lane = w->lane;
-	uint32_t did = 0, owned = my_queues(run, w);
-	lane->n_queues = owned;
-	uint32_t backlog = 0;
+	uint32_t did = 0, backlog = 0, owned = w->owned = my_queues(run, w);
+	w->lane->n_queues = owned;
 	for (uint32_t i = 0; i < owned; i++) {
 		struct queue *q = &run->q[w->mine[i]];
-		uint32_t n = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
+		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
+		uint32_t n = w->taken_n[i] = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
 		if (!n)
 			continue;
+		edp_mbuf_prefetch(batch, n, true);
 		prefetch_next(q->rx, true);
-		uint64_t c0 = *now;
 		uint32_t left = edp_ring_count(q->rx);
 		backlog = left > backlog ? left : backlog;
 		if (w->index && left <= RX_RING_SLOTS / 2 && edp_doorbell_waiting(&run->w[0].bell))
 			edp_doorbell_wake(&run->w[0].bell); /* the reader waits for room */
-		edp_datapath_process_lane(run->dp, lane, batch, n);
+		did += n;
+	}
+	atomic_store_explicit(&w->backlog, backlog, memory_order_relaxed);
+	return did;
+}
+
+/* Process what take_queues took and queue it for the writer. */
+static void process_taken(struct run *run, struct worker *w, uint64_t *now)
+{
+	for (uint32_t i = 0; i < w->owned; i++) {
+		uint32_t n = w->taken_n[i];
+		if (!n)
+			continue;
+		struct queue *q = &run->q[w->mine[i]];
+		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
+		uint64_t c0 = *now;
+		edp_datapath_process_lane(run->dp, w->lane, batch, n);
 		push_sized(q->out, (void *const *)batch, n);
 		*now = edp_stats_cycles();
 		uint64_t c = *now - c0;
 		atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + c,
 				      memory_order_relaxed);
-		edp_datapath_publish_queue(run->dp, w->mine[i], lane->index, n, c);
-		did += n;
+		edp_datapath_publish_queue(run->dp, w->mine[i], w->lane->index, n, c);
 	}
-	atomic_store_explicit(&w->backlog, backlog, memory_order_relaxed);
-	return did;
 }
 
 /* The writer role. Write a batch (unless a write already failed) and hand
@@ -484,9 +502,11 @@ static void serve(struct worker *w)
 				did += read;
 			}
 		}
-		did += process_queues(run, w, &now);
+		uint32_t taken = take_queues(run, w);
 		if (may_write(run, w, read))
 			did += write_turn(run, w, false, &now);
+		process_taken(run, w, &now);
+		did += taken;
 		if (did) {
 			lane->busy_cycles += now - c0;
 			edp_datapath_publish_lane(run->dp, lane, false);
@@ -629,8 +649,11 @@ static void teardown(struct run *run)
 		edp_ring_destroy(run->q[i].rx);
 		edp_ring_destroy(run->q[i].out);
 	}
-	for (uint32_t i = 0; run->w && i < run->n_workers; i++)
+	for (uint32_t i = 0; run->w && i < run->n_workers; i++) {
 		free(run->w[i].mine);
+		free(run->w[i].taken);
+		free(run->w[i].taken_n);
+	}
 	free(run->q);
 	free(run->w);
 	free(run->batch_count);
@@ -675,7 +698,9 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		w->run = run;
 		w->lane = &dp->lanes[i];
 		w->index = i;
-		if (!(w->mine = malloc(run->n_queues * sizeof(uint32_t) + 1)))
+		if (!(w->mine = malloc(run->n_queues * sizeof(uint32_t) + 1)) ||
+		    !(w->taken = malloc((run->n_queues + 1) * EDP_BATCH * sizeof(*w->taken))) ||
+		    !(w->taken_n = malloc((run->n_queues + 1) * sizeof(uint32_t))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}
 	edp_doorbell_init(&run->balancer_bell);
