@@ -86,6 +86,14 @@ static inline int edp_ring_has_room(struct edp_ring *r, uint32_t n)
 	return r->mask + 1 - (head - r->producer_tail) >= n;
 }
 
+/* The consumer's view of how many objects wait: at least that many (what
+ * its last look at head showed, less what it took since), from its own
+ * lines only. */
+static inline uint32_t edp_ring_waiting(struct edp_ring *r)
+{
+	return r->consumer_head - atomic_load_explicit(&r->tail, memory_order_relaxed);
+}
+
 /* Objects queued now (exact for either side; a snapshot for others). */
 static inline uint32_t edp_ring_count(struct edp_ring *r)
 {

@@ -63,26 +63,29 @@ struct run {
 	uint32_t in_flight;     /* mbufs of the pools: all free before and after */
 	struct edp_ring *order; /* reader -> writer: queue of each packet, in input order */
 	struct edp_ring *free;  /* writer -> reader: written mbufs; room for all of them */
-	atomic_int input_done;  /* the reader has queued its last packet */
-	atomic_int live_idle;   /* the reader found only live inputs, all empty */
-	atomic_int abort;       /* a write failed: stop reading */
-	atomic_int finished;    /* every worker is done: the balancer ends */
-	pthread_t balancer;
-	struct edp_doorbell balancer_bell;
 	/* the reader (worker 0, the calling thread) */
 	const volatile sig_atomic_t *stop;
 	int read_rc;
 	struct edp_error *read_err;
+	uint32_t *batch_count, *batch_at; /* the reader's per-queue scratch (all 0 between batches) */
+	pthread_t balancer;
+	struct edp_doorbell balancer_bell; /* its own line */
+	/* flags that change a few times a run (live_idle only when it
+	 * flips), read by all on every turn: a line of their own */
+	_Alignas(64) atomic_int input_done; /* the reader has queued its last packet */
+	atomic_int live_idle;   /* the reader found only live inputs, all empty */
+	atomic_int abort;       /* a write failed: stop reading */
+	atomic_int finished;    /* every worker is done: the balancer ends */
 	/* the writer role: whichever worker set `writing` writes. The others
 	 * look before they try to take it (test and test-and-set): a failed
-	 * attempt would still pull the line from the writer's core */
-	atomic_bool writing;
+	 * attempt would still pull the line from the writer's core. Its lines
+	 * move with the role, so nothing the reader reads per packet is there. */
+	_Alignas(64) atomic_bool writing;
 	int write_rc;
 	bool unflushed;         /* written since the outputs were last flushed */
-	struct edp_error write_err;
 	void *ids[EDP_BATCH];   /* ordered: order entries taken, not all written yet */
 	uint32_t ids_n, ids_pos;
-	uint32_t *batch_count, *batch_at; /* the reader's per-queue scratch (all 0 between batches) */
+	struct edp_error write_err;
 };
 
 static uint64_t mono_ns(void)
@@ -118,10 +121,12 @@ static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(stru
 	return true;
 }
 
-/* Wake a thread that sleeps on db once `queued` packets wait for it. */
-static inline void nudge(struct edp_doorbell *db, uint32_t queued)
+/* Wake a thread that sleeps on db once WAKE_AT packets wait for it on
+ * ring r. The ring is counted only for a sleeper: a count reads the other
+ * side's index, a line that moves with every burst. */
+static inline void nudge(struct edp_doorbell *db, struct edp_ring *r)
 {
-	if (queued >= WAKE_AT && edp_doorbell_waiting(db))
+	if (edp_doorbell_waiting(db) && edp_ring_count(r) >= WAKE_AT)
 		edp_doorbell_wake(db);
 }
 
@@ -199,7 +204,7 @@ static uint32_t take_queues(struct run *run, struct worker *w)
 			continue;
 		edp_mbuf_prefetch(batch, n, true);
 		prefetch_next(q->rx, true);
-		uint32_t left = edp_ring_count(q->rx);
+		uint32_t left = edp_ring_waiting(q->rx);
 		backlog = left > backlog ? left : backlog;
 		if (w->index && left <= RX_RING_SLOTS / 2 && edp_doorbell_waiting(&run->w[0].bell))
 			edp_doorbell_wake(&run->w[0].bell); /* the reader waits for room */
@@ -240,7 +245,7 @@ static void write_batch(struct run *run, struct edp_mbuf **batch, uint32_t n)
 		atomic_store_explicit(&run->abort, 1, memory_order_release);
 	}
 	push_sized(run->free, (void *const *)batch, n);
-	nudge(&run->w[0].bell, edp_ring_count(run->free));
+	nudge(&run->w[0].bell, run->free);
 }
 
 /* Ordered: packets leave in the order the reader recorded; the turn ends at
@@ -375,7 +380,9 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	struct edp_mbuf *batch[EDP_BATCH];
 	uint32_t qid[EDP_BATCH], n;
 	int got = edp_datapath_pick_burst(dp, run->stop, batch, qid, EDP_BATCH, &n, &run->read_rc, run->read_err);
-	atomic_store_explicit(&run->live_idle, n == 0 && got == EDP_PICK_IDLE, memory_order_relaxed);
+	int idle = n == 0 && got == EDP_PICK_IDLE;
+	if (idle != atomic_load_explicit(&run->live_idle, memory_order_relaxed)) /* written when it flips */
+		atomic_store_explicit(&run->live_idle, idle, memory_order_relaxed);
 	if (n == 0 && got == EDP_PICK_IDLE) {
 		*now = edp_stats_cycles();
 		count_io(w, *now - c0);
@@ -414,7 +421,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		pos += c;
 		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
 		if (owner)
-			nudge(&run->w[owner].bell, edp_ring_count(q->rx));
+			nudge(&run->w[owner].bell, q->rx);
 	}
 	refill_and_prefetch(run, true);
 	*now = edp_stats_cycles();

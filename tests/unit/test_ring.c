@@ -49,6 +49,28 @@ static void test_peek(void **state)
 	edp_ring_destroy(r);
 }
 
+/* The consumer's own view of what waits: what its last look at head
+ * showed, less what it took; never more than is there. */
+static void test_waiting(void **state)
+{
+	(void)state;
+	struct edp_ring *r = edp_ring_create(8, NULL);
+	void *in[8], *out[8];
+	for (uintptr_t i = 0; i < 8; i++)
+		in[i] = (void *)(i + 1);
+	assert_int_equal(edp_ring_waiting(r), 0);
+	assert_int_equal(edp_ring_enqueue_burst(r, in, 2), 2);
+	assert_int_equal(edp_ring_waiting(r), 0); /* not looked yet */
+	assert_int_equal(edp_ring_dequeue_burst(r, out, 1), 1);
+	assert_int_equal(edp_ring_waiting(r), 1); /* the look found 2, took 1 */
+	assert_int_equal(edp_ring_enqueue_burst(r, in, 5), 5);
+	assert_int_equal(edp_ring_waiting(r), 1); /* a lower bound until the next look */
+	assert_int_equal(edp_ring_dequeue_burst(r, out, 4), 4);
+	assert_int_equal(edp_ring_waiting(r), 2);
+	assert_int_equal(edp_ring_waiting(r), edp_ring_count(r));
+	edp_ring_destroy(r);
+}
+
 #define STRESS_N 5000000u
 
 static void *producer(void *arg)
@@ -98,6 +120,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_semantics),
 		cmocka_unit_test(test_peek),
+		cmocka_unit_test(test_waiting),
 		cmocka_unit_test(test_concurrent_stress),
 	};
 	return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
