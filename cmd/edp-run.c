@@ -283,8 +283,9 @@ int main(int argc, char **argv)
 	int crc = edp_datapath_close_outputs(dp, &close_err);
 	if (rc)
 		fprintf(stderr, PROG ": %s\n", err.msg);
-	if (crc) {
-		fprintf(stderr, PROG ": %s\n", close_err.msg);
+	if (crc) { /* a failed write fails the close again: said once */
+		if (!rc || strcmp(close_err.msg, err.msg) != 0)
+			fprintf(stderr, PROG ": %s\n", close_err.msg);
 		rc = rc ? rc : crc;
 	}
 	struct edp_datapath_stats st;

@@ -61,8 +61,19 @@ struct edp_pcap_writer {
 	FILE *fp;
 	char *iobuf;
 	bool nanosecond;
+	int failed;                 /* errno of the first failed write (the stream's error is sticky) */
 	char name[256];
 };
+
+/* The stream failed: its first reason, kept (a later flush of the broken
+ * stream may leave another call's errno). */
+static int write_failed(struct edp_pcap_writer *w, struct edp_error *err)
+{
+	if (!w->failed)
+		w->failed = errno ? errno : EIO;
+	edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(w->failed));
+	return -1;
+}
 
 /* A stdio cookie over a descriptor that cannot seek (a pipe): it gives back
  * the bytes already read to identify the format, then reads the descriptor
@@ -372,10 +383,8 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 	h.caplen = m->data_len;
 	h.len = m->wire_len;
 	pcap_dump((u_char *)w->dumper, &h, m->data);
-	if (ferror(w->fp)) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
-		return -1;
-	}
+	if (ferror_unlocked(w->fp)) /* the writer owns the stream (FSETLOCKING_BYCALLER) */
+		return write_failed(w, err);
 	return 0;
 }
 
@@ -383,10 +392,8 @@ int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (w->live)
 		return live_tx_flush(w, err);
-	if (fflush(w->fp) != 0 || ferror(w->fp)) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
-		return -1;
-	}
+	if (fflush(w->fp) != 0 || ferror(w->fp))
+		return write_failed(w, err);
 	return 0;
 }
 
@@ -402,10 +409,8 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 		free(w);
 		return rc;
 	}
-	if (fflush(w->fp) != 0 || ferror(w->fp)) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
-		rc = -1;
-	}
+	if (fflush(w->fp) != 0 || ferror(w->fp))
+		rc = write_failed(w, err);
 	/* pcap_dump_close would fclose(stdout): leave stdout open for the caller. */
 	if (w->fp != stdout)
 		pcap_dump_close(w->dumper);

@@ -196,6 +196,26 @@ pipeline:
 	config_error '' "1:1: empty config (at least 'ports' is needed)"
 }
 
+@test "a full disk: exit 1, the failed write said once, every packet read still counted" {
+	"$GEN" flows=100,packets=50000,size=64,seed=3 in.pcap
+	mkdir small
+	if ! mount -t tmpfs -o size=1m tmpfs small 2>mount.err; then
+		skip "cannot mount a small tmpfs here: $(cat mount.err)"
+	fi
+	for t in 0 2; do
+		"$RUN" -t "$t" -r in.pcap -w small/out.pcap 2>"err$t.txt" && echo 0 >"rc$t" || echo $? >"rc$t"
+		rm -f small/out.pcap
+	done
+	umount small
+	for t in 0 2; do
+		[ "$(cat "rc$t")" = 1 ]
+		run cat "err$t.txt"
+		assert_line --index 0 "edp-run: small/out.pcap: write failed: No space left on device"
+		[ "$(grep -c 'write failed' "err$t.txt")" -eq 1 ]
+		assert_line --regexp "^  conservation: ([0-9]+) read = \\1 forwarded \\+ 0 dropped$"
+	done
+}
+
 @test "a missing config file: exit 2" {
 	run "$RUN" -c nope.yaml
 	assert_failure 2
