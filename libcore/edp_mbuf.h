@@ -31,14 +31,13 @@ struct edp_mbuf {
 	struct edp_mbuf_pool *pool; /* owner */
 	uint32_t data_len;          /* captured bytes in data */
 	uint32_t wire_len;          /* original length on the wire (>= data_len) */
-	uint32_t hash;              /* flow hash */
 	uint32_t buf_len;           /* room in the buffer behind data */
 	uint16_t in_port;           /* index of the port it was received on */
 	uint16_t l3_off;            /* offset of the L3 header (0 = none) */
 	uint16_t l4_off;            /* offset of the L4 header (0 = none) */
 	uint8_t drop_reason;        /* enum edp_drop_reason when out_ports == 0 */
 	uint8_t flags;              /* reserved for the datapath */
-	uint64_t reserved;
+	uint8_t reserved[12];
 };
 
 _Static_assert(sizeof(struct edp_mbuf) == 64, "edp_mbuf must be one 64-byte cache line");
