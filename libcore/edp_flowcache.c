@@ -216,6 +216,16 @@ void edp_flowcache_flush(struct edp_flowcache *fc)
 	memset(fc->buckets, 0, (size_t)(fc->bucket_mask + 1) * sizeof(struct bucket));
 }
 
+void edp_flowcache_warm(struct edp_flowcache *fc)
+{
+	/* an atomic OR of 0 is a write to the page (one fault if untouched)
+	 * that changes nothing: safe on a cache in use */
+	uint8_t *p = (uint8_t *)fc->buckets;
+	size_t size = (size_t)fc->n_buckets * sizeof(struct bucket);
+	for (size_t off = 0; off < size; off += 4096)
+		__atomic_fetch_or(p + off, 0, __ATOMIC_RELAXED);
+}
+
 void edp_flowcache_place(struct edp_flowcache *fc, const struct edp_topo *topo, int32_t node)
 {
 	uint32_t nb = fc->bucket_mask + 1;

@@ -70,6 +70,15 @@ void edp_flowcache_flush(struct edp_flowcache *fc);
 /* Move the cache's memory to a NUMA node (its thread's). */
 void edp_flowcache_place(struct edp_flowcache *fc, const struct edp_topo *topo, int32_t node);
 
+/* Fault the buckets in by writing them (from the thread that will use the
+ * cache, after edp_flowcache_place): a lookup's read of an untouched page
+ * maps the shared zero page, and the insert's write after it takes a
+ * second fault that copies the page and flushes the TLB of every CPU the
+ * process runs on (an interrupt to the other datapath threads). Entries
+ * are written before they are read and stay lazily touched. Changes no
+ * bucket: safe at any time. */
+void edp_flowcache_warm(struct edp_flowcache *fc);
+
 uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc);
 uint32_t edp_flowcache_used(const struct edp_flowcache *fc);
 const struct edp_flowcache_stats *edp_flowcache_stats(const struct edp_flowcache *fc);

@@ -536,13 +536,26 @@ static void serve(struct worker *w)
 	edp_datapath_publish_lane(run->dp, lane, true);
 }
 
+/* A worker on its CPU, with its flow cache on its node; the buckets of a
+ * worker that starts with queues faulted in now (one that gets its first
+ * queue later touches them as it goes). */
+static void settle(struct worker *w)
+{
+	struct run *run = w->run;
+	struct edp_datapath *dp = run->dp;
+	edp_topo_pin(dp->worker_cpu[w->index], NULL);
+	edp_flowcache_place(w->lane->fc, &dp->topo, dp->worker_node[w->index]);
+	for (uint32_t i = 0; i < run->n_queues; i++)
+		if (atomic_load_explicit(&run->q[i].owner, memory_order_relaxed) == (int32_t)w->index) {
+			edp_flowcache_warm(w->lane->fc);
+			break;
+		}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct edp_datapath *dp = w->run->dp;
-	/* on its CPU, with its flow cache on its node */
-	edp_topo_pin(dp->worker_cpu[w->index], NULL);
-	edp_flowcache_place(w->lane->fc, &dp->topo, dp->worker_node[w->index]);
+	settle(w);
 	serve(w);
 	atomic_store_explicit(&w->done, 1, memory_order_release);
 	wake_all(w->run);
@@ -776,8 +789,7 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	int rc = 0;
 	if (started == run.n_workers) {
-		edp_topo_pin(dp->worker_cpu[0], NULL);
-		edp_flowcache_place(dp->lanes[0].fc, &dp->topo, dp->worker_node[0]);
+		settle(&run.w[0]);
 		serve(&run.w[0]);
 		rc = run.read_rc;
 	} else {

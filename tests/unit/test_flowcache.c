@@ -41,6 +41,32 @@ static void test_hit_miss_insert(void **state)
 	edp_flowcache_destroy(fc);
 }
 
+/* Warming a cache in use changes nothing: what was cached still hits,
+ * what was not still misses. */
+static void test_warm_keeps_contents(void **state)
+{
+	(void)state;
+	struct edp_flowcache *fc = edp_flowcache_create(65536, NULL, NULL);
+	edp_flowcache_warm(fc); /* fresh: all empty afterwards */
+	for (uint32_t i = 0; i < 3000; i++) {
+		struct edp_flow_key k = key_n(i);
+		assert_null(edp_flowcache_lookup(fc, &k, edp_flow_hash(&k), 0));
+		struct edp_action_prog p = prog_out(i + 1);
+		edp_flowcache_insert(fc, &k, edp_flow_hash(&k), &p);
+	}
+	edp_flowcache_warm(fc);
+	for (uint32_t i = 0; i < 3000; i++) {
+		struct edp_flow_key k = key_n(i);
+		const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, edp_flow_hash(&k), 0);
+		assert_non_null(got);
+		assert_int_equal(got->out_ports, i + 1);
+	}
+	struct edp_flow_key other = key_n(5000);
+	assert_null(edp_flowcache_lookup(fc, &other, edp_flow_hash(&other), 0));
+	assert_int_equal(edp_flowcache_used(fc), 3000);
+	edp_flowcache_destroy(fc);
+}
+
 /* Nine flows forced into one 8-way bucket: exactly one eviction, and the
  * evicted flow misses while the others hit. */
 static void test_eviction(void **state)
@@ -144,6 +170,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hit_miss_insert),
+		cmocka_unit_test(test_warm_keeps_contents),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_invalidation),
 		cmocka_unit_test(test_freshness),
