@@ -262,6 +262,12 @@ fail:
  * waited for most of their lines. */
 #define PIPE_GROUP 8
 
+/* Packets in the group that starts at packet `at` of a batch of `count`. */
+static inline uint32_t group_size(uint32_t count, uint32_t at)
+{
+	return count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
+}
+
 static inline void parse_group(struct edp_lane *lane, struct edp_mbuf **b, uint32_t n, struct edp_flow_key *keys,
 			       uint32_t *hashes)
 {
@@ -328,20 +334,20 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 		uint32_t groups = (count + PIPE_GROUP - 1) / PIPE_GROUP;
 		for (uint32_t g = 0; g < groups + 2; g++) {
 			if (g < groups) {
-				uint32_t at = g * PIPE_GROUP, k = count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
-				parse_group(lane, b + at, k, keys + at, hashes + at);
+				uint32_t at = g * PIPE_GROUP;
+				parse_group(lane, b + at, group_size(count, at), keys + at, hashes + at);
 			}
 			if (g == 0 && dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) { /* before any lookup */
 				edp_pipeline_age(&dp->pipeline, b[0]->ts_ns);
 				lane->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
 			}
 			if (g >= 1 && g <= groups) {
-				uint32_t at = (g - 1) * PIPE_GROUP, k = count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
-				edp_flowcache_prefetch_entries(lane->fc, hashes + at, k);
+				uint32_t at = (g - 1) * PIPE_GROUP;
+				edp_flowcache_prefetch_entries(lane->fc, hashes + at, group_size(count, at));
 			}
 			if (g >= 2) {
-				uint32_t at = (g - 2) * PIPE_GROUP, k = count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
-				forward_group(dp, lane, b + at, k, keys + at, hashes + at, &ctx);
+				uint32_t at = (g - 2) * PIPE_GROUP;
+				forward_group(dp, lane, b + at, group_size(count, at), keys + at, hashes + at, &ctx);
 			}
 		}
 		lane->packets_in += count;
