@@ -81,14 +81,17 @@ static inline void fwkey_and(const struct fwkey *a, const struct fwkey *m, struc
 	memcpy(out, x, sizeof(x));
 }
 
+/* The six words mixed in pairs (three independent multiplications, as
+ * edp_flow_hash does): a lookup hashes once per tuple it probes, and a
+ * chain of six dependent multiplications was most of a probe's time. */
 static inline uint32_t fwkey_hash(const struct fwkey *k)
 {
-	uint64_t w[FWKEY_WORDS], h = 0x84222325cbf29ce4ull;
+	uint64_t w[FWKEY_WORDS];
 	memcpy(w, k, sizeof(w));
-	for (int i = 0; i < FWKEY_WORDS; i++) {
-		h ^= w[i] * 0xff51afd7ed558ccdull;
-		h = (h << 31 | h >> 33) * 0xc4ceb9fe1a85ec53ull;
-	}
+	uint64_t h = edp_flow_mix(w[0] ^ 0xa0761d6478bd642full, w[1] ^ 0xe7037ed1a0b428dbull) ^
+		     edp_flow_mix(w[2] ^ 0x8ebc6af09c88c6e3ull, w[3] ^ 0x589965cc75374cc3ull) ^
+		     edp_flow_mix(w[4] ^ 0x1d8e4e27c47d124full, w[5] ^ 0x9e3779b97f4a7c15ull);
+	h = edp_flow_mix(h ^ 0xbf58476d1ce4e5b9ull, 0x94d049bb133111ebull);
 	return (uint32_t)(h ^ h >> 32);
 }
 
@@ -292,38 +295,51 @@ void edp_firewall_destroy(struct edp_firewall *fw)
 	free(fw);
 }
 
+/* Tuples probed together: their slots are asked for at once, so that the
+ * probes (each a random line of its own table) overlap their misses. */
+#define PROBE_AHEAD 8
+
 uint8_t edp_firewall_classify(const struct edp_firewall *fw, const struct edp_flow_key *key,
 			      int32_t *rule_index)
 {
-	struct fwkey k, m;
+	struct fwkey k, m[PROBE_AHEAD];
+	uint32_t slot[PROBE_AHEAD];
 	fwkey_from_flow(key, &k);
 	uint64_t best = 0;
 	uint8_t action = fw->default_action;
 	int32_t rule = -1;
-	for (uint32_t i = 0; i < fw->n_tuples; i++) {
-		const struct tuple *t = &fw->tuples[i];
-		if (t->max_rank <= best)
-			break;
-		fwkey_and(&k, &t->mask, &m);
-		for (uint32_t s = fwkey_hash(&m) & t->slot_mask;; s = (s + 1) & t->slot_mask) {
-			const struct fw_entry *e = &t->slots[s];
-			if (e->rank == 0)
+	for (uint32_t base = 0; base < fw->n_tuples && fw->tuples[base].max_rank > best; base += PROBE_AHEAD) {
+		uint32_t n = fw->n_tuples - base < PROBE_AHEAD ? fw->n_tuples - base : PROBE_AHEAD;
+		for (uint32_t j = 0; j < n; j++) {
+			const struct tuple *t = &fw->tuples[base + j];
+			fwkey_and(&k, &t->mask, &m[j]);
+			slot[j] = fwkey_hash(&m[j]) & t->slot_mask;
+			__builtin_prefetch(&t->slots[slot[j]]);
+		}
+		for (uint32_t j = 0; j < n; j++) {
+			const struct tuple *t = &fw->tuples[base + j];
+			if (t->max_rank <= best)
 				break;
-			if (memcmp(&e->value, &m, sizeof(m)) == 0) {
-				/* refs are best first: the first whose ports match wins */
-				for (uint32_t r = e->first; r < e->first + e->count; r++) {
-					const struct fw_ref *f = &t->refs[r];
-					if (f->rank <= best)
-						break;
-					if (k.sport >= f->sport_lo && k.sport <= f->sport_hi &&
-					    k.dport >= f->dport_lo && k.dport <= f->dport_hi) {
-						best = f->rank;
-						action = f->action;
-						rule = f->rule;
-						break;
+			for (uint32_t s = slot[j];; s = (s + 1) & t->slot_mask) {
+				const struct fw_entry *e = &t->slots[s];
+				if (e->rank == 0)
+					break;
+				if (memcmp(&e->value, &m[j], sizeof(m[j])) == 0) {
+					/* refs are best first: the first whose ports match wins */
+					for (uint32_t r = e->first; r < e->first + e->count; r++) {
+						const struct fw_ref *f = &t->refs[r];
+						if (f->rank <= best)
+							break;
+						if (k.sport >= f->sport_lo && k.sport <= f->sport_hi &&
+						    k.dport >= f->dport_lo && k.dport <= f->dport_hi) {
+							best = f->rank;
+							action = f->action;
+							rule = f->rule;
+							break;
+						}
 					}
+					break;
 				}
-				break;
 			}
 		}
 	}
