@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,40 +320,33 @@ static inline void forward_group(struct edp_datapath *dp, struct edp_lane *lane,
 	}
 }
 
-void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **mbufs,
-			       uint32_t n)
+void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **b, uint32_t n)
 {
+	assert(n <= EDP_BATCH);
 	struct edp_flow_key keys[EDP_BATCH];
 	uint32_t hashes[EDP_BATCH];
 	struct edp_action_ctx ctx = { dp->pipeline.sw ? edp_switch_stamps(dp->pipeline.sw) : NULL, 0 };
-	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
-		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
-		struct edp_mbuf **b = mbufs + base;
-		/* the batch may come from another core: ask for all its lines at
-		 * once (a buffer sits right behind its descriptor) */
-		edp_mbuf_prefetch(b, count, true);
-		uint32_t groups = (count + PIPE_GROUP - 1) / PIPE_GROUP;
-		for (uint32_t g = 0; g < groups + 2; g++) {
-			if (g < groups) {
-				uint32_t at = g * PIPE_GROUP;
-				parse_group(lane, b + at, group_size(count, at), keys + at, hashes + at);
-			}
-			if (g == 0 && dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) { /* before any lookup */
-				edp_pipeline_age(&dp->pipeline, b[0]->ts_ns);
-				lane->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
-			}
-			if (g >= 1 && g <= groups) {
-				uint32_t at = (g - 1) * PIPE_GROUP;
-				edp_flowcache_prefetch_entries(lane->fc, hashes + at, group_size(count, at));
-			}
-			if (g >= 2) {
-				uint32_t at = (g - 2) * PIPE_GROUP;
-				forward_group(dp, lane, b + at, group_size(count, at), keys + at, hashes + at, &ctx);
-			}
+	uint32_t groups = (n + PIPE_GROUP - 1) / PIPE_GROUP;
+	for (uint32_t g = 0; g < groups + 2; g++) {
+		if (g < groups) {
+			uint32_t at = g * PIPE_GROUP;
+			parse_group(lane, b + at, group_size(n, at), keys + at, hashes + at);
 		}
-		lane->packets_in += count;
-		lane->batches++;
+		if (g == 0 && dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) { /* before any lookup */
+			edp_pipeline_age(&dp->pipeline, b[0]->ts_ns);
+			lane->next_age_ns = b[0]->ts_ns + AGE_SWEEP_NS;
+		}
+		if (g >= 1 && g <= groups) {
+			uint32_t at = (g - 1) * PIPE_GROUP;
+			edp_flowcache_prefetch_entries(lane->fc, hashes + at, group_size(n, at));
+		}
+		if (g >= 2) {
+			uint32_t at = (g - 2) * PIPE_GROUP;
+			forward_group(dp, lane, b + at, group_size(n, at), keys + at, hashes + at, &ctx);
+		}
 	}
+	lane->packets_in += n;
+	lane->batches++;
 }
 
 void edp_datapath_publish_lane(struct edp_datapath *dp, struct edp_lane *lane, bool now)
@@ -442,7 +436,12 @@ int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_e
 
 void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n)
 {
-	edp_datapath_process_lane(dp, &dp->lanes[0], mbufs, n);
+	/* packets from anywhere in memory: each batch's lines asked for at once */
+	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
+		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
+		edp_mbuf_prefetch(mbufs + base, count, true);
+		edp_datapath_process_lane(dp, &dp->lanes[0], mbufs + base, count);
+	}
 }
 
 /* Write each packet to the output of each of its ports, in input order. */

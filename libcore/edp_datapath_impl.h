@@ -100,7 +100,10 @@ struct edp_datapath {
 	double seconds;
 };
 
-/* Parse, look up, classify on a miss, execute: n packets on one lane. */
+/* Parse, look up, classify on a miss, execute: n <= EDP_BATCH packets on
+ * one lane (a batch: its counters count one). The
+ * caller has asked for the packets' lines when they may be cold (another
+ * core wrote them: the worker does so before its turn at writing). */
 void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, struct edp_mbuf **mbufs,
 			       uint32_t n);
 
