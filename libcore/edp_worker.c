@@ -383,7 +383,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	int idle = n == 0 && got == EDP_PICK_IDLE;
 	if (idle != atomic_load_explicit(&run->live_idle, memory_order_relaxed)) /* written when it flips */
 		atomic_store_explicit(&run->live_idle, idle, memory_order_relaxed);
-	if (n == 0 && got == EDP_PICK_IDLE) {
+	if (idle) {
 		*now = edp_stats_cycles();
 		count_io(w, *now - c0);
 		return 0;
