@@ -107,9 +107,9 @@ struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *p)
 	return edp_mbuf_pool_available(p) ? take(p) : NULL;
 }
 
-void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p, uint32_t n)
+void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p)
 {
-	uint32_t k = n < p->free_top ? n : p->free_top; /* fresh ones are cold anyway */
+	uint32_t k = p->free_top < TAKE_AHEAD ? p->free_top : TAKE_AHEAD; /* fresh ones are cold anyway */
 	edp_mbuf_prefetch(p->free_stack + p->free_top - k, k, true);
 }
 

@@ -83,10 +83,12 @@ uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs
 /* Take one descriptor, or NULL when none is free. */
 struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *pool);
 
-/* Warm the next `n` descriptors alloc would hand out, and the first line of
- * their buffers, for writing: a packet that another core processed last
- * comes back without the wait for its cache lines. */
-void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *pool, uint32_t n);
+/* Warm, for writing, the descriptors (and first buffer lines) that alloc
+ * hands out before its own look-ahead reaches them: each alloc asks for the
+ * one a few places further down, so after the free stack changed (a
+ * refill) only its first few are cold. A packet that another core
+ * processed last so comes back without the wait for its cache lines. */
+void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *pool);
 
 /* Return `n` descriptors, each to its own pool (the pool's thread calls it). */
 void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n);

@@ -338,9 +338,9 @@ static uint32_t refill(struct run *run)
 }
 
 /* Refill, then (after a batch, or when mbufs came back) ask for the mbufs
- * the next batch will take: the top of the free stacks, which nothing
+ * the next batch takes first: the top of the free stacks, which nothing
  * changes until the next refill, their lines last written on the writer's
- * core. */
+ * core (the allocations ask for the rest as they go). */
 static void refill_and_prefetch(struct run *run, bool after_batch)
 {
 	struct edp_datapath *dp = run->dp;
@@ -348,7 +348,7 @@ static void refill_and_prefetch(struct run *run, bool after_batch)
 		return;
 	for (uint32_t i = 0; i < dp->n_pools; i++)
 		for (int c = EDP_POOL_TINY; c <= EDP_POOL_SMALL; c++) /* a large packet is rare */
-			edp_mbuf_pool_prefetch(dp->pools[i].of[c], EDP_BATCH / dp->n_pools);
+			edp_mbuf_pool_prefetch(dp->pools[i].of[c]);
 }
 
 /* Can a batch be read: a batch's worth of mbufs in each pool and room for
