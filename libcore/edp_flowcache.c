@@ -213,7 +213,7 @@ void edp_flowcache_flush(struct edp_flowcache *fc)
 	fc->stats.invalidations += fc->used;
 	fc->used = 0;
 	fc->slab_next = 0;
-	memset(fc->buckets, 0, (size_t)(fc->bucket_mask + 1) * sizeof(struct bucket));
+	memset(fc->buckets, 0, (size_t)fc->n_buckets * sizeof(struct bucket));
 }
 
 void edp_flowcache_warm(struct edp_flowcache *fc)
@@ -228,14 +228,14 @@ void edp_flowcache_warm(struct edp_flowcache *fc)
 
 void edp_flowcache_place(struct edp_flowcache *fc, const struct edp_topo *topo, int32_t node)
 {
-	uint32_t nb = fc->bucket_mask + 1;
+	uint32_t nb = fc->n_buckets;
 	edp_topo_place(topo, fc->buckets, (size_t)nb * sizeof(struct bucket), node);
 	edp_topo_place(topo, fc->entries, (size_t)nb * EDP_FLOWCACHE_WAYS * sizeof(struct entry), node);
 }
 
 uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc)
 {
-	return (fc->bucket_mask + 1) * EDP_FLOWCACHE_WAYS;
+	return fc->n_buckets * EDP_FLOWCACHE_WAYS;
 }
 
 uint32_t edp_flowcache_used(const struct edp_flowcache *fc) { return fc->used; }

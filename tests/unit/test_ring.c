@@ -4,14 +4,20 @@
 #include "unit.h"
 #include "edp_ring.h"
 
+/* n distinct non-NULL objects: 1, 2, ..., n. */
+static void numbered(void **objs, uintptr_t n)
+{
+	for (uintptr_t i = 0; i < n; i++)
+		objs[i] = (void *)(i + 1);
+}
+
 static void test_burst_semantics(void **state)
 {
 	(void)state;
 	struct edp_ring *r = edp_ring_create(5, NULL);
 	assert_int_equal(edp_ring_capacity(r), 8);
 	void *in[10], *out[10];
-	for (uintptr_t i = 0; i < 10; i++)
-		in[i] = (void *)(i + 1);
+	numbered(in, 10);
 	assert_int_equal(edp_ring_dequeue_burst(r, out, 4), 0);
 	assert_int_equal(edp_ring_enqueue_burst(r, in, 10), 8); /* full after 8 */
 	assert_int_equal(edp_ring_enqueue_burst(r, in, 1), 0);
@@ -33,8 +39,7 @@ static void test_peek(void **state)
 	(void)state;
 	struct edp_ring *r = edp_ring_create(8, NULL);
 	void *in[8], *out[8];
-	for (uintptr_t i = 0; i < 8; i++)
-		in[i] = (void *)(i + 1);
+	numbered(in, 8);
 	assert_int_equal(edp_ring_peek(r, out, 4), 0);
 	assert_int_equal(edp_ring_enqueue_burst(r, in, 6), 6);
 	assert_int_equal(edp_ring_dequeue_burst(r, out, 2), 2);
@@ -56,8 +61,7 @@ static void test_waiting(void **state)
 	(void)state;
 	struct edp_ring *r = edp_ring_create(8, NULL);
 	void *in[8], *out[8];
-	for (uintptr_t i = 0; i < 8; i++)
-		in[i] = (void *)(i + 1);
+	numbered(in, 8);
 	assert_int_equal(edp_ring_waiting(r), 0);
 	assert_int_equal(edp_ring_enqueue_burst(r, in, 2), 2);
 	assert_int_equal(edp_ring_waiting(r), 0); /* not looked yet */
