@@ -299,6 +299,28 @@ void edp_firewall_destroy(struct edp_firewall *fw)
  * probes (each a random line of its own table) overlap their misses. */
 #define PROBE_AHEAD 8
 
+/* The rule of tuple t that beats rank `best` for masked key m (probed from
+ * its slot; k for the ports), or NULL. */
+static const struct fw_ref *tuple_best(const struct tuple *t, const struct fwkey *m, uint32_t slot,
+				       const struct fwkey *k, uint64_t best)
+{
+	for (uint32_t s = slot;; s = (s + 1) & t->slot_mask) {
+		const struct fw_entry *e = &t->slots[s];
+		if (e->rank == 0)
+			return NULL;
+		if (memcmp(&e->value, m, sizeof(*m)) != 0)
+			continue;
+		/* refs are best first: the first whose ports match wins */
+		for (uint32_t r = e->first; r < e->first + e->count && t->refs[r].rank > best; r++) {
+			const struct fw_ref *f = &t->refs[r];
+			if (k->sport >= f->sport_lo && k->sport <= f->sport_hi && k->dport >= f->dport_lo &&
+			    k->dport <= f->dport_hi)
+				return f;
+		}
+		return NULL;
+	}
+}
+
 uint8_t edp_firewall_classify(const struct edp_firewall *fw, const struct edp_flow_key *key,
 			      int32_t *rule_index)
 {
@@ -316,30 +338,12 @@ uint8_t edp_firewall_classify(const struct edp_firewall *fw, const struct edp_fl
 			slot[j] = fwkey_hash(&m[j]) & t->slot_mask;
 			__builtin_prefetch(&t->slots[slot[j]]);
 		}
-		for (uint32_t j = 0; j < n; j++) {
-			const struct tuple *t = &fw->tuples[base + j];
-			if (t->max_rank <= best)
-				break;
-			for (uint32_t s = slot[j];; s = (s + 1) & t->slot_mask) {
-				const struct fw_entry *e = &t->slots[s];
-				if (e->rank == 0)
-					break;
-				if (memcmp(&e->value, &m[j], sizeof(m[j])) == 0) {
-					/* refs are best first: the first whose ports match wins */
-					for (uint32_t r = e->first; r < e->first + e->count; r++) {
-						const struct fw_ref *f = &t->refs[r];
-						if (f->rank <= best)
-							break;
-						if (k.sport >= f->sport_lo && k.sport <= f->sport_hi &&
-						    k.dport >= f->dport_lo && k.dport <= f->dport_hi) {
-							best = f->rank;
-							action = f->action;
-							rule = f->rule;
-							break;
-						}
-					}
-					break;
-				}
+		for (uint32_t j = 0; j < n && fw->tuples[base + j].max_rank > best; j++) {
+			const struct fw_ref *f = tuple_best(&fw->tuples[base + j], &m[j], slot[j], &k, best);
+			if (f) {
+				best = f->rank;
+				action = f->action;
+				rule = f->rule;
 			}
 		}
 	}
