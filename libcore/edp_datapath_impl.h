@@ -121,6 +121,13 @@ void edp_datapath_publish_rx(struct edp_datapath *dp);
 /* Hand what the outputs buffer to their files and pipes now (when idle).
  * Returns 0, or -1 with err set. */
 int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err);
+/* From now on the outputs' full buffers wait for a thread with time to
+ * write them (edp_datapath_drain_outputs, any one thread besides the
+ * writer). Returns 0, or -1 with err set. */
+int edp_datapath_defer_outputs(struct edp_datapath *dp, struct edp_error *err);
+/* Write the oldest waiting buffer of each output where at least
+ * `at_least` wait; returns how many it wrote. */
+uint32_t edp_datapath_drain_outputs(struct edp_datapath *dp, uint32_t at_least);
 
 /* Write each packet to the output of each of its ports, in order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
