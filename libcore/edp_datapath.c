@@ -691,11 +691,11 @@ int edp_datapath_defer_outputs(struct edp_datapath *dp, struct edp_error *err)
 	return 0;
 }
 
-uint32_t edp_datapath_drain_outputs(struct edp_datapath *dp, uint32_t at_least)
+uint32_t edp_datapath_drain_outputs(struct edp_datapath *dp)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < dp->n_sinks; i++)
-		n += edp_pcap_writer_drain(dp->sinks[i], at_least);
+		n += edp_pcap_writer_drain(dp->sinks[i]);
 	return n;
 }
 

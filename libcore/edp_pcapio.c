@@ -131,7 +131,7 @@ static bool known_magic(uint32_t m)
  * when all are full, and flush and close write them all. Chunks are written
  * in order, by whichever thread holds `draining`; after a failed write the
  * rest are dropped and every later write fails with the first errno. */
-#define DEFER_CHUNKS EDP_PCAP_DEFERRED
+#define DEFER_CHUNKS 8
 struct file_sink {
 	int fd;
 	bool own_fd;              /* closed with the stream (not stdout's) */
@@ -562,13 +562,12 @@ int edp_pcap_writer_defer(struct edp_pcap_writer *w, struct edp_error *err)
 	return 0;
 }
 
-bool edp_pcap_writer_drain(struct edp_pcap_writer *w, uint32_t at_least)
+bool edp_pcap_writer_drain(struct edp_pcap_writer *w)
 {
 	struct file_sink *s = w->sink;
 	if (!s || !s->chunks ||
-	    atomic_load_explicit(&s->filled, memory_order_relaxed) -
-			    atomic_load_explicit(&s->written, memory_order_relaxed) <
-		    (at_least ? at_least : 1))
+	    atomic_load_explicit(&s->filled, memory_order_relaxed) ==
+		    atomic_load_explicit(&s->written, memory_order_relaxed))
 		return false;
 	return drain_one(s, false);
 }

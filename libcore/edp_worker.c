@@ -429,13 +429,13 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	return n;
 }
 
-/* Write the oldest waiting buffer of each output where at least `at_least`
- * wait (the writer role fills them): time spent on it is reading and
- * writing, as count_io counts. Returns how many it wrote. */
-static uint32_t drain_outputs(struct worker *w, uint32_t at_least, uint64_t *now)
+/* Write the oldest waiting buffer of each output (the writer role fills
+ * them): time spent on it is reading and writing, as count_io counts.
+ * Returns how many it wrote. */
+static uint32_t drain_outputs(struct worker *w, uint64_t *now)
 {
 	uint64_t c0 = *now;
-	uint32_t n = edp_datapath_drain_outputs(w->run->dp, at_least);
+	uint32_t n = edp_datapath_drain_outputs(w->run->dp);
 	if (n) {
 		*now = edp_stats_cycles();
 		count_io(w, *now - c0);
@@ -525,8 +525,8 @@ static void serve(struct worker *w)
 				did += read;
 			}
 		}
-		if (w->index == 0 && !read) /* time to spare: the outputs' buffers, if the writer falls behind */
-			did += drain_outputs(w, EDP_PCAP_DEFERRED / 2, &now);
+		if (w->index == 0 && !read) /* time to spare: the outputs' waiting buffers */
+			did += drain_outputs(w, &now);
 		uint32_t taken = take_queues(run, w);
 		if (may_write(run, w, did))
 			did += write_turn(run, w, false, &now);
@@ -540,7 +540,7 @@ static void serve(struct worker *w)
 		}
 		if (!idle_since) /* run dry: whatever was held back for a batch goes on */
 			wake_all(run);
-		if (drain_outputs(w, 1, &now)) { /* nothing else to do */
+		if (drain_outputs(w, &now)) { /* nothing else to do */
 			lane->busy_cycles += now - c0;
 			continue;
 		}

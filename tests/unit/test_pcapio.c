@@ -80,7 +80,7 @@ static void *drain_main(void *arg)
 {
 	struct drainer *d = arg;
 	while (!atomic_load(&d->stop))
-		d->drained += edp_pcap_writer_drain(d->w, 1);
+		d->drained += edp_pcap_writer_drain(d->w);
 	return NULL;
 }
 
