@@ -456,9 +456,10 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 		free(w);
 		return NULL;
 	}
-	w->sink = calloc(1, sizeof(*w->sink));
+	w->sink = aligned_alloc(_Alignof(struct file_sink), sizeof(*w->sink)); /* its own lines */
 	w->iobuf = malloc(IO_BUFFER);
 	if (w->sink) {
+		memset(w->sink, 0, sizeof(*w->sink));
 		w->sink->fd = fd;
 		w->sink->own_fd = !is_stdout;
 	}

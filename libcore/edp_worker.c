@@ -504,8 +504,7 @@ static bool worker_ready(struct worker *w)
 
 /* A worker's life: read (worker 0 only), process its queues, write when the
  * writer role is free; with nothing else to do, hand the outputs' waiting
- * buffers to the files, else sleep. Every cycle counts
- * as busy or idle. It ends when the input is done and every queue drained,
+ * buffers to the files, else sleep. Every cycle counts as busy or idle. It ends when the input is done and every queue drained,
  * with a last turn at writing. */
 static void serve(struct worker *w)
 {
