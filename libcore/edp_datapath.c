@@ -683,22 +683,6 @@ int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err)
 	return 0;
 }
 
-int edp_datapath_defer_outputs(struct edp_datapath *dp, struct edp_error *err)
-{
-	for (uint32_t i = 0; i < dp->n_sinks; i++)
-		if (edp_pcap_writer_defer(dp->sinks[i], err) < 0)
-			return -1;
-	return 0;
-}
-
-uint32_t edp_datapath_drain_outputs(struct edp_datapath *dp)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < dp->n_sinks; i++)
-		n += edp_pcap_writer_drain(dp->sinks[i]);
-	return n;
-}
-
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err)
 {
 	int rc = 0;

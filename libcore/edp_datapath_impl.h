@@ -121,12 +121,6 @@ void edp_datapath_publish_rx(struct edp_datapath *dp);
 /* Hand what the outputs buffer to their files and pipes now (when idle).
  * Returns 0, or -1 with err set. */
 int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err);
-/* From now on the outputs' full buffers wait for a thread with time to
- * write them (edp_datapath_drain_outputs, from any thread). Returns 0, or
- * -1 with err set. */
-int edp_datapath_defer_outputs(struct edp_datapath *dp, struct edp_error *err);
-/* Write the oldest waiting buffer of each output; returns how many. */
-uint32_t edp_datapath_drain_outputs(struct edp_datapath *dp);
 
 /* Write each packet to the output of each of its ports, in order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);

@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -60,22 +58,19 @@ struct edp_pcap_writer {
 	uint64_t retried;           /* sends that found the device queue full */
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
-	FILE *fp;                   /* a stdio cookie over sink */
-	struct file_sink *sink;
+	FILE *fp;
 	char *iobuf;
 	bool nanosecond;
 	int failed;                 /* errno of the first failed write (the stream's error is sticky) */
 	char name[256];
 };
 
-static int sink_error(struct file_sink *s);
-
 /* The stream failed: its first reason, kept (a later flush of the broken
- * stream may leave another call's errno; a deferred write's is the sink's). */
+ * stream may leave another call's errno). */
 static int write_failed(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (!w->failed)
-		w->failed = sink_error(w->sink) ? sink_error(w->sink) : errno ? errno : EIO;
+		w->failed = errno ? errno : EIO;
 	edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(w->failed));
 	return -1;
 }
@@ -124,112 +119,8 @@ static bool known_magic(uint32_t m)
 	return m == PCAP_MAGIC_USEC || m == PCAP_MAGIC_NSEC || m == PCAP_MAGIC_KUZNETSOV || m == PCAPNG_MAGIC;
 }
 
-/* A file writer's stream: a stdio cookie over the descriptor. Deferred
- * (edp_pcap_writer_defer), a full stdio buffer is copied into the next of
- * DEFER_CHUNKS chunks, and another thread writes the chunks to the file when
- * it has time (edp_pcap_writer_drain); the owner writes the oldest itself
- * when all are full, and flush and close write them all. Chunks are written
- * in order, by whichever thread holds `draining`; after a failed write the
- * rest are dropped and every later write fails with the first errno. */
-#define DEFER_CHUNKS 8
-struct file_sink {
-	int fd;
-	bool own_fd;              /* closed with the stream (not stdout's) */
-	char *chunks;             /* DEFER_CHUNKS * IO_BUFFER; NULL: written at once */
-	uint32_t len[DEFER_CHUNKS];
-	_Alignas(64) _Atomic uint32_t filled; /* chunks queued: the owner's line */
-	_Alignas(64) _Atomic uint32_t written; /* chunks written: the drainer's line */
-	atomic_bool draining;
-	_Atomic int err;          /* errno of the first failed write(2) */
-};
-
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, buf, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? errno : EIO;
-		buf += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* Write the oldest queued chunk, waiting for another drainer when `wait`.
- * Returns whether there was one. */
-static bool drain_one(struct file_sink *s, bool wait)
-{
-	while (atomic_exchange_explicit(&s->draining, true, memory_order_acquire)) {
-		if (!wait)
-			return false;
-		sched_yield();
-	}
-	uint32_t n = atomic_load_explicit(&s->written, memory_order_relaxed);
-	bool any = n != atomic_load_explicit(&s->filled, memory_order_acquire);
-	if (any) {
-		int e = atomic_load_explicit(&s->err, memory_order_relaxed);
-		if (!e && (e = write_all(s->fd, s->chunks + (size_t)(n % DEFER_CHUNKS) * IO_BUFFER,
-					 s->len[n % DEFER_CHUNKS])))
-			atomic_store_explicit(&s->err, e, memory_order_relaxed);
-		atomic_store_explicit(&s->written, n + 1, memory_order_release);
-	}
-	atomic_store_explicit(&s->draining, false, memory_order_release);
-	return any;
-}
-
-static ssize_t sink_write(void *c, const char *buf, size_t size)
-{
-	struct file_sink *s = c;
-	int e = atomic_load_explicit(&s->err, memory_order_relaxed);
-	if (!e && !s->chunks)
-		e = write_all(s->fd, buf, size);
-	for (size_t done = 0; !e && s->chunks && done < size;) {
-		uint32_t f = atomic_load_explicit(&s->filled, memory_order_relaxed);
-		while (f - atomic_load_explicit(&s->written, memory_order_acquire) == DEFER_CHUNKS)
-			drain_one(s, true);
-		size_t n = size - done < IO_BUFFER ? size - done : IO_BUFFER;
-		memcpy(s->chunks + (size_t)(f % DEFER_CHUNKS) * IO_BUFFER, buf + done, n);
-		s->len[f % DEFER_CHUNKS] = (uint32_t)n;
-		atomic_store_explicit(&s->filled, f + 1, memory_order_release);
-		done += n;
-		e = atomic_load_explicit(&s->err, memory_order_relaxed);
-	}
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return (ssize_t)size;
-}
-
-static int sink_error(struct file_sink *s)
-{
-	return s ? atomic_load_explicit(&s->err, memory_order_relaxed) : 0;
-}
-
-/* Everything queued written; returns 0 or the first failure's errno. */
-static int sink_finish(struct file_sink *s)
-{
-	while (s->chunks && drain_one(s, true))
-		;
-	return sink_error(s);
-}
-
-static int sink_close(void *c)
-{
-	struct file_sink *s = c;
-	int e = sink_finish(s);
-	if (s->own_fd && close(s->fd) != 0 && !e)
-		e = errno;
-	free(s->chunks);
-	free(s);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
+/* stdout outlives its writer: so must its buffer. */
+static char stdout_buffer[IO_BUFFER];
 
 static const char *link_name(int dlt)
 {
@@ -450,30 +341,15 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 		w->live->fd = pcap_fileno(w->live_pcap);
 		return w;
 	}
-	int fd = is_stdout ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0) {
+	w->fp = is_stdout ? stdout : fopen(path, "wb");
+	if (!w->fp) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", w->name, strerror(errno));
 		free(w);
 		return NULL;
 	}
-	w->sink = aligned_alloc(_Alignof(struct file_sink), sizeof(*w->sink)); /* its own lines */
-	w->iobuf = malloc(IO_BUFFER);
-	if (w->sink) {
-		memset(w->sink, 0, sizeof(*w->sink));
-		w->sink->fd = fd;
-		w->sink->own_fd = !is_stdout;
-	}
-	w->fp = w->sink && w->iobuf ? fopencookie(w->sink, "w", (cookie_io_functions_t){.write = sink_write, .close = sink_close}) : NULL;
-	if (!w->fp) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", w->name);
-		if (!is_stdout)
-			close(fd);
-		free(w->sink);
-		free(w->iobuf);
-		free(w);
-		return NULL;
-	}
-	setvbuf(w->fp, w->iobuf, _IOFBF, IO_BUFFER);
+	w->iobuf = is_stdout ? NULL : malloc(IO_BUFFER);
+	if (is_stdout || w->iobuf)
+		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, IO_BUFFER);
 	__fsetlocking(w->fp, FSETLOCKING_BYCALLER); /* one thread owns it */
 	w->nanosecond = nanosecond;
 	w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)snaplen,
@@ -485,7 +361,7 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 			      w->dead && !w->dumper ? pcap_geterr(w->dead) : strerror(errno));
 		if (w->dumper)
 			pcap_dump_close(w->dumper);
-		else
+		else if (w->fp != stdout)
 			fclose(w->fp);
 		if (w->dead)
 			pcap_close(w->dead);
@@ -512,23 +388,13 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 	return 0;
 }
 
-/* The stream flushed and every queued chunk written: 0, or -1 with errno
- * the first failure's. */
-static int writer_finish(struct edp_pcap_writer *w)
-{
-	if (fflush(w->fp) != 0 || ferror(w->fp))
-		return -1;
-	int e = sink_finish(w->sink);
-	if (e)
-		errno = e;
-	return e ? -1 : 0;
-}
-
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (w->live)
 		return live_tx_flush(w, err);
-	return writer_finish(w) < 0 ? write_failed(w, err) : 0;
+	if (fflush(w->fp) != 0 || ferror(w->fp))
+		return write_failed(w, err);
+	return 0;
 }
 
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
@@ -543,34 +409,15 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 		free(w);
 		return rc;
 	}
-	if (writer_finish(w) < 0)
+	if (fflush(w->fp) != 0 || ferror(w->fp))
 		rc = write_failed(w, err);
-	pcap_dump_close(w->dumper); /* closes the stream, and the file (not stdout) */
+	/* pcap_dump_close would fclose(stdout): leave stdout open for the caller. */
+	if (w->fp != stdout)
+		pcap_dump_close(w->dumper);
 	pcap_close(w->dead);
 	free(w->iobuf);
 	free(w);
 	return rc;
-}
-
-int edp_pcap_writer_defer(struct edp_pcap_writer *w, struct edp_error *err)
-{
-	if (w->live || w->sink->chunks)
-		return 0;
-	if (!(w->sink->chunks = malloc((size_t)DEFER_CHUNKS * IO_BUFFER))) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", w->name);
-		return -1;
-	}
-	return 0;
-}
-
-bool edp_pcap_writer_drain(struct edp_pcap_writer *w)
-{
-	struct file_sink *s = w->sink;
-	if (!s || !s->chunks ||
-	    atomic_load_explicit(&s->filled, memory_order_relaxed) ==
-		    atomic_load_explicit(&s->written, memory_order_relaxed))
-		return false;
-	return drain_one(s, false);
 }
 
 static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err)

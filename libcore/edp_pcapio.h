@@ -18,8 +18,7 @@
  * Errors always name the file ("-" is called "stdin"/"stdout"). A reader that
  * fails mid-file has delivered every packet before the fault.
  *
- * Thread-safety: a reader or writer belongs to one thread (a deferred
- * writer's waiting buffers may be drained from any).
+ * Thread-safety: a reader or writer belongs to one thread.
  */
 #ifndef EDP_PCAPIO_H
 #define EDP_PCAPIO_H
@@ -80,17 +79,6 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);
 /* Flush and close; returns 0, or -1 with err set when any write failed. */
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err);
-
-/* From now on, w's full buffers (up to 8 of 64 KiB) wait in memory for
- * another thread to write them to the file (edp_pcap_writer_drain); w's
- * owner writes them itself only when all 8 wait, and flush and close write
- * what is left. Nothing for a live writer. Returns 0, or -1 with err set. */
-int edp_pcap_writer_defer(struct edp_pcap_writer *w, struct edp_error *err);
-/* Write the oldest waiting buffer of a deferred writer to its file, unless
- * another thread is writing one now; any thread may call it, while the
- * owner writes. Returns whether it wrote one. A failure is reported by the
- * owner's next write, flush or close. */
-bool edp_pcap_writer_drain(struct edp_pcap_writer *w);
 
 /* A live writer: sends that found the device queue full and waited. */
 uint64_t edp_pcap_writer_retried(const struct edp_pcap_writer *w);

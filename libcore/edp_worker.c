@@ -429,24 +429,9 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	return n;
 }
 
-/* Write the oldest waiting buffer of each output (the writer role fills
- * them): time spent on it is reading and writing, as count_io counts.
- * Returns how many it wrote. */
-static uint32_t drain_outputs(struct worker *w, uint64_t *now)
-{
-	uint64_t c0 = *now;
-	uint32_t n = edp_datapath_drain_outputs(w->run->dp);
-	if (n) {
-		*now = edp_stats_cycles();
-		count_io(w, *now - c0);
-	}
-	return n;
-}
-
 /* Who writes: the writer role goes where there is time for it. A worker
  * whose queues back up leaves it to the others; the reader takes it only
- * when it could not read (a full ring, no mbufs) and had no output buffers
- * to write to the files (`busy`: what it read or wrote): a worker that falls
+ * when it could not read (a full ring, no mbufs): a worker that falls
  * behind fills its ring or holds the mbufs, and so hands the reader the
  * writing, while a reader that is the slower side never writes (and never
  * pulls the packets' lines back from the worker's core). */
@@ -455,13 +440,13 @@ static bool backed_up(const struct worker *w)
 	return atomic_load_explicit(&w->backlog, memory_order_relaxed) >= RX_RING_SLOTS / 4;
 }
 
-static bool may_write(struct run *run, struct worker *w, uint32_t busy)
+static bool may_write(struct run *run, struct worker *w, uint32_t read)
 {
 	if (run->n_workers == 1 || atomic_load_explicit(&run->input_done, memory_order_relaxed))
 		return true;
 	if (w->index)
 		return !backed_up(w);
-	return !busy;
+	return !read;
 }
 
 static bool out_pending(struct run *run)
@@ -503,8 +488,8 @@ static bool worker_ready(struct worker *w)
 }
 
 /* A worker's life: read (worker 0 only), process its queues, write when the
- * writer role is free; with nothing else to do, hand the outputs' waiting
- * buffers to the files, else sleep. Every cycle counts as busy or idle. It ends when the input is done and every queue drained,
+ * writer role is free; sleep when there is nothing to do. Every cycle counts
+ * as busy or idle. It ends when the input is done and every queue drained,
  * with a last turn at writing. */
 static void serve(struct worker *w)
 {
@@ -524,10 +509,8 @@ static void serve(struct worker *w)
 				did += read;
 			}
 		}
-		if (w->index == 0 && !read) /* time to spare: the outputs' waiting buffers */
-			did += drain_outputs(w, &now);
 		uint32_t taken = take_queues(run, w);
-		if (may_write(run, w, did))
+		if (may_write(run, w, read))
 			did += write_turn(run, w, false, &now);
 		process_taken(run, w, &now);
 		did += taken;
@@ -539,10 +522,6 @@ static void serve(struct worker *w)
 		}
 		if (!idle_since) /* run dry: whatever was held back for a batch goes on */
 			wake_all(run);
-		if (drain_outputs(w, &now)) { /* nothing else to do */
-			lane->busy_cycles += now - c0;
-			continue;
-		}
 		if (atomic_load_explicit(&run->input_done, memory_order_acquire) && rx_drained(run))
 			break;
 		bool slept = idle_wait(w, &idle_since, worker_ready);
@@ -772,10 +751,6 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		atomic_init(&run->q[q].move_to, -1);
 	}
 	free(load);
-	/* the writer role writes into memory; a thread with time to spare
-	 * writes that to the files (serve) */
-	if (n > 1 && edp_datapath_defer_outputs(dp, err) < 0)
-		return EDP_ERR_RUNTIME;
 	return 0;
 }
 
