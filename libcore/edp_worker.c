@@ -22,6 +22,7 @@
 #define SLEEP_NS 1000000ull /* longest sleep: idle time is published this often */
 #define SPIN_PAUSES 16      /* pauses between two looks for work while polling (~0.5 us) */
 #define WRITE_MAX 128       /* packets written per turn before a worker's queues come first again */
+#define WRITE_BEHIND RX_RING_SLOTS /* processed packets waiting: the reader writes too */
 
 /* A queue is consumed only by the worker its `owner` names. Only that
  * worker changes it: when the balancer asks (move_to), the owner hands the
@@ -430,11 +431,14 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 }
 
 /* Who writes: the writer role goes where there is time for it. A worker
- * whose queues back up leaves it to the others; the reader takes it only
- * when it could not read (a full ring, no mbufs): a worker that falls
- * behind fills its ring or holds the mbufs, and so hands the reader the
- * writing, while a reader that is the slower side never writes (and never
- * pulls the packets' lines back from the worker's core). */
+ * whose queues back up leaves it to the others; the reader takes it when
+ * it could not read (a full ring, no mbufs) or when WRITE_BEHIND processed
+ * packets wait for a writer: a worker that falls behind fills its ring,
+ * holds the mbufs or leaves its output waiting, and so hands the reader
+ * the writing, while a reader that is the slower side rarely writes (and
+ * rarely pulls the packets' lines back from the worker's core). Large
+ * packets make writing the bigger part of the work (IMIX: the worker
+ * wrote, the reader idled). */
 static bool backed_up(const struct worker *w)
 {
 	return atomic_load_explicit(&w->backlog, memory_order_relaxed) >= RX_RING_SLOTS / 4;
@@ -446,7 +450,12 @@ static bool may_write(struct run *run, struct worker *w, uint32_t read)
 		return true;
 	if (w->index)
 		return !backed_up(w);
-	return !read;
+	if (!read)
+		return true;
+	uint32_t waiting = 0;
+	for (uint32_t i = 0; i < run->n_queues && waiting < WRITE_BEHIND; i++)
+		waiting += edp_ring_count(run->q[i].out);
+	return waiting >= WRITE_BEHIND;
 }
 
 static bool out_pending(struct run *run)
