@@ -263,10 +263,10 @@ fail:
  * waited for most of their lines. */
 #define PIPE_GROUP 8
 
-/* Packets in the group that starts at packet `at` of a batch of `count`. */
-static inline uint32_t group_size(uint32_t count, uint32_t at)
+/* Items in the chunk of at most `size` that starts at item `at` of `count`. */
+static inline uint32_t chunk(uint32_t count, uint32_t at, uint32_t size)
 {
-	return count - at < PIPE_GROUP ? count - at : PIPE_GROUP;
+	return count - at < size ? count - at : size;
 }
 
 static inline void parse_group(struct edp_lane *lane, struct edp_mbuf **b, uint32_t n, struct edp_flow_key *keys,
@@ -330,7 +330,7 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 	for (uint32_t g = 0; g < groups + 2; g++) {
 		if (g < groups) {
 			uint32_t at = g * PIPE_GROUP;
-			parse_group(lane, b + at, group_size(n, at), keys + at, hashes + at);
+			parse_group(lane, b + at, chunk(n, at, PIPE_GROUP), keys + at, hashes + at);
 		}
 		if (g == 0 && dp->pipeline.sw && b[0]->ts_ns >= lane->next_age_ns) { /* before any lookup */
 			edp_pipeline_age(&dp->pipeline, b[0]->ts_ns);
@@ -338,11 +338,11 @@ void edp_datapath_process_lane(struct edp_datapath *dp, struct edp_lane *lane, s
 		}
 		if (g >= 1 && g <= groups) {
 			uint32_t at = (g - 1) * PIPE_GROUP;
-			edp_flowcache_prefetch_entries(lane->fc, hashes + at, group_size(n, at));
+			edp_flowcache_prefetch_entries(lane->fc, hashes + at, chunk(n, at, PIPE_GROUP));
 		}
 		if (g >= 2) {
 			uint32_t at = (g - 2) * PIPE_GROUP;
-			forward_group(dp, lane, b + at, group_size(n, at), keys + at, hashes + at, &ctx);
+			forward_group(dp, lane, b + at, chunk(n, at, PIPE_GROUP), keys + at, hashes + at, &ctx);
 		}
 	}
 	lane->packets_in += n;
@@ -438,7 +438,7 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 {
 	/* packets from anywhere in memory: each batch's lines asked for at once */
 	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
-		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
+		uint32_t count = chunk(n, base, EDP_BATCH);
 		edp_mbuf_prefetch(mbufs + base, count, true);
 		edp_datapath_process_lane(dp, &dp->lanes[0], mbufs + base, count);
 	}

@@ -439,6 +439,16 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
  * rarely pulls the packets' lines back from the worker's core). Large
  * packets make writing the bigger part of the work (IMIX: the worker
  * wrote, the reader idled). */
+/* Do at least `n` processed packets wait for a writer? (Counts the out
+ * rings until it knows: each count reads the other sides' lines.) */
+static bool out_waiting(struct run *run, uint32_t n)
+{
+	uint32_t waiting = 0;
+	for (uint32_t i = 0; i < run->n_queues && waiting < n; i++)
+		waiting += edp_ring_count(run->q[i].out);
+	return waiting >= n;
+}
+
 static bool backed_up(const struct worker *w)
 {
 	return atomic_load_explicit(&w->backlog, memory_order_relaxed) >= RX_RING_SLOTS / 4;
@@ -450,20 +460,7 @@ static bool may_write(struct run *run, struct worker *w, uint32_t read)
 		return true;
 	if (w->index)
 		return !backed_up(w);
-	if (!read)
-		return true;
-	uint32_t waiting = 0;
-	for (uint32_t i = 0; i < run->n_queues && waiting < WRITE_BEHIND; i++)
-		waiting += edp_ring_count(run->q[i].out);
-	return waiting >= WRITE_BEHIND;
-}
-
-static bool out_pending(struct run *run)
-{
-	for (uint32_t i = 0; i < run->n_queues; i++)
-		if (edp_ring_count(run->q[i].out))
-			return true;
-	return false;
+	return !read || out_waiting(run, WRITE_BEHIND);
 }
 
 static bool rx_drained(struct run *run)
@@ -485,7 +482,7 @@ static bool worker_ready(struct worker *w)
 	if (w->index == 0 && !done && (edp_ring_count(run->free) || can_read(run)) &&
 	    !atomic_load_explicit(&run->live_idle, memory_order_relaxed))
 		return true;
-	if (w->index && out_pending(run))
+	if (w->index && out_waiting(run, 1))
 		return true;
 	for (uint32_t i = 0; i < run->n_queues; i++) {
 		struct queue *q = &run->q[i];
