@@ -49,6 +49,20 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 		and (.devices[] | select(.address == "0000:d8:00.0") | .numa_node == -1 and .iommu_group == -1)'
 }
 
+@test "an interface that is up is the host's only under a host driver, not under vfio-pci, pci-stub or a UIO driver" {
+	export SYS=$BATS_TEST_TMPDIR/sys
+	fake_dev 0000:01:00.0 driver=vfio-pci iface=eth0 state=up
+	fake_dev 0000:02:00.0 driver=pci-stub iface=eth1 state=up
+	fake_dev 0000:03:00.0 driver=uio_pci_generic iface=eth2 state=up
+	fake_dev 0000:04:00.0 driver=igb_uio iface=eth3 state=up
+	fake_dev 0000:05:00.0 driver=ixgbe iface=eth4 state=up
+	run as devices --json
+	assert_success
+	echo "$output" | jq -e '[.devices[] | {(.address): [.host_in_use, .state]}] | add ==
+		{"0000:01:00.0": [false, "free"], "0000:02:00.0": [false, "free"], "0000:03:00.0": [false, "free"],
+		 "0000:04:00.0": [false, "free"], "0000:05:00.0": [true, "unusable"]}'
+}
+
 @test "a virtio NIC whose interface is up under its virtio child is the host's" {
 	export SYS=$BATS_TEST_TMPDIR/sys
 	fake_dev 0000:00:03.0 vendor=1af4 device=1041 driver=virtio-pci iface=eth0 state=up virtio=1
