@@ -504,15 +504,14 @@ static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp
 		rc = reread(dp, in, stop, &pkt, err);
 	if (__builtin_expect(rc != 1, 0))
 		return rc < 0 && !*stop ? -1 : 0;
-	struct edp_mbuf *m = in->next = edp_mbuf_alloc(edp_pools_for(in->pools, pkt.caplen));
+	/* the descriptor is set up when the packet is taken (pick_burst or the
+	 * worker): only the buffer's lines are written here */
+	struct edp_mbuf *m = in->next = edp_mbuf_alloc_buffer(edp_pools_for(in->pools, pkt.caplen));
 	if (__builtin_expect(!m, 0))
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
-	memcpy(edp_mbuf_buf(m), pkt.data, pkt.caplen); /* m->data points there: no load from a cold line */
-	m->data_len = pkt.caplen;
-	m->wire_len = pkt.wire_len;
-	m->ts_ns = pkt.ts_ns;
-	m->in_port = in->port;
+	memcpy(edp_mbuf_buf(m), pkt.data, pkt.caplen);
 	in->next_ts = pkt.ts_ns;
+	in->next_caplen = pkt.caplen;
 	in->next_wire_len = pkt.wire_len;
 	in->next_queue = (uint32_t)(in - dp->inputs) * dp->queues_per_port;
 	if (dp->queues_per_port > 1) /* hashed from libpcap's copy, hot in cache */
@@ -573,7 +572,8 @@ static uint64_t earliest_until(const struct edp_datapath *dp, const struct edp_i
 }
 
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
-			    uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err)
+			    struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
+			    struct edp_error *err)
 {
 	uint32_t n = 0;
 	int got = 1;
@@ -591,6 +591,10 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		do {
 			if (queues)
 				queues[n] = best->next_queue;
+			if (meta)
+				meta[n] = (struct edp_rx_meta){ best->next_ts, best->next_caplen, best->next_wire_len };
+			else
+				edp_mbuf_init(best->next, best->next_caplen, best->next_wire_len, best->next_ts, best->port);
 			mbufs[n++] = best->next;
 			best->next = NULL;
 			++*packets;
@@ -623,7 +627,7 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 	struct edp_lane *lane = &dp->lanes[0];
 	for (;;) {
 		uint32_t n;
-		int got = edp_datapath_pick_burst(dp, stop, batch, NULL, EDP_BATCH, &n, &rc, err);
+		int got = edp_datapath_pick_burst(dp, stop, batch, NULL, NULL, EDP_BATCH, &n, &rc, err);
 		if (n == 0 && got == EDP_PICK_IDLE) { /* live inputs, nothing now */
 			uint64_t c0 = edp_stats_cycles();
 			if (edp_datapath_flush_outputs(dp, rc ? NULL : err) < 0)

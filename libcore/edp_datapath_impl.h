@@ -38,6 +38,16 @@ static inline struct edp_mbuf_pool *edp_pools_for(const struct edp_pools *set, u
 	return caplen <= EDP_SMALL_BUF || !set->of[EDP_POOL_LARGE] ? set->of[EDP_POOL_SMALL] : set->of[EDP_POOL_LARGE];
 }
 
+/* What the threaded reader knows of a packet it queues, carried next to
+ * the mbuf pointer (edp_worker keeps an array of them beside each receive
+ * ring): the worker that takes the packet sets the descriptor up from it,
+ * so a descriptor is written on the core that processes its packet and
+ * only the packet's bytes cross from the reading core. */
+struct edp_rx_meta {
+	uint64_t ts_ns;
+	uint32_t data_len, wire_len;
+};
+
 /* An input port: a capture (read ahead by one packet, merged by
  * timestamp) or a live source, a vport or an interface (polled: it never
  * ends by itself and an empty one does not hold the others up). */
@@ -50,7 +60,7 @@ struct edp_input {
 	 * reader never loads from the mbuf it has just filled (its line may
 	 * still be on its way from the core that wrote it last) */
 	uint64_t next_ts;
-	uint32_t next_wire_len;
+	uint32_t next_caplen, next_wire_len;
 	uint32_t next_queue; /* input index * queues_per_port + its RSS queue */
 	uint16_t port;
 	bool live, done;       /* done: a live input after a stop or an error */
@@ -130,6 +140,8 @@ int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *sto
 
 /* Take up to `max` packets in timestamp order (the earliest lookahead
  * packet, then its input's next one, ...) into mbufs, *n_out of them,
+ * their descriptors set up (edp_mbuf_init) or, with `meta`, left for the
+ * taker to set up from meta[i] (the buffers hold the packets either way),
  * reading ahead on each input taken from (unless *rc already holds an
  * error or a stop was requested); live inputs are polled. Returns 1 when
  * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
@@ -139,6 +151,7 @@ int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *sto
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
-			    uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc, struct edp_error *err);
+			    struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
+			    struct edp_error *err);
 
 #endif

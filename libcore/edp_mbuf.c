@@ -107,10 +107,20 @@ struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *p)
 	return edp_mbuf_pool_available(p) ? take(p) : NULL;
 }
 
+struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *p)
+{
+	if (p->free_top > TAKE_AHEAD)
+		edp_prefetch_write(edp_mbuf_buf(p->free_stack[p->free_top - 1 - TAKE_AHEAD]));
+	if (p->free_top)
+		return p->free_stack[--p->free_top];
+	return p->fresh < p->count ? fresh(p) : NULL;
+}
+
 void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p)
 {
 	uint32_t k = p->free_top < TAKE_AHEAD ? p->free_top : TAKE_AHEAD; /* fresh ones are cold anyway */
-	edp_mbuf_prefetch(p->free_stack + p->free_top - k, k, true);
+	for (uint32_t i = p->free_top - k; i < p->free_top; i++)
+		edp_prefetch_write(edp_mbuf_buf(p->free_stack[i]));
 }
 
 static inline bool owns(const struct edp_mbuf_pool *p, const struct edp_mbuf *m)

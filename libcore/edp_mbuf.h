@@ -10,7 +10,9 @@
  * are a pointer stack, so the hot path is allocation-free.
  *
  * Thread-safety: a pool belongs to one thread (the reading one); the other
- * threads hand descriptors back to it over a ring.
+ * threads hand descriptors back to it over a ring. A buffer may be filled
+ * on one thread and its descriptor set up on another (edp_mbuf_alloc_buffer,
+ * edp_mbuf_init).
  */
 #ifndef EDP_MBUF_H
 #define EDP_MBUF_H
@@ -82,8 +84,27 @@ uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs
 
 /* Take one descriptor, or NULL when none is free. */
 struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *pool);
+/* Take one for its buffer only, or NULL when none is free: the descriptor's
+ * line is neither read nor written (edp_mbuf_init sets it up later, maybe
+ * on another core: the threaded reader fills buffers, the worker that
+ * processes the packet its descriptor, so that line stays on that core). */
+struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *pool);
+/* Set up a descriptor taken with edp_mbuf_alloc_buffer whose buffer holds
+ * a packet of data_len bytes now. */
+static inline void edp_mbuf_init(struct edp_mbuf *m, uint32_t data_len, uint32_t wire_len, uint64_t ts_ns,
+				 uint16_t in_port)
+{
+	m->data = edp_mbuf_buf(m);
+	m->ts_ns = ts_ns;
+	m->out_ports = 0;
+	m->data_len = data_len;
+	m->wire_len = wire_len;
+	m->in_port = in_port;
+	m->drop_reason = 0;
+	m->flags = 0;
+}
 
-/* Warm, for writing, the descriptors (and first buffer lines) that alloc
+/* Warm, for writing, the first buffer lines that edp_mbuf_alloc_buffer
  * hands out before its own look-ahead reaches them: each alloc asks for the
  * one a few places further down, so after the free stack changed (a
  * refill) only its first few are cold. A packet that another core

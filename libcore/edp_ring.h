@@ -70,10 +70,16 @@ static inline uint32_t edp_ring_peek(struct edp_ring *r, void **objs, uint32_t n
 	return n;
 }
 
+/* Free the n oldest slots (n <= what a peek returned). */
+static inline void edp_ring_skip(struct edp_ring *r, uint32_t n)
+{
+	atomic_store_explicit(&r->tail, atomic_load_explicit(&r->tail, memory_order_relaxed) + n, memory_order_release);
+}
+
 static inline uint32_t edp_ring_dequeue_burst(struct edp_ring *r, void **objs, uint32_t n)
 {
 	n = edp_ring_peek(r, objs, n);
-	atomic_store_explicit(&r->tail, atomic_load_explicit(&r->tail, memory_order_relaxed) + n, memory_order_release);
+	edp_ring_skip(r, n);
 	return n;
 }
 
@@ -84,6 +90,20 @@ static inline int edp_ring_has_room(struct edp_ring *r, uint32_t n)
 		return 1;
 	r->producer_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 	return r->mask + 1 - (head - r->producer_tail) >= n;
+}
+
+/* The slot the producer fills next, and the one the consumer empties
+ * next: where the two sides meet in an array beside the ring, one element
+ * a slot (written before the enqueue that publishes the slot, read before
+ * the dequeue that frees it). */
+static inline uint32_t edp_ring_producer_slot(const struct edp_ring *r)
+{
+	return atomic_load_explicit(&r->head, memory_order_relaxed) & r->mask;
+}
+
+static inline uint32_t edp_ring_consumer_slot(const struct edp_ring *r)
+{
+	return atomic_load_explicit(&r->tail, memory_order_relaxed) & r->mask;
 }
 
 /* The consumer's view of how many objects wait: at least that many (what

@@ -31,6 +31,7 @@
 struct queue {
 	struct edp_ring *rx;  /* reader -> owning worker */
 	struct edp_ring *out; /* owning worker -> writer; holds all in flight */
+	struct edp_rx_meta *meta; /* beside rx: a slot's packet (its descriptor is the worker's to set up) */
 	_Atomic int32_t owner;
 	_Atomic int32_t move_to;   /* -1, or the thread to hand over to */
 	_Alignas(64) _Atomic uint64_t cycles; /* spent on it so far (by its owners); own line */
@@ -48,6 +49,7 @@ struct worker {
 	uint32_t *mine;           /* the queues it owns now */
 	uint32_t owned;           /* how many */
 	struct edp_mbuf **taken;  /* the batch taken from mine[i]: taken + i * EDP_BATCH, */
+	struct edp_rx_meta *taken_meta; /* (what set its descriptors up, at the same places) */
 	uint32_t *taken_n;        /* taken_n[i] packets, processed later in the same turn */
 	_Atomic uint32_t backlog; /* most packets left on one of them after a batch */
 	_Alignas(64) _Atomic uint64_t io_cycles; /* reading and writing: load that moves with no queue */
@@ -141,10 +143,22 @@ static void wake_all(struct run *run)
  * just taken), so that they arrive from the core that last wrote them while
  * this batch is handled: a batch's own prefetch, issued just before use,
  * left the first packets waiting the whole cross-core latency. */
-static void prefetch_next(struct edp_ring *r, bool write)
+static uint32_t prefetch_next(struct edp_ring *r, bool write)
 {
 	struct edp_mbuf *next[EDP_BATCH];
-	edp_mbuf_prefetch(next, edp_ring_peek(r, (void **)next, EDP_BATCH), write);
+	uint32_t n = edp_ring_peek(r, (void **)next, EDP_BATCH);
+	edp_mbuf_prefetch(next, n, write);
+	return n;
+}
+
+/* The same for a receive queue, with the packets' entries beside the ring. */
+static void prefetch_next_rx(struct queue *q)
+{
+	uint32_t n = prefetch_next(q->rx, true), at = edp_ring_consumer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
+	for (uint32_t i = 0; i < n; i += 64 / sizeof(*q->meta))
+		__builtin_prefetch(&q->meta[(at + i) & mask]);
+	if (n)
+		__builtin_prefetch(&q->meta[(at + n - 1) & mask]);
 }
 
 /* Rings sized for everything in flight never fill up. */
@@ -200,11 +214,16 @@ static uint32_t take_queues(struct run *run, struct worker *w)
 	for (uint32_t i = 0; i < owned; i++) {
 		struct queue *q = &run->q[w->mine[i]];
 		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
-		uint32_t n = w->taken_n[i] = edp_ring_dequeue_burst(q->rx, (void **)batch, EDP_BATCH);
+		uint32_t n = w->taken_n[i] = edp_ring_peek(q->rx, (void **)batch, EDP_BATCH);
 		if (!n)
 			continue;
 		edp_mbuf_prefetch(batch, n, true);
-		prefetch_next(q->rx, true);
+		struct edp_rx_meta *meta = w->taken_meta + (size_t)i * EDP_BATCH;
+		uint32_t at = edp_ring_consumer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
+		for (uint32_t k = 0; k < n; k++) /* before the slots are freed */
+			meta[k] = q->meta[(at + k) & mask];
+		edp_ring_skip(q->rx, n);
+		prefetch_next_rx(q);
 		uint32_t left = edp_ring_waiting(q->rx);
 		backlog = left > backlog ? left : backlog;
 		if (w->index && left <= RX_RING_SLOTS / 2 && edp_doorbell_waiting(&run->w[0].bell))
@@ -224,7 +243,11 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 			continue;
 		struct queue *q = &run->q[w->mine[i]];
 		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
+		const struct edp_rx_meta *meta = w->taken_meta + (size_t)i * EDP_BATCH;
+		uint16_t port = run->dp->inputs[w->mine[i] / run->dp->queues_per_port].port;
 		uint64_t c0 = *now;
+		for (uint32_t k = 0; k < n; k++)
+			edp_mbuf_init(batch[k], meta[k].data_len, meta[k].wire_len, meta[k].ts_ns, port);
 		edp_datapath_process_lane(run->dp, w->lane, batch, n);
 		push_sized(q->out, (void *const *)batch, n);
 		*now = edp_stats_cycles();
@@ -379,8 +402,10 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	}
 	uint64_t c0 = *now;
 	struct edp_mbuf *batch[EDP_BATCH];
+	struct edp_rx_meta meta[EDP_BATCH];
 	uint32_t qid[EDP_BATCH], n;
-	int got = edp_datapath_pick_burst(dp, run->stop, batch, qid, EDP_BATCH, &n, &run->read_rc, run->read_err);
+	int got = edp_datapath_pick_burst(dp, run->stop, batch, meta, qid, EDP_BATCH, &n, &run->read_rc,
+					  run->read_err);
 	int idle = n == 0 && got == EDP_PICK_IDLE;
 	if (idle != atomic_load_explicit(&run->live_idle, memory_order_relaxed)) /* written when it flips */
 		atomic_store_explicit(&run->live_idle, idle, memory_order_relaxed);
@@ -412,12 +437,18 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		pos += count[used[k]];
 	}
 	struct edp_mbuf *grouped[EDP_BATCH];
-	for (uint32_t i = 0; i < n; i++)
+	struct edp_rx_meta grouped_meta[EDP_BATCH];
+	for (uint32_t i = 0; i < n; i++) {
+		grouped_meta[at[qid[i]]] = meta[i];
 		grouped[at[qid[i]]++] = batch[i];
+	}
 	for (uint32_t k = 0, pos = 0; k < n_used; k++) {
 		struct queue *q = &run->q[used[k]];
 		uint32_t c = count[used[k]];
 		count[used[k]] = 0;
+		uint32_t slot = edp_ring_producer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
+		for (uint32_t j = 0; j < c; j++) /* published by the enqueue */
+			q->meta[(slot + j) & mask] = grouped_meta[pos + j];
 		push_sized(q->rx, (void *const *)&grouped[pos], c);
 		pos += c;
 		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
@@ -672,12 +703,14 @@ static uint32_t mbufs_free(const struct edp_datapath *dp)
 static void teardown(struct run *run)
 {
 	for (uint32_t i = 0; run->q && i < run->n_queues; i++) {
+		free(run->q[i].meta);
 		edp_ring_destroy(run->q[i].rx);
 		edp_ring_destroy(run->q[i].out);
 	}
 	for (uint32_t i = 0; run->w && i < run->n_workers; i++) {
 		free(run->w[i].mine);
 		free(run->w[i].taken);
+		free(run->w[i].taken_meta);
 		free(run->w[i].taken_n);
 	}
 	free(run->q);
@@ -715,6 +748,8 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		if (!(run->q[i].rx = edp_ring_create(RX_RING_SLOTS, err)) ||
 		    !(run->q[i].out = edp_ring_create(in_flight, err)))
 			return EDP_ERR_RUNTIME;
+		else if (!(run->q[i].meta = aligned_alloc(64, edp_ring_capacity(run->q[i].rx) * sizeof(*run->q[i].meta))))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	if (!(run->free = edp_ring_create(in_flight, err)) ||
 	    (run->ordered && !(run->order = edp_ring_create(in_flight, err))))
 		return EDP_ERR_RUNTIME;
@@ -726,6 +761,7 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		w->index = i;
 		if (!(w->mine = malloc(run->n_queues * sizeof(uint32_t) + 1)) ||
 		    !(w->taken = malloc((run->n_queues + 1) * EDP_BATCH * sizeof(*w->taken))) ||
+		    !(w->taken_meta = malloc((run->n_queues + 1) * EDP_BATCH * sizeof(*w->taken_meta))) ||
 		    !(w->taken_n = malloc((run->n_queues + 1) * sizeof(uint32_t))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}

@@ -7,7 +7,11 @@
  * threads use N cores and no more:
  *   reader (worker 0): inputs -> RSS hash -> rx queue rings; it gets
  *     queues last, reading being a load of its own (which the balancer
- *     counts as the thread's base load)
+ *     counts as the thread's base load). It fills the packets' buffers
+ *     only: a packet's time and lengths go in an array beside the ring
+ *     (edp_rx_meta), and the worker that takes the packet sets its
+ *     descriptor up, so the descriptor's line stays on the processing core
+ *     and only the packet's bytes cross from the reading one
  *   writer (whichever worker holds the `writing` lock): out rings ->
  *     outputs, then mbufs back to the reader over the free ring; a worker
  *     whose queues back up leaves it to the others, the reader takes it when

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "unit.h"
 #include "edp_action.h"
@@ -92,12 +93,52 @@ static void test_mbuf_pool(void **state)
 	edp_mbuf_pool_destroy(pool);
 }
 
+/* A buffer taken alone leaves its descriptor's line as it was (the threaded
+ * reader's descriptors are set up by the worker); edp_mbuf_init sets it up. */
+static void test_mbuf_alloc_buffer(void **state)
+{
+	(void)state;
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(2, 64, NULL);
+	struct edp_mbuf *m = edp_mbuf_alloc_buffer(pool), *n = edp_mbuf_alloc_buffer(pool);
+	assert_non_null(m);
+	assert_non_null(n);
+	assert_ptr_not_equal(m, n);
+	assert_null(edp_mbuf_alloc_buffer(pool)); /* empty */
+	assert_ptr_equal(m->pool, pool); /* set once, when first handed out */
+	assert_int_equal(m->buf_len, 64);
+	memset(edp_mbuf_buf(m), 0xab, 60);
+	edp_mbuf_init(m, 60, 1500, 123456789ull, 3);
+	m->out_ports = 5;
+	m->drop_reason = 2;
+	m->flags = 1;
+	m->l3_off = 14;
+	edp_mbuf_free_bulk(&m, 1);
+	assert_int_equal(edp_mbuf_pool_available(pool), 1);
+	edp_mbuf_pool_prefetch(pool);
+	struct edp_mbuf *again = edp_mbuf_alloc_buffer(pool);
+	assert_ptr_equal(again, m);
+	assert_int_equal(m->out_ports, 5); /* untouched */
+	assert_int_equal(m->l3_off, 14);
+	edp_mbuf_init(m, 60, 1500, 123456789ull, 3);
+	assert_ptr_equal(m->data, edp_mbuf_buf(m));
+	assert_int_equal(m->data_len, 60);
+	assert_int_equal(m->wire_len, 1500);
+	assert_int_equal(m->ts_ns, 123456789ull);
+	assert_int_equal(m->in_port, 3);
+	assert_int_equal(m->out_ports, 0);
+	assert_int_equal(m->drop_reason, 0);
+	assert_int_equal(m->flags, 0);
+	assert_int_equal(m->data[59], 0xab);
+	edp_mbuf_pool_destroy(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ttl_checksum_matches_full),
 		cmocka_unit_test(test_ttl_expiry),
 		cmocka_unit_test(test_mbuf_pool),
+		cmocka_unit_test(test_mbuf_alloc_buffer),
 	};
 	return cmocka_run_group_tests_name("action", tests, NULL, NULL);
 }

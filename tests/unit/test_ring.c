@@ -119,6 +119,93 @@ static void test_concurrent_stress(void **state)
 	edp_ring_destroy(r);
 }
 
+/* An array beside the ring, one element a slot: written at the producer's
+ * slot before the enqueue, read at the consumer's after a peek and before
+ * the skip that frees the slots; the positions wrap with the ring. */
+static void test_side_array(void **state)
+{
+	(void)state;
+	struct edp_ring *r = edp_ring_create(8, NULL);
+	uint32_t side[8], mask = edp_ring_capacity(r) - 1;
+	void *in[8], *out[8];
+	numbered(in, 8);
+	for (uint32_t round = 0; round < 5; round++) { /* 5 x 3 slots: wraps around twice */
+		uint32_t at = edp_ring_producer_slot(r);
+		assert_int_equal(at, round * 3 % 8);
+		for (uint32_t i = 0; i < 3; i++)
+			side[(at + i) & mask] = round * 10 + i;
+		assert_int_equal(edp_ring_enqueue_burst(r, in, 3), 3);
+		assert_int_equal(edp_ring_peek(r, out, 8), 3);
+		at = edp_ring_consumer_slot(r);
+		assert_int_equal(at, round * 3 % 8);
+		for (uint32_t i = 0; i < 3; i++)
+			assert_int_equal(side[(at + i) & mask], round * 10 + i);
+		edp_ring_skip(r, 2); /* one left behind for the next round's peek */
+		assert_int_equal(edp_ring_count(r), 1);
+		assert_int_equal(edp_ring_consumer_slot(r), (round * 3 + 2) % 8);
+		assert_int_equal(edp_ring_dequeue_burst(r, out, 1), 1);
+		assert_ptr_equal(out[0], in[2]);
+	}
+	edp_ring_destroy(r);
+}
+
+struct side_ring {
+	struct edp_ring *r;
+	uintptr_t side[64];
+};
+
+static void *side_producer(void *arg)
+{
+	struct side_ring *s = arg;
+	uint64_t rng = 3;
+	uintptr_t next = 1;
+	void *objs[64];
+	uint32_t mask = edp_ring_capacity(s->r) - 1;
+	while (next <= STRESS_N) {
+		uint32_t want = 1 + unit_rand(&rng) % 64, n = 0;
+		while (n < want && next + n <= STRESS_N) {
+			objs[n] = (void *)(next + n);
+			n++;
+		}
+		if (!edp_ring_has_room(s->r, n))
+			continue;
+		uint32_t at = edp_ring_producer_slot(s->r);
+		for (uint32_t i = 0; i < n; i++)
+			s->side[(at + i) & mask] = (next + i) * 7;
+		if (edp_ring_enqueue_burst(s->r, objs, n) != n) /* has_room said so */
+			abort();
+		next += n;
+	}
+	return NULL;
+}
+
+/* The same across threads: every slot's element is the one its producer
+ * wrote, never the one of the round before or after. */
+static void test_side_array_concurrent(void **state)
+{
+	(void)state;
+	struct side_ring s = { edp_ring_create(64, NULL), { 0 } };
+	pthread_t t;
+	pthread_create(&t, NULL, side_producer, &s);
+	uint64_t rng = 4;
+	uintptr_t expect = 1;
+	void *objs[64];
+	uint32_t mask = edp_ring_capacity(s.r) - 1;
+	while (expect <= STRESS_N) {
+		uint32_t n = edp_ring_peek(s.r, objs, 1 + unit_rand(&rng) % 64), at = edp_ring_consumer_slot(s.r);
+		for (uint32_t i = 0; i < n; i++) {
+			uintptr_t v = s.side[(at + i) & mask];
+			if ((uintptr_t)objs[i] != expect || v != expect * 7)
+				fail_msg("slot %u: object %lu, element %lu, expected %lu", (at + i) & mask,
+					 (unsigned long)(uintptr_t)objs[i], (unsigned long)v, (unsigned long)expect);
+			expect++;
+		}
+		edp_ring_skip(s.r, n);
+	}
+	pthread_join(t, NULL);
+	edp_ring_destroy(s.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +213,8 @@ int main(void)
 		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_waiting),
 		cmocka_unit_test(test_concurrent_stress),
+		cmocka_unit_test(test_side_array),
+		cmocka_unit_test(test_side_array_concurrent),
 	};
 	return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
 }
