@@ -35,11 +35,26 @@ static inline void edp_doorbell_init(struct edp_doorbell *db)
 	atomic_init(&db->waiters, 0);
 }
 
+/* A full (sequentially consistent) fence. On x86-64 a locked no-op on the
+ * word below the stack pointer, as Linux's smp_mb() does: GCC's fence is a
+ * locked no-op on the stack top, which the loads of the stack that follow
+ * (locals, the return address) then wait for. Wakers ring on every
+ * batch, so it counts: 64-byte packets, 1,000 rules, `-t 2` took 0.90-0.93
+ * of the time with GCC's fence (IMIX: no difference). */
+static inline void edp_doorbell_fence(void)
+{
+#if defined(__x86_64__)
+	__asm__ __volatile__("lock orl $0, -4(%%rsp)" ::: "memory", "cc");
+#else
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
 /* Announce a wait. Returns the ticket for edp_doorbell_wait. */
 static inline uint32_t edp_doorbell_prepare(struct edp_doorbell *db)
 {
 	atomic_fetch_add_explicit(&db->waiters, 1, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
+	edp_doorbell_fence();
 	return atomic_load_explicit(&db->seq, memory_order_acquire);
 }
 
@@ -54,7 +69,7 @@ void edp_doorbell_wait(struct edp_doorbell *db, uint32_t ticket, uint64_t timeou
 /* Whether a thread sleeps (or is about to) on db: call after publishing. */
 static inline bool edp_doorbell_waiting(struct edp_doorbell *db)
 {
-	atomic_thread_fence(memory_order_seq_cst);
+	edp_doorbell_fence();
 	return atomic_load_explicit(&db->waiters, memory_order_relaxed) != 0;
 }
 
