@@ -29,7 +29,7 @@ CMDS = edp-run edp-replay edp-top edp-assign
 BINS = $(CMDS:%=$(BUILD)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath
+TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-c2c
 
 .PHONY: all deps test test-build bench demo install clean check-man
 all: $(BINS) $(TOOLS) $(UNIT_BINS)
@@ -67,6 +67,9 @@ $(BUILD)/tests/edp-gen: tests/tools/edp-gen.c $(LIB) | $(BUILD)/tests
 
 $(BUILD)/tests/edp-fastpath: tests/bench/fastpath.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/tests/edp-c2c: tests/bench/c2c.c | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) -pthread
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
