@@ -135,6 +135,11 @@ int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err);
 /* Write each packet to the output of each of its ports, in order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
 
+/* The batch loop on the calling thread, lane 0: take a burst, process it,
+ * write it, until the inputs end (inline mode, and one worker with one
+ * queue an input). Returns 0 or an error status with err set. */
+int edp_datapath_run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
+
 /* Read every input's first packet. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 

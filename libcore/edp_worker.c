@@ -798,6 +798,18 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 
 int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
+	if (dp->cfg->threads == 1 && dp->queues_per_port == 1) {
+		/* one worker, one queue an input: the queue is the input, and the
+		 * rings would only carry packets from this thread to itself, so the
+		 * worker runs the batch loop inline (on its CPU, its flow cache on
+		 * its node): -t 1 then costs what -t 0 does */
+		struct edp_lane *lane = &dp->lanes[0];
+		edp_topo_pin(dp->worker_cpu[0], NULL);
+		edp_flowcache_place(lane->fc, &dp->topo, dp->worker_node[0]);
+		edp_flowcache_warm(lane->fc);
+		lane->n_queues = dp->n_inputs;
+		return edp_datapath_run_inline(dp, stop, err);
+	}
 	struct run run;
 	memset(&run, 0, sizeof(run));
 	atomic_init(&run.writing, false);

@@ -182,6 +182,15 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 
 static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
 
+/* A queue's share of its thread's busy cycles. A queue's block is written
+ * every batch, its thread's at most every EDP_PUBLISH_CYCLES, so a snapshot
+ * may find the queue a little ahead: at most the whole (as edp-top shows). */
+static double queue_share(const struct edp_stats_snapshot *s, const struct edp_stats_queue *q)
+{
+	double r = q->thread < s->header.n_threads ? ratio(q->cycles, s->threads[q->thread].busy_cycles) : 0;
+	return r > 1 ? 1 : r;
+}
+
 void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
 {
 	const struct edp_stats_header *h = &s->header;
@@ -213,11 +222,10 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	fprintf(f, "],\"queues\":[");
 	for (uint32_t i = 0; i < h->n_queues; i++) {
 		const struct edp_stats_queue *q = &s->queues[i];
-		uint64_t busy = q->thread < h->n_threads ? s->threads[q->thread].busy_cycles : 0;
 		fprintf(f, "%s{\"queue\":%u,\"port\":", i ? "," : "", i);
 		edp_print_json_string(f, q->port < h->n_ports ? s->ports[q->port].name : "");
 		fprintf(f, ",\"thread\":%u,\"packets\":%llu,\"cycles\":%llu,\"share\":%.6f}", q->thread,
-			(unsigned long long)q->packets, (unsigned long long)q->cycles, ratio(q->cycles, busy));
+			(unsigned long long)q->packets, (unsigned long long)q->cycles, queue_share(s, q));
 	}
 	fprintf(f, "],\"ports\":[");
 	for (uint32_t i = 0; i < h->n_ports; i++) {
@@ -262,9 +270,8 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 	fprintf(f, "  %-6s %-16s %6s %12s %8s\n", "queue", "port", "thread", "packets", "share");
 	for (uint32_t i = 0; i < h->n_queues; i++) {
 		const struct edp_stats_queue *q = &s->queues[i];
-		uint64_t busy = q->thread < h->n_threads ? s->threads[q->thread].busy_cycles : 0;
 		fprintf(f, "  %-6u %-16s %6u %12llu %7.1f%%\n", i, q->port < h->n_ports ? s->ports[q->port].name : "?",
-			q->thread, (unsigned long long)q->packets, 100 * ratio(q->cycles, busy));
+			q->thread, (unsigned long long)q->packets, 100 * queue_share(s, q));
 	}
 	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
 	for (uint32_t i = 0; i < h->n_ports; i++)

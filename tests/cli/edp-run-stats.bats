@@ -36,6 +36,22 @@ stop_instance() {
 	[ "$(jq '[.threads[].packets] | add' b.json)" -gt "$(jq '[.threads[].packets] | add' a.json)" ]
 }
 
+@test "--stats --json of the default -t 1: one thread owning the queue of each input, busy, counting" {
+	start_instance --name one
+	wait_for "$RUN" --stats one
+	sleep 0.5
+	"$RUN" --stats one --json >a.json
+	sleep 0.5
+	"$RUN" --stats one --json >b.json
+	stop_instance
+	jq -e '(.threads | length) == 1 and .threads[0].queues == 1 and (.queues | length) == 1
+		and .queues[0].thread == 0 and .queues[0].share > 0.5 and .queues[0].share <= 1
+		and .threads[0].busy_ratio > 0 and .threads[0].packets_per_batch > 1
+		and .queues[0].packets > 0' a.json
+	[ "$(jq '.threads[0].packets' b.json)" -gt "$(jq '.threads[0].packets' a.json)" ]
+	[ "$(jq '.queues[0].packets' b.json)" -gt "$(jq '.queues[0].packets' a.json)" ]
+}
+
 @test "the segment is owner-only under EDP_RUNDIR and removed at exit" {
 	start_instance
 	wait_for "$RUN" --stats

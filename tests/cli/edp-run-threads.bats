@@ -40,6 +40,12 @@ YAML
 		mv out.pcap out$t.pcap
 		mv side.pcap side$t.pcap
 	done
+	# -t 1 with one queue an input runs the batch loop on its worker
+	# (no rings), with 3 queues the worker machinery on one thread
+	grep -v -e '^datapath:' -e 'rx-queues' p.yaml >p1.yaml
+	"$RUN" -c p1.yaml -r in.pcap -t 1 --ordered -q
+	cmp out0.pcap out.pcap
+	cmp side0.pcap side.pcap
 	cmp out0.pcap out1.pcap
 	cmp out0.pcap out4.pcap
 	cmp side0.pcap side1.pcap
