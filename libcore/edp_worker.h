@@ -25,7 +25,7 @@
  *
  * One worker with one queue an input runs edp_datapath_run_inline on its
  * CPU instead: the queue is the input, and the rings would carry packets
- * from the thread to itself (-t 1 cost 1.1-1.4x of -t 0's time that way).
+ * from the thread to itself (-t 1 took up to 1.2x of -t 0's time that way).
  *
  * No packet is dropped for lack of room: the out, order and free rings are
  * sized for every packet in flight, and the reader reads a batch only when
