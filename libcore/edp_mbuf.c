@@ -102,11 +102,6 @@ uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, u
 	return n;
 }
 
-struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *p)
-{
-	return edp_mbuf_pool_available(p) ? take(p) : NULL;
-}
-
 struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *p)
 {
 	if (p->free_top > TAKE_AHEAD)

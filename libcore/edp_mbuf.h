@@ -82,12 +82,11 @@ uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *pool);
  * Each descriptor comes back with data at the start of its buffer. */
 uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs, uint32_t n);
 
-/* Take one descriptor, or NULL when none is free. */
-struct edp_mbuf *edp_mbuf_alloc(struct edp_mbuf_pool *pool);
-/* Take one for its buffer only, or NULL when none is free: the descriptor's
- * line is neither read nor written (edp_mbuf_init sets it up later, maybe
- * on another core: the threaded reader fills buffers, the worker that
- * processes the packet its descriptor, so that line stays on that core). */
+/* Take one descriptor for its buffer only, or NULL when none is free: the
+ * descriptor's line is neither read nor written, but the first time it is
+ * handed out (to record its pool). edp_mbuf_init sets it up later, maybe on
+ * another core: the threaded reader fills buffers, the worker that processes
+ * the packet its descriptor, so that line stays on that core. */
 struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *pool);
 /* Set up a descriptor taken with edp_mbuf_alloc_buffer whose buffer holds
  * a packet of data_len bytes now. */

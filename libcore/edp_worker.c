@@ -573,20 +573,24 @@ static void serve(struct worker *w)
 	edp_datapath_publish_lane(run->dp, lane, true);
 }
 
-/* A worker on its CPU, with its flow cache on its node; the buckets of a
- * worker that starts with queues faulted in now (one that gets its first
- * queue later touches them as it goes). */
+/* Worker `index` on its CPU, with its flow cache on its node; the buckets
+ * of a worker that starts with queues faulted in now (`warm`: one that gets
+ * its first queue later touches them as it goes). */
+static void place(struct edp_datapath *dp, uint32_t index, bool warm)
+{
+	edp_topo_pin(dp->worker_cpu[index], NULL);
+	edp_flowcache_place(dp->lanes[index].fc, &dp->topo, dp->worker_node[index]);
+	if (warm)
+		edp_flowcache_warm(dp->lanes[index].fc);
+}
+
 static void settle(struct worker *w)
 {
 	struct run *run = w->run;
-	struct edp_datapath *dp = run->dp;
-	edp_topo_pin(dp->worker_cpu[w->index], NULL);
-	edp_flowcache_place(w->lane->fc, &dp->topo, dp->worker_node[w->index]);
-	for (uint32_t i = 0; i < run->n_queues; i++)
-		if (atomic_load_explicit(&run->q[i].owner, memory_order_relaxed) == (int32_t)w->index) {
-			edp_flowcache_warm(w->lane->fc);
-			break;
-		}
+	bool owns = false;
+	for (uint32_t i = 0; i < run->n_queues && !owns; i++)
+		owns = atomic_load_explicit(&run->q[i].owner, memory_order_relaxed) == (int32_t)w->index;
+	place(run->dp, w->index, owns);
 }
 
 static void *worker_main(void *arg)
@@ -803,11 +807,8 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		 * rings would only carry packets from this thread to itself, so the
 		 * worker runs the batch loop inline (on its CPU, its flow cache on
 		 * its node): -t 1 then costs what -t 0 does */
-		struct edp_lane *lane = &dp->lanes[0];
-		edp_topo_pin(dp->worker_cpu[0], NULL);
-		edp_flowcache_place(lane->fc, &dp->topo, dp->worker_node[0]);
-		edp_flowcache_warm(lane->fc);
-		lane->n_queues = dp->n_inputs;
+		place(dp, 0, true);
+		dp->lanes[0].n_queues = dp->n_inputs;
 		return edp_datapath_run_inline(dp, stop, err);
 	}
 	struct run run;
