@@ -75,17 +75,25 @@ static struct edp_mbuf *fresh(struct edp_mbuf_pool *p)
 	return m;
 }
 
-/* How far ahead take() asks for the lines of the descriptor it will hand
- * out: one a packet, so that a descriptor last written on another core
- * arrives while the packets before it are read (the reader stalled on its
- * stores into them). */
+/* How far ahead an allocation asks for the buffer line it will hand out:
+ * one a packet, so that a buffer last written on another core arrives while
+ * the packets before it are read (the reader stalled on its stores into
+ * them). */
 #define TAKE_AHEAD 8
 
-static inline struct edp_mbuf *take(struct edp_mbuf_pool *p)
+struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *p)
 {
 	if (p->free_top > TAKE_AHEAD)
-		edp_mbuf_prefetch(&p->free_stack[p->free_top - 1 - TAKE_AHEAD], 1, true);
-	struct edp_mbuf *m = p->free_top ? p->free_stack[--p->free_top] : fresh(p);
+		edp_prefetch_write(edp_mbuf_buf(p->free_stack[p->free_top - 1 - TAKE_AHEAD]));
+	if (p->free_top)
+		return p->free_stack[--p->free_top];
+	return p->fresh < p->count ? fresh(p) : NULL;
+}
+
+/* A descriptor ready for a packet to be written into (one is free). */
+static inline struct edp_mbuf *take(struct edp_mbuf_pool *p)
+{
+	struct edp_mbuf *m = edp_mbuf_alloc_buffer(p);
 	m->data = edp_mbuf_buf(m);
 	m->out_ports = 0;
 	m->drop_reason = 0;
@@ -100,15 +108,6 @@ uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, u
 	for (uint32_t i = 0; i < n; i++)
 		mbufs[i] = take(p);
 	return n;
-}
-
-struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *p)
-{
-	if (p->free_top > TAKE_AHEAD)
-		edp_prefetch_write(edp_mbuf_buf(p->free_stack[p->free_top - 1 - TAKE_AHEAD]));
-	if (p->free_top)
-		return p->free_stack[--p->free_top];
-	return p->fresh < p->count ? fresh(p) : NULL;
 }
 
 void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p)
