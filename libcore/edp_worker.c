@@ -49,7 +49,6 @@ struct worker {
 	uint32_t *mine;           /* the queues it owns now */
 	uint32_t owned;           /* how many */
 	struct edp_mbuf **taken;  /* the batch taken from mine[i]: taken + i * EDP_BATCH, */
-	struct edp_rx_meta *taken_meta; /* (what set its descriptors up, at the same places) */
 	uint32_t *taken_n;        /* taken_n[i] packets, processed later in the same turn */
 	_Atomic uint32_t backlog; /* most packets left on one of them after a batch */
 	_Alignas(64) _Atomic uint64_t io_cycles; /* reading and writing: load that moves with no queue */
@@ -218,10 +217,13 @@ static uint32_t take_queues(struct run *run, struct worker *w)
 		if (!n)
 			continue;
 		edp_mbuf_prefetch(batch, n, true);
-		struct edp_rx_meta *meta = w->taken_meta + (size_t)i * EDP_BATCH;
+		/* the descriptors (this core's lines) set up before the slots are freed */
 		uint32_t at = edp_ring_consumer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
-		for (uint32_t k = 0; k < n; k++) /* before the slots are freed */
-			meta[k] = q->meta[(at + k) & mask];
+		uint16_t port = run->dp->inputs[w->mine[i] / run->dp->queues_per_port].port;
+		for (uint32_t k = 0; k < n; k++) {
+			const struct edp_rx_meta *m = &q->meta[(at + k) & mask];
+			edp_mbuf_init(batch[k], m->data_len, m->wire_len, m->ts_ns, port);
+		}
 		edp_ring_skip(q->rx, n);
 		prefetch_next_rx(q);
 		uint32_t left = edp_ring_waiting(q->rx);
@@ -243,11 +245,7 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 			continue;
 		struct queue *q = &run->q[w->mine[i]];
 		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
-		const struct edp_rx_meta *meta = w->taken_meta + (size_t)i * EDP_BATCH;
-		uint16_t port = run->dp->inputs[w->mine[i] / run->dp->queues_per_port].port;
 		uint64_t c0 = *now;
-		for (uint32_t k = 0; k < n; k++)
-			edp_mbuf_init(batch[k], meta[k].data_len, meta[k].wire_len, meta[k].ts_ns, port);
 		edp_datapath_process_lane(run->dp, w->lane, batch, n);
 		push_sized(q->out, (void *const *)batch, n);
 		*now = edp_stats_cycles();
@@ -461,15 +459,6 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	return n;
 }
 
-/* Who writes: the writer role goes where there is time for it. A worker
- * whose queues back up leaves it to the others; the reader takes it when
- * it could not read (a full ring, no mbufs) or when WRITE_BEHIND processed
- * packets wait for a writer: a worker that falls behind fills its ring,
- * holds the mbufs or leaves its output waiting, and so hands the reader
- * the writing, while a reader that is the slower side rarely writes (and
- * rarely pulls the packets' lines back from the worker's core). Large
- * packets make writing the bigger part of the work (IMIX: the worker
- * wrote, the reader idled). */
 /* Do at least `n` processed packets wait for a writer? (Counts the out
  * rings until it knows: each count reads the other sides' lines.) */
 static bool out_waiting(struct run *run, uint32_t n)
@@ -480,6 +469,15 @@ static bool out_waiting(struct run *run, uint32_t n)
 	return waiting >= n;
 }
 
+/* Who writes: the writer role goes where there is time for it. A worker
+ * whose queues back up leaves it to the others; the reader takes it when
+ * it could not read (a full ring, no mbufs) or when WRITE_BEHIND processed
+ * packets wait for a writer: a worker that falls behind fills its ring,
+ * holds the mbufs or leaves its output waiting, and so hands the reader
+ * the writing, while a reader that is the slower side rarely writes (and
+ * rarely pulls the packets' lines back from the worker's core). Large
+ * packets make writing the bigger part of the work (IMIX: the worker
+ * wrote, the reader idled). */
 static bool backed_up(const struct worker *w)
 {
 	return atomic_load_explicit(&w->backlog, memory_order_relaxed) >= RX_RING_SLOTS / 4;
@@ -714,7 +712,6 @@ static void teardown(struct run *run)
 	for (uint32_t i = 0; run->w && i < run->n_workers; i++) {
 		free(run->w[i].mine);
 		free(run->w[i].taken);
-		free(run->w[i].taken_meta);
 		free(run->w[i].taken_n);
 	}
 	free(run->q);
@@ -748,12 +745,13 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	memset(run->q, 0, qsize);
 	memset(run->w, 0, wsize);
-	for (uint32_t i = 0; i < run->n_queues; i++)
-		if (!(run->q[i].rx = edp_ring_create(RX_RING_SLOTS, err)) ||
-		    !(run->q[i].out = edp_ring_create(in_flight, err)))
+	for (uint32_t i = 0; i < run->n_queues; i++) {
+		struct queue *q = &run->q[i];
+		if (!(q->rx = edp_ring_create(RX_RING_SLOTS, err)) || !(q->out = edp_ring_create(in_flight, err)))
 			return EDP_ERR_RUNTIME;
-		else if (!(run->q[i].meta = aligned_alloc(64, edp_ring_capacity(run->q[i].rx) * sizeof(*run->q[i].meta))))
+		if (!(q->meta = aligned_alloc(64, edp_ring_capacity(q->rx) * sizeof(*q->meta))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	}
 	if (!(run->free = edp_ring_create(in_flight, err)) ||
 	    (run->ordered && !(run->order = edp_ring_create(in_flight, err))))
 		return EDP_ERR_RUNTIME;
@@ -765,7 +763,6 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		w->index = i;
 		if (!(w->mine = malloc(run->n_queues * sizeof(uint32_t) + 1)) ||
 		    !(w->taken = malloc((run->n_queues + 1) * EDP_BATCH * sizeof(*w->taken))) ||
-		    !(w->taken_meta = malloc((run->n_queues + 1) * EDP_BATCH * sizeof(*w->taken_meta))) ||
 		    !(w->taken_n = malloc((run->n_queues + 1) * sizeof(uint32_t))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}
