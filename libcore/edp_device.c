@@ -129,9 +129,10 @@ static int32_t read_int(const char *dir, const char *name, int32_t missing)
 }
 
 /* Drivers that hold a device for a guest or user space, not for the host,
- * by the names sysfs shows: Linux's VFIO (vfio-pci), its PCI placeholder
- * driver that claims a device so no host driver does (pci-stub, from
- * drivers/pci/pci-stub.c) and the UIO drivers (uio_pci_generic, DPDK's
+ * by the names sysfs shows: Linux's VFIO (vfio-pci), the PCI placeholder
+ * driver that claims a device so that no host driver does (the second
+ * name; the bats test "an interface that is up is the host's only under a
+ * host driver" sets each up) and the UIO drivers (uio_pci_generic, DPDK's
  * igb_uio). An interface that is up under one of them is not the host's. */
 static const char *const assignment_drivers[] = { "vfio-pci", "pci-stub", "uio_pci_generic", "igb_uio" };
 
