@@ -81,8 +81,9 @@ struct edp_lane {
 
 struct edp_datapath {
 	const struct edp_config *cfg;
-	struct edp_input inputs[EDP_MAX_PORTS];
-	uint32_t n_inputs;
+	/* written by the reading thread for every packet: lines of their own */
+	_Alignas(64) struct edp_input inputs[EDP_MAX_PORTS];
+	_Alignas(64) uint32_t n_inputs;
 	struct edp_pcap_writer *sinks[EDP_MAX_PORTS];
 	uint32_t n_sinks;
 	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */

@@ -32,6 +32,7 @@ struct queue {
 	struct edp_ring *rx;  /* reader -> owning worker */
 	struct edp_ring *out; /* owning worker -> writer; holds all in flight */
 	struct edp_rx_meta *meta; /* beside rx: a slot's packet (its descriptor is the worker's to set up) */
+	uint16_t port;            /* its input port (kept here: the reader writes the input's lines) */
 	_Atomic int32_t owner;
 	_Atomic int32_t move_to;   /* -1, or the thread to hand over to */
 	_Alignas(64) _Atomic uint64_t cycles; /* spent on it so far (by its owners); own line */
@@ -219,7 +220,7 @@ static uint32_t take_queues(struct run *run, struct worker *w)
 		edp_mbuf_prefetch(batch, n, true);
 		/* the descriptors (this core's lines) set up before the slots are freed */
 		uint32_t at = edp_ring_consumer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
-		uint16_t port = run->dp->inputs[w->mine[i] / run->dp->queues_per_port].port;
+		uint16_t port = q->port;
 		for (uint32_t k = 0; k < n; k++) {
 			const struct edp_rx_meta *m = &q->meta[(at + k) & mask];
 			edp_mbuf_init(batch[k], m->data_len, m->wire_len, m->ts_ns, port);
@@ -702,6 +703,17 @@ static uint32_t mbufs_free(const struct edp_datapath *dp)
 	return n;
 }
 
+/* Zeroed memory on lines of its own: what one thread writes on every turn
+ * must not share a line with what another reads (a malloc'ed neighbour). */
+static void *own_lines(size_t size)
+{
+	size = size ? (size + 63) & ~(size_t)63 : 64;
+	void *p = aligned_alloc(64, size);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
 static void teardown(struct run *run)
 {
 	for (uint32_t i = 0; run->q && i < run->n_queues; i++) {
@@ -739,14 +751,15 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	size_t wsize = run->n_workers * sizeof(*run->w);                      /* as well */
 	run->q = aligned_alloc(64, qsize);
 	run->w = aligned_alloc(64, wsize);
-	run->batch_count = calloc(run->n_queues + 1, sizeof(uint32_t));
-	run->batch_at = calloc(run->n_queues + 1, sizeof(uint32_t));
+	run->batch_count = own_lines(run->n_queues * sizeof(uint32_t));
+	run->batch_at = own_lines(run->n_queues * sizeof(uint32_t));
 	if (!run->q || !run->w || !run->batch_count || !run->batch_at)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	memset(run->q, 0, qsize);
 	memset(run->w, 0, wsize);
 	for (uint32_t i = 0; i < run->n_queues; i++) {
 		struct queue *q = &run->q[i];
+		q->port = dp->inputs[i / dp->queues_per_port].port;
 		if (!(q->rx = edp_ring_create(RX_RING_SLOTS, err)) || !(q->out = edp_ring_create(in_flight, err)))
 			return EDP_ERR_RUNTIME;
 		if (!(q->meta = aligned_alloc(64, edp_ring_capacity(q->rx) * sizeof(*q->meta))))
@@ -761,9 +774,9 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		w->run = run;
 		w->lane = &dp->lanes[i];
 		w->index = i;
-		if (!(w->mine = malloc(run->n_queues * sizeof(uint32_t) + 1)) ||
-		    !(w->taken = malloc((run->n_queues + 1) * EDP_BATCH * sizeof(*w->taken))) ||
-		    !(w->taken_n = malloc((run->n_queues + 1) * sizeof(uint32_t))))
+		if (!(w->mine = own_lines(run->n_queues * sizeof(uint32_t))) ||
+		    !(w->taken = own_lines(run->n_queues * EDP_BATCH * sizeof(*w->taken))) ||
+		    !(w->taken_n = own_lines(run->n_queues * sizeof(uint32_t))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}
 	edp_doorbell_init(&run->balancer_bell);
