@@ -134,7 +134,26 @@ int edp_parse_prefix(const char *s, struct edp_prefix *p, const char **why)
 }
 
 /* A list of CPU numbers, at most `max`. */
-static int get_cpu_list(struct ctx *c, yaml_node_t *v, const char *key, int32_t *out, uint32_t max, uint32_t *n)
+static struct edp_config_at at(const yaml_node_t *n)
+{
+	return (struct edp_config_at){ (uint32_t)n->start_mark.line + 1, (uint32_t)n->start_mark.column + 1 };
+}
+
+int edp_config_fail_at(const struct edp_config *cfg, struct edp_config_at where, struct edp_error *err,
+		       const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (where.line && cfg->path)
+		return edp_error_set(err, EDP_ERR_USAGE, "%s:%u:%u: %s", cfg->path, where.line, where.column, msg);
+	return edp_error_set(err, EDP_ERR_USAGE, "%s", msg);
+}
+
+static int get_cpu_list(struct ctx *c, yaml_node_t *v, const char *key, int32_t *out, struct edp_config_at *out_at,
+			uint32_t max, uint32_t *n)
 {
 	if (v->type != YAML_SEQUENCE_NODE)
 		return fail(c, v, "%s must be a list of CPU numbers", key);
@@ -146,6 +165,7 @@ static int get_cpu_list(struct ctx *c, yaml_node_t *v, const char *key, int32_t 
 			return fail(c, x, "%s: at most %u CPUs", key, max);
 		if (get_int(c, x, key, 0, EDP_MAX_CPU, &cpu))
 			return EDP_ERR_USAGE;
+		out_at[*n] = at(x);
 		out[(*n)++] = (int32_t)cpu;
 	}
 	return 0;
@@ -206,8 +226,9 @@ static int port_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		if (get_int(c, v, k, 0, 1023, &x))
 			return EDP_ERR_USAGE;
 		pc->numa_node = (int32_t)x;
+		pc->numa_node_at = at(v);
 	} else if (strcmp(k, "rx-queue-cpus") == 0) {
-		return get_cpu_list(c, v, k, pc->rx_queue_cpus, EDP_MAX_QUEUES, &pc->n_rx_queue_cpus);
+		return get_cpu_list(c, v, k, pc->rx_queue_cpus, pc->rx_queue_cpus_at, EDP_MAX_QUEUES, &pc->n_rx_queue_cpus);
 	} else if (strcmp(k, "device") == 0) {
 		if (get_string(c, v, "device", &s))
 			return EDP_ERR_USAGE;
@@ -531,7 +552,7 @@ static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	} else if (strcmp(k, "ordered") == 0) {
 		return get_choice(c, v, k, "true", "false", &c->cfg->ordered);
 	} else if (strcmp(k, "cpus") == 0) {
-		return get_cpu_list(c, v, k, c->cfg->cpus, EDP_MAX_THREADS, &c->cfg->n_cpus);
+		return get_cpu_list(c, v, k, c->cfg->cpus, c->cfg->cpus_at, EDP_MAX_THREADS, &c->cfg->n_cpus);
 	} else {
 		return unknown(c, "datapath", k, "threads, rx-queues, ordered, cpus");
 	}

@@ -34,6 +34,13 @@ enum edp_io_kind edp_port_io_kind(const char *spec);
 /* NULL when spec is a valid rx (or tx) value, else why not. */
 const char *edp_port_io_check(const char *spec, bool rx);
 
+/* Where a value stands in the config file (line 0: not from a file), for
+ * the errors found only once the machine is known: a CPU or a NUMA node it
+ * does not have (edp_config_fail_at). */
+struct edp_config_at {
+	uint32_t line, column;
+};
+
 struct edp_port_config {
 	char name[EDP_PORT_NAME_MAX + 1];
 	char *rx;          /* what to read (edp_io_kind), "-" = stdin, NULL = none */
@@ -44,6 +51,7 @@ struct edp_port_config {
 	int32_t numa_node;             /* node of the port's device; -1 = the reader's */
 	int32_t rx_queue_cpus[EDP_MAX_QUEUES]; /* queue i pinned to the worker on this cpu */
 	uint32_t n_rx_queue_cpus;
+	struct edp_config_at numa_node_at, rx_queue_cpus_at[EDP_MAX_QUEUES];
 };
 
 struct edp_config {
@@ -58,6 +66,7 @@ struct edp_config {
 	bool ordered;                   /* keep the global input order on output */
 	int32_t cpus[EDP_MAX_THREADS];  /* worker i runs on cpus[i % n_cpus]; none = automatic */
 	uint32_t n_cpus;
+	struct edp_config_at cpus_at[EDP_MAX_THREADS];
 	uint32_t loop;                  /* read each input this many times; 0 = forever */
 
 	bool tlb_enabled;               /* the Thread Load Balancer (edp_tlb.h) */
@@ -86,6 +95,11 @@ void edp_config_default(struct edp_config *cfg);
 int edp_config_load(struct edp_config *cfg, const char *path, struct edp_error *err);
 
 void edp_config_free(struct edp_config *cfg);
+
+/* Set err (EDP_ERR_USAGE) to the message, after "file:line:column: " when
+ * `at` is a place in cfg's file. Returns EDP_ERR_USAGE. */
+int edp_config_fail_at(const struct edp_config *cfg, struct edp_config_at at, struct edp_error *err,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Index of the port called name, or -1. */
 int edp_config_port_index(const struct edp_config *cfg, const char *name);

@@ -139,8 +139,8 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 		int32_t cpu = cfg->n_cpus ? cfg->cpus[i % cfg->n_cpus] : t->cpu[i % t->n_cpus];
 		int32_t node = edp_topo_node_of(t, cpu);
 		if (node < 0)
-			return edp_error_set(err, EDP_ERR_USAGE, "datapath.cpus: cpu %d is not available (available: %s)",
-					     cpu, avail);
+			return edp_config_fail_at(cfg, cfg->n_cpus ? cfg->cpus_at[i % cfg->n_cpus] : (struct edp_config_at){ 0 }, err,
+						  "datapath.cpus: cpu %d is not available (available: %s)", cpu, avail);
 		dp->worker_cpu[i] = cpu;
 		dp->worker_node[i] = node;
 		if (wl + 1 < sizeof(workers))
@@ -155,11 +155,13 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 	for (uint32_t i = 0; i < dp->n_inputs; i++) {
 		const struct edp_port_config *pc = &cfg->ports[dp->inputs[i].port];
 		if (pc->numa_node >= (int32_t)t->n_nodes)
-			return edp_error_set(err, EDP_ERR_USAGE, "port %s: numa-node %d does not exist (this machine has %u)",
-					     pc->name, pc->numa_node, t->n_nodes);
-		if (pc->n_rx_queue_cpus > dp->queues_per_port)
-			return edp_error_set(err, EDP_ERR_USAGE, "port %s: rx-queue-cpus names %u queues; the port has %u",
-					     pc->name, pc->n_rx_queue_cpus, dp->queues_per_port);
+			return edp_config_fail_at(cfg, pc->numa_node_at, err,
+						  "port %s: numa-node %d does not exist (this machine has %u)", pc->name,
+						  pc->numa_node, t->n_nodes);
+		if (pc->n_rx_queue_cpus > dp->queues_per_port) /* at the first queue too many */
+			return edp_config_fail_at(cfg, pc->rx_queue_cpus_at[dp->queues_per_port], err,
+						  "port %s: rx-queue-cpus names %u queues; the port has %u", pc->name,
+						  pc->n_rx_queue_cpus, dp->queues_per_port);
 		for (uint32_t k = 0; k < dp->queues_per_port; k++) {
 			uint32_t q = i * dp->queues_per_port + k;
 			dp->queue_node[q] = pc->numa_node >= 0 ? pc->numa_node : reader_node;
@@ -170,9 +172,10 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 				if (dp->worker_cpu[w] == pc->rx_queue_cpus[k])
 					dp->queue_pin[q] = (int32_t)w;
 			if (dp->queue_pin[q] < 0)
-				return edp_error_set(err, EDP_ERR_USAGE,
-						     "port %s: rx-queue-cpus: no worker thread runs on cpu %d (workers run on %s)",
-						     pc->name, pc->rx_queue_cpus[k], workers);
+				return edp_config_fail_at(
+					cfg, pc->rx_queue_cpus_at[k], err,
+					"port %s: rx-queue-cpus: no worker thread runs on cpu %d (workers run on %s)", pc->name,
+					pc->rx_queue_cpus[k], workers);
 		}
 	}
 	return 0;
@@ -214,7 +217,9 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 {
 	if (check_devices(cfg, err))
 		return NULL;
-	struct edp_datapath *dp = calloc(1, sizeof(*dp));
+	struct edp_datapath *dp = aligned_alloc(64, sizeof(*dp)); /* its inputs have lines of their own */
+	if (dp)
+		memset(dp, 0, sizeof(*dp));
 	if (!dp) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 		return NULL;

@@ -224,20 +224,21 @@ YAML
 	assert_output "0"
 }
 
-@test "placement errors: a CPU that is not ours, a queue pinned to no worker, a missing NUMA node" {
+@test "placement errors: a CPU that is not ours, a queue pinned to no worker, a missing NUMA node, at their place in the file" {
 	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  threads: 2\n  cpus: [0, 1023]\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
 	assert_failure 2
-	assert_output --regexp "^edp-run: datapath.cpus: cpu 1023 is not available \(available: 0(, [0-9]+)*\)$"
+	assert_output --regexp "^edp-run: bad.yaml:6:13: datapath.cpus: cpu 1023 is not available \(available: 0(, [0-9]+)*\)$"
 	printf 'ports:\n  - { name: in, rx-queue-cpus: [0, 1023] }\n  - name: out\ndatapath:\n  threads: 2\n  cpus: [0]\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
 	assert_failure 2
-	assert_output "edp-run: port in: rx-queue-cpus: no worker thread runs on cpu 1023 (workers run on 0, 0)"
+	assert_output "edp-run: bad.yaml:2:36: port in: rx-queue-cpus: no worker thread runs on cpu 1023 (workers run on 0, 0)"
 	printf 'ports:\n  - { name: in, rx-queue-cpus: [0, 0, 0] }\n  - name: out\ndatapath:\n  threads: 2\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
-	assert_output "edp-run: port in: rx-queue-cpus names 3 queues; the port has 2"
+	assert_failure 2
+	assert_output "edp-run: bad.yaml:2:39: port in: rx-queue-cpus names 3 queues; the port has 2"
 	printf 'ports:\n  - { name: in, numa-node: 1000 }\n  - name: out\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
 	assert_failure 2
-	assert_output --regexp "^edp-run: port in: numa-node 1000 does not exist \(this machine has [0-9]+\)$"
+	assert_output --regexp "^edp-run: bad.yaml:2:28: port in: numa-node 1000 does not exist \(this machine has [0-9]+\)$"
 }
