@@ -133,7 +133,7 @@ int edp_parse_prefix(const char *s, struct edp_prefix *p, const char **why)
 	return 0;
 }
 
-/* A list of CPU numbers, at most `max`. */
+/* Where node n stands in the file. */
 static struct edp_config_at at(const yaml_node_t *n)
 {
 	return (struct edp_config_at){ (uint32_t)n->start_mark.line + 1, (uint32_t)n->start_mark.column + 1 };
@@ -152,6 +152,7 @@ int edp_config_fail_at(const struct edp_config *cfg, struct edp_config_at where,
 	return edp_error_set(err, EDP_ERR_USAGE, "%s", msg);
 }
 
+/* A list of CPU numbers, at most `max`, and where each stands. */
 static int get_cpu_list(struct ctx *c, yaml_node_t *v, const char *key, int32_t *out, struct edp_config_at *out_at,
 			uint32_t max, uint32_t *n)
 {
