@@ -70,6 +70,20 @@ static inline uint32_t edp_ring_peek(struct edp_ring *r, void **objs, uint32_t n
 	return n;
 }
 
+/* Producer: put obj k places after the last published slot without
+ * publishing it (the caller has seen room for k + 1 with edp_ring_has_room
+ * and stages 0, 1, ... in turn); edp_ring_publish makes the first n staged
+ * visible at once. A producer can so fill several rings from one burst. */
+static inline void edp_ring_stage(struct edp_ring *r, uint32_t k, void *obj)
+{
+	r->slots[(atomic_load_explicit(&r->head, memory_order_relaxed) + k) & r->mask] = obj;
+}
+
+static inline void edp_ring_publish(struct edp_ring *r, uint32_t n)
+{
+	atomic_store_explicit(&r->head, atomic_load_explicit(&r->head, memory_order_relaxed) + n, memory_order_release);
+}
+
 /* Free the n oldest slots (n <= what a peek returned). */
 static inline void edp_ring_skip(struct edp_ring *r, uint32_t n)
 {

@@ -70,7 +70,7 @@ struct run {
 	const volatile sig_atomic_t *stop;
 	int read_rc;
 	struct edp_error *read_err;
-	uint32_t *batch_count, *batch_at; /* the reader's per-queue scratch (all 0 between batches) */
+	uint32_t *staged; /* the reader's: packets staged on each queue in this batch (0 between batches) */
 	pthread_t balancer;
 	struct edp_doorbell balancer_bell; /* its own line */
 	/* flags that change a few times a run (live_idle only when it
@@ -425,31 +425,22 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		push_sized(run->order, ids, n);
 	}
 	edp_datapath_publish_rx(dp);
-	/* one burst per queue: the packets grouped by queue, each group in
-	 * input order (a stable counting sort over the queues this batch has) */
-	uint32_t used[EDP_BATCH], n_used = 0, *count = run->batch_count, *at = run->batch_at;
-	for (uint32_t i = 0; i < n; i++)
-		if (count[qid[i]]++ == 0)
-			used[n_used++] = qid[i];
-	for (uint32_t k = 0, pos = 0; k < n_used; k++) {
-		at[used[k]] = pos;
-		pos += count[used[k]];
-	}
-	struct edp_mbuf *grouped[EDP_BATCH];
-	struct edp_rx_meta grouped_meta[EDP_BATCH];
+	/* each packet straight into the next slot of its queue (and its entry
+	 * beside it), in input order; each queue published once (can_read saw
+	 * room for a batch on every ring) */
+	uint32_t used[EDP_BATCH], n_used = 0, *staged = run->staged;
 	for (uint32_t i = 0; i < n; i++) {
-		grouped_meta[at[qid[i]]] = meta[i];
-		grouped[at[qid[i]]++] = batch[i];
+		struct queue *q = &run->q[qid[i]];
+		uint32_t k = staged[qid[i]]++;
+		if (k == 0)
+			used[n_used++] = qid[i];
+		q->meta[(edp_ring_producer_slot(q->rx) + k) & (edp_ring_capacity(q->rx) - 1)] = meta[i];
+		edp_ring_stage(q->rx, k, batch[i]);
 	}
-	for (uint32_t k = 0, pos = 0; k < n_used; k++) {
+	for (uint32_t k = 0; k < n_used; k++) {
 		struct queue *q = &run->q[used[k]];
-		uint32_t c = count[used[k]];
-		count[used[k]] = 0;
-		uint32_t slot = edp_ring_producer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
-		for (uint32_t j = 0; j < c; j++) /* published by the enqueue */
-			q->meta[(slot + j) & mask] = grouped_meta[pos + j];
-		push_sized(q->rx, (void *const *)&grouped[pos], c);
-		pos += c;
+		edp_ring_publish(q->rx, staged[used[k]]);
+		staged[used[k]] = 0;
 		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
 		if (owner)
 			nudge(&run->w[owner].bell, q->rx);
@@ -728,8 +719,7 @@ static void teardown(struct run *run)
 	}
 	free(run->q);
 	free(run->w);
-	free(run->batch_count);
-	free(run->batch_at);
+	free(run->staged);
 	edp_ring_destroy(run->order);
 	edp_ring_destroy(run->free);
 }
@@ -751,9 +741,8 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	size_t wsize = run->n_workers * sizeof(*run->w);                      /* as well */
 	run->q = aligned_alloc(64, qsize);
 	run->w = aligned_alloc(64, wsize);
-	run->batch_count = own_lines(run->n_queues * sizeof(uint32_t));
-	run->batch_at = own_lines(run->n_queues * sizeof(uint32_t));
-	if (!run->q || !run->w || !run->batch_count || !run->batch_at)
+	run->staged = own_lines(run->n_queues * sizeof(uint32_t));
+	if (!run->q || !run->w || !run->staged)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	memset(run->q, 0, qsize);
 	memset(run->w, 0, wsize);

@@ -149,6 +149,39 @@ static void test_side_array(void **state)
 	edp_ring_destroy(r);
 }
 
+/* Staged objects: invisible until published, then in staging order, the
+ * slots wrapping; two rings filled from one burst each keep their order. */
+static void test_stage_publish(void **state)
+{
+	(void)state;
+	struct edp_ring *a = edp_ring_create(8, NULL), *b = edp_ring_create(8, NULL);
+	void *in[8], *out[8];
+	numbered(in, 8);
+	for (uint32_t round = 0; round < 4; round++) { /* 4 x 5 on a: wraps */
+		uint32_t na = 0, nb = 0;
+		for (uint32_t i = 0; i < 8; i++) { /* odd ones to b, even ones to a, a gets one more */
+			if (i % 2 && nb < 3)
+				edp_ring_stage(b, nb++, in[i]);
+			else
+				edp_ring_stage(a, na++, in[i]);
+		}
+		assert_int_equal(na, 5);
+		assert_int_equal(edp_ring_count(a), 0); /* nothing visible yet */
+		assert_int_equal(edp_ring_count(b), 0);
+		edp_ring_publish(a, na);
+		edp_ring_publish(b, nb);
+		assert_int_equal(edp_ring_dequeue_burst(a, out, 8), 5);
+		const uint32_t want_a[] = { 0, 2, 4, 6, 7 };
+		for (uint32_t i = 0; i < 5; i++)
+			assert_ptr_equal(out[i], in[want_a[i]]);
+		assert_int_equal(edp_ring_dequeue_burst(b, out, 8), 3);
+		for (uint32_t i = 0; i < 3; i++)
+			assert_ptr_equal(out[i], in[2 * i + 1]);
+	}
+	edp_ring_destroy(a);
+	edp_ring_destroy(b);
+}
+
 struct side_ring {
 	struct edp_ring *r;
 	uintptr_t side[64];
@@ -214,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_waiting),
 		cmocka_unit_test(test_concurrent_stress),
 		cmocka_unit_test(test_side_array),
+		cmocka_unit_test(test_stage_publish),
 		cmocka_unit_test(test_side_array_concurrent),
 	};
 	return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
