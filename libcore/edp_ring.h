@@ -73,10 +73,15 @@ static inline uint32_t edp_ring_peek(struct edp_ring *r, void **objs, uint32_t n
 /* Producer: put obj k places after the last published slot without
  * publishing it (the caller has seen room for k + 1 with edp_ring_has_room
  * and stages 0, 1, ... in turn); edp_ring_publish makes the first n staged
- * visible at once. A producer can so fill several rings from one burst. */
-static inline void edp_ring_stage(struct edp_ring *r, uint32_t k, void *obj)
+ * visible at once. A producer can so fill several rings from one burst.
+ * Returns the slot: where an array beside the ring, one element a slot,
+ * takes the object's element (written before the publish; the consumer
+ * reads it at edp_ring_consumer_slot before the skip that frees it). */
+static inline uint32_t edp_ring_stage(struct edp_ring *r, uint32_t k, void *obj)
 {
-	r->slots[(atomic_load_explicit(&r->head, memory_order_relaxed) + k) & r->mask] = obj;
+	uint32_t slot = (atomic_load_explicit(&r->head, memory_order_relaxed) + k) & r->mask;
+	r->slots[slot] = obj;
+	return slot;
 }
 
 static inline void edp_ring_publish(struct edp_ring *r, uint32_t n)
@@ -106,15 +111,7 @@ static inline int edp_ring_has_room(struct edp_ring *r, uint32_t n)
 	return r->mask + 1 - (head - r->producer_tail) >= n;
 }
 
-/* The slot the producer fills next, and the one the consumer empties
- * next: where the two sides meet in an array beside the ring, one element
- * a slot (written before the enqueue that publishes the slot, read before
- * the dequeue that frees it). */
-static inline uint32_t edp_ring_producer_slot(const struct edp_ring *r)
-{
-	return atomic_load_explicit(&r->head, memory_order_relaxed) & r->mask;
-}
-
+/* The slot the consumer empties next (see edp_ring_stage). */
 static inline uint32_t edp_ring_consumer_slot(const struct edp_ring *r)
 {
 	return atomic_load_explicit(&r->tail, memory_order_relaxed) & r->mask;

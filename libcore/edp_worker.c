@@ -434,8 +434,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		uint32_t k = staged[qid[i]]++;
 		if (k == 0)
 			used[n_used++] = qid[i];
-		q->meta[(edp_ring_producer_slot(q->rx) + k) & (edp_ring_capacity(q->rx) - 1)] = meta[i];
-		edp_ring_stage(q->rx, k, batch[i]);
+		q->meta[edp_ring_stage(q->rx, k, batch[i])] = meta[i];
 	}
 	for (uint32_t k = 0; k < n_used; k++) {
 		struct queue *q = &run->q[used[k]];
