@@ -138,8 +138,8 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 	for (uint32_t i = 0; i < cfg->threads; i++) {
 		int32_t cpu = cfg->n_cpus ? cfg->cpus[i % cfg->n_cpus] : t->cpu[i % t->n_cpus];
 		int32_t node = edp_topo_node_of(t, cpu);
-		if (node < 0)
-			return edp_config_fail_at(cfg, cfg->n_cpus ? cfg->cpus_at[i % cfg->n_cpus] : (struct edp_config_at){ 0 }, err,
+		if (node < 0) /* a CPU of the machine's own list always has a node: this one is from datapath.cpus */
+			return edp_config_fail_at(cfg, cfg->cpus_at[i % cfg->n_cpus], err,
 						  "datapath.cpus: cpu %d is not available (available: %s)", cpu, avail);
 		dp->worker_cpu[i] = cpu;
 		dp->worker_node[i] = node;
@@ -218,12 +218,11 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	if (check_devices(cfg, err))
 		return NULL;
 	struct edp_datapath *dp = aligned_alloc(64, sizeof(*dp)); /* its inputs have lines of their own */
-	if (dp)
-		memset(dp, 0, sizeof(*dp));
 	if (!dp) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 		return NULL;
 	}
+	memset(dp, 0, sizeof(*dp));
 	dp->cfg = cfg;
 	if (open_io(dp, err))
 		goto fail;
