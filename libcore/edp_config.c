@@ -427,6 +427,41 @@ static int route_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	return 0;
 }
 
+/* Routes by prefix (af, length, address: no padding, every byte set by
+ * edp_parse_prefix), then in file order. */
+_Static_assert(sizeof(struct edp_prefix) == 18, "a prefix is compared bytewise");
+static int cmp_route_prefix(const void *a, const void *b, void *arg)
+{
+	const struct edp_route *routes = arg;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int d = memcmp(&routes[i].prefix, &routes[j].prefix, sizeof(struct edp_prefix));
+	return d ? d : (i > j) - (i < j);
+}
+
+/* Two routes for one prefix: the first route in the file that repeats an
+ * earlier one's is refused where it stands (prefixes are canonical: host
+ * bits past the length are refused). */
+static int check_duplicate_routes(struct ctx *c, yaml_node_t *v)
+{
+	const struct edp_route *routes = c->cfg->routes;
+	uint32_t n = c->cfg->n_routes, *order = malloc((n ? n : 1) * sizeof(uint32_t));
+	if (!order)
+		return fail(c, v, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_route_prefix, c->cfg->routes);
+	uint32_t first = 0, later = n;
+	for (uint32_t k = 1; k < n; k++)
+		if (order[k] < later &&
+		    memcmp(&routes[order[k - 1]].prefix, &routes[order[k]].prefix, sizeof(struct edp_prefix)) == 0)
+			first = order[k - 1], later = order[k];
+	free(order);
+	if (later == n)
+		return 0;
+	return fail(c, node(c, v->data.sequence.items.start[later]), "route %u has the same prefix as route %u (line %u)",
+		    later + 1, first + 1, at(node(c, v->data.sequence.items.start[first])).line);
+}
+
 static int router_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
@@ -457,7 +492,7 @@ static int router_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		if (memcmp(r->next_hop_mac, zero, 6) == 0)
 			return fail(c, rn, "route has no next-hop-mac");
 	}
-	return 0;
+	return check_duplicate_routes(c, v);
 }
 
 static int switch_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)

@@ -591,7 +591,11 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		/* a live input is polled again before each packet; a capture goes
 		 * on while it stays the earliest */
 		uint64_t until = best->live ? 0 : earliest_until(dp, best);
-		uint64_t *packets = &dp->rx[best->port].packets, *bytes = &dp->rx[best->port].bytes;
+		/* after a stop request or a read error no input advances any more,
+		 * but the lookahead packets already read are still delivered; a
+		 * live input is polled at the next pick */
+		bool one = best->live || *rc;
+		uint64_t packets = 0, bytes = 0; /* counted here, not through dp */
 		do {
 			if (queues)
 				queues[n] = best->next_queue;
@@ -601,18 +605,17 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 				edp_mbuf_init(best->next, best->next_caplen, best->next_wire_len, best->next_ts, best->port);
 			mbufs[n++] = best->next;
 			best->next = NULL;
-			++*packets;
-			*bytes += best->next_wire_len;
-			/* after a stop request or a read error no input advances any
-			 * more, but the lookahead packets already read are still
-			 * delivered; a live input is polled at the next pick */
-			if (best->live || *rc || *stop)
+			packets++;
+			bytes += best->next_wire_len;
+			if (one || *stop)
 				break;
 			if (advance(dp, best, stop, err) < 0) {
 				*rc = EDP_ERR_RUNTIME;
 				break;
 			}
 		} while (n < max && best->next && best->next_ts <= until);
+		dp->rx[best->port].packets += packets;
+		dp->rx[best->port].bytes += bytes;
 	}
 	*n_out = n;
 	return got;

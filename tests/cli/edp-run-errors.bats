@@ -169,6 +169,17 @@ pipeline:
 	config_error 'ports:
   - name: a
 pipeline:
+  router:
+    routes:
+      - { prefix: 10.0.0.0/8, port: a, next-hop-mac: "02:00:00:00:00:01" }
+      - { prefix: "2001:db8::/32", port: a, next-hop-mac: "02:00:00:00:00:01" }
+      - { prefix: 10.1.0.0/16, port: a, next-hop-mac: "02:00:00:00:00:01" }
+      - { prefix: "2001:db8:0::/32", port: a, next-hop-mac: "02:00:00:00:00:02" }
+      - { prefix: 10.0.0.0/8, port: a, next-hop-mac: "02:00:00:00:00:02" }' \
+		"9:9: route 4 has the same prefix as route 2 (line 7)"
+	config_error 'ports:
+  - name: a
+pipeline:
   firewall:
     rules:
       - { dst-port: 443-80, action: drop }' "6:21: dst-port must be a port 0-65535 or a range LOW-HIGH, not '443-80'"
