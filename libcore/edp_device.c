@@ -326,7 +326,8 @@ int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_e
 		edp_inventory_free(inv);
 		return rc;
 	}
-	qsort(inv->dev, inv->n, sizeof(*inv->dev), by_addr);
+	if (inv->n) /* none: no array to sort (qsort must not be given NULL) */
+		qsort(inv->dev, inv->n, sizeof(*inv->dev), by_addr);
 	if (this_host)
 		topo_nodes(inv);
 	else
@@ -499,7 +500,7 @@ int edp_inventory_load(struct edp_inventory *inv, const char *path, const char *
 	}
 	if (!found)
 		rc = edp_error_set(err, EDP_ERR_USAGE, "%s: no host '%s'", path, host);
-	else
+	else if (inv->n)
 		qsort(inv->dev, inv->n, sizeof(*inv->dev), by_addr);
 out:
 	edp_yaml_free(&y);

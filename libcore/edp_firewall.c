@@ -274,7 +274,8 @@ struct edp_firewall *edp_firewall_create(const struct edp_fw_rule *rules, uint32
 	for (uint32_t i = 0; i < fw->n_tuples; i++)
 		if (tuple_build(&fw->tuples[i]) < 0)
 			goto oom;
-	qsort(fw->tuples, fw->n_tuples, sizeof(*fw->tuples), cmp_tuple);
+	if (fw->n_tuples) /* none without rules: qsort must not be given NULL */
+		qsort(fw->tuples, fw->n_tuples, sizeof(*fw->tuples), cmp_tuple);
 	return fw;
 oom:
 	edp_firewall_destroy(fw);

@@ -294,6 +294,13 @@ YAML
 	run "$A" devices --inventory inv.yaml --host nosuch
 	assert_failure 2
 	assert_output "edp-assign: inv.yaml: no host 'nosuch'"
+	printf 'hosts:\n  - name: bare\n' >bare.yaml # a host without devices
+	run "$A" devices --inventory bare.yaml --json
+	assert_success
+	assert_output '{"host":"bare","numa_nodes":[],"devices":[]}'
+	run "$A" plan w --need nic:1 --inventory bare.yaml
+	assert_failure 3
+	assert_output "edp-assign: no device available for w: nic:1 (policy best-effort)"
 	printf 'hosts:\n  - name: x\n    devices:\n      - { address: a, class: tpu }\n' >bad.yaml
 	run "$A" devices --inventory bad.yaml
 	assert_failure 2

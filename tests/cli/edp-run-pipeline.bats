@@ -25,6 +25,17 @@ fw_matches_filter() {
 	jq -e '.packets_dropped == 14' sum.json
 }
 
+@test "firewall: a default and no rules (none, or an empty list) applies the default to every packet" {
+	printf 'ports:\n  - name: in\n  - name: out\npipeline:\n  firewall:\n    default: drop\n' >fw.yaml
+	run "$RUN" -c fw.yaml -r "$DATA/tcpreplay-test.pcap" -w out.pcap -q --json
+	assert_success
+	echo "$output" | jq -e '.packets_in == 179 and .packets_dropped == 179 and .drops.firewall == 179'
+	[ "$(stat -c %s out.pcap)" -eq 24 ] # the file header, no packet
+	fw_matches_filter '    default: allow
+    rules: []' "$DATA/tcpreplay-test.pcap" ''
+	jq -e '.packets_forwarded == 179' sum.json
+}
+
 @test "firewall: default drop, allow by prefixes and a port range = tcpdump filter" {
 	"$GEN" flows=2000,packets=20000,proto=mix,v6=0.2,seed=21 in.pcap
 	fw_matches_filter '    default: drop
