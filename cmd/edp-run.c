@@ -87,29 +87,44 @@ struct io_arg {
 	const char *arg;
 };
 
+/* Port p gets `file` from an -r or -w; one given twice on the command line
+ * (a port with two inputs, or two outputs) is an error, not the last one
+ * silently winning. */
+static int set_io(struct edp_config *cfg, uint32_t p, char kind, const char *file, bool *given)
+{
+	char **slot = kind == 'r' ? &cfg->ports[p].rx : &cfg->ports[p].tx;
+	if (given[p])
+		return usage_error("-%c: port '%s' already %s '%s'", kind, cfg->ports[p].name,
+				   kind == 'r' ? "reads" : "writes", *slot);
+	given[p] = true;
+	set_path(slot, file);
+	return 0;
+}
+
 static int apply_io_args(struct edp_config *cfg, const struct io_arg *args, int n, int have_config)
 {
-	bool any_tx = false;
+	bool any_tx = false, rx_given[EDP_MAX_PORTS] = { false }, tx_given[EDP_MAX_PORTS] = { false };
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		any_tx |= cfg->ports[i].tx != NULL;
 	for (int i = 0; i < n; i++) {
 		const char *file;
 		char name[EDP_PORT_NAME_MAX + 1];
-		int port = split_port_arg(cfg, args[i].arg, &file, name);
+		int port = split_port_arg(cfg, args[i].arg, &file, name), rc = 0;
 		if (port == -2)
 			return usage_error("unknown port '%s' (see the config's ports)", name);
 		if (!*file)
-			return usage_error("-%s needs a file name", args[i].kind == 'r' ? "r" : "w");
-		if (args[i].kind == 'r') {
-			set_path(&cfg->ports[port < 0 ? 0 : port].rx, file);
-		} else if (port >= 0) {
-			set_path(&cfg->ports[port].tx, file);
-		} else if (!have_config || !any_tx) {
-			for (uint32_t p = 0; p < cfg->n_ports; p++)
-				set_path(&cfg->ports[p].tx, file);
-		} else {
-			set_path(&cfg->ports[0].tx, file);
-		}
+			return usage_error("-%c needs a file name", args[i].kind);
+		if (args[i].kind == 'r')
+			rc = set_io(cfg, port < 0 ? 0 : (uint32_t)port, 'r', file, rx_given);
+		else if (port >= 0)
+			rc = set_io(cfg, (uint32_t)port, 'w', file, tx_given);
+		else if (!have_config || !any_tx)
+			for (uint32_t p = 0; p < cfg->n_ports && !rc; p++)
+				rc = set_io(cfg, p, 'w', file, tx_given);
+		else
+			rc = set_io(cfg, 0, 'w', file, tx_given);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

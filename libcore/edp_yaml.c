@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The document is built from libyaml's events rather than by
  * yaml_parser_load, whose per-node tag copies and small allocations took
@@ -212,6 +213,11 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return edp_error_set(err, EDP_ERR_USAGE, "%s: cannot open %s: %s", path, what, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen takes one; reading it fails */
+		fclose(f);
+		return edp_error_set(err, EDP_ERR_USAGE, "%s: cannot read %s: it is a directory", path, what);
+	}
 	yaml_parser_t parser;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);

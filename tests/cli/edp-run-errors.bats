@@ -78,6 +78,19 @@ load helper
 	assert_line --index 0 "edp-run: unknown port 'nosuch' (see the config's ports)"
 }
 
+@test "a port given two inputs or two outputs on the command line is a usage error" {
+	run "$RUN" -r a.pcap -r in=b.pcap -w out.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-run: -r: port 'in' already reads 'a.pcap'"
+	run "$RUN" -r "$DATA/tcpreplay-test.pcap" -w all.pcap -w out=out.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-run: -w: port 'out' already writes 'all.pcap'"
+	[ ! -e all.pcap ] && [ ! -e out.pcap ] # refused before anything is created
+	run "$RUN" -r in="$DATA/tcpreplay-test.pcap" -w in=in.pcap -w out=out.pcap -q --json
+	assert_success
+	echo "$output" | jq -e '.packets_in == 179'
+}
+
 # Every real capture is processed with conservation, or refused in one line.
 @test "every real capture: conservation or the right refusal" {
 	traces=("$DATA"/*.pcap "$DATA"/*.pcapng)
@@ -231,6 +244,10 @@ pipeline:
 	run "$RUN" -c nope.yaml
 	assert_failure 2
 	assert_output "edp-run: nope.yaml: cannot open config: No such file or directory"
+	mkdir conf.d
+	run "$RUN" -c conf.d
+	assert_failure 2
+	assert_output "edp-run: conf.d: cannot read config: it is a directory"
 }
 
 @test "corrupted captures: exit 0 or 1 with one line, never a crash, conservation on success" {
