@@ -280,9 +280,15 @@ int main(int argc, char **argv)
 				return usage_error("--ip-offset", "expected an offset from 1 to 4294967295, not '%s'", optarg);
 			cfg.rewrite.ip_offset = (uint32_t)u;
 			break;
-		case 'w': output = optarg; break;
-		case 'i': cfg.iface = optarg; break;
-		case O_TO: to = optarg; break;
+		case 'w':
+		case 'i':
+		case O_TO: { /* one destination, given once */
+			const char **dst = c == 'w' ? &output : c == 'i' ? &cfg.iface : &to;
+			if (*dst)
+				return usage_error(c == 'w' ? "-w" : c == 'i' ? "-i" : "--to", "given twice (first '%s')", *dst);
+			*dst = optarg;
+			break;
+		}
 		case O_DROPFULL: cfg.drop_when_full = true; break;
 		case O_RETIME: cfg.retime = true; break;
 		case O_JSON: json = true; json_path = optarg; break;

@@ -152,6 +152,11 @@ load helper
 	# the top flow of 100 under zipf 1.1 carries about 1/H(100, 1.1) = 21% of the packets
 	top=$(tcpdump -r a.pcap -n 2>/dev/null | awk '{ print $3, $5 }' | sort | uniq -c | sort -rn | head -1 | awk '{ print $1 }')
 	[ "$top" -gt 300 ] && [ "$top" -lt 560 ]
+	# a frame too short for its headers is made just long enough for them
+	"$REPLAY" -T -q --synth packets=2,size=10 -w short4.pcap
+	"$REPLAY" -T -q --synth packets=2,size=10,proto=tcp,v6=1,vlan=5 -w short6.pcap
+	[ "$(tcpdump -r short4.pcap -n -e 2>/dev/null | grep -c 'length 42: ')" -eq 2 ]
+	[ "$(tcpdump -r short6.pcap -n -e 2>/dev/null | grep -c 'length 78: ')" -eq 2 ]
 }
 
 @test "errors: a missing capture, an unsupported link type, a reader that goes away" {
@@ -192,6 +197,10 @@ teardown() {
 	run "$REPLAY" -T --synth packets=1 -i lo -w x.pcap
 	assert_failure 2
 	assert_line --index 0 "edp-replay: give one of -w FILE, -i IFACE and --to NAME:PORT"
+	run "$REPLAY" -T --synth packets=1 -w x.pcap -w y.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: -w: given twice (first 'x.pcap')"
+	[ ! -e x.pcap ] && [ ! -e y.pcap ]
 }
 
 @test "a full disk: exit 1 naming the file and the reason, the summary of what was sent" {
