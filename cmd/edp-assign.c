@@ -168,7 +168,8 @@ static int assign(int argc, char **argv)
 	const char *cmd = NULL, *args[64];
 	int n_args = 0, c;
 	/* "-": options and arguments in any order; arguments come as 1 */
-	while ((c = getopt_long(argc, argv, "-hV", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:hV", opts, NULL)) != -1) {
 		const char *why;
 		char *end;
 		switch (c) {
@@ -219,7 +220,7 @@ static int assign(int argc, char **argv)
 		case O_JSON: o.json = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " %s\n", EDP_VERSION); return 0;
-		default: usage(stderr); return 2;
+		default: return edp_option_error(PROG, c, argv);
 		}
 	}
 	if (!cmd)

@@ -225,7 +225,8 @@ int main(int argc, char **argv)
 	int timing = 0, c;
 	uint64_t u;
 	double d;
-	while ((c = getopt_long(argc, argv, "x:p:Tl:L:w:i:qhV", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":x:p:Tl:L:w:i:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case O_MERGE: cfg.merge = true; break;
 		case O_SYNTH: {
@@ -295,7 +296,7 @@ int main(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
-		default: fprintf(stderr, "Try '" PROG " --help' for more information.\n"); return 2;
+		default: return edp_option_error(PROG, c, argv);
 		}
 	}
 	if (timing > 1)

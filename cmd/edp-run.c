@@ -186,8 +186,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
-		case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		default: return edp_option_error(PROG, c, argv);
 		}
 	}
 	if (stats && !stats_name && optind < argc) /* --stats NAME */

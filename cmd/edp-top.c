@@ -88,7 +88,8 @@ int main(int argc, char **argv)
 	long iterations = 0;
 	double delay = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "bn:d:hV", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":bn:d:hV", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'b': batch = true; break;
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " %s\n", EDP_VERSION); return 0;
-		default: usage(stderr); return 2;
+		default: return edp_option_error(PROG, c, argv);
 		}
 	}
 	if (argc - optind > 1)

@@ -3,6 +3,7 @@
 #include "edp_print.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +114,24 @@ int edp_usage_error(const char *prog, const char *fmt, ...)
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
 	va_end(ap);
 	return 2;
+}
+
+int edp_option_error(const char *prog, int c, char *const argv[])
+{
+	/* a long option is named as typed (up to any '='); a short one by its
+	 * letter, which may sit in a cluster such as -qx */
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	bool is_long = strncmp(arg, "--", 2) == 0 || !optopt || optopt > 255;
+	char name[64];
+	if (is_long)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+	else
+		snprintf(name, sizeof(name), "-%c", optopt);
+	if (c == ':')
+		return edp_usage_error(prog, "option '%s' needs an argument", name);
+	if (is_long && optopt && strchr(arg, '=')) /* a known option given a value */
+		return edp_usage_error(prog, "option '%s' takes no argument", name);
+	return edp_usage_error(prog, "unknown option '%s'", name);
 }
 
 void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma)

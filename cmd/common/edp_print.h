@@ -11,6 +11,9 @@
 
 /* "PROG: message" and the --help hint on stderr; returns 2 (usage error). */
 int edp_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long (with opterr = 0 and an optstring that starts with ':')
+ * returned c, '?' or ':': the usage error naming the option. Returns 2. */
+int edp_option_error(const char *prog, int c, char *const argv[]);
 
 /* Flush f (called `name` in the error): 0, or 1 after "PROG: NAME: write
  * failed: REASON" on stderr. A command calls it on stdout before exit 0:

@@ -18,6 +18,30 @@ TOP=$BATS_TEST_DIRNAME/../..
 	done
 }
 
+@test "every binary: a bad option is one line naming it, the --help hint, exit 2" {
+	for b in edp-run edp-replay edp-top edp-assign; do
+		for arg in --frobnicate -Z --help=1; do
+			run "$EDP_BUILD/$b" "$arg"
+			assert_failure 2
+			assert_equal "${#lines[@]}" 2
+			assert_line --index 1 "Try '$b --help' for more information."
+		done
+		run "$EDP_BUILD/$b" --frobnicate=1
+		assert_line --index 0 "$b: unknown option '--frobnicate'"
+		run "$EDP_BUILD/$b" -Z
+		assert_line --index 0 "$b: unknown option '-Z'"
+		run "$EDP_BUILD/$b" --help=1
+		assert_line --index 0 "$b: option '--help' takes no argument"
+	done
+	run "$EDP_BUILD/edp-top" -b -d
+	assert_failure 2
+	assert_line --index 0 "edp-top: option '-d' needs an argument"
+	run "$EDP_BUILD/edp-replay" -qx
+	assert_line --index 0 "edp-replay: option '-x' needs an argument"
+	run "$EDP_BUILD/edp-assign" plan w --need
+	assert_line --index 0 "edp-assign: option '--need' needs an argument"
+}
+
 @test "man pages render without warnings" {
 	for m in "$TOP"/man/*.[1-9]; do
 		run bash -c "LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l '$m' 2>&1 >/dev/null"
