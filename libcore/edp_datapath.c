@@ -100,7 +100,7 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 static int create_pools(struct edp_datapath *dp, struct edp_error *err)
 {
 	bool threads = dp->cfg->threads > 0;
-	uint32_t base = EDP_BATCH + dp->n_inputs + 1;
+	uint32_t base = EDP_BATCH + dp->n_inputs * EDP_READ_AHEAD + 1; /* a batch, what inputs hold, one */
 	for (uint32_t i = 0; i < dp->n_inputs; i++) {
 		int32_t node = threads ? dp->queue_node[i * dp->queues_per_port] : -1;
 		struct edp_pools *set = NULL;
@@ -234,6 +234,10 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 		goto fail;
 	dp->n_lanes = cfg->threads ? cfg->threads : 1;
 	dp->queues_per_port = cfg->threads ? (cfg->rx_queues ? cfg->rx_queues : cfg->threads) : 1;
+	for (uint32_t i = 0; i < dp->n_inputs; i++) {
+		dp->inputs[i].queue_base = i * dp->queues_per_port;
+		dp->inputs[i].rss_queues = dp->queues_per_port;
+	}
 	if ((cfg->threads && place_workers(dp, err)) || create_pools(dp, err))
 		goto fail;
 	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));
@@ -474,62 +478,90 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 	return 0;
 }
 
-/* The end of a capture read through: with --loop, open it again and read
- * its first packet (a file without packets is not looped: that would spin
- * forever). Returns what the read returned. */
-static int reread(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
-		  struct edp_pcap_packet *pkt, struct edp_error *err)
+/* A packet the reading call hands over: into a buffer of the right pool
+ * (room for a whole read-ahead was checked), with its receive queue hashed
+ * from libpcap's copy, hot in cache. */
+static void read_ahead(void *ctx, const struct edp_pcap_packet *pkt)
 {
+	struct edp_input *in = ctx;
+	struct edp_mbuf *m = edp_mbuf_alloc_buffer(edp_pools_for(in->pools, pkt->caplen));
+	assert(m);
+	memcpy(edp_mbuf_buf(m), pkt->data, pkt->caplen);
+	struct edp_read_ahead *a = &in->ahead[in->ahead_n++];
+	*a = (struct edp_read_ahead){ m, pkt->ts_ns, pkt->caplen, pkt->wire_len, in->queue_base };
+	if (in->rss_queues > 1)
+		a->queue += edp_flow_rss_queue(edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len), in->rss_queues);
+}
+
+static bool room_to_read(const struct edp_pools *set, uint32_t packets)
+{
+	for (int c = 0; c < EDP_POOL_CLASSES; c++)
+		if (set->of[c] && edp_mbuf_pool_available(set->of[c]) < packets)
+			return false;
+	return true;
+}
+
+/* Read the input's next packets into its read-ahead (a capture: up to
+ * EDP_READ_AHEAD with one call into libpcap; a live source or a vport: one
+ * if there is one now). At the end of a capture, with --loop, it opens it
+ * again (a file without packets is not looped: that would spin forever).
+ * Returns the packets read (0: none now, or the end) or -1 with err set. */
+static int read_more(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
+		     struct edp_error *err)
+{
+	in->ahead_pos = in->ahead_n = 0;
+	if (__builtin_expect(!room_to_read(in->pools, in->live ? 1 : EDP_READ_AHEAD), 0))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
+	if (__builtin_expect(in->live, 0)) {
+		struct edp_pcap_packet pkt;
+		int rc = in->vport ? edp_vport_peek(in->vport, &pkt) : edp_pcap_reader_read(in->reader, &pkt, err);
+		if (rc != 1)
+			return rc < 0 && !*stop ? -1 : 0; /* a vport's or a live reader's "nothing now" */
+		read_ahead(in, &pkt);
+		if (in->vport)
+			edp_vport_done(in->vport);
+		return 1;
+	}
+	int rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, in, err);
 	uint32_t loop = dp->cfg->loop;
-	int rc = 0;
-	while (rc == 0 && !in->live && (loop == 0 || in->passes < loop) && !*stop &&
-	       edp_pcap_reader_packets(in->reader)) {
+	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
 		edp_pcap_reader_close(in->reader);
 		in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
 		if (!in->reader)
 			return -1;
 		in->passes++;
-		rc = edp_pcap_reader_read(in->reader, pkt, err);
+		rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, in, err);
 	}
-	return rc;
+	return rc < 0 && *stop ? 0 : rc; /* a read a stop interrupted ends the input */
 }
 
-/* Read the input's next packet into its lookahead, a buffer of the right
- * pool. Returns 0 (with no lookahead at the end of a capture, or when a
- * live input has nothing now) or -1 with err set. */
+/* An input without a lookahead gets its next packet as one: the next one
+ * read ahead, or (when `may_read`) one of those read now. Only the buffer's lines were
+ * written: the descriptor is set up when the packet is taken (pick_burst or
+ * the worker). Returns 0 (with no lookahead at the end of a capture, or
+ * when a live input has nothing now) or -1 with err set. */
 static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp, struct edp_input *in,
-							 const volatile sig_atomic_t *stop,
+							 bool may_read, const volatile sig_atomic_t *stop,
 							 struct edp_error *err)
 {
-	struct edp_pcap_packet pkt;
-	int rc = __builtin_expect(in->vport != NULL, 0) ? edp_vport_peek(in->vport, &pkt)
-							: edp_pcap_reader_read(in->reader, &pkt, err);
-	if (__builtin_expect(rc == 0, 0) && !in->vport)
-		rc = reread(dp, in, stop, &pkt, err);
-	if (__builtin_expect(rc != 1, 0))
-		return rc < 0 && !*stop ? -1 : 0;
-	/* the descriptor is set up when the packet is taken (pick_burst or the
-	 * worker): only the buffer's lines are written here */
-	struct edp_mbuf *m = in->next = edp_mbuf_alloc_buffer(edp_pools_for(in->pools, pkt.caplen));
-	if (__builtin_expect(!m, 0))
-		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
-	memcpy(edp_mbuf_buf(m), pkt.data, pkt.caplen);
-	in->next_ts = pkt.ts_ns;
-	in->next_caplen = pkt.caplen;
-	in->next_wire_len = pkt.wire_len;
-	in->next_queue = (uint32_t)(in - dp->inputs) * dp->queues_per_port;
-	if (dp->queues_per_port > 1) /* hashed from libpcap's copy, hot in cache */
-		in->next_queue += edp_flow_rss_queue(edp_parse_rss_hash(pkt.data, pkt.caplen, pkt.wire_len),
-						     dp->queues_per_port);
-	if (__builtin_expect(in->vport != NULL, 0))
-		edp_vport_done(in->vport);
+	if (in->ahead_pos == in->ahead_n) {
+		int rc = may_read ? read_more(dp, in, stop, err) : 0;
+		if (rc <= 0)
+			return rc;
+	}
+	const struct edp_read_ahead *a = &in->ahead[in->ahead_pos++];
+	in->next = a->m;
+	in->next_ts = a->ts;
+	in->next_caplen = a->caplen;
+	in->next_wire_len = a->wire_len;
+	in->next_queue = a->queue;
 	return 0;
 }
 
 int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
 	for (uint32_t i = 0; i < dp->n_inputs; i++)
-		if (advance(dp, &dp->inputs[i], stop, err) < 0)
+		if (advance(dp, &dp->inputs[i], true, stop, err) < 0)
 			return EDP_ERR_RUNTIME;
 	return 0;
 }
@@ -547,7 +579,7 @@ static struct edp_input *earliest(struct edp_datapath *dp, const volatile sig_at
 		if (__builtin_expect(in->live, 0) && !in->next && !in->done) {
 			if (*rc || *stop)
 				in->done = true;
-			else if (advance(dp, in, stop, err) < 0)
+			else if (advance(dp, in, true, stop, err) < 0)
 				in->done = true, *rc = EDP_ERR_RUNTIME;
 			*waiting |= !in->next && !in->done;
 		}
@@ -591,10 +623,10 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		/* a live input is polled again before each packet; a capture goes
 		 * on while it stays the earliest */
 		uint64_t until = best->live ? 0 : earliest_until(dp, best);
-		/* after a stop request or a read error no input advances any more,
-		 * but the lookahead packets already read are still delivered; a
-		 * live input is polled at the next pick */
-		bool one = best->live || *rc;
+		/* after a stop request or a read error no input reads any more,
+		 * but the packets already read are still delivered; a live input
+		 * is polled at the next pick */
+		bool live = best->live, may_read = !*rc;
 		uint64_t packets = 0, bytes = 0; /* counted here, not through dp */
 		do {
 			if (queues)
@@ -607,9 +639,9 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 			best->next = NULL;
 			packets++;
 			bytes += best->next_wire_len;
-			if (one || *stop)
+			if (live)
 				break;
-			if (advance(dp, best, stop, err) < 0) {
+			if (advance(dp, best, may_read && !*stop, stop, err) < 0) {
 				*rc = EDP_ERR_RUNTIME;
 				break;
 			}

@@ -48,23 +48,39 @@ struct edp_rx_meta {
 	uint32_t data_len, wire_len;
 };
 
-/* An input port: a capture (read ahead by one packet, merged by
- * timestamp) or a live source, a vport or an interface (polled: it never
- * ends by itself and an empty one does not hold the others up). */
+/* A packet read, in its buffer, before it becomes its input's lookahead:
+ * its time, lengths and receive queue (queue_base + its RSS queue), kept
+ * here so that the reader never loads from the mbuf it has just filled (its
+ * line may still be on its way from the core that wrote it last). */
+struct edp_read_ahead {
+	struct edp_mbuf *m;
+	uint64_t ts;
+	uint32_t caplen, wire_len, queue;
+};
+
+/* A capture is read EDP_READ_AHEAD packets at a time, with one call into
+ * libpcap; a live source one packet at a time. An input holds at most this
+ * many buffers (its lookahead included). */
+#define EDP_READ_AHEAD EDP_BATCH
+
+/* An input port: a capture (read ahead, merged with the others by the
+ * timestamp of each one's next packet, its lookahead) or a live source, a
+ * vport or an interface (polled: it never ends by itself and an empty one
+ * does not hold the others up). */
 struct edp_input {
 	struct edp_pcap_reader *reader; /* a capture or live:IFACE */
 	struct edp_vport *vport;
 	struct edp_pools *pools;
 	struct edp_mbuf *next; /* lookahead packet; NULL: none now (live) or done */
-	/* the lookahead's time, length and receive queue, kept here so that the
-	 * reader never loads from the mbuf it has just filled (its line may
-	 * still be on its way from the core that wrote it last) */
-	uint64_t next_ts;
+	uint64_t next_ts;      /* the lookahead's, as in struct edp_read_ahead */
 	uint32_t next_caplen, next_wire_len;
-	uint32_t next_queue; /* input index * queues_per_port + its RSS queue */
+	uint32_t next_queue;
+	uint32_t ahead_pos, ahead_n; /* ahead[ahead_pos..ahead_n) come after the lookahead */
+	uint32_t queue_base, rss_queues; /* its receive queues: queue_base + [0, rss_queues) */
 	uint16_t port;
 	bool live, done;       /* done: a live input after a stop or an error */
 	uint32_t passes;       /* times the input was opened */
+	struct edp_read_ahead ahead[EDP_READ_AHEAD];
 };
 
 struct edp_lane {
@@ -144,6 +160,13 @@ int edp_datapath_run_inline(struct edp_datapath *dp, const volatile sig_atomic_t
 /* Read every input's first packet. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 
+/* Free buffers of each pool class that a burst of reading may take: every
+ * input may read ahead once in a burst (edp_datapath_pick_burst). */
+static inline uint32_t edp_datapath_read_room(const struct edp_datapath *dp)
+{
+	return dp->n_inputs * EDP_READ_AHEAD;
+}
+
 /* Take up to `max` packets in timestamp order (the earliest lookahead
  * packet, then its input's next one, ...) into mbufs, *n_out of them,
  * their descriptors set up (edp_mbuf_init) or, with `meta`, left for the
@@ -153,7 +176,8 @@ int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *sto
  * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
  * live inputs are left and none has a packet now (both with *n_out < max).
  * With `queues`, each packet's receive queue goes there (input index *
- * queues_per_port + its RSS queue). Needs `max` free mbufs of each pool. */
+ * queues_per_port + its RSS queue). Needs max <= EDP_READ_AHEAD and
+ * edp_datapath_read_room(dp) free mbufs in each pool. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,

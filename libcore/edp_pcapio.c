@@ -34,6 +34,8 @@ struct edp_pcap_reader {
 	bool nanosecond;
 	bool live;         /* a network interface: never ends, never waits */
 	uint64_t count;
+	bool failed;       /* a burst met an error after some packets: the next one returns it */
+	struct edp_error failure;
 	char name[256];
 };
 
@@ -289,19 +291,27 @@ int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct e
 	return 1;
 }
 
+static inline void to_packet(const struct edp_pcap_reader *r, const struct pcap_pkthdr *h, const u_char *data,
+			     struct edp_pcap_packet *pkt)
+{
+	pkt->data = data;
+	pkt->caplen = h->caplen;
+	pkt->wire_len = h->len < h->caplen ? h->caplen : h->len;
+	uint64_t frac = (uint64_t)h->ts.tv_usec; /* nanoseconds, but from a live microsecond capture */
+	if (__builtin_expect(r->live, 0) && !r->nanosecond)
+		frac *= 1000;
+	pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + frac;
+}
+
+static int read_failed(struct edp_pcap_reader *r, struct edp_error *err);
+
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = pcap_next_ex(r->pcap, &h, &data);
 	if (rc == 1) {
-		pkt->data = data;
-		pkt->caplen = h->caplen;
-		pkt->wire_len = h->len < h->caplen ? h->caplen : h->len;
-		uint64_t frac = (uint64_t)h->ts.tv_usec; /* nanoseconds, but from a live microsecond capture */
-		if (__builtin_expect(r->live, 0) && !r->nanosecond)
-			frac *= 1000;
-		pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + frac;
+		to_packet(r, h, data, pkt);
 		r->count++;
 		return 1;
 	}
@@ -309,6 +319,48 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 		return 0;
 	if (rc == 0 && r->live)
 		return EDP_PCAP_AGAIN;
+	return read_failed(r, err);
+}
+
+struct burst {
+	struct edp_pcap_reader *r;
+	edp_pcap_packet_fn fn;
+	void *ctx;
+	uint32_t n;
+};
+
+static void burst_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct burst *b = (struct burst *)user;
+	struct edp_pcap_packet pkt;
+	to_packet(b->r, h, data, &pkt);
+	b->r->count++;
+	b->n++;
+	b->fn(b->ctx, &pkt);
+}
+
+int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap_packet_fn fn, void *ctx,
+			       struct edp_error *err)
+{
+	if (r->failed) {
+		if (err)
+			*err = r->failure;
+		return -1;
+	}
+	struct burst b = { r, fn, ctx, 0 };
+	int rc = pcap_dispatch(r->pcap, (int)max, burst_packet, (u_char *)&b);
+	if (rc >= 0 || rc == PCAP_ERROR_BREAK)
+		return (int)b.n;
+	if (!b.n)
+		return read_failed(r, err);
+	read_failed(r, &r->failure); /* returned after the packets before it */
+	r->failed = true;
+	return (int)b.n;
+}
+
+/* libpcap's error for the read after packet r->count, as one line. */
+static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
+{
 	char msg[PCAP_ERRBUF_SIZE + 1];
 	snprintf(msg, sizeof(msg), "%s", pcap_geterr(r->pcap));
 	size_t l = strlen(msg);

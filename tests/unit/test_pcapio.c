@@ -48,6 +48,61 @@ static void roundtrip(bool nano)
 static void test_roundtrip_nano(void **state) { (void)state; roundtrip(true); }
 static void test_roundtrip_micro(void **state) { (void)state; roundtrip(false); }
 
+struct seen {
+	uint32_t n;
+	uint32_t len[64];
+	uint64_t ts[64];
+};
+
+static void see(void *ctx, const struct edp_pcap_packet *pkt)
+{
+	struct seen *s = ctx;
+	s->len[s->n] = pkt->caplen;
+	s->ts[s->n++] = pkt->ts_ns;
+	assert_int_equal(pkt->data[pkt->caplen - 1], (uint8_t)(pkt->caplen - 60));
+}
+
+/* Bursts hand the packets over in order, max at a time; an error met after
+ * some packets of a burst (here a file cut inside packet 11) comes with the
+ * next burst, once the packets before it are delivered. */
+static void test_burst(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/edp-pcapio-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 2048, NULL);
+	struct edp_mbuf *m;
+	edp_mbuf_alloc_bulk(pool, &m, 1);
+	struct edp_pcap_writer *w = edp_pcap_writer_open(path, true, 1500, NULL);
+	for (uint32_t i = 0; i < 11; i++) {
+		m->data_len = m->wire_len = 60 + i;
+		m->ts_ns = 1000 + i;
+		memset(m->data, (int)i, m->data_len);
+		assert_int_equal(edp_pcap_writer_write(w, m, NULL), 0);
+	}
+	assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
+	assert_int_equal(truncate(path, 24 + 10 * 16 + 60 * 10 + 45 + 16 + 30), 0); /* 30 of packet 11's 70 bytes */
+	struct edp_error err = { 0 };
+	struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
+	assert_non_null(r);
+	struct seen s = { 0 };
+	assert_int_equal(edp_pcap_reader_read_burst(r, 4, see, &s, &err), 4);
+	assert_int_equal(edp_pcap_reader_read_burst(r, 32, see, &s, &err), 6);
+	assert_int_equal(edp_pcap_reader_packets(r), 10);
+	assert_int_equal(edp_pcap_reader_read_burst(r, 32, see, &s, &err), -1);
+	assert_string_equal(err.msg + strlen(path), ": after packet 10: truncated dump file; tried to read 70 captured bytes, only got 30");
+	assert_int_equal(s.n, 10);
+	for (uint32_t i = 0; i < 10; i++) {
+		assert_int_equal(s.len[i], 60 + i);
+		assert_int_equal(s.ts[i], 1000 + i);
+	}
+	edp_pcap_reader_close(r);
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+	unlink(path);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -66,6 +121,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_nano),
 		cmocka_unit_test(test_roundtrip_micro),
+		cmocka_unit_test(test_burst),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests_name("pcapio", tests, NULL, NULL);
