@@ -290,9 +290,14 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 	int rc = EDP_ERR_RUNTIME;
 	void *base = MAP_FAILED;
 	struct stat st;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' is not running (stale segment of pid %d)", name,
-			      pid_in(fd));
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* no instance holds it */
+		int32_t pid = pid_in(fd);
+		if (pid)
+			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' is not running (stale segment of pid %d)", name,
+				      pid);
+		else
+			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' is not running (%s is not a stats segment)", name,
+				      path);
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(struct edp_stats_header)) {

@@ -88,6 +88,15 @@ stop_instance() {
 	assert_success
 	echo "$output" | jq -e --argjson pid "$pid" '.pid == $pid'
 	stop_instance
+	# a file that is no segment at all (say, left by something else) is named as such
+	mkdir -p "$EDP_RUNDIR"
+	head -c 3000 /dev/urandom >"$EDP_RUNDIR/junk.stats"
+	run "$RUN" --stats junk
+	assert_failure 1
+	assert_output "edp-run: instance 'junk' is not running ($EDP_RUNDIR/junk.stats is not a stats segment)"
+	start_instance --name junk # and replaced at the next start
+	wait_for "$RUN" --stats junk
+	stop_instance
 }
 
 @test "an explicit name that is taken is refused; an unnamed second instance takes default-PID" {
