@@ -100,7 +100,7 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 static int create_pools(struct edp_datapath *dp, struct edp_error *err)
 {
 	bool threads = dp->cfg->threads > 0;
-	uint32_t base = EDP_BATCH + dp->n_inputs * EDP_READ_AHEAD + 1; /* a batch, what inputs hold, one */
+	uint32_t base = edp_datapath_read_room(dp) + 1; /* a batch and what the inputs hold */
 	for (uint32_t i = 0; i < dp->n_inputs; i++) {
 		int32_t node = threads ? dp->queue_node[i * dp->queues_per_port] : -1;
 		struct edp_pools *set = NULL;

@@ -160,11 +160,14 @@ int edp_datapath_run_inline(struct edp_datapath *dp, const volatile sig_atomic_t
 /* Read every input's first packet. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 
-/* Free buffers of each pool class that a burst of reading may take: every
- * input may read ahead once in a burst (edp_datapath_pick_burst). */
+/* Free buffers of each pool class that a burst (edp_datapath_pick_burst)
+ * may take: the packets it takes and a read-ahead left on each input. An
+ * input may read more than once in a burst (the last packets of a pass of
+ * --loop, then the next pass's first ones), but never holds more than a
+ * read-ahead. */
 static inline uint32_t edp_datapath_read_room(const struct edp_datapath *dp)
 {
-	return dp->n_inputs * EDP_READ_AHEAD;
+	return EDP_BATCH + dp->n_inputs * EDP_READ_AHEAD;
 }
 
 /* Take up to `max` packets in timestamp order (the earliest lookahead
