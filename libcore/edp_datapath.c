@@ -549,12 +549,7 @@ static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp
 		if (rc <= 0)
 			return rc;
 	}
-	const struct edp_read_ahead *a = &in->ahead[in->ahead_pos++];
-	in->next = a->m;
-	in->next_ts = a->ts;
-	in->next_caplen = a->caplen;
-	in->next_wire_len = a->wire_len;
-	in->next_queue = a->queue;
+	in->next = &in->ahead[in->ahead_pos++];
 	return 0;
 }
 
@@ -583,7 +578,7 @@ static struct edp_input *earliest(struct edp_datapath *dp, const volatile sig_at
 				in->done = true, *rc = EDP_ERR_RUNTIME;
 			*waiting |= !in->next && !in->done;
 		}
-		if (in->next && (!best || in->next_ts < best->next_ts))
+		if (in->next && (!best || in->next->ts < best->next->ts))
 			best = in;
 	}
 	return best;
@@ -599,7 +594,7 @@ static uint64_t earliest_until(const struct edp_datapath *dp, const struct edp_i
 		const struct edp_input *in = &dp->inputs[i];
 		if (in == best || !in->next)
 			continue;
-		uint64_t t = in->next_ts;
+		uint64_t t = in->next->ts;
 		if (in < best) /* it wins a tie */
 			t = t ? t - 1 : 0;
 		until = t < until ? t : until;
@@ -629,23 +624,24 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		bool live = best->live, may_read = !*rc;
 		uint64_t packets = 0, bytes = 0; /* counted here, not through dp */
 		do {
+			const struct edp_read_ahead *a = best->next; /* overwritten by the next read */
 			if (queues)
-				queues[n] = best->next_queue;
+				queues[n] = a->queue;
 			if (meta)
-				meta[n] = (struct edp_rx_meta){ best->next_ts, best->next_caplen, best->next_wire_len };
+				meta[n] = (struct edp_rx_meta){ a->ts, a->caplen, a->wire_len };
 			else
-				edp_mbuf_init(best->next, best->next_caplen, best->next_wire_len, best->next_ts, best->port);
-			mbufs[n++] = best->next;
+				edp_mbuf_init(a->m, a->caplen, a->wire_len, a->ts, best->port);
+			mbufs[n++] = a->m;
 			best->next = NULL;
 			packets++;
-			bytes += best->next_wire_len;
+			bytes += a->wire_len;
 			if (live)
 				break;
 			if (advance(dp, best, may_read && !*stop, stop, err) < 0) {
 				*rc = EDP_ERR_RUNTIME;
 				break;
 			}
-		} while (n < max && best->next && best->next_ts <= until);
+		} while (n < max && best->next && best->next->ts <= until);
 		dp->rx[best->port].packets += packets;
 		dp->rx[best->port].bytes += bytes;
 	}
@@ -788,8 +784,9 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	if (!dp)
 		return;
 	for (uint32_t i = 0; i < dp->n_inputs; i++) {
-		if (dp->inputs[i].next)
-			edp_mbuf_free_bulk(&dp->inputs[i].next, 1);
+		struct edp_input *in = &dp->inputs[i];
+		for (uint32_t k = in->ahead_pos - (in->next != NULL); k < in->ahead_n; k++) /* read, never taken */
+			edp_mbuf_free_bulk(&in->ahead[k].m, 1);
 		edp_pcap_reader_close(dp->inputs[i].reader);
 		edp_vport_close(dp->inputs[i].vport);
 	}

@@ -71,10 +71,8 @@ struct edp_input {
 	struct edp_pcap_reader *reader; /* a capture or live:IFACE */
 	struct edp_vport *vport;
 	struct edp_pools *pools;
-	struct edp_mbuf *next; /* lookahead packet; NULL: none now (live) or done */
-	uint64_t next_ts;      /* the lookahead's, as in struct edp_read_ahead */
-	uint32_t next_caplen, next_wire_len;
-	uint32_t next_queue;
+	/* its lookahead, ahead[ahead_pos - 1]; NULL: none now (live) or done */
+	const struct edp_read_ahead *next;
 	uint32_t ahead_pos, ahead_n; /* ahead[ahead_pos..ahead_n) come after the lookahead */
 	uint32_t queue_base, rss_queues; /* its receive queues: queue_base + [0, rss_queues) */
 	uint16_t port;

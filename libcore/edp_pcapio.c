@@ -303,7 +303,18 @@ static inline void to_packet(const struct edp_pcap_reader *r, const struct pcap_
 	pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + frac;
 }
 
-static int read_failed(struct edp_pcap_reader *r, struct edp_error *err);
+/* libpcap's error for the read after packet r->count, as one line. */
+static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
+{
+	char msg[PCAP_ERRBUF_SIZE + 1];
+	snprintf(msg, sizeof(msg), "%s", pcap_geterr(r->pcap));
+	size_t l = strlen(msg);
+	while (l && (msg[l - 1] == '\n' || msg[l - 1] == '.'))
+		msg[--l] = 0;
+	edp_error_set(err, EDP_ERR_RUNTIME, "%s: after packet %llu: %s", r->name,
+		      (unsigned long long)r->count, msg[0] ? msg : "read error");
+	return -1;
+}
 
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err)
 {
@@ -349,7 +360,7 @@ int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap
 	}
 	struct burst b = { r, fn, ctx, 0 };
 	int rc = pcap_dispatch(r->pcap, (int)max, burst_packet, (u_char *)&b);
-	if (rc >= 0 || rc == PCAP_ERROR_BREAK)
+	if (rc >= 0) /* max packets, or fewer at the end */
 		return (int)b.n;
 	if (!b.n)
 		return read_failed(r, err);
@@ -358,18 +369,6 @@ int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap
 	return (int)b.n;
 }
 
-/* libpcap's error for the read after packet r->count, as one line. */
-static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
-{
-	char msg[PCAP_ERRBUF_SIZE + 1];
-	snprintf(msg, sizeof(msg), "%s", pcap_geterr(r->pcap));
-	size_t l = strlen(msg);
-	while (l && (msg[l - 1] == '\n' || msg[l - 1] == '.'))
-		msg[--l] = 0;
-	edp_error_set(err, EDP_ERR_RUNTIME, "%s: after packet %llu: %s", r->name,
-		      (unsigned long long)r->count, msg[0] ? msg : "read error");
-	return -1;
-}
 
 struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, uint32_t snaplen,
 					     struct edp_error *err)
