@@ -43,22 +43,26 @@ uint64_t edp_pace_due(struct edp_pace *p, uint64_t ts_ns, uint32_t len)
 	return due;
 }
 
-void edp_pace_wait(uint64_t due)
+bool edp_pace_wait(uint64_t due, const volatile sig_atomic_t *stop)
 {
 	uint64_t now = edp_pace_now_ns();
 	if (due <= now)
-		return;
+		return true;
 	if (due - now > EDP_PACE_SPIN_NS) {
 		uint64_t until = due - EDP_PACE_SPIN_NS;
 		struct timespec ts = { (time_t)(until / 1000000000ull), (long)(until % 1000000000ull) };
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			; /* a signal: the caller checks its stop flag after the packet */
+			if (stop && *stop) /* a stop signal ends the sleep (a gap may be hours) */
+				return false;
 	}
 	while (edp_pace_now_ns() < due) {
+		if (stop && *stop)
+			return false;
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
 	}
+	return true;
 }
 
 /* Log-linear buckets: exact below 64, then 64 per power of two. */

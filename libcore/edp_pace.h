@@ -20,6 +20,7 @@
 #ifndef EDP_PACE_H
 #define EDP_PACE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -63,8 +64,10 @@ void edp_pace_init(struct edp_pace *p, const struct edp_pace_config *cfg);
  * the start. */
 uint64_t edp_pace_due(struct edp_pace *p, uint64_t ts_ns, uint32_t len);
 
-/* Wait until due (sleep, then spin). Returns at once when it has passed. */
-void edp_pace_wait(uint64_t due_ns);
+/* Wait until due (sleep, then spin). Returns at once when it has passed;
+ * false, early, when *stop is set (NULL: never), which a signal that
+ * interrupts the sleep does. */
+bool edp_pace_wait(uint64_t due_ns, const volatile sig_atomic_t *stop);
 
 /* Record that the packet due at due_ns left now. */
 void edp_pace_sent(struct edp_pace *p, uint64_t due_ns);

@@ -300,7 +300,10 @@ static inline void to_packet(const struct edp_pcap_reader *r, const struct pcap_
 	uint64_t frac = (uint64_t)h->ts.tv_usec; /* nanoseconds, but from a live microsecond capture */
 	if (__builtin_expect(r->live, 0) && !r->nanosecond)
 		frac *= 1000;
-	pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + frac;
+	/* a pcap file's seconds are an unsigned 32-bit field, which libpcap
+	 * hands over sign-extended: from 2038 on they would come out negative */
+	uint64_t sec = h->ts.tv_sec < 0 ? (uint32_t)h->ts.tv_sec : (uint64_t)h->ts.tv_sec;
+	pkt->ts_ns = sec * 1000000000ull + frac;
 }
 
 /* libpcap's error for the read after packet r->count, as one line. */

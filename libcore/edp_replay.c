@@ -439,7 +439,8 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 					rc = EDP_ERR_RUNTIME;
 					goto done;
 				}
-				edp_pace_wait(due);
+				if (!edp_pace_wait(due, stop))
+					goto done; /* stopped during the gap: this packet is not sent */
 			}
 			if (cfg->retime) {
 				struct timespec t;

@@ -98,6 +98,35 @@ load helper
 	cmp in.pcap out.pcap
 }
 
+@test "a capture past 2038 (seconds over 2^31) is paced by its own gaps" {
+	# 2 ms between the packets, across 2^31 s: the seconds are an unsigned
+	# 32-bit field, which libpcap hands over sign-extended
+	stamped y2038.pcap 2147483647:999000000 2147483648:001000000 2147483648:002000000
+	run timeout 10 "$REPLAY" -q -w out.pcap --json y2038.pcap
+	assert_success
+	cmp y2038.pcap out.pcap
+	echo "$output" | jq -e '.packets == 3 and .seconds >= 0.003 and .seconds < 1'
+}
+
+@test "SIGTERM during an hour-long gap of the capture stops the replay at once" {
+	stamped gap.pcap 100:0 3700:0
+	"$REPLAY" -q -w out.pcap --json gap.pcap >res.json &
+	pid=$!
+	sleep 0.3
+	kill -TERM "$pid"
+	for _ in $(seq 20); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		false # still asleep 2 s after the signal
+	fi
+	wait "$pid"
+	jq -e '.packets == 1' res.json
+	[ "$(tcpdump -r out.pcap -n 2>/dev/null | wc -l)" -eq 1 ]
+}
+
 @test "--merge interleaves by timestamp; several captures in order otherwise" {
 	"$GEN" flows=5,packets=100,gap-ns=2000,seed=7 a.pcap
 	"$GEN" flows=5,packets=100,gap-ns=3000,seed=8 b.pcap

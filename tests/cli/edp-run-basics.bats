@@ -48,6 +48,21 @@ load helper
 	cmp nano.pcap out.pcap
 }
 
+@test "timestamps are written as read: out of order, across seconds, at 0 and at the 32-bit end" {
+	stamped ts.pcap 0:0 0:999999999 1:0 0:5 4294967295:999999999 4294967295:0 1700000000:123456789 \
+		1700000000:999999999 1700000001:0 1699999999:999999999 1700000001:1 1:999999998
+	[ "$(tcpdump -r ts.pcap -n -tt 2>/dev/null | wc -l)" -eq 12 ]
+	for t in 0 1 "2 --ordered"; do
+		# shellcheck disable=SC2086
+		"$RUN" -t $t -r ts.pcap -w out.pcap -q
+		cmp <(body ts.pcap) <(body out.pcap)
+	done
+	editcap -F pcap ts.pcap us.pcap
+	"$RUN" -r us.pcap -w out.pcap -q
+	cmp <(body us.pcap) <(body out.pcap)
+	diff <(reading us.pcap) <(reading out.pcap)
+}
+
 @test "pcapng input is read and written as pcap with the same packets" {
 	"$RUN" -r "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng" -w out.pcap -q
 	[ "$(head -c 4 out.pcap | od -An -tx1 | tr -d ' ')" = "4d3cb2a1" ]

@@ -1,4 +1,6 @@
+#include <signal.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "unit.h"
 #include "edp_pace.h"
@@ -57,10 +59,35 @@ static void test_wait(void **state)
 {
 	(void)state;
 	uint64_t due = edp_pace_now_ns() + 2000000;
-	edp_pace_wait(due);
+	assert_true(edp_pace_wait(due, NULL));
 	uint64_t now = edp_pace_now_ns();
 	assert_true(now >= due);
 	assert_true(now - due < 50000000); /* generous: a loaded VM wakes late */
+}
+
+static volatile sig_atomic_t stop_flag;
+static void on_alarm(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* A stop signal ends a long wait (a capture's gap may be hours) at once,
+ * and a stop already requested ends the spin before a due time. */
+static void test_wait_stopped(void **state)
+{
+	(void)state;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval t = { .it_value = { 0, 100000 } }; /* 0.1 s */
+	setitimer(ITIMER_REAL, &t, NULL);
+	uint64_t t0 = edp_pace_now_ns();
+	assert_false(edp_pace_wait(t0 + 3600ull * 1000000000ull, &stop_flag));
+	uint64_t took = edp_pace_now_ns() - t0;
+	assert_true(took >= 90000000 && took < 2000000000ull);
+	assert_false(edp_pace_wait(edp_pace_now_ns() + EDP_PACE_SPIN_NS / 2, &stop_flag));
+	stop_flag = 0;
+	assert_true(edp_pace_wait(edp_pace_now_ns() + EDP_PACE_SPIN_NS / 2, &stop_flag));
 }
 
 int main(void)
@@ -69,6 +96,7 @@ int main(void)
 		cmocka_unit_test(test_schedules),
 		cmocka_unit_test(test_percentiles),
 		cmocka_unit_test(test_wait),
+		cmocka_unit_test(test_wait_stopped),
 	};
 	return cmocka_run_group_tests_name("pace", tests, NULL, NULL);
 }
