@@ -81,9 +81,9 @@ static inline void fwkey_and(const struct fwkey *a, const struct fwkey *m, struc
 	memcpy(out, x, sizeof(x));
 }
 
-/* The six words mixed in pairs (three independent multiplications, as
- * edp_flow_hash does): a lookup hashes once per tuple it probes, and a
- * chain of six dependent multiplications was most of a probe's time. */
+/* The six words mixed in pairs (three independent multiplications): a
+ * lookup hashes once per tuple it probes, and a chain of six dependent
+ * multiplications was most of a probe's time. */
 static inline uint32_t fwkey_hash(const struct fwkey *k)
 {
 	uint64_t w[FWKEY_WORDS];
