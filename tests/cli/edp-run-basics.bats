@@ -63,6 +63,16 @@ load helper
 	diff <(reading us.pcap) <(reading out.pcap)
 }
 
+@test "invalid records are written normalized: a fraction of 1e9 ns or more, a length under the capture's" {
+	stamped odd.pcap 5:1500000000 6:0:54 6:999999999:0 7:0
+	stamped want.pcap 6:500000000 6:0 6:999999999 7:0
+	for t in 0 "2 --ordered"; do
+		# shellcheck disable=SC2086
+		"$RUN" -t $t -r odd.pcap -w out.pcap -q
+		cmp <(body want.pcap) <(body out.pcap)
+	done
+}
+
 @test "pcapng input is read and written as pcap with the same packets" {
 	"$RUN" -r "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng" -w out.pcap -q
 	[ "$(head -c 4 out.pcap | od -An -tx1 | tr -d ' ')" = "4d3cb2a1" ]

@@ -137,16 +137,19 @@ le32() {
 	printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"
 }
 
-# stamped OUT SEC:NSEC...: a nanosecond pcap of one 64-byte UDP packet
-# (edp-gen's) at each of the given times, in the order given
+# stamped OUT SEC:NSEC[:LEN]...: a nanosecond pcap of one 64-byte UDP
+# packet (edp-gen's) at each of the given times, in the order given, with
+# the original length LEN (default 64)
 stamped() {
-	local out=$1 t
+	local out=$1 t sec nsec len
 	shift
 	"$GEN" flows=1,packets=1,size=64,seed=1 "$BATS_TEST_TMPDIR/one.pcap"
 	{
 		le32 0xa1b23c4d && printf '\x02\x00\x04\x00' && le32 0 && le32 0 && le32 65535 && le32 1
 		for t in "$@"; do
-			le32 $((10#${t%:*})) && le32 $((10#${t#*:})) && le32 64 && le32 64 && tail -c 64 "$BATS_TEST_TMPDIR/one.pcap"
+			IFS=: read -r sec nsec len <<<"$t"
+			le32 $((10#$sec)) && le32 $((10#$nsec)) && le32 64 && le32 $((10#${len:-64})) &&
+				tail -c 64 "$BATS_TEST_TMPDIR/one.pcap"
 		done
 	} >"$out"
 }
