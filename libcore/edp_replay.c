@@ -403,8 +403,11 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 		rc = EDP_ERR_RUNTIME;
 		goto out;
 	}
-	if (cfg->preload && (rc = preload(&src, m, err)))
-		goto out;
+	if (cfg->preload && (rc = preload(&src, m, err))) {
+		if (!*stop)
+			goto out;
+		rc = 0; /* stopped while preloading: an empty output, nothing sent */
+	}
 	if ((rc = sink_open(&sink, cfg, nano, snaplen, err)))
 		goto out;
 	uint64_t ts_shift = 0, first_ts = 0, last_ts = 0, next_progress = edp_pace_now_ns() + PROGRESS_NS;
@@ -472,6 +475,8 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 				progress(ctx, res);
 			}
 		}
+		if (got < 0 && *stop)
+			break; /* a read a stop signal interrupted (a pipe that went quiet): a clean stop */
 		if (got < 0) {
 			rc = EDP_ERR_RUNTIME;
 			break;

@@ -127,6 +127,32 @@ load helper
 	[ "$(tcpdump -r out.pcap -n 2>/dev/null | wc -l)" -eq 1 ]
 }
 
+@test "SIGTERM while stdin is quiet stops cleanly (exit 0), also while preloading" {
+	for pre in "" --preload; do
+		rm -f in.fifo out.pcap
+		mkfifo in.fifo
+		# shellcheck disable=SC2086
+		"$REPLAY" --topspeed $pre -w out.pcap - <in.fifo 2>err.txt &
+		pid=$!
+		exec 5>in.fifo # the writer end stays open: the pipe goes quiet, not away
+		cat "$DATA/tcpreplay-test.pcap" >&5
+		sleep 0.5
+		kill -TERM "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		exec 5>&-
+		[ "$rc" -eq 0 ]
+		if [ -z "$pre" ]; then
+			[ "$(count out.pcap)" -eq 179 ]
+			grep -q '^edp-replay: 179 packets' err.txt
+		else
+			[ "$(count out.pcap)" -eq 0 ]
+			grep -q '^edp-replay: 0 packets' err.txt
+		fi
+		! grep -q 'error' err.txt
+	done
+}
+
 @test "--merge interleaves by timestamp; several captures in order otherwise" {
 	"$GEN" flows=5,packets=100,gap-ns=2000,seed=7 a.pcap
 	"$GEN" flows=5,packets=100,gap-ns=3000,seed=8 b.pcap
