@@ -102,7 +102,7 @@ load helper
 	# 2 ms between the packets, across 2^31 s: the seconds are an unsigned
 	# 32-bit field, which libpcap hands over sign-extended
 	stamped y2038.pcap 2147483647:999000000 2147483648:001000000 2147483648:002000000
-	run timeout 10 "$REPLAY" -q -w out.pcap --json y2038.pcap
+	run timeout -s KILL 10 "$REPLAY" -q -w out.pcap --json y2038.pcap
 	assert_success
 	cmp y2038.pcap out.pcap
 	echo "$output" | jq -e '.packets == 3 and .seconds >= 0.003 and .seconds < 1'
