@@ -99,8 +99,8 @@ load helper
 }
 
 @test "a capture past 2038 (seconds over 2^31) is paced by its own gaps" {
-	# 2 ms between the packets, across 2^31 s: the seconds are an unsigned
-	# 32-bit field, which libpcap hands over sign-extended
+	# 2 ms, then 1 ms, between the packets, across 2^31 s: the seconds are an
+	# unsigned 32-bit field, which libpcap hands over sign-extended
 	stamped y2038.pcap 2147483647:999000000 2147483648:001000000 2147483648:002000000
 	run timeout -s KILL 10 "$REPLAY" -q -w out.pcap --json y2038.pcap
 	assert_success
