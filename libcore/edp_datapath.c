@@ -234,10 +234,6 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 		goto fail;
 	dp->n_lanes = cfg->threads ? cfg->threads : 1;
 	dp->queues_per_port = cfg->threads ? (cfg->rx_queues ? cfg->rx_queues : cfg->threads) : 1;
-	for (uint32_t i = 0; i < dp->n_inputs; i++) {
-		dp->inputs[i].queue_base = i * dp->queues_per_port;
-		dp->inputs[i].rss_queues = dp->queues_per_port;
-	}
 	if ((cfg->threads && place_workers(dp, err)) || create_pools(dp, err))
 		goto fail;
 	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));
@@ -478,27 +474,27 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 	return 0;
 }
 
+/* Where a read puts its packets: the input, and its receive queues
+ * (first, first + 1, ..., first + rss_queues - 1). */
+struct reading {
+	struct edp_input *in;
+	uint32_t first_queue, rss_queues;
+};
+
 /* A packet the reading call hands over: into a buffer of the right pool
  * (room for a whole read-ahead was checked), with its receive queue hashed
  * from libpcap's copy, hot in cache. */
 static void read_ahead(void *ctx, const struct edp_pcap_packet *pkt)
 {
-	struct edp_input *in = ctx;
+	const struct reading *rd = ctx;
+	struct edp_input *in = rd->in;
 	struct edp_mbuf *m = edp_mbuf_alloc_buffer(edp_pools_for(in->pools, pkt->caplen));
 	assert(m);
 	memcpy(edp_mbuf_buf(m), pkt->data, pkt->caplen);
 	struct edp_read_ahead *a = &in->ahead[in->ahead_n++];
-	*a = (struct edp_read_ahead){ m, pkt->ts_ns, pkt->caplen, pkt->wire_len, in->queue_base };
-	if (in->rss_queues > 1)
-		a->queue += edp_flow_rss_queue(edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len), in->rss_queues);
-}
-
-static bool room_to_read(const struct edp_pools *set, uint32_t packets)
-{
-	for (int c = 0; c < EDP_POOL_CLASSES; c++)
-		if (set->of[c] && edp_mbuf_pool_available(set->of[c]) < packets)
-			return false;
-	return true;
+	*a = (struct edp_read_ahead){ m, pkt->ts_ns, pkt->caplen, pkt->wire_len, rd->first_queue };
+	if (rd->rss_queues > 1)
+		a->queue += edp_flow_rss_queue(edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len), rd->rss_queues);
 }
 
 /* Read the input's next packets into its read-ahead (a capture: up to
@@ -510,19 +506,20 @@ static int read_more(struct edp_datapath *dp, struct edp_input *in, const volati
 		     struct edp_error *err)
 {
 	in->ahead_pos = in->ahead_n = 0;
-	if (__builtin_expect(!room_to_read(in->pools, in->live ? 1 : EDP_READ_AHEAD), 0))
+	if (__builtin_expect(!edp_pools_have(in->pools, in->live ? 1 : EDP_READ_AHEAD), 0))
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
+	struct reading rd = { in, (uint32_t)(in - dp->inputs) * dp->queues_per_port, dp->queues_per_port };
 	if (__builtin_expect(in->live, 0)) {
 		struct edp_pcap_packet pkt;
 		int rc = in->vport ? edp_vport_peek(in->vport, &pkt) : edp_pcap_reader_read(in->reader, &pkt, err);
 		if (rc != 1)
 			return rc < 0 && !*stop ? -1 : 0; /* a vport's or a live reader's "nothing now" */
-		read_ahead(in, &pkt);
+		read_ahead(&rd, &pkt);
 		if (in->vport)
 			edp_vport_done(in->vport);
 		return 1;
 	}
-	int rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, in, err);
+	int rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, &rd, err);
 	uint32_t loop = dp->cfg->loop;
 	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
 		edp_pcap_reader_close(in->reader);
@@ -530,7 +527,7 @@ static int read_more(struct edp_datapath *dp, struct edp_input *in, const volati
 		if (!in->reader)
 			return -1;
 		in->passes++;
-		rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, in, err);
+		rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, &rd, err);
 	}
 	return rc < 0 && *stop ? 0 : rc; /* a read a stop interrupted ends the input */
 }

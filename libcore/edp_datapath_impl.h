@@ -38,6 +38,15 @@ static inline struct edp_mbuf_pool *edp_pools_for(const struct edp_pools *set, u
 	return caplen <= EDP_SMALL_BUF || !set->of[EDP_POOL_LARGE] ? set->of[EDP_POOL_SMALL] : set->of[EDP_POOL_LARGE];
 }
 
+/* Has every pool class of the set `n` free buffers? */
+static inline bool edp_pools_have(const struct edp_pools *set, uint32_t n)
+{
+	for (int c = 0; c < EDP_POOL_CLASSES; c++)
+		if (set->of[c] && edp_mbuf_pool_available(set->of[c]) < n)
+			return false;
+	return true;
+}
+
 /* What the threaded reader knows of a packet it queues, carried next to
  * the mbuf pointer (edp_worker keeps an array of them beside each receive
  * ring): the worker that takes the packet sets the descriptor up from it,
@@ -49,7 +58,7 @@ struct edp_rx_meta {
 };
 
 /* A packet read, in its buffer, before it becomes its input's lookahead:
- * its time, lengths and receive queue (queue_base + its RSS queue), kept
+ * its time, lengths and receive queue (its input's first + its RSS queue), kept
  * here so that the reader never loads from the mbuf it has just filled (its
  * line may still be on its way from the core that wrote it last). */
 struct edp_read_ahead {
@@ -74,7 +83,6 @@ struct edp_input {
 	/* its lookahead, ahead[ahead_pos - 1]; NULL: none now (live) or done */
 	const struct edp_read_ahead *next;
 	uint32_t ahead_pos, ahead_n; /* ahead[ahead_pos..ahead_n) come after the lookahead */
-	uint32_t queue_base, rss_queues; /* its receive queues: queue_base + [0, rss_queues) */
 	uint16_t port;
 	bool live, done;       /* done: a live input after a stop or an error */
 	uint32_t passes;       /* times the input was opened */

@@ -372,7 +372,6 @@ int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap
 	return (int)b.n;
 }
 
-
 struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, uint32_t snaplen,
 					     struct edp_error *err)
 {

@@ -475,10 +475,8 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 				progress(ctx, res);
 			}
 		}
-		if (got < 0 && *stop)
-			break; /* a read a stop signal interrupted (a pipe that went quiet): a clean stop */
-		if (got < 0) {
-			rc = EDP_ERR_RUNTIME;
+		if (got < 0) { /* unless a stop signal interrupted the read (a pipe that went quiet) */
+			rc = *stop ? 0 : EDP_ERR_RUNTIME;
 			break;
 		}
 		if (*stop || (cfg->limit && res->packets >= cfg->limit) || in_loop == 0)

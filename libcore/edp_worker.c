@@ -379,11 +379,9 @@ static void refill_and_prefetch(struct run *run, bool after_batch)
 static bool can_read(struct run *run)
 {
 	struct edp_datapath *dp = run->dp;
-	uint32_t room = edp_datapath_read_room(dp);
 	for (uint32_t i = 0; i < dp->n_pools; i++)
-		for (int c = 0; c < EDP_POOL_CLASSES; c++)
-			if (dp->pools[i].of[c] && edp_mbuf_pool_available(dp->pools[i].of[c]) < room)
-				return false;
+		if (!edp_pools_have(&dp->pools[i], edp_datapath_read_room(dp)))
+			return false;
 	for (uint32_t i = 0; i < run->n_queues; i++)
 		if (!edp_ring_has_room(run->q[i].rx, EDP_BATCH))
 			return false;
