@@ -226,6 +226,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	dp->cfg = cfg;
 	if (open_io(dp, err))
 		goto fail;
+	dp->solo = dp->n_inputs == 1 && !dp->inputs[0].live;
 	uint64_t tx_ports = 0;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		if (dp->port_sink[i] >= 0)
@@ -451,14 +452,25 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 /* Write each packet to the output of each of its ports, in input order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		struct edp_mbuf *m = mbufs[i];
-		for (uint64_t ports = m->out_ports; ports; ports &= ports - 1) {
+	for (uint32_t i = 0, next; i < n; i = next) {
+		uint64_t ports = mbufs[i]->out_ports, bytes = mbufs[i]->wire_len;
+		next = i + 1;
+		if (ports && !(ports & (ports - 1))) { /* to one port: with the packets after it that go there too */
+			while (next < n && mbufs[next]->out_ports == ports)
+				bytes += mbufs[next++]->wire_len;
 			unsigned p = (unsigned)__builtin_ctzll(ports);
-			if (edp_pcap_writer_write(dp->sinks[dp->port_sink[p]], m, err) < 0)
+			if (edp_pcap_writer_write_burst(dp->sinks[dp->port_sink[p]], mbufs + i, next - i, err) < 0)
+				return EDP_ERR_RUNTIME;
+			dp->tx[p].packets += next - i;
+			dp->tx[p].bytes += bytes;
+			continue;
+		}
+		for (; ports; ports &= ports - 1) { /* flooded, mirrored: a copy to each port */
+			unsigned p = (unsigned)__builtin_ctzll(ports);
+			if (edp_pcap_writer_write(dp->sinks[dp->port_sink[p]], mbufs[i], err) < 0)
 				return EDP_ERR_RUNTIME;
 			dp->tx[p].packets++;
-			dp->tx[p].bytes += m->wire_len;
+			dp->tx[p].bytes += bytes;
 		}
 	}
 	if (dp->stats)
@@ -481,27 +493,85 @@ struct reading {
 	uint32_t first_queue, rss_queues;
 };
 
-/* A packet the reading call hands over: into a buffer of the right pool
- * (room for a whole read-ahead was checked), with its receive queue hashed
- * from libpcap's copy, hot in cache. */
+/* A packet's buffer, from the right pool of its input (room for the read
+ * was checked), filled from libpcap's copy. */
+static inline struct edp_mbuf *fill_buffer(const struct edp_input *in, const struct edp_pcap_packet *pkt)
+{
+	struct edp_mbuf *m = edp_mbuf_alloc_buffer(edp_pools_for(in->pools, pkt->caplen));
+	assert(m);
+	memcpy(edp_mbuf_buf(m), pkt->data, pkt->caplen);
+	return m;
+}
+
+/* A packet's receive queue, hashed from libpcap's copy, hot in cache. */
+static inline uint32_t queue_of(const struct reading *rd, const struct edp_pcap_packet *pkt)
+{
+	if (rd->rss_queues == 1)
+		return rd->first_queue;
+	return rd->first_queue +
+	       edp_flow_rss_queue(edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len), rd->rss_queues);
+}
+
+/* A packet the reading call hands over, into the input's read-ahead. */
 static void read_ahead(void *ctx, const struct edp_pcap_packet *pkt)
 {
 	const struct reading *rd = ctx;
 	struct edp_input *in = rd->in;
-	struct edp_mbuf *m = edp_mbuf_alloc_buffer(edp_pools_for(in->pools, pkt->caplen));
-	assert(m);
-	memcpy(edp_mbuf_buf(m), pkt->data, pkt->caplen);
-	struct edp_read_ahead *a = &in->ahead[in->ahead_n++];
-	*a = (struct edp_read_ahead){ m, pkt->ts_ns, pkt->caplen, pkt->wire_len, rd->first_queue };
-	if (rd->rss_queues > 1)
-		a->queue += edp_flow_rss_queue(edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len), rd->rss_queues);
+	in->ahead[in->ahead_n++] =
+		(struct edp_read_ahead){ fill_buffer(in, pkt), pkt->ts_ns, pkt->caplen, pkt->wire_len, queue_of(rd, pkt) };
+}
+
+/* A burst of the only input, a capture, goes straight to the taker (there
+ * is nothing to merge it with): its arrays as edp_datapath_pick_burst
+ * fills them. */
+struct solo_burst {
+	struct reading rd;
+	struct edp_mbuf **mbufs;
+	struct edp_rx_meta *meta;
+	uint32_t *queues;
+	uint32_t n;
+	uint64_t bytes;
+};
+
+static void solo_packet(void *ctx, const struct edp_pcap_packet *pkt)
+{
+	struct solo_burst *b = ctx;
+	struct edp_mbuf *m = fill_buffer(b->rd.in, pkt);
+	uint32_t i = b->n++;
+	b->mbufs[i] = m;
+	if (b->queues)
+		b->queues[i] = queue_of(&b->rd, pkt);
+	if (b->meta)
+		b->meta[i] = (struct edp_rx_meta){ pkt->ts_ns, pkt->caplen, pkt->wire_len };
+	else
+		edp_mbuf_init(m, pkt->caplen, pkt->wire_len, pkt->ts_ns, b->rd.in->port);
+	b->bytes += pkt->wire_len;
+}
+
+/* Read up to `max` packets of a capture, each handed to fn: at the end of
+ * a pass, with --loop, it opens the capture again (a file without packets
+ * is not looped: that would spin forever). Returns the packets read (0:
+ * the end) or -1 with err set. */
+static int read_capture(struct edp_datapath *dp, struct edp_input *in, uint32_t max, edp_pcap_packet_fn fn,
+			void *ctx, const volatile sig_atomic_t *stop, struct edp_error *err)
+{
+	int rc = edp_pcap_reader_read_burst(in->reader, max, fn, ctx, err);
+	uint32_t loop = dp->cfg->loop;
+	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
+		edp_pcap_reader_close(in->reader);
+		in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
+		if (!in->reader)
+			return -1;
+		in->passes++;
+		rc = edp_pcap_reader_read_burst(in->reader, max, fn, ctx, err);
+	}
+	return rc < 0 && *stop ? 0 : rc; /* a read a stop interrupted ends the input */
 }
 
 /* Read the input's next packets into its read-ahead (a capture: up to
  * EDP_READ_AHEAD with one call into libpcap; a live source or a vport: one
- * if there is one now). At the end of a capture, with --loop, it opens it
- * again (a file without packets is not looped: that would spin forever).
- * Returns the packets read (0: none now, or the end) or -1 with err set. */
+ * if there is one now). Returns the packets read (0: none now, or the end)
+ * or -1 with err set. */
 static int read_more(struct edp_datapath *dp, struct edp_input *in, const volatile sig_atomic_t *stop,
 		     struct edp_error *err)
 {
@@ -519,17 +589,7 @@ static int read_more(struct edp_datapath *dp, struct edp_input *in, const volati
 			edp_vport_done(in->vport);
 		return 1;
 	}
-	int rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, &rd, err);
-	uint32_t loop = dp->cfg->loop;
-	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
-		edp_pcap_reader_close(in->reader);
-		in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
-		if (!in->reader)
-			return -1;
-		in->passes++;
-		rc = edp_pcap_reader_read_burst(in->reader, EDP_READ_AHEAD, read_ahead, &rd, err);
-	}
-	return rc < 0 && *stop ? 0 : rc; /* a read a stop interrupted ends the input */
+	return read_capture(dp, in, EDP_READ_AHEAD, read_ahead, &rd, stop, err);
 }
 
 /* An input without a lookahead gets its next packet as one: the next one
@@ -552,6 +612,8 @@ static inline __attribute__((always_inline)) int advance(struct edp_datapath *dp
 
 int edp_datapath_prime(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
+	if (dp->solo) /* read at the first burst */
+		return 0;
 	for (uint32_t i = 0; i < dp->n_inputs; i++)
 		if (advance(dp, &dp->inputs[i], true, stop, err) < 0)
 			return EDP_ERR_RUNTIME;
@@ -603,6 +665,22 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 			    struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
 			    struct edp_error *err)
 {
+	if (dp->solo) {
+		struct edp_input *in = &dp->inputs[0];
+		struct solo_burst b = { { in, 0, dp->queues_per_port }, mbufs, meta, queues, 0, 0 };
+		if (!*rc && !*stop) {
+			if (__builtin_expect(!edp_pools_have(in->pools, max), 0))
+				*rc = edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted");
+			else /* a pass of --loop that ends within the burst: the next one fills it */
+				for (int got = 1; got > 0 && b.n < max;)
+					if ((got = read_capture(dp, in, max - b.n, solo_packet, &b, stop, err)) < 0)
+						*rc = EDP_ERR_RUNTIME;
+		}
+		dp->rx[in->port].packets += b.n;
+		dp->rx[in->port].bytes += b.bytes;
+		*n_out = b.n;
+		return b.n > 0;
+	}
 	uint32_t n = 0;
 	int got = 1;
 	while (n < max) {

@@ -106,6 +106,7 @@ struct edp_datapath {
 	/* written by the reading thread for every packet: lines of their own */
 	_Alignas(64) struct edp_input inputs[EDP_MAX_PORTS];
 	_Alignas(64) uint32_t n_inputs;
+	bool solo; /* one input, a capture: read with no lookahead (no merge) */
 	struct edp_pcap_writer *sinks[EDP_MAX_PORTS];
 	uint32_t n_sinks;
 	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */
@@ -186,7 +187,9 @@ static inline uint32_t edp_datapath_read_room(const struct edp_datapath *dp)
  * live inputs are left and none has a packet now (both with *n_out < max).
  * With `queues`, each packet's receive queue goes there (input index *
  * queues_per_port + its RSS queue). Needs max <= EDP_READ_AHEAD and
- * edp_datapath_read_room(dp) free mbufs in each pool. */
+ * edp_datapath_read_room(dp) free mbufs in each pool. A single input that
+ * is a capture (dp->solo) has nothing to be merged with: it is read
+ * straight into the arrays, with no lookahead. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,

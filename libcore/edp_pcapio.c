@@ -425,10 +425,8 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	return w;
 }
 
-int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
+static inline void dump(struct edp_pcap_writer *w, const struct edp_mbuf *m)
 {
-	if (__builtin_expect(w->live != NULL, 0))
-		return live_tx_write(w, m, err);
 	struct pcap_pkthdr h;
 	h.ts.tv_sec = (time_t)(m->ts_ns / 1000000000ull);
 	uint64_t frac = m->ts_ns % 1000000000ull;
@@ -436,7 +434,32 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 	h.caplen = m->data_len;
 	h.len = m->wire_len;
 	pcap_dump((u_char *)w->dumper, &h, m->data);
+}
+
+int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
+{
+	if (__builtin_expect(w->live != NULL, 0))
+		return live_tx_write(w, m, err);
+	dump(w, m);
 	if (ferror_unlocked(w->fp)) /* the writer owns the stream (FSETLOCKING_BYCALLER) */
+		return write_failed(w, err);
+	return 0;
+}
+
+int edp_pcap_writer_write_burst(struct edp_pcap_writer *w, struct edp_mbuf *const *m, uint32_t n,
+				struct edp_error *err)
+{
+	if (__builtin_expect(w->live != NULL, 0)) {
+		for (uint32_t i = 0; i < n; i++)
+			if (live_tx_write(w, m[i], err) < 0)
+				return -1;
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		dump(w, m[i]);
+	/* checked once: the stream's error is sticky (what follows a failed
+	 * write goes nowhere, as the rest of the run would) */
+	if (ferror_unlocked(w->fp))
 		return write_failed(w, err);
 	return 0;
 }

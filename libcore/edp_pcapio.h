@@ -88,6 +88,9 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 					     struct edp_error *err);
 /* Append one packet. Returns 0, or -1 with err set when the write failed. */
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
+/* Append n packets. Returns 0, or -1 with err set when a write failed. */
+int edp_pcap_writer_write_burst(struct edp_pcap_writer *w, struct edp_mbuf *const *m, uint32_t n,
+				struct edp_error *err);
 /* Hand what is buffered to the file or pipe now. Returns 0, or -1 with err
  * set when the write failed. */
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);

@@ -5,24 +5,29 @@
 #include "unit.h"
 #include "edp_pcapio.h"
 
-/* Write packets with nanosecond timestamps and truncated captures, read them
- * back: every field survives; microsecond files round timestamps down. */
+/* Write packets with nanosecond timestamps and truncated captures (the
+ * first half one at a time, the second ten at a time), read them back:
+ * every field survives; microsecond files round timestamps down. */
 static void roundtrip(bool nano)
 {
 	char path[] = "/tmp/edp-pcapio-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
-	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(2, 2048, NULL);
-	struct edp_mbuf *m[2];
-	edp_mbuf_alloc_bulk(pool, m, 2);
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(11, 2048, NULL);
+	struct edp_mbuf *m[11];
+	edp_mbuf_alloc_bulk(pool, m, 11);
 	struct edp_pcap_writer *w = edp_pcap_writer_open(path, nano, 1500, NULL);
 	assert_non_null(w);
 	for (uint32_t i = 0; i < 100; i++) {
-		m[0]->data_len = 60 + i;
-		m[0]->wire_len = 60 + 3 * i;
-		m[0]->ts_ns = 1700000000123456789ull + i * 1001ull;
-		memset(m[0]->data, (int)i, m[0]->data_len);
-		assert_int_equal(edp_pcap_writer_write(w, m[0], NULL), 0);
+		struct edp_mbuf *p = m[i % 10];
+		p->data_len = 60 + i;
+		p->wire_len = 60 + 3 * i;
+		p->ts_ns = 1700000000123456789ull + i * 1001ull;
+		memset(p->data, (int)i, p->data_len);
+		if (i < 50)
+			assert_int_equal(edp_pcap_writer_write(w, p, NULL), 0);
+		else if (i % 10 == 9)
+			assert_int_equal(edp_pcap_writer_write_burst(w, m, 10, NULL), 0);
 	}
 	assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
 	struct edp_error err;
@@ -31,16 +36,16 @@ static void roundtrip(bool nano)
 	assert_int_equal(edp_pcap_reader_nanosecond(r), nano);
 	assert_int_equal(edp_pcap_reader_snaplen(r), 1500);
 	for (uint32_t i = 0; i < 100; i++) {
-		assert_int_equal(edp_pcap_reader_next(r, m[1], &err), 1);
-		assert_int_equal(m[1]->data_len, 60 + i);
-		assert_int_equal(m[1]->wire_len, 60 + 3 * i);
+		assert_int_equal(edp_pcap_reader_next(r, m[10], &err), 1);
+		assert_int_equal(m[10]->data_len, 60 + i);
+		assert_int_equal(m[10]->wire_len, 60 + 3 * i);
 		uint64_t ts = 1700000000123456789ull + i * 1001ull;
-		assert_int_equal(m[1]->ts_ns, nano ? ts : ts - ts % 1000);
-		assert_int_equal(m[1]->data[59 + i], i);
+		assert_int_equal(m[10]->ts_ns, nano ? ts : ts - ts % 1000);
+		assert_int_equal(m[10]->data[59 + i], i);
 	}
-	assert_int_equal(edp_pcap_reader_next(r, m[1], &err), 0);
+	assert_int_equal(edp_pcap_reader_next(r, m[10], &err), 0);
 	edp_pcap_reader_close(r);
-	edp_mbuf_free_bulk(m, 2);
+	edp_mbuf_free_bulk(m, 11);
 	edp_mbuf_pool_destroy(pool);
 	unlink(path);
 }
