@@ -280,16 +280,22 @@ static inline void parse_group(struct edp_lane *lane, struct edp_mbuf **b, uint3
 	for (uint32_t i = 0; i < n; i++) {
 		struct edp_mbuf *m = b[i];
 		struct edp_parse_result pr;
-		m->flags = (uint8_t)edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr);
+		m->flags = (uint8_t)(m->rx_flags & EDP_RX_PLAIN_IPV4
+					     ? edp_parse_plain_ipv4(m->data, m->in_port, &keys[i], &pr)
+					     : edp_parse(m->data, m->data_len, m->wire_len, m->in_port, &keys[i], &pr));
 		m->l3_off = pr.l3_off;
 		m->l4_off = pr.l4_off;
 		lane->bytes_in += m->wire_len;
 	}
-	/* hashed once the group is parsed: the key's 8-byte words read right
+	/* hashed once the group is parsed: a key's 8-byte words read right
 	 * behind the parser's narrower stores of them would wait for those to
 	 * reach the cache (no store-to-load forwarding across stores) */
-	for (uint32_t i = 0; i < n; i++)
-		hashes[i] = edp_flow_hash(&keys[i]);
+	if (b[0]->rx_flags & EDP_RX_RSS) /* a lane's packets all come with it or all without */
+		for (uint32_t i = 0; i < n; i++)
+			hashes[i] = edp_flow_cache_hash(b[i]->rss_hash, &keys[i]);
+	else
+		for (uint32_t i = 0; i < n; i++)
+			hashes[i] = edp_flow_hash(&keys[i]);
 	edp_flowcache_prefetch_buckets(lane->fc, hashes, n);
 }
 
@@ -503,13 +509,18 @@ static inline struct edp_mbuf *fill_buffer(const struct edp_input *in, const str
 	return m;
 }
 
-/* A packet's receive queue, hashed from libpcap's copy, hot in cache. */
-static inline uint32_t queue_of(const struct reading *rd, const struct edp_pcap_packet *pkt)
+/* A packet's receive queue, by its RSS hash from libpcap's copy, hot in
+ * cache; the hash and what the hashing found out about the headers go to
+ * the worker with it (enum edp_rx_flags). */
+static inline uint32_t queue_of(const struct reading *rd, const struct edp_pcap_packet *pkt, uint32_t *rss,
+				uint8_t *rx_flags)
 {
 	if (rd->rss_queues == 1)
 		return rd->first_queue;
-	return rd->first_queue +
-	       edp_flow_rss_queue(edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len), rd->rss_queues);
+	bool plain;
+	*rss = edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len, &plain);
+	*rx_flags = (uint8_t)(EDP_RX_RSS | (plain ? EDP_RX_PLAIN_IPV4 : 0));
+	return rd->first_queue + edp_flow_rss_queue(*rss, rd->rss_queues);
 }
 
 /* A packet the reading call hands over, into the input's read-ahead. */
@@ -517,8 +528,9 @@ static void read_ahead(void *ctx, const struct edp_pcap_packet *pkt)
 {
 	const struct reading *rd = ctx;
 	struct edp_input *in = rd->in;
-	in->ahead[in->ahead_n++] =
-		(struct edp_read_ahead){ fill_buffer(in, pkt), pkt->ts_ns, pkt->caplen, pkt->wire_len, queue_of(rd, pkt) };
+	struct edp_read_ahead *a = &in->ahead[in->ahead_n++];
+	*a = (struct edp_read_ahead){ fill_buffer(in, pkt), pkt->ts_ns, pkt->caplen, pkt->wire_len, 0, 0, 0 };
+	a->queue = queue_of(rd, pkt, &a->rss_hash, &a->rx_flags);
 }
 
 /* A burst of the only input, a capture, goes straight to the taker (there
@@ -539,12 +551,13 @@ static void solo_packet(void *ctx, const struct edp_pcap_packet *pkt)
 	struct edp_mbuf *m = fill_buffer(b->rd.in, pkt);
 	uint32_t i = b->n++;
 	b->mbufs[i] = m;
-	if (b->queues)
-		b->queues[i] = queue_of(&b->rd, pkt);
-	if (b->meta)
-		b->meta[i] = (struct edp_rx_meta){ pkt->ts_ns, pkt->caplen, pkt->wire_len };
-	else
+	if (b->meta) {
+		struct edp_rx_meta *meta = &b->meta[i];
+		*meta = (struct edp_rx_meta){ pkt->ts_ns, pkt->caplen, pkt->wire_len, 0, 0 };
+		b->queues[i] = queue_of(&b->rd, pkt, &meta->rss_hash, &meta->rx_flags);
+	} else {
 		edp_mbuf_init(m, pkt->caplen, pkt->wire_len, pkt->ts_ns, b->rd.in->port);
+	}
 	b->bytes += pkt->wire_len;
 }
 
@@ -700,11 +713,10 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		uint64_t packets = 0, bytes = 0; /* counted here, not through dp */
 		do {
 			const struct edp_read_ahead *a = best->next; /* overwritten by the next read */
-			if (queues)
+			if (meta) {
+				meta[n] = (struct edp_rx_meta){ a->ts, a->caplen, a->wire_len, a->rss_hash, a->rx_flags };
 				queues[n] = a->queue;
-			if (meta)
-				meta[n] = (struct edp_rx_meta){ a->ts, a->caplen, a->wire_len };
-			else
+			} else
 				edp_mbuf_init(a->m, a->caplen, a->wire_len, a->ts, best->port);
 			mbufs[n++] = a->m;
 			best->next = NULL;

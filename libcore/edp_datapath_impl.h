@@ -55,6 +55,8 @@ static inline bool edp_pools_have(const struct edp_pools *set, uint32_t n)
 struct edp_rx_meta {
 	uint64_t ts_ns;
 	uint32_t data_len, wire_len;
+	uint32_t rss_hash;
+	uint8_t rx_flags; /* enum edp_rx_flags */
 };
 
 /* A packet read, in its buffer, before it becomes its input's lookahead:
@@ -65,6 +67,8 @@ struct edp_read_ahead {
 	struct edp_mbuf *m;
 	uint64_t ts;
 	uint32_t caplen, wire_len, queue;
+	uint32_t rss_hash;
+	uint8_t rx_flags;
 };
 
 /* A capture is read EDP_READ_AHEAD packets at a time, with one call into
@@ -185,8 +189,8 @@ static inline uint32_t edp_datapath_read_room(const struct edp_datapath *dp)
  * error or a stop was requested); live inputs are polled. Returns 1 when
  * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
  * live inputs are left and none has a packet now (both with *n_out < max).
- * With `queues`, each packet's receive queue goes there (input index *
- * queues_per_port + its RSS queue). Needs max <= EDP_READ_AHEAD and
+ * With `meta` comes `queues`: each packet's receive queue (input index *
+ * queues_per_port + its RSS queue), its RSS hash and flags in meta[i]. Needs max <= EDP_READ_AHEAD and
  * edp_datapath_read_room(dp) free mbufs in each pool. A single input that
  * is a capture (dp->solo) has nothing to be merged with: it is read
  * straight into the arrays, with no lookahead. */

@@ -118,6 +118,21 @@ static inline uint32_t edp_flow_rss_hash(const struct edp_flow_key *k)
 	return edp_flow_rss_mix(a, b, c);
 }
 
+/* The flow cache's hash of a packet whose RSS hash the threaded reader has
+ * computed for its receive queue (the worker does not hash the key again,
+ * as OVS's exact-match cache takes the NIC's RSS hash): the key's fields
+ * that RSS leaves out (ingress port, inner VLAN) mixed in, and the
+ * direction (source port below destination port) in the top bit, so that
+ * the two directions of a flow share a bucket (the low bits) but not a
+ * signature (the high ones). A lane hashes all its packets one way or all
+ * the other (edp_flow_hash): a key hashed both ways would only be cached
+ * twice. */
+static inline uint32_t edp_flow_cache_hash(uint32_t rss_hash, const struct edp_flow_key *k)
+{
+	uint64_t extra = (uint64_t)k->vlan_inner << 16 | k->in_port;
+	return rss_hash ^ (uint32_t)((extra * 0x9e3779b97f4a7c15ull) >> 32) ^ (uint32_t)(k->tp_src < k->tp_dst) << 31;
+}
+
 /* The one of n receive queues an RSS hash picks: the hash scaled to n (a
  * multiply where a modulo would divide, once a packet). */
 static inline uint32_t edp_flow_rss_queue(uint32_t rss_hash, uint32_t n)

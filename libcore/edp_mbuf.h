@@ -26,6 +26,13 @@
 
 struct edp_mbuf_pool;
 
+/* What the threaded reader found out about a packet, handed to the worker
+ * with it (edp_mbuf.rx_flags). */
+enum edp_rx_flags {
+	EDP_RX_RSS = 1,        /* rss_hash holds its flow's RSS hash (edp_flow_rss_hash) */
+	EDP_RX_PLAIN_IPV4 = 2, /* edp_parse_plain_ipv4 parses it */
+};
+
 struct edp_mbuf {
 	uint8_t *data;              /* first byte of the packet */
 	uint64_t ts_ns;             /* capture timestamp, ns since the epoch */
@@ -39,7 +46,9 @@ struct edp_mbuf {
 	uint16_t l4_off;            /* offset of the L4 header (0 = none) */
 	uint8_t drop_reason;        /* enum edp_drop_reason when out_ports == 0 */
 	uint8_t flags;              /* reserved for the datapath */
-	uint8_t reserved[12];
+	uint8_t rx_flags;           /* enum edp_rx_flags */
+	uint8_t reserved[7];
+	uint32_t rss_hash;          /* with EDP_RX_RSS */
 };
 
 _Static_assert(sizeof(struct edp_mbuf) == 64, "edp_mbuf must be one 64-byte cache line");
@@ -101,6 +110,7 @@ static inline void edp_mbuf_init(struct edp_mbuf *m, uint32_t data_len, uint32_t
 	m->in_port = in_port;
 	m->drop_reason = 0;
 	m->flags = 0;
+	m->rx_flags = 0;
 }
 
 /* Warm, for writing, the first buffer lines that edp_mbuf_alloc_buffer

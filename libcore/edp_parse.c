@@ -217,21 +217,17 @@ static inline bool is_ipv4_tcp_udp(const uint8_t *pkt, uint32_t caplen, uint32_t
 	return false;
 }
 
-/* Such a frame straight to its key; false for anything else (which
- * edp_parse_full handles, to the same result). */
-static inline bool parse_ipv4_fast(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
-				   struct edp_flow_key *key, struct edp_parse_result *res)
+/* The key of a frame is_ipv4_tcp_udp accepted. */
+static inline void plain_ipv4_key(const uint8_t *pkt, uint16_t in_port, struct edp_flow_key *key,
+				  struct edp_parse_result *res)
 {
-	if (!is_ipv4_tcp_udp(pkt, caplen, wire_len))
-		return false;
 	const uint8_t *ip = pkt + 14, *l4 = ip + 20;
-	uint8_t proto = ip[9];
 	memset(key, 0, sizeof(*key));
 	key->in_port = in_port;
 	memcpy(key->eth_dst, pkt, 6);
 	memcpy(key->eth_src, pkt + 6, 6);
 	key->eth_type = EDP_ETH_TYPE_IPV4;
-	key->nw_proto = proto;
+	key->nw_proto = ip[9];
 	key->flags = EDP_KEY_IS_IP | EDP_KEY_HAS_PORTS;
 	memcpy(key->nw_src, ip + 12, 4);
 	memcpy(key->nw_dst, ip + 16, 4);
@@ -239,7 +235,13 @@ static inline bool parse_ipv4_fast(const uint8_t *pkt, uint32_t caplen, uint32_t
 	key->tp_dst = rd16(l4 + 2);
 	res->l3_off = 14;
 	res->l4_off = 14 + 20;
-	return true;
+}
+
+int edp_parse_plain_ipv4(const uint8_t *pkt, uint16_t in_port, struct edp_flow_key *key,
+			 struct edp_parse_result *res)
+{
+	plain_ipv4_key(pkt, in_port, key, res);
+	return EDP_PARSE_OK;
 }
 
 int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
@@ -247,8 +249,10 @@ int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t i
 {
 	if (wire_len < caplen)
 		wire_len = caplen;
-	if (parse_ipv4_fast(pkt, caplen, wire_len, in_port, key, res))
+	if (is_ipv4_tcp_udp(pkt, caplen, wire_len)) { /* the shortcut, to the same result */
+		plain_ipv4_key(pkt, in_port, key, res);
 		return EDP_PARSE_OK;
+	}
 	return edp_parse_full(pkt, caplen, wire_len, in_port, key, res);
 }
 
@@ -330,11 +334,12 @@ static inline bool rss_l4(const uint8_t *p, uint32_t avail, uint32_t l4len, uint
 	return true;
 }
 
-uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len)
+uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, bool *plain_ipv4)
 {
 	if (wire_len < caplen)
 		wire_len = caplen;
-	if (is_ipv4_tcp_udp(pkt, caplen, wire_len)) { /* edp_parse's shortcut: the same key */
+	*plain_ipv4 = is_ipv4_tcp_udp(pkt, caplen, wire_len);
+	if (*plain_ipv4) { /* edp_parse's shortcut: the same key */
 		const uint8_t *ip = pkt + 14;
 		return edp_flow_rss_mix(load_v4(ip + 12) ^ load_v4(ip + 16), 0, edp_flow_rss_word(rd16(ip + 20), rd16(ip + 22), ip[9], 0));
 	}

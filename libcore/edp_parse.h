@@ -42,7 +42,15 @@ int edp_parse_full(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint1
 /* edp_flow_rss_hash of the packet's key, computed straight from the headers
  * for untagged or single-tagged IPv4/IPv6 TCP, UDP, SCTP and ICMP (the
  * reader's receive-side scaling), with a full parse for anything else.
- * Always equal to edp_flow_rss_hash after edp_parse. */
-uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len);
+ * Always equal to edp_flow_rss_hash after edp_parse. *plain_ipv4 tells
+ * whether the frame is one edp_parse_plain_ipv4 takes. */
+uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, bool *plain_ipv4);
+
+/* edp_parse of a frame that edp_parse_rss_hash found plain IPv4 (untagged,
+ * no options, not a fragment, TCP or UDP, lengths consistent), with the
+ * same caplen and wire_len: the same key and result, without checking the
+ * headers again. */
+int edp_parse_plain_ipv4(const uint8_t *pkt, uint16_t in_port, struct edp_flow_key *key,
+			 struct edp_parse_result *res);
 
 #endif

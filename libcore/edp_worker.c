@@ -224,6 +224,8 @@ static uint32_t take_queues(struct run *run, struct worker *w)
 		for (uint32_t k = 0; k < n; k++) {
 			const struct edp_rx_meta *m = &q->meta[(at + k) & mask];
 			edp_mbuf_init(batch[k], m->data_len, m->wire_len, m->ts_ns, port);
+			batch[k]->rss_hash = m->rss_hash;
+			batch[k]->rx_flags = m->rx_flags;
 		}
 		edp_ring_skip(q->rx, n);
 		prefetch_next_rx(q);

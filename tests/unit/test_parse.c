@@ -282,13 +282,15 @@ static void test_random_garbage(void **state)
 
 /* The reader's RSS hash straight from the headers equals the one of the
  * parsed key, for well-formed packets of every kind the fast way takes and
- * for the random, malformed and truncated ones that it hands to the parser. */
+ * for the random, malformed and truncated ones that it hands to the parser;
+ * a frame it calls plain IPv4 gets from edp_parse_plain_ipv4 exactly the
+ * key and result edp_parse gives. */
 static void test_rss_hash_matches_parse(void **state)
 {
 	(void)state;
 	uint64_t rng = 77;
 	static const uint8_t protos[] = { 6, 17, 132, 1, 58, 47, 0, 44 };
-	uint32_t fast_kind = 0;
+	uint32_t fast_kind = 0, plain_kind = 0;
 	for (int i = 0; i < 400000; i++) {
 		uint8_t p[200];
 		for (size_t j = 0; j < sizeof(p); j++)
@@ -322,9 +324,21 @@ static void test_rss_hash_matches_parse(void **state)
 			cap = wire;
 		struct edp_flow_key k;
 		struct edp_parse_result r;
-		edp_parse(p, cap, wire, 0, &k, &r);
-		assert_int_equal(edp_parse_rss_hash(p, cap, wire), edp_flow_rss_hash(&k));
+		int rc = edp_parse(p, cap, wire, 3, &k, &r);
+		bool plain;
+		assert_int_equal(edp_parse_rss_hash(p, cap, wire, &plain), edp_flow_rss_hash(&k));
 		fast_kind += (k.flags & EDP_KEY_HAS_PORTS) != 0;
+		if (plain) {
+			struct edp_flow_key pk;
+			struct edp_parse_result pr;
+			memset(&pk, 0xa5, sizeof(pk));
+			memset(&pr, 0xa5, sizeof(pr));
+			assert_int_equal(edp_parse_plain_ipv4(p, 3, &pk, &pr), rc);
+			assert_memory_equal(&pk, &k, sizeof(k));
+			assert_int_equal(pr.l3_off, r.l3_off);
+			assert_int_equal(pr.l4_off, r.l4_off);
+			plain_kind++;
+		}
 		/* the direction does not matter */
 		uint8_t q[200];
 		memcpy(q, p, sizeof(q));
@@ -336,10 +350,13 @@ static void test_rss_hash_matches_parse(void **state)
 				memcpy(q + r.l4_off, p + r.l4_off + 2, 2);
 				memcpy(q + r.l4_off + 2, p + r.l4_off, 2);
 			}
-			assert_int_equal(edp_parse_rss_hash(q, cap, wire), edp_parse_rss_hash(p, cap, wire));
+			bool same_plain;
+			assert_int_equal(edp_parse_rss_hash(q, cap, wire, &same_plain), edp_parse_rss_hash(p, cap, wire, &plain));
+			assert_int_equal(same_plain, plain);
 		}
 	}
-	assert_true(fast_kind > 50000); /* many have ports: the fast way */
+	assert_true(fast_kind > 50000);  /* many have ports: the fast way */
+	assert_true(plain_kind > 2000);  /* and some are plain IPv4 (3,559) */
 }
 
 /* edp_parse's shortcut for untagged IPv4 TCP/UDP gives exactly what the
