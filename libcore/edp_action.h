@@ -49,8 +49,7 @@ struct edp_action_prog {
 	uint64_t out_ports;       /* bitmask; 0 means drop with drop_reason */
 	uint8_t flags;            /* enum edp_action_flags */
 	uint8_t drop_reason;
-	uint8_t eth_src[6];
-	uint8_t eth_dst[6];
+	uint8_t eth[12];          /* SET_ETH_DST: eth[0..5], SET_ETH_SRC: eth[6..11] (as in a frame) */
 	uint8_t n_deps;
 	uint8_t pad;
 	uint32_t touch_index;
@@ -81,14 +80,11 @@ static inline void edp_action_execute(const struct edp_action_prog *prog, struct
 		if ((l3[0] >> 4) == 4) {
 			if (l3[8] <= 1)
 				goto ttl_expired;
-			/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') on the TTL/protocol word. */
-			uint16_t old_word = (uint16_t)(l3[8] << 8 | l3[9]);
+			/* RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), on the TTL/protocol
+			 * word: m' = m - 0x0100 (the TTL is at least 2), so ~m + m' is
+			 * 0xfeff, and one fold of the sum (at most 0x1fefe) suffices */
 			l3[8]--;
-			uint16_t new_word = (uint16_t)(l3[8] << 8 | l3[9]);
-			uint32_t sum = (uint16_t)~(l3[10] << 8 | l3[11]);
-			sum += (uint16_t)~old_word;
-			sum += new_word;
-			sum = (sum & 0xffff) + (sum >> 16);
+			uint32_t sum = (uint32_t)(uint16_t)~(l3[10] << 8 | l3[11]) + 0xfeffu;
 			sum = (sum & 0xffff) + (sum >> 16);
 			uint16_t csum = (uint16_t)~sum;
 			l3[10] = (uint8_t)(csum >> 8);
@@ -99,10 +95,13 @@ static inline void edp_action_execute(const struct edp_action_prog *prog, struct
 			l3[7]--;
 		}
 	}
-	if (prog->flags & EDP_ACT_SET_ETH_SRC)
-		__builtin_memcpy(m->data + 6, prog->eth_src, 6);
-	if (prog->flags & EDP_ACT_SET_ETH_DST)
-		__builtin_memcpy(m->data, prog->eth_dst, 6);
+	unsigned set_eth = prog->flags & (EDP_ACT_SET_ETH_DST | EDP_ACT_SET_ETH_SRC);
+	if (set_eth == (EDP_ACT_SET_ETH_DST | EDP_ACT_SET_ETH_SRC)) /* routed: both at once */
+		__builtin_memcpy(m->data, prog->eth, 12);
+	else if (set_eth == EDP_ACT_SET_ETH_DST)
+		__builtin_memcpy(m->data, prog->eth, 6);
+	else if (set_eth == EDP_ACT_SET_ETH_SRC)
+		__builtin_memcpy(m->data + 6, prog->eth + 6, 6);
 	if ((prog->flags & EDP_ACT_TOUCH_MAC) && ctx->touch_stamps)
 		__atomic_store_n(&ctx->touch_stamps[prog->touch_index], ctx->now_ns, __ATOMIC_RELAXED);
 	m->out_ports = prog->out_ports;

@@ -135,10 +135,10 @@ void edp_pipeline_classify(struct edp_pipeline *pl, const struct edp_flow_key *k
 		if (r) {
 			output(pl, prog, 1ull << r->port);
 			prog->flags |= EDP_ACT_DEC_TTL | EDP_ACT_SET_ETH_DST;
-			memcpy(prog->eth_dst, r->next_hop_mac, 6);
+			memcpy(prog->eth, r->next_hop_mac, 6);
 			if (pl->port_has_mac & (1ull << r->port)) {
 				prog->flags |= EDP_ACT_SET_ETH_SRC;
-				memcpy(prog->eth_src, pl->port_mac[r->port], 6);
+				memcpy(prog->eth + 6, pl->port_mac[r->port], 6);
 			}
 			return;
 		}

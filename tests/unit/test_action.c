@@ -20,8 +20,8 @@ static void test_ttl_checksum_matches_full(void **state)
 	memset(&prog, 0, sizeof(prog));
 	prog.out_ports = 2;
 	prog.flags = EDP_ACT_DEC_TTL | EDP_ACT_SET_ETH_SRC | EDP_ACT_SET_ETH_DST;
-	memset(prog.eth_src, 0xaa, 6);
-	memset(prog.eth_dst, 0xbb, 6);
+	memset(prog.eth, 0xbb, 6);     /* destination */
+	memset(prog.eth + 6, 0xaa, 6); /* source */
 	struct edp_action_ctx ctx = { NULL, 0 };
 	for (int i = 0; i < 20000; i++) {
 		size_t n = build_eth(m->data, 0x0800);
@@ -38,6 +38,10 @@ static void test_ttl_checksum_matches_full(void **state)
 		assert_int_equal(m->out_ports, 2);
 		assert_int_equal(m->data[14 + 8], ttl - 1);
 		assert_int_equal(ip_checksum(m->data + 14, (m->data[14] & 15) * 4u), 0); /* verifies */
+		uint8_t hdr[60]; /* and is the very one a full recomputation gives */
+		memcpy(hdr, m->data + 14, sizeof(hdr));
+		hdr[10] = hdr[11] = 0;
+		assert_int_equal(m->data[24] << 8 | m->data[25], ip_checksum(hdr, (hdr[0] & 15) * 4u));
 		assert_int_equal(m->data[0], 0xbb);
 		assert_int_equal(m->data[6], 0xaa);
 	}
@@ -71,6 +75,35 @@ static void test_ttl_expiry(void **state)
 	edp_action_execute(&prog, m, &ctx);
 	assert_int_equal(m->drop_reason, EDP_DROP_TTL);
 	assert_string_equal(edp_drop_reason_name(EDP_DROP_TTL), "ttl");
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+}
+
+/* Each MAC is written alone when only it is set, both at once when both. */
+static void test_set_mac(void **state)
+{
+	(void)state;
+	static const unsigned sets[] = { EDP_ACT_SET_ETH_DST, EDP_ACT_SET_ETH_SRC,
+					 EDP_ACT_SET_ETH_DST | EDP_ACT_SET_ETH_SRC };
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 256, NULL);
+	struct edp_mbuf *m;
+	edp_mbuf_alloc_bulk(pool, &m, 1);
+	struct edp_action_prog prog;
+	memset(&prog, 0, sizeof(prog));
+	prog.out_ports = 1;
+	memset(prog.eth, 0xdd, 6);
+	memset(prog.eth + 6, 0x55, 6);
+	struct edp_action_ctx ctx = { NULL, 0 };
+	for (int i = 0; i < 3; i++) {
+		prog.flags = (uint8_t)sets[i];
+		memset(m->data, 0x11, 14);
+		edp_action_execute(&prog, m, &ctx);
+		for (int b = 0; b < 6; b++) {
+			assert_int_equal(m->data[b], sets[i] & EDP_ACT_SET_ETH_DST ? 0xdd : 0x11);
+			assert_int_equal(m->data[6 + b], sets[i] & EDP_ACT_SET_ETH_SRC ? 0x55 : 0x11);
+		}
+		assert_int_equal(m->data[12], 0x11);
+	}
 	edp_mbuf_free_bulk(&m, 1);
 	edp_mbuf_pool_destroy(pool);
 }
@@ -137,6 +170,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ttl_checksum_matches_full),
 		cmocka_unit_test(test_ttl_expiry),
+		cmocka_unit_test(test_set_mac),
 		cmocka_unit_test(test_mbuf_pool),
 		cmocka_unit_test(test_mbuf_alloc_buffer),
 	};
