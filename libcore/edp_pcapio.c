@@ -348,7 +348,6 @@ static void burst_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
 	struct burst *b = (struct burst *)user;
 	struct edp_pcap_packet pkt;
 	to_packet(b->r, h, data, &pkt);
-	b->r->count++;
 	b->n++;
 	b->fn(b->ctx, &pkt);
 }
@@ -363,6 +362,7 @@ int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap
 	}
 	struct burst b = { r, fn, ctx, 0 };
 	int rc = pcap_dispatch(r->pcap, (int)max, burst_packet, (u_char *)&b);
+	r->count += b.n;
 	if (rc >= 0) /* max packets, or fewer at the end */
 		return (int)b.n;
 	if (!b.n)

@@ -111,6 +111,23 @@ static inline int edp_ring_has_room(struct edp_ring *r, uint32_t n)
 	return r->mask + 1 - (head - r->producer_tail) >= n;
 }
 
+/* Producer: the slot edp_ring_stage fills first (k = 0). */
+static inline uint32_t edp_ring_producer_slot(const struct edp_ring *r)
+{
+	return atomic_load_explicit(&r->head, memory_order_relaxed) & r->mask;
+}
+
+/* Producer: ask for the lines of the n slots it fills next, for writing
+ * (the consumer read them last), so that the stores into them do not wait. */
+static inline void edp_ring_prefetch_free(const struct edp_ring *r, uint32_t n)
+{
+	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i += 64 / sizeof(void *))
+		__builtin_prefetch(&r->slots[(head + i) & r->mask], 1);
+	if (n)
+		__builtin_prefetch(&r->slots[(head + n - 1) & r->mask], 1);
+}
+
 /* The slot the consumer empties next (see edp_ring_stage). */
 static inline uint32_t edp_ring_consumer_slot(const struct edp_ring *r)
 {

@@ -161,6 +161,19 @@ static void prefetch_next_rx(struct queue *q)
 		__builtin_prefetch(&q->meta[(at + n - 1) & mask]);
 }
 
+/* The reader: ask for the lines of the n slots of q it fills next and of
+ * their entries beside them, last read by the worker: the stores of the
+ * next batch then find them on this core. */
+static void prefetch_free_rx(struct queue *q, uint32_t n)
+{
+	edp_ring_prefetch_free(q->rx, n);
+	uint32_t at = edp_ring_producer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
+	for (uint32_t i = 0; i < n; i += 64 / sizeof(*q->meta))
+		edp_prefetch_write(&q->meta[(at + i) & mask]);
+	if (n)
+		edp_prefetch_write(&q->meta[(at + n - 1) & mask]);
+}
+
 /* Rings sized for everything in flight never fill up. */
 static void push_sized(struct edp_ring *r, void *const *objs, uint32_t n)
 {
@@ -440,6 +453,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	for (uint32_t k = 0; k < n_used; k++) {
 		struct queue *q = &run->q[used[k]];
 		edp_ring_publish(q->rx, staged[used[k]]);
+		prefetch_free_rx(q, staged[used[k]]); /* as many as this batch: the next one's likely share */
 		staged[used[k]] = 0;
 		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
 		if (owner)
