@@ -190,10 +190,10 @@ static inline uint32_t edp_datapath_read_room(const struct edp_datapath *dp)
  * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
  * live inputs are left and none has a packet now (both with *n_out < max).
  * With `meta` comes `queues`: each packet's receive queue (input index *
- * queues_per_port + its RSS queue), its RSS hash and flags in meta[i]. Needs max <= EDP_READ_AHEAD and
- * edp_datapath_read_room(dp) free mbufs in each pool. A single input that
- * is a capture (dp->solo) has nothing to be merged with: it is read
- * straight into the arrays, with no lookahead. */
+ * queues_per_port + its RSS queue), and its RSS hash and flags in meta[i].
+ * Needs max <= EDP_READ_AHEAD and edp_datapath_read_room(dp) free mbufs in
+ * each pool. A single input that is a capture (dp->solo) has nothing to be
+ * merged with: it is read straight into the arrays, with no lookahead. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
