@@ -455,17 +455,17 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 	}
 }
 
-/* Write each packet to the output of each of its ports, in input order. */
-int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
+int edp_datapath_emit_records(struct edp_datapath *dp, const struct edp_pcap_record *rec, const uint64_t *out_ports,
+			      uint32_t n, struct edp_error *err)
 {
 	for (uint32_t i = 0, next; i < n; i = next) {
-		uint64_t ports = mbufs[i]->out_ports, bytes = mbufs[i]->wire_len;
+		uint64_t ports = out_ports[i], bytes = rec[i].wire_len;
 		next = i + 1;
 		if (ports && !(ports & (ports - 1))) { /* to one port: with the packets after it that go there too */
-			while (next < n && mbufs[next]->out_ports == ports)
-				bytes += mbufs[next++]->wire_len;
+			while (next < n && out_ports[next] == ports)
+				bytes += rec[next++].wire_len;
 			unsigned p = (unsigned)__builtin_ctzll(ports);
-			if (edp_pcap_writer_write_burst(dp->sinks[dp->port_sink[p]], mbufs + i, next - i, err) < 0)
+			if (edp_pcap_writer_write_records(dp->sinks[dp->port_sink[p]], rec + i, next - i, err) < 0)
 				return EDP_ERR_RUNTIME;
 			dp->tx[p].packets += next - i;
 			dp->tx[p].bytes += bytes;
@@ -473,7 +473,7 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 		}
 		for (; ports; ports &= ports - 1) { /* flooded, mirrored: a copy to each port */
 			unsigned p = (unsigned)__builtin_ctzll(ports);
-			if (edp_pcap_writer_write(dp->sinks[dp->port_sink[p]], mbufs[i], err) < 0)
+			if (edp_pcap_writer_write_records(dp->sinks[dp->port_sink[p]], rec + i, 1, err) < 0)
 				return EDP_ERR_RUNTIME;
 			dp->tx[p].packets++;
 			dp->tx[p].bytes += bytes;
@@ -489,6 +489,22 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 			b->tx_bytes = dp->tx[p].bytes;
 			edp_stats_write_end(&b->seq);
 		}
+	return 0;
+}
+
+int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
+{
+	struct edp_pcap_record rec[EDP_BATCH];
+	uint64_t ports[EDP_BATCH];
+	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
+		uint32_t count = chunk(n, base, EDP_BATCH);
+		for (uint32_t k = 0; k < count; k++) {
+			rec[k] = edp_pcap_record_of(mbufs[base + k]);
+			ports[k] = mbufs[base + k]->out_ports;
+		}
+		if (edp_datapath_emit_records(dp, rec, ports, count, err) < 0)
+			return EDP_ERR_RUNTIME;
+	}
 	return 0;
 }
 

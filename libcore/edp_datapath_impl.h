@@ -162,6 +162,12 @@ int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err);
 
 /* Write each packet to the output of each of its ports, in order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
+/* The same from what the writer needs of each packet (its record and its
+ * out_ports, which the worker that processed it put beside the out ring):
+ * a packet written on another core leaves its descriptor's line where it
+ * was. */
+int edp_datapath_emit_records(struct edp_datapath *dp, const struct edp_pcap_record *rec, const uint64_t *out_ports,
+			      uint32_t n, struct edp_error *err);
 
 /* The batch loop on the calling thread, lane 0: take a burst, process it,
  * write it, until the inputs end (inline mode, and one worker with one

@@ -51,7 +51,7 @@ struct live_tx {
 	uint8_t arena[LIVE_TX_ARENA];
 };
 
-static int live_tx_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
+static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err);
 static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err);
 
 struct edp_pcap_writer {
@@ -425,43 +425,36 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	return w;
 }
 
-static inline void dump(struct edp_pcap_writer *w, const struct edp_mbuf *m)
+int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, uint32_t n,
+				  struct edp_error *err)
 {
-	struct pcap_pkthdr h;
-	h.ts.tv_sec = (time_t)(m->ts_ns / 1000000000ull);
-	uint64_t frac = m->ts_ns % 1000000000ull;
-	h.ts.tv_usec = (suseconds_t)(w->nanosecond ? frac : frac / 1000);
-	h.caplen = m->data_len;
-	h.len = m->wire_len;
-	pcap_dump((u_char *)w->dumper, &h, m->data);
+	if (__builtin_expect(w->live != NULL, 0)) {
+		for (uint32_t i = 0; i < n; i++)
+			if (live_tx_write(w, &rec[i], err) < 0)
+				return -1;
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct pcap_pkthdr h;
+		h.ts.tv_sec = (time_t)(rec[i].ts_ns / 1000000000ull);
+		uint64_t frac = rec[i].ts_ns % 1000000000ull;
+		h.ts.tv_usec = (suseconds_t)(w->nanosecond ? frac : frac / 1000);
+		h.caplen = rec[i].caplen;
+		h.len = rec[i].wire_len;
+		pcap_dump((u_char *)w->dumper, &h, rec[i].data);
+	}
+	/* checked once: the stream's error is sticky (what follows a failed
+	 * write goes nowhere, as the rest of the run would); the writer owns
+	 * the stream (FSETLOCKING_BYCALLER) */
+	if (ferror_unlocked(w->fp))
+		return write_failed(w, err);
+	return 0;
 }
 
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
 {
-	if (__builtin_expect(w->live != NULL, 0))
-		return live_tx_write(w, m, err);
-	dump(w, m);
-	if (ferror_unlocked(w->fp)) /* the writer owns the stream (FSETLOCKING_BYCALLER) */
-		return write_failed(w, err);
-	return 0;
-}
-
-int edp_pcap_writer_write_burst(struct edp_pcap_writer *w, struct edp_mbuf *const *m, uint32_t n,
-				struct edp_error *err)
-{
-	if (__builtin_expect(w->live != NULL, 0)) {
-		for (uint32_t i = 0; i < n; i++)
-			if (live_tx_write(w, m[i], err) < 0)
-				return -1;
-		return 0;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		dump(w, m[i]);
-	/* checked once: the stream's error is sticky (what follows a failed
-	 * write goes nowhere, as the rest of the run would) */
-	if (ferror_unlocked(w->fp))
-		return write_failed(w, err);
-	return 0;
+	struct edp_pcap_record rec = edp_pcap_record_of(m);
+	return edp_pcap_writer_write_records(w, &rec, 1, err);
 }
 
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
@@ -567,18 +560,18 @@ static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err)
 	return 0;
 }
 
-static int live_tx_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err)
+static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err)
 {
 	struct live_tx *t = w->live;
-	if ((t->n == LIVE_TX_BATCH || t->used + m->data_len > LIVE_TX_ARENA) && live_tx_flush(w, err) < 0)
+	if ((t->n == LIVE_TX_BATCH || t->used + rec->caplen > LIVE_TX_ARENA) && live_tx_flush(w, err) < 0)
 		return -1;
-	if (m->data_len > LIVE_TX_ARENA)
+	if (rec->caplen > LIVE_TX_ARENA)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: a %u-byte frame is too large to send", w->name,
-				     m->data_len), -1;
-	memcpy(t->arena + t->used, m->data, m->data_len);
-	t->iov[t->n] = (struct iovec){ t->arena + t->used, m->data_len };
+				     rec->caplen), -1;
+	memcpy(t->arena + t->used, rec->data, rec->caplen);
+	t->iov[t->n] = (struct iovec){ t->arena + t->used, rec->caplen };
 	t->msg[t->n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &t->iov[t->n], .msg_iovlen = 1 } };
-	t->used += m->data_len;
+	t->used += rec->caplen;
 	t->n++;
 	return 0;
 }

@@ -88,9 +88,23 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 					     struct edp_error *err);
 /* Append one packet. Returns 0, or -1 with err set when the write failed. */
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
+
+/* A packet as the writer takes it: its bytes and what its record says
+ * (a writer on another core then needs none of the descriptor's line). */
+struct edp_pcap_record {
+	const uint8_t *data;
+	uint64_t ts_ns;
+	uint32_t caplen, wire_len;
+};
+
+static inline struct edp_pcap_record edp_pcap_record_of(const struct edp_mbuf *m)
+{
+	return (struct edp_pcap_record){ m->data, m->ts_ns, m->data_len, m->wire_len };
+}
+
 /* Append n packets. Returns 0, or -1 with err set when a write failed. */
-int edp_pcap_writer_write_burst(struct edp_pcap_writer *w, struct edp_mbuf *const *m, uint32_t n,
-				struct edp_error *err);
+int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, uint32_t n,
+				  struct edp_error *err);
 /* Hand what is buffered to the file or pipe now. Returns 0, or -1 with err
  * set when the write failed. */
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);

@@ -32,6 +32,8 @@ struct queue {
 	struct edp_ring *rx;  /* reader -> owning worker */
 	struct edp_ring *out; /* owning worker -> writer; holds all in flight */
 	struct edp_rx_meta *meta; /* beside rx: a slot's packet (its descriptor is the worker's to set up) */
+	struct edp_pcap_record *out_rec; /* beside out: what the writer needs of a slot's packet, */
+	uint64_t *out_ports;             /* so that its descriptor stays on the worker */
 	uint16_t port;            /* its input port (kept here: the reader writes the input's lines) */
 	_Atomic int32_t owner;
 	_Atomic int32_t move_to;   /* -1, or the thread to hand over to */
@@ -139,26 +141,34 @@ static void wake_all(struct run *run)
 		edp_doorbell_ring(&run->w[i].bell);
 }
 
-/* Ask for the lines of the packets next on ring r (the batch after the one
- * just taken), so that they arrive from the core that last wrote them while
- * this batch is handled: a batch's own prefetch, issued just before use,
- * left the first packets waiting the whole cross-core latency. */
-static uint32_t prefetch_next(struct edp_ring *r, bool write)
+/* Ask for the lines of entries at, at + 1, ..., at + n - 1 (the slots of
+ * a ring of mask + 1) of an array of elem-byte entries beside the ring. */
+static inline void prefetch_beside(const void *array, size_t elem, uint32_t at, uint32_t n, uint32_t mask,
+				   bool write)
 {
-	struct edp_mbuf *next[EDP_BATCH];
-	uint32_t n = edp_ring_peek(r, (void **)next, EDP_BATCH);
-	edp_mbuf_prefetch(next, n, write);
-	return n;
+	const char *a = array;
+	for (uint32_t i = 0; i < n; i++)
+		if (i % (64 / elem) == 0 || i == n - 1) {
+			const char *p = a + ((at + i) & mask) * elem;
+			if (write)
+				edp_prefetch_write(p);
+			else
+				__builtin_prefetch(p);
+		}
 }
 
-/* The same for a receive queue, with the packets' entries beside the ring. */
+/* Ask for the lines of the packets next on q's receive ring (the batch
+ * after the one just taken) and of their entries beside it, so that they
+ * arrive from the core that last wrote them while this batch is handled: a
+ * batch's own prefetch, issued just before use, left the first packets
+ * waiting the whole cross-core latency. */
 static void prefetch_next_rx(struct queue *q)
 {
-	uint32_t n = prefetch_next(q->rx, true), at = edp_ring_consumer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
-	for (uint32_t i = 0; i < n; i += 64 / sizeof(*q->meta))
-		__builtin_prefetch(&q->meta[(at + i) & mask]);
-	if (n)
-		__builtin_prefetch(&q->meta[(at + n - 1) & mask]);
+	struct edp_mbuf *next[EDP_BATCH];
+	uint32_t n = edp_ring_peek(q->rx, (void **)next, EDP_BATCH);
+	edp_mbuf_prefetch(next, n, true);
+	prefetch_beside(q->meta, sizeof(*q->meta), edp_ring_consumer_slot(q->rx), n, edp_ring_capacity(q->rx) - 1,
+			false);
 }
 
 /* The reader: ask for the lines of the n slots of q it fills next and of
@@ -167,11 +177,21 @@ static void prefetch_next_rx(struct queue *q)
 static void prefetch_free_rx(struct queue *q, uint32_t n)
 {
 	edp_ring_prefetch_free(q->rx, n);
-	uint32_t at = edp_ring_producer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
-	for (uint32_t i = 0; i < n; i += 64 / sizeof(*q->meta))
-		edp_prefetch_write(&q->meta[(at + i) & mask]);
-	if (n)
-		edp_prefetch_write(&q->meta[(at + n - 1) & mask]);
+	prefetch_beside(q->meta, sizeof(*q->meta), edp_ring_producer_slot(q->rx), n, edp_ring_capacity(q->rx) - 1,
+			true);
+}
+
+/* The writer: the same for the packets next on q's out ring, whose bytes
+ * (the first line of each buffer) and records beside the ring it reads. */
+static void prefetch_next_out(struct queue *q)
+{
+	struct edp_mbuf *next[EDP_BATCH];
+	uint32_t n = edp_ring_peek(q->out, (void **)next, EDP_BATCH);
+	uint32_t at = edp_ring_consumer_slot(q->out), mask = edp_ring_capacity(q->out) - 1;
+	for (uint32_t i = 0; i < n; i++)
+		__builtin_prefetch(edp_mbuf_buf(next[i]));
+	prefetch_beside(q->out_rec, sizeof(*q->out_rec), at, n, mask, false);
+	prefetch_beside(q->out_ports, sizeof(*q->out_ports), at, n, mask, false);
 }
 
 /* Rings sized for everything in flight never fill up. */
@@ -263,7 +283,17 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
 		uint64_t c0 = *now;
 		edp_datapath_process_lane(run->dp, w->lane, batch, n);
-		push_sized(q->out, (void *const *)batch, n);
+		/* the ring holds all in flight; seeing the room also sees the
+		 * writer done with the entries beside the slots */
+		int room = edp_ring_has_room(q->out, n);
+		assert(room);
+		(void)room;
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t slot = edp_ring_stage(q->out, k, batch[k]);
+			q->out_rec[slot] = edp_pcap_record_of(batch[k]);
+			q->out_ports[slot] = batch[k]->out_ports;
+		}
+		edp_ring_publish(q->out, n);
 		*now = edp_stats_cycles();
 		uint64_t c = *now - c0;
 		atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + c,
@@ -272,13 +302,29 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 	}
 }
 
-/* The writer role. Write a batch (unless a write already failed) and hand
- * the mbufs back to the reader. */
-static void write_batch(struct run *run, struct edp_mbuf **batch, uint32_t n)
+/* The writer role. Take up to max processed packets of q, with what their
+ * worker put beside the ring for the writer; returns how many. */
+static uint32_t take_out(struct queue *q, struct edp_mbuf **batch, struct edp_pcap_record *rec, uint64_t *ports,
+			 uint32_t max)
 {
-	/* another core may have processed them: ask for all their lines at once */
-	edp_mbuf_prefetch(batch, n, false);
-	if (!run->write_rc && edp_datapath_emit(run->dp, batch, n, &run->write_err)) {
+	uint32_t n = edp_ring_peek(q->out, (void **)batch, max);
+	uint32_t at = edp_ring_consumer_slot(q->out), mask = edp_ring_capacity(q->out) - 1;
+	for (uint32_t k = 0; k < n; k++) {
+		rec[k] = q->out_rec[(at + k) & mask];
+		ports[k] = q->out_ports[(at + k) & mask];
+	}
+	edp_ring_skip(q->out, n);
+	return n;
+}
+
+/* Write a batch (unless a write already failed) and hand the mbufs back to
+ * the reader. */
+static void write_batch(struct run *run, struct edp_mbuf **batch, const struct edp_pcap_record *rec,
+			const uint64_t *ports, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) /* another core may have processed them: all at once */
+		__builtin_prefetch(rec[i].data);
+	if (!run->write_rc && edp_datapath_emit_records(run->dp, rec, ports, n, &run->write_err)) {
 		run->write_rc = EDP_ERR_RUNTIME;
 		atomic_store_explicit(&run->abort, 1, memory_order_release);
 	}
@@ -291,6 +337,8 @@ static void write_batch(struct run *run, struct edp_mbuf **batch, uint32_t n)
 static uint32_t write_ordered(struct run *run)
 {
 	struct edp_mbuf *batch[EDP_BATCH];
+	struct edp_pcap_record rec[EDP_BATCH];
+	uint64_t ports[EDP_BATCH];
 	uint32_t did = 0;
 	while (did < WRITE_MAX) {
 		if (run->ids_pos == run->ids_n) {
@@ -301,13 +349,13 @@ static uint32_t write_ordered(struct run *run)
 		}
 		uint32_t n = 0;
 		while (run->ids_pos < run->ids_n &&
-		       edp_ring_dequeue_burst(run->q[(uintptr_t)run->ids[run->ids_pos] - 1].out, (void **)&batch[n], 1)) {
+		       take_out(&run->q[(uintptr_t)run->ids[run->ids_pos] - 1], &batch[n], &rec[n], &ports[n], 1)) {
 			n++;
 			run->ids_pos++;
 		}
 		if (!n)
 			break;
-		write_batch(run, batch, n);
+		write_batch(run, batch, rec, ports, n);
 		did += n;
 	}
 	return did;
@@ -316,14 +364,16 @@ static uint32_t write_ordered(struct run *run)
 static uint32_t write_any_order(struct run *run)
 {
 	struct edp_mbuf *batch[EDP_BATCH];
+	struct edp_pcap_record rec[EDP_BATCH];
+	uint64_t ports[EDP_BATCH];
 	uint32_t did = 0, n;
 	do {
 		n = 0;
 		for (uint32_t i = 0; i < run->n_queues; i++) {
-			uint32_t k = edp_ring_dequeue_burst(run->q[i].out, (void **)batch, EDP_BATCH);
+			uint32_t k = take_out(&run->q[i], batch, rec, ports, EDP_BATCH);
 			if (k) {
-				prefetch_next(run->q[i].out, false);
-				write_batch(run, batch, k);
+				prefetch_next_out(&run->q[i]);
+				write_batch(run, batch, rec, ports, k);
 			}
 			n += k;
 		}
@@ -723,6 +773,8 @@ static void teardown(struct run *run)
 {
 	for (uint32_t i = 0; run->q && i < run->n_queues; i++) {
 		free(run->q[i].meta);
+		free(run->q[i].out_rec);
+		free(run->q[i].out_ports);
 		edp_ring_destroy(run->q[i].rx);
 		edp_ring_destroy(run->q[i].out);
 	}
@@ -765,7 +817,9 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		q->port = dp->inputs[i / dp->queues_per_port].port;
 		if (!(q->rx = edp_ring_create(RX_RING_SLOTS, err)) || !(q->out = edp_ring_create(in_flight, err)))
 			return EDP_ERR_RUNTIME;
-		if (!(q->meta = aligned_alloc(64, edp_ring_capacity(q->rx) * sizeof(*q->meta))))
+		if (!(q->meta = aligned_alloc(64, edp_ring_capacity(q->rx) * sizeof(*q->meta))) ||
+		    !(q->out_rec = aligned_alloc(64, edp_ring_capacity(q->out) * sizeof(*q->out_rec))) ||
+		    !(q->out_ports = aligned_alloc(64, edp_ring_capacity(q->out) * sizeof(*q->out_ports))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}
 	if (!(run->free = edp_ring_create(in_flight, err)) ||

@@ -18,16 +18,18 @@ static void roundtrip(bool nano)
 	edp_mbuf_alloc_bulk(pool, m, 11);
 	struct edp_pcap_writer *w = edp_pcap_writer_open(path, nano, 1500, NULL);
 	assert_non_null(w);
+	struct edp_pcap_record rec[10];
 	for (uint32_t i = 0; i < 100; i++) {
 		struct edp_mbuf *p = m[i % 10];
 		p->data_len = 60 + i;
 		p->wire_len = 60 + 3 * i;
 		p->ts_ns = 1700000000123456789ull + i * 1001ull;
 		memset(p->data, (int)i, p->data_len);
+		rec[i % 10] = edp_pcap_record_of(p);
 		if (i < 50)
 			assert_int_equal(edp_pcap_writer_write(w, p, NULL), 0);
 		else if (i % 10 == 9)
-			assert_int_equal(edp_pcap_writer_write_burst(w, m, 10, NULL), 0);
+			assert_int_equal(edp_pcap_writer_write_records(w, rec, 10, NULL), 0);
 	}
 	assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
 	struct edp_error err;
