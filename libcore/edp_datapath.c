@@ -525,18 +525,20 @@ static inline struct edp_mbuf *fill_buffer(const struct edp_input *in, const str
 	return m;
 }
 
-/* A packet's receive queue, by its RSS hash from libpcap's copy, hot in
- * cache; the hash and what the hashing found out about the headers go to
- * the worker with it (enum edp_rx_flags). */
-static inline uint32_t queue_of(const struct reading *rd, const struct edp_pcap_packet *pkt, uint32_t *rss,
-				uint8_t *rx_flags)
+/* What is known of a packet (time, lengths, and with more than one queue a
+ * port its RSS hash, from libpcap's copy, hot in cache, and what the
+ * hashing found out about the headers: enum edp_rx_flags) and its receive
+ * queue, which it returns. */
+static inline uint32_t rx_meta_of(const struct reading *rd, const struct edp_pcap_packet *pkt,
+				  struct edp_rx_meta *meta)
 {
+	*meta = (struct edp_rx_meta){ pkt->ts_ns, pkt->caplen, pkt->wire_len, 0, 0 };
 	if (rd->rss_queues == 1)
 		return rd->first_queue;
 	bool plain;
-	*rss = edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len, &plain);
-	*rx_flags = (uint8_t)(EDP_RX_RSS | (plain ? EDP_RX_PLAIN_IPV4 : 0));
-	return rd->first_queue + edp_flow_rss_queue(*rss, rd->rss_queues);
+	meta->rss_hash = edp_parse_rss_hash(pkt->data, pkt->caplen, pkt->wire_len, &plain);
+	meta->rx_flags = (uint8_t)(EDP_RX_RSS | (plain ? EDP_RX_PLAIN_IPV4 : 0));
+	return rd->first_queue + edp_flow_rss_queue(meta->rss_hash, rd->rss_queues);
 }
 
 /* A packet the reading call hands over, into the input's read-ahead. */
@@ -545,8 +547,8 @@ static void read_ahead(void *ctx, const struct edp_pcap_packet *pkt)
 	const struct reading *rd = ctx;
 	struct edp_input *in = rd->in;
 	struct edp_read_ahead *a = &in->ahead[in->ahead_n++];
-	*a = (struct edp_read_ahead){ fill_buffer(in, pkt), pkt->ts_ns, pkt->caplen, pkt->wire_len, 0, 0, 0 };
-	a->queue = queue_of(rd, pkt, &a->rss_hash, &a->rx_flags);
+	a->m = fill_buffer(in, pkt);
+	a->queue = rx_meta_of(rd, pkt, &a->meta);
 }
 
 /* A burst of the only input, a capture, goes straight to the taker (there
@@ -567,13 +569,10 @@ static void solo_packet(void *ctx, const struct edp_pcap_packet *pkt)
 	struct edp_mbuf *m = fill_buffer(b->rd.in, pkt);
 	uint32_t i = b->n++;
 	b->mbufs[i] = m;
-	if (b->meta) {
-		struct edp_rx_meta *meta = &b->meta[i];
-		*meta = (struct edp_rx_meta){ pkt->ts_ns, pkt->caplen, pkt->wire_len, 0, 0 };
-		b->queues[i] = queue_of(&b->rd, pkt, &meta->rss_hash, &meta->rx_flags);
-	} else {
+	if (b->meta)
+		b->queues[i] = rx_meta_of(&b->rd, pkt, &b->meta[i]);
+	else
 		edp_mbuf_init(m, pkt->caplen, pkt->wire_len, pkt->ts_ns, b->rd.in->port);
-	}
 	b->bytes += pkt->wire_len;
 }
 
@@ -666,7 +665,7 @@ static struct edp_input *earliest(struct edp_datapath *dp, const volatile sig_at
 				in->done = true, *rc = EDP_ERR_RUNTIME;
 			*waiting |= !in->next && !in->done;
 		}
-		if (in->next && (!best || in->next->ts < best->next->ts))
+		if (in->next && (!best || in->next->meta.ts_ns < best->next->meta.ts_ns))
 			best = in;
 	}
 	return best;
@@ -682,7 +681,7 @@ static uint64_t earliest_until(const struct edp_datapath *dp, const struct edp_i
 		const struct edp_input *in = &dp->inputs[i];
 		if (in == best || !in->next)
 			continue;
-		uint64_t t = in->next->ts;
+		uint64_t t = in->next->meta.ts_ns;
 		if (in < best) /* it wins a tie */
 			t = t ? t - 1 : 0;
 		until = t < until ? t : until;
@@ -730,21 +729,21 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		do {
 			const struct edp_read_ahead *a = best->next; /* overwritten by the next read */
 			if (meta) {
-				meta[n] = (struct edp_rx_meta){ a->ts, a->caplen, a->wire_len, a->rss_hash, a->rx_flags };
+				meta[n] = a->meta;
 				queues[n] = a->queue;
 			} else
-				edp_mbuf_init(a->m, a->caplen, a->wire_len, a->ts, best->port);
+				edp_rx_meta_init(a->m, &a->meta, best->port);
 			mbufs[n++] = a->m;
 			best->next = NULL;
 			packets++;
-			bytes += a->wire_len;
+			bytes += a->meta.wire_len;
 			if (live)
 				break;
 			if (advance(dp, best, may_read && !*stop, stop, err) < 0) {
 				*rc = EDP_ERR_RUNTIME;
 				break;
 			}
-		} while (n < max && best->next && best->next->ts <= until);
+		} while (n < max && best->next && best->next->meta.ts_ns <= until);
 		dp->rx[best->port].packets += packets;
 		dp->rx[best->port].bytes += bytes;
 	}

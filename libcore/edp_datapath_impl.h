@@ -59,16 +59,24 @@ struct edp_rx_meta {
 	uint8_t rx_flags; /* enum edp_rx_flags */
 };
 
+/* Set up a descriptor taken with edp_mbuf_alloc_buffer from what the
+ * reader knew of its packet. */
+static inline void edp_rx_meta_init(struct edp_mbuf *m, const struct edp_rx_meta *meta, uint16_t port)
+{
+	edp_mbuf_init(m, meta->data_len, meta->wire_len, meta->ts_ns, port);
+	m->rss_hash = meta->rss_hash;
+	m->rx_flags = meta->rx_flags;
+}
+
 /* A packet read, in its buffer, before it becomes its input's lookahead:
- * its time, lengths and receive queue (its input's first + its RSS queue), kept
- * here so that the reader never loads from the mbuf it has just filled (its
- * line may still be on its way from the core that wrote it last). */
+ * what is known of it and its receive queue (its input's first + its RSS
+ * queue), kept here so that the reader never loads from the mbuf it has
+ * just filled (its line may still be on its way from the core that wrote
+ * it last). */
 struct edp_read_ahead {
 	struct edp_mbuf *m;
-	uint64_t ts;
-	uint32_t caplen, wire_len, queue;
-	uint32_t rss_hash;
-	uint8_t rx_flags;
+	struct edp_rx_meta meta;
+	uint32_t queue;
 };
 
 /* A capture is read EDP_READ_AHEAD packets at a time, with one call into

@@ -16,6 +16,8 @@
 #define EDP_RING_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "edp_error.h"
@@ -117,15 +119,28 @@ static inline uint32_t edp_ring_producer_slot(const struct edp_ring *r)
 	return atomic_load_explicit(&r->head, memory_order_relaxed) & r->mask;
 }
 
+/* Ask for the lines that hold slots at, at + 1, ..., at + n - 1 of an
+ * array of elem-byte entries, one a slot (the ring's own, or an array
+ * beside it), for writing or for reading. */
+static inline void edp_ring_prefetch_entries(const struct edp_ring *r, const void *array, size_t elem, uint32_t at,
+					     uint32_t n, bool write)
+{
+	const char *a = array;
+	for (uint32_t i = 0; i < n; i++)
+		if (i % (64 / elem) == 0 || i == n - 1) {
+			const char *p = a + ((at + i) & r->mask) * elem;
+			if (write)
+				__builtin_prefetch(p, 1);
+			else
+				__builtin_prefetch(p, 0);
+		}
+}
+
 /* Producer: ask for the lines of the n slots it fills next, for writing
  * (the consumer read them last), so that the stores into them do not wait. */
 static inline void edp_ring_prefetch_free(const struct edp_ring *r, uint32_t n)
 {
-	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	for (uint32_t i = 0; i < n; i += 64 / sizeof(void *))
-		__builtin_prefetch(&r->slots[(head + i) & r->mask], 1);
-	if (n)
-		__builtin_prefetch(&r->slots[(head + n - 1) & r->mask], 1);
+	edp_ring_prefetch_entries(r, r->slots, sizeof(void *), edp_ring_producer_slot(r), n, true);
 }
 
 /* The slot the consumer empties next (see edp_ring_stage). */

@@ -141,22 +141,6 @@ static void wake_all(struct run *run)
 		edp_doorbell_ring(&run->w[i].bell);
 }
 
-/* Ask for the lines of entries at, at + 1, ..., at + n - 1 (the slots of
- * a ring of mask + 1) of an array of elem-byte entries beside the ring. */
-static inline void prefetch_beside(const void *array, size_t elem, uint32_t at, uint32_t n, uint32_t mask,
-				   bool write)
-{
-	const char *a = array;
-	for (uint32_t i = 0; i < n; i++)
-		if (i % (64 / elem) == 0 || i == n - 1) {
-			const char *p = a + ((at + i) & mask) * elem;
-			if (write)
-				edp_prefetch_write(p);
-			else
-				__builtin_prefetch(p);
-		}
-}
-
 /* Ask for the lines of the packets next on q's receive ring (the batch
  * after the one just taken) and of their entries beside it, so that they
  * arrive from the core that last wrote them while this batch is handled: a
@@ -167,8 +151,7 @@ static void prefetch_next_rx(struct queue *q)
 	struct edp_mbuf *next[EDP_BATCH];
 	uint32_t n = edp_ring_peek(q->rx, (void **)next, EDP_BATCH);
 	edp_mbuf_prefetch(next, n, true);
-	prefetch_beside(q->meta, sizeof(*q->meta), edp_ring_consumer_slot(q->rx), n, edp_ring_capacity(q->rx) - 1,
-			false);
+	edp_ring_prefetch_entries(q->rx, q->meta, sizeof(*q->meta), edp_ring_consumer_slot(q->rx), n, false);
 }
 
 /* The reader: ask for the lines of the n slots of q it fills next and of
@@ -177,8 +160,7 @@ static void prefetch_next_rx(struct queue *q)
 static void prefetch_free_rx(struct queue *q, uint32_t n)
 {
 	edp_ring_prefetch_free(q->rx, n);
-	prefetch_beside(q->meta, sizeof(*q->meta), edp_ring_producer_slot(q->rx), n, edp_ring_capacity(q->rx) - 1,
-			true);
+	edp_ring_prefetch_entries(q->rx, q->meta, sizeof(*q->meta), edp_ring_producer_slot(q->rx), n, true);
 }
 
 /* The writer: the same for the packets next on q's out ring, whose bytes
@@ -187,11 +169,11 @@ static void prefetch_next_out(struct queue *q)
 {
 	struct edp_mbuf *next[EDP_BATCH];
 	uint32_t n = edp_ring_peek(q->out, (void **)next, EDP_BATCH);
-	uint32_t at = edp_ring_consumer_slot(q->out), mask = edp_ring_capacity(q->out) - 1;
+	uint32_t at = edp_ring_consumer_slot(q->out);
 	for (uint32_t i = 0; i < n; i++)
 		__builtin_prefetch(edp_mbuf_buf(next[i]));
-	prefetch_beside(q->out_rec, sizeof(*q->out_rec), at, n, mask, false);
-	prefetch_beside(q->out_ports, sizeof(*q->out_ports), at, n, mask, false);
+	edp_ring_prefetch_entries(q->out, q->out_rec, sizeof(*q->out_rec), at, n, false);
+	edp_ring_prefetch_entries(q->out, q->out_ports, sizeof(*q->out_ports), at, n, false);
 }
 
 /* Rings sized for everything in flight never fill up. */
@@ -255,10 +237,7 @@ static uint32_t take_queues(struct run *run, struct worker *w)
 		uint32_t at = edp_ring_consumer_slot(q->rx), mask = edp_ring_capacity(q->rx) - 1;
 		uint16_t port = q->port;
 		for (uint32_t k = 0; k < n; k++) {
-			const struct edp_rx_meta *m = &q->meta[(at + k) & mask];
-			edp_mbuf_init(batch[k], m->data_len, m->wire_len, m->ts_ns, port);
-			batch[k]->rss_hash = m->rss_hash;
-			batch[k]->rx_flags = m->rx_flags;
+			edp_rx_meta_init(batch[k], &q->meta[(at + k) & mask], port);
 		}
 		edp_ring_skip(q->rx, n);
 		prefetch_next_rx(q);
