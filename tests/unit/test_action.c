@@ -8,18 +8,40 @@
 static uint64_t rng = 7;
 #define rnd() unit_rand(&rng)
 
+/* One packet buffer, of a pool of its own (drop_mbuf frees both). */
+static struct edp_mbuf *one_mbuf(void)
+{
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 256, NULL);
+	assert_non_null(pool);
+	struct edp_mbuf *m;
+	assert_int_equal(edp_mbuf_alloc_bulk(pool, &m, 1), 1);
+	return m;
+}
+
+static void drop_mbuf(struct edp_mbuf *m)
+{
+	struct edp_mbuf_pool *pool = m->pool;
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+}
+
+/* A program that sends to out_ports, doing what flags say. */
+static struct edp_action_prog prog_of(uint64_t out_ports, unsigned flags)
+{
+	struct edp_action_prog prog;
+	memset(&prog, 0, sizeof(prog));
+	prog.out_ports = out_ports;
+	prog.flags = (uint8_t)flags;
+	return prog;
+}
+
 /* The incremental update (RFC 1624) equals a full recomputation, for random
  * headers and every TTL, options included. */
 static void test_ttl_checksum_matches_full(void **state)
 {
 	(void)state;
-	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 256, NULL);
-	struct edp_mbuf *m;
-	assert_int_equal(edp_mbuf_alloc_bulk(pool, &m, 1), 1);
-	struct edp_action_prog prog;
-	memset(&prog, 0, sizeof(prog));
-	prog.out_ports = 2;
-	prog.flags = EDP_ACT_DEC_TTL | EDP_ACT_SET_ETH_SRC | EDP_ACT_SET_ETH_DST;
+	struct edp_mbuf *m = one_mbuf();
+	struct edp_action_prog prog = prog_of(2, EDP_ACT_DEC_TTL | EDP_ACT_SET_ETH_SRC | EDP_ACT_SET_ETH_DST);
 	memset(prog.eth, 0xbb, 6);     /* destination */
 	memset(prog.eth + 6, 0xaa, 6); /* source */
 	struct edp_action_ctx ctx = { NULL, 0 };
@@ -45,20 +67,14 @@ static void test_ttl_checksum_matches_full(void **state)
 		assert_int_equal(m->data[0], 0xbb);
 		assert_int_equal(m->data[6], 0xaa);
 	}
-	edp_mbuf_free_bulk(&m, 1);
-	edp_mbuf_pool_destroy(pool);
+	drop_mbuf(m);
 }
 
 static void test_ttl_expiry(void **state)
 {
 	(void)state;
-	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 256, NULL);
-	struct edp_mbuf *m;
-	edp_mbuf_alloc_bulk(pool, &m, 1);
-	struct edp_action_prog prog;
-	memset(&prog, 0, sizeof(prog));
-	prog.out_ports = 1;
-	prog.flags = EDP_ACT_DEC_TTL;
+	struct edp_mbuf *m = one_mbuf();
+	struct edp_action_prog prog = prog_of(1, EDP_ACT_DEC_TTL);
 	struct edp_action_ctx ctx = { NULL, 0 };
 	size_t n = build_eth(m->data, 0x0800);
 	build_ipv4(m->data + n, 17, 1, 2, 0, 0, 1);
@@ -75,8 +91,7 @@ static void test_ttl_expiry(void **state)
 	edp_action_execute(&prog, m, &ctx);
 	assert_int_equal(m->drop_reason, EDP_DROP_TTL);
 	assert_string_equal(edp_drop_reason_name(EDP_DROP_TTL), "ttl");
-	edp_mbuf_free_bulk(&m, 1);
-	edp_mbuf_pool_destroy(pool);
+	drop_mbuf(m);
 }
 
 /* Each MAC is written alone when only it is set, both at once when both. */
@@ -85,12 +100,8 @@ static void test_set_mac(void **state)
 	(void)state;
 	static const unsigned sets[] = { EDP_ACT_SET_ETH_DST, EDP_ACT_SET_ETH_SRC,
 					 EDP_ACT_SET_ETH_DST | EDP_ACT_SET_ETH_SRC };
-	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 256, NULL);
-	struct edp_mbuf *m;
-	edp_mbuf_alloc_bulk(pool, &m, 1);
-	struct edp_action_prog prog;
-	memset(&prog, 0, sizeof(prog));
-	prog.out_ports = 1;
+	struct edp_mbuf *m = one_mbuf();
+	struct edp_action_prog prog = prog_of(1, 0);
 	memset(prog.eth, 0xdd, 6);
 	memset(prog.eth + 6, 0x55, 6);
 	struct edp_action_ctx ctx = { NULL, 0 };
@@ -104,8 +115,7 @@ static void test_set_mac(void **state)
 		}
 		assert_int_equal(m->data[12], 0x11);
 	}
-	edp_mbuf_free_bulk(&m, 1);
-	edp_mbuf_pool_destroy(pool);
+	drop_mbuf(m);
 }
 
 static void test_mbuf_pool(void **state)
