@@ -529,8 +529,9 @@ static inline struct edp_mbuf *fill_buffer(const struct edp_input *in, const str
  * port its RSS hash, from libpcap's copy, hot in cache, and what the
  * hashing found out about the headers: enum edp_rx_flags) and its receive
  * queue, which it returns. */
-static inline uint32_t rx_meta_of(const struct reading *rd, const struct edp_pcap_packet *pkt,
-				  struct edp_rx_meta *meta)
+static inline __attribute__((always_inline)) uint32_t rx_meta_of(const struct reading *rd,
+								 const struct edp_pcap_packet *pkt,
+								 struct edp_rx_meta *meta)
 {
 	*meta = (struct edp_rx_meta){ pkt->ts_ns, pkt->caplen, pkt->wire_len, 0, 0 };
 	if (rd->rss_queues == 1)

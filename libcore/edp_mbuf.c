@@ -3,23 +3,6 @@
 #include <stdlib.h>
 
 
-/* Each descriptor is followed by its buffer: one element of `elem` bytes,
- * an odd number of cache lines so that the elements' first lines spread
- * over all cache sets (a power-of-two stride would crowd them into a few).
- * Elements are handed out from the stack of freed ones first and set up
- * from the untouched rest only when it is empty, so a pool touches (and
- * faults in) the memory of as many packets as were ever in flight at once,
- * not of its capacity. */
-struct edp_mbuf_pool {
-	uint8_t *mem;
-	struct edp_mbuf **free_stack;
-	uint32_t count;
-	uint32_t fresh;    /* elements [fresh, count) never handed out */
-	uint32_t free_top;
-	uint32_t buf_size;
-	uint32_t elem;
-};
-
 static inline struct edp_mbuf *element(const struct edp_mbuf_pool *p, uint32_t i)
 {
 	return (struct edp_mbuf *)(p->mem + (size_t)i * p->elem);
@@ -75,18 +58,8 @@ static struct edp_mbuf *fresh(struct edp_mbuf_pool *p)
 	return m;
 }
 
-/* How far ahead an allocation asks for the buffer line it will hand out:
- * one a packet, so that a buffer last written on another core arrives while
- * the packets before it are read (the reader stalled on its stores into
- * them). */
-#define TAKE_AHEAD 8
-
-struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *p)
+struct edp_mbuf *edp_mbuf_alloc_fresh(struct edp_mbuf_pool *p)
 {
-	if (p->free_top > TAKE_AHEAD)
-		edp_prefetch_write(edp_mbuf_buf(p->free_stack[p->free_top - 1 - TAKE_AHEAD]));
-	if (p->free_top)
-		return p->free_stack[--p->free_top];
 	return p->fresh < p->count ? fresh(p) : NULL;
 }
 
@@ -113,7 +86,7 @@ uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *p, struct edp_mbuf **mbufs, u
 
 void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p)
 {
-	uint32_t k = p->free_top < TAKE_AHEAD ? p->free_top : TAKE_AHEAD; /* fresh ones are cold anyway */
+	uint32_t k = p->free_top < EDP_MBUF_TAKE_AHEAD ? p->free_top : EDP_MBUF_TAKE_AHEAD; /* fresh ones are cold anyway */
 	for (uint32_t i = p->free_top - k; i < p->free_top; i++)
 		edp_prefetch_write(edp_mbuf_buf(p->free_stack[i]));
 }

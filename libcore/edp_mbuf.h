@@ -24,7 +24,6 @@
 #include "edp_error.h"
 #include "edp_topo.h"
 
-struct edp_mbuf_pool;
 
 /* What the threaded reader found out about a packet, handed to the worker
  * with it (edp_mbuf.rx_flags). */
@@ -59,6 +58,23 @@ static inline uint8_t *edp_mbuf_buf(struct edp_mbuf *m)
 	return (uint8_t *)(m + 1);
 }
 
+/* Each descriptor is followed by its buffer: one element of `elem` bytes,
+ * an odd number of cache lines so that the elements' first lines spread
+ * over all cache sets (a power-of-two stride would crowd them into a few).
+ * Elements are handed out from the stack of freed ones first and set up
+ * from the untouched rest only when it is empty, so a pool touches (and
+ * faults in) the memory of as many packets as were ever in flight at once,
+ * not of its capacity. */
+struct edp_mbuf_pool { /* in the open for the inline allocation only */
+	uint8_t *mem;
+	struct edp_mbuf **free_stack;
+	uint32_t count;
+	uint32_t fresh;    /* elements [fresh, count) never handed out */
+	uint32_t free_top;
+	uint32_t buf_size;
+	uint32_t elem;
+};
+
 /* Ask for the descriptor and the first buffer line of n packets, for
  * writing (exclusive at once) or for reading. */
 static inline void edp_mbuf_prefetch(struct edp_mbuf *const *m, uint32_t n, bool write)
@@ -91,12 +107,29 @@ uint32_t edp_mbuf_pool_available(const struct edp_mbuf_pool *pool);
  * Each descriptor comes back with data at the start of its buffer. */
 uint32_t edp_mbuf_alloc_bulk(struct edp_mbuf_pool *pool, struct edp_mbuf **mbufs, uint32_t n);
 
+/* How far ahead an allocation asks for the buffer line it will hand out:
+ * one a packet, so that a buffer last written on another core arrives while
+ * the packets before it are read (the reader stalled on its stores into
+ * them). */
+#define EDP_MBUF_TAKE_AHEAD 8
+
+/* edp_mbuf_alloc_buffer's slow part: a never used element, or NULL. */
+struct edp_mbuf *edp_mbuf_alloc_fresh(struct edp_mbuf_pool *pool);
+
 /* Take one descriptor for its buffer only, or NULL when none is free: the
  * descriptor's line is neither read nor written, but the first time it is
  * handed out (to record its pool). edp_mbuf_init sets it up later, maybe on
  * another core: the threaded reader fills buffers, the worker that processes
  * the packet its descriptor, so that line stays on that core. */
-struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *pool);
+static inline struct edp_mbuf *edp_mbuf_alloc_buffer(struct edp_mbuf_pool *p)
+{
+	if (p->free_top > EDP_MBUF_TAKE_AHEAD)
+		edp_prefetch_write(edp_mbuf_buf(p->free_stack[p->free_top - 1 - EDP_MBUF_TAKE_AHEAD]));
+	if (p->free_top)
+		return p->free_stack[--p->free_top];
+	return edp_mbuf_alloc_fresh(p);
+}
+
 /* Set up a descriptor taken with edp_mbuf_alloc_buffer whose buffer holds
  * a packet of data_len bytes now. */
 static inline void edp_mbuf_init(struct edp_mbuf *m, uint32_t data_len, uint32_t wire_len, uint64_t ts_ns,

@@ -8,7 +8,7 @@
 
 enum { IPPROTO_ICMP_ = 1, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17, IPPROTO_ICMPV6_ = 58, IPPROTO_SCTP_ = 132 };
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd16(const uint8_t *p) { return edp_parse_rd16(p); }
 
 struct cursor {
 	const uint8_t *pkt;
@@ -194,65 +194,13 @@ static int parse_arp(const struct cursor *c, uint32_t off, struct edp_flow_key *
 	return EDP_PARSE_OK;
 }
 
-/* The most common frame: untagged IPv4 without options carrying a whole
- * TCP or UDP header that checks out (so edp_parse_full would find its
- * ports and nothing wrong). */
-static inline bool is_ipv4_tcp_udp(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len)
-{
-	if (caplen < 14 + 20 + 20 || rd16(pkt + 12) != EDP_ETH_TYPE_IPV4)
-		return false;
-	const uint8_t *ip = pkt + 14, *l4 = ip + 20;
-	uint32_t total = rd16(ip + 2), l4len = total - 20;
-	uint8_t proto = ip[9];
-	if (ip[0] != 0x45 || total < 20 || total > wire_len - 14 || (rd16(ip + 6) & 0x3fff))
-		return false;
-	if (proto == IPPROTO_UDP_) {
-		uint32_t ulen = rd16(l4 + 4);
-		return l4len >= 8 && ulen >= 8 && ulen <= l4len;
-	}
-	if (proto == IPPROTO_TCP_) {
-		uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
-		return l4len >= 20 && doff >= 20 && doff <= l4len;
-	}
-	return false;
-}
-
-/* The key of a frame is_ipv4_tcp_udp accepted. */
-static inline void plain_ipv4_key(const uint8_t *pkt, uint16_t in_port, struct edp_flow_key *key,
-				  struct edp_parse_result *res)
-{
-	const uint8_t *ip = pkt + 14, *l4 = ip + 20;
-	memset(key, 0, sizeof(*key));
-	key->in_port = in_port;
-	memcpy(key->eth_dst, pkt, 6);
-	memcpy(key->eth_src, pkt + 6, 6);
-	key->eth_type = EDP_ETH_TYPE_IPV4;
-	key->nw_proto = ip[9];
-	key->flags = EDP_KEY_IS_IP | EDP_KEY_HAS_PORTS;
-	memcpy(key->nw_src, ip + 12, 4);
-	memcpy(key->nw_dst, ip + 16, 4);
-	key->tp_src = rd16(l4);
-	key->tp_dst = rd16(l4 + 2);
-	res->l3_off = 14;
-	res->l4_off = 14 + 20;
-}
-
-int edp_parse_plain_ipv4(const uint8_t *pkt, uint16_t in_port, struct edp_flow_key *key,
-			 struct edp_parse_result *res)
-{
-	plain_ipv4_key(pkt, in_port, key, res);
-	return EDP_PARSE_OK;
-}
-
 int edp_parse(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint16_t in_port,
 	      struct edp_flow_key *key, struct edp_parse_result *res)
 {
 	if (wire_len < caplen)
 		wire_len = caplen;
-	if (is_ipv4_tcp_udp(pkt, caplen, wire_len)) { /* the shortcut, to the same result */
-		plain_ipv4_key(pkt, in_port, key, res);
-		return EDP_PARSE_OK;
-	}
+	if (edp_parse_is_plain_ipv4(pkt, caplen, wire_len)) /* the shortcut, to the same result */
+		return edp_parse_plain_ipv4(pkt, in_port, key, res);
 	return edp_parse_full(pkt, caplen, wire_len, in_port, key, res);
 }
 
@@ -299,19 +247,6 @@ int edp_parse_full(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, uint1
 	}
 }
 
-/* Four address bytes as edp_flow_load64 reads them from a key that holds
- * them followed by zeros. */
-static inline uint64_t load_v4(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return (uint64_t)v << 32;
-#else
-	return v;
-#endif
-}
-
 /* The ports (or ICMP type and code) parse_l4 would put in the key; false
  * when it would not reach them for certain (then the caller parses fully). */
 static inline bool rss_l4(const uint8_t *p, uint32_t avail, uint32_t l4len, uint8_t proto, uint16_t *tp_src,
@@ -334,15 +269,8 @@ static inline bool rss_l4(const uint8_t *p, uint32_t avail, uint32_t l4len, uint
 	return true;
 }
 
-uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len, bool *plain_ipv4)
+uint32_t edp_parse_rss_hash_other(const uint8_t *pkt, uint32_t caplen, uint32_t wire_len)
 {
-	if (wire_len < caplen)
-		wire_len = caplen;
-	*plain_ipv4 = is_ipv4_tcp_udp(pkt, caplen, wire_len);
-	if (*plain_ipv4) { /* edp_parse's shortcut: the same key */
-		const uint8_t *ip = pkt + 14;
-		return edp_flow_rss_mix(load_v4(ip + 12) ^ load_v4(ip + 16), 0, edp_flow_rss_word(rd16(ip + 20), rd16(ip + 22), ip[9], 0));
-	}
 	if (caplen >= 14 + 40) { /* the common cases: untagged or one tag, IP, TCP/UDP/SCTP/ICMP */
 		uint16_t type = rd16(pkt + 12), vlan = 0;
 		uint32_t off = 14;
@@ -361,7 +289,7 @@ uint32_t edp_parse_rss_hash(const uint8_t *pkt, uint32_t caplen, uint32_t wire_l
 				  proto == IPPROTO_ICMP_;
 			if (p[0] >> 4 == 4 && ihl >= 20 && total >= ihl && total <= wire && !(rd16(p + 6) & 0x3fff) && l4 &&
 			    avail >= ihl && rss_l4(p + ihl, avail - ihl, total - ihl, proto, &tp_src, &tp_dst))
-				return edp_flow_rss_mix(load_v4(p + 12) ^ load_v4(p + 16), 0, edp_flow_rss_word(tp_src, tp_dst, proto, vlan));
+				return edp_flow_rss_mix(edp_parse_load_v4(p + 12) ^ edp_parse_load_v4(p + 16), 0, edp_flow_rss_word(tp_src, tp_dst, proto, vlan));
 		} else if (type == EDP_ETH_TYPE_IPV6 && avail >= 40 && wire >= 40) {
 			uint32_t remaining = rd16(p + 4);
 			uint8_t nh = p[6];
