@@ -542,49 +542,65 @@ static inline __attribute__((always_inline)) uint32_t rx_meta_of(const struct re
 	return rd->first_queue + edp_flow_rss_queue(meta->rss_hash, rd->rss_queues);
 }
 
-/* A packet the reading call hands over, into the input's read-ahead. */
-static void read_ahead(void *ctx, const struct edp_pcap_packet *pkt)
+/* A packet read, into its input's read-ahead. */
+static inline void read_ahead(const struct reading *rd, const struct edp_pcap_packet *pkt)
 {
-	const struct reading *rd = ctx;
 	struct edp_input *in = rd->in;
 	struct edp_read_ahead *a = &in->ahead[in->ahead_n++];
 	a->m = fill_buffer(in, pkt);
 	a->queue = rx_meta_of(rd, pkt, &a->meta);
 }
 
+/* A capture's read into the read-ahead (libpcap's callback, with it). */
+struct ahead_burst {
+	struct edp_pcap_burst burst; /* first: see edp_pcap_reader_dispatch */
+	struct reading rd;
+};
+
+static void ahead_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct ahead_burst *b = (struct ahead_burst *)user;
+	struct edp_pcap_packet pkt;
+	edp_pcap_file_packet(h, data, &pkt);
+	b->burst.n++;
+	read_ahead(&b->rd, &pkt);
+}
+
 /* A burst of the only input, a capture, goes straight to the taker (there
  * is nothing to merge it with): its arrays as edp_datapath_pick_burst
  * fills them. */
 struct solo_burst {
+	struct edp_pcap_burst burst; /* first: see edp_pcap_reader_dispatch; n is the burst's count */
 	struct reading rd;
 	struct edp_mbuf **mbufs;
 	struct edp_rx_meta *meta;
 	uint32_t *queues;
-	uint32_t n;
 	uint64_t bytes;
 };
 
-static void solo_packet(void *ctx, const struct edp_pcap_packet *pkt)
+static void solo_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
-	struct solo_burst *b = ctx;
-	struct edp_mbuf *m = fill_buffer(b->rd.in, pkt);
-	uint32_t i = b->n++;
+	struct solo_burst *b = (struct solo_burst *)user;
+	struct edp_pcap_packet pkt;
+	edp_pcap_file_packet(h, data, &pkt);
+	struct edp_mbuf *m = fill_buffer(b->rd.in, &pkt);
+	uint32_t i = b->burst.n++;
 	b->mbufs[i] = m;
 	if (b->meta)
-		b->queues[i] = rx_meta_of(&b->rd, pkt, &b->meta[i]);
+		b->queues[i] = rx_meta_of(&b->rd, &pkt, &b->meta[i]);
 	else
-		edp_mbuf_init(m, pkt->caplen, pkt->wire_len, pkt->ts_ns, b->rd.in->port);
-	b->bytes += pkt->wire_len;
+		edp_mbuf_init(m, pkt.caplen, pkt.wire_len, pkt.ts_ns, b->rd.in->port);
+	b->bytes += pkt.wire_len;
 }
 
-/* Read up to `max` packets of a capture, each handed to fn: at the end of
- * a pass, with --loop, it opens the capture again (a file without packets
- * is not looped: that would spin forever). Returns the packets read (0:
- * the end) or -1 with err set. */
-static int read_capture(struct edp_datapath *dp, struct edp_input *in, uint32_t max, edp_pcap_packet_fn fn,
-			void *ctx, const volatile sig_atomic_t *stop, struct edp_error *err)
+/* Read up to `max` packets of a capture, each handed to libpcap's callback
+ * fn with b: at the end of a pass, with --loop, it opens the capture again
+ * (a file without packets is not looped: that would spin forever). Returns
+ * the packets read (0: the end) or -1 with err set. */
+static int read_capture(struct edp_datapath *dp, struct edp_input *in, uint32_t max, pcap_handler fn,
+			struct edp_pcap_burst *b, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
-	int rc = edp_pcap_reader_read_burst(in->reader, max, fn, ctx, err);
+	int rc = edp_pcap_reader_dispatch(in->reader, max, fn, b, err);
 	uint32_t loop = dp->cfg->loop;
 	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
 		edp_pcap_reader_close(in->reader);
@@ -592,7 +608,7 @@ static int read_capture(struct edp_datapath *dp, struct edp_input *in, uint32_t 
 		if (!in->reader)
 			return -1;
 		in->passes++;
-		rc = edp_pcap_reader_read_burst(in->reader, max, fn, ctx, err);
+		rc = edp_pcap_reader_dispatch(in->reader, max, fn, b, err);
 	}
 	return rc < 0 && *stop ? 0 : rc; /* a read a stop interrupted ends the input */
 }
@@ -618,7 +634,8 @@ static int read_more(struct edp_datapath *dp, struct edp_input *in, const volati
 			edp_vport_done(in->vport);
 		return 1;
 	}
-	return read_capture(dp, in, EDP_READ_AHEAD, read_ahead, &rd, stop, err);
+	struct ahead_burst b = { { 0 }, rd };
+	return read_capture(dp, in, EDP_READ_AHEAD, ahead_packet, &b.burst, stop, err);
 }
 
 /* An input without a lookahead gets its next packet as one: the next one
@@ -696,19 +713,19 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 {
 	if (dp->solo) {
 		struct edp_input *in = &dp->inputs[0];
-		struct solo_burst b = { { in, 0, dp->queues_per_port }, mbufs, meta, queues, 0, 0 };
+		struct solo_burst b = { { 0 }, { in, 0, dp->queues_per_port }, mbufs, meta, queues, 0 };
 		if (!*rc && !*stop) {
 			if (__builtin_expect(!edp_pools_have(in->pools, max), 0))
 				*rc = edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted");
 			else /* a pass of --loop that ends within the burst: the next one fills it */
-				for (int got = 1; got > 0 && b.n < max;)
-					if ((got = read_capture(dp, in, max - b.n, solo_packet, &b, stop, err)) < 0)
+				for (int got = 1; got > 0 && b.burst.n < max;)
+					if ((got = read_capture(dp, in, max - b.burst.n, solo_packet, &b.burst, stop, err)) < 0)
 						*rc = EDP_ERR_RUNTIME;
 		}
-		dp->rx[in->port].packets += b.n;
+		dp->rx[in->port].packets += b.burst.n;
 		dp->rx[in->port].bytes += b.bytes;
-		*n_out = b.n;
-		return b.n > 0;
+		*n_out = b.burst.n;
+		return b.burst.n > 0;
 	}
 	uint32_t n = 0;
 	int got = 1;

@@ -294,16 +294,9 @@ int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct e
 static inline void to_packet(const struct edp_pcap_reader *r, const struct pcap_pkthdr *h, const u_char *data,
 			     struct edp_pcap_packet *pkt)
 {
-	pkt->data = data;
-	pkt->caplen = h->caplen;
-	pkt->wire_len = h->len < h->caplen ? h->caplen : h->len;
-	uint64_t frac = (uint64_t)h->ts.tv_usec; /* nanoseconds, but from a live microsecond capture */
-	if (__builtin_expect(r->live, 0) && !r->nanosecond)
-		frac *= 1000;
-	/* a pcap file's seconds are an unsigned 32-bit field, which libpcap
-	 * hands over sign-extended: from 2038 on they would come out negative */
-	uint64_t sec = h->ts.tv_sec < 0 ? (uint32_t)h->ts.tv_sec : (uint64_t)h->ts.tv_sec;
-	pkt->ts_ns = sec * 1000000000ull + frac;
+	edp_pcap_file_packet(h, data, pkt);
+	if (__builtin_expect(r->live, 0) && !r->nanosecond) /* a live capture in microseconds */
+		pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000;
 }
 
 /* libpcap's error for the read after packet r->count, as one line. */
@@ -336,40 +329,47 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 	return read_failed(r, err);
 }
 
-struct burst {
-	struct edp_pcap_reader *r;
-	edp_pcap_packet_fn fn;
-	void *ctx;
-	uint32_t n;
-};
-
-static void burst_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
-{
-	struct burst *b = (struct burst *)user;
-	struct edp_pcap_packet pkt;
-	to_packet(b->r, h, data, &pkt);
-	b->n++;
-	b->fn(b->ctx, &pkt);
-}
-
-int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap_packet_fn fn, void *ctx,
-			       struct edp_error *err)
+int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handler fn, struct edp_pcap_burst *b,
+			     struct edp_error *err)
 {
 	if (r->failed) {
 		if (err)
 			*err = r->failure;
 		return -1;
 	}
-	struct burst b = { r, fn, ctx, 0 };
-	int rc = pcap_dispatch(r->pcap, (int)max, burst_packet, (u_char *)&b);
-	r->count += b.n;
+	uint32_t before = b->n;
+	int rc = pcap_dispatch(r->pcap, (int)max, fn, (u_char *)b);
+	uint32_t n = b->n - before;
+	r->count += n;
 	if (rc >= 0) /* max packets, or fewer at the end */
-		return (int)b.n;
-	if (!b.n)
+		return (int)n;
+	if (!n)
 		return read_failed(r, err);
 	read_failed(r, &r->failure); /* returned after the packets before it */
 	r->failed = true;
-	return (int)b.n;
+	return (int)n;
+}
+
+struct burst {
+	struct edp_pcap_burst b; /* first: the user data of the callback */
+	edp_pcap_packet_fn fn;
+	void *ctx;
+};
+
+static void burst_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct burst *b = (struct burst *)user;
+	struct edp_pcap_packet pkt;
+	edp_pcap_file_packet(h, data, &pkt);
+	b->b.n++;
+	b->fn(b->ctx, &pkt);
+}
+
+int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap_packet_fn fn, void *ctx,
+			       struct edp_error *err)
+{
+	struct burst b = { { 0 }, fn, ctx };
+	return edp_pcap_reader_dispatch(r, max, burst_packet, &b.b, err);
 }
 
 struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, uint32_t snaplen,

@@ -23,6 +23,7 @@
 #ifndef EDP_PCAPIO_H
 #define EDP_PCAPIO_H
 
+#include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -77,6 +78,30 @@ typedef void (*edp_pcap_packet_fn)(void *ctx, const struct edp_pcap_packet *pkt)
  * before the fault is delivered first. */
 int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap_packet_fn fn, void *ctx,
 			       struct edp_error *err);
+
+/* The same with the caller's own libpcap callback, for a reading loop that
+ * does its per-packet work there (one call a packet where fn is a second).
+ * The callback's user data starts with a struct edp_pcap_burst, whose n it
+ * adds one to for each packet, and it makes the packet an edp_pcap_packet
+ * with edp_pcap_file_packet. Returns as edp_pcap_reader_read_burst. */
+struct edp_pcap_burst {
+	uint32_t n;
+};
+int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handler fn, struct edp_pcap_burst *b,
+			     struct edp_error *err);
+
+/* A capture file's packet as libpcap's callback has it (the file opened
+ * with nanosecond timestamps), valid until the callback returns. */
+static inline void edp_pcap_file_packet(const struct pcap_pkthdr *h, const u_char *data, struct edp_pcap_packet *pkt)
+{
+	pkt->data = data;
+	pkt->caplen = h->caplen;
+	pkt->wire_len = h->len < h->caplen ? h->caplen : h->len;
+	/* a pcap file's seconds are an unsigned 32-bit field, which libpcap
+	 * hands over sign-extended: from 2038 on they would come out negative */
+	uint64_t sec = h->ts.tv_sec < 0 ? (uint32_t)h->ts.tv_sec : (uint64_t)h->ts.tv_sec;
+	pkt->ts_ns = sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+}
 
 /* Read the next packet into m (data, data_len, wire_len, ts_ns).
  * Returns 1 for a packet, 0 at the end of the file, -1 on a read error or a
