@@ -69,13 +69,10 @@ static void see(void *ctx, const struct edp_pcap_packet *pkt)
 	assert_int_equal(pkt->data[pkt->caplen - 1], (uint8_t)(pkt->caplen - 60));
 }
 
-/* Bursts hand the packets over in order, max at a time; an error met after
- * some packets of a burst (here a file cut inside packet 11) comes with the
- * next burst, once the packets before it are delivered. */
-static void test_burst(void **state)
+/* A capture of 11 packets (60 + i bytes, time 1000 + i ns) cut inside the
+ * last one: 30 of its 70 bytes. */
+static void write_cut_capture(char *path)
 {
-	(void)state;
-	char path[] = "/tmp/edp-pcapio-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
 	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 2048, NULL);
@@ -89,7 +86,30 @@ static void test_burst(void **state)
 		assert_int_equal(edp_pcap_writer_write(w, m, NULL), 0);
 	}
 	assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
-	assert_int_equal(truncate(path, 24 + 10 * 16 + 60 * 10 + 45 + 16 + 30), 0); /* 30 of packet 11's 70 bytes */
+	assert_int_equal(truncate(path, 24 + 10 * 16 + 60 * 10 + 45 + 16 + 30), 0);
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+}
+
+static void assert_seen_ten(const struct seen *s)
+{
+	assert_int_equal(s->n, 10);
+	for (uint32_t i = 0; i < 10; i++) {
+		assert_int_equal(s->len[i], 60 + i);
+		assert_int_equal(s->ts[i], 1000 + i);
+	}
+}
+
+#define CUT_ERROR ": after packet 10: truncated dump file; tried to read 70 captured bytes, only got 30"
+
+/* Bursts hand the packets over in order, max at a time; an error met after
+ * some packets of a burst (here a file cut inside packet 11) comes with the
+ * next burst, once the packets before it are delivered. */
+static void test_burst(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/edp-pcapio-XXXXXX";
+	write_cut_capture(path);
 	struct edp_error err = { 0 };
 	struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
 	assert_non_null(r);
@@ -98,16 +118,62 @@ static void test_burst(void **state)
 	assert_int_equal(edp_pcap_reader_read_burst(r, 32, see, &s, &err), 6);
 	assert_int_equal(edp_pcap_reader_packets(r), 10);
 	assert_int_equal(edp_pcap_reader_read_burst(r, 32, see, &s, &err), -1);
-	assert_string_equal(err.msg + strlen(path), ": after packet 10: truncated dump file; tried to read 70 captured bytes, only got 30");
-	assert_int_equal(s.n, 10);
-	for (uint32_t i = 0; i < 10; i++) {
-		assert_int_equal(s.len[i], 60 + i);
-		assert_int_equal(s.ts[i], 1000 + i);
-	}
+	assert_string_equal(err.msg + strlen(path), CUT_ERROR);
+	assert_seen_ten(&s);
 	edp_pcap_reader_close(r);
-	edp_mbuf_free_bulk(&m, 1);
-	edp_mbuf_pool_destroy(pool);
 	unlink(path);
+}
+
+/* The caller's own libpcap callback: the same packets, the count in the
+ * user data adds up over the calls while each call returns its own. */
+struct dispatched {
+	struct edp_pcap_burst burst;
+	struct seen s;
+};
+
+static void see_raw(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct dispatched *d = (struct dispatched *)user;
+	struct edp_pcap_packet pkt;
+	edp_pcap_file_packet(h, data, &pkt);
+	d->burst.n++;
+	see(&d->s, &pkt);
+}
+
+static void test_dispatch(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/edp-pcapio-XXXXXX";
+	write_cut_capture(path);
+	struct edp_error err = { 0 };
+	struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
+	assert_non_null(r);
+	struct dispatched d = { { 0 }, { 0 } };
+	assert_int_equal(edp_pcap_reader_dispatch(r, 3, see_raw, &d.burst, &err), 3);
+	assert_int_equal(edp_pcap_reader_dispatch(r, 32, see_raw, &d.burst, &err), 7);
+	assert_int_equal(d.burst.n, 10);
+	assert_int_equal(edp_pcap_reader_packets(r), 10);
+	assert_int_equal(edp_pcap_reader_dispatch(r, 32, see_raw, &d.burst, &err), -1);
+	assert_string_equal(err.msg + strlen(path), CUT_ERROR);
+	assert_int_equal(d.burst.n, 10);
+	assert_seen_ten(&d.s);
+	edp_pcap_reader_close(r);
+	unlink(path);
+}
+
+/* A pcap file's seconds are unsigned 32 bits: past 2038 libpcap hands them
+ * over negative, and the packet's time stays after 2038. */
+static void test_file_packet_time(void **state)
+{
+	(void)state;
+	struct pcap_pkthdr h = { .ts = { .tv_sec = (time_t)(int32_t)0x80000001u, .tv_usec = 5 }, .caplen = 60, .len = 50 };
+	u_char data[60] = { 0 };
+	struct edp_pcap_packet pkt;
+	edp_pcap_file_packet(&h, data, &pkt);
+	assert_int_equal(pkt.ts_ns, 0x80000001ull * 1000000000ull + 5);
+	assert_int_equal(pkt.caplen, 60);
+	assert_int_equal(pkt.wire_len, 60); /* never shorter than what was captured */
+	assert_ptr_equal(pkt.data, data);
 }
 
 static void test_errors(void **state)
@@ -129,6 +195,8 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_nano),
 		cmocka_unit_test(test_roundtrip_micro),
 		cmocka_unit_test(test_burst),
+		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_file_packet_time),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests_name("pcapio", tests, NULL, NULL);
