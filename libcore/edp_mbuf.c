@@ -91,20 +91,30 @@ void edp_mbuf_pool_prefetch(const struct edp_mbuf_pool *p)
 		edp_prefetch_write(edp_mbuf_buf(p->free_stack[i]));
 }
 
-static inline bool owns(const struct edp_mbuf_pool *p, const struct edp_mbuf *m)
-{
-	return (size_t)((const uint8_t *)m - p->mem) < (size_t)p->count * p->elem;
-}
-
 /* Descriptors coming back were last written on another core: the pool of
  * the one before is tried by address, so that only a change of pool reads
  * a descriptor's line. */
 void edp_mbuf_free_bulk(struct edp_mbuf **mbufs, uint32_t n)
 {
 	struct edp_mbuf_pool *p = NULL;
+	/* p's range, stack and top, kept here while p stays (each store into
+	 * the stack would have them loaded again) */
+	uintptr_t base = 0, size = 0; /* none yet: the first packet loads its pool */
+	struct edp_mbuf **stack = NULL;
+	uint32_t top = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		if (!p || !owns(p, mbufs[i]))
-			p = mbufs[i]->pool;
-		p->free_stack[p->free_top++] = mbufs[i];
+		struct edp_mbuf *m = mbufs[i];
+		if ((uintptr_t)m - base >= size) {
+			if (p)
+				p->free_top = top;
+			p = m->pool;
+			base = (uintptr_t)p->mem;
+			size = (uintptr_t)p->count * p->elem;
+			stack = p->free_stack;
+			top = p->free_top;
+		}
+		stack[top++] = m;
 	}
+	if (p)
+		p->free_top = top;
 }

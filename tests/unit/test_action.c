@@ -136,6 +136,29 @@ static void test_mbuf_pool(void **state)
 	edp_mbuf_pool_destroy(pool);
 }
 
+/* Descriptors of two pools handed back in one burst, interleaved: each goes
+ * back to its own pool, on top of its free stack. */
+static void test_mbuf_free_mixed(void **state)
+{
+	(void)state;
+	struct edp_mbuf_pool *a = edp_mbuf_pool_create(3, 64, NULL), *b = edp_mbuf_pool_create(3, 1500, NULL);
+	struct edp_mbuf *ma[3], *mb[3];
+	assert_int_equal(edp_mbuf_alloc_bulk(a, ma, 3), 3);
+	assert_int_equal(edp_mbuf_alloc_bulk(b, mb, 3), 3);
+	struct edp_mbuf *back[6] = { ma[0], mb[0], mb[1], ma[1], ma[2], mb[2] };
+	edp_mbuf_free_bulk(back, 6);
+	assert_int_equal(edp_mbuf_pool_available(a), 3);
+	assert_int_equal(edp_mbuf_pool_available(b), 3);
+	assert_ptr_equal(edp_mbuf_alloc_buffer(a), ma[2]); /* the last one back comes out first */
+	assert_ptr_equal(edp_mbuf_alloc_buffer(a), ma[1]);
+	assert_ptr_equal(edp_mbuf_alloc_buffer(b), mb[2]);
+	assert_ptr_equal(edp_mbuf_alloc_buffer(b), mb[1]);
+	assert_ptr_equal(edp_mbuf_alloc_buffer(b), mb[0]);
+	assert_null(edp_mbuf_alloc_buffer(b));
+	edp_mbuf_pool_destroy(a);
+	edp_mbuf_pool_destroy(b);
+}
+
 /* A buffer taken alone leaves its descriptor's line as it was (the threaded
  * reader's descriptors are set up by the worker); edp_mbuf_init sets it up. */
 static void test_mbuf_alloc_buffer(void **state)
@@ -182,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_ttl_expiry),
 		cmocka_unit_test(test_set_mac),
 		cmocka_unit_test(test_mbuf_pool),
+		cmocka_unit_test(test_mbuf_free_mixed),
 		cmocka_unit_test(test_mbuf_alloc_buffer),
 	};
 	return cmocka_run_group_tests_name("action", tests, NULL, NULL);
