@@ -340,20 +340,26 @@ static uint32_t write_ordered(struct run *run)
 	return did;
 }
 
+/* Any order: a queue's packets are written from the records beside its
+ * out ring as they are (in two runs where the ring wraps), freed after. */
 static uint32_t write_any_order(struct run *run)
 {
 	struct edp_mbuf *batch[EDP_BATCH];
-	struct edp_pcap_record rec[EDP_BATCH];
-	uint64_t ports[EDP_BATCH];
 	uint32_t did = 0, n;
 	do {
 		n = 0;
 		for (uint32_t i = 0; i < run->n_queues; i++) {
-			uint32_t k = take_out(&run->q[i], batch, rec, ports, EDP_BATCH);
-			if (k) {
-				prefetch_next_out(&run->q[i]);
-				write_batch(run, batch, rec, ports, k);
-			}
+			struct queue *q = &run->q[i];
+			uint32_t k = edp_ring_peek(q->out, (void **)batch, EDP_BATCH);
+			if (!k)
+				continue;
+			uint32_t at = edp_ring_consumer_slot(q->out), size = edp_ring_capacity(q->out);
+			uint32_t first = size - at < k ? size - at : k;
+			write_batch(run, batch, q->out_rec + at, q->out_ports + at, first);
+			if (first < k)
+				write_batch(run, batch + first, q->out_rec, q->out_ports, k - first);
+			edp_ring_skip(q->out, k);
+			prefetch_next_out(q);
 			n += k;
 		}
 		did += n;
