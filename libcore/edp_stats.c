@@ -132,6 +132,26 @@ static int32_t pid_in(int fd)
 	return pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == EDP_STATS_MAGIC ? h.pid : 0;
 }
 
+/* The instance's lock on its segment. A reader looking whether a segment
+ * is stale holds a shared lock on it for a moment (edp_stats_read,
+ * edp_stats_list): that is waited out (up to a second), so that a monitor
+ * polling for an instance cannot make it fail to start; only another
+ * instance's exclusive lock is a refusal. Returns 0, or -1 when an instance
+ * holds it. */
+static int lock_segment(int fd)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK || flock(fd, LOCK_SH | LOCK_NB) < 0)
+			return -1; /* held exclusively: an instance runs */
+		flock(fd, LOCK_UN); /* only readers: they let go soon */
+		struct timespec d = { 0, 1000000 };
+		nanosleep(&d, NULL);
+	}
+	return -1;
+}
+
 struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_stats_layout *l, struct edp_error *err)
 {
 	struct edp_stats_writer *w = calloc(1, sizeof(*w));
@@ -147,7 +167,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", w->path, strerror(errno));
 		goto fail;
 	}
-	if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
+	if (lock_segment(w->fd) < 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' is already running (pid %d)", name, pid_in(w->fd));
 		close(w->fd);
 		w->fd = -1; /* not ours: do not unlink it */

@@ -1,6 +1,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,11 +118,47 @@ static void test_lifecycle(void **state)
 	assert_int_equal(err.status, EDP_ERR_USAGE);
 }
 
+/* A reader that holds a shared lock on the segment while it looks whether
+ * the segment is stale (as edp_stats_read and edp_stats_list do for a
+ * moment) does not make the instance starting then fail: it waits. */
+static void *let_go(void *arg)
+{
+	struct timespec d = { 0, 30000000 };
+	nanosleep(&d, NULL);
+	flock(*(int *)arg, LOCK_UN);
+	return NULL;
+}
+
+static void test_reader_probing(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/probed.stats", dir);
+	int fd = open(path, O_RDWR | O_CREAT, 0600); /* what a reader finds before the instance locks it */
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, let_go, &fd), 0);
+	struct edp_stats_layout l = { .n_threads = 1, .n_queues = 1, .n_ports = 1, .port_names = { "a" } };
+	struct edp_error err = { 0 };
+	struct edp_stats_writer *w = edp_stats_create("probed", &l, &err);
+	pthread_join(t, NULL);
+	assert_non_null(w);
+	assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), -1); /* the instance holds it now */
+	close(fd);
+	struct edp_stats_snapshot s;
+	assert_int_equal(edp_stats_read("probed", &s, &err), 0);
+	assert_int_equal(s.header.pid, getpid());
+	edp_stats_snapshot_free(&s);
+	edp_stats_destroy(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seqlock_never_torn),
 		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_reader_probing),
 	};
 	return cmocka_run_group_tests_name("stats", tests, setup, teardown);
 }
