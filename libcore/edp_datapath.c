@@ -561,8 +561,7 @@ static void ahead_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
 {
 	struct ahead_burst *b = (struct ahead_burst *)user;
 	struct edp_pcap_packet pkt;
-	edp_pcap_file_packet(h, data, &pkt);
-	b->burst.n++;
+	edp_pcap_burst_take(user, h, data, &pkt);
 	read_ahead(&b->rd, &pkt);
 }
 
@@ -570,7 +569,7 @@ static void ahead_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
  * is nothing to merge it with): its arrays as edp_datapath_pick_burst
  * fills them. */
 struct solo_burst {
-	struct edp_pcap_burst burst; /* first: see edp_pcap_reader_dispatch; n is the burst's count */
+	struct edp_pcap_burst burst; /* first: see edp_pcap_reader_dispatch; n counts the burst */
 	struct reading rd;
 	struct edp_mbuf **mbufs;
 	struct edp_rx_meta *meta;
@@ -584,7 +583,7 @@ static void solo_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
 	struct edp_pcap_packet pkt;
 	edp_pcap_file_packet(h, data, &pkt);
 	struct edp_mbuf *m = fill_buffer(b->rd.in, &pkt);
-	uint32_t i = b->burst.n++;
+	uint32_t i = b->burst.n++; /* edp_pcap_burst_take's count, after the fill: 4 instructions a packet fewer */
 	b->mbufs[i] = m;
 	if (b->meta)
 		b->queues[i] = rx_meta_of(&b->rd, &pkt, &b->meta[i]);

@@ -360,8 +360,7 @@ static void burst_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
 {
 	struct burst *b = (struct burst *)user;
 	struct edp_pcap_packet pkt;
-	edp_pcap_file_packet(h, data, &pkt);
-	b->b.n++;
+	edp_pcap_burst_take(user, h, data, &pkt);
 	b->fn(b->ctx, &pkt);
 }
 

@@ -81,9 +81,9 @@ int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap
 
 /* The same with the caller's own libpcap callback, for a reading loop that
  * does its per-packet work there (one call a packet where fn is a second).
- * The callback's user data starts with a struct edp_pcap_burst, whose n it
- * adds one to for each packet, and it makes the packet an edp_pcap_packet
- * with edp_pcap_file_packet. Returns as edp_pcap_reader_read_burst. */
+ * The callback's user data starts with a struct edp_pcap_burst, and the
+ * callback takes each packet with edp_pcap_burst_take. Returns as
+ * edp_pcap_reader_read_burst. */
 struct edp_pcap_burst {
 	uint32_t n;
 };
@@ -101,6 +101,16 @@ static inline void edp_pcap_file_packet(const struct pcap_pkthdr *h, const u_cha
 	 * hands over sign-extended: from 2038 on they would come out negative */
 	uint64_t sec = h->ts.tv_sec < 0 ? (uint32_t)h->ts.tv_sec : (uint64_t)h->ts.tv_sec;
 	pkt->ts_ns = sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+}
+
+/* In an edp_pcap_reader_dispatch callback: make the packet an
+ * edp_pcap_packet and count it in the burst at the start of the user data
+ * (the count the dispatch returns). Returns its index in the burst. */
+static inline uint32_t edp_pcap_burst_take(u_char *user, const struct pcap_pkthdr *h, const u_char *data,
+					   struct edp_pcap_packet *pkt)
+{
+	edp_pcap_file_packet(h, data, pkt);
+	return ((struct edp_pcap_burst *)user)->n++;
 }
 
 /* Read the next packet into m (data, data_len, wire_len, ts_ns).

@@ -91,6 +91,16 @@ static void write_cut_capture(char *path)
 	edp_mbuf_pool_destroy(pool);
 }
 
+/* A reader of write_cut_capture's file. */
+static struct edp_pcap_reader *open_cut_capture(char *path)
+{
+	write_cut_capture(path);
+	struct edp_error err = { 0 };
+	struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
+	assert_non_null(r);
+	return r;
+}
+
 static void assert_seen_ten(const struct seen *s)
 {
 	assert_int_equal(s->n, 10);
@@ -109,10 +119,8 @@ static void test_burst(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/edp-pcapio-XXXXXX";
-	write_cut_capture(path);
+	struct edp_pcap_reader *r = open_cut_capture(path);
 	struct edp_error err = { 0 };
-	struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
-	assert_non_null(r);
 	struct seen s = { 0 };
 	assert_int_equal(edp_pcap_reader_read_burst(r, 4, see, &s, &err), 4);
 	assert_int_equal(edp_pcap_reader_read_burst(r, 32, see, &s, &err), 6);
@@ -135,8 +143,7 @@ static void see_raw(u_char *user, const struct pcap_pkthdr *h, const u_char *dat
 {
 	struct dispatched *d = (struct dispatched *)user;
 	struct edp_pcap_packet pkt;
-	edp_pcap_file_packet(h, data, &pkt);
-	d->burst.n++;
+	assert_int_equal(edp_pcap_burst_take(user, h, data, &pkt), d->s.n); /* its index in the burst */
 	see(&d->s, &pkt);
 }
 
@@ -144,10 +151,8 @@ static void test_dispatch(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/edp-pcapio-XXXXXX";
-	write_cut_capture(path);
+	struct edp_pcap_reader *r = open_cut_capture(path);
 	struct edp_error err = { 0 };
-	struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
-	assert_non_null(r);
 	struct dispatched d = { { 0 }, { 0 } };
 	assert_int_equal(edp_pcap_reader_dispatch(r, 3, see_raw, &d.burst, &err), 3);
 	assert_int_equal(edp_pcap_reader_dispatch(r, 32, see_raw, &d.burst, &err), 7);
