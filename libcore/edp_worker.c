@@ -281,19 +281,17 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 	}
 }
 
-/* The writer role. Take up to max processed packets of q, with what their
- * worker put beside the ring for the writer; returns how many. */
-static uint32_t take_out(struct queue *q, struct edp_mbuf **batch, struct edp_pcap_record *rec, uint64_t *ports,
-			 uint32_t max)
+/* The writer role, in order: take q's next processed packet, if there is
+ * one, with what its worker put beside the ring for the writer. */
+static bool take_one(struct queue *q, struct edp_mbuf **m, struct edp_pcap_record *rec, uint64_t *ports)
 {
-	uint32_t n = edp_ring_peek(q->out, (void **)batch, max);
-	uint32_t at = edp_ring_consumer_slot(q->out), mask = edp_ring_capacity(q->out) - 1;
-	for (uint32_t k = 0; k < n; k++) {
-		rec[k] = q->out_rec[(at + k) & mask];
-		ports[k] = q->out_ports[(at + k) & mask];
-	}
-	edp_ring_skip(q->out, n);
-	return n;
+	if (!edp_ring_peek(q->out, (void **)m, 1))
+		return false;
+	uint32_t at = edp_ring_consumer_slot(q->out);
+	*rec = q->out_rec[at];
+	*ports = q->out_ports[at];
+	edp_ring_skip(q->out, 1);
+	return true;
 }
 
 /* Write a batch (unless a write already failed) and hand the mbufs back to
@@ -328,7 +326,7 @@ static uint32_t write_ordered(struct run *run)
 		}
 		uint32_t n = 0;
 		while (run->ids_pos < run->ids_n &&
-		       take_out(&run->q[(uintptr_t)run->ids[run->ids_pos] - 1], &batch[n], &rec[n], &ports[n], 1)) {
+		       take_one(&run->q[(uintptr_t)run->ids[run->ids_pos] - 1], &batch[n], &rec[n], &ports[n])) {
 			n++;
 			run->ids_pos++;
 		}
