@@ -146,10 +146,12 @@ static inline bool edp_flow_equal(const struct edp_flow_key *a, const struct edp
 {
 	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
 #ifdef __SSE2__
-	__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)x), _mm_loadu_si128((const __m128i *)y));
-	for (int i = 16; i < 64; i += 16)
-		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + i)),
-						  _mm_loadu_si128((const __m128i *)(y + i))));
+	/* written out: gcc kept the loop of three (7 instructions each) */
+	__m128i d0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)x), _mm_loadu_si128((const __m128i *)y));
+	__m128i d1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + 16)), _mm_loadu_si128((const __m128i *)(y + 16)));
+	__m128i d2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + 32)), _mm_loadu_si128((const __m128i *)(y + 32)));
+	__m128i d3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + 48)), _mm_loadu_si128((const __m128i *)(y + 48)));
+	__m128i d = _mm_or_si128(_mm_or_si128(d0, d1), _mm_or_si128(d2, d3));
 	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
 #else
 	uint64_t d = 0;

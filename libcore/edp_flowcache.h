@@ -21,7 +21,11 @@
 #ifndef EDP_FLOWCACHE_H
 #define EDP_FLOWCACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "edp_action.h"
 #include "edp_error.h"
@@ -34,7 +38,6 @@ struct edp_flowcache_stats {
 	uint64_t hits, misses, inserts, evictions, invalidations;
 };
 
-struct edp_flowcache;
 
 /* Create a cache of at least `entries` entries (rounded up to a power of two,
  * minimum EDP_FLOWCACHE_WAYS). `epochs` is the dependency epoch table the
@@ -47,11 +50,98 @@ void edp_flowcache_destroy(struct edp_flowcache *fc);
  * now - stamps[prog->fresh_index] <= max_age_ns (a learned MAC not aged). */
 void edp_flowcache_set_freshness(struct edp_flowcache *fc, const uint64_t *stamps, uint64_t max_age_ns);
 
+/* In the open for the inline lookup only. A way's entry lives in a dense
+ * slab, taken in order the first time the way is used and kept by the way
+ * from then on (until a flush): memory is touched for the flows seen, not
+ * for the capacity (a 65,536-entry cache holding 5,000 flows touches 157
+ * pages of entries, not 2,048). */
+struct edp_flowcache_bucket {
+	uint16_t sig[EDP_FLOWCACHE_WAYS];  /* 0 = empty way */
+	uint32_t slot[EDP_FLOWCACHE_WAYS]; /* the way's entry + 1 (0 = none yet) */
+	uint32_t victim;
+	uint32_t pad[3];
+};
+
+_Static_assert(sizeof(struct edp_flowcache_bucket) == 64, "a bucket is one cache line");
+_Static_assert(sizeof(((struct edp_flowcache_bucket *)0)->sig) == 16, "a bucket's signatures fill one 16-byte vector");
+
+/* Two whole lines (padded, aligned): a lookup's two prefetches cover it
+ * (a 112-byte entry straddled three lines for half of the slots). */
+struct edp_flowcache_entry {
+	_Alignas(128) struct edp_flow_key key;
+	struct edp_action_prog prog;
+};
+
+_Static_assert(sizeof(struct edp_flowcache_entry) == 128, "an entry is two cache lines");
+
+struct edp_flowcache {
+	struct edp_flowcache_bucket *buckets;
+	struct edp_flowcache_entry *entries;
+	const uint32_t *epochs;
+	const uint64_t *stamps;
+	uint64_t max_age_ns;
+	uint32_t bucket_mask;
+	uint32_t n_buckets;
+	uint32_t used;
+	uint32_t slab_next; /* entries handed to ways so far */
+	struct edp_flowcache_stats stats;
+};
+
+static inline uint16_t edp_flowcache_signature(uint32_t hash)
+{
+	uint16_t s = (uint16_t)(hash >> 16);
+	return s ? s : 1;
+}
+
+/* The ways of bk whose signature is sig: bit 2w set for way w. */
+static inline unsigned edp_flowcache_sig_matches(const struct edp_flowcache_bucket *bk, uint16_t sig)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)bk->sig);
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig))) & 0x5555u;
+#else
+	unsigned m = 0;
+	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++)
+		m |= (unsigned)(bk->sig[w] == sig) << (2 * w);
+	return m;
+#endif
+}
+
+/* The entry of a used way. */
+static inline struct edp_flowcache_entry *edp_flowcache_way_entry(const struct edp_flowcache *fc,
+								  const struct edp_flowcache_bucket *bk, unsigned w)
+{
+	return &fc->entries[bk->slot[w] - 1];
+}
+
+/* Whether way's entry (an entry whose program depends on epochs or on a
+ * learned MAC's freshness) still holds at now; a stale one is freed and
+ * counted as an invalidation and a miss. */
+bool edp_flowcache_entry_valid(struct edp_flowcache *fc, struct edp_flowcache_bucket *bk, unsigned way,
+			       uint64_t now);
+
 /* The program cached for key at packet time now_ns, or NULL (a miss; stale
  * entries count as misses and as invalidations). The pointer is valid until
- * the next insert. */
-const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc, const struct edp_flow_key *key,
-						   uint32_t hash, uint64_t now_ns);
+ * the next insert. Inline: it runs once a packet. */
+static inline const struct edp_action_prog *edp_flowcache_lookup(struct edp_flowcache *fc,
+								 const struct edp_flow_key *key, uint32_t hash,
+								 uint64_t now_ns)
+{
+	struct edp_flowcache_bucket *bk = &fc->buckets[hash & fc->bucket_mask];
+	for (unsigned m = edp_flowcache_sig_matches(bk, edp_flowcache_signature(hash)); m; m &= m - 1) {
+		unsigned w = (unsigned)__builtin_ctz(m) / 2;
+		struct edp_flowcache_entry *e = edp_flowcache_way_entry(fc, bk, w);
+		if (!edp_flow_equal(&e->key, key))
+			continue;
+		if (__builtin_expect((e->prog.flags & EDP_ACT_FRESH_DST) || e->prog.n_deps, 0) &&
+		    !edp_flowcache_entry_valid(fc, bk, w, now_ns))
+			return NULL;
+		fc->stats.hits++;
+		return &e->prog;
+	}
+	fc->stats.misses++;
+	return NULL;
+}
 
 /* The two steps that bring a lookup's lines in ahead of it, so that lookups
  * overlap their memory latency: first the buckets of n hashes; then, once
