@@ -160,8 +160,10 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 						  pc->numa_node, t->n_nodes);
 		if (pc->n_rx_queue_cpus > dp->queues_per_port) /* at the first queue too many */
 			return edp_config_fail_at(cfg, pc->rx_queue_cpus_at[dp->queues_per_port], err,
-						  "port %s: rx-queue-cpus names %u queues; the port has %u", pc->name,
-						  pc->n_rx_queue_cpus, dp->queues_per_port);
+						  "port %s: rx-queue-cpus names %u queues; the port has %u%s", pc->name,
+						  pc->n_rx_queue_cpus, dp->queues_per_port,
+						  dp->in_input_order ? " (ordered with a learning switch: one, in input order)"
+								     : "");
 		for (uint32_t k = 0; k < dp->queues_per_port; k++) {
 			uint32_t q = i * dp->queues_per_port + k;
 			dp->queue_node[q] = pc->numa_node >= 0 ? pc->numa_node : reader_node;
@@ -234,7 +236,12 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	if (edp_pipeline_init(&dp->pipeline, cfg, tx_ports, err))
 		goto fail;
 	dp->n_lanes = cfg->threads ? cfg->threads : 1;
-	dp->queues_per_port = cfg->threads ? (cfg->rx_queues ? cfg->rx_queues : cfg->threads) : 1;
+	/* ordered with a learning switch: a packet's verdict depends on the
+	 * MACs the packets before it taught the switch, so the packets are
+	 * processed in input order: one queue an input (edp_worker_run takes
+	 * more than one input inline) */
+	dp->in_input_order = cfg->ordered && cfg->has_switch;
+	dp->queues_per_port = !cfg->threads || dp->in_input_order ? 1 : cfg->rx_queues ? cfg->rx_queues : cfg->threads;
 	if ((cfg->threads && place_workers(dp, err)) || create_pools(dp, err))
 		goto fail;
 	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));

@@ -129,6 +129,7 @@ struct edp_datapath {
 	struct edp_lane *lanes;
 	uint32_t n_lanes;
 	uint32_t queues_per_port;         /* receive queues of each input port */
+	bool in_input_order;              /* ordered with a learning switch: processed in input order */
 	int16_t port_input[EDP_MAX_PORTS]; /* input index of a port that reads */
 	struct edp_topo topo;             /* threaded mode: where threads run */
 	int32_t worker_cpu[EDP_MAX_THREADS], worker_node[EDP_MAX_THREADS];

@@ -852,11 +852,21 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 
 int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
-	if (dp->cfg->threads == 1 && dp->queues_per_port == 1) {
+	bool merged = dp->in_input_order && dp->n_inputs > 1;
+	if (dp->in_input_order && dp->log && (dp->cfg->threads > 1 || dp->cfg->rx_queues > 1)) {
+		char line[200];
+		snprintf(line, sizeof(line), "ordered with a learning switch: %s, in input order (a verdict depends on what "
+			 "the packets before it taught the switch)",
+			 merged ? "the inputs' packets are processed on one thread" : "one receive queue an input");
+		dp->log(dp->log_ctx, line);
+	}
+	if ((dp->cfg->threads == 1 && dp->queues_per_port == 1) || merged) {
 		/* one worker, one queue an input: the queue is the input, and the
 		 * rings would only carry packets from this thread to itself, so the
 		 * worker runs the batch loop inline (on its CPU, its flow cache on
-		 * its node): -t 1 then costs what -t 0 does */
+		 * its node): -t 1 then costs what -t 0 does. Inputs merged in
+		 * input order for a learning switch go the same way: one queue of
+		 * each, taken a batch at a time, would not keep that order. */
 		place(dp, 0, true);
 		dp->lanes[0].n_queues = dp->n_inputs;
 		return edp_datapath_run_inline(dp, stop, err);
