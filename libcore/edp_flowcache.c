@@ -64,7 +64,6 @@ bool edp_flowcache_entry_valid(struct edp_flowcache *fc, struct edp_flowcache_bu
 		bk->sig[way] = 0;
 		fc->used--;
 		fc->stats.invalidations++;
-		fc->stats.misses++;
 	}
 	return valid;
 }

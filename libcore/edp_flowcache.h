@@ -38,7 +38,6 @@ struct edp_flowcache_stats {
 	uint64_t hits, misses, inserts, evictions, invalidations;
 };
 
-
 /* Create a cache of at least `entries` entries (rounded up to a power of two,
  * minimum EDP_FLOWCACHE_WAYS). `epochs` is the dependency epoch table the
  * programs' dep_index refer to (may be NULL when no program has deps). */
@@ -116,7 +115,7 @@ static inline struct edp_flowcache_entry *edp_flowcache_way_entry(const struct e
 
 /* Whether way's entry (an entry whose program depends on epochs or on a
  * learned MAC's freshness) still holds at now; a stale one is freed and
- * counted as an invalidation and a miss. */
+ * counted as an invalidation (the lookup counts the miss). */
 bool edp_flowcache_entry_valid(struct edp_flowcache *fc, struct edp_flowcache_bucket *bk, unsigned way,
 			       uint64_t now);
 
@@ -135,7 +134,7 @@ static inline const struct edp_action_prog *edp_flowcache_lookup(struct edp_flow
 			continue;
 		if (__builtin_expect((e->prog.flags & EDP_ACT_FRESH_DST) || e->prog.n_deps, 0) &&
 		    !edp_flowcache_entry_valid(fc, bk, w, now_ns))
-			return NULL;
+			break;
 		fc->stats.hits++;
 		return &e->prog;
 	}
