@@ -579,7 +579,7 @@ struct solo_burst {
 	struct edp_pcap_burst burst; /* first: see edp_pcap_reader_dispatch; n counts the burst */
 	struct reading rd;
 	struct edp_mbuf **mbufs;
-	struct edp_rx_stage *stage;
+	struct edp_rx_meta *meta;
 	uint32_t *queues;
 	uint64_t bytes;
 };
@@ -591,16 +591,11 @@ static void solo_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
 	edp_pcap_file_packet(h, data, &pkt);
 	struct edp_mbuf *m = fill_buffer(b->rd.in, &pkt);
 	uint32_t i = b->burst.n++; /* edp_pcap_burst_take's count, after the fill: 4 instructions a packet fewer */
-	if (b->stage) {
-		struct edp_rx_meta meta;
-		uint32_t q = rx_meta_of(&b->rd, &pkt, &meta);
-		edp_rx_stage_put(&b->stage[q], m, &meta);
-		if (b->queues)
-			b->queues[i] = q;
-	} else {
-		b->mbufs[i] = m;
+	b->mbufs[i] = m;
+	if (b->meta)
+		b->queues[i] = rx_meta_of(&b->rd, &pkt, &b->meta[i]);
+	else
 		edp_mbuf_init(m, pkt.caplen, pkt.wire_len, pkt.ts_ns, b->rd.in->port);
-	}
 	b->bytes += pkt.wire_len;
 }
 
@@ -719,12 +714,12 @@ static uint64_t earliest_until(const struct edp_datapath *dp, const struct edp_i
 }
 
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
-			    struct edp_rx_stage *stage, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
+			    struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
 			    struct edp_error *err)
 {
 	if (dp->solo) {
 		struct edp_input *in = &dp->inputs[0];
-		struct solo_burst b = { { 0 }, { in, 0, dp->queues_per_port }, mbufs, stage, queues, 0 };
+		struct solo_burst b = { { 0 }, { in, 0, dp->queues_per_port }, mbufs, meta, queues, 0 };
 		if (!*rc && !*stop) {
 			if (__builtin_expect(!edp_pools_have(in->pools, max), 0))
 				*rc = edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted");
@@ -757,15 +752,12 @@ int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t
 		uint64_t packets = 0, bytes = 0; /* counted here, not through dp */
 		do {
 			const struct edp_read_ahead *a = best->next; /* overwritten by the next read */
-			if (stage) {
-				edp_rx_stage_put(&stage[a->queue], a->m, &a->meta);
-				if (queues)
-					queues[n] = a->queue;
-			} else {
+			if (meta) {
+				meta[n] = a->meta;
+				queues[n] = a->queue;
+			} else
 				edp_rx_meta_init(a->m, &a->meta, best->port);
-				mbufs[n] = a->m;
-			}
-			n++;
+			mbufs[n++] = a->m;
 			best->next = NULL;
 			packets++;
 			bytes += a->meta.wire_len;

@@ -11,7 +11,6 @@
 #include "edp_datapath.h"
 #include "edp_pcapio.h"
 #include "edp_pipeline.h"
-#include "edp_ring.h"
 #include "edp_stats.h"
 #include "edp_topo.h"
 #include "edp_vport.h"
@@ -67,21 +66,6 @@ static inline void edp_rx_meta_init(struct edp_mbuf *m, const struct edp_rx_meta
 	edp_mbuf_init(m, meta->data_len, meta->wire_len, meta->ts_ns, port);
 	m->rss_hash = meta->rss_hash;
 	m->rx_flags = meta->rx_flags;
-}
-
-/* Threaded reading: where a receive queue's packets go as they are read
- * (edp_datapath_pick_burst): each on the queue's ring, the n-th after its
- * head (edp_ring_stage; the taker publishes them), what the reader knew of
- * it in the entry beside its slot. */
-struct edp_rx_stage {
-	struct edp_ring *ring;
-	struct edp_rx_meta *meta; /* one a slot of ring */
-	uint32_t n;               /* staged since the last publish */
-};
-
-static inline void edp_rx_stage_put(struct edp_rx_stage *s, struct edp_mbuf *m, const struct edp_rx_meta *meta)
-{
-	s->meta[edp_ring_stage(s->ring, s->n++, m)] = *meta;
 }
 
 /* A packet read, in its buffer, before it becomes its input's lookahead:
@@ -213,24 +197,22 @@ static inline uint32_t edp_datapath_read_room(const struct edp_datapath *dp)
 }
 
 /* Take up to `max` packets in timestamp order (the earliest lookahead
- * packet, then its input's next one, ...), *n_out of them: into mbufs,
- * their descriptors set up (edp_mbuf_init), or, with `stage` (threads), each
- * staged on its receive queue (input index * queues_per_port + its RSS
- * queue): stage[queue], with its time, lengths, RSS hash and flags for the
- * taker to set the descriptor up from (the buffers hold the packets either
- * way); `queues`, when not NULL, gets each packet's queue in order. It reads
- * ahead on each input taken from (unless *rc already holds an error or a
- * stop was requested); live inputs are polled. Returns 1 when more may
- * follow, 0 when every input is done, and EDP_PICK_IDLE when only live
- * inputs are left and none has a packet now (both with *n_out < max). Needs
- * max <= EDP_READ_AHEAD, edp_datapath_read_room(dp) free mbufs in each pool
- * and room for max on each staged ring. A single input that is a capture
- * (dp->solo) has nothing to be merged with: it is read straight into place,
- * with no lookahead. */
+ * packet, then its input's next one, ...) into mbufs, *n_out of them,
+ * their descriptors set up (edp_mbuf_init) or, with `meta`, left for the
+ * taker to set up from meta[i] (the buffers hold the packets either way),
+ * reading ahead on each input taken from (unless *rc already holds an
+ * error or a stop was requested); live inputs are polled. Returns 1 when
+ * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
+ * live inputs are left and none has a packet now (both with *n_out < max).
+ * With `meta` comes `queues`: each packet's receive queue (input index *
+ * queues_per_port + its RSS queue), and its RSS hash and flags in meta[i].
+ * Needs max <= EDP_READ_AHEAD and edp_datapath_read_room(dp) free mbufs in
+ * each pool. A single input that is a capture (dp->solo) has nothing to be
+ * merged with: it is read straight into the arrays, with no lookahead. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */
 int edp_datapath_pick_burst(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
-			    struct edp_rx_stage *stage, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
+			    struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
 			    struct edp_error *err);
 
 #endif

@@ -72,7 +72,7 @@ struct run {
 	const volatile sig_atomic_t *stop;
 	int read_rc;
 	struct edp_error *read_err;
-	struct edp_rx_stage *stage; /* the reader's: each queue's ring and entries, packets staged this batch */
+	uint32_t *staged; /* the reader's: packets staged on each queue in this batch (0 between batches) */
 	pthread_t balancer;
 	struct edp_doorbell balancer_bell; /* its own line */
 	/* flags that change a few times a run (live_idle only when it
@@ -447,12 +447,11 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 			return 0;
 	}
 	uint64_t c0 = *now;
+	struct edp_mbuf *batch[EDP_BATCH];
+	struct edp_rx_meta meta[EDP_BATCH];
 	uint32_t qid[EDP_BATCH], n;
-	/* each packet straight into the next slot of its queue (and its entry
-	 * beside it), in input order; each queue published once after (can_read
-	 * saw room for a batch on every ring) */
-	int got = edp_datapath_pick_burst(dp, run->stop, NULL, run->stage, run->ordered ? qid : NULL, EDP_BATCH, &n,
-					  &run->read_rc, run->read_err);
+	int got = edp_datapath_pick_burst(dp, run->stop, batch, meta, qid, EDP_BATCH, &n, &run->read_rc,
+					  run->read_err);
 	int idle = n == 0 && got == EDP_PICK_IDLE;
 	if (idle != atomic_load_explicit(&run->live_idle, memory_order_relaxed)) /* written when it flips */
 		atomic_store_explicit(&run->live_idle, idle, memory_order_relaxed);
@@ -473,14 +472,22 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 		push_sized(run->order, ids, n);
 	}
 	edp_datapath_publish_rx(dp);
-	for (uint32_t i = 0; i < run->n_queues; i++) {
-		uint32_t staged = run->stage[i].n;
-		if (!staged)
-			continue;
-		struct queue *q = &run->q[i];
-		edp_ring_publish(q->rx, staged);
-		prefetch_free_rx(q, staged); /* as many as this batch: the next one's likely share */
-		run->stage[i].n = 0;
+	/* each packet straight into the next slot of its queue (and its entry
+	 * beside it), in input order; each queue published once (can_read saw
+	 * room for a batch on every ring) */
+	uint32_t used[EDP_BATCH], n_used = 0, *staged = run->staged;
+	for (uint32_t i = 0; i < n; i++) {
+		struct queue *q = &run->q[qid[i]];
+		uint32_t k = staged[qid[i]]++;
+		if (k == 0)
+			used[n_used++] = qid[i];
+		q->meta[edp_ring_stage(q->rx, k, batch[i])] = meta[i];
+	}
+	for (uint32_t k = 0; k < n_used; k++) {
+		struct queue *q = &run->q[used[k]];
+		edp_ring_publish(q->rx, staged[used[k]]);
+		prefetch_free_rx(q, staged[used[k]]); /* as many as this batch: the next one's likely share */
+		staged[used[k]] = 0;
 		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
 		if (owner)
 			nudge(&run->w[owner].bell, q->rx);
@@ -761,7 +768,7 @@ static void teardown(struct run *run)
 	}
 	free(run->q);
 	free(run->w);
-	free(run->stage);
+	free(run->staged);
 	edp_ring_destroy(run->order);
 	edp_ring_destroy(run->free);
 }
@@ -783,8 +790,8 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	size_t wsize = run->n_workers * sizeof(*run->w);                      /* as well */
 	run->q = aligned_alloc(64, qsize);
 	run->w = aligned_alloc(64, wsize);
-	run->stage = own_lines(run->n_queues * sizeof(*run->stage));
-	if (!run->q || !run->w || !run->stage)
+	run->staged = own_lines(run->n_queues * sizeof(uint32_t));
+	if (!run->q || !run->w || !run->staged)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	memset(run->q, 0, qsize);
 	memset(run->w, 0, wsize);
@@ -797,7 +804,6 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		    !(q->out_rec = aligned_alloc(64, edp_ring_capacity(q->out) * sizeof(*q->out_rec))) ||
 		    !(q->out_ports = aligned_alloc(64, edp_ring_capacity(q->out) * sizeof(*q->out_ports))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
-		run->stage[i] = (struct edp_rx_stage){ q->rx, q->meta, 0 };
 	}
 	if (!(run->free = edp_ring_create(in_flight, err)) ||
 	    (run->ordered && !(run->order = edp_ring_create(in_flight, err))))
