@@ -150,6 +150,25 @@ YAML
 	cmp <(head -c $((24 + 700 * 80)) in.pcap) out.pcap
 }
 
+# cpu_seconds CMD...: the user + system CPU time CMD took, in seconds.
+cpu_seconds() {
+	local TIMEFORMAT='%U %S' t
+	t=$( { time "$@" >/dev/null 2>&1; } 2>&1)
+	echo "$t" | awk '{ print $1 + $2 }'
+}
+
+@test "more threads than CPUs: idle workers sleep instead of polling the writer's CPU away" {
+	(($(nproc) >= 2)) || skip "needs two CPUs"
+	"$GEN" flows=500,packets=200000,seed=57 in.pcap
+	one=$(cpu_seconds taskset -c 0,1 "$RUN" -t 1 -r in.pcap -w out1.pcap -q)
+	eight=$(cpu_seconds taskset -c 0,1 "$RUN" -t 8 -r in.pcap -w out8.pcap -q)
+	cmp <(tcpdump -r out1.pcap -nn -tt 2>/dev/null | sort) <(tcpdump -r out8.pcap -nn -tt 2>/dev/null | sort)
+	# workers that polled for output they could not write took 26x the
+	# CPU time of -t 1 here; sleeping, 2.2x
+	echo "-t 1: $one s, -t 8: $eight s"
+	awk -v a="$one" -v b="$eight" 'BEGIN { exit !(b <= 5 * a + 0.05) }'
+}
+
 @test "bad thread counts are usage errors" {
 	run "$RUN" -t 65 -r "$DATA/tcpreplay-test.pcap"
 	assert_failure 2
