@@ -911,6 +911,12 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		teardown(&run);
 		return EDP_ERR_RUNTIME;
 	}
+	if (dp->log && run.n_workers > dp->topo.n_cpus) {
+		char line[160];
+		snprintf(line, sizeof(line), "%u threads on %u CPUs: they take turns, and an idle one sleeps at once instead "
+			 "of polling", run.n_workers, dp->topo.n_cpus);
+		dp->log(dp->log_ctx, line);
+	}
 	run.stop = stop;
 	run.read_err = err;
 	run.read_rc = edp_datapath_prime(dp, stop, err);

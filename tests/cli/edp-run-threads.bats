@@ -167,6 +167,9 @@ cpu_seconds() {
 	# CPU time of -t 1 here; sleeping, 2.2x
 	echo "-t 1: $one s, -t 8: $eight s"
 	awk -v a="$one" -v b="$eight" 'BEGIN { exit !(b <= 5 * a + 0.05) }'
+	run taskset -c 0,1 "$RUN" -t 3 -r in.pcap -w out3.pcap
+	assert_success
+	assert_line --index 0 "edp-run: 3 threads on 2 CPUs: they take turns, and an idle one sleeps at once instead of polling"
 }
 
 @test "bad thread counts are usage errors" {
