@@ -141,25 +141,6 @@ static void wake_all(struct run *run)
 		edp_doorbell_ring(&run->w[i].bell);
 }
 
-/* A thread ran dry: the reader wakes the owners of the packets it queued
- * (fewer than WAKE_AT woke nobody), a worker the reader (which may wait
- * for the room or the mbufs it freed). Not everyone: with more threads
- * than CPUs, each wake of a worker with nothing to do is two context
- * switches (-t 8 on two CPUs: 0.19 s -> 0.15 s). */
-static void wake_held(struct run *run, const struct worker *w)
-{
-	if (w->index) {
-		edp_doorbell_ring(&run->w[0].bell);
-		return;
-	}
-	for (uint32_t i = 0; i < run->n_queues; i++) {
-		struct queue *q = &run->q[i];
-		int32_t owner = atomic_load_explicit(&q->owner, memory_order_relaxed);
-		if (owner && edp_ring_count(q->rx))
-			edp_doorbell_ring(&run->w[owner].bell);
-	}
-}
-
 /* Ask for the first buffer line of n received packets, for writing (the
  * reader wrote it last). Not their descriptors: the worker's own lines,
  * set up here (a prefetch of each cost more than it saved: -t 2 with
@@ -628,7 +609,7 @@ static void serve(struct worker *w)
 			continue;
 		}
 		if (!idle_since) /* run dry: whatever was held back for a batch goes on */
-			wake_held(run, w);
+			wake_all(run);
 		if (atomic_load_explicit(&run->input_done, memory_order_acquire) && rx_drained(run))
 			break;
 		bool slept = idle_wait(w, &idle_since, worker_ready);
