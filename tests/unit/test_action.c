@@ -159,6 +159,47 @@ static void test_mbuf_free_mixed(void **state)
 	edp_mbuf_pool_destroy(b);
 }
 
+/* Three pools interleaved in one burst (IMIX's size classes): only the
+ * first descriptor of each is read (the others' pool pointers are wiped:
+ * reading one would crash); six pools, more than are kept at once: each
+ * descriptor still goes back to its own pool. */
+static void test_mbuf_free_many_pools(void **state)
+{
+	(void)state;
+	enum { POOLS = 6, EACH = 4 };
+	struct edp_mbuf_pool *p[POOLS];
+	struct edp_mbuf *m[POOLS][EACH], *back[POOLS * EACH];
+	for (int k = 0; k < POOLS; k++) {
+		p[k] = edp_mbuf_pool_create(EACH, 64 + 128 * (uint32_t)k, NULL);
+		assert_int_equal(edp_mbuf_alloc_bulk(p[k], m[k], EACH), EACH);
+	}
+	uint32_t n = 0;
+	for (int i = 0; i < EACH; i++)
+		for (int k = 0; k < 3; k++) {
+			if (i)
+				m[k][i]->pool = NULL;
+			back[n++] = m[k][i];
+		}
+	edp_mbuf_free_bulk(back, n);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(edp_mbuf_pool_available(p[k]), EACH);
+		for (int i = 1; i < EACH; i++)
+			m[k][i]->pool = p[k];
+		assert_int_equal(edp_mbuf_alloc_bulk(p[k], m[k], EACH), EACH);
+	}
+	n = 0;
+	for (int i = 0; i < EACH; i++)
+		for (int k = 0; k < POOLS; k++)
+			back[n++] = m[(k + i) % POOLS][i];
+	edp_mbuf_free_bulk(back, n);
+	for (int k = 0; k < POOLS; k++) {
+		assert_int_equal(edp_mbuf_pool_available(p[k]), EACH);
+		for (int i = 0; i < EACH; i++) /* each buffer of its own pool's size */
+			assert_int_equal(edp_mbuf_alloc_buffer(p[k])->buf_len, edp_mbuf_pool_buf_size(p[k]));
+		edp_mbuf_pool_destroy(p[k]);
+	}
+}
+
 /* A buffer taken alone leaves its descriptor's line as it was (the threaded
  * reader's descriptors are set up by the worker); edp_mbuf_init sets it up. */
 static void test_mbuf_alloc_buffer(void **state)
@@ -206,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_set_mac),
 		cmocka_unit_test(test_mbuf_pool),
 		cmocka_unit_test(test_mbuf_free_mixed),
+		cmocka_unit_test(test_mbuf_free_many_pools),
 		cmocka_unit_test(test_mbuf_alloc_buffer),
 	};
 	return cmocka_run_group_tests_name("action", tests, NULL, NULL);
