@@ -101,6 +101,12 @@ struct edp_input {
 	struct edp_read_ahead ahead[EDP_READ_AHEAD];
 };
 
+/* A lane's slow-path cycles: every run of its first EDP_SLOW_TIMED_ALL is
+ * timed, then one run in EDP_SLOW_TIMED_EVERY, counted for itself and the
+ * ones after it (slow_path_runs counts them all). */
+#define EDP_SLOW_TIMED_ALL 1024
+#define EDP_SLOW_TIMED_EVERY 8
+
 struct edp_lane {
 	_Alignas(64) struct edp_flowcache *fc;
 	uint32_t index;

@@ -93,23 +93,9 @@ static void test_burst_within_read_room(void **state)
 	unlink(path);
 }
 
-/* A 60-byte IPv4/UDP frame of flow `i` (its source port). */
-static void udp_frame(struct edp_mbuf *m, uint16_t i)
-{
-	static const uint8_t head[] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, /* Ethernet */
-					0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-					0, 0, 0, 53, 0, 26, 0, 0 };
-	memset(m->data, 0, 60);
-	memcpy(m->data, head, sizeof(head));
-	m->data[34] = (uint8_t)(i >> 8);
-	m->data[35] = (uint8_t)i;
-	m->data_len = m->wire_len = 60;
-	m->in_port = 0;
-	m->flags = 0;
-}
-
-/* Slow-path cycles: every run of a thread's first 1,024 is timed, then one
- * in 8, counted 8 times; the runs are all counted. */
+/* Slow-path cycles: every run of a thread's first EDP_SLOW_TIMED_ALL is
+ * timed, then one in EDP_SLOW_TIMED_EVERY, counted that many times; the
+ * runs are all counted. */
 static void test_slow_path_timing(void **state)
 {
 	(void)state;
@@ -124,17 +110,20 @@ static void test_slow_path_timing(void **state)
 	edp_mbuf_alloc_bulk(pool, &m, 1);
 	const struct edp_lane *lane = &dp->lanes[0];
 	uint64_t last = 0;
-	for (uint32_t i = 0; i < 1024 + 24; i++) {
-		udp_frame(m, (uint16_t)i); /* a new flow each time: a miss */
+	for (uint32_t i = 0; i < EDP_SLOW_TIMED_ALL + 3 * EDP_SLOW_TIMED_EVERY; i++) {
+		/* a new flow each time (its source port): a miss */
+		m->data_len = m->wire_len = (uint32_t)build_udp4(m->data, 0x0a000001, 0x0a000002, (uint16_t)i, 53);
+		m->in_port = 0;
+		m->flags = 0;
 		edp_datapath_process(dp, &m, 1);
 		assert_int_equal(lane->slow_path_runs, i + 1);
 		uint64_t step = lane->slow_path_cycles - last;
 		last = lane->slow_path_cycles;
-		if (i < 1024) {
+		if (i < EDP_SLOW_TIMED_ALL) {
 			assert_true(step > 0);
-		} else if (i % 8 == 0) {
+		} else if (i % EDP_SLOW_TIMED_EVERY == 0) {
 			assert_true(step > 0);
-			assert_int_equal(step % 8, 0);
+			assert_int_equal(step % EDP_SLOW_TIMED_EVERY, 0);
 		} else
 			assert_int_equal(step, 0);
 	}
