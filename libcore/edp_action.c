@@ -8,6 +8,7 @@ static const char *const drop_names[EDP_DROP_REASONS] = {
 	[EDP_DROP_TRUNCATED] = "truncated",
 	[EDP_DROP_SAME_PORT] = "same-port",
 	[EDP_DROP_NO_OUTPUT] = "no-output",
+	[EDP_DROP_OUTPUT_ERROR] = "output-error",
 };
 
 const char *edp_drop_reason_name(int reason)

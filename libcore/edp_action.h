@@ -29,6 +29,7 @@ enum edp_drop_reason {
 	EDP_DROP_TRUNCATED,
 	EDP_DROP_SAME_PORT,
 	EDP_DROP_NO_OUTPUT,
+	EDP_DROP_OUTPUT_ERROR, /* to be written, but its output had failed */
 	EDP_DROP_REASONS
 };
 

@@ -74,21 +74,8 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 		if (edp_pcap_reader_snaplen(in->reader) > snaplen)
 			snaplen = edp_pcap_reader_snaplen(in->reader);
 	}
-	for (uint32_t i = 0; i < cfg->n_ports; i++) {
-		const char *tx = cfg->ports[i].tx;
-		dp->port_sink[i] = -1;
-		if (!tx)
-			continue;
-		for (uint32_t j = 0; j < i; j++)
-			if (cfg->ports[j].tx && strcmp(cfg->ports[j].tx, tx) == 0)
-				dp->port_sink[i] = dp->port_sink[j];
-		if (dp->port_sink[i] >= 0)
-			continue;
-		dp->sinks[dp->n_sinks] = edp_pcap_writer_open(tx, nano, snaplen ? snaplen : 262144, err);
-		if (!dp->sinks[dp->n_sinks])
-			return EDP_ERR_RUNTIME;
-		dp->port_sink[i] = (int8_t)dp->n_sinks++;
-	}
+	if (edp_output_open(&dp->out, cfg, nano, snaplen ? snaplen : 262144, err))
+		return EDP_ERR_RUNTIME;
 	dp->snaplen = snaplen;
 	return 0;
 }
@@ -231,7 +218,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	dp->solo = dp->n_inputs == 1 && !dp->inputs[0].live;
 	uint64_t tx_ports = 0;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
-		if (dp->port_sink[i] >= 0)
+		if (dp->out.port_sink[i] >= 0)
 			tx_ports |= 1ull << i;
 	if (edp_pipeline_init(&dp->pipeline, cfg, tx_ports, err))
 		goto fail;
@@ -477,56 +464,39 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 }
 
 int edp_datapath_emit_records(struct edp_datapath *dp, const struct edp_pcap_record *rec, const uint64_t *out_ports,
-			      uint32_t n, struct edp_error *err)
+			      const uint16_t *in_ports, uint32_t in_step, uint32_t n, struct edp_error *err)
 {
-	for (uint32_t i = 0, next; i < n; i = next) {
-		uint64_t ports = out_ports[i], bytes = rec[i].wire_len;
-		next = i + 1;
-		if (ports && !(ports & (ports - 1))) { /* to one port: with the packets after it that go there too */
-			while (next < n && out_ports[next] == ports)
-				bytes += rec[next++].wire_len;
-			unsigned p = (unsigned)__builtin_ctzll(ports);
-			if (edp_pcap_writer_write_records(dp->sinks[dp->port_sink[p]], rec + i, next - i, err) < 0)
-				return EDP_ERR_RUNTIME;
-			dp->tx[p].packets += next - i;
-			dp->tx[p].bytes += bytes;
-			continue;
-		}
-		for (; ports; ports &= ports - 1) { /* flooded, mirrored: a copy to each port */
-			unsigned p = (unsigned)__builtin_ctzll(ports);
-			if (edp_pcap_writer_write_records(dp->sinks[dp->port_sink[p]], rec + i, 1, err) < 0)
-				return EDP_ERR_RUNTIME;
-			dp->tx[p].packets++;
-			dp->tx[p].bytes += bytes;
-		}
-	}
+	int rc = edp_output_emit(&dp->out, rec, out_ports, in_ports, in_step, n, err);
 	if (dp->stats)
 		for (uint32_t p = 0; p < dp->cfg->n_ports; p++) {
 			struct edp_stats_port_tx *b = edp_stats_port_tx(dp->stats, p);
-			if (b->tx_packets == dp->tx[p].packets)
+			if (b->tx_packets == dp->out.tx[p].packets)
 				continue;
 			edp_stats_write_begin(&b->seq);
-			b->tx_packets = dp->tx[p].packets;
-			b->tx_bytes = dp->tx[p].bytes;
+			b->tx_packets = dp->out.tx[p].packets;
+			b->tx_bytes = dp->out.tx[p].bytes;
 			edp_stats_write_end(&b->seq);
 		}
-	return 0;
+	return rc;
 }
 
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
 {
 	struct edp_pcap_record rec[EDP_BATCH];
 	uint64_t ports[EDP_BATCH];
+	uint16_t in_ports[EDP_BATCH];
+	int rc = 0;
 	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
 		uint32_t count = chunk(n, base, EDP_BATCH);
 		for (uint32_t k = 0; k < count; k++) {
 			rec[k] = edp_pcap_record_of(mbufs[base + k]);
 			ports[k] = mbufs[base + k]->out_ports;
+			in_ports[k] = mbufs[base + k]->in_port;
 		}
-		if (edp_datapath_emit_records(dp, rec, ports, count, err) < 0)
-			return EDP_ERR_RUNTIME;
+		if (edp_datapath_emit_records(dp, rec, ports, in_ports, 1, count, rc ? NULL : err))
+			rc = EDP_ERR_RUNTIME;
 	}
-	return 0;
+	return rc;
 }
 
 /* Where a read puts its packets: the input, and its receive queues
@@ -856,25 +826,15 @@ void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const 
 
 int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err)
 {
-	for (uint32_t i = 0; i < dp->n_sinks; i++)
-		if (edp_pcap_writer_flush(dp->sinks[i], err) < 0)
-			return -1;
-	return 0;
+	return edp_output_flush(&dp->out, err) ? -1 : 0;
 }
 
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err)
 {
-	int rc = 0;
-	for (uint32_t i = 0; i < dp->n_sinks; i++) {
-		if (edp_pcap_writer_close(dp->sinks[i], rc ? NULL : err) < 0)
-			rc = EDP_ERR_RUNTIME;
-		dp->sinks[i] = NULL;
-	}
-	dp->n_sinks = 0;
-	return rc;
+	return edp_output_close(&dp->out, err);
 }
 
-void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats *out)
+void edp_datapath_stats(struct edp_datapath *dp, struct edp_datapath_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->seconds = dp->seconds;
@@ -888,8 +848,9 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		out->ports[p].name = dp->cfg->ports[p].name;
 		out->ports[p].s.rx_packets = dp->rx[p].packets; /* counted where read */
 		out->ports[p].s.rx_bytes = dp->rx[p].bytes;
-		out->ports[p].s.tx_packets = dp->tx[p].packets;
-		out->ports[p].s.tx_bytes = dp->tx[p].bytes;
+		out->ports[p].s.tx_packets = dp->out.tx[p].packets;
+		out->ports[p].s.tx_bytes = dp->out.tx[p].bytes;
+		out->ports[p].s.tx_errors = dp->out.tx[p].errors;
 		const struct edp_input *in = &dp->inputs[dp->port_input[p]];
 		bool mine = dp->cfg->ports[p].rx && in->port == p;
 		out->ports[p].vport = mine && in->vport;
@@ -917,6 +878,14 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		out->flow_cache.evictions += fs->evictions;
 		out->flow_cache.invalidations += fs->invalidations;
 	}
+	/* forwarded by the verdict, but not written: an output failed */
+	uint64_t by_in_port[EDP_MAX_PORTS];
+	uint64_t unwritten = edp_output_unwritten(&dp->out, by_in_port);
+	out->packets_forwarded -= unwritten;
+	out->packets_dropped += unwritten;
+	out->drops[EDP_DROP_OUTPUT_ERROR] += unwritten;
+	for (uint32_t p = 0; p < out->n_ports; p++)
+		out->ports[p].s.drops += by_in_port[p];
 }
 
 void edp_datapath_destroy(struct edp_datapath *dp)
@@ -930,8 +899,7 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 		edp_pcap_reader_close(dp->inputs[i].reader);
 		edp_vport_close(dp->inputs[i].vport);
 	}
-	for (uint32_t i = 0; i < dp->n_sinks; i++)
-		edp_pcap_writer_close(dp->sinks[i], NULL);
+	edp_output_destroy(&dp->out);
 	edp_stats_destroy(dp->stats);
 	edp_pipeline_destroy(&dp->pipeline);
 	for (uint32_t i = 0; dp->lanes && i < dp->n_lanes; i++)

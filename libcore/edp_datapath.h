@@ -28,7 +28,8 @@
 #define EDP_SUMMARY_EVENTS 8
 
 struct edp_port_stats {
-	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes; /* tx: copies written whole */
+	uint64_t tx_errors; /* copies to the port's output that were not written (a failed output) */
 	uint64_t drops; /* packets received on the port and dropped */
 	uint64_t queued; /* a vport: packets left in its ring for the next run */
 	uint64_t kernel_drops; /* a live interface: frames dropped before they were read */
@@ -90,7 +91,9 @@ bool edp_datapath_numa(const struct edp_datapath *dp);
 /* Flush and close every output. Returns 0 or EDP_ERR_RUNTIME. */
 int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err);
 
-void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats *out);
+/* The run's counters. Packets an output failed to write are taken from
+ * forwarded and dropped as output-error once the outputs are closed. */
+void edp_datapath_stats(struct edp_datapath *dp, struct edp_datapath_stats *out);
 
 void edp_datapath_destroy(struct edp_datapath *dp);
 

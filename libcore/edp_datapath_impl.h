@@ -9,6 +9,7 @@
 #define EDP_DATAPATH_IMPL_H
 
 #include "edp_datapath.h"
+#include "edp_output.h"
 #include "edp_pcapio.h"
 #include "edp_pipeline.h"
 #include "edp_stats.h"
@@ -125,9 +126,7 @@ struct edp_datapath {
 	_Alignas(64) struct edp_input inputs[EDP_MAX_PORTS];
 	_Alignas(64) uint32_t n_inputs;
 	bool solo; /* one input, a capture: read with no lookahead (no merge) */
-	struct edp_pcap_writer *sinks[EDP_MAX_PORTS];
-	uint32_t n_sinks;
-	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */
+	struct edp_output out;            /* written by the writer role */
 	uint32_t snaplen;                 /* largest input snapshot length */
 	struct edp_pools pools[EDP_MAX_PORTS]; /* one per NUMA node of an input port */
 	uint32_t n_pools;
@@ -149,7 +148,6 @@ struct edp_datapath {
 	uint32_t n_events;
 	struct edp_rebalance events[EDP_SUMMARY_EVENTS];
 	struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS]; /* by the reading thread */
-	struct { uint64_t packets, bytes; } tx[EDP_MAX_PORTS]; /* by the writing thread */
 	double seconds;
 };
 
@@ -178,11 +176,13 @@ int edp_datapath_flush_outputs(struct edp_datapath *dp, struct edp_error *err);
 /* Write each packet to the output of each of its ports, in order. */
 int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
 /* The same from what the writer needs of each packet (its record and its
- * out_ports, which the worker that processed it put beside the out ring):
- * a packet written on another core leaves its descriptor's line where it
- * was. */
+ * out_ports, which the worker that processed it put beside the out ring;
+ * its ingress port in_ports[i * in_step]): a packet written on another core
+ * leaves its descriptor's line where it was. After a failed write nothing
+ * more is written and what is handed over is counted (edp_output.h); every
+ * call returns the failure, err is set by the first. */
 int edp_datapath_emit_records(struct edp_datapath *dp, const struct edp_pcap_record *rec, const uint64_t *out_ports,
-			      uint32_t n, struct edp_error *err);
+			      const uint16_t *in_ports, uint32_t in_step, uint32_t n, struct edp_error *err);
 
 /* The batch loop on the calling thread, lane 0: take a burst, process it,
  * write it, until the inputs end (inline mode, and one worker with one

@@ -19,7 +19,7 @@
 #define PCAP_MAGIC_NSEC 0xa1b23c4du
 #define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
 #define PCAPNG_MAGIC 0x0a0d0d0au
-/* stdio buffer of a capture file, read or written: 64 KiB stays in L2
+/* stdio buffer of a capture file read: 64 KiB stays in L2
  * between the syscall that fills (or drains) it and libpcap's small copies;
  * 1 MiB made reading 1,000,000 64-byte packets take 120 ms instead of 50 */
 #define IO_BUFFER (1u << 16)
@@ -48,33 +48,81 @@ struct live_tx {
 	uint32_t n, used;
 	struct mmsghdr msg[LIVE_TX_BATCH];
 	struct iovec iov[LIVE_TX_BATCH];
+	uint32_t wire_len[LIVE_TX_BATCH];
 	uint8_t arena[LIVE_TX_ARENA];
 };
 
 static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err);
 static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err);
 
+/* A capture file or pipe is written from a buffer of our own with
+ * write(2): a failure is seen with its errno on the thread that met it,
+ * and what reached the output is known to the record (a partial write is
+ * walked record by record). */
 struct edp_pcap_writer {
 	struct live_tx *live;       /* a network interface instead of a file */
 	pcap_t *live_pcap;
 	uint64_t retried;           /* sends that found the device queue full */
-	pcap_t *dead;
-	pcap_dumper_t *dumper;
-	FILE *fp;
-	char *iobuf;
+	int fd;
+	bool own_fd;                /* false for stdout, left open */
+	uint8_t *buf;
+	uint32_t used, buffered;    /* bytes and whole records in buf */
+	uint64_t accepted, written; /* records taken, and those on the output */
+	uint64_t buffered_bytes, written_bytes; /* wire lengths of those in buf, and of those written */
 	bool nanosecond;
-	int failed;                 /* errno of the first failed write (the stream's error is sticky) */
+	int failed;                 /* errno of the failed write: nothing more is taken */
 	char name[256];
 };
 
-/* The stream failed: its first reason, kept (a later flush of the broken
- * stream may leave another call's errno). */
 static int write_failed(struct edp_pcap_writer *w, struct edp_error *err)
 {
-	if (!w->failed)
-		w->failed = errno ? errno : EIO;
 	edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(w->failed));
 	return -1;
+}
+
+/* Write n bytes; returns how many went out before a failure (errno set). */
+static size_t write_all(int fd, const void *p, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = write(fd, (const uint8_t *)p + done, n - done);
+		if (k > 0)
+			done += (size_t)k;
+		else if (k == 0)
+			errno = EIO;
+		if (k <= 0 && errno != EINTR)
+			break;
+	}
+	return done;
+}
+
+/* Hand the buffer to the output. On a failure the records that went out
+ * whole count as written, the rest are lost, and the writer takes no more. */
+static int writer_drain(struct edp_pcap_writer *w, struct edp_error *err)
+{
+	if (w->failed)
+		return write_failed(w, err);
+	size_t done = write_all(w->fd, w->buf, w->used);
+	if (done < w->used) {
+		w->failed = errno ? errno : EIO;
+		for (size_t at = 0; at + 16 <= done;) {
+			uint32_t len[2];
+			memcpy(len, w->buf + at + 8, 8); /* caplen, wire length */
+			if (at + 16 + len[0] > done)
+				break;
+			at += 16 + len[0];
+			w->written++;
+			w->written_bytes += len[1];
+		}
+		w->used = w->buffered = 0;
+		w->buffered_bytes = 0;
+		return write_failed(w, err);
+	}
+	w->written += w->buffered;
+	w->written_bytes += w->buffered_bytes;
+	w->used = w->buffered = 0;
+	w->buffered_bytes = 0;
+	return 0;
 }
 
 /* A stdio cookie over a descriptor that cannot seek (a pipe): it gives back
@@ -120,9 +168,6 @@ static bool known_magic(uint32_t m)
 {
 	return m == PCAP_MAGIC_USEC || m == PCAP_MAGIC_NSEC || m == PCAP_MAGIC_KUZNETSOV || m == PCAPNG_MAGIC;
 }
-
-/* stdout outlives its writer: so must its buffer. */
-static char stdout_buffer[IO_BUFFER];
 
 static const char *link_name(int dlt)
 {
@@ -381,6 +426,7 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	}
 	bool is_stdout = strcmp(path, "-") == 0;
 	snprintf(w->name, sizeof(w->name), "%s", is_stdout ? "stdout" : path);
+	w->fd = -1;
 	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
 		w->live = calloc(1, sizeof(*w->live));
 		if (!w->live || !(w->live_pcap = live_open(path + strlen(EDP_LIVE_PREFIX), false, err))) {
@@ -393,36 +439,37 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 		w->live->fd = pcap_fileno(w->live_pcap);
 		return w;
 	}
-	w->fp = is_stdout ? stdout : fopen(path, "wb");
-	if (!w->fp) {
+	w->fd = is_stdout ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	w->own_fd = !is_stdout;
+	if (w->fd < 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", w->name, strerror(errno));
 		free(w);
 		return NULL;
 	}
-	w->iobuf = is_stdout ? NULL : malloc(IO_BUFFER);
-	if (is_stdout || w->iobuf)
-		setvbuf(w->fp, is_stdout ? stdout_buffer : w->iobuf, _IOFBF, IO_BUFFER);
-	__fsetlocking(w->fp, FSETLOCKING_BYCALLER); /* one thread owns it */
 	w->nanosecond = nanosecond;
-	w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)snaplen,
-						       nanosecond ? PCAP_TSTAMP_PRECISION_NANO
-								  : PCAP_TSTAMP_PRECISION_MICRO);
-	w->dumper = w->dead ? pcap_dump_fopen(w->dead, w->fp) : NULL;
-	if (!w->dumper || fflush(w->fp) != 0) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot write the pcap header: %s", w->name,
-			      w->dead && !w->dumper ? pcap_geterr(w->dead) : strerror(errno));
-		if (w->dumper)
-			pcap_dump_close(w->dumper);
-		else if (w->fp != stdout)
-			fclose(w->fp);
-		if (w->dead)
-			pcap_close(w->dead);
-		free(w->iobuf);
-		free(w);
+	w->buf = malloc(EDP_PCAP_WRITE_BUFFER);
+	if (!w->buf) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", w->name);
+		edp_pcap_writer_close(w, NULL);
+		return NULL;
+	}
+	struct { /* the file header, in this host's byte order as its magic says */
+		uint32_t magic;
+		uint16_t major, minor;
+		int32_t thiszone;
+		uint32_t sigfigs, snaplen, linktype;
+	} head = { nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, 2, 4, 0, 0, snaplen, DLT_EN10MB };
+	_Static_assert(sizeof(head) == 24, "pcap file header");
+	if (write_all(w->fd, &head, sizeof(head)) < sizeof(head)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot write the pcap header: %s", w->name, strerror(errno));
+		edp_pcap_writer_close(w, NULL);
 		return NULL;
 	}
 	return w;
 }
+
+/* The latest time a classic pcap record holds: its seconds are 32 bits. */
+#define PCAP_LAST_SECOND 0xffffffffull
 
 int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, uint32_t n,
 				  struct edp_error *err)
@@ -434,19 +481,37 @@ int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pc
 		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct pcap_pkthdr h;
-		h.ts.tv_sec = (time_t)(rec[i].ts_ns / 1000000000ull);
-		uint64_t frac = rec[i].ts_ns % 1000000000ull;
-		h.ts.tv_usec = (suseconds_t)(w->nanosecond ? frac : frac / 1000);
-		h.caplen = rec[i].caplen;
-		h.len = rec[i].wire_len;
-		pcap_dump((u_char *)w->dumper, &h, rec[i].data);
+		uint64_t sec = rec[i].ts_ns / 1000000000ull, frac = rec[i].ts_ns % 1000000000ull;
+		uint32_t caplen = rec[i].caplen;
+		if (__builtin_expect(sec > PCAP_LAST_SECOND, 0)) /* refused, after the packets before it */
+			return writer_drain(w, err) < 0 ? -1 : edp_error_set(err, EDP_ERR_RUNTIME,
+					     "%s: packet %llu: time %llu s is after 2106-02-07, the last a pcap file holds",
+					     w->name, (unsigned long long)w->accepted + 1, (unsigned long long)sec), -1;
+		if (__builtin_expect(w->used + 16 + caplen > EDP_PCAP_WRITE_BUFFER, 0) && writer_drain(w, err) < 0)
+			return -1;
+		uint32_t h[4] = { (uint32_t)sec, (uint32_t)(w->nanosecond ? frac : frac / 1000), caplen,
+				  rec[i].wire_len };
+		if (__builtin_expect(16 + caplen > EDP_PCAP_WRITE_BUFFER, 0)) { /* larger than the buffer: straight out */
+			memcpy(w->buf, h, 16);
+			size_t done = write_all(w->fd, w->buf, 16);
+			if (done == 16)
+				done += write_all(w->fd, rec[i].data, caplen);
+			w->accepted++;
+			if (done < 16 + (size_t)caplen) {
+				w->failed = errno ? errno : EIO;
+				return write_failed(w, err);
+			}
+			w->written++;
+			w->written_bytes += rec[i].wire_len;
+			continue;
+		}
+		memcpy(w->buf + w->used, h, 16);
+		memcpy(w->buf + w->used + 16, rec[i].data, caplen);
+		w->used += 16 + caplen;
+		w->buffered++;
+		w->buffered_bytes += rec[i].wire_len;
+		w->accepted++;
 	}
-	/* checked once: the stream's error is sticky (what follows a failed
-	 * write goes nowhere, as the rest of the run would); the writer owns
-	 * the stream (FSETLOCKING_BYCALLER) */
-	if (ferror_unlocked(w->fp))
-		return write_failed(w, err);
 	return 0;
 }
 
@@ -460,9 +525,16 @@ int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (w->live)
 		return live_tx_flush(w, err);
-	if (fflush(w->fp) != 0 || ferror(w->fp))
-		return write_failed(w, err);
-	return 0;
+	return writer_drain(w, err);
+}
+
+void edp_pcap_writer_counts(const struct edp_pcap_writer *w, uint64_t *accepted, uint64_t *written,
+			    uint64_t *written_bytes)
+{
+	*accepted = w->accepted;
+	*written = w->written;
+	if (written_bytes)
+		*written_bytes = w->written_bytes;
 }
 
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
@@ -477,13 +549,13 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 		free(w);
 		return rc;
 	}
-	if (fflush(w->fp) != 0 || ferror(w->fp))
-		rc = write_failed(w, err);
-	/* pcap_dump_close would fclose(stdout): leave stdout open for the caller. */
-	if (w->fp != stdout)
-		pcap_dump_close(w->dumper);
-	pcap_close(w->dead);
-	free(w->iobuf);
+	if (w->buf)
+		rc = writer_drain(w, err);
+	if (w->own_fd && close(w->fd) < 0 && !rc) { /* stdout is the caller's to close */
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(errno));
+		rc = -1;
+	}
+	free(w->buf);
 	free(w);
 	return rc;
 }
@@ -543,10 +615,14 @@ static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err)
 	while (done < t->n) {
 		int k = sendmmsg(t->fd, t->msg + done, t->n - done, 0);
 		if (k > 0) {
+			for (uint32_t i = done; i < done + (uint32_t)k; i++)
+				w->written_bytes += t->wire_len[i];
 			done += (uint32_t)k;
+			w->written += (uint32_t)k;
 			continue;
 		}
 		if (k < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
+			w->failed = errno;
 			edp_error_set(err, EDP_ERR_RUNTIME, "%s: send failed: %s", w->name, strerror(errno));
 			t->n = t->used = 0;
 			return -1;
@@ -562,6 +638,8 @@ static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err)
 static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err)
 {
 	struct live_tx *t = w->live;
+	if (w->failed)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: send failed: %s", w->name, strerror(w->failed)), -1;
 	if ((t->n == LIVE_TX_BATCH || t->used + rec->caplen > LIVE_TX_ARENA) && live_tx_flush(w, err) < 0)
 		return -1;
 	if (rec->caplen > LIVE_TX_ARENA)
@@ -571,7 +649,8 @@ static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record
 	t->iov[t->n] = (struct iovec){ t->arena + t->used, rec->caplen };
 	t->msg[t->n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &t->iov[t->n], .msg_iovlen = 1 } };
 	t->used += rec->caplen;
-	t->n++;
+	t->wire_len[t->n++] = rec->wire_len;
+	w->accepted++;
 	return 0;
 }
 

@@ -7,7 +7,12 @@
  *
  * Writers write classic pcap to a file or to standard output ("-"). A writer
  * created with nanosecond precision writes the nanosecond magic; otherwise
- * microseconds, which is lossless for input that had microseconds.
+ * microseconds, which is lossless for input that had microseconds. A writer
+ * buffers records and hands them over in large writes; it counts the
+ * records it took and those that reached the output whole. The first failed
+ * write is final: the records still buffered are lost (counted), and every
+ * later call fails with the same error. A packet whose time does not fit a
+ * pcap record (after 2106) is refused with an error, never wrapped.
  *
  * "live:IFACE" names a network interface (libpcap, immediate mode, not
  * promiscuous): a reader of it takes the frames that arrive on it (not those
@@ -34,6 +39,10 @@ struct edp_pcap_reader;
 struct edp_pcap_writer;
 
 #define EDP_LIVE_PREFIX "live:"
+/* A writer's buffer: it holds at most this many records not yet written
+ * (a record takes 16 bytes and its captured bytes). */
+#define EDP_PCAP_WRITE_BUFFER (1u << 16)
+#define EDP_PCAP_MAX_BUFFERED (EDP_PCAP_WRITE_BUFFER / 16)
 #define EDP_PCAP_AGAIN 2 /* a live reader has nothing now */
 
 /* Open `path` ("-" = stdin). On failure returns NULL with err set
@@ -137,12 +146,19 @@ static inline struct edp_pcap_record edp_pcap_record_of(const struct edp_mbuf *m
 	return (struct edp_pcap_record){ m->data, m->ts_ns, m->data_len, m->wire_len };
 }
 
-/* Append n packets. Returns 0, or -1 with err set when a write failed. */
+/* Append n packets. Returns 0, or -1 with err set when a write failed
+ * (the packets after the failure were not taken: see edp_pcap_writer_counts). */
 int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, uint32_t n,
 				  struct edp_error *err);
 /* Hand what is buffered to the file or pipe now. Returns 0, or -1 with err
  * set when the write failed. */
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);
+/* Records taken by write/write_records so far, and those of them that
+ * reached the output whole (a live writer: sent), with their wire lengths
+ * (written_bytes may be NULL). After a failure the difference is what was
+ * lost; before close it also holds what is still buffered. */
+void edp_pcap_writer_counts(const struct edp_pcap_writer *w, uint64_t *accepted, uint64_t *written,
+			    uint64_t *written_bytes);
 /* Flush and close; returns 0, or -1 with err set when any write failed. */
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err);
 

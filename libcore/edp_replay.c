@@ -283,13 +283,18 @@ static int sink_flush(struct sink *k, struct edp_error *err)
 }
 
 /* Returns 0, or -1 with err set when the last writes failed. Adds the
- * sends that waited for a full interface queue to res. */
+ * sends that waited for a full interface queue to res; what a failed
+ * writer held is counted failed, not sent. */
 static int sink_close(struct sink *k, struct edp_replay_result *res, struct edp_error *err)
 {
 	int rc = 0;
 	if (k->w) {
 		rc = edp_pcap_writer_flush(k->w, err);
 		res->retried += edp_pcap_writer_retried(k->w);
+		uint64_t accepted, written;
+		edp_pcap_writer_counts(k->w, &accepted, &written, &res->bytes);
+		res->failed += accepted - written;
+		res->packets = written;
 		if (edp_pcap_writer_close(k->w, rc ? NULL : err) < 0)
 			rc = -1;
 	}

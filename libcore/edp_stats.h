@@ -31,7 +31,7 @@
 #include "edp_error.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 2
+#define EDP_STATS_VERSION 3
 #define EDP_STATS_NAME_MAX 32
 #define EDP_STATS_EVENTS 16
 

@@ -297,25 +297,27 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 
 /* The writer role, in order: take q's next processed packet, if there is
  * one, with what its worker put beside the ring for the writer. */
-static bool take_one(struct queue *q, struct edp_mbuf **m, struct edp_pcap_record *rec, uint64_t *ports)
+static bool take_one(struct queue *q, struct edp_mbuf **m, struct edp_pcap_record *rec, uint64_t *ports,
+		     uint16_t *in_port)
 {
 	if (!edp_ring_peek(q->out, (void **)m, 1))
 		return false;
 	uint32_t at = edp_ring_consumer_slot(q->out);
 	*rec = q->out_rec[at];
 	*ports = q->out_ports[at];
+	*in_port = q->port;
 	edp_ring_skip(q->out, 1);
 	return true;
 }
 
-/* Write a batch (unless a write already failed) and hand the mbufs back to
- * the reader. */
+/* Write a batch (after a failed write: count it, edp_output.h) and hand
+ * the mbufs back to the reader. */
 static void write_batch(struct run *run, struct edp_mbuf **batch, const struct edp_pcap_record *rec,
-			const uint64_t *ports, uint32_t n)
+			const uint64_t *ports, const uint16_t *in_ports, uint32_t in_step, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) /* another core may have processed them: all at once */
 		__builtin_prefetch(rec[i].data);
-	if (!run->write_rc && edp_datapath_emit_records(run->dp, rec, ports, n, &run->write_err)) {
+	if (edp_datapath_emit_records(run->dp, rec, ports, in_ports, in_step, n, &run->write_err) && !run->write_rc) {
 		run->write_rc = EDP_ERR_RUNTIME;
 		atomic_store_explicit(&run->abort, 1, memory_order_release);
 	}
@@ -330,6 +332,7 @@ static uint32_t write_ordered(struct run *run)
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_pcap_record rec[EDP_BATCH];
 	uint64_t ports[EDP_BATCH];
+	uint16_t in_ports[EDP_BATCH];
 	uint32_t did = 0;
 	while (did < WRITE_MAX) {
 		if (run->ids_pos == run->ids_n) {
@@ -340,13 +343,14 @@ static uint32_t write_ordered(struct run *run)
 		}
 		uint32_t n = 0;
 		while (run->ids_pos < run->ids_n &&
-		       take_one(&run->q[(uintptr_t)run->ids[run->ids_pos] - 1], &batch[n], &rec[n], &ports[n])) {
+		       take_one(&run->q[(uintptr_t)run->ids[run->ids_pos] - 1], &batch[n], &rec[n], &ports[n],
+				&in_ports[n])) {
 			n++;
 			run->ids_pos++;
 		}
 		if (!n)
 			break;
-		write_batch(run, batch, rec, ports, n);
+		write_batch(run, batch, rec, ports, in_ports, 1, n);
 		did += n;
 	}
 	return did;
@@ -367,9 +371,9 @@ static uint32_t write_any_order(struct run *run)
 				continue;
 			uint32_t at = edp_ring_consumer_slot(q->out), size = edp_ring_capacity(q->out);
 			uint32_t first = size - at < k ? size - at : k;
-			write_batch(run, batch, q->out_rec + at, q->out_ports + at, first);
+			write_batch(run, batch, q->out_rec + at, q->out_ports + at, &q->port, 0, first);
 			if (first < k)
-				write_batch(run, batch + first, q->out_rec, q->out_ports, k - first);
+				write_batch(run, batch + first, q->out_rec, q->out_ports, &q->port, 0, k - first);
 			edp_ring_skip(q->out, k);
 			prefetch_next_out(q);
 			n += k;
@@ -395,7 +399,7 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_
 	if (!did && run->unflushed && atomic_load_explicit(&run->live_idle, memory_order_relaxed)) {
 		/* live inputs went quiet: what was written goes down the pipe now */
 		run->unflushed = false;
-		if (!run->write_rc && edp_datapath_flush_outputs(run->dp, &run->write_err) < 0) {
+		if (!run->write_rc && edp_datapath_flush_outputs(run->dp, &run->write_err) < 0) { /* once */
 			run->write_rc = EDP_ERR_RUNTIME;
 			atomic_store_explicit(&run->abort, 1, memory_order_release);
 		}

@@ -59,6 +59,10 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 		else if (s->ports[i].live && s->ports[i].s.kernel_drops)
 			fprintf(f, "  port %s: %llu frames dropped by the kernel before they were read\n",
 				s->ports[i].name, (unsigned long long)s->ports[i].s.kernel_drops);
+	for (uint32_t i = 0; i < s->n_ports; i++)
+		if (s->ports[i].s.tx_errors)
+			fprintf(f, "  port %s: %llu packets not written: its output failed\n", s->ports[i].name,
+				(unsigned long long)s->ports[i].s.tx_errors);
 }
 
 int edp_print_flush(const char *prog, FILE *f, const char *name)
@@ -184,10 +188,11 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	for (uint32_t i = 0; i < s->n_ports; i++) {
 		fprintf(f, "%s{\"name\":", i ? "," : "");
 		edp_print_json_string(f, s->ports[i].name);
-		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"drops\":%llu",
+		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"tx_errors\":%llu"
+			   ",\"drops\":%llu",
 			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
 			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes,
-			(unsigned long long)s->ports[i].s.drops);
+			(unsigned long long)s->ports[i].s.tx_errors, (unsigned long long)s->ports[i].s.drops);
 		if (s->ports[i].vport)
 			fprintf(f, ",\"vport_queued\":%llu", (unsigned long long)s->ports[i].s.queued);
 		if (s->ports[i].live)

@@ -267,8 +267,23 @@ teardown() {
 		skip "cannot mount a small tmpfs here: $(cat mount.err)"
 	fi
 	run "$REPLAY" -T --synth packets=100000,size=64 -w small/out.pcap
-	umount small
+	n=$(count small/out.pcap)
 	assert_failure 1
 	assert_line --index 0 "edp-replay: small/out.pcap: write failed: No space left on device"
-	assert_line --index 1 --regexp "^edp-replay: [0-9]+ packets \([0-9]+ bytes\) in .*, 1 failed$"
+	# what it says was sent is what tcpdump finds in the file; the rest failed
+	assert_line --index 1 --regexp "^edp-replay: $n packets \([0-9]+ bytes\) in .*, [0-9]+ failed$"
+	run "$REPLAY" -T -q --synth packets=100000,size=64 -w small/out.pcap --json=sum.json
+	n=$(count small/out.pcap)
+	umount small
+	assert_failure 1
+	jq -e --argjson n "$n" '.packets == $n and .bytes == 64 * $n and .failed > 0' sum.json
+}
+
+@test "a time after 2106 is refused, not wrapped: exit 1, the packets before it written" {
+	pcapng_at late.pcapng 1000 7300000000 1001
+	run "$REPLAY" -T late.pcapng -w out.pcap
+	assert_failure 1
+	assert_line --index 0 "edp-replay: out.pcap: packet 2: time 7300000000 s is after 2106-02-07, the last a pcap file holds"
+	[ "$(count out.pcap)" = 1 ]
+	[ "$(tcpdump -r out.pcap -tt 2>/dev/null | cut -d' ' -f1)" = 1000.000000 ]
 }

@@ -220,14 +220,15 @@ pipeline:
 	config_error '' "1:1: empty config (at least 'ports' is needed)"
 }
 
-@test "a full disk: exit 1, the failed write said once, every packet read still counted" {
+@test "a full disk: exit 1, the failed write said once, what was not written counted as output-error" {
 	"$GEN" flows=100,packets=50000,size=64,seed=3 in.pcap
 	mkdir small
 	if ! mount -t tmpfs -o size=1m tmpfs small 2>mount.err; then
 		skip "cannot mount a small tmpfs here: $(cat mount.err)"
 	fi
 	for t in 0 2; do
-		"$RUN" -t "$t" -r in.pcap -w small/out.pcap 2>"err$t.txt" && echo 0 >"rc$t" || echo $? >"rc$t"
+		"$RUN" -t "$t" -r in.pcap -w small/out.pcap --json="sum$t.json" 2>"err$t.txt" && echo 0 >"rc$t" || echo $? >"rc$t"
+		count small/out.pcap >"written$t"
 		rm -f small/out.pcap
 	done
 	umount small
@@ -236,7 +237,42 @@ pipeline:
 		run cat "err$t.txt"
 		assert_line --index 0 "edp-run: small/out.pcap: write failed: No space left on device"
 		[ "$(grep -c 'write failed' "err$t.txt")" -eq 1 ]
-		assert_line --regexp "^  conservation: ([0-9]+) read = \\1 forwarded \\+ 0 dropped$"
+		# forwarded is what tcpdump finds in the file; the rest of what was read is output-error
+		w=$(cat "written$t")
+		[ "$w" -gt 1000 ] && [ "$w" -lt 50000 ]
+		jq -e --argjson w "$w" '.packets_forwarded == $w and .ports[1].tx_packets == $w
+			and .packets_in == .packets_forwarded + .packets_dropped
+			and .drops["output-error"] == .packets_dropped and .ports[0].drops == .packets_dropped
+			and .ports[1].tx_errors == .packets_dropped and .packets_dropped > 0' "sum$t.json"
+		assert_line --regexp "^  drops: output-error=[0-9]+$"
+		assert_line --regexp "^  port out: [0-9]+ packets not written: its output failed$"
+		assert_line --regexp "^  conservation: ([0-9]+) read = $w forwarded \\+ [0-9]+ dropped$"
+	done
+}
+
+@test "a time after 2106 is refused, not wrapped: exit 1, counted as output-error, the packets before it written" {
+	pcapng_at late.pcapng 1000 7300000000 1001
+	for t in 0 2; do
+		run "$RUN" -t $t -r late.pcapng -w out.pcap --json=sum.json
+		assert_failure 1
+		assert_line --index 0 "edp-run: out.pcap: packet 2: time 7300000000 s is after 2106-02-07, the last a pcap file holds"
+		[ "$(count out.pcap)" = 1 ]
+		jq -e '.packets_in == 3 and .packets_forwarded == 1 and .drops["output-error"] == 2 and .ports[1].tx_errors == 2' sum.json
+	done
+}
+
+@test "a closed pipe ends the run at once with exit 1, whatever --loop says, SIGPIPE default or ignored" {
+	for t in 0 1 2; do
+		for sig in default ignored; do
+			(
+				[ $sig = ignored ] && trap '' PIPE
+				timeout 20 "$RUN" -t "$t" -r "$DATA/tcpreplay-test.pcap" --loop 0 -w - -q 2>"err$t$sig" |
+					head -c 100 >/dev/null
+				echo "${PIPESTATUS[0]}" >"rc$t$sig"
+			)
+			[ "$(cat "rc$t$sig")" = 1 ] || { cat "err$t$sig"; false; }
+			[ "$(cat "err$t$sig")" = "edp-run: stdout: write failed: Broken pipe" ]
+		done
 	done
 }
 

@@ -153,3 +153,21 @@ stamped() {
 		done
 	} >"$out"
 }
+
+# pcapng_at OUT SEC...: a pcapng (microsecond times) of one 64-byte UDP
+# packet (edp-gen's) at each of the given seconds: unlike a pcap's, its
+# times go past 2106
+pcapng_at() {
+	local out=$1 us
+	shift
+	"$GEN" flows=1,packets=1,size=64,seed=1 "$BATS_TEST_TMPDIR/one.pcap"
+	{
+		le32 0x0a0d0d0a && le32 28 && le32 0x1a2b3c4d && printf '\x01\x00\x00\x00' && le32 -1 && le32 -1 && le32 28
+		le32 1 && le32 20 && printf '\x01\x00\x00\x00' && le32 65535 && le32 20
+		for sec in "$@"; do
+			us=$((sec * 1000000))
+			le32 6 && le32 96 && le32 0 && le32 $((us >> 32)) && le32 $((us & 0xffffffff)) && le32 64 && le32 64 &&
+				tail -c 64 "$BATS_TEST_TMPDIR/one.pcap" && le32 96
+		done
+	} >"$out"
+}

@@ -1,0 +1,194 @@
+#include "edp_output.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* What a writer may hold, and what one call hands it on top */
+#define SENT_RING (2 * EDP_PCAP_MAX_BUFFERED)
+#define SENT_MASK (SENT_RING - 1)
+_Static_assert((SENT_RING & SENT_MASK) == 0, "the ring of what a writer holds is a power of 2");
+
+int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nanosecond, uint32_t snaplen,
+		    struct edp_error *err)
+{
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		const char *tx = cfg->ports[i].tx;
+		o->port_sink[i] = -1;
+		if (!tx)
+			continue;
+		for (uint32_t j = 0; j < i; j++)
+			if (cfg->ports[j].tx && strcmp(cfg->ports[j].tx, tx) == 0)
+				o->port_sink[i] = o->port_sink[j];
+		if (o->port_sink[i] >= 0)
+			continue;
+		uint32_t s = o->n_sinks;
+		if (!(o->sent[s] = calloc(SENT_RING, sizeof(*o->sent[s]))))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", tx);
+		if (!(o->sinks[s] = edp_pcap_writer_open(tx, nanosecond, snaplen, err)))
+			return EDP_ERR_RUNTIME;
+		o->port_sink[i] = (int8_t)o->n_sinks++;
+	}
+	return 0;
+}
+
+/* A packet that was to be written and was not. */
+static void lose(struct edp_output *o, uint64_t serial, uint16_t in_port)
+{
+	if (o->n_lost == o->cap_lost) {
+		uint32_t cap = o->cap_lost ? o->cap_lost * 2 : 1024;
+		struct edp_output_lost *l = realloc(o->lost, cap * sizeof(*l));
+		if (!l) /* counted as one packet too few rather than never */
+			return;
+		o->lost = l;
+		o->cap_lost = cap;
+	}
+	o->lost[o->n_lost++] = (struct edp_output_lost){ serial, (uint8_t)in_port };
+}
+
+/* What sink s's writer took and has not written, now that it failed (or
+ * was closed): counted lost, taken off the port's tx. */
+static void settle(struct edp_output *o, uint32_t s)
+{
+	uint64_t accepted, written;
+	edp_pcap_writer_counts(o->sinks[s], &accepted, &written, NULL);
+	if (o->settled[s] < written)
+		o->settled[s] = written;
+	for (; o->settled[s] < accepted; o->settled[s]++) {
+		const struct edp_output_sent *c = &o->sent[s][o->settled[s] & SENT_MASK];
+		o->tx[c->out_port].packets--;
+		o->tx[c->out_port].bytes -= c->wire_len;
+		o->tx[c->out_port].errors++;
+		lose(o, c->serial, c->in_port);
+	}
+	o->taken[s] = accepted;
+}
+
+/* The outputs failed: packets from here on are counted, not written. */
+static void count_unwritten(struct edp_output *o, uint64_t ports, uint64_t serial, uint16_t in_port)
+{
+	lose(o, serial, in_port);
+	for (; ports; ports &= ports - 1)
+		o->tx[__builtin_ctzll(ports)].errors++;
+}
+
+/* Hand records [i, i + n) to port p's writer, noting each as sent. */
+static int hand_over(struct edp_output *o, unsigned p, const struct edp_pcap_record *rec, const uint16_t *in_ports,
+		uint32_t in_step, uint32_t i, uint32_t n, uint64_t bytes, struct edp_error *err)
+{
+	uint32_t s = (uint32_t)o->port_sink[p];
+	struct edp_output_sent *ring = o->sent[s];
+	for (uint32_t k = 0; k < n; k++)
+		ring[(o->taken[s] + k) & SENT_MASK] = (struct edp_output_sent){
+			o->serial + i + k, rec[i + k].wire_len, (uint8_t)in_ports[(i + k) * in_step], (uint8_t)p
+		};
+	o->tx[p].packets += n;
+	o->tx[p].bytes += bytes;
+	if (__builtin_expect(edp_pcap_writer_write_records(o->sinks[s], rec + i, n, err) == 0, 1)) {
+		o->taken[s] += n;
+		return 0;
+	}
+	/* what it did not take is not written; nor is what it held */
+	uint64_t accepted, written;
+	edp_pcap_writer_counts(o->sinks[s], &accepted, &written, NULL);
+	for (uint64_t k = accepted; k < o->taken[s] + n; k++) {
+		const struct edp_output_sent *c = &ring[k & SENT_MASK];
+		o->tx[p].packets--;
+		o->tx[p].bytes -= c->wire_len;
+		o->tx[p].errors++;
+		lose(o, c->serial, c->in_port);
+	}
+	settle(o, s);
+	o->failed = true;
+	return EDP_ERR_RUNTIME;
+}
+
+int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, const uint64_t *out_ports,
+		    const uint16_t *in_ports, uint32_t in_step, uint32_t n, struct edp_error *err)
+{
+	int rc = 0;
+	for (uint32_t i = 0, next; i < n; i = next) {
+		uint64_t ports = out_ports[i], bytes = rec[i].wire_len;
+		next = i + 1;
+		if (__builtin_expect(o->failed, 0)) {
+			if (ports)
+				count_unwritten(o, ports, o->serial + i, in_ports[i * in_step]);
+			continue;
+		}
+		if (ports && !(ports & (ports - 1))) { /* to one port: with the packets after it that go there too */
+			while (next < n && out_ports[next] == ports)
+				bytes += rec[next++].wire_len;
+			unsigned p = (unsigned)__builtin_ctzll(ports);
+			if (hand_over(o, p, rec, in_ports, in_step, i, next - i, bytes, err))
+				rc = EDP_ERR_RUNTIME;
+			continue;
+		}
+		for (; ports; ports &= ports - 1) { /* flooded, mirrored: a copy to each port */
+			unsigned p = (unsigned)__builtin_ctzll(ports);
+			if (hand_over(o, p, rec, in_ports, in_step, i, 1, bytes, err)) {
+				rc = EDP_ERR_RUNTIME; /* the packet is lost: its copies still to go are missed */
+				for (uint64_t rest = ports & (ports - 1); rest; rest &= rest - 1)
+					o->tx[__builtin_ctzll(rest)].errors++;
+				break;
+			}
+		}
+	}
+	o->serial += n;
+	return rc ? rc : o->failed ? EDP_ERR_RUNTIME : 0;
+}
+
+int edp_output_flush(struct edp_output *o, struct edp_error *err)
+{
+	for (uint32_t s = 0; s < o->n_sinks; s++)
+		if (edp_pcap_writer_flush(o->sinks[s], err) < 0) {
+			settle(o, s);
+			o->failed = true;
+			return EDP_ERR_RUNTIME;
+		}
+	return 0;
+}
+
+int edp_output_close(struct edp_output *o, struct edp_error *err)
+{
+	int rc = 0;
+	for (uint32_t s = 0; s < o->n_sinks; s++) {
+		if (edp_pcap_writer_flush(o->sinks[s], rc ? NULL : err) < 0)
+			rc = EDP_ERR_RUNTIME;
+		settle(o, s);
+		if (edp_pcap_writer_close(o->sinks[s], rc ? NULL : err) < 0)
+			rc = EDP_ERR_RUNTIME;
+		o->sinks[s] = NULL;
+	}
+	o->n_sinks = 0;
+	return rc;
+}
+
+static int by_serial(const void *a, const void *b)
+{
+	uint64_t x = ((const struct edp_output_lost *)a)->serial, y = ((const struct edp_output_lost *)b)->serial;
+	return x < y ? -1 : x > y;
+}
+
+uint64_t edp_output_unwritten(struct edp_output *o, uint64_t by_in_port[EDP_MAX_PORTS])
+{
+	memset(by_in_port, 0, EDP_MAX_PORTS * sizeof(*by_in_port));
+	if (o->n_lost)
+		qsort(o->lost, o->n_lost, sizeof(*o->lost), by_serial);
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < o->n_lost; i++)
+		if (i == 0 || o->lost[i].serial != o->lost[i - 1].serial) {
+			n++;
+			by_in_port[o->lost[i].in_port]++;
+		}
+	return n;
+}
+
+void edp_output_destroy(struct edp_output *o)
+{
+	for (uint32_t s = 0; s < EDP_MAX_PORTS; s++) {
+		if (s < o->n_sinks)
+			edp_pcap_writer_close(o->sinks[s], NULL);
+		free(o->sent[s]);
+	}
+	free(o->lost);
+	memset(o, 0, sizeof(*o));
+}

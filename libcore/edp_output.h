@@ -1,0 +1,86 @@
+/* edp_output: the datapath's outputs (one writer per distinct tx of the
+ * ports) and the account of what reached them.
+ *
+ * A packet is forwarded when every copy of it reached its output. A write
+ * that fails is final for the whole run: from then on nothing is written,
+ * and every packet that was to be written and was not (still in the failed
+ * writer's buffer, or handed over after the failure) is an output error:
+ * counted once as a packet (by its ingress port, for the drop counters) and
+ * once per copy on each output port it missed (tx_errors). tx_packets and
+ * tx_bytes count the copies that reached the output whole.
+ *
+ * So that the records a writer held when it failed can be named, each
+ * output keeps, beside its writer, what it handed over that the writer may
+ * still hold (a writer holds at most EDP_PCAP_MAX_BUFFERED records, and
+ * one call of edp_output_emit hands it at most as many more).
+ *
+ * Thread-safety: one thread at a time writes (the writer role).
+ */
+#ifndef EDP_OUTPUT_H
+#define EDP_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edp_config.h"
+#include "edp_error.h"
+#include "edp_pcapio.h"
+
+struct edp_output_port {
+	uint64_t packets, bytes; /* copies that reached the output whole */
+	uint64_t errors;         /* copies that did not: tx_errors */
+};
+
+/* A copy handed to a writer: its packet and length, until it is written. */
+struct edp_output_sent {
+	uint64_t serial;   /* the packet's number in the run's output order */
+	uint32_t wire_len;
+	uint8_t in_port, out_port;
+};
+
+struct edp_output_lost {
+	uint64_t serial;
+	uint8_t in_port;
+};
+
+struct edp_output {
+	struct edp_pcap_writer *sinks[EDP_MAX_PORTS];
+	uint32_t n_sinks;
+	int8_t port_sink[EDP_MAX_PORTS]; /* index into sinks, -1 = no output */
+	struct edp_output_port tx[EDP_MAX_PORTS];
+	struct edp_output_sent *sent[EDP_MAX_PORTS]; /* per sink: ring of 2 x EDP_PCAP_MAX_BUFFERED */
+	uint64_t taken[EDP_MAX_PORTS];              /* per sink: records its writer took */
+	uint64_t settled[EDP_MAX_PORTS];            /* per sink: records known written or lost */
+	uint64_t serial;                            /* packets handed to emit so far */
+	bool failed;
+	struct edp_output_lost *lost;               /* packets not written (a packet may be here twice) */
+	uint32_t n_lost, cap_lost;
+};
+
+/* Open a writer for each distinct tx of cfg's ports. On failure the
+ * writers opened so far stay for edp_output_destroy. */
+int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nanosecond, uint32_t snaplen,
+		    struct edp_error *err);
+
+/* Write each packet to the output of each of its ports (out_ports), in
+ * order; in_ports[i * in_step] is packet i's ingress port (in_step 0: all
+ * the same); n <= EDP_PCAP_MAX_BUFFERED. Returns 0, or EDP_ERR_RUNTIME when the outputs have failed
+ * (err is set by the call that met the failure; later calls only count). */
+int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, const uint64_t *out_ports,
+		    const uint16_t *in_ports, uint32_t in_step, uint32_t n, struct edp_error *err);
+
+/* Hand what the writers buffer to their files and pipes now. Returns 0, or
+ * EDP_ERR_RUNTIME with err set. */
+int edp_output_flush(struct edp_output *o, struct edp_error *err);
+
+/* Flush and close every writer. Returns 0, or EDP_ERR_RUNTIME with err set
+ * by the first failure. */
+int edp_output_close(struct edp_output *o, struct edp_error *err);
+
+/* Packets that were to be written and were not (each once), in total and
+ * by ingress port. Call when the writers are closed. */
+uint64_t edp_output_unwritten(struct edp_output *o, uint64_t by_in_port[EDP_MAX_PORTS]);
+
+void edp_output_destroy(struct edp_output *o);
+
+#endif
