@@ -331,6 +331,9 @@ int main(int argc, char **argv)
 	cfg.output = output;
 	if (json && !json_path && output && strcmp(output, "-") == 0)
 		return usage_error("--json", "%s", "needs a FILE (--json=FILE) when the capture goes to stdout");
+	if (json && output && edp_print_json_clash(json_path, output))
+		return usage_error("--json", "'%s' is where the capture goes: give another FILE",
+				   json_path ? json_path : "stdout");
 
 	edp_catch_stop_signals();
 	bool live = !quiet && isatty(STDERR_FILENO);

@@ -257,6 +257,14 @@ int main(int argc, char **argv)
 		rc = usage_error("%s", "--json needs a FILE (--json=FILE) when a capture is written to stdout");
 		goto out;
 	}
+	for (uint32_t i = 0; json && i < cfg.n_ports; i++)
+		if (cfg.ports[i].tx && edp_port_io_kind(cfg.ports[i].tx) == EDP_IO_FILE &&
+		    edp_print_json_clash(json_path, cfg.ports[i].tx)) {
+			rc = usage_error("--json: '%s' is where port %s's capture goes: give another FILE",
+					 json_path ? json_path : "stdout",
+					 cfg.ports[i].name);
+			goto out;
+		}
 
 	edp_catch_stop_signals();
 

@@ -13,14 +13,6 @@
 
 #define AGE_SWEEP_NS 1000000000ull
 
-static bool same_file(const char *a, const char *b)
-{
-	if (strcmp(a, b) == 0)
-		return true;
-	struct stat sa, sb;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static int open_io(struct edp_datapath *dp, struct edp_error *err)
 {
 	const struct edp_config *cfg = dp->cfg;
@@ -40,7 +32,8 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 			continue;
 		for (uint32_t j = 0; j < cfg->n_ports; j++) {
 			const char *tx = cfg->ports[j].tx;
-			if (tx && strcmp(rx, "-") != 0 && strcmp(tx, "-") != 0 && same_file(rx, tx))
+			if (tx && edp_port_io_kind(rx) == EDP_IO_FILE && edp_port_io_kind(tx) == EDP_IO_FILE &&
+			    ((strcmp(rx, "-") != 0 && strcmp(rx, tx) == 0) || edp_pcap_same_file(rx, 0, tx, 1)))
 				return edp_error_set(err, EDP_ERR_USAGE,
 						     "%s: is both the input of port %s and the output of port %s", rx,
 						     cfg->ports[i].name, cfg->ports[j].name);

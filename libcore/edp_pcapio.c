@@ -191,6 +191,19 @@ static ssize_t read_full(int fd, unsigned char *buf, size_t n)
 	return (ssize_t)got;
 }
 
+static int stat_of(const char *path, int std_fd, struct stat *st)
+{
+	return strcmp(path, "-") == 0 ? fstat(std_fd, st) : stat(path, st);
+}
+
+bool edp_pcap_same_file(const char *a, int a_std, const char *b, int b_std)
+{
+	struct stat sa, sb;
+	if (stat_of(a, a_std, &sa) || stat_of(b, b_std, &sb))
+		return false;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && !S_ISCHR(sa.st_mode);
+}
+
 struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err)
 {
 	struct edp_pcap_reader *r = calloc(1, sizeof(*r));

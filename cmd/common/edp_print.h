@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "edp_datapath.h"
+#include "edp_pcapio.h"
 #include "edp_stats.h"
 
 /* "PROG: message" and the --help hint on stderr; returns 2 (usage error). */
@@ -19,6 +20,10 @@ int edp_option_error(const char *prog, int c, char *const argv[]);
  * failed: REASON" on stderr. A command calls it on stdout before exit 0:
  * output that did not arrive (a broken pipe, a full disk) is a failure. */
 int edp_print_flush(const char *prog, FILE *f, const char *name);
+
+/* True when --json[=FILE] (json_path NULL or "-": stdout) would write into
+ * the capture written to `output` ("-": stdout): the same stream or file. */
+bool edp_print_json_clash(const char *json_path, const char *output);
 
 /* Where --json[=FILE] goes: stdout for no FILE or "-", else FILE created;
  * NULL after "PROG: FILE: cannot create: REASON" on stderr. */

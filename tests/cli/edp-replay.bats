@@ -279,6 +279,25 @@ teardown() {
 	jq -e --argjson n "$n" '.packets == $n and .bytes == 64 * $n and .failed > 0' sum.json
 }
 
+@test "a capture replayed onto itself (or through a link) is refused: exit 2, the capture intact" {
+	cp "$DATA/tcpreplay-test.pcap" same.pcap
+	ln -s same.pcap link.pcap
+	for out in same.pcap link.pcap ./same.pcap; do
+		run "$REPLAY" -T same.pcap -w "$out"
+		assert_failure 2
+		assert_output "edp-replay: same.pcap: is both a capture replayed and the output"
+	done
+	cmp same.pcap "$DATA/tcpreplay-test.pcap"
+}
+
+@test "--json=- or --json=/dev/stdout while the capture goes to stdout: exit 2, nothing written" {
+	for j in - /dev/stdout; do
+		"$REPLAY" -T "$DATA/tcpreplay-test.pcap" -w - --json="$j" >out.bin 2>err.txt && false || [ $? = 2 ]
+		[ ! -s out.bin ]
+		grep -qx "edp-replay: --json: '$j' is where the capture goes: give another FILE" err.txt
+	done
+}
+
 @test "a time after 2106 is refused, not wrapped: exit 1, the packets before it written" {
 	pcapng_at late.pcapng 1000 7300000000 1001
 	run "$REPLAY" -T late.pcapng -w out.pcap

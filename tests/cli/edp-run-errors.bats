@@ -276,6 +276,21 @@ pipeline:
 	done
 }
 
+@test "--json=- or --json=/dev/stdout with -w -, or --json naming the output: exit 2, nothing written" {
+	run "$RUN" -r "$DATA/tcpreplay-test.pcap" -w - --json=-
+	assert_failure 2
+	assert_line --index 0 "edp-run: --json: '-' is where port in's capture goes: give another FILE"
+	"$RUN" -r "$DATA/tcpreplay-test.pcap" -w - --json=/dev/stdout >out.bin 2>err.txt && false || [ $? = 2 ]
+	[ ! -s out.bin ]
+	grep -qx "edp-run: --json: '/dev/stdout' is where port in's capture goes: give another FILE" err.txt
+	run "$RUN" -r "$DATA/tcpreplay-test.pcap" -w out.pcap --json=out.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-run: --json: 'out.pcap' is where port in's capture goes: give another FILE"
+	# /dev/null twice harms nothing
+	run "$RUN" -q -r "$DATA/tcpreplay-test.pcap" -w /dev/null --json=/dev/null
+	assert_success
+}
+
 @test "a missing config file: exit 2" {
 	run "$RUN" -c nope.yaml
 	assert_failure 2
