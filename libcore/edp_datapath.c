@@ -590,6 +590,13 @@ static int read_capture(struct edp_datapath *dp, struct edp_input *in, uint32_t 
 		in->reader = edp_pcap_reader_open(dp->cfg->ports[in->port].rx, err);
 		if (!in->reader)
 			return -1;
+		/* the buffers were sized by the first pass: a capture rewritten
+		 * since (a FIFO, a rotated file) may not bring larger packets */
+		if (edp_pcap_reader_snaplen(in->reader) > dp->snaplen)
+			return edp_error_set(err, EDP_ERR_RUNTIME,
+					     "%s: pass %u: snapshot length %u is larger than the first pass's %u (--loop)",
+					     dp->cfg->ports[in->port].rx, in->passes + 1, edp_pcap_reader_snaplen(in->reader),
+					     dp->snaplen), -1;
 		in->passes++;
 		rc = edp_pcap_reader_dispatch(in->reader, max, fn, b, err);
 	}

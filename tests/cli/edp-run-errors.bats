@@ -319,3 +319,23 @@ pipeline:
 		done
 	done
 }
+
+@test "--loop: a later pass with a larger snapshot length (a FIFO written again) is refused, exit 1" {
+	"$GEN" flows=4,packets=20,size=64,seed=1 a.pcap
+	"$GEN" flows=4,packets=20,size=9000,seed=2 big.pcap
+	# a's header says a snapshot length of 128
+	{ head -c 16 a.pcap; le32 128; tail -c +21 a.pcap; } >small.pcap
+	mkfifo f
+	(cat small.pcap >f; sleep 1; cat big.pcap >f) & # the reader closes the FIFO at the end of a pass: the second writer comes after
+	run timeout 20 "$RUN" -t 0 -r f --loop 2 -w out.pcap
+	wait
+	assert_failure 1
+	assert_line --index 0 "edp-run: f: pass 2: snapshot length 65535 is larger than the first pass's 128 (--loop)"
+	[ "$(count out.pcap)" = 20 ]
+	(cat small.pcap >f; sleep 1; cat big.pcap >f) &
+	run timeout 20 "$RUN" -t 2 -r f --loop 2 -w out.pcap
+	wait
+	assert_failure 1
+	assert_line --index 0 "edp-run: f: pass 2: snapshot length 65535 is larger than the first pass's 128 (--loop)"
+	[ "$(count out.pcap)" = 20 ]
+}
