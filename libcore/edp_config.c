@@ -342,7 +342,7 @@ static int rule_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 			r->eth_type = EDP_ETH_TYPE_IPV6;
 		else if (s && strcmp(s, "arp") == 0)
 			r->eth_type = EDP_ETH_TYPE_ARP;
-		else if (get_int(c, v, k, 0x600, 0xffff, &x))
+		else if (edp_yaml_hex(&c->y, v, k, 0x600, 0xffff, &x))
 			return EDP_ERR_USAGE;
 		else
 			r->eth_type = (int32_t)x;

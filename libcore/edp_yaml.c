@@ -1,5 +1,6 @@
 #include "edp_yaml.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,6 +175,11 @@ static int build(struct builder *b, yaml_event_t *e)
 			n.data.sequence.style = e->data.sequence_start.style;
 		else
 			n.data.mapping.style = e->data.mapping_start.style;
+		if (b->n_open == EDP_YAML_MAX_DEPTH) { /* before libyaml spends its time on more */
+			b->problem = "collections nested deeper than " EDP_YAML_STR(EDP_YAML_MAX_DEPTH);
+			b->problem_mark = e->start_mark;
+			return -1;
+		}
 		struct open *open = grown(b->open, &b->cap_open, b->n_open + 1, sizeof(*open));
 		if (open)
 			b->open = open;
@@ -349,10 +355,26 @@ int edp_yaml_int(struct edp_yaml *y, yaml_node_t *v, const char *key, long long 
 	const char *s = edp_yaml_scalar(v);
 	char *end;
 	errno = 0;
-	long long x = s ? strtoll(s, &end, 0) : 0;
-	if (!s || !*s || *end || errno || x < lo || x > hi)
+	/* decimal only: 010 is ten (YAML 1.2), 0x10 is refused, not sixteen */
+	bool digits = s && (isdigit((unsigned char)s[0]) || ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])));
+	long long x = digits ? strtoll(s, &end, 10) : 0;
+	if (!digits || *end || errno || x < lo || x > hi)
 		return edp_yaml_fail(y, v, "%s must be an integer from %lld to %lld, not '%s'", key, lo, hi,
 				     s ? s : "(a collection)");
+	*out = x;
+	return 0;
+}
+
+int edp_yaml_hex(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out)
+{
+	const char *s = edp_yaml_scalar(v);
+	if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return edp_yaml_int(y, v, key, lo, hi, out);
+	char *end;
+	errno = 0;
+	long long x = isxdigit((unsigned char)s[2]) ? strtoll(s + 2, &end, 16) : -1;
+	if (x < 0 || *end || errno || x < lo || x > hi)
+		return edp_yaml_fail(y, v, "%s must be a number from 0x%llx to 0x%llx, not '%s'", key, lo, hi, s);
 	*out = x;
 	return 0;
 }

@@ -3,7 +3,9 @@
  *
  * A mapping is walked key by key; a duplicate key is refused, and the
  * caller refuses unknown ones with edp_yaml_unknown, which names the key.
- * Values are taken as strings or bounded integers.
+ * Values are taken as strings or bounded decimal integers. Collections
+ * nest at most EDP_YAML_MAX_DEPTH deep: a deeper one is refused as soon as
+ * it is met (libyaml's time grows with the square of the depth).
  */
 #ifndef EDP_YAML_H
 #define EDP_YAML_H
@@ -13,6 +15,10 @@
 #include <yaml.h>
 
 #include "edp_error.h"
+
+#define EDP_YAML_MAX_DEPTH 64
+#define EDP_YAML_STR_(x) #x
+#define EDP_YAML_STR(x) EDP_YAML_STR_(x)
 
 struct edp_yaml {
 	yaml_document_t doc; /* its nodes only (no tags or directives); built by edp_yaml_load */
@@ -48,5 +54,7 @@ int edp_yaml_each_key(struct edp_yaml *y, yaml_node_t *map, const char *what, ed
 int edp_yaml_unknown(struct edp_yaml *y, const char *what, const char *key, const char *known);
 int edp_yaml_string(struct edp_yaml *y, yaml_node_t *v, const char *key, const char **out);
 int edp_yaml_int(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out);
+/* The same, or hexadecimal when written 0x... (an EtherType). */
+int edp_yaml_hex(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out);
 
 #endif

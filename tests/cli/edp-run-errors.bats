@@ -218,6 +218,24 @@ pipeline:
     rules:
       - { proto: udp }' "6:9: firewall rule has no action (allow or drop)"
 	config_error '' "1:1: empty config (at least 'ports' is needed)"
+	# numbers are decimal: 0x10 is refused, never sixteen
+	config_error 'ports:
+  - name: a
+flow-cache:
+  entries: 0x10' "4:12: entries must be an integer from 1 to 16777216, not '0x10'"
+}
+
+@test "integers are decimal (010 is ten), deep nesting fails fast with its position" {
+	printf 'ports: [ { name: a }, { name: b } ]\nflow-cache:\n  entries: 010\n' >ten.yaml
+	run "$RUN" -c ten.yaml -r a="$DATA/tcpreplay-test.pcap" -w b=out.pcap --json=sum.json -q
+	assert_success
+	# 100,000 nested [ took libyaml 42 s: refused at depth 65, at once
+	{ printf 'ports: '; head -c 100000 /dev/zero | tr '\0' '['; echo; } >deep.yaml
+	SECONDS=0
+	run "$RUN" -c deep.yaml -r "$DATA/tcpreplay-test.pcap"
+	assert_failure 2
+	assert_output "edp-run: deep.yaml:1:71: YAML error: collections nested deeper than 64"
+	[ "$SECONDS" -le 2 ]
 }
 
 @test "a full disk: exit 1, the failed write said once, what was not written counted as output-error" {

@@ -76,6 +76,15 @@ fw_matches_filter() {
       - { vlan: 7, proto: udp, action: drop }
       - { vlan: 8, action: drop }' in.pcap 'vlan 7 and not udp'
 	jq -e '.packets_dropped == 164' sum.json
+	# numbers are decimal: vlan 010 is VLAN 10, not 8; an EtherType may be written in hex
+	"$GEN" flows=30,packets=300,vlan=8,seed=25 in8.pcap
+	fw_matches_filter '    default: allow
+    rules:
+      - { vlan: 010, action: drop }' in8.pcap 'vlan 8'
+	jq -e '.packets_dropped == 0' sum.json
+	fw_matches_filter '    default: allow
+    rules:
+      - { ethertype: 0x0806, action: drop }' "$DATA/tcpreplay-test.pcap" 'not arp'
 }
 
 @test "firewall: a capture cut before the ports is dropped as malformed, never let past a port rule" {
