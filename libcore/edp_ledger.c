@@ -126,6 +126,8 @@ static int text(struct edp_yaml *y, yaml_node_t *v, const char *key, char *out, 
 	const char *s = edp_yaml_scalar(v);
 	if (!s || (!*s && !may_be_empty))
 		return edp_yaml_fail(y, v, "%s must be a%s string", key, may_be_empty ? "" : " non-empty");
+	if (edp_yaml_has_control(s))
+		return edp_yaml_fail(y, v, "%s must not hold control characters", key);
 	if (strlen(s) >= size)
 		return edp_yaml_fail(y, v, "%s is too long", key);
 	memcpy(out, s, strlen(s) + 1);
@@ -406,6 +408,15 @@ int edp_ledger_write(struct edp_ledger *l, const char *path, struct edp_error *e
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s: cannot write: %s", tmp, strerror(errno));
 	if (fclose(f) != 0 && !rc)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s: cannot write: %s", tmp, strerror(errno));
+	if (!rc) { /* never a ledger that the next command would refuse */
+		struct edp_ledger back;
+		struct edp_error why;
+		if (edp_ledger_read(&back, tmp, &why))
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s: not replaced: what would be written does not "
+				"read back: %s", path, why.msg);
+		edp_ledger_free(&back);
+	}
+	bool first = access(path, F_OK) != 0;
 	if (!rc)
 		rc = backup(path, bak, err);
 	if (!rc && rename(tmp, path) < 0)
@@ -416,7 +427,10 @@ int edp_ledger_write(struct edp_ledger *l, const char *path, struct edp_error *e
 	}
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", path);
-	rc = sync_file(dirname(dir), err);
+	if (first) /* the last good ledger from the start: this one */
+		rc = backup(path, bak, err);
+	if (!rc)
+		rc = sync_file(dirname(dir), err);
 	if (!rc)
 		l->generation++;
 	return rc;

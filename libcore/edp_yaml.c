@@ -346,8 +346,18 @@ int edp_yaml_string(struct edp_yaml *y, yaml_node_t *v, const char *key, const c
 	*out = "";
 	if (!s || !*s)
 		return edp_yaml_fail(y, v, "%s must be a non-empty string", key);
+	if (edp_yaml_has_control(s))
+		return edp_yaml_fail(y, v, "%s must not hold control characters", key);
 	*out = s;
 	return 0;
+}
+
+bool edp_yaml_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
 }
 
 int edp_yaml_int(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out)

@@ -52,7 +52,11 @@ typedef int (*edp_yaml_key_fn)(struct edp_yaml *y, const char *key, yaml_node_t 
  * empty value is an empty mapping. */
 int edp_yaml_each_key(struct edp_yaml *y, yaml_node_t *map, const char *what, edp_yaml_key_fn fn, void *arg);
 int edp_yaml_unknown(struct edp_yaml *y, const char *what, const char *key, const char *known);
+/* A non-empty scalar without control characters (a tab, a newline, an
+ * escape: names and addresses never hold one, and a terminal would act on
+ * it). */
 int edp_yaml_string(struct edp_yaml *y, yaml_node_t *v, const char *key, const char **out);
+bool edp_yaml_has_control(const char *s);
 int edp_yaml_int(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out);
 /* The same, or hexadecimal when written 0x... (an EtherType). */
 int edp_yaml_hex(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out);

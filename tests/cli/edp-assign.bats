@@ -381,3 +381,23 @@ YAML
 	run bash -c "'$A' list --json --sysfs-root '$SYS' >/dev/full"
 	assert_failure 1
 }
+
+@test "control characters in an inventory are refused at the input; the first ledger written has its .bak" {
+	printf 'hosts:\n  - name: x\n    devices:\n      - { address: "\\t", class: nic }\n' >tab.yaml
+	run "$A" claim w --need nic:1 --inventory tab.yaml
+	assert_failure 2
+	assert_output "edp-assign: tab.yaml:4:20: address must not hold control characters"
+	[ ! -e "$EDP_RUNDIR/ledger.yaml" ]
+	printf 'hosts:\n  - name: x\n    devices:\n      - { address: "0000:01:00.0", class: nic, model: "A\\eB" }\n' >esc.yaml
+	run "$A" devices --inventory esc.yaml
+	assert_failure 2
+	assert_output "edp-assign: esc.yaml:4:55: model must not hold control characters"
+	printf 'hosts:\n  - name: x\n    devices:\n      - { address: "0000:01:00.0", class: nic }\n' >ok.yaml
+	run "$A" claim w --need nic:1 --inventory ok.yaml
+	assert_success
+	# the last good ledger is kept from the first write on, and reads back
+	cmp "$EDP_RUNDIR/ledger.yaml" "$EDP_RUNDIR/ledger.yaml.bak"
+	run "$A" list
+	assert_success
+	assert_line --partial "0000:01:00.0"
+}
