@@ -15,6 +15,7 @@
 #include "edp_datapath.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
+#include "edp_shm.h"
 #include "edp_stats.h"
 
 #define PROG "edp-run"
@@ -139,6 +140,7 @@ static int show_stats(const char *name, int json)
 {
 	struct edp_stats_snapshot snap;
 	struct edp_error err = { 0 };
+	edp_shm_guard_install();
 	if (edp_stats_read(name, &snap, &err)) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return err.status;

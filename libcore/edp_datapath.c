@@ -616,7 +616,7 @@ static int read_more(struct edp_datapath *dp, struct edp_input *in, const volati
 	struct reading rd = { in, (uint32_t)(in - dp->inputs) * dp->queues_per_port, dp->queues_per_port };
 	if (__builtin_expect(in->live, 0)) {
 		struct edp_pcap_packet pkt;
-		int rc = in->vport ? edp_vport_peek(in->vport, &pkt) : edp_pcap_reader_read(in->reader, &pkt, err);
+		int rc = in->vport ? edp_vport_peek(in->vport, &pkt, err) : edp_pcap_reader_read(in->reader, &pkt, err);
 		if (rc != 1)
 			return rc < 0 && !*stop ? -1 : 0; /* a vport's or a live reader's "nothing now" */
 		read_ahead(&rd, &pkt);

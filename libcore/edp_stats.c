@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,17 +15,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_shm.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
 
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
-#define READ_GIVE_UP_NS 1000000000ull /* a block that stays mid-update this long: its writer died */
+/* a segment that stays mid-update this long: its writer died */
+static _Atomic uint64_t read_give_up_ns = 1000000000ull;
+
+void edp_stats_read_wait(uint64_t ns)
+{
+	atomic_store(&read_give_up_ns, ns);
+}
 
 struct edp_stats_writer {
 	int fd;
 	size_t size;
 	uint8_t *base;
+	size_t off[4];    /* of the thread, queue, port and port-tx blocks: ours, not the file's */
+	uint64_t events;  /* events logged */
+	int guard;        /* edp_shm: another process may shrink the file */
 	char path[4096];
 };
 
@@ -63,39 +75,61 @@ bool edp_stats_name_valid(const char *name)
 	return n >= 1 && n <= EDP_STATS_NAME_MAX && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
-static int ensure_dir(const char *d)
+/* A run directory fit for our files: made owner-only when missing; else a
+ * real directory (not a link to one), ours, that nobody else may write
+ * to. Returns NULL, or why not. */
+static const char *unfit_dir(const char *d)
 {
+	static char why[128];
 	if (mkdir(d, 0700) == 0)
-		return 0;
+		return NULL;
 	struct stat st;
-	if (errno != EEXIST || stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
-		return -1;
-	return access(d, W_OK | X_OK);
+	if (errno != EEXIST || lstat(d, &st) != 0) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		return why;
+	}
+	if (S_ISLNK(st.st_mode))
+		return "a symbolic link, not a directory";
+	if (!S_ISDIR(st.st_mode))
+		return "not a directory";
+	if (st.st_uid != getuid()) {
+		snprintf(why, sizeof(why), "owned by uid %u, not by this user (%u)", (unsigned)st.st_uid,
+			 (unsigned)getuid());
+		return why;
+	}
+	if (st.st_mode & 022) {
+		snprintf(why, sizeof(why), "others may write to it (mode %04o)", (unsigned)(st.st_mode & 07777));
+		return why;
+	}
+	if (access(d, W_OK | X_OK) != 0) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		return why;
+	}
+	return NULL;
 }
 
 int edp_stats_rundir(char *buf, size_t size, struct edp_error *err)
 {
-	const char *env = getenv("EDP_RUNDIR");
+	const char *env = getenv("EDP_RUNDIR"), *why;
 	if (env && *env) {
 		snprintf(buf, size, "%s", env);
-		if (ensure_dir(buf) < 0)
-			return edp_error_set(err, EDP_ERR_RUNTIME, "EDP_RUNDIR=%s: not a usable directory: %s", env,
-					     strerror(errno));
+		if ((why = unfit_dir(buf)))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "EDP_RUNDIR=%s: not a usable run directory: %s", env,
+					     why);
 		return 0;
 	}
 	snprintf(buf, size, "/run/edp");
-	if (access("/run", W_OK) == 0 && ensure_dir(buf) == 0)
+	if (access("/run", W_OK) == 0 && !unfit_dir(buf))
 		return 0;
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (xdg && *xdg) {
 		snprintf(buf, size, "%s/edp", xdg);
-		if (ensure_dir(buf) == 0)
+		if (!unfit_dir(buf))
 			return 0;
 	}
 	snprintf(buf, size, "/tmp/edp-%u", (unsigned)getuid());
-	struct stat st;
-	if (ensure_dir(buf) < 0 || stat(buf, &st) != 0 || st.st_uid != getuid())
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a usable directory of this user", buf);
+	if ((why = unfit_dir(buf)))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a usable run directory: %s", buf, why);
 	return 0;
 }
 
@@ -160,6 +194,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 		return NULL;
 	}
 	w->fd = -1;
+	w->guard = -1;
 	if (segment_path(name, w->path, sizeof(w->path), err))
 		goto fail;
 	w->fd = open(w->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -186,6 +221,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot map: %s", w->path, strerror(errno));
 		goto fail;
 	}
+	w->guard = edp_shm_guard(w->base, w->size);
 	struct edp_stats_header *h = (struct edp_stats_header *)w->base;
 	h->version = EDP_STATS_VERSION;
 	h->size = (uint32_t)w->size;
@@ -193,6 +229,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	h->n_threads = l->n_threads;
 	h->n_queues = l->n_queues;
 	h->n_ports = l->n_ports;
+	offsets(h, &w->off[0], &w->off[1], &w->off[2], &w->off[3]);
 	h->start_ns = now_ns(CLOCK_REALTIME);
 	h->start_mono_ns = now_ns(CLOCK_MONOTONIC);
 	h->start_cycles = edp_stats_cycles();
@@ -218,6 +255,7 @@ void edp_stats_destroy(struct edp_stats_writer *w)
 		return;
 	if (w->base) {
 		((struct edp_stats_header *)w->base)->running = 0;
+		edp_shm_unguard(w->guard);
 		munmap(w->base, w->size);
 	}
 	if (w->fd >= 0) {
@@ -232,9 +270,7 @@ struct edp_stats_header *edp_stats_header(struct edp_stats_writer *w) { return (
 /* Block i of the array that starts `which` offsets into the segment. */
 static void *block(struct edp_stats_writer *w, int which, size_t each, uint32_t i)
 {
-	size_t off[4];
-	offsets(edp_stats_header(w), &off[0], &off[1], &off[2], &off[3]);
-	return w->base + off[which] + i * each;
+	return w->base + w->off[which] + i * each;
 }
 
 struct edp_stats_thread *edp_stats_thread(struct edp_stats_writer *w, uint32_t i)
@@ -261,23 +297,23 @@ void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, f
 {
 	struct edp_stats_header *h = edp_stats_header(w);
 	edp_stats_write_begin(&h->seq);
-	struct edp_stats_event *e = &h->events[h->n_events % EDP_STATS_EVENTS];
+	struct edp_stats_event *e = &h->events[w->events % EDP_STATS_EVENTS];
 	e->time_ns = now_ns(CLOCK_REALTIME);
 	e->moved = moved;
 	e->spread_before = before;
 	e->spread_after = after;
 	snprintf(e->what, sizeof(e->what), "%s", what);
-	h->n_events++;
+	h->n_events = ++w->events;
 	edp_stats_write_end(&h->seq);
 }
 
-/* Copy one seqlocked block; -1 when no consistent copy could be had for
- * READ_GIVE_UP_NS (its writer died mid-write). Bounded in time, not in
- * tries: a writer that publishes often on a loaded machine only delays it. */
-static int read_block(void *dst, const void *src, size_t size)
+/* Copy a block consistently (its seqlock even and unchanged around the
+ * copy). Returns -1 once `deadline` (CLOCK_MONOTONIC) has passed: one
+ * bounded wait for the whole segment, however many blocks stay odd (a
+ * writer that died mid-write, or one that never writes them right). */
+static int read_block(void *dst, const void *src, size_t size, uint64_t deadline)
 {
 	const _Atomic uint32_t *seq = src;
-	uint64_t give_up = 0;
 	for (uint32_t i = 1;; i++) {
 		uint32_t a = atomic_load_explicit(seq, memory_order_acquire);
 		if (!(a & 1)) {
@@ -288,13 +324,25 @@ static int read_block(void *dst, const void *src, size_t size)
 		}
 		if (i % 64 == 0) { /* let the writer finish, now and then look at the time */
 			sched_yield();
-			uint64_t now = now_ns(CLOCK_MONOTONIC);
-			if (!give_up)
-				give_up = now + READ_GIVE_UP_NS;
-			else if (now > give_up)
+			if (now_ns(CLOCK_MONOTONIC) > deadline)
 				return -1;
 		}
 	}
+}
+
+/* Text from another process, made safe to print: ends within its field,
+ * and what is not printable ASCII shows as '?'. */
+static void sanitize(char *s, size_t size)
+{
+	s[size - 1] = 0;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			*s = '?';
+}
+
+static float finite_or_0(float x)
+{
+	return isfinite(x) ? x : 0;
 }
 
 int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp_error *err)
@@ -303,11 +351,11 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 	char path[4096];
 	if (segment_path(name, path, sizeof(path), err))
 		return err ? err->status : EDP_ERR_RUNTIME;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return edp_error_set(err, EDP_ERR_RUNTIME, errno == ENOENT ? "no instance '%s' is running (no %s)"
 								  : "instance '%s': %s: cannot open", name, path);
-	int rc = EDP_ERR_RUNTIME;
+	int rc = EDP_ERR_RUNTIME, guard = -1;
 	void *base = MAP_FAILED;
 	struct stat st;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* no instance holds it */
@@ -320,7 +368,7 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 				      path);
 		goto out;
 	}
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(struct edp_stats_header)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size < sizeof(struct edp_stats_header)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s is not a stats segment", name, path);
 		goto out;
 	}
@@ -329,50 +377,71 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': cannot map %s", name, path);
 		goto out;
 	}
+	guard = edp_shm_guard(base, (size_t)st.st_size);
 	const struct edp_stats_header *h = base;
 	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == 0) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' is starting; try again", name);
 		goto out;
 	}
-	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != EDP_STATS_MAGIC || h->version != EDP_STATS_VERSION ||
-	    h->size != (uint64_t)st.st_size || h->n_threads > 4096 || h->n_queues > 65536 ||
-	    h->n_ports > EDP_MAX_PORTS || segment_size(h->n_threads, h->n_queues, h->n_ports) != h->size) {
+	/* the header's first part never changes: read once, and only this copy
+	 * is believed (the counts size the arrays below) */
+	struct edp_stats_header *c = &snap->header;
+	memcpy(c, h, offsetof(struct edp_stats_header, seq));
+	if (c->magic != EDP_STATS_MAGIC || c->version != EDP_STATS_VERSION || c->size != (uint64_t)st.st_size ||
+	    c->n_threads > 4096 || c->n_queues > 65536 || c->n_ports > EDP_MAX_PORTS ||
+	    segment_size(c->n_threads, c->n_queues, c->n_ports) != c->size) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s is not a version %d stats segment", name, path,
 			      EDP_STATS_VERSION);
 		goto out;
 	}
 	size_t t, q, p, x;
-	offsets(h, &t, &q, &p, &x);
-	snap->threads = calloc(h->n_threads + 1, sizeof(*snap->threads));
-	snap->queues = calloc(h->n_queues + 1, sizeof(*snap->queues));
-	snap->ports = calloc(h->n_ports + 1, sizeof(*snap->ports));
-	snap->ports_tx = calloc(h->n_ports + 1, sizeof(*snap->ports_tx));
+	offsets(c, &t, &q, &p, &x);
+	snap->threads = calloc(c->n_threads + 1, sizeof(*snap->threads));
+	snap->queues = calloc(c->n_queues + 1, sizeof(*snap->queues));
+	snap->ports = calloc(c->n_ports + 1, sizeof(*snap->ports));
+	snap->ports_tx = calloc(c->n_ports + 1, sizeof(*snap->ports_tx));
 	if (!snap->threads || !snap->queues || !snap->ports || !snap->ports_tx) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 		goto out;
 	}
-	/* the header's first part never changes; its seq guards the rest */
-	memcpy(&snap->header, h, offsetof(struct edp_stats_header, seq));
-	int bad = read_block(&snap->header.seq, &h->seq, sizeof(*h) - offsetof(struct edp_stats_header, seq));
-	for (uint32_t i = 0; i < h->n_threads; i++)
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + atomic_load(&read_give_up_ns);
+	int bad = read_block(&c->seq, &h->seq, sizeof(*h) - offsetof(struct edp_stats_header, seq), deadline);
+	for (uint32_t i = 0; i < c->n_threads && !bad; i++)
 		bad |= read_block(&snap->threads[i], (const uint8_t *)base + t + i * sizeof(*snap->threads),
-				  sizeof(*snap->threads));
-	for (uint32_t i = 0; i < h->n_queues; i++)
+				  sizeof(*snap->threads), deadline);
+	for (uint32_t i = 0; i < c->n_queues && !bad; i++)
 		bad |= read_block(&snap->queues[i], (const uint8_t *)base + q + i * sizeof(*snap->queues),
-				  sizeof(*snap->queues));
-	for (uint32_t i = 0; i < h->n_ports; i++) {
+				  sizeof(*snap->queues), deadline);
+	for (uint32_t i = 0; i < c->n_ports && !bad; i++) {
 		bad |= read_block(&snap->ports[i], (const uint8_t *)base + p + i * sizeof(*snap->ports),
-				  sizeof(*snap->ports));
+				  sizeof(*snap->ports), deadline);
 		bad |= read_block(&snap->ports_tx[i], (const uint8_t *)base + x + i * sizeof(*snap->ports_tx),
-				  sizeof(*snap->ports_tx));
+				  sizeof(*snap->ports_tx), deadline);
+	}
+	if (edp_shm_lost(guard)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s shrank while it was read", name, path);
+		goto out;
 	}
 	if (bad) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': a block stayed mid-update", name);
 		goto out;
 	}
-	snap->header.cycles_per_s = cycles_per_s(&snap->header);
+	sanitize(c->name, sizeof(c->name));
+	sanitize(c->config, sizeof(c->config));
+	for (uint32_t i = 0; i < c->n_ports; i++)
+		sanitize(snap->ports[i].name, sizeof(snap->ports[i].name));
+	for (uint32_t i = 0; i < EDP_STATS_EVENTS; i++) {
+		sanitize(c->events[i].what, sizeof(c->events[i].what));
+		c->events[i].spread_before = finite_or_0(c->events[i].spread_before);
+		c->events[i].spread_after = finite_or_0(c->events[i].spread_after);
+	}
+	for (uint32_t i = 0; i < c->n_queues; i++) /* an index the printers look up */
+		if (snap->queues[i].port >= c->n_ports)
+			snap->queues[i].port = 0;
+	c->cycles_per_s = cycles_per_s(c);
 	rc = 0;
 out:
+	edp_shm_unguard(guard);
 	if (base != MAP_FAILED)
 		munmap(base, (size_t)st.st_size);
 	close(fd);
@@ -417,7 +486,7 @@ int edp_stats_list(char (*names)[EDP_STATS_NAME_MAX + 1], int max, struct edp_er
 		name[len - 6] = 0;
 		char path[sizeof(dir) + sizeof(e->d_name) + 1];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		int fd = edp_stats_name_valid(name) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		int fd = edp_stats_name_valid(name) ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
 		if (fd < 0)
 			continue;
 		if (flock(fd, LOCK_SH | LOCK_NB) < 0) /* held: its instance runs */

@@ -103,7 +103,10 @@ static inline void edp_stats_write_end(_Atomic uint32_t *seq)
 
 /* The directory of control sockets and stats segments: $EDP_RUNDIR, else
  * /run/edp when /run is writable, else $XDG_RUNTIME_DIR/edp, else
- * /tmp/edp-$UID; created owner-only when missing. */
+ * /tmp/edp-$UID; created owner-only when missing. One that exists must be
+ * a directory (not a link), owned by this user, that nobody else may write
+ * to; $EDP_RUNDIR or /tmp/edp-$UID that is not is refused with the reason.
+ * Its files are opened with O_NOFOLLOW. */
 int edp_stats_rundir(char *buf, size_t size, struct edp_error *err);
 
 /* True when name is 1..32 of [a-z0-9_-]. */
@@ -143,9 +146,14 @@ struct edp_stats_snapshot {
 };
 
 /* Read instance `name` once. Errors (EDP_ERR_RUNTIME): no such instance, a
- * stale segment (its instance died), a foreign or corrupt file. Free with
- * edp_stats_snapshot_free. */
+ * stale segment (its instance died), a foreign or corrupt file, one that
+ * stays mid-update (one bounded wait for the whole segment) or shrinks
+ * while read. The header is read once and only that copy sizes the rest;
+ * texts are made printable. Free with edp_stats_snapshot_free. */
 int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp_error *err);
+/* How long a read waits, in all, for blocks that stay mid-update before it
+ * gives up (default 1 s). */
+void edp_stats_read_wait(uint64_t ns);
 void edp_stats_snapshot_free(struct edp_stats_snapshot *snap);
 
 /* The names of the running instances (stale segments left out), sorted;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "edp_shm.h"
 #include "edp_stats.h"
 
 #define VPORT_MAGIC 0x54524f5056504445ull /* "EDPVPORT" */
@@ -48,6 +49,7 @@ struct edp_vport {
 	uint64_t count;        /* packets: sent (producer) or received (consumer) */
 	uint32_t unpublished;  /* consumer: records taken since the last tail store */
 	uint32_t last;         /* consumer: length of the record of the last peek */
+	int guard;             /* edp_shm: the file shrinking under us */
 	char path[4096];
 };
 
@@ -82,11 +84,37 @@ static bool byte_locked(int fd, int which)
 	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
+/* Indexes as a ring of this layout can have them: head ahead of tail by
+ * at most the data, both on a record boundary (16 bytes). */
+static bool indexes_ok(uint64_t head, uint64_t tail)
+{
+	return head >= tail && head - tail <= EDP_VPORT_DATA_SIZE && ((head | tail) & (REC_HDR - 1)) == 0;
+}
+
 static bool valid(const struct shm *s)
 {
 	return s->magic == VPORT_MAGIC && s->version == VPORT_VERSION && s->data_size == EDP_VPORT_DATA_SIZE &&
-	       atomic_load(&s->head) - atomic_load(&s->tail) <= EDP_VPORT_DATA_SIZE &&
+	       indexes_ok(atomic_load(&s->head), atomic_load(&s->tail)) &&
 	       atomic_load(&s->sent) >= atomic_load(&s->received);
+}
+
+/* The other side wrote what this layout cannot hold, or the file shrank:
+ * an error naming the file, never a read or write out of the ring. */
+static int broken(struct edp_vport *v, const char *what, struct edp_error *err)
+{
+	if (edp_shm_lost(v->guard))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: the vport file shrank while in use", v->path), -1;
+	return edp_error_set(err, EDP_ERR_RUNTIME, "%s: corrupt vport ring: %s (head %llu, tail %llu)", v->path, what,
+			     (unsigned long long)(v->consumer ? v->other : v->pos),
+			     (unsigned long long)(v->consumer ? v->pos : v->other)), -1;
+}
+
+/* A ring is a regular file of this user (a FIFO or a device planted
+ * under its name is not). */
+static bool our_file(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid();
 }
 
 static struct edp_vport *map(int fd, bool consumer, const char *path, struct edp_error *err)
@@ -104,6 +132,7 @@ static struct edp_vport *map(int fd, bool consumer, const char *path, struct edp
 	v->fd = fd;
 	v->consumer = consumer;
 	v->shm = base;
+	v->guard = edp_shm_guard(base, HEADER_SIZE + EDP_VPORT_DATA_SIZE);
 	v->data = (uint8_t *)base + HEADER_SIZE;
 	v->mask = EDP_VPORT_DATA_SIZE - 1;
 	snprintf(v->path, sizeof(v->path), "%s", path);
@@ -117,9 +146,13 @@ struct edp_vport *edp_vport_create(const char *instance, const char *port, bool 
 		*replaced = false;
 	if (vport_path(instance, port, path, sizeof(path), err))
 		return NULL;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", path, strerror(errno));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 || !our_file(fd)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot create: %s", path,
+			      fd < 0 ? (errno == ELOOP ? "a symbolic link is there" : strerror(errno))
+				     : "not a regular file of this user");
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	if (lock_byte(fd, LOCK_CONSUMER) < 0) {
@@ -161,14 +194,21 @@ struct edp_vport *edp_vport_attach(const char *instance, const char *port, struc
 	char path[4096];
 	if (vport_path(instance, port, path, sizeof(path), err))
 		return NULL;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0 && !our_file(fd)) {
+		close(fd);
+		fd = -1;
+		errno = EPERM;
+	}
 	if (fd < 0) {
 		if (errno == ENOENT)
 			edp_error_set(err, EDP_ERR_RUNTIME,
 				      "no vport %s:%s (no %s): start edp-run --name %s with port %s on rx: vport", instance,
 				      port, path, instance, port);
 		else
-			edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open: %s", path, strerror(errno));
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open: %s", path,
+				      errno == ELOOP ? "a symbolic link is there"
+				      : errno == EPERM ? "not a regular file of this user" : strerror(errno));
 		return NULL;
 	}
 	struct stat st;
@@ -219,6 +259,8 @@ int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, ui
 	uint64_t need = rec_len(caplen), skip = off + need > EDP_VPORT_DATA_SIZE ? EDP_VPORT_DATA_SIZE - off : 0;
 	if (EDP_VPORT_DATA_SIZE - (v->pos - v->other) < skip + need) {
 		v->other = atomic_load_explicit(&v->shm->tail, memory_order_acquire);
+		if (!indexes_ok(v->pos, v->other) || edp_shm_lost(v->guard))
+			return broken(v, "the consumer's tail is not one this ring can have", err);
 		if (EDP_VPORT_DATA_SIZE - (v->pos - v->other) < skip + need)
 			return 0;
 	}
@@ -239,11 +281,13 @@ int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, ui
 	return 1;
 }
 
-int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt)
+int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt, struct edp_error *err)
 {
 	for (;;) {
 		if (v->pos == v->other) {
 			v->other = atomic_load_explicit(&v->shm->head, memory_order_acquire);
+			if (!indexes_ok(v->other, v->pos) || edp_shm_lost(v->guard))
+				return broken(v, "the producer's head is not one this ring can have", err);
 			if (v->pos == v->other) {
 				if (v->unpublished)
 					publish_tail(v);
@@ -252,23 +296,23 @@ int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt)
 		}
 		uint64_t off = v->pos & v->mask;
 		const struct rec *r = (const struct rec *)(v->data + off);
-		if (r->caplen == WRAP_MARK) {
+		uint32_t caplen = r->caplen; /* read once: the producer's memory */
+		if (caplen == WRAP_MARK) {
 			v->pos += EDP_VPORT_DATA_SIZE - off;
+			if (v->pos > v->other)
+				return broken(v, "a wrap marker past the head", err);
 			continue;
 		}
-		/* a record never runs past the end (the producer wrapped it); a
-		 * length that says otherwise is a corrupt ring: take it as empty
-		 * from here rather than read out of bounds */
-		if (r->caplen > EDP_VPORT_MAX_FRAME || off + rec_len(r->caplen) > EDP_VPORT_DATA_SIZE) {
-			v->pos = v->other;
-			publish_tail(v);
-			return 0;
-		}
+		/* a record never runs past the end (the producer wrapped it) nor
+		 * past the head */
+		if (caplen > EDP_VPORT_MAX_FRAME || off + rec_len(caplen) > EDP_VPORT_DATA_SIZE ||
+		    v->pos + rec_len(caplen) > v->other)
+			return broken(v, "a record runs past the ring or the head", err);
 		pkt->data = (const uint8_t *)(r + 1);
-		pkt->caplen = r->caplen;
+		pkt->caplen = caplen;
 		pkt->wire_len = r->wire_len;
 		pkt->ts_ns = r->ts_ns;
-		v->last = rec_len(r->caplen);
+		v->last = rec_len(caplen);
 		return 1;
 	}
 }
@@ -303,6 +347,7 @@ void edp_vport_close(struct edp_vport *v)
 		if (edp_vport_queued(v) == 0 && !byte_locked(v->fd, LOCK_PRODUCER))
 			unlink(v->path);
 	}
+	edp_shm_unguard(v->guard);
 	munmap(v->shm, HEADER_SIZE + EDP_VPORT_DATA_SIZE);
 	close(v->fd);
 	free(v);

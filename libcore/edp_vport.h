@@ -57,13 +57,17 @@ const char *edp_vport_path(const struct edp_vport *v);
 
 /* Producer: queue one frame. Returns 1 when queued, 0 when the ring has no
  * room now (try again later), -1 with err set for a frame larger than
- * EDP_VPORT_MAX_FRAME. */
+ * EDP_VPORT_MAX_FRAME or a ring that holds what its layout cannot (a tail
+ * the consumer never wrote, a file that shrank): nothing is written out of
+ * the ring. */
 int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, uint32_t wire_len, uint64_t ts_ns,
 		   struct edp_error *err);
 
 /* Consumer: the next frame, in place (valid until edp_vport_done). Returns
- * 1, or 0 when the ring is empty now. */
-int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt);
+ * 1, 0 when the ring is empty now, or -1 with err set when the ring holds
+ * what its layout cannot (a head or record the producer never wrote, a
+ * file that shrank: see edp_shm.h): nothing out of the ring is read. */
+int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt, struct edp_error *err);
 /* Consumer: finished with the frame of the last peek. */
 void edp_vport_done(struct edp_vport *v);
 

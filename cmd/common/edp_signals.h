@@ -1,6 +1,8 @@
 /* edp_signals: how the binaries stop. SIGINT and SIGTERM (and SIGALRM, the
  * --duration timer) set edp_stop_requested, which the library polls; a
- * broken pipe is an error from the write, not a signal. */
+ * broken pipe is an error from the write, not a signal. A shared file that
+ * another process shrinks under its mapping is an error, not a SIGBUS
+ * (edp_shm.h). */
 #ifndef EDP_SIGNALS_H
 #define EDP_SIGNALS_H
 

@@ -175,3 +175,69 @@ stop() { # stop PID: SIGINT and its exit status
 	assert_failure 1
 	assert_output "edp-run: nosuch0: cannot open for capture: no such interface"
 }
+
+# put8 FILE OFFSET VALUE: a little-endian 64-bit value into FILE at OFFSET
+put8() {
+	{ le32 $(($3 & 0xffffffff)) && le32 $(($3 >> 32)); } | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+@test "vport: a ring another process damaged or truncated ends the run with an error, never a crash or a spin" {
+	"$GEN" flows=10,packets=100,size=64,seed=73 in.pcap
+	for t in 0 2; do
+		for damage in head wrap truncate; do
+			"$RUN" --name lab -t "$t" -r in=vport -w out.pcap --json=out.json -q 2>err.txt &
+			pid=$!
+			pids="${pids:-} $pid"
+			wait_for test -e "$EDP_RUNDIR/lab.in.vport"
+			wait_for "$RUN" --stats lab
+			"$REPLAY" -T in.pcap --to lab:in -q
+			wait_rx lab 0 -eq 100
+			ring=$EDP_RUNDIR/lab.in.vport
+			case $damage in
+			head) put8 "$ring" 64 $((100 * 80 + 17)) ;; # the producer's head, off a record
+			wrap) # a wrap marker where the reader stands, then a head one record on
+				printf '\377\377\377\377' | dd of="$ring" bs=1 seek=$((4096 + 100 * 80)) conv=notrunc status=none
+				put8 "$ring" 64 $((101 * 80)) ;;
+			truncate) truncate -s 0 "$ring" ;;
+			esac
+			for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			if kill -0 "$pid" 2>/dev/null; then # still running after 10 s: a spin
+				kill -KILL "$pid"
+				false
+			fi
+			wait "$pid" && rc=0 || rc=$?
+			[ "$rc" = 1 ]
+			case $damage in
+			head) grep -qx "edp-run: $ring: corrupt vport ring: the producer's head is not one this ring can have (head 8017, tail 8000)" err.txt ;;
+			wrap) grep -qx "edp-run: $ring: corrupt vport ring: a wrap marker past the head (head 8080, tail 16777216)" err.txt ;;
+			truncate) grep -qx "edp-run: $ring: the vport file shrank while in use" err.txt ;;
+			esac
+			jq -e '.packets_in == 100 and .packets_forwarded == 100' out.json
+			[ "$(count out.pcap)" = 100 ] # what was read before is written
+			rm -f "$ring"
+		done
+	done
+}
+
+@test "the run directory: a link, another's or an open one is refused; a planted vport link is not followed" {
+	mkdir real
+	ln -s real linked
+	run env EDP_RUNDIR="$PWD/linked" "$RUN" --name x -r in=vport -w out.pcap -q
+	assert_failure 1
+	assert_output "edp-run: EDP_RUNDIR=$PWD/linked: not a usable run directory: a symbolic link, not a directory"
+	mkdir open
+	chmod 0777 open
+	run env EDP_RUNDIR="$PWD/open" "$RUN" --stats
+	assert_failure 1
+	assert_output "edp-run: EDP_RUNDIR=$PWD/open: not a usable run directory: others may write to it (mode 0777)"
+	mkdir -p "$EDP_RUNDIR"
+	echo precious >victim
+	ln -s "$PWD/victim" "$EDP_RUNDIR/lab.in.vport"
+	run "$RUN" --name lab -r in=vport -w out.pcap -q
+	assert_failure 1
+	assert_output "edp-run: $EDP_RUNDIR/lab.in.vport: cannot create: a symbolic link is there"
+	[ "$(cat victim)" = precious ]
+	run "$REPLAY" -T "$DATA/tcpreplay-test.pcap" --to lab:in -q
+	assert_failure 1
+	assert_output "edp-replay: $EDP_RUNDIR/lab.in.vport: cannot open: a symbolic link is there"
+}

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "unit.h"
+#include "edp_shm.h"
 #include "edp_stats.h"
 
 static char dir[64];
@@ -153,12 +154,93 @@ static void test_reader_probing(void **state)
 	edp_stats_destroy(w);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static atomic_int stop_shrinker;
+
+static void *shrinker(void *arg)
+{
+	const char *path = arg;
+	struct stat st;
+	stat(path, &st);
+	while (!atomic_load(&stop_shrinker)) {
+		truncate(path, 4096);
+		truncate(path, st.st_size);
+	}
+	return NULL;
+}
+
+/* What another process may do to a segment: every seqlock odd (one bounded
+ * wait for the whole read, not a second a block), counts that do not match
+ * the file, escape bytes in the names, NaN in an event, a file shrinking
+ * while it is read. Errors or sanitised copies, never a crash or a hang. */
+static void test_hostile_segment(void **state)
+{
+	(void)state;
+	assert_int_equal(edp_shm_guard_install(), 0);
+	struct edp_error err;
+	struct edp_stats_layout l = { .n_threads = 2, .n_queues = 4096, .n_ports = 2, .config = "a\033[2Jb" };
+	l.port_names[0] = "in\x07";
+	l.port_names[1] = "out";
+	struct edp_stats_writer *w = edp_stats_create("hostile", &l, &err);
+	assert_non_null(w);
+	edp_stats_event(w, 1, 0.0f / 0.0f, 1.0f, "moved\ttab");
+	struct edp_stats_snapshot snap;
+	assert_int_equal(edp_stats_read("hostile", &snap, &err), 0);
+	assert_string_equal(snap.header.config, "a?[2Jb");
+	assert_string_equal(snap.ports[0].name, "in?");
+	assert_string_equal(snap.header.events[0].what, "moved?tab");
+	assert_true(snap.header.events[0].spread_before == 0.0f);
+	edp_stats_snapshot_free(&snap);
+
+	for (uint32_t i = 0; i < l.n_queues; i++)
+		atomic_store(&edp_stats_queue(w, i)->seq, 1);
+	uint64_t t0 = mono_ms();
+	assert_int_equal(edp_stats_read("hostile", &snap, &err), EDP_ERR_RUNTIME);
+	assert_true(mono_ms() - t0 < 3000);
+	assert_string_equal(err.msg, "instance 'hostile': a block stayed mid-update");
+	for (uint32_t i = 0; i < l.n_queues; i++)
+		atomic_store(&edp_stats_queue(w, i)->seq, 0);
+
+	edp_stats_header(w)->n_threads = 64; /* the file is not that size */
+	assert_int_equal(edp_stats_read("hostile", &snap, &err), EDP_ERR_RUNTIME);
+	assert_non_null(strstr(err.msg, "is not a version"));
+	edp_stats_header(w)->n_threads = 2;
+
+	char path[128];
+	snprintf(path, sizeof(path), "%s/hostile.stats", dir);
+	pthread_t th;
+	atomic_store(&stop_shrinker, 0);
+	assert_int_equal(pthread_create(&th, NULL, shrinker, path), 0);
+	int ok = 0, failed = 0;
+	for (int i = 0; i < 300; i++) {
+		if (edp_stats_read("hostile", &snap, &err) == 0) {
+			ok++;
+			edp_stats_snapshot_free(&snap);
+		} else {
+			failed++;
+		}
+		edp_stats_thread(w, 0)->packets = (uint64_t)i; /* the writer's own mapping survives too */
+	}
+	atomic_store(&stop_shrinker, 1);
+	pthread_join(th, NULL);
+	assert_int_equal(ok + failed, 300);
+	print_message("shrinking: %d read, %d refused\n", ok, failed);
+	edp_stats_destroy(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seqlock_never_torn),
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_reader_probing),
+		cmocka_unit_test(test_hostile_segment),
 	};
 	return cmocka_run_group_tests_name("stats", tests, setup, teardown);
 }

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -5,6 +6,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "edp_shm.h"
 #include "edp_vport.h"
 
 static char dir[64];
@@ -69,7 +71,7 @@ static void test_stress(void **state)
 	uint64_t bytes = 0;
 	for (uint64_t k = 0; k < N_STRESS;) {
 		struct edp_pcap_packet pkt;
-		if (!edp_vport_peek(c, &pkt)) {
+		if (!edp_vport_peek(c, &pkt, NULL)) {
 			sched_yield();
 			continue;
 		}
@@ -127,7 +129,7 @@ static void test_restart_and_rules(void **state)
 	assert_int_equal(edp_vport_queued(p), sent);
 	/* take 100, then the consumer goes */
 	for (uint64_t k = 0; k < 100; k++) {
-		assert_int_equal(edp_vport_peek(c, &pkt), 1);
+		assert_int_equal(edp_vport_peek(c, &pkt, NULL), 1);
 		assert_int_equal(pkt.ts_ns, k);
 		edp_vport_done(c);
 	}
@@ -152,7 +154,7 @@ static void test_restart_and_rules(void **state)
 	assert_non_null(c);
 	assert_false(replaced);
 	uint64_t k = 100;
-	while (edp_vport_peek(c, &pkt)) {
+	while (edp_vport_peek(c, &pkt, NULL)) {
 		assert_int_equal(pkt.ts_ns, k);
 		fill(buf, sizeof(buf), k);
 		assert_memory_equal(pkt.data, buf, sizeof(buf));
@@ -185,12 +187,116 @@ static void test_replaced(void **state)
 	edp_vport_close(c);
 }
 
+/* Where the ring file keeps the producer's head and the consumer's tail
+ * (its header's second and third cache lines). */
+#define HEAD_AT 64
+#define TAIL_AT 128
+
+static void put_index(const char *path, off_t at, uint64_t v)
+{
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, &v, 8, at), 8);
+	close(fd);
+}
+
+static uint64_t get_index(const char *path, off_t at)
+{
+	uint64_t v = 0;
+	int fd = open(path, O_RDONLY);
+	assert_int_equal(pread(fd, &v, 8, at), 8);
+	close(fd);
+	return v;
+}
+
+/* What another process may leave in the ring: a head that is not on a
+ * record, a wrap marker where the reader stands, a record longer than the
+ * ring, a tail the producer cannot use, a file truncated under both. Each
+ * is an error naming the file, never a read or write out of the ring, a
+ * spin or a SIGBUS. */
+static void test_hostile_ring(void **state)
+{
+	(void)state;
+	assert_int_equal(edp_shm_guard_install(), 0);
+	struct edp_error err;
+	bool replaced;
+	static uint8_t frame[64];
+	struct edp_pcap_packet pkt;
+	struct edp_vport *c = edp_vport_create("hostile", "up", &replaced, &err);
+	assert_non_null(c);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", edp_vport_path(c));
+	struct edp_vport *p = edp_vport_attach("hostile", "up", &err);
+	assert_non_null(p);
+	assert_int_equal(edp_vport_send(p, frame, 64, 64, 1, &err), 1);
+	assert_int_equal(get_index(path, HEAD_AT), 80); /* the offsets above are the file's */
+
+	put_index(path, HEAD_AT, 81); /* not on a record */
+	assert_int_equal(edp_vport_peek(c, &pkt, &err), -1);
+	assert_string_equal(err.msg + strlen(path), ": corrupt vport ring: the producer's head is not one this ring "
+						    "can have (head 81, tail 0)");
+
+	edp_vport_close(p);
+	edp_vport_close(c);
+	c = edp_vport_create("hostile", "up", &replaced, &err); /* a bad header is started afresh */
+	assert_non_null(c);
+	assert_true(replaced);
+	p = edp_vport_attach("hostile", "up", &err);
+	assert_non_null(p);
+	assert_int_equal(edp_vport_send(p, frame, 64, 64, 1, &err), 1);
+	uint32_t mark = 0xffffffffu; /* a wrap marker where the reader stands */
+	int fd = open(path, O_RDWR);
+	assert_int_equal(pwrite(fd, &mark, 4, 4096), 4);
+	assert_int_equal(edp_vport_peek(c, &pkt, &err), -1);
+	assert_non_null(strstr(err.msg, "corrupt vport ring: a wrap marker past the head"));
+	mark = 1u << 30; /* a record longer than any */
+	assert_int_equal(pwrite(fd, &mark, 4, 4096), 4);
+	assert_int_equal(edp_vport_peek(c, &pkt, &err), -1);
+	assert_non_null(strstr(err.msg, "corrupt vport ring: a record runs past the ring or the head"));
+	close(fd);
+
+	/* the producer meets a tail it cannot use when it looks for room */
+	put_index(path, TAIL_AT, 8);
+	uint32_t sent = 0;
+	int rc;
+	static uint8_t big[65536];
+	while ((rc = edp_vport_send(p, big, sizeof(big), sizeof(big), 2, &err)) == 1)
+		sent++;
+	assert_int_equal(rc, -1);
+	assert_true(sent > 200);
+	assert_non_null(strstr(err.msg, "corrupt vport ring: the consumer's tail is not one this ring can have"));
+	edp_vport_close(p);
+
+	/* a producer does not attach to a ring whose indexes it cannot use */
+	assert_null(edp_vport_attach("hostile", "up", &err));
+	assert_non_null(strstr(err.msg, "not a version 1 vport ring"));
+	edp_vport_close(c);
+	unlink(path);
+
+	/* truncated under both sides */
+	c = edp_vport_create("hostile", "up", &replaced, &err);
+	p = edp_vport_attach("hostile", "up", &err);
+	assert_non_null(p);
+	assert_int_equal(edp_vport_send(p, frame, 64, 64, 1, &err), 1);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(edp_vport_peek(c, &pkt, &err), -1);
+	assert_string_equal(err.msg + strlen(path), ": the vport file shrank while in use");
+	while ((rc = edp_vport_send(p, big, sizeof(big), sizeof(big), 2, &err)) == 1)
+		;
+	assert_int_equal(rc, -1);
+	assert_string_equal(err.msg + strlen(path), ": the vport file shrank while in use");
+	edp_vport_close(p);
+	edp_vport_close(c);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stress),
 		cmocka_unit_test(test_restart_and_rules),
 		cmocka_unit_test(test_replaced),
+		cmocka_unit_test(test_hostile_ring),
 	};
 	return cmocka_run_group_tests_name("vport", tests, setup, teardown);
 }

@@ -1,0 +1,36 @@
+/* edp_shm: shared files mapped by more than one process (stats segments,
+ * vport rings), and surviving one that another process truncates.
+ *
+ * Touching a mapped page past the end of a file that shrank raises SIGBUS.
+ * A region registered here is guarded: once the process's handler is
+ * installed (edp_shm_guard_install, by the binary), a SIGBUS inside a
+ * guarded region replaces the whole region with private zero pages and
+ * marks it lost, and the access that faulted goes on (it reads zeros, or
+ * writes where nobody reads). The region's owner looks at
+ * edp_shm_lost where it can stop with an error naming the file. A SIGBUS
+ * anywhere else is what it always was.
+ *
+ * Thread-safety: guards are added and removed by any thread; the handler
+ * reads them lock-free. At most EDP_SHM_GUARDS regions at once.
+ */
+#ifndef EDP_SHM_H
+#define EDP_SHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define EDP_SHM_GUARDS 128
+
+/* Install the SIGBUS handler (again, if something replaced it). Returns 0
+ * or -1 (errno set). */
+int edp_shm_guard_install(void);
+
+/* Guard [base, base + len), a shared mapping of a file. Returns the
+ * guard's index, or -1 when all are in use (the region is then unguarded). */
+int edp_shm_guard(void *base, size_t len);
+/* True once guard g's file shrank under its mapping (false for -1). */
+bool edp_shm_lost(int g);
+/* Stop guarding (before munmap). */
+void edp_shm_unguard(int g);
+
+#endif
