@@ -29,6 +29,13 @@ static uint64_t delta(uint64_t b, uint64_t a)
 	return b > a ? b - a : 0;
 }
 
+/* Counters from another process may be anything: a sum of them stops at
+ * the largest value instead of wrapping to a small one. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 static double per(double x, double y)
 {
 	return y > 0 ? x / y : 0;
@@ -151,9 +158,9 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		uint64_t drops = 0, ddrops = 0;
 		for (int r = 1; r < EDP_DROP_REASONS; r++) {
 			uint64_t d = delta(t->drops[r], b ? b->drops[r] : 0);
-			drops += t->drops[r];
-			ddrops += d;
-			s->drops_by_reason[r] += t->drops[r];
+			drops = sat_add(drops, t->drops[r]);
+			ddrops = sat_add(ddrops, d);
+			s->drops_by_reason[r] = sat_add(s->drops_by_reason[r], t->drops[r]);
 			s->drops_by_reason_ps[r] += per((double)d, dt);
 		}
 		*o = (struct edp_monitor_thread){
@@ -172,7 +179,7 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		misses += dm;
 		s->slow_path_ps += o->slow_path_ps;
 		s->drops_ps += o->drops_ps;
-		s->drops += drops;
+		s->drops = sat_add(s->drops, drops);
 	}
 	s->hit_rate = hits + misses ? (double)hits / (double)(hits + misses) : -1;
 	for (uint32_t i = 0; i < h->n_queues; i++) {
@@ -191,8 +198,8 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		struct edp_monitor_port *o = &m->ports[i];
 		uint64_t drops = 0, bdrops = 0;
 		for (uint32_t t = 0; t < h->n_threads; t++) {
-			drops += cur.threads[t].port_drops[i];
-			bdrops += base ? base->threads[t].port_drops[i] : 0;
+			drops = sat_add(drops, cur.threads[t].port_drops[i]);
+			bdrops = sat_add(bdrops, base ? base->threads[t].port_drops[i] : 0);
 		}
 		*o = (struct edp_monitor_port){
 			.rx_pps = per((double)delta(p->rx_packets, bp ? bp->rx_packets : 0), dt),

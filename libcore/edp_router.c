@@ -59,7 +59,8 @@ struct edp_router *edp_router_create(const struct edp_route *routes, uint32_t n,
 	rt->routes = malloc((n ? n : 1) * sizeof(*routes));
 	if (!rt->routes)
 		goto oom;
-	memcpy(rt->routes, routes, n * sizeof(*routes));
+	if (n) /* routes may be NULL then */
+		memcpy(rt->routes, routes, n * sizeof(*routes));
 	uint32_t cap = 4;
 	while (cap < 2 * n)
 		cap <<= 1;

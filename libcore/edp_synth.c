@@ -115,10 +115,10 @@ int edp_synth_parse(const char *text, struct edp_synth_spec *sp, struct edp_erro
 			sp->imix = strcmp(v, "imix") == 0;
 			if (sp->imix)
 				continue;
-			if (sscanf(v, "%u-%u%c", &a, &b, &tail) == 2 && a <= b && b <= 9000) {
+			if (sscanf(v, "%u-%u%c", &a, &b, &tail) == 2 && a <= b && b <= EDP_SYNTH_MAX_FRAME) {
 				sp->size_min = a;
 				sp->size_max = b;
-			} else if (to_u64(v, &x) && x <= 9000) {
+			} else if (to_u64(v, &x) && x <= EDP_SYNTH_MAX_FRAME) {
 				sp->size_min = sp->size_max = (uint32_t)x;
 			} else {
 				rc = bad(err, k, v, "expected BYTES, MIN-MAX (up to 9000) or imix");

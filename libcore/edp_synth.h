@@ -42,8 +42,11 @@ struct edp_synth;
 struct edp_synth *edp_synth_create(const struct edp_synth_spec *spec, struct edp_error *err);
 void edp_synth_destroy(struct edp_synth *s);
 
-/* Fill m with the next packet (m->buf_len must be >= 1518). Returns 1, or 0
- * when spec->packets have been produced. */
+/* The largest frame a spec makes (size= goes up to it). */
+#define EDP_SYNTH_MAX_FRAME 9000
+
+/* Fill m with the next packet (m->buf_len must be >= EDP_SYNTH_MAX_FRAME).
+ * Returns 1, or 0 when spec->packets have been produced. */
 int edp_synth_next(struct edp_synth *s, struct edp_mbuf *m);
 
 #endif

@@ -125,12 +125,13 @@ static bool close_collection(struct builder *b)
 	struct open o = b->open[--b->n_open];
 	yaml_node_t *n = &b->nodes[o.node - 1];
 	size_t k = b->n_pending - o.first;
-	const int *kids = b->pending + o.first;
+	const int *kids = k ? b->pending + o.first : NULL; /* pending is NULL before the first child */
 	if (n->type == YAML_SEQUENCE_NODE) {
 		yaml_node_item_t *items = arena_alloc(b->y, (k ? k : 1) * sizeof(*items));
 		if (!items)
 			return false;
-		memcpy(items, kids, k * sizeof(*items));
+		if (k) /* pending may be NULL then */
+			memcpy(items, kids, k * sizeof(*items));
 		n->data.sequence.items.start = items;
 		n->data.sequence.items.end = n->data.sequence.items.top = items + k;
 	} else {
@@ -247,9 +248,11 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 		free(b.nodes);
 		edp_yaml_free(y);
 	} else {
-		y->doc.nodes.start = b.nodes;
-		y->doc.nodes.top = b.nodes + b.n_nodes;
-		y->doc.nodes.end = b.nodes + b.cap_nodes;
+		y->doc.nodes.start = y->doc.nodes.top = y->doc.nodes.end = b.nodes; /* NULL for an empty document */
+		if (b.nodes) {
+			y->doc.nodes.top += b.n_nodes;
+			y->doc.nodes.end += b.cap_nodes;
+		}
 	}
 	free(b.pending);
 	free(b.open);

@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 		return err.status;
 	}
 	struct edp_synth *s = edp_synth_create(&spec, &err);
-	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 9216, &err);
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, EDP_SYNTH_MAX_FRAME, &err);
 	struct edp_pcap_writer *w = s && pool ? edp_pcap_writer_open(argv[2], false, 65535, &err) : NULL;
 	struct edp_mbuf *m;
 	int rc = 0;
