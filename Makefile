@@ -31,7 +31,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-c2c
 
-.PHONY: all deps test test-build bench demo install clean check-man
+.PHONY: all deps test test-build bench demo install clean check-man fuzz fuzz-build
 all: $(BINS) $(TOOLS) $(UNIT_BINS)
 
 deps:
@@ -74,10 +74,41 @@ $(BUILD)/tests/edp-c2c: tests/bench/c2c.c | $(BUILD)/tests
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
-# make test: dependencies, both builds, unit + CLI tests on each, one summary line.
+# Fuzz targets (tests/fuzz): libcore built with clang, ASan, UBSan and
+# libFuzzer's coverage, one binary a target, in build-fuzz/.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore -g -O1 \
+	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ = $(LIB_SRC:libcore/%.c=build-fuzz/obj/%.o)
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
+build-fuzz/obj/%.o: libcore/%.c $(wildcard libcore/*.h) | build-fuzz/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build-fuzz/libedp.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libedp.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ build-fuzz/libedp.a $(LIBS)
+
+build-fuzz/obj:
+	mkdir -p $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# make fuzz FUZZ_SECONDS=N: each target for N seconds on its corpus; a line
+# a target (NAME: EXECS execs, N crashes), then "N passed, N failed".
+fuzz: deps
+	$(MAKE) fuzz-build
+	@scripts/run-fuzz $(FUZZ_SECONDS)
+
+# make test: dependencies, both builds, unit + CLI tests on each, the fuzz
+# targets once over their corpora, one summary line.
 test: deps
 	$(MAKE) all BUILD=build
 	$(MAKE) all BUILD=build-asan
+	$(MAKE) fuzz-build
 	@scripts/run-tests build build-asan
 
 bench: deps
@@ -102,4 +133,4 @@ install: all
 		install -m 644 completions/_$$c $(DESTDIR)$(ZSHCOMPDIR)/_$$c; done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,51 @@
+/* Shared helpers of the libFuzzer harnesses (tests/fuzz/fuzz_*.c): each
+ * harness hands one input to the engine that takes it from another process
+ * or a user, the way a binary would, and checks what must hold. */
+#ifndef EDP_FUZZ_H
+#define EDP_FUZZ_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FUZZ_CHECK(c)                                                                      \
+	do {                                                                               \
+		if (!(c)) {                                                                \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+			abort();                                                           \
+		}                                                                          \
+	} while (0)
+
+/* A directory of this process's own (run directory, temporary files),
+ * made once under $EDP_FUZZ_TMP (which scripts/run-fuzz removes) or /tmp. */
+static inline const char *fuzz_dir(void)
+{
+	static char dir[256];
+	if (!dir[0]) {
+		const char *base = getenv("EDP_FUZZ_TMP");
+		snprintf(dir, sizeof(dir), "%s/edp-fuzz-XXXXXX", base && *base ? base : "/tmp");
+		FUZZ_CHECK(mkdtemp(dir));
+		setenv("EDP_RUNDIR", dir, 1);
+	}
+	return dir;
+}
+
+/* The input written to the file `name` in fuzz_dir(); returns its path
+ * (a static buffer per name slot). */
+static inline const char *fuzz_file(const char *name, const uint8_t *data, size_t size)
+{
+	static char path[4][320];
+	static int next;
+	char *p = path[next++ % 4];
+	snprintf(p, sizeof(path[0]), "%s/%s", fuzz_dir(), name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(write(fd, data, size) == (ssize_t)size);
+	close(fd);
+	return p;
+}
+
+#endif
