@@ -55,14 +55,15 @@ static uint64_t cycles_per_s(const struct edp_stats_header *h)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	uint64_t t = now_ns(CLOCK_MONOTONIC);
-	if (t < h->start_mono_ns + 1000000) { /* less than 1 ms up: wait for it */
+	if (h->start_mono_ns <= t && t - h->start_mono_ns < 1000000) { /* less than 1 ms up: wait for it */
 		struct timespec d = { 0, (long)(h->start_mono_ns + 1000000 - t) };
 		nanosleep(&d, NULL);
 	}
 	t = now_ns(CLOCK_MONOTONIC);
 	uint64_t c = edp_stats_cycles();
-	return t > h->start_mono_ns ? (uint64_t)((double)(c - h->start_cycles) * 1e9 / (double)(t - h->start_mono_ns))
-				    : 1000000000ull;
+	/* the start comes from the segment: a rate no machine has is not believed */
+	double hz = t > h->start_mono_ns ? (double)(c - h->start_cycles) * 1e9 / (double)(t - h->start_mono_ns) : 0;
+	return hz >= 1e6 && hz < 1e11 ? (uint64_t)hz : 1000000000ull;
 #else
 	(void)h;
 	return 1000000000ull;
@@ -435,9 +436,6 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		c->events[i].spread_before = finite_or_0(c->events[i].spread_before);
 		c->events[i].spread_after = finite_or_0(c->events[i].spread_after);
 	}
-	for (uint32_t i = 0; i < c->n_queues; i++) /* an index the printers look up */
-		if (snap->queues[i].port >= c->n_ports)
-			snap->queues[i].port = 0;
 	c->cycles_per_s = cycles_per_s(c);
 	rc = 0;
 out:
