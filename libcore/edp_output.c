@@ -37,8 +37,10 @@ static void lose(struct edp_output *o, uint64_t serial, uint16_t in_port)
 	if (o->n_lost == o->cap_lost) {
 		uint32_t cap = o->cap_lost ? o->cap_lost * 2 : 1024;
 		struct edp_output_lost *l = realloc(o->lost, cap * sizeof(*l));
-		if (!l) /* counted as one packet too few rather than never */
+		if (!l) { /* counted all the same, if perhaps twice (a flood's copies) */
+			o->lost_unlisted[in_port]++;
 			return;
+		}
 		o->lost = l;
 		o->cap_lost = cap;
 	}
@@ -170,10 +172,13 @@ static int by_serial(const void *a, const void *b)
 
 uint64_t edp_output_unwritten(struct edp_output *o, uint64_t by_in_port[EDP_MAX_PORTS])
 {
-	memset(by_in_port, 0, EDP_MAX_PORTS * sizeof(*by_in_port));
 	if (o->n_lost)
 		qsort(o->lost, o->n_lost, sizeof(*o->lost), by_serial);
 	uint64_t n = 0;
+	for (uint32_t p = 0; p < EDP_MAX_PORTS; p++) {
+		by_in_port[p] = o->lost_unlisted[p];
+		n += o->lost_unlisted[p];
+	}
 	for (uint32_t i = 0; i < o->n_lost; i++)
 		if (i == 0 || o->lost[i].serial != o->lost[i - 1].serial) {
 			n++;

@@ -55,6 +55,7 @@ struct edp_output {
 	bool failed;
 	struct edp_output_lost *lost;               /* packets not written (a packet may be here twice) */
 	uint32_t n_lost, cap_lost;
+	uint64_t lost_unlisted[EDP_MAX_PORTS];      /* by ingress port: not written, no room to list them */
 };
 
 /* Open a writer for each distinct tx of cfg's ports. On failure the
@@ -64,8 +65,9 @@ int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nan
 
 /* Write each packet to the output of each of its ports (out_ports), in
  * order; in_ports[i * in_step] is packet i's ingress port (in_step 0: all
- * the same); n <= EDP_PCAP_MAX_BUFFERED. Returns 0, or EDP_ERR_RUNTIME when the outputs have failed
- * (err is set by the call that met the failure; later calls only count). */
+ * the same); n <= EDP_PCAP_MAX_BUFFERED. Returns 0, or EDP_ERR_RUNTIME
+ * when the outputs have failed (err is set by the call that met the
+ * failure; later calls only count). */
 int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, const uint64_t *out_ports,
 		    const uint16_t *in_ports, uint32_t in_step, uint32_t n, struct edp_error *err);
 

@@ -296,7 +296,7 @@ int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt, struct edp_
 		}
 		uint64_t off = v->pos & v->mask;
 		const struct rec *r = (const struct rec *)(v->data + off);
-		uint32_t caplen = r->caplen; /* read once: the producer's memory */
+		uint32_t caplen = __atomic_load_n(&r->caplen, __ATOMIC_RELAXED); /* once: the producer may rewrite it */
 		if (caplen == WRAP_MARK) {
 			v->pos += EDP_VPORT_DATA_SIZE - off;
 			if (v->pos > v->other)
