@@ -16,6 +16,8 @@
 #define VPORT_MAGIC 0x54524f5056504445ull /* "EDPVPORT" */
 #define VPORT_VERSION 1
 #define HEADER_SIZE 4096u
+#define MAPPED (HEADER_SIZE + EDP_VPORT_DATA_SIZE)
+#define GUARD_PAGE 4096u
 #define REC_HDR 16u
 #define WRAP_MARK 0xffffffffu
 #define PUBLISH_EVERY 32 /* the consumer stores its tail at least this often */
@@ -120,11 +122,15 @@ static bool our_file(int fd)
 static struct edp_vport *map(int fd, bool consumer, const char *path, struct edp_error *err)
 {
 	struct edp_vport *v = calloc(1, sizeof(*v));
-	void *base = mmap(NULL, HEADER_SIZE + EDP_VPORT_DATA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* the ring, then a page nothing may touch: a bound missed faults at
+	 * once instead of reading or writing whatever is mapped next */
+	void *area = mmap(NULL, MAPPED + GUARD_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *base = area == MAP_FAILED ? MAP_FAILED
+					: mmap(area, MAPPED, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
 	if (!v || base == MAP_FAILED) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot map: %s", path, v ? strerror(errno) : "out of memory");
-		if (base != MAP_FAILED)
-			munmap(base, HEADER_SIZE + EDP_VPORT_DATA_SIZE);
+		if (area != MAP_FAILED)
+			munmap(area, MAPPED + GUARD_PAGE);
 		free(v);
 		close(fd);
 		return NULL;
@@ -132,7 +138,7 @@ static struct edp_vport *map(int fd, bool consumer, const char *path, struct edp
 	v->fd = fd;
 	v->consumer = consumer;
 	v->shm = base;
-	v->guard = edp_shm_guard(base, HEADER_SIZE + EDP_VPORT_DATA_SIZE);
+	v->guard = edp_shm_guard(base, MAPPED);
 	v->data = (uint8_t *)base + HEADER_SIZE;
 	v->mask = EDP_VPORT_DATA_SIZE - 1;
 	snprintf(v->path, sizeof(v->path), "%s", path);
@@ -161,7 +167,7 @@ struct edp_vport *edp_vport_create(const char *instance, const char *port, bool 
 		return NULL;
 	}
 	struct stat st;
-	size_t total = HEADER_SIZE + EDP_VPORT_DATA_SIZE;
+	size_t total = MAPPED;
 	if (fstat(fd, &st) < 0)
 		st.st_size = 0;
 	bool fresh = (size_t)st.st_size != total;
@@ -212,7 +218,7 @@ struct edp_vport *edp_vport_attach(const char *instance, const char *port, struc
 		return NULL;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size != HEADER_SIZE + EDP_VPORT_DATA_SIZE) {
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size != MAPPED) {
 		close(fd);
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a vport ring", path);
 		return NULL;
@@ -348,7 +354,7 @@ void edp_vport_close(struct edp_vport *v)
 			unlink(v->path);
 	}
 	edp_shm_unguard(v->guard);
-	munmap(v->shm, HEADER_SIZE + EDP_VPORT_DATA_SIZE);
+	munmap(v->shm, MAPPED + GUARD_PAGE);
 	close(v->fd);
 	free(v);
 }

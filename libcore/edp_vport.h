@@ -17,6 +17,9 @@
  * consumer, lock-free: head is stored by the producer only (release, after
  * the record), tail by the consumer only (release, after it copied out).
  *
+ * The mapping ends with a page that nothing may touch (a missed bound
+ * faults at once).
+ *
  * Who is attached: each side holds an open-file-description lock on its own
  * byte of the file (consumer byte 0, producer byte 1) for as long as it is
  * attached; a second consumer or producer is refused, and a killed one
