@@ -230,6 +230,13 @@ put8() {
 	run env EDP_RUNDIR="$PWD/open" "$RUN" --stats
 	assert_failure 1
 	assert_output "edp-run: EDP_RUNDIR=$PWD/open: not a usable run directory: others may write to it (mode 0777)"
+	if [ "$(id -u)" = 0 ]; then # another user's directory (only root can make one here)
+		mkdir theirs
+		chown 65534 theirs
+		run env EDP_RUNDIR="$PWD/theirs" "$RUN" --stats
+		assert_failure 1
+		assert_output "edp-run: EDP_RUNDIR=$PWD/theirs: not a usable run directory: owned by uid 65534, not by this user (0)"
+	fi
 	mkdir -p "$EDP_RUNDIR"
 	echo precious >victim
 	ln -s "$PWD/victim" "$EDP_RUNDIR/lab.in.vport"
