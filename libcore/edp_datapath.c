@@ -33,7 +33,7 @@ static int open_io(struct edp_datapath *dp, struct edp_error *err)
 		for (uint32_t j = 0; j < cfg->n_ports; j++) {
 			const char *tx = cfg->ports[j].tx;
 			if (tx && edp_port_io_kind(rx) == EDP_IO_FILE && edp_port_io_kind(tx) == EDP_IO_FILE &&
-			    ((strcmp(rx, "-") != 0 && strcmp(rx, tx) == 0) || edp_pcap_same_file(rx, 0, tx, 1)))
+			    edp_pcap_same_file(rx, 0, tx, 1))
 				return edp_error_set(err, EDP_ERR_USAGE,
 						     "%s: is both the input of port %s and the output of port %s", rx,
 						     cfg->ports[i].name, cfg->ports[j].name);

@@ -199,9 +199,14 @@ static int stat_of(const char *path, int std_fd, struct stat *st)
 bool edp_pcap_same_file(const char *a, int a_std, const char *b, int b_std)
 {
 	struct stat sa, sb;
-	if (stat_of(a, a_std, &sa) || stat_of(b, b_std, &sb))
+	if (strcmp(a, "-") == 0 && strcmp(b, "-") == 0 && a_std == b_std)
+		return true;
+	bool named_alike = strcmp(a, b) == 0 && strcmp(a, "-") != 0;
+	if (stat_of(a, a_std, &sa)) /* a file not made yet is the same under the same name */
+		return named_alike;
+	if (S_ISCHR(sa.st_mode))
 		return false;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && !S_ISCHR(sa.st_mode);
+	return named_alike || (stat_of(b, b_std, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
 }
 
 struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err)

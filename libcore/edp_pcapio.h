@@ -45,10 +45,11 @@ struct edp_pcap_writer;
 #define EDP_PCAP_MAX_BUFFERED (EDP_PCAP_WRITE_BUFFER / 16)
 #define EDP_PCAP_AGAIN 2 /* a live reader has nothing now */
 
-/* True when paths a and b are one file, pipe or socket (a link or another
- * name of it too); "-" is the descriptor a_std (or b_std) stands for: 0 for
- * an input, 1 for an output. A character device (/dev/null) is never the
- * same: writing it twice harms nothing. */
+/* True when paths a and b are one file, pipe or socket: the same name (a
+ * file not made yet too), a link or another name of it; "-" is the
+ * descriptor a_std (or b_std) stands for: 0 for an input, 1 for an output.
+ * Under other names a character device (/dev/null) is never the same:
+ * writing it twice harms nothing. */
 bool edp_pcap_same_file(const char *a, int a_std, const char *b, int b_std);
 
 /* Open `path` ("-" = stdin). On failure returns NULL with err set

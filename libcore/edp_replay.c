@@ -330,8 +330,7 @@ static int check(const struct edp_replay_config *cfg, struct edp_error *err)
 		if (strncmp(cfg->inputs[i], EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0)
 			return edp_error_set(err, EDP_ERR_USAGE, "%s: replays captures, not interfaces (a file of that name: ./%s)",
 					     cfg->inputs[i], cfg->inputs[i]);
-		if (cfg->output && ((strcmp(cfg->inputs[i], "-") != 0 && strcmp(cfg->inputs[i], cfg->output) == 0) ||
-				    edp_pcap_same_file(cfg->inputs[i], 0, cfg->output, 1)))
+		if (cfg->output && edp_pcap_same_file(cfg->inputs[i], 0, cfg->output, 1))
 			return edp_error_set(err, EDP_ERR_USAGE, "%s: is both a capture replayed and the output",
 					     cfg->inputs[i]);
 		if (strcmp(cfg->inputs[i], "-") != 0)

@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char *threads_text(uint32_t n)
 {
@@ -76,11 +75,7 @@ int edp_print_flush(const char *prog, FILE *f, const char *name)
 
 bool edp_print_json_clash(const char *json_path, const char *output)
 {
-	const char *j = json_path ? json_path : "-";
-	struct stat st; /* one name: a file not made yet, or one that exists (and is not /dev/null) */
-	if (strcmp(j, output) == 0)
-		return strcmp(j, "-") == 0 || stat(j, &st) != 0 || !S_ISCHR(st.st_mode);
-	return edp_pcap_same_file(j, 1, output, 1);
+	return edp_pcap_same_file(json_path ? json_path : "-", 1, output, 1);
 }
 
 FILE *edp_print_json_open(const char *prog, const char *path)
