@@ -87,8 +87,6 @@ static int request_key(struct edp_yaml *y, const char *k, yaml_node_t *v, void *
 	}
 	if (!s)
 		return edp_yaml_fail(y, v, "%s must be a value", k);
-	if (edp_yaml_has_control(s))
-		return edp_yaml_fail(y, v, "%s must not hold control characters", k);
 	if (strcmp(k, "workload") == 0) {
 		if (!edp_workload_name_valid(s))
 			return edp_yaml_fail(y, v, "workload name '%s' must be 1 to 64 of A-Z a-z 0-9 _ . -", s);

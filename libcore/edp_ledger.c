@@ -126,8 +126,6 @@ static int text(struct edp_yaml *y, yaml_node_t *v, const char *key, char *out, 
 	const char *s = edp_yaml_scalar(v);
 	if (!s || (!*s && !may_be_empty))
 		return edp_yaml_fail(y, v, "%s must be a%s string", key, may_be_empty ? "" : " non-empty");
-	if (edp_yaml_has_control(s))
-		return edp_yaml_fail(y, v, "%s must not hold control characters", key);
 	if (strlen(s) >= size)
 		return edp_yaml_fail(y, v, "%s is too long", key);
 	memcpy(out, s, strlen(s) + 1);

@@ -56,6 +56,7 @@ struct builder {
 	size_t n_anchors, cap_anchors;
 	const char *problem;
 	yaml_mark_t problem_mark;
+	bool refused; /* the problem is ours (what edp takes), not the YAML's */
 };
 
 /* v with room for `need` elements (v itself, or grown), or NULL. */
@@ -156,6 +157,13 @@ static int build(struct builder *b, yaml_event_t *e)
 	switch (e->type) {
 	case YAML_SCALAR_EVENT: {
 		size_t len = e->data.scalar.length;
+		for (size_t i = 0; i < len; i++) /* names, paths and addresses never hold one; a terminal acts on it */
+			if (e->data.scalar.value[i] < 0x20 || e->data.scalar.value[i] == 0x7f) {
+				b->problem = "a value holds a control character (a tab, a newline, an escape)";
+				b->problem_mark = e->start_mark;
+				b->refused = true;
+				return -1;
+			}
 		yaml_char_t *v = arena_alloc(b->y, len + 1);
 		if (!v)
 			goto oom;
@@ -243,8 +251,8 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 	}
 	int rc = 0;
 	if (done < 0 || b.problem) {
-		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: YAML error: %s", path, b.problem_mark.line + 1,
-				   b.problem_mark.column + 1, b.problem);
+		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:%zu:%zu: %s%s", path, b.problem_mark.line + 1,
+				   b.problem_mark.column + 1, b.refused ? "" : "YAML error: ", b.problem);
 		free(b.nodes);
 		edp_yaml_free(y);
 	} else {
@@ -349,18 +357,8 @@ int edp_yaml_string(struct edp_yaml *y, yaml_node_t *v, const char *key, const c
 	*out = "";
 	if (!s || !*s)
 		return edp_yaml_fail(y, v, "%s must be a non-empty string", key);
-	if (edp_yaml_has_control(s))
-		return edp_yaml_fail(y, v, "%s must not hold control characters", key);
 	*out = s;
 	return 0;
-}
-
-bool edp_yaml_has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
 }
 
 int edp_yaml_int(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out)

@@ -3,7 +3,8 @@
  *
  * A mapping is walked key by key; a duplicate key is refused, and the
  * caller refuses unknown ones with edp_yaml_unknown, which names the key.
- * Values are taken as strings or bounded decimal integers. Collections
+ * Values are taken as strings or bounded decimal integers; no scalar may
+ * hold a control character (refused at load, with its position). Collections
  * nest at most EDP_YAML_MAX_DEPTH deep: a deeper one is refused as soon as
  * it is met (libyaml's time grows with the square of the depth).
  */
@@ -52,11 +53,7 @@ typedef int (*edp_yaml_key_fn)(struct edp_yaml *y, const char *key, yaml_node_t 
  * empty value is an empty mapping. */
 int edp_yaml_each_key(struct edp_yaml *y, yaml_node_t *map, const char *what, edp_yaml_key_fn fn, void *arg);
 int edp_yaml_unknown(struct edp_yaml *y, const char *what, const char *key, const char *known);
-/* A non-empty scalar without control characters (a tab, a newline, an
- * escape: names and addresses never hold one, and a terminal would act on
- * it). */
 int edp_yaml_string(struct edp_yaml *y, yaml_node_t *v, const char *key, const char **out);
-bool edp_yaml_has_control(const char *s);
 int edp_yaml_int(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out);
 /* The same, or hexadecimal when written 0x... (an EtherType). */
 int edp_yaml_hex(struct edp_yaml *y, yaml_node_t *v, const char *key, long long lo, long long hi, long long *out);

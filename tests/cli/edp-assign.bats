@@ -386,12 +386,12 @@ YAML
 	printf 'hosts:\n  - name: x\n    devices:\n      - { address: "\\t", class: nic }\n' >tab.yaml
 	run "$A" claim w --need nic:1 --inventory tab.yaml
 	assert_failure 2
-	assert_output "edp-assign: tab.yaml:4:20: address must not hold control characters"
+	assert_output "edp-assign: tab.yaml:4:20: a value holds a control character (a tab, a newline, an escape)"
 	[ ! -e "$EDP_RUNDIR/ledger.yaml" ]
 	printf 'hosts:\n  - name: x\n    devices:\n      - { address: "0000:01:00.0", class: nic, model: "A\\eB" }\n' >esc.yaml
 	run "$A" devices --inventory esc.yaml
 	assert_failure 2
-	assert_output "edp-assign: esc.yaml:4:55: model must not hold control characters"
+	assert_output "edp-assign: esc.yaml:4:55: a value holds a control character (a tab, a newline, an escape)"
 	printf 'hosts:\n  - name: x\n    devices:\n      - { address: "0000:01:00.0", class: nic }\n' >ok.yaml
 	run "$A" claim w --need nic:1 --inventory ok.yaml
 	assert_success
