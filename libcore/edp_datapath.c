@@ -486,7 +486,7 @@ int edp_datapath_emit(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint32_t
 			ports[k] = mbufs[base + k]->out_ports;
 			in_ports[k] = mbufs[base + k]->in_port;
 		}
-		if (edp_datapath_emit_records(dp, rec, ports, in_ports, 1, count, rc ? NULL : err))
+		if (edp_datapath_emit_records(dp, rec, ports, in_ports, 1, count, err)) /* err: set by the first */
 			rc = EDP_ERR_RUNTIME;
 	}
 	return rc;
@@ -834,7 +834,7 @@ int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err)
 	return edp_output_close(&dp->out, err);
 }
 
-void edp_datapath_stats(struct edp_datapath *dp, struct edp_datapath_stats *out)
+void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->seconds = dp->seconds;
@@ -879,13 +879,13 @@ void edp_datapath_stats(struct edp_datapath *dp, struct edp_datapath_stats *out)
 		out->flow_cache.invalidations += fs->invalidations;
 	}
 	/* forwarded by the verdict, but not written: an output failed */
-	uint64_t by_in_port[EDP_MAX_PORTS];
-	uint64_t unwritten = edp_output_unwritten(&dp->out, by_in_port);
-	out->packets_forwarded -= unwritten;
-	out->packets_dropped += unwritten;
-	out->drops[EDP_DROP_OUTPUT_ERROR] += unwritten;
-	for (uint32_t p = 0; p < out->n_ports; p++)
-		out->ports[p].s.drops += by_in_port[p];
+	for (uint32_t p = 0; p < out->n_ports; p++) {
+		uint64_t unwritten = dp->out.unwritten[p];
+		out->packets_forwarded -= unwritten;
+		out->packets_dropped += unwritten;
+		out->drops[EDP_DROP_OUTPUT_ERROR] += unwritten;
+		out->ports[p].s.drops += unwritten;
+	}
 }
 
 void edp_datapath_destroy(struct edp_datapath *dp)

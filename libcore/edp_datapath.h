@@ -93,7 +93,7 @@ int edp_datapath_close_outputs(struct edp_datapath *dp, struct edp_error *err);
 
 /* The run's counters. Packets an output failed to write are taken from
  * forwarded and dropped as output-error once the outputs are closed. */
-void edp_datapath_stats(struct edp_datapath *dp, struct edp_datapath_stats *out);
+void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats *out);
 
 void edp_datapath_destroy(struct edp_datapath *dp);
 

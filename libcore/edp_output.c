@@ -38,13 +38,22 @@ static void lose(struct edp_output *o, uint64_t serial, uint16_t in_port)
 		uint32_t cap = o->cap_lost ? o->cap_lost * 2 : 1024;
 		struct edp_output_lost *l = realloc(o->lost, cap * sizeof(*l));
 		if (!l) { /* counted all the same, if perhaps twice (a flood's copies) */
-			o->lost_unlisted[in_port]++;
+			o->unwritten[in_port]++;
 			return;
 		}
 		o->lost = l;
 		o->cap_lost = cap;
 	}
 	o->lost[o->n_lost++] = (struct edp_output_lost){ serial, (uint8_t)in_port };
+}
+
+/* A copy counted as sent that did not reach its output. */
+static void unsend(struct edp_output *o, const struct edp_output_sent *c)
+{
+	o->tx[c->out_port].packets--;
+	o->tx[c->out_port].bytes -= c->wire_len;
+	o->tx[c->out_port].errors++;
+	lose(o, c->serial, c->in_port);
 }
 
 /* What sink s's writer took and has not written, now that it failed (or
@@ -55,13 +64,8 @@ static void settle(struct edp_output *o, uint32_t s)
 	edp_pcap_writer_counts(o->sinks[s], &accepted, &written, NULL);
 	if (o->settled[s] < written)
 		o->settled[s] = written;
-	for (; o->settled[s] < accepted; o->settled[s]++) {
-		const struct edp_output_sent *c = &o->sent[s][o->settled[s] & SENT_MASK];
-		o->tx[c->out_port].packets--;
-		o->tx[c->out_port].bytes -= c->wire_len;
-		o->tx[c->out_port].errors++;
-		lose(o, c->serial, c->in_port);
-	}
+	for (; o->settled[s] < accepted; o->settled[s]++)
+		unsend(o, &o->sent[s][o->settled[s] & SENT_MASK]);
 	o->taken[s] = accepted;
 }
 
@@ -92,13 +96,8 @@ static int hand_over(struct edp_output *o, unsigned p, const struct edp_pcap_rec
 	/* what it did not take is not written; nor is what it held */
 	uint64_t accepted, written;
 	edp_pcap_writer_counts(o->sinks[s], &accepted, &written, NULL);
-	for (uint64_t k = accepted; k < o->taken[s] + n; k++) {
-		const struct edp_output_sent *c = &ring[k & SENT_MASK];
-		o->tx[p].packets--;
-		o->tx[p].bytes -= c->wire_len;
-		o->tx[p].errors++;
-		lose(o, c->serial, c->in_port);
-	}
+	for (uint64_t k = accepted; k < o->taken[s] + n; k++)
+		unsend(o, &ring[k & SENT_MASK]);
 	settle(o, s);
 	o->failed = true;
 	return EDP_ERR_RUNTIME;
@@ -127,9 +126,8 @@ int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, con
 		for (; ports; ports &= ports - 1) { /* flooded, mirrored: a copy to each port */
 			unsigned p = (unsigned)__builtin_ctzll(ports);
 			if (hand_over(o, p, rec, in_ports, in_step, i, 1, bytes, err)) {
-				rc = EDP_ERR_RUNTIME; /* the packet is lost: its copies still to go are missed */
-				for (uint64_t rest = ports & (ports - 1); rest; rest &= rest - 1)
-					o->tx[__builtin_ctzll(rest)].errors++;
+				rc = EDP_ERR_RUNTIME; /* its copies still to go are missed too */
+				count_unwritten(o, ports & (ports - 1), o->serial + i, in_ports[i * in_step]);
 				break;
 			}
 		}
@@ -149,6 +147,26 @@ int edp_output_flush(struct edp_output *o, struct edp_error *err)
 	return 0;
 }
 
+static int by_serial(const void *a, const void *b)
+{
+	uint64_t x = ((const struct edp_output_lost *)a)->serial, y = ((const struct edp_output_lost *)b)->serial;
+	return x < y ? -1 : x > y;
+}
+
+/* The packets lost, each once (a flood's copies may be listed apart), by
+ * ingress port; the list goes. */
+static void count_lost(struct edp_output *o)
+{
+	if (o->n_lost)
+		qsort(o->lost, o->n_lost, sizeof(*o->lost), by_serial);
+	for (uint32_t i = 0; i < o->n_lost; i++)
+		if (i == 0 || o->lost[i].serial != o->lost[i - 1].serial)
+			o->unwritten[o->lost[i].in_port]++;
+	free(o->lost);
+	o->lost = NULL;
+	o->n_lost = o->cap_lost = 0;
+}
+
 int edp_output_close(struct edp_output *o, struct edp_error *err)
 {
 	int rc = 0;
@@ -161,31 +179,10 @@ int edp_output_close(struct edp_output *o, struct edp_error *err)
 		o->sinks[s] = NULL;
 	}
 	o->n_sinks = 0;
+	count_lost(o);
 	return rc;
 }
 
-static int by_serial(const void *a, const void *b)
-{
-	uint64_t x = ((const struct edp_output_lost *)a)->serial, y = ((const struct edp_output_lost *)b)->serial;
-	return x < y ? -1 : x > y;
-}
-
-uint64_t edp_output_unwritten(struct edp_output *o, uint64_t by_in_port[EDP_MAX_PORTS])
-{
-	if (o->n_lost)
-		qsort(o->lost, o->n_lost, sizeof(*o->lost), by_serial);
-	uint64_t n = 0;
-	for (uint32_t p = 0; p < EDP_MAX_PORTS; p++) {
-		by_in_port[p] = o->lost_unlisted[p];
-		n += o->lost_unlisted[p];
-	}
-	for (uint32_t i = 0; i < o->n_lost; i++)
-		if (i == 0 || o->lost[i].serial != o->lost[i - 1].serial) {
-			n++;
-			by_in_port[o->lost[i].in_port]++;
-		}
-	return n;
-}
 
 void edp_output_destroy(struct edp_output *o)
 {

@@ -55,7 +55,8 @@ struct edp_output {
 	bool failed;
 	struct edp_output_lost *lost;               /* packets not written (a packet may be here twice) */
 	uint32_t n_lost, cap_lost;
-	uint64_t lost_unlisted[EDP_MAX_PORTS];      /* by ingress port: not written, no room to list them */
+	uint64_t unwritten[EDP_MAX_PORTS];          /* by ingress port: packets not written, each once (whole
+						     * when the writers are closed) */
 };
 
 /* Open a writer for each distinct tx of cfg's ports. On failure the
@@ -75,13 +76,10 @@ int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, con
  * EDP_ERR_RUNTIME with err set. */
 int edp_output_flush(struct edp_output *o, struct edp_error *err);
 
-/* Flush and close every writer. Returns 0, or EDP_ERR_RUNTIME with err set
+/* Flush and close every writer, and count in `unwritten` each packet that
+ * was to be written and was not. Returns 0, or EDP_ERR_RUNTIME with err set
  * by the first failure. */
 int edp_output_close(struct edp_output *o, struct edp_error *err);
-
-/* Packets that were to be written and were not (each once), in total and
- * by ingress port. Call when the writers are closed. */
-uint64_t edp_output_unwritten(struct edp_output *o, uint64_t by_in_port[EDP_MAX_PORTS]);
 
 void edp_output_destroy(struct edp_output *o);
 

@@ -399,7 +399,7 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_
 	if (!did && run->unflushed && atomic_load_explicit(&run->live_idle, memory_order_relaxed)) {
 		/* live inputs went quiet: what was written goes down the pipe now */
 		run->unflushed = false;
-		if (!run->write_rc && edp_datapath_flush_outputs(run->dp, &run->write_err) < 0) { /* once */
+		if (!run->write_rc && edp_datapath_flush_outputs(run->dp, &run->write_err) < 0) {
 			run->write_rc = EDP_ERR_RUNTIME;
 			atomic_store_explicit(&run->abort, 1, memory_order_release);
 		}
