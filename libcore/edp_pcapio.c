@@ -66,9 +66,9 @@ struct edp_pcap_writer {
 	int fd;
 	bool own_fd;                /* false for stdout, left open */
 	uint8_t *buf;
-	uint32_t used, buffered;    /* bytes and whole records in buf */
+	uint32_t used;              /* bytes in buf: the records taken and not yet written */
 	uint64_t accepted, written; /* records taken, and those on the output */
-	uint64_t buffered_bytes, written_bytes; /* wire lengths of those in buf, and of those written */
+	uint64_t accepted_bytes, written_bytes; /* their wire lengths */
 	bool nanosecond;
 	int failed;                 /* errno of the failed write: nothing more is taken */
 	char name[256];
@@ -114,14 +114,12 @@ static int writer_drain(struct edp_pcap_writer *w, struct edp_error *err)
 			w->written++;
 			w->written_bytes += len[1];
 		}
-		w->used = w->buffered = 0;
-		w->buffered_bytes = 0;
+		w->used = 0;
 		return write_failed(w, err);
 	}
-	w->written += w->buffered;
-	w->written_bytes += w->buffered_bytes;
-	w->used = w->buffered = 0;
-	w->buffered_bytes = 0;
+	w->written = w->accepted;
+	w->written_bytes = w->accepted_bytes;
+	w->used = 0;
 	return 0;
 }
 
@@ -518,20 +516,20 @@ int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pc
 			if (done == 16)
 				done += write_all(w->fd, rec[i].data, caplen);
 			w->accepted++;
+			w->accepted_bytes += rec[i].wire_len;
 			if (done < 16 + (size_t)caplen) {
 				w->failed = errno ? errno : EIO;
 				return write_failed(w, err);
 			}
-			w->written++;
-			w->written_bytes += rec[i].wire_len;
+			w->written = w->accepted;
+			w->written_bytes = w->accepted_bytes;
 			continue;
 		}
 		memcpy(w->buf + w->used, h, 16);
 		memcpy(w->buf + w->used + 16, rec[i].data, caplen);
 		w->used += 16 + caplen;
-		w->buffered++;
-		w->buffered_bytes += rec[i].wire_len;
 		w->accepted++;
+		w->accepted_bytes += rec[i].wire_len;
 	}
 	return 0;
 }
@@ -672,6 +670,7 @@ static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record
 	t->used += rec->caplen;
 	t->wire_len[t->n++] = rec->wire_len;
 	w->accepted++;
+	w->accepted_bytes += rec->wire_len;
 	return 0;
 }
 
