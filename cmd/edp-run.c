@@ -13,6 +13,7 @@
 
 #include "edp_config.h"
 #include "edp_datapath.h"
+#include "edp_run.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp_shm.h"
@@ -302,7 +303,7 @@ int main(int argc, char **argv)
 		edp_datapath_set_log(dp, log_line, NULL);
 	if (!quiet && !edp_datapath_numa(dp))
 		fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
-	rc = edp_datapath_run(dp, &edp_stop_requested, &err);
+	rc = edp_run(dp, &edp_stop_requested, &err);
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);
 	if (rc)

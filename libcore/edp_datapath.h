@@ -9,8 +9,9 @@
  * output is deterministic. Conservation is an invariant: every packet read is
  * counted as forwarded or dropped under exactly one named reason.
  *
- * With cfg->threads > 0 the run spreads over threads (edp_worker.h); the
- * counters are summed per thread and read when the run has ended.
+ * edp_run (edp_run.h) runs it, inline or, with cfg->threads > 0, over
+ * threads (edp_worker.h); the counters are summed per thread and read when
+ * the run has ended.
  */
 #ifndef EDP_DATAPATH_H
 #define EDP_DATAPATH_H
@@ -64,11 +65,6 @@ struct edp_datapath;
  * the datapath. Errors: EDP_ERR_USAGE for a contradictory setup (a file both
  * read and written, stdin read twice), EDP_ERR_RUNTIME for I/O. */
 struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err);
-
-/* Process every input to its end, or until *stop becomes non-zero. Returns 0,
- * or EDP_ERR_RUNTIME when an input or output failed (err says which); the
- * packets read before the fault have been processed either way. */
-int edp_datapath_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 
 /* The fast path alone: classify and execute n packets whose data, lengths,
  * timestamp and in_port are set. Sets each mbuf's out_ports or drop_reason

@@ -8,6 +8,7 @@
 #include "edp_config.h"
 #include "edp_datapath.h"
 #include "edp_pcapio.h"
+#include "edp_run.h"
 
 static void run_datapath(const char *in, const char *out, uint32_t threads, uint64_t readable)
 {
@@ -20,7 +21,7 @@ static void run_datapath(const char *in, const char *out, uint32_t threads, uint
 	static volatile sig_atomic_t stop;
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
 	if (dp) {
-		int rc = edp_datapath_run(dp, &stop, &err);
+		int rc = edp_run(dp, &stop, &err);
 		int crc = edp_datapath_close_outputs(dp, &err);
 		struct edp_datapath_stats st;
 		edp_datapath_stats(dp, &st);
