@@ -10,7 +10,9 @@ ZSHCOMPDIR = $(PREFIX)/share/zsh/vendor-completions
 CC ?= cc
 WERROR ?= $(if $(CI),-Werror,)
 OPT ?= -O2 -g
-CFLAGS_BASE = -std=gnu11 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore
+WARN = -Wall -Wextra $(WERROR)
+# -MMD -MP: each object's header dependencies, from the compiler
+CFLAGS_BASE = -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore
 LIBS = -lpcap -lyaml -lnuma -lpthread -lm
 
 # BUILD selects the flavour: build/ (optimised) or build-asan/ (sanitizers).
@@ -31,13 +33,13 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-c2c
 
-.PHONY: all deps test test-build bench demo install clean check-man fuzz fuzz-build
+.PHONY: all deps test check bench demo install clean fuzz fuzz-build
 all: $(BINS) $(TOOLS) $(UNIT_BINS)
 
 deps:
 	@scripts/install-deps
 
-$(BUILD)/obj/%.o: libcore/%.c $(wildcard libcore/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: libcore/%.c | $(BUILD)/obj
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
@@ -45,7 +47,7 @@ $(LIB): $(LIB_OBJ)
 
 # cmd/common: output shared by the binaries (not a binary itself)
 CMD_COMMON_OBJ = $(patsubst cmd/common/%.c,$(BUILD)/obj/cmd_%.o,$(wildcard cmd/common/*.c))
-$(BUILD)/obj/cmd_%.o: cmd/common/%.c $(wildcard cmd/common/*.h) $(wildcard libcore/*.h) | $(BUILD)/obj
+$(BUILD)/obj/cmd_%.o: cmd/common/%.c | $(BUILD)/obj
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/%: cmd/%.c $(CMD_COMMON_OBJ) $(LIB)
@@ -53,13 +55,13 @@ $(BUILD)/%: cmd/%.c $(CMD_COMMON_OBJ) $(LIB)
 
 # only edp-top draws on a terminal: its screen (cmd/edp-top/) and ncurses
 TOP_OBJ = $(patsubst cmd/edp-top/%.c,$(BUILD)/obj/top_%.o,$(wildcard cmd/edp-top/*.c))
-$(BUILD)/obj/top_%.o: cmd/edp-top/%.c $(wildcard cmd/edp-top/*.h) $(wildcard cmd/common/*.h) $(wildcard libcore/*.h) | $(BUILD)/obj
+$(BUILD)/obj/top_%.o: cmd/edp-top/%.c | $(BUILD)/obj
 	$(CC) $(CFLAGS_ALL) -Icmd -c $< -o $@
 $(BUILD)/edp-top: $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_OBJ = $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_LIBS = -lncurses
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LIB) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
 $(BUILD)/tests/edp-gen: tests/tools/edp-gen.c $(LIB) | $(BUILD)/tests
@@ -77,19 +79,19 @@ $(BUILD)/obj $(BUILD)/tests:
 # Fuzz targets (tests/fuzz): libcore built with clang, ASan, UBSan and
 # libFuzzer's coverage, one binary a target, in build-fuzz/.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore -g -O1 \
+FUZZ_CFLAGS = -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore -g -O1 \
 	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJ = $(LIB_SRC:libcore/%.c=build-fuzz/obj/%.o)
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-build-fuzz/obj/%.o: libcore/%.c $(wildcard libcore/*.h) | build-fuzz/obj
+build-fuzz/obj/%.o: libcore/%.c | build-fuzz/obj
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 build-fuzz/libedp.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libedp.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libedp.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ build-fuzz/libedp.a $(LIBS)
 
 build-fuzz/obj:
@@ -103,9 +105,13 @@ fuzz: deps
 	$(MAKE) fuzz-build
 	@scripts/run-fuzz $(FUZZ_SECONDS)
 
-# make test: dependencies, both builds, unit + CLI tests on each, the fuzz
-# targets once over their corpora, one summary line.
+# make test: dependencies (scripts/install-deps), then make check.
+# make check: both builds, unit + CLI tests on each, the fuzz targets once
+# over their corpora, one summary line; it installs nothing.
 test: deps
+	$(MAKE) check
+
+check:
 	$(MAKE) all BUILD=build
 	$(MAKE) all BUILD=build-asan
 	$(MAKE) fuzz-build
@@ -134,3 +140,6 @@ install: all
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# the compiler's dependency lists (-MMD -MP) of every object built so far
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d build-fuzz/obj/*.d build-fuzz/*.d)
