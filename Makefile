@@ -10,7 +10,7 @@ ZSHCOMPDIR = $(PREFIX)/share/zsh/vendor-completions
 CC ?= cc
 WERROR ?= $(if $(CI),-Werror,)
 OPT ?= -O2 -g
-WARN = -Wall -Wextra $(WERROR)
+WARN = -Wall -Wextra -Wshadow -Wvla -Wmissing-prototypes $(WERROR)
 # -MMD -MP: each object's header dependencies, from the compiler
 CFLAGS_BASE = -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore
 LIBS = -lpcap -lyaml -lnuma -lpthread -lm

@@ -170,12 +170,16 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *json_path = NULL, *threads = NULL, *loop = NULL, *duration = NULL;
 	const char *name = NULL, *stats_name = NULL;
 	int json = 0, quiet = 0, ordered = 0, stats = 0, n_io = 0, c;
-	struct io_arg io[argc];
+	struct io_arg io[2 * EDP_MAX_PORTS]; /* one -r and one -w a port: more is an error */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:r:w:t:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
-		case 'r': case 'w': io[n_io++] = (struct io_arg){ (char)c, optarg }; break;
+		case 'r': case 'w':
+			if (n_io == (int)(sizeof(io) / sizeof(io[0])))
+				return usage_error("too many -r and -w options (at most %d: one of each a port)", n_io);
+			io[n_io++] = (struct io_arg){ (char)c, optarg };
+			break;
 		case 'j': json = 1; json_path = optarg; break;
 		case 'q': quiet = 1; break;
 		case 't': threads = optarg; break;

@@ -13,7 +13,8 @@ struct edp_monitor {
 	struct edp_monitor_thread *threads;
 	struct edp_monitor_queue *queues;
 	struct edp_monitor_port *ports;
-	uint32_t cap_threads, cap_queues, cap_ports;
+	uint64_t *thread_busy; /* busy cycles of each thread this sample */
+	uint32_t cap_threads, cap_queues, cap_ports, cap_busy;
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -71,6 +72,7 @@ void edp_monitor_destroy(struct edp_monitor *m)
 	free(m->threads);
 	free(m->queues);
 	free(m->ports);
+	free(m->thread_busy);
 	free(m);
 }
 
@@ -136,7 +138,8 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 	s->n_ports = h->n_ports;
 	if (grow((void **)&m->threads, &m->cap_threads, h->n_threads, sizeof(*m->threads)) ||
 	    grow((void **)&m->queues, &m->cap_queues, h->n_queues, sizeof(*m->queues)) ||
-	    grow((void **)&m->ports, &m->cap_ports, h->n_ports, sizeof(*m->ports))) {
+	    grow((void **)&m->ports, &m->cap_ports, h->n_ports, sizeof(*m->ports)) ||
+	    grow((void **)&m->thread_busy, &m->cap_busy, h->n_threads, sizeof(*m->thread_busy))) {
 		edp_stats_snapshot_free(&cur);
 		s->status = EDP_MONITOR_GONE;
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
@@ -145,7 +148,7 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 	s->queues = m->queues;
 	s->ports = m->ports;
 
-	uint64_t hits = 0, misses = 0, thread_busy[h->n_threads + 1];
+	uint64_t hits = 0, misses = 0, *thread_busy = m->thread_busy;
 	for (uint32_t i = 0; i < h->n_threads; i++) {
 		const struct edp_stats_thread *t = &cur.threads[i], *b = base ? &base->threads[i] : NULL;
 		struct edp_monitor_thread *o = &m->threads[i];

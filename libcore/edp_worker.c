@@ -729,10 +729,10 @@ static void *balancer_main(void *arg)
 		dp->rebalances++;
 		dp->queues_moved += plan->moved;
 		if (dp->n_events < EDP_SUMMARY_EVENTS) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
+			struct timespec at;
+			clock_gettime(CLOCK_MONOTONIC, &at);
 			struct edp_rebalance *e = &dp->events[dp->n_events++];
-			e->at_s = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)dp->run_start_ns) / 1e9;
+			e->at_s = ((double)at.tv_sec * 1e9 + (double)at.tv_nsec - (double)dp->run_start_ns) / 1e9;
 			e->moved = plan->moved;
 			e->spread_before = plan->spread_before;
 			e->spread_after = plan->spread_after;

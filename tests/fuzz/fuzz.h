@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* libFuzzer's entry point, defined by each target */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #define FUZZ_CHECK(c)                                                                      \
 	do {                                                                               \
 		if (!(c)) {                                                                \
