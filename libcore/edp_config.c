@@ -1,4 +1,5 @@
 #include "edp_config.h"
+#include "edp_prefix.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -93,43 +94,6 @@ int edp_parse_mac(const char *s, uint8_t mac[6])
 			return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
-	return 0;
-}
-
-int edp_parse_prefix(const char *s, struct edp_prefix *p, const char **why)
-{
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	memset(p, 0, sizeof(*p));
-	*why = "not an IPv4 or IPv6 address";
-	if (alen == 0 || alen >= sizeof(addr))
-		return -1;
-	memcpy(addr, s, alen);
-	addr[alen] = 0;
-	if (inet_pton(AF_INET, addr, p->addr) == 1)
-		p->af = 4;
-	else if (inet_pton(AF_INET6, addr, p->addr) == 1)
-		p->af = 6;
-	else
-		return -1;
-	unsigned max = p->af == 4 ? 32 : 128;
-	unsigned len = max;
-	if (slash) {
-		char *end;
-		errno = 0;
-		long l = strtol(slash + 1, &end, 10);
-		*why = p->af == 4 ? "prefix length must be 0 to 32" : "prefix length must be 0 to 128";
-		if (!slash[1] || *end || errno || l < 0 || l > (long)max || !isdigit((unsigned char)slash[1]))
-			return -1;
-		len = (unsigned)l;
-	}
-	p->len = (uint8_t)len;
-	for (unsigned bit = len; bit < max; bit++)
-		if (p->addr[bit / 8] & (0x80 >> (bit % 8))) {
-			*why = "host bits are set past the prefix length";
-			return -1;
-		}
 	return 0;
 }
 
@@ -311,7 +275,7 @@ static int rule_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	} else if (strcmp(k, "src") == 0 || strcmp(k, "dst") == 0) {
 		if (get_string(c, v, k, &s))
 			return EDP_ERR_USAGE;
-		if (edp_parse_prefix(s, k[0] == 's' ? &r->src : &r->dst, &why) < 0)
+		if (edp_prefix_parse(s, k[0] == 's' ? &r->src : &r->dst, &why) < 0)
 			return fail(c, v, "bad prefix '%s': %s", s, why);
 	} else if (strcmp(k, "proto") == 0) {
 		static const struct { const char *n; int v; } names[] = {
@@ -412,7 +376,7 @@ static int route_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	if (strcmp(k, "prefix") == 0) {
 		if (get_string(c, v, k, &s))
 			return EDP_ERR_USAGE;
-		if (edp_parse_prefix(s, &r->prefix, &why) < 0)
+		if (edp_prefix_parse(s, &r->prefix, &why) < 0)
 			return fail(c, v, "bad prefix '%s': %s", s, why);
 	} else if (strcmp(k, "port") == 0) {
 		return add_ref(c, v, k, &r->port);

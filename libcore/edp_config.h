@@ -106,6 +106,5 @@ int edp_config_port_index(const struct edp_config *cfg, const char *name);
 
 /* Parsers shared with the command line; each returns 0 or -1. */
 int edp_parse_mac(const char *s, uint8_t mac[6]);
-int edp_parse_prefix(const char *s, struct edp_prefix *p, const char **why);
 
 #endif

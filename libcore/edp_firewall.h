@@ -28,14 +28,9 @@
 
 #include "edp_error.h"
 #include "edp_flow.h"
+#include "edp_prefix.h"
 
 enum edp_fw_action { EDP_FW_DROP = 0, EDP_FW_ALLOW = 1 };
-
-struct edp_prefix {
-	uint8_t af;        /* 0 = any, 4 or 6 */
-	uint8_t len;       /* prefix length in bits */
-	uint8_t addr[16];  /* IPv4 in the first 4 bytes; bits past len are zero */
-};
 
 struct edp_fw_rule {
 	uint32_t priority;            /* 0 .. 2^31-1, higher first */

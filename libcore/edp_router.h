@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #include "edp_error.h"
-#include "edp_firewall.h" /* struct edp_prefix */
+#include "edp_flow.h"
+#include "edp_prefix.h"
 
 struct edp_route {
 	struct edp_prefix prefix; /* af 4 or 6 */

@@ -130,16 +130,16 @@ static void test_value_parsers(void **state)
 	assert_int_equal(edp_parse_mac("0a:1b:2c:3d:4e:5g", mac), -1);
 	struct edp_prefix p;
 	const char *why;
-	assert_int_equal(edp_parse_prefix("10.1.2.3", &p, &why), 0);
+	assert_int_equal(edp_prefix_parse("10.1.2.3", &p, &why), 0);
 	assert_int_equal(p.len, 32);
-	assert_int_equal(edp_parse_prefix("0.0.0.0/0", &p, &why), 0);
-	assert_int_equal(edp_parse_prefix("2001:db8::/32", &p, &why), 0);
+	assert_int_equal(edp_prefix_parse("0.0.0.0/0", &p, &why), 0);
+	assert_int_equal(edp_prefix_parse("2001:db8::/32", &p, &why), 0);
 	assert_int_equal(p.af, 6);
-	assert_int_equal(edp_parse_prefix("2001:db8::1/32", &p, &why), -1);
+	assert_int_equal(edp_prefix_parse("2001:db8::1/32", &p, &why), -1);
 	assert_string_equal(why, "host bits are set past the prefix length");
-	assert_int_equal(edp_parse_prefix("10.0.0.0/", &p, &why), -1);
-	assert_int_equal(edp_parse_prefix("10.0.0.0/-1", &p, &why), -1);
-	assert_int_equal(edp_parse_prefix("300.0.0.0/8", &p, &why), -1);
+	assert_int_equal(edp_prefix_parse("10.0.0.0/", &p, &why), -1);
+	assert_int_equal(edp_prefix_parse("10.0.0.0/-1", &p, &why), -1);
+	assert_int_equal(edp_prefix_parse("300.0.0.0/8", &p, &why), -1);
 	assert_string_equal(why, "not an IPv4 or IPv6 address");
 }
 
