@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (stats)
 		return show_stats(stats_name ? stats_name : "default", json);
-	if (name && !edp_stats_name_valid(name))
+	if (name && !edp_rundir_name_valid(name))
 		return usage_error("--name: '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 
 	struct edp_config cfg;

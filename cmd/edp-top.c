@@ -117,12 +117,12 @@ int main(int argc, char **argv)
 	if (iterations && !batch)
 		return usage_error("%s", "-n goes with -b (batch mode)");
 	const char *name = optind < argc ? argv[optind] : NULL;
-	if (name && !edp_stats_name_valid(name))
+	if (name && !edp_rundir_name_valid(name))
 		return usage_error("instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 
 	edp_catch_stop_signals();
 
-	static char names[MAX_INSTANCES][EDP_STATS_NAME_MAX + 1];
+	static char names[MAX_INSTANCES][EDP_NAME_MAX + 1];
 	int n = 0;
 	struct edp_error err = { 0 };
 	if (!name) {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "edp_stats.h"
+#include "edp_rundir.h"
 #include "edp_yaml.h"
 
 #define HEADER "# edp-assign ledger: written by edp-assign only; a checksum guards it\n"
@@ -34,7 +34,7 @@ int edp_ledger_path(char *buf, size_t size, const char *given, struct edp_error 
 	const char *rundir = getenv("EDP_RUNDIR");
 	if (rundir && *rundir) {
 		char dir[4000];
-		if (edp_stats_rundir(dir, sizeof(dir), err))
+		if (edp_rundir_path(dir, sizeof(dir), err))
 			return EDP_ERR_RUNTIME;
 		snprintf(buf, size, "%s/ledger.yaml", dir);
 		return 0;

@@ -6,7 +6,7 @@
 #include <time.h>
 
 struct edp_monitor {
-	char name[EDP_STATS_NAME_MAX + 1];
+	char name[EDP_NAME_MAX + 1];
 	bool have_prev;
 	struct edp_stats_snapshot prev;
 	uint64_t prev_mono_ns;
@@ -44,7 +44,7 @@ static double per(double x, double y)
 
 struct edp_monitor *edp_monitor_create(const char *name, struct edp_error *err)
 {
-	if (!edp_stats_name_valid(name)) {
+	if (!edp_rundir_name_valid(name)) {
 		edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 		return NULL;
 	}

@@ -44,21 +44,21 @@ struct edp_monitor_thread {
 
 struct edp_monitor_queue {
 	uint32_t queue, thread;
-	char port[EDP_STATS_NAME_MAX + 1];
+	char port[EDP_NAME_MAX + 1];
 	double share;           /* of its thread's busy cycles in the interval, 0..1 */
 	double pps;
 	uint64_t packets;
 };
 
 struct edp_monitor_port {
-	char name[EDP_STATS_NAME_MAX + 1];
+	char name[EDP_NAME_MAX + 1];
 	double rx_pps, tx_pps, rx_bps, tx_bps, drops_ps;
 	uint64_t rx_packets, tx_packets, drops;
 };
 
 struct edp_monitor_sample {
 	enum edp_monitor_status status;
-	char name[EDP_STATS_NAME_MAX + 1];
+	char name[EDP_NAME_MAX + 1];
 	int32_t pid;
 	double uptime_s, interval_s;
 	char config[128];

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_rundir.h"
 #include "edp_shm.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -70,70 +71,6 @@ static uint64_t cycles_per_s(const struct edp_stats_header *h)
 #endif
 }
 
-bool edp_stats_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	return n >= 1 && n <= EDP_STATS_NAME_MAX && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
-/* A run directory fit for our files: made owner-only when missing; else a
- * real directory (not a link to one), ours, that nobody else may write
- * to. Returns NULL, or why not. */
-static const char *unfit_dir(const char *d)
-{
-	static char why[128];
-	if (mkdir(d, 0700) == 0)
-		return NULL;
-	struct stat st;
-	if (errno != EEXIST || lstat(d, &st) != 0) {
-		snprintf(why, sizeof(why), "%s", strerror(errno));
-		return why;
-	}
-	if (S_ISLNK(st.st_mode))
-		return "a symbolic link, not a directory";
-	if (!S_ISDIR(st.st_mode))
-		return "not a directory";
-	if (st.st_uid != getuid()) {
-		snprintf(why, sizeof(why), "owned by uid %u, not by this user (%u)", (unsigned)st.st_uid,
-			 (unsigned)getuid());
-		return why;
-	}
-	if (st.st_mode & 022) {
-		snprintf(why, sizeof(why), "others may write to it (mode %04o)", (unsigned)(st.st_mode & 07777));
-		return why;
-	}
-	if (access(d, W_OK | X_OK) != 0) {
-		snprintf(why, sizeof(why), "%s", strerror(errno));
-		return why;
-	}
-	return NULL;
-}
-
-int edp_stats_rundir(char *buf, size_t size, struct edp_error *err)
-{
-	const char *env = getenv("EDP_RUNDIR"), *why;
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		if ((why = unfit_dir(buf)))
-			return edp_error_set(err, EDP_ERR_RUNTIME, "EDP_RUNDIR=%s: not a usable run directory: %s", env,
-					     why);
-		return 0;
-	}
-	snprintf(buf, size, "/run/edp");
-	if (access("/run", W_OK) == 0 && !unfit_dir(buf))
-		return 0;
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	if (xdg && *xdg) {
-		snprintf(buf, size, "%s/edp", xdg);
-		if (!unfit_dir(buf))
-			return 0;
-	}
-	snprintf(buf, size, "/tmp/edp-%u", (unsigned)getuid());
-	if ((why = unfit_dir(buf)))
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a usable run directory: %s", buf, why);
-	return 0;
-}
-
 static size_t segment_size(uint32_t threads, uint32_t queues, uint32_t ports)
 {
 	return ALIGN64(sizeof(struct edp_stats_header)) + threads * sizeof(struct edp_stats_thread) +
@@ -152,10 +89,10 @@ static void offsets(const struct edp_stats_header *h, size_t *t, size_t *q, size
 
 static int segment_path(const char *name, char *path, size_t size, struct edp_error *err)
 {
-	if (!edp_stats_name_valid(name))
+	if (!edp_rundir_name_valid(name))
 		return edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 	char dir[4000];
-	if (edp_stats_rundir(dir, sizeof(dir), err))
+	if (edp_rundir_path(dir, sizeof(dir), err))
 		return EDP_ERR_RUNTIME;
 	snprintf(path, size, "%s/%s.stats", dir, name);
 	return 0;
@@ -465,10 +402,10 @@ static int by_name(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-int edp_stats_list(char (*names)[EDP_STATS_NAME_MAX + 1], int max, struct edp_error *err)
+int edp_stats_list(char (*names)[EDP_NAME_MAX + 1], int max, struct edp_error *err)
 {
 	char dir[4000];
-	if (edp_stats_rundir(dir, sizeof(dir), err))
+	if (edp_rundir_path(dir, sizeof(dir), err))
 		return -1;
 	DIR *d = opendir(dir);
 	if (!d)
@@ -477,14 +414,14 @@ int edp_stats_list(char (*names)[EDP_STATS_NAME_MAX + 1], int max, struct edp_er
 	struct dirent *e;
 	while ((e = readdir(d)) && n < max) {
 		size_t len = strlen(e->d_name);
-		if (len <= 6 || strcmp(e->d_name + len - 6, ".stats") != 0 || len - 6 > EDP_STATS_NAME_MAX)
+		if (len <= 6 || strcmp(e->d_name + len - 6, ".stats") != 0 || len - 6 > EDP_NAME_MAX)
 			continue;
-		char name[EDP_STATS_NAME_MAX + 1];
+		char name[EDP_NAME_MAX + 1];
 		memcpy(name, e->d_name, len - 6);
 		name[len - 6] = 0;
 		char path[sizeof(dir) + sizeof(e->d_name) + 1];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		int fd = edp_stats_name_valid(name) ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+		int fd = edp_rundir_name_valid(name) ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
 		if (fd < 0)
 			continue;
 		if (flock(fd, LOCK_SH | LOCK_NB) < 0) /* held: its instance runs */

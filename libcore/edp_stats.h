@@ -1,7 +1,7 @@
 /* edp_stats: the live counters of a running instance, in shared memory.
  *
  * An instance named NAME publishes $EDP_RUNDIR/NAME.stats (see
- * edp_stats_rundir), a file mapped by the instance for writing and by any
+ * edp_rundir_path), a file mapped by the instance for writing and by any
  * reader (edp-top, edp-run --stats) for reading. Owner-only permissions. The
  * instance holds an exclusive flock on it for its lifetime: a file nobody
  * holds is stale (its instance was killed) and is replaced at the next
@@ -29,10 +29,10 @@
 
 #include "edp_action.h"
 #include "edp_error.h"
+#include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
 #define EDP_STATS_VERSION 3
-#define EDP_STATS_NAME_MAX 32
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -55,7 +55,7 @@ struct edp_stats_queue {
 
 struct edp_stats_port {
 	_Alignas(64) _Atomic uint32_t seq;
-	char name[EDP_STATS_NAME_MAX + 1];
+	char name[EDP_NAME_MAX + 1];
 	uint64_t rx_packets, rx_bytes; /* written by the reading thread */
 };
 
@@ -81,7 +81,7 @@ struct edp_stats_header {
 				 * reader works it out from start_cycles and start_mono_ns */
 	uint64_t start_cycles;  /* edp_stats_cycles at start */
 	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at start */
-	char name[EDP_STATS_NAME_MAX + 1];
+	char name[EDP_NAME_MAX + 1];
 	char config[127];       /* a one-line summary of the configuration */
 	_Alignas(64) _Atomic uint32_t seq; /* guards what follows */
 	uint32_t running;       /* 0 once the run has ended (draining) */
@@ -100,17 +100,6 @@ static inline void edp_stats_write_end(_Atomic uint32_t *seq)
 {
 	atomic_store_explicit(seq, atomic_load_explicit(seq, memory_order_relaxed) + 1, memory_order_release);
 }
-
-/* The directory of control sockets and stats segments: $EDP_RUNDIR, else
- * /run/edp when /run is writable, else $XDG_RUNTIME_DIR/edp, else
- * /tmp/edp-$UID; created owner-only when missing. One that exists must be
- * a directory (not a link), owned by this user, that nobody else may write
- * to; $EDP_RUNDIR or /tmp/edp-$UID that is not is refused with the reason.
- * Its files are opened with O_NOFOLLOW. */
-int edp_stats_rundir(char *buf, size_t size, struct edp_error *err);
-
-/* True when name is 1..32 of [a-z0-9_-]. */
-bool edp_stats_name_valid(const char *name);
 
 struct edp_stats_layout {
 	uint32_t n_threads, n_queues, n_ports;
@@ -158,7 +147,7 @@ void edp_stats_snapshot_free(struct edp_stats_snapshot *snap);
 
 /* The names of the running instances (stale segments left out), sorted;
  * at most max. Returns how many, or -1 with err set. */
-int edp_stats_list(char (*names)[EDP_STATS_NAME_MAX + 1], int max, struct edp_error *err);
+int edp_stats_list(char (*names)[EDP_NAME_MAX + 1], int max, struct edp_error *err);
 
 /* The cycle counter the stats count in (TSC where there is one); inline,
  * as the datapath threads read it a few times a batch. */

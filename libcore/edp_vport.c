@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "edp_shm.h"
-#include "edp_stats.h"
+#include "edp_rundir.h"
 
 #define VPORT_MAGIC 0x54524f5056504445ull /* "EDPVPORT" */
 #define VPORT_VERSION 1
@@ -62,12 +62,12 @@ static uint32_t rec_len(uint32_t caplen)
 
 static int vport_path(const char *instance, const char *port, char *path, size_t size, struct edp_error *err)
 {
-	if (!edp_stats_name_valid(instance))
+	if (!edp_rundir_name_valid(instance))
 		return edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", instance);
-	if (!edp_stats_name_valid(port))
+	if (!edp_rundir_name_valid(port))
 		return edp_error_set(err, EDP_ERR_USAGE, "port name '%s' must be 1 to 32 of a-z 0-9 _ -", port);
 	char dir[4000];
-	if (edp_stats_rundir(dir, sizeof(dir), err))
+	if (edp_rundir_path(dir, sizeof(dir), err))
 		return EDP_ERR_RUNTIME;
 	snprintf(path, size, "%s/%s.%s.vport", dir, instance, port);
 	return 0;

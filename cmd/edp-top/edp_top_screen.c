@@ -210,7 +210,7 @@ void edp_top_screen_open(bool color)
 	}
 }
 
-int edp_top_screen_choose(char (*names)[EDP_STATS_NAME_MAX + 1], int n)
+int edp_top_screen_choose(char (*names)[EDP_NAME_MAX + 1], int n)
 {
 	int at = 0;
 	for (;;) {

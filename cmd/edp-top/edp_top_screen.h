@@ -16,7 +16,7 @@ void edp_top_screen_close(void);
 
 /* Several instances and no name: let the operator pick one. Returns its
  * index, or -1 to quit. */
-int edp_top_screen_choose(char (*names)[EDP_STATS_NAME_MAX + 1], int n);
+int edp_top_screen_choose(char (*names)[EDP_NAME_MAX + 1], int n);
 
 /* Watch m, refreshing every `delay` seconds, until q or a stop signal;
  * the keys are in the help screen. Returns the exit status. */
