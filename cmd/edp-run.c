@@ -13,6 +13,7 @@
 
 #include "edp_config.h"
 #include "edp_datapath.h"
+#include "edp_ledger.h"
 #include "edp_run.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
@@ -273,6 +274,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 
+	if (edp_ledger_check_ports(&cfg, &err)) { /* a port's device: ours in the ledger? */
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		rc = err.status;
+		goto out;
+	}
 	edp_catch_stop_signals();
 
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);

@@ -165,40 +165,8 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 
 bool edp_datapath_numa(const struct edp_datapath *dp) { return !dp->cfg->threads || dp->topo.numa; }
 
-/* Ports that name a device open only when this instance's workload owns
- * it in the assignment ledger (edp_ledger.h). */
-static int check_devices(const struct edp_config *cfg, struct edp_error *err)
-{
-	const char *me = cfg->instance ? cfg->instance : "default";
-	bool any = false;
-	for (uint32_t i = 0; i < cfg->n_ports; i++)
-		any |= cfg->ports[i].device[0] != 0;
-	if (!any)
-		return 0;
-	char path[4096];
-	struct edp_ledger l;
-	if (edp_ledger_load(&l, path, sizeof(path), NULL, err))
-		return EDP_ERR_RUNTIME;
-	int rc = 0;
-	for (uint32_t i = 0; i < cfg->n_ports && !rc; i++) {
-		const struct edp_port_config *pc = &cfg->ports[i];
-		const struct edp_claim *c = pc->device[0] ? edp_ledger_owner(&l, pc->device) : NULL;
-		if (pc->device[0] && !c)
-			rc = edp_error_set(err, EDP_ERR_RUNTIME,
-					   "port %s: device %s is not assigned to %s (edp-assign claim %s ...; ledger %s)", pc->name,
-					   pc->device, me, me, path);
-		else if (c && strcmp(c->workload, me) != 0)
-			rc = edp_error_set(err, EDP_ERR_RUNTIME, "port %s: device %s is assigned to %s, not to %s (ledger %s)",
-					   pc->name, pc->device, c->workload, me, path);
-	}
-	edp_ledger_free(&l);
-	return rc;
-}
-
 struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err)
 {
-	if (check_devices(cfg, err))
-		return NULL;
 	struct edp_datapath *dp = aligned_alloc(64, sizeof(*dp)); /* its inputs have lines of their own */
 	if (!dp) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");

@@ -433,3 +433,31 @@ int edp_ledger_write(struct edp_ledger *l, const char *path, struct edp_error *e
 		l->generation++;
 	return rc;
 }
+
+int edp_ledger_check_ports(const struct edp_config *cfg, struct edp_error *err)
+{
+	const char *me = cfg->instance ? cfg->instance : "default";
+	bool any = false;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		any |= cfg->ports[i].device[0] != 0;
+	if (!any)
+		return 0;
+	char path[4096];
+	struct edp_ledger l;
+	if (edp_ledger_load(&l, path, sizeof(path), NULL, err))
+		return EDP_ERR_RUNTIME;
+	int rc = 0;
+	for (uint32_t i = 0; i < cfg->n_ports && !rc; i++) {
+		const struct edp_port_config *pc = &cfg->ports[i];
+		const struct edp_claim *c = pc->device[0] ? edp_ledger_owner(&l, pc->device) : NULL;
+		if (pc->device[0] && !c)
+			rc = edp_error_set(err, EDP_ERR_RUNTIME,
+					   "port %s: device %s is not assigned to %s (edp-assign claim %s ...; ledger %s)", pc->name,
+					   pc->device, me, me, path);
+		else if (c && strcmp(c->workload, me) != 0)
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "port %s: device %s is assigned to %s, not to %s (ledger %s)",
+					   pc->name, pc->device, c->workload, me, path);
+	}
+	edp_ledger_free(&l);
+	return rc;
+}

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edp_config.h"
 #include "edp_device.h"
 #include "edp_error.h"
 
@@ -70,5 +71,12 @@ const struct edp_claim *edp_ledger_owner(const struct edp_ledger *l, const char 
 
 /* True when name is 1 to 64 of A-Z a-z 0-9 _ . - */
 bool edp_workload_name_valid(const char *name);
+
+/* Does this instance (cfg->instance, else "default") own, in the ledger,
+ * the device of each port of cfg that names one (`device:`)? Returns 0
+ * (also when no port names a device: the ledger is not read), or
+ * EDP_ERR_RUNTIME naming the first port whose device it does not own and
+ * who does. The policy of edp-run, which asks before it opens the ports. */
+int edp_ledger_check_ports(const struct edp_config *cfg, struct edp_error *err);
 
 #endif
