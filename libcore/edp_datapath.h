@@ -1,17 +1,20 @@
-/* edp_datapath: the batch loop that ties the engines together, and nothing
- * else.
+/* edp_datapath: a datapath put together from its parts, for a run.
  *
- *   readers (pcapio) -> batch of mbufs -> parse -> flow cache lookup
- *     hit: cached action program; miss: pipeline (slow path), insert
- *   -> execute -> outputs (pcapio), in input order
+ *   inputs (edp_input: read, merge by timestamp) -> batch of mbufs
+ *   -> lane (edp_lane: parse, flow cache lookup; on a miss the pipeline,
+ *      firewall -> router -> switch, and an insert) -> execute
+ *   -> outputs (edp_output: write, in input order, and account)
+ *   live counters -> stats segment (edp_publish)
+ *
+ * This file's engine sets them up from a config (every input and output
+ * opened, pools on the inputs' NUMA nodes, one lane a thread), sums their
+ * counters when the run has ended, and tears them down. edp_run (edp_run.h)
+ * runs it: the inline batch loop, or threads (edp_worker.h); both call
+ * down into the parts, which call nothing above them.
  *
  * Several inputs are merged by timestamp (ties go to the lower port), so the
  * output is deterministic. Conservation is an invariant: every packet read is
  * counted as forwarded or dropped under exactly one named reason.
- *
- * edp_run (edp_run.h) runs it, inline or, with cfg->threads > 0, over
- * threads (edp_worker.h); the counters are summed per thread and read when
- * the run has ended.
  */
 #ifndef EDP_DATAPATH_H
 #define EDP_DATAPATH_H
@@ -25,7 +28,6 @@
 #include "edp_flowcache.h"
 #include "edp_mbuf.h"
 
-#define EDP_BATCH 32
 #define EDP_SUMMARY_EVENTS 8
 
 struct edp_port_stats {

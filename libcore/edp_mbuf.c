@@ -70,7 +70,7 @@ static inline struct edp_mbuf *take(struct edp_mbuf_pool *p)
 	m->data = edp_mbuf_buf(m);
 	m->out_ports = 0;
 	m->drop_reason = 0;
-	m->flags = 0;
+	m->parse_status = 0;
 	m->rx_flags = 0;
 	return m;
 }

@@ -24,6 +24,9 @@
 #include "edp_error.h"
 #include "edp_topo.h"
 
+/* The most packets a burst or a batch carries (read, processed, written
+ * together). */
+#define EDP_BATCH 32
 
 /* What the threaded reader found out about a packet, handed to the worker
  * with it (edp_mbuf.rx_flags). */
@@ -44,7 +47,7 @@ struct edp_mbuf {
 	uint16_t l3_off;            /* offset of the L3 header (0 = none) */
 	uint16_t l4_off;            /* offset of the L4 header (0 = none) */
 	uint8_t drop_reason;        /* enum edp_drop_reason when out_ports == 0 */
-	uint8_t flags;              /* reserved for the datapath */
+	uint8_t parse_status;       /* enum edp_parse_status of its headers (set by the lane) */
 	uint8_t rx_flags;           /* enum edp_rx_flags */
 	uint8_t reserved[7];
 	uint32_t rss_hash;          /* with EDP_RX_RSS */
@@ -142,7 +145,7 @@ static inline void edp_mbuf_init(struct edp_mbuf *m, uint32_t data_len, uint32_t
 	m->wire_len = wire_len;
 	m->in_port = in_port;
 	m->drop_reason = 0;
-	m->flags = 0;
+	m->parse_status = 0;
 	m->rx_flags = 0;
 }
 

@@ -11,6 +11,7 @@ _Static_assert((SENT_RING & SENT_MASK) == 0, "the ring of what a writer holds is
 int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nanosecond, uint32_t snaplen,
 		    struct edp_error *err)
 {
+	o->n_ports = cfg->n_ports;
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
 		const char *tx = cfg->ports[i].tx;
 		o->port_sink[i] = -1;
@@ -103,6 +104,20 @@ static int hand_over(struct edp_output *o, unsigned p, const struct edp_pcap_rec
 	return EDP_ERR_RUNTIME;
 }
 
+/* The ports' tx counters to the stats segment, where they changed. */
+static void publish_tx(struct edp_output *o)
+{
+	for (uint32_t p = 0; p < o->n_ports; p++) {
+		struct edp_stats_port_tx *b = edp_stats_port_tx(o->stats, p);
+		if (b->tx_packets == o->tx[p].packets)
+			continue;
+		edp_stats_write_begin(&b->seq);
+		b->tx_packets = o->tx[p].packets;
+		b->tx_bytes = o->tx[p].bytes;
+		edp_stats_write_end(&b->seq);
+	}
+}
+
 int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, const uint64_t *out_ports,
 		    const uint16_t *in_ports, uint32_t in_step, uint32_t n, struct edp_error *err)
 {
@@ -133,7 +148,34 @@ int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, con
 		}
 	}
 	o->serial += n;
+	if (o->stats)
+		publish_tx(o);
 	return rc ? rc : o->failed ? EDP_ERR_RUNTIME : 0;
+}
+
+int edp_output_emit_mbufs(struct edp_output *o, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err)
+{
+	struct edp_pcap_record rec[EDP_BATCH];
+	uint64_t ports[EDP_BATCH];
+	uint16_t in_ports[EDP_BATCH];
+	int rc = 0;
+	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
+		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
+		for (uint32_t k = 0; k < count; k++) {
+			rec[k] = edp_pcap_record_of(mbufs[base + k]);
+			ports[k] = mbufs[base + k]->out_ports;
+			in_ports[k] = mbufs[base + k]->in_port;
+		}
+		if (edp_output_emit(o, rec, ports, in_ports, 1, count, err)) /* err: set by the first */
+			rc = EDP_ERR_RUNTIME;
+	}
+	return rc;
+}
+
+void edp_output_publish(struct edp_output *o, struct edp_stats_writer *stats)
+{
+	o->stats = stats;
+	publish_tx(o);
 }
 
 int edp_output_flush(struct edp_output *o, struct edp_error *err)

@@ -14,6 +14,9 @@
  * still hold (a writer holds at most EDP_PCAP_MAX_BUFFERED records, and
  * one call of edp_output_emit hands it at most as many more).
  *
+ * With a stats segment (edp_output_publish), each port's tx counters are
+ * published there after every emit that changed them.
+ *
  * Thread-safety: one thread at a time writes (the writer role).
  */
 #ifndef EDP_OUTPUT_H
@@ -24,7 +27,9 @@
 
 #include "edp_config.h"
 #include "edp_error.h"
+#include "edp_mbuf.h"
 #include "edp_pcapio.h"
+#include "edp_stats.h"
 
 struct edp_output_port {
 	uint64_t packets, bytes; /* copies that reached the output whole */
@@ -57,6 +62,8 @@ struct edp_output {
 	uint32_t n_lost, cap_lost;
 	uint64_t unwritten[EDP_MAX_PORTS];          /* by ingress port: packets not written, each once (whole
 						     * when the writers are closed) */
+	struct edp_stats_writer *stats;             /* NULL: not published */
+	uint32_t n_ports;
 };
 
 /* Open a writer for each distinct tx of cfg's ports. On failure the
@@ -71,6 +78,12 @@ int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nan
  * failure; later calls only count). */
 int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, const uint64_t *out_ports,
 		    const uint16_t *in_ports, uint32_t in_step, uint32_t n, struct edp_error *err);
+
+/* The same from the packets' descriptors (any n). */
+int edp_output_emit_mbufs(struct edp_output *o, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
+
+/* Publish the tx counters of the ports to `stats` from now on. */
+void edp_output_publish(struct edp_output *o, struct edp_stats_writer *stats);
 
 /* Hand what the writers buffer to their files and pipes now. Returns 0, or
  * EDP_ERR_RUNTIME with err set. */

@@ -1,9 +1,9 @@
 /* edp_run: runs a datapath over its inputs: the mode (inline on the calling
  * thread, or worker threads) and the run's wall time.
  *
- * It sits above edp_datapath (the batch loop and its halves) and
- * edp_worker (the threads), which call down and never up: neither calls
- * this engine, and the datapath never calls the worker.
+ * It holds the inline batch loop and decides which runs go on threads
+ * (edp_worker). Both call down into the datapath's parts (edp_input,
+ * edp_lane, edp_output, edp_publish), which call nothing above them.
  */
 #ifndef EDP_RUN_H
 #define EDP_RUN_H

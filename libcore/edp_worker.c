@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "edp_doorbell.h"
+#include "edp_publish.h"
 #include "edp_ring.h"
 #include "edp_tlb.h"
 
@@ -275,7 +276,7 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 		struct queue *q = &run->q[w->mine[i]];
 		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
 		uint64_t c0 = *now;
-		edp_datapath_process_lane(run->dp, w->lane, batch, n);
+		edp_lane_process(w->lane, &run->dp->pipeline, batch, n);
 		/* the ring holds all in flight; seeing the room also sees the
 		 * writer done with the entries beside the slots */
 		int room = edp_ring_has_room(q->out, n);
@@ -291,7 +292,7 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 		uint64_t c = *now - c0;
 		atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + c,
 				      memory_order_relaxed);
-		edp_datapath_publish_queue(run->dp, w->mine[i], w->lane->index, n, c);
+		edp_publish_queue(run->dp, w->mine[i], w->lane->index, n, c);
 	}
 }
 
@@ -317,7 +318,7 @@ static void write_batch(struct run *run, struct edp_mbuf **batch, const struct e
 {
 	for (uint32_t i = 0; i < n; i++) /* another core may have processed them: all at once */
 		__builtin_prefetch(rec[i].data);
-	if (edp_datapath_emit_records(run->dp, rec, ports, in_ports, in_step, n, &run->write_err) && !run->write_rc) {
+	if (edp_output_emit(&run->dp->out, rec, ports, in_ports, in_step, n, &run->write_err) && !run->write_rc) {
 		run->write_rc = EDP_ERR_RUNTIME;
 		atomic_store_explicit(&run->abort, 1, memory_order_release);
 	}
@@ -399,7 +400,7 @@ static uint32_t write_turn(struct run *run, struct worker *w, bool wait, uint64_
 	if (!did && run->unflushed && atomic_load_explicit(&run->live_idle, memory_order_relaxed)) {
 		/* live inputs went quiet: what was written goes down the pipe now */
 		run->unflushed = false;
-		if (!run->write_rc && edp_datapath_flush_outputs(run->dp, &run->write_err) < 0) {
+		if (!run->write_rc && edp_output_flush(&run->dp->out, &run->write_err)) {
 			run->write_rc = EDP_ERR_RUNTIME;
 			atomic_store_explicit(&run->abort, 1, memory_order_release);
 		}
@@ -446,7 +447,7 @@ static bool can_read(struct run *run)
 {
 	struct edp_datapath *dp = run->dp;
 	for (uint32_t i = 0; i < dp->n_pools; i++)
-		if (!edp_pools_have(&dp->pools[i], edp_datapath_read_room(dp)))
+		if (!edp_pools_have(&dp->pools[i], edp_inputs_read_room(&dp->in)))
 			return false;
 	for (uint32_t i = 0; i < run->n_queues; i++)
 		if (!edp_ring_has_room(run->q[i].rx, EDP_BATCH))
@@ -468,8 +469,8 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_rx_meta meta[EDP_BATCH];
 	uint32_t qid[EDP_BATCH], n;
-	int got = edp_datapath_pick_burst(dp, run->stop, batch, meta, qid, EDP_BATCH, &n, &run->read_rc,
-					  run->read_err);
+	int got = edp_inputs_pick_burst(&dp->in, run->stop, batch, meta, qid, EDP_BATCH, &n, &run->read_rc,
+					run->read_err);
 	int idle = n == 0 && got == EDP_PICK_IDLE;
 	if (idle != atomic_load_explicit(&run->live_idle, memory_order_relaxed)) /* written when it flips */
 		atomic_store_explicit(&run->live_idle, idle, memory_order_relaxed);
@@ -489,7 +490,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 			ids[i] = (void *)(uintptr_t)(qid[i] + 1);
 		push_sized(run->order, ids, n);
 	}
-	edp_datapath_publish_rx(dp);
+	edp_publish_rx(dp);
 	/* each packet straight into the next slot of its queue (and its entry
 	 * beside it), in input order; each queue published once (can_read saw
 	 * room for a batch on every ring) */
@@ -612,7 +613,7 @@ static void serve(struct worker *w)
 		did += taken;
 		if (did) {
 			lane->busy_cycles += now - c0;
-			edp_datapath_publish_lane(run->dp, lane, false);
+			edp_publish_lane(run->dp, lane, false);
 			idle_since = 0;
 			continue;
 		}
@@ -624,23 +625,12 @@ static void serve(struct worker *w)
 		now = edp_stats_cycles();
 		lane->idle_cycles += now - c0;
 		if (slept) /* idle time shows too */
-			edp_datapath_publish_lane(run->dp, lane, false);
+			edp_publish_lane(run->dp, lane, false);
 	}
 	now = edp_stats_cycles();
 	while (write_turn(run, w, true, &now)) /* a turn writes WRITE_MAX at most */
 		;
-	edp_datapath_publish_lane(run->dp, lane, true);
-}
-
-/* Worker `index` on its CPU, with its flow cache on its node; the buckets
- * of a worker that starts with queues faulted in now (`warm`: one that gets
- * its first queue later touches them as it goes). */
-static void place(struct edp_datapath *dp, uint32_t index, bool warm)
-{
-	edp_topo_pin(dp->worker_cpu[index], NULL);
-	edp_flowcache_place(dp->lanes[index].fc, &dp->topo, dp->worker_node[index]);
-	if (warm)
-		edp_flowcache_warm(dp->lanes[index].fc);
+	edp_publish_lane(run->dp, lane, true);
 }
 
 static void settle(struct worker *w)
@@ -649,7 +639,8 @@ static void settle(struct worker *w)
 	bool owns = false;
 	for (uint32_t i = 0; i < run->n_queues && !owns; i++)
 		owns = atomic_load_explicit(&run->q[i].owner, memory_order_relaxed) == (int32_t)w->index;
-	place(run->dp, w->index, owns);
+	struct edp_datapath *dp = run->dp;
+	edp_lane_place(w->lane, &dp->topo, dp->worker_cpu[w->index], dp->worker_node[w->index], owns);
 }
 
 static void *worker_main(void *arg)
@@ -721,7 +712,7 @@ static void *balancer_main(void *arg)
 				continue;
 			if (len < (int)sizeof(what))
 				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
-						len ? ", " : "", i, cfg->ports[dp->inputs[i / dp->queues_per_port].port].name,
+						len ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
 						tq[i].owner, plan->owner[i]);
 			atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
 			edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
@@ -801,7 +792,7 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	run->dp = dp;
 	run->ordered = cfg->ordered;
 	run->n_workers = cfg->threads;
-	run->n_queues = dp->n_inputs * dp->queues_per_port;
+	run->n_queues = dp->in.n * dp->in.queues_per_port;
 	/* a thread per CPU polls 2 ms before it sleeps (waking a sleeping vCPU
 	 * is slow); with more threads than CPUs polling takes a busy thread's
 	 * time: none (-t 4 on two CPUs: 0.18 s with 20 us, 0.14 s without) */
@@ -819,7 +810,7 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 	memset(run->w, 0, wsize);
 	for (uint32_t i = 0; i < run->n_queues; i++) {
 		struct queue *q = &run->q[i];
-		q->port = dp->inputs[i / dp->queues_per_port].port;
+		q->port = dp->in.of[i / dp->in.queues_per_port].port;
 		if (!(q->rx = edp_ring_create(RX_RING_SLOTS, err)) || !(q->out = edp_ring_create(in_flight, err)))
 			return EDP_ERR_RUNTIME;
 		if (!(q->meta = aligned_alloc(64, edp_ring_capacity(q->rx) * sizeof(*q->meta))) ||
@@ -874,25 +865,6 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 
 int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
-	bool merged = dp->in_input_order && dp->n_inputs > 1;
-	if (dp->in_input_order && dp->log && (dp->cfg->threads > 1 || dp->cfg->rx_queues > 1)) {
-		char line[200];
-		snprintf(line, sizeof(line), "ordered with a learning switch: %s, in input order (a verdict depends on what "
-			 "the packets before it taught the switch)",
-			 merged ? "the inputs' packets are processed on one thread" : "one receive queue an input");
-		dp->log(dp->log_ctx, line);
-	}
-	if ((dp->cfg->threads == 1 && dp->queues_per_port == 1) || merged) {
-		/* one worker, one queue an input: the queue is the input, and the
-		 * rings would only carry packets from this thread to itself, so the
-		 * worker runs the batch loop inline (on its CPU, its flow cache on
-		 * its node): -t 1 then costs what -t 0 does. Inputs merged in
-		 * input order for a learning switch go the same way: one queue of
-		 * each, taken a batch at a time, would not keep that order. */
-		place(dp, 0, true);
-		dp->lanes[0].n_queues = dp->n_inputs;
-		return edp_datapath_run_inline(dp, stop, err);
-	}
 	struct run run;
 	memset(&run, 0, sizeof(run));
 	atomic_init(&run.writing, false);
@@ -908,7 +880,7 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	}
 	run.stop = stop;
 	run.read_err = err;
-	run.read_rc = edp_datapath_prime(dp, stop, err);
+	run.read_rc = edp_inputs_prime(&dp->in, stop, err);
 	/* signals go to the calling thread (worker 0, the reader), whose
 	 * blocking read they interrupt */
 	sigset_t block, old;

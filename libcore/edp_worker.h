@@ -23,9 +23,10 @@
  * ring and the writer takes packets in exactly that sequence: the output is
  * byte-identical for any number of threads.
  *
- * One worker with one queue an input runs edp_datapath_run_inline on its
- * CPU instead: the queue is the input, and the rings would carry packets
- * from the thread to itself (-t 1 took up to 1.2x of -t 0's time that way).
+ * edp_run (edp_run.h) decides which runs are threaded: one worker with one
+ * queue an input runs the inline loop on its CPU instead (the rings would
+ * carry packets from the thread to itself: -t 1 took up to 1.2x of -t 0's
+ * time that way), and so do inputs merged in input order.
  *
  * No packet is dropped for lack of room: the out, order and free rings are
  * sized for every packet in flight, and the reader reads a batch only when
@@ -40,11 +41,9 @@
 
 #include "edp_datapath_impl.h"
 
-/* Run dp on cfg->threads workers until the inputs end or *stop is set. */
+/* Run dp on cfg->threads workers until the inputs end or *stop is set.
+ * The workers call down into the datapath's parts (edp_input, edp_lane,
+ * edp_output, edp_publish), never up. */
 int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
-
-/* Packets in flight in threaded mode (the size of the small pool). */
-#define EDP_WORKER_IN_FLIGHT 2048
-#define EDP_WORKER_LARGE_IN_FLIGHT 64
 
 #endif

@@ -217,7 +217,7 @@ static void test_mbuf_alloc_buffer(void **state)
 	edp_mbuf_init(m, 60, 1500, 123456789ull, 3);
 	m->out_ports = 5;
 	m->drop_reason = 2;
-	m->flags = 1;
+	m->parse_status = 1;
 	m->l3_off = 14;
 	edp_mbuf_free_bulk(&m, 1);
 	assert_int_equal(edp_mbuf_pool_available(pool), 1);
@@ -234,7 +234,7 @@ static void test_mbuf_alloc_buffer(void **state)
 	assert_int_equal(m->in_port, 3);
 	assert_int_equal(m->out_ports, 0);
 	assert_int_equal(m->drop_reason, 0);
-	assert_int_equal(m->flags, 0);
+	assert_int_equal(m->parse_status, 0);
 	assert_int_equal(m->data[59], 0xab);
 	edp_mbuf_pool_destroy(pool);
 }

@@ -38,7 +38,7 @@ static bool pools_have(const struct edp_datapath *dp, uint32_t n)
 	return true;
 }
 
-/* The threaded reader's bargain: with edp_datapath_read_room free buffers
+/* The threaded reader's bargain: with edp_inputs_read_room free buffers
  * in each pool, a burst never runs out, also across the passes of --loop
  * (an input then reads twice in one burst). The taken packets are held, as
  * the rings and workers hold them, and given back only as far as the room
@@ -61,10 +61,10 @@ static void test_burst_within_read_room(void **state)
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
 	assert_non_null(dp);
 	volatile sig_atomic_t stop = 0;
-	assert_int_equal(edp_datapath_prime(dp, &stop, &err), 0);
+	assert_int_equal(edp_inputs_prime(&dp->in, &stop, &err), 0);
 	enum { HELD = 4096 };
 	struct edp_mbuf **held = malloc(HELD * sizeof(*held));
-	uint32_t head = 0, tail = 0, room = edp_datapath_read_room(dp);
+	uint32_t head = 0, tail = 0, room = edp_inputs_read_room(&dp->in);
 	uint64_t seen = 0;
 	for (int burst = 0; burst < 3000; burst++) {
 		while (!pools_have(dp, room)) { /* what the writer hands back */
@@ -75,7 +75,7 @@ static void test_burst_within_read_room(void **state)
 		struct edp_rx_meta meta[EDP_BATCH];
 		uint32_t q[EDP_BATCH], n = 0;
 		int rc = 0;
-		int got = edp_datapath_pick_burst(dp, &stop, b, meta, q, EDP_BATCH, &n, &rc, &err);
+		int got = edp_inputs_pick_burst(&dp->in, &stop, b, meta, q, EDP_BATCH, &n, &rc, &err);
 		assert_int_equal(rc, 0);
 		assert_int_equal(got, 1);
 		assert_int_equal(n, EDP_BATCH);
@@ -114,7 +114,7 @@ static void test_slow_path_timing(void **state)
 		/* a new flow each time (its source port): a miss */
 		m->data_len = m->wire_len = (uint32_t)build_udp4(m->data, 0x0a000001, 0x0a000002, (uint16_t)i, 53);
 		m->in_port = 0;
-		m->flags = 0;
+		m->parse_status = 0;
 		edp_datapath_process(dp, &m, 1);
 		assert_int_equal(lane->slow_path_runs, i + 1);
 		uint64_t step = lane->slow_path_cycles - last;
