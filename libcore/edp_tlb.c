@@ -73,3 +73,26 @@ bool edp_tlb_worth_it(const struct edp_tlb_plan *plan, double threshold, double 
 	return plan->spread_before > 0 &&
 	       (plan->spread_before - plan->spread_after) >= min_improvement * plan->spread_before;
 }
+
+void edp_tlb_place(const int32_t *queue_node, const int32_t *queue_pin, uint32_t nq, const int32_t *thread_numa,
+		   uint32_t nt, int32_t *owner)
+{
+	uint32_t load[EDP_TLB_MAX_THREADS] = { nt > 1 };
+	for (uint32_t q = 0; q < nq; q++)
+		if (queue_pin[q] >= 0)
+			load[queue_pin[q]]++;
+	for (uint32_t q = 0; q < nq; q++) {
+		owner[q] = queue_pin[q];
+		if (owner[q] >= 0)
+			continue;
+		bool local = false;
+		for (uint32_t w = 0; w < nt; w++)
+			local |= thread_numa[w] == queue_node[q];
+		for (uint32_t k = 1; k <= nt; k++) {
+			uint32_t w = k % nt; /* 1, 2, ..., 0 */
+			if ((!local || thread_numa[w] == queue_node[q]) && (owner[q] < 0 || load[w] < load[owner[q]]))
+				owner[q] = (int32_t)w;
+		}
+		load[owner[q]]++;
+	}
+}

@@ -42,6 +42,16 @@ struct edp_tlb_plan {
 void edp_tlb_plan(const struct edp_tlb_queue *queues, uint32_t nq, const int32_t *thread_numa,
 		  const double *thread_base, uint32_t nt, struct edp_tlb_plan *plan);
 
+/* The first owner of every queue, before any load is known: a pinned queue
+ * (queue_pin[q] >= 0) its worker; each other queue, in order, the thread
+ * with the fewest queues so far on the queue's NUMA node (any thread when
+ * none is on that node), thread 0 (the reader, when there are others)
+ * counted as one queue more and taken last on a tie: reading is a load of
+ * its own. 1 <= nt <= EDP_TLB_MAX_THREADS, pins
+ * below nt. */
+void edp_tlb_place(const int32_t *queue_node, const int32_t *queue_pin, uint32_t nq, const int32_t *thread_numa,
+		   uint32_t nt, int32_t *owner);
+
 /* Apply a plan? Only when something is unbalanced (the busiest thread above
  * threshold, or the spread above it) and the predicted spread is at least
  * min_improvement (a fraction) smaller than now. */

@@ -833,33 +833,15 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}
 	edp_doorbell_init(&run->balancer_bell);
-	/* to start: pinned queues to their worker; each other queue to the
-	 * worker with the fewest queues on its port's node (any node when that
-	 * one has none), the reading worker 0 counted as one queue more and
-	 * last on ties: reading is a load of its own */
-	uint32_t n = run->n_workers, *load = calloc(n, sizeof(uint32_t));
-	if (!load)
+	int32_t *owner = calloc(run->n_queues, sizeof(int32_t));
+	if (!owner)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
-	load[0] = n > 1;
-	for (uint32_t q = 0; q < run->n_queues; q++)
-		if (dp->queue_pin[q] >= 0)
-			load[dp->queue_pin[q]]++;
+	edp_tlb_place(dp->queue_node, dp->queue_pin, run->n_queues, dp->worker_node, run->n_workers, owner);
 	for (uint32_t q = 0; q < run->n_queues; q++) {
-		int32_t owner = dp->queue_pin[q];
-		bool local = false;
-		for (uint32_t w = 0; w < n; w++)
-			local |= dp->worker_node[w] == dp->queue_node[q];
-		for (uint32_t k = 1; dp->queue_pin[q] < 0 && k <= n; k++) {
-			uint32_t w = k % n; /* 1, 2, ..., 0 */
-			if ((!local || dp->worker_node[w] == dp->queue_node[q]) && (owner < 0 || load[w] < load[owner]))
-				owner = (int32_t)w;
-		}
-		if (dp->queue_pin[q] < 0)
-			load[owner]++;
-		atomic_init(&run->q[q].owner, owner);
+		atomic_init(&run->q[q].owner, owner[q]);
 		atomic_init(&run->q[q].move_to, -1);
 	}
-	free(load);
+	free(owner);
 	return 0;
 }
 

@@ -90,6 +90,37 @@ static void test_base_load(void **state)
 	assert_int_equal(plan.moved, 0);
 }
 
+/* The first placement: the reader (thread 0) counts one queue more and
+ * loses ties, so with 2 threads the queues go 1, 1, 0, 1, 0, 1. */
+static void test_place_spread(void **state)
+{
+	(void)state;
+	int32_t node[6] = { 0, 0, 0, 0, 0, 0 }, pin[6] = { -1, -1, -1, -1, -1, -1 }, numa[2] = { 0, 0 }, owner[6];
+	edp_tlb_place(node, pin, 6, numa, 2, owner);
+	int32_t want[6] = { 1, 1, 0, 1, 0, 1 };
+	assert_memory_equal(owner, want, sizeof(want));
+	/* one thread: it reads and takes every queue */
+	edp_tlb_place(node, pin, 3, numa, 1, owner);
+	assert_int_equal(owner[0], 0);
+	assert_int_equal(owner[1], 0);
+	assert_int_equal(owner[2], 0);
+}
+
+/* Pinned queues stay and count; the others go to their node's threads,
+ * and to any thread when their node has none. */
+static void test_place_pinned_and_numa(void **state)
+{
+	(void)state;
+	int32_t numa[3] = { 0, 1, 1 }, owner[5];
+	int32_t node[5] = { 1, 1, 1, 0, 2 }, pin[5] = { 0, -1, -1, -1, -1 };
+	edp_tlb_place(node, pin, 5, numa, 3, owner);
+	assert_int_equal(owner[0], 0); /* pinned: off its node, as asked */
+	assert_int_equal(owner[1], 1); /* node 1: threads 1 and 2 */
+	assert_int_equal(owner[2], 2);
+	assert_int_equal(owner[3], 0); /* node 0: thread 0 alone */
+	assert_int_equal(owner[4], 1); /* node 2 has none: the least loaded (thread 0 reads) */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +128,8 @@ int main(void)
 		cmocka_unit_test(test_greedy_and_stable),
 		cmocka_unit_test(test_pinned_and_numa),
 		cmocka_unit_test(test_base_load),
+		cmocka_unit_test(test_place_spread),
+		cmocka_unit_test(test_place_pinned_and_numa),
 	};
 	return cmocka_run_group_tests_name("tlb", tests, NULL, NULL);
 }
