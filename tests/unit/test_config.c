@@ -5,31 +5,10 @@
 #include "unit.h"
 #include "edp_config.h"
 
-static char dir[64];
-
-static int make_dir(void **state)
-{
-	(void)state;
-	strcpy(dir, "/tmp/edp-config-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-	(void)state;
-	const char *files[] = { "edp.yaml", "min.yaml", "bad.yaml" };
-	char path[128];
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	return rmdir(dir);
-}
-
 static const char *write_file(const char *name, const char *text)
 {
 	static char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", unit_dir(), name);
 	FILE *f = fopen(path, "w");
 	fputs(text, f);
 	fclose(f);
@@ -62,7 +41,7 @@ static void test_full_config(void **state)
 	assert_int_equal(edp_config_load(&cfg, path, &err), 0);
 	assert_int_equal(cfg.n_ports, 2);
 	char rx[128];
-	snprintf(rx, sizeof(rx), "%s/trace.pcap", dir);
+	snprintf(rx, sizeof(rx), "%s/trace.pcap", unit_dir());
 	assert_string_equal(cfg.ports[0].rx, rx); /* relative to the config's directory */
 	assert_string_equal(cfg.ports[0].tx, "/abs/out.pcap");
 	assert_string_equal(cfg.ports[1].tx, "-");
@@ -150,5 +129,5 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_errors),
 		cmocka_unit_test(test_value_parsers),
 	};
-	return cmocka_run_group_tests_name("config", tests, make_dir, remove_dir);
+	return cmocka_run_group_tests_name("config", tests, unit_dir_setup, unit_dir_teardown);
 }

@@ -12,20 +12,7 @@
 #include "edp_shm.h"
 #include "edp_stats.h"
 
-static char dir[64];
 static atomic_int stop_writer;
-
-static int setup(void **state)
-{
-	(void)state;
-	return unit_rundir(dir, "stats");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return rmdir(dir);
-}
 
 static void *writer(void *arg)
 {
@@ -86,12 +73,12 @@ static void test_lifecycle(void **state)
 	struct edp_stats_snapshot s;
 	assert_int_equal(edp_stats_read("life", &s, &err), EDP_ERR_RUNTIME);
 	char want[256];
-	snprintf(want, sizeof(want), "no instance 'life' is running (no %s/life.stats)", dir);
+	snprintf(want, sizeof(want), "no instance 'life' is running (no %s/life.stats)", unit_dir());
 	assert_string_equal(err.msg, want);
 	struct edp_stats_writer *w = edp_stats_create("life", &l, &err);
 	assert_non_null(w);
 	char path[128];
-	snprintf(path, sizeof(path), "%s/life.stats", dir);
+	snprintf(path, sizeof(path), "%s/life.stats", unit_dir());
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -134,7 +121,7 @@ static void test_reader_probing(void **state)
 {
 	(void)state;
 	char path[128];
-	snprintf(path, sizeof(path), "%s/probed.stats", dir);
+	snprintf(path, sizeof(path), "%s/probed.stats", unit_dir());
 	int fd = open(path, O_RDWR | O_CREAT, 0600); /* what a reader finds before the instance locks it */
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), 0);
@@ -213,7 +200,7 @@ static void test_hostile_segment(void **state)
 	edp_stats_header(w)->n_threads = 2;
 
 	char path[128];
-	snprintf(path, sizeof(path), "%s/hostile.stats", dir);
+	snprintf(path, sizeof(path), "%s/hostile.stats", unit_dir());
 	pthread_t th;
 	atomic_store(&stop_shrinker, 0);
 	assert_int_equal(pthread_create(&th, NULL, shrinker, path), 0);
@@ -242,5 +229,5 @@ int main(void)
 		cmocka_unit_test(test_reader_probing),
 		cmocka_unit_test(test_hostile_segment),
 	};
-	return cmocka_run_group_tests_name("stats", tests, setup, teardown);
+	return cmocka_run_group_tests_name("stats", tests, unit_dir_setup, unit_dir_teardown);
 }

@@ -9,19 +9,6 @@
 #include "edp_shm.h"
 #include "edp_vport.h"
 
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	return unit_rundir(dir, "vport");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return rmdir(dir);
-}
 
 /* Frame k: a length from the sequence and bytes that name k. */
 static uint32_t frame_len(uint64_t k)
@@ -91,7 +78,7 @@ static void test_stress(void **state)
 	edp_vport_close(p);
 	edp_vport_close(c);
 	char path[128];
-	snprintf(path, sizeof(path), "%s/inst.up.vport", dir);
+	snprintf(path, sizeof(path), "%s/inst.up.vport", unit_dir());
 	assert_int_equal(access(path, F_OK), -1); /* empty and unattached: removed */
 }
 
@@ -105,12 +92,12 @@ static void test_restart_and_rules(void **state)
 	assert_null(edp_vport_attach("inst", "x", &err));
 	char want[512];
 	snprintf(want, sizeof(want),
-		 "no vport inst:x (no %s/inst.x.vport): start edp-run --name inst with port x on rx: vport", dir);
+		 "no vport inst:x (no %s/inst.x.vport): start edp-run --name inst with port x on rx: vport", unit_dir());
 	assert_string_equal(err.msg, want);
 	struct edp_vport *c = edp_vport_create("inst", "x", NULL, &err);
 	assert_non_null(c);
 	assert_null(edp_vport_create("inst", "x", NULL, &err));
-	snprintf(want, sizeof(want), "vport inst:x is in use by another edp-run (%s/inst.x.vport)", dir);
+	snprintf(want, sizeof(want), "vport inst:x is in use by another edp-run (%s/inst.x.vport)", unit_dir());
 	assert_string_equal(err.msg, want);
 	struct edp_vport *p = edp_vport_attach("inst", "x", &err);
 	assert_non_null(p);
@@ -145,7 +132,7 @@ static void test_restart_and_rules(void **state)
 	sent += 100;
 	static uint8_t big[EDP_VPORT_MAX_FRAME + 1];
 	assert_int_equal(edp_vport_send(p, big, sizeof(big), sizeof(big), 0, &err), -1);
-	snprintf(want, sizeof(want), "%s/inst.x.vport: a 262145-byte frame is larger than a vport takes (262144)", dir);
+	snprintf(want, sizeof(want), "%s/inst.x.vport: a 262145-byte frame is larger than a vport takes (262144)", unit_dir());
 	assert_string_equal(err.msg, want);
 	edp_vport_close(p);
 	/* the next consumer gets all the rest, in order */
@@ -170,7 +157,7 @@ static void test_replaced(void **state)
 {
 	(void)state;
 	char path[128];
-	snprintf(path, sizeof(path), "%s/inst.bad.vport", dir);
+	snprintf(path, sizeof(path), "%s/inst.bad.vport", unit_dir());
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("not a ring", f);
@@ -298,5 +285,5 @@ int main(void)
 		cmocka_unit_test(test_replaced),
 		cmocka_unit_test(test_hostile_ring),
 	};
-	return cmocka_run_group_tests_name("vport", tests, setup, teardown);
+	return cmocka_run_group_tests_name("vport", tests, unit_dir_setup, unit_dir_teardown);
 }

@@ -10,15 +10,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-/* A fresh run directory for the test group: dir (at least 32 bytes) gets
- * /tmp/edp-WHAT-XXXXXX, created, and EDP_RUNDIR points at it. 0 or -1. */
-static inline int unit_rundir(char *dir, const char *what)
+/* The test group's own directory, /tmp/edp-unit-XXXXXX, made by
+ * unit_dir_setup (which points EDP_RUNDIR at it) and removed with the
+ * files in it by unit_dir_teardown: a group's setup and teardown. */
+static inline char *unit_dir(void)
 {
-	snprintf(dir, 32, "/tmp/edp-%s-XXXXXX", what);
-	return mkdtemp(dir) ? setenv("EDP_RUNDIR", dir, 1) : -1;
+	static char dir[64];
+	return dir;
+}
+
+static inline int unit_dir_setup(void **state)
+{
+	(void)state;
+	snprintf(unit_dir(), 64, "/tmp/edp-unit-XXXXXX");
+	return mkdtemp(unit_dir()) ? setenv("EDP_RUNDIR", unit_dir(), 1) : -1;
+}
+
+static inline int unit_dir_teardown(void **state)
+{
+	(void)state;
+	DIR *d = opendir(unit_dir());
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char path[384];
+		snprintf(path, sizeof(path), "%s/%s", unit_dir(), e->d_name);
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && unlink(path) != 0)
+			fprintf(stderr, "unit_dir_teardown: %s: cannot remove\n", path);
+	}
+	if (d)
+		closedir(d);
+	return rmdir(unit_dir());
 }
 
 /* Deterministic xorshift64 for randomised tests. */
