@@ -202,7 +202,7 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 	assert_output "edp-assign: ledger $L fails its checksum (truncated, damaged or edited): refused; the last good one is $L.bak"
 	run as claim z --need nic:1
 	assert_failure 1
-	cmp "$L" <(sed 's/workload: "b"/workload: "c"/' good.yaml) # never half-used, never rewritten
+	diff -u "$L" <(sed 's/workload: "b"/workload: "c"/' good.yaml) # never half-used, never rewritten
 	head -c 300 good.yaml >"$L"
 	run as list
 	assert_failure 1
@@ -240,7 +240,8 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 			grep -qx "edp-assign: no device available for w$w: nic:1 (policy best-effort)" "err.$w"
 		fi
 	done
-	[ "$ok" -eq 20 ] && [ "$no" -eq 30 ]
+	assert_equal "$ok" 20
+	assert_equal "$no" 30
 	run "$A" list --json
 	assert_success
 	echo "$output" | jq -e '(.claims | length) == 20 and ([.claims[].device] | unique | length) == 20
@@ -366,7 +367,7 @@ YAML
 	assert_output "edp-run: port up: device 0000:3b:00.1 is assigned to vm2, not to vm1 (ledger $EDP_RUNDIR/ledger.yaml)"
 	run "$RUN" -c d.yaml --name vm2 -q
 	assert_success
-	[ "$(count out.pcap)" -eq 20 ]
+	assert_equal "$(count out.pcap)" 20
 	printf 'ports:\n  - { name: up, rx: in.pcap, device: "zz" }\n' >bad.yaml
 	run "$RUN" -c bad.yaml
 	assert_failure 2
@@ -396,7 +397,7 @@ YAML
 	run "$A" claim w --need nic:1 --inventory ok.yaml
 	assert_success
 	# the last good ledger is kept from the first write on, and reads back
-	cmp "$EDP_RUNDIR/ledger.yaml" "$EDP_RUNDIR/ledger.yaml.bak"
+	diff -u "$EDP_RUNDIR/ledger.yaml" "$EDP_RUNDIR/ledger.yaml.bak"
 	run "$A" list
 	assert_success
 	assert_line --partial "0000:01:00.0"

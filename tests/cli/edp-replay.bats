@@ -41,27 +41,27 @@ load helper
 @test "a replay to a file is byte-identical to its input, real captures and generated ones" {
 	for f in tcpreplay-test.pcap tcpdump-802.1ad_QinQ.pcap tcpdump-bigtcp-ipv6-hbh.pcap; do
 		"$REPLAY" -T -q "$DATA/$f" -w out.pcap
-		cmp "$DATA/$f" out.pcap
+		same_bytes "$DATA/$f" out.pcap
 	done
 	# the capture's own pace, 10 us gaps: same bytes too
 	"$GEN" flows=20,packets=3000,size=64-1500,proto=mix,v6=0.3,gap-ns=10000,seed=4 in.pcap
 	"$REPLAY" -q in.pcap -w out.pcap
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 	# a header with FCS bits in its link type: every packet still the same
 	"$REPLAY" -T -q "$DATA/tcpdump-esp_truncated.pcap" -w out.pcap
-	cmp <(body "$DATA/tcpdump-esp_truncated.pcap") <(body out.pcap)
+	same_body "$DATA/tcpdump-esp_truncated.pcap" out.pcap
 	# pcapng in, pcap out: tcpdump reads the same packets
 	"$REPLAY" -T -q "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng" -w out.pcap
-	[ "$(reading "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng")" = "$(reading out.pcap)" ]
+	assert_equal "$(reading "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng")" "$(reading out.pcap)"
 }
 
 @test "stdout by default when it is a pipe; replay | edp-run conserves every packet" {
 	"$GEN" flows=50,packets=5000,seed=9 in.pcap
 	"$REPLAY" -T -q in.pcap | cat >out.pcap
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 	"$REPLAY" --pps 50000 -q in.pcap | "$RUN" -r - -w run.pcap -q --json=sum.json
 	jq -e '.packets_in == 5000 and .packets_forwarded == 5000' sum.json
-	cmp in.pcap run.pcap
+	same_bytes in.pcap run.pcap
 }
 
 @test "--pps: exact count, the rate within 1%, gap percentiles in the JSON" {
@@ -71,17 +71,17 @@ load helper
 		and .pacing.mode == "pps" and .pacing.target == 20000
 		and (.pacing.rate_error | fabs) < 0.01 and (.seconds > 0.98 and .seconds < 1.05)
 		and .pacing.gap_p50_ns > 45000 and .pacing.gap_p50_ns < 55000'
-	[ "$(count out.pcap)" -eq 20000 ]
+	assert_equal "$(count out.pcap)" 20000
 }
 
 @test "--limit, --loop and --duration give exact counts" {
 	"$GEN" flows=10,packets=1000,seed=5 in.pcap
 	run "$REPLAY" -T -q --limit 123 in.pcap -w out.pcap --json
 	echo "$output" | jq -e '.packets == 123'
-	[ "$(count out.pcap)" -eq 123 ]
+	assert_equal "$(count out.pcap)" 123
 	run "$REPLAY" -T -q --loop 3 in.pcap -w out.pcap --json
 	echo "$output" | jq -e '.packets == 3000 and .loops == 3'
-	[ "$(count out.pcap)" -eq 3000 ]
+	assert_equal "$(count out.pcap)" 3000
 	# loops continue in time: timestamps never go back
 	tcpdump -r out.pcap -tt -n 2>/dev/null | awk '{ if ($1 < last) exit 1; last = $1 }'
 	# 10,000 pps for 0.5 s: packets due at 0, 0.1 ms, ... 499.9 ms
@@ -95,7 +95,7 @@ load helper
 	"$GEN" flows=10,packets=101,gap-ns=10000000,seed=6 in.pcap # 1 s of capture
 	run "$REPLAY" -q -x 4 in.pcap -w out.pcap --json
 	echo "$output" | jq -e '.packets == 101 and .pacing.multiplier == 4 and .seconds > 0.24 and .seconds < 0.27'
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 }
 
 @test "a capture past 2038 (seconds over 2^31) is paced by its own gaps" {
@@ -104,7 +104,7 @@ load helper
 	stamped y2038.pcap 2147483647:999000000 2147483648:001000000 2147483648:002000000
 	run timeout -s KILL 10 "$REPLAY" -q -w out.pcap --json y2038.pcap
 	assert_success
-	cmp y2038.pcap out.pcap
+	same_bytes y2038.pcap out.pcap
 	echo "$output" | jq -e '.packets == 3 and .seconds >= 0.003 and .seconds < 1'
 }
 
@@ -112,6 +112,7 @@ load helper
 	stamped gap.pcap 100:0 3700:0
 	"$REPLAY" -q -w out.pcap --json gap.pcap >res.json &
 	pid=$!
+	when_finished stop_pid "$pid"
 	sleep 0.3
 	kill -TERM "$pid"
 	for _ in $(seq 20); do
@@ -124,7 +125,7 @@ load helper
 	fi
 	wait "$pid"
 	jq -e '.packets == 1' res.json
-	[ "$(tcpdump -r out.pcap -n 2>/dev/null | wc -l)" -eq 1 ]
+	assert_equal "$(tcpdump -r out.pcap -n 2>/dev/null | wc -l)" 1
 }
 
 @test "SIGTERM while stdin is quiet stops cleanly (exit 0), also while preloading" {
@@ -134,6 +135,7 @@ load helper
 		# shellcheck disable=SC2086
 		"$REPLAY" --topspeed $pre -w out.pcap - <in.fifo 2>err.txt &
 		pid=$!
+		when_finished stop_pid "$pid"
 		exec 5>in.fifo # the writer end stays open: the pipe goes quiet, not away
 		cat "$DATA/tcpreplay-test.pcap" >&5
 		sleep 0.5
@@ -141,12 +143,12 @@ load helper
 		rc=0
 		wait "$pid" || rc=$?
 		exec 5>&-
-		[ "$rc" -eq 0 ]
+		assert_equal "$rc" 0
 		if [ -z "$pre" ]; then
-			[ "$(count out.pcap)" -eq 179 ]
+			assert_equal "$(count out.pcap)" 179
 			grep -q '^edp-replay: 179 packets' err.txt
 		else
-			[ "$(count out.pcap)" -eq 0 ]
+			assert_equal "$(count out.pcap)" 0
 			grep -q '^edp-replay: 0 packets' err.txt
 		fi
 		! grep -q 'error' err.txt
@@ -157,15 +159,16 @@ load helper
 	"$GEN" flows=5,packets=100,gap-ns=2000,seed=7 a.pcap
 	"$GEN" flows=5,packets=100,gap-ns=3000,seed=8 b.pcap
 	"$REPLAY" -T -q --merge a.pcap b.pcap -w out.pcap
-	[ "$(count out.pcap)" -eq 200 ]
+	assert_equal "$(count out.pcap)" 200
 	# the same packets as mergecap's merge, in time order; on equal times
 	# the first capture's packet first (both start at the same time)
 	mergecap -F pcap -w want.pcap a.pcap b.pcap
-	[ "$(tcpdump -r want.pcap -n -e -tt 2>/dev/null | sort)" = "$(tcpdump -r out.pcap -n -e -tt 2>/dev/null | sort)" ]
+	diff -u <(tcpdump -r want.pcap -n -e -tt 2>/dev/null | sort) <(tcpdump -r out.pcap -n -e -tt 2>/dev/null | sort)
 	tcpdump -r out.pcap -tt -n 2>/dev/null | awk '{ if ($1 < last) exit 1; last = $1 }'
-	[ "$(tcpdump -r out.pcap -n -e -c 2 2>/dev/null | cut -d' ' -f2-)" = "$( (tcpdump -r a.pcap -n -e -c 1; tcpdump -r b.pcap -n -e -c 1) 2>/dev/null | cut -d' ' -f2-)" ]
+	diff -u <(tcpdump -r out.pcap -n -e -c 2 2>/dev/null | cut -d' ' -f2-) \
+		<( (tcpdump -r a.pcap -n -e -c 1; tcpdump -r b.pcap -n -e -c 1) 2>/dev/null | cut -d' ' -f2-)
 	"$REPLAY" -T -q a.pcap b.pcap -w out.pcap
-	[ "$(count out.pcap)" -eq 200 ]
+	assert_equal "$(count out.pcap)" 200
 	# b starts where a started: its times move to follow a's
 	tcpdump -r out.pcap -tt -n 2>/dev/null | awk '{ if ($1 < last) exit 1; last = $1 }'
 }
@@ -180,13 +183,13 @@ load helper
 @test "rewrites: MACs and VLAN push seen by tcpdump, VLAN pop, checksums fixed by --ip-offset" {
 	"$GEN" flows=4,packets=40,proto=mix,v6=0.5,seed=11 in.pcap
 	"$REPLAY" -T -q --src-mac 02:aa:bb:cc:dd:01 --dst-mac 02:aa:bb:cc:dd:02 --vlan-add 77 in.pcap -w out.pcap
-	[ "$(tcpdump -r out.pcap -n -e 2>/dev/null | grep -c '^.*02:aa:bb:cc:dd:01 > 02:aa:bb:cc:dd:02, ethertype 802.1Q (0x8100), length [0-9]*: vlan 77, p 0')" -eq 40 ]
+	assert_equal "$(tcpdump -r out.pcap -n -e 2>/dev/null | grep -c '^.*02:aa:bb:cc:dd:01 > 02:aa:bb:cc:dd:02, ethertype 802.1Q (0x8100), length [0-9]*: vlan 77, p 0')" 40
 	"$REPLAY" -T -q --vlan-strip out.pcap -w back.pcap
-	[ "$(tcpdump -r back.pcap -n -e 2>/dev/null | grep -c 'vlan')" -eq 0 ]
-	[ "$(tcpdump -r back.pcap -n 2>/dev/null | cut -d' ' -f2-)" = "$(tcpdump -r in.pcap -n 2>/dev/null | cut -d' ' -f2-)" ]
+	assert_equal "$(tcpdump -r back.pcap -n -e 2>/dev/null | grep -c 'vlan')" 0
+	assert_equal "$(tcpdump -r back.pcap -n 2>/dev/null | cut -d' ' -f2-)" "$(tcpdump -r in.pcap -n 2>/dev/null | cut -d' ' -f2-)"
 	# the outer tag of a QinQ frame pops, the inner one stays
 	"$REPLAY" -T -q --vlan-strip "$DATA/tcpdump-802.1ad_QinQ.pcap" -w q.pcap
-	[ "$(tcpdump -r q.pcap -n -e 2>/dev/null | grep -c '802.1Q')" -eq "$(count q.pcap)" ]
+	assert_equal "$(tcpdump -r q.pcap -n -e 2>/dev/null | grep -c '802.1Q')" "$(count q.pcap)"
 	# loop 2 shifts every address by 256: new flows, valid checksums
 	run "$REPLAY" -T -q --loop 2 --ip-offset 256 in.pcap -w out.pcap --json
 	echo "$output" | jq -e '.packets == 80 and .flows == 8'
@@ -201,17 +204,18 @@ load helper
 	"$REPLAY" -T -q --synth flows=100,packets=2000,size=imix,proto=mix,v6=0.2,vlan=100,zipf=1.1,seed=7 -w a.pcap
 	"$REPLAY" -T -q --synth flows=100,packets=2000,size=imix,proto=mix,v6=0.2,vlan=100,zipf=1.1,seed=7 -w b.pcap
 	"$REPLAY" -T -q --synth flows=100,packets=2000,size=imix,proto=mix,v6=0.2,vlan=100,zipf=1.1,seed=8 -w c.pcap
-	cmp a.pcap b.pcap
+	same_bytes a.pcap b.pcap
 	! cmp -s a.pcap c.pcap
-	[ "$(count a.pcap)" -eq 2000 ]
+	assert_equal "$(count a.pcap)" 2000
 	# the top flow of 100 under zipf 1.1 carries about 1/H(100, 1.1) = 21% of the packets
 	top=$(tcpdump -r a.pcap -n 2>/dev/null | awk '{ print $3, $5 }' | sort | uniq -c | sort -rn | head -1 | awk '{ print $1 }')
-	[ "$top" -gt 300 ] && [ "$top" -lt 560 ]
+	assert_gt "$top" 300
+	assert_lt "$top" 560
 	# a frame too short for its headers is made just long enough for them
 	"$REPLAY" -T -q --synth packets=2,size=10 -w short4.pcap
 	"$REPLAY" -T -q --synth packets=2,size=10,proto=tcp,v6=1,vlan=5 -w short6.pcap
-	[ "$(tcpdump -r short4.pcap -n -e 2>/dev/null | grep -c 'length 42: ')" -eq 2 ]
-	[ "$(tcpdump -r short6.pcap -n -e 2>/dev/null | grep -c 'length 78: ')" -eq 2 ]
+	assert_equal "$(tcpdump -r short4.pcap -n -e 2>/dev/null | grep -c 'length 42: ')" 2
+	assert_equal "$(tcpdump -r short6.pcap -n -e 2>/dev/null | grep -c 'length 78: ')" 2
 }
 
 @test "errors: a missing capture, an unsupported link type, a reader that goes away" {
@@ -227,16 +231,12 @@ load helper
 	grep -qE "^edp-replay: [0-9]+ packets \([0-9]+ bytes\)" err.txt
 }
 
-teardown() {
-	if [ -n "${cap:-}" ]; then kill "$cap" 2>/dev/null || true; fi
-	if [ -n "${ns:-}" ]; then ip netns del "$ns" 2>/dev/null || true; fi
-}
-
 @test "-i: every packet arrives on the other end of a veth pair, as sent" {
 	netns_up
 	"$REPLAY" -T -q --synth flows=20,packets=3000,size=64-1000,proto=mix,seed=12 -w want.pcap
 	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -s 2048 -B 65536 -w got.pcap 2>tcpdump.err 3>&- &
 	cap=$!
+	when_finished stop_pid "$cap"
 	wait_for grep -q "listening on veth1" tcpdump.err
 	run ip netns exec "$ns" "$REPLAY" -q --pps 10000 --synth flows=20,packets=3000,size=64-1000,proto=mix,seed=12 -i veth0 --json
 	assert_success
@@ -244,8 +244,8 @@ teardown() {
 	sleep 0.5
 	kill -TERM "$cap"
 	wait "$cap" || true
-	[ "$(count got.pcap)" -eq 3000 ]
-	[ "$(tcpdump -r got.pcap -n -e -x 2>/dev/null | sed 's/^[0-9:.]* //')" = "$(tcpdump -r want.pcap -n -e -x 2>/dev/null | sed 's/^[0-9:.]* //')" ]
+	assert_equal "$(count got.pcap)" 3000
+	diff -u <(tcpdump -r got.pcap -n -e -x 2>/dev/null | sed 's/^[0-9:.]* //') <(tcpdump -r want.pcap -n -e -x 2>/dev/null | sed 's/^[0-9:.]* //')
 	run "$REPLAY" -T --synth packets=1 -i nosuch0
 	assert_failure 1
 	assert_output "edp-replay: nosuch0: cannot open for sending: no such interface"
@@ -255,7 +255,8 @@ teardown() {
 	run "$REPLAY" -T --synth packets=1 -w x.pcap -w y.pcap
 	assert_failure 2
 	assert_line --index 0 "edp-replay: -w: given twice (first 'x.pcap')"
-	[ ! -e x.pcap ] && [ ! -e y.pcap ]
+	[ ! -e x.pcap ]
+	[ ! -e y.pcap ]
 }
 
 @test "a full disk: exit 1 naming the file and the reason, the summary of what was sent" {
@@ -287,7 +288,7 @@ teardown() {
 		assert_failure 2
 		assert_output "edp-replay: same.pcap: is both a capture replayed and the output"
 	done
-	cmp same.pcap "$DATA/tcpreplay-test.pcap"
+	same_bytes same.pcap "$DATA/tcpreplay-test.pcap"
 }
 
 @test "--json=- or --json=/dev/stdout while the capture goes to stdout: exit 2, nothing written" {
@@ -303,6 +304,6 @@ teardown() {
 	run "$REPLAY" -T late.pcapng -w out.pcap
 	assert_failure 1
 	assert_line --index 0 "edp-replay: out.pcap: packet 2: time 7300000000 s is after 2106-02-07, the last a pcap file holds"
-	[ "$(count out.pcap)" = 1 ]
-	[ "$(tcpdump -r out.pcap -tt 2>/dev/null | cut -d' ' -f1)" = 1000.000000 ]
+	assert_equal "$(count out.pcap)" 1
+	assert_equal "$(tcpdump -r out.pcap -tt 2>/dev/null | cut -d' ' -f1)" 1000.000000
 }

@@ -31,35 +31,35 @@ load helper
 	run "$RUN" -r in.pcap -w out.pcap -q
 	assert_success
 	assert_output ""
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 }
 
 @test "the default wire reproduces a real capture after the pcap header" {
 	"$RUN" -r "$DATA/tcpreplay-test.pcap" -w out.pcap -q
-	cmp <(body "$DATA/tcpreplay-test.pcap") <(body out.pcap)
-	[ "$(count out.pcap)" -eq 179 ]
+	same_body "$DATA/tcpreplay-test.pcap" out.pcap
+	assert_equal "$(count out.pcap)" 179
 }
 
 @test "nanosecond timestamps are kept" {
 	"$GEN" flows=10,packets=100,gap-ns=7,seed=3 in.pcap
 	tcpdump -r in.pcap --time-stamp-precision=nano -w nano.pcap 2>/dev/null
-	[ "$(head -c 4 nano.pcap | od -An -tx1 | tr -d ' ')" = "4d3cb2a1" ]
+	assert_equal "$(head -c 4 nano.pcap | od -An -tx1 | tr -d ' ')" "4d3cb2a1"
 	"$RUN" -r nano.pcap -w out.pcap -q
-	cmp nano.pcap out.pcap
+	same_bytes nano.pcap out.pcap
 }
 
 @test "timestamps are written as read: out of order, across seconds, at 0 and at the 32-bit end" {
 	stamped ts.pcap 0:0 0:999999999 1:0 0:5 4294967295:999999999 4294967295:0 1700000000:123456789 \
 		1700000000:999999999 1700000001:0 1699999999:999999999 1700000001:1 1:999999998
-	[ "$(tcpdump -r ts.pcap -n -tt 2>/dev/null | wc -l)" -eq 12 ]
+	assert_equal "$(tcpdump -r ts.pcap -n -tt 2>/dev/null | wc -l)" 12
 	for t in 0 1 "2 --ordered"; do
 		# shellcheck disable=SC2086
 		"$RUN" -t $t -r ts.pcap -w out.pcap -q
-		cmp <(body ts.pcap) <(body out.pcap)
+		same_body ts.pcap out.pcap
 	done
 	editcap -F pcap ts.pcap us.pcap
 	"$RUN" -r us.pcap -w out.pcap -q
-	cmp <(body us.pcap) <(body out.pcap)
+	same_body us.pcap out.pcap
 	diff <(reading us.pcap) <(reading out.pcap)
 }
 
@@ -69,13 +69,13 @@ load helper
 	for t in 0 "2 --ordered"; do
 		# shellcheck disable=SC2086
 		"$RUN" -t $t -r odd.pcap -w out.pcap -q
-		cmp <(body want.pcap) <(body out.pcap)
+		same_body want.pcap out.pcap
 	done
 }
 
 @test "pcapng input is read and written as pcap with the same packets" {
 	"$RUN" -r "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng" -w out.pcap -q
-	[ "$(head -c 4 out.pcap | od -An -tx1 | tr -d ' ')" = "4d3cb2a1" ]
+	assert_equal "$(head -c 4 out.pcap | od -An -tx1 | tr -d ' ')" "4d3cb2a1"
 	diff <(reading "$DATA/tcpdump-OSPFv2_Capture_FINAL.pcapng") <(reading out.pcap)
 }
 
@@ -83,7 +83,7 @@ load helper
 	"$GEN" flows=10,packets=50,size=200,seed=5 in.pcap
 	editcap -F pcap -s 60 in.pcap snap.pcap
 	"$RUN" -r snap.pcap -w out.pcap -q
-	cmp snap.pcap out.pcap   # the 60-byte snapshot length in the header too
+	same_bytes snap.pcap out.pcap   # the 60-byte snapshot length in the header too
 	run tcpdump -r out.pcap -n -c 1 -v
 	assert_output --partial "UDP, length 158"
 	assert_output --partial "proto UDP (17), length 186)"
@@ -99,7 +99,7 @@ load helper
 @test "stdin redirected from a file works like a file" {
 	"$GEN" flows=20,packets=100,seed=9 in.pcap
 	"$RUN" -r - -w out.pcap -q <in.pcap
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 }
 
 @test "--json reports the contract keys with exact counts" {
@@ -116,7 +116,7 @@ load helper
 @test "--json=FILE writes the summary to FILE when the capture goes to stdout" {
 	"$GEN" flows=5,packets=10,seed=4 in.pcap
 	"$RUN" -r in.pcap -w - -q --json=sum.json >out.pcap
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 	jq -e '.packets_in == 10' sum.json
 }
 
@@ -155,8 +155,8 @@ load helper
 	wait "$pid"
 	status=$?
 	kill "$feeder" 2>/dev/null || true
-	[ "$status" -eq 0 ]
-	[ "$(count out.pcap)" -eq 100 ]
+	assert_equal "$status" 0
+	assert_equal "$(count out.pcap)" 100
 	jq -e '.packets_in == 100 and .packets_forwarded == 100' sum.json
 	grep -q "conservation: 100 read = 100 forwarded + 0 dropped" err.txt
 }
@@ -178,8 +178,8 @@ load helper
 	wait "$pid"
 	status=$?
 	kill "$holder"
-	[ "$status" -eq 0 ]
-	[ "$(cat err.txt)" = "edp-run: interrupted while opening the inputs; no packet was read" ]
+	assert_equal "$status" 0
+	assert_equal "$(cat err.txt)" "edp-run: interrupted while opening the inputs; no packet was read"
 }
 
 @test "a broken output pipe is a failure, not a success" {
@@ -203,6 +203,6 @@ load helper
 	# all three start at the same time: ties every 6, 10 and 15 us
 	want=$( (list a.pcap | sed 's/^/1 /'; list b.pcap | sed 's/^/2 /'; list c.pcap | sed 's/^/3 /') |
 		sort -s -k2,2n -k1,1n | cut -d' ' -f2-)
-	[ "$(list out.pcap)" = "$want" ]
-	[ "$(list c.pcap | cut -d' ' -f1 | sort -u | wc -l)" -eq 300 ]
+	assert_equal "$(list out.pcap)" "$want"
+	assert_equal "$(list c.pcap | cut -d' ' -f1 | sort -u | wc -l)" 300
 }

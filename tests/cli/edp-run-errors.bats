@@ -44,8 +44,8 @@ load helper
 	run "$RUN" -r cut.pcap -w out.pcap --json=sum.json
 	assert_failure 1
 	assert_line --index 0 "edp-run: cut.pcap: after packet 50: truncated dump file; tried to read 64 captured bytes, only got 14"
-	[ "$(count out.pcap)" -eq 50 ]
-	cmp <(head -c $((24 + 50 * 80)) in.pcap) out.pcap
+	assert_equal "$(count out.pcap)" 50
+	same_bytes <(head -c $((24 + 50 * 80)) in.pcap) out.pcap
 	jq -e '.packets_in == 50 and .packets_forwarded == 50' sum.json
 }
 
@@ -55,7 +55,7 @@ load helper
 	run "$RUN" -r in.pcap -w out.pcap -q
 	assert_failure 1
 	assert_output --regexp '^edp-run: in.pcap: after packet 5: .*'
-	[ "$(count out.pcap)" -eq 5 ]
+	assert_equal "$(count out.pcap)" 5
 }
 
 @test "an unwritable output: exit 1" {
@@ -69,7 +69,7 @@ load helper
 	run "$RUN" -r same.pcap -w same.pcap
 	assert_failure 2
 	assert_output "edp-run: same.pcap: is both the input of port in and the output of port in"
-	cmp same.pcap "$DATA/tcpreplay-test.pcap"
+	same_bytes same.pcap "$DATA/tcpreplay-test.pcap"
 }
 
 @test "-r to an unknown port is a usage error" {
@@ -85,7 +85,8 @@ load helper
 	run "$RUN" -r "$DATA/tcpreplay-test.pcap" -w all.pcap -w out=out.pcap
 	assert_failure 2
 	assert_line --index 0 "edp-run: -w: port 'out' already writes 'all.pcap'"
-	[ ! -e all.pcap ] && [ ! -e out.pcap ] # refused before anything is created
+	[ ! -e all.pcap ] # refused before anything is created
+	[ ! -e out.pcap ]
 	run "$RUN" -r in="$DATA/tcpreplay-test.pcap" -w in=in.pcap -w out=out.pcap -q --json
 	assert_success
 	echo "$output" | jq -e '.packets_in == 179'
@@ -112,7 +113,7 @@ load helper
 			assert_success
 			n=$(tshark -r "$t" 2>/dev/null | wc -l)
 			echo "$output" | jq -e --argjson n "$n" '.packets_in == $n and .packets_in == .packets_forwarded + .packets_dropped'
-			[ "$(tshark -r out.pcap 2>/dev/null | wc -l)" -eq "$(echo "$output" | jq .ports[1].tx_packets)" ] ;;
+			assert_equal "$(tshark -r out.pcap 2>/dev/null | wc -l)" "$(echo "$output" | jq .ports[1].tx_packets)" ;;
 		esac
 	done
 }
@@ -235,7 +236,7 @@ flow-cache:
 	run "$RUN" -c deep.yaml -r "$DATA/tcpreplay-test.pcap"
 	assert_failure 2
 	assert_output "edp-run: deep.yaml:1:71: YAML error: collections nested deeper than 64"
-	[ "$SECONDS" -le 2 ]
+	assert_le "$SECONDS" 2
 }
 
 @test "a full disk: exit 1, the failed write said once, what was not written counted as output-error" {
@@ -251,13 +252,14 @@ flow-cache:
 	done
 	umount small
 	for t in 0 2; do
-		[ "$(cat "rc$t")" = 1 ]
+		assert_equal "$(cat "rc$t")" 1
 		run cat "err$t.txt"
 		assert_line --index 0 "edp-run: small/out.pcap: write failed: No space left on device"
-		[ "$(grep -c 'write failed' "err$t.txt")" -eq 1 ]
+		assert_equal "$(grep -c 'write failed' "err$t.txt")" 1
 		# forwarded is what tcpdump finds in the file; the rest of what was read is output-error
 		w=$(cat "written$t")
-		[ "$w" -gt 1000 ] && [ "$w" -lt 50000 ]
+		assert_gt "$w" 1000
+		assert_lt "$w" 50000
 		jq -e --argjson w "$w" '.packets_forwarded == $w and .ports[1].tx_packets == $w
 			and .packets_in == .packets_forwarded + .packets_dropped
 			and .drops["output-error"] == .packets_dropped and .ports[0].drops == .packets_dropped
@@ -274,7 +276,7 @@ flow-cache:
 		run "$RUN" -t $t -r late.pcapng -w out.pcap --json=sum.json
 		assert_failure 1
 		assert_line --index 0 "edp-run: out.pcap: packet 2: time 7300000000 s is after 2106-02-07, the last a pcap file holds"
-		[ "$(count out.pcap)" = 1 ]
+		assert_equal "$(count out.pcap)" 1
 		jq -e '.packets_in == 3 and .packets_forwarded == 1 and .drops["output-error"] == 2 and .ports[1].tx_errors == 2' sum.json
 	done
 }
@@ -289,7 +291,7 @@ flow-cache:
 				echo "${PIPESTATUS[0]}" >"rc$t$sig"
 			)
 			[ "$(cat "rc$t$sig")" = 1 ] || { cat "err$t$sig"; false; }
-			[ "$(cat "err$t$sig")" = "edp-run: stdout: write failed: Broken pipe" ]
+			assert_equal "$(cat "err$t$sig")" "edp-run: stdout: write failed: Broken pipe"
 		done
 	done
 }
@@ -330,7 +332,7 @@ flow-cache:
 				close F;' "$src" "$seed" 2>/dev/null
 			run "$RUN" -c all.yaml -r "a=$src" -q --json=sum.json
 			[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
-			[ "${#lines[@]}" -le 1 ]
+			assert_le "${#lines[@]}" 1
 			if [ "$status" -eq 0 ]; then
 				jq -e '.packets_in == .packets_forwarded + .packets_dropped and .packets_dropped == ([.drops[]] | add)' sum.json
 			fi
@@ -349,11 +351,11 @@ flow-cache:
 	wait
 	assert_failure 1
 	assert_line --index 0 "edp-run: f: pass 2: snapshot length 65535 is larger than the first pass's 128 (--loop)"
-	[ "$(count out.pcap)" = 20 ]
+	assert_equal "$(count out.pcap)" 20
 	(cat small.pcap >f; sleep 1; cat big.pcap >f) &
 	run timeout 20 "$RUN" -t 2 -r f --loop 2 -w out.pcap
 	wait
 	assert_failure 1
 	assert_line --index 0 "edp-run: f: pass 2: snapshot length 65535 is larger than the first pass's 128 (--loop)"
-	[ "$(count out.pcap)" = 20 ]
+	assert_equal "$(count out.pcap)" 20
 }

@@ -13,7 +13,7 @@ fw_matches_filter() {
 	tcpdump -r "$trace" -w expect.pcap "$filter" 2>/dev/null
 	local n
 	n=$(count expect.pcap)
-	cmp <(body expect.pcap) <(body out.pcap)
+	same_body expect.pcap out.pcap
 	jq -e --argjson n "$n" '.packets_forwarded == $n and .packets_in == .packets_forwarded + .packets_dropped
 		and .drops.firewall == .packets_dropped and ([.ports[].drops] | add) == .packets_dropped' sum.json
 }
@@ -30,7 +30,7 @@ fw_matches_filter() {
 	run "$RUN" -c fw.yaml -r "$DATA/tcpreplay-test.pcap" -w out.pcap -q --json
 	assert_success
 	echo "$output" | jq -e '.packets_in == 179 and .packets_dropped == 179 and .drops.firewall == 179'
-	[ "$(stat -c %s out.pcap)" -eq 24 ] # the file header, no packet
+	assert_equal "$(stat -c %s out.pcap)" 24 # the file header, no packet
 	fw_matches_filter '    default: allow
     rules: []' "$DATA/tcpreplay-test.pcap" ''
 	jq -e '.packets_forwarded == 179' sum.json
@@ -131,12 +131,12 @@ YAML
 		-e 's/ttl 64,/ttl 63,/; s/hlim 64,/hlim 63,/' >expect.txt
 	tcpdump -r vm1.pcap -n -e -v -tt 2>/dev/null >actual.txt
 	diff expect.txt actual.txt
-	[ "$(grep -c 'ttl 63,' actual.txt)" -gt 1500 ]
+	assert_gt "$(grep -c 'ttl 63,' actual.txt)" 1500
 	# every IPv4 header checksum verifies (tshark computes it in full)
 	bad=$(tshark -r vm1.pcap -o ip.check_checksum:TRUE -Y 'ip.checksum.status == 0' 2>/dev/null | wc -l)
-	[ "$bad" -eq 0 ]
+	assert_equal "$bad" 0
 	good=$(tshark -r vm1.pcap -o ip.check_checksum:TRUE -Y 'ip.checksum.status == 1' 2>/dev/null | wc -l)
-	[ "$good" -eq "$(tcpdump -r vm1.pcap ip 2>/dev/null | wc -l)" ]
+	assert_equal "$good" "$(tcpdump -r vm1.pcap ip 2>/dev/null | wc -l)"
 }
 
 @test "router: an expiring TTL is dropped with reason ttl; unrouted traffic takes the wire" {
@@ -157,7 +157,7 @@ YAML
 	echo "$output" | jq -e --argjson v4 "$v4" '.packets_in == 500 and .drops.ttl == $v4 and .packets_forwarded == 500 - $v4'
 	# the IPv6 packets had no route: they went out the wire unchanged
 	tcpdump -r in.pcap -w v6.pcap ip6 2>/dev/null
-	cmp <(body v6.pcap) <(body vm1.pcap)
+	same_body v6.pcap vm1.pcap
 }
 
 @test "switch: floods unknown destinations, forwards learned ones, never back out the ingress port, ages" {
@@ -181,9 +181,9 @@ YAML
 	# a's packets at t = 0 .. 0.500 s (501) flood to b and c; from the reply on,
 	# ...:fe is known on b: a's packets go to b only until the entry ages out
 	# (more than 1 s after t+0.5000005, i.e. from t = 1.501 s: 1499 packets)
-	[ "$(count b-out.pcap)" -eq 3000 ]
-	[ "$(count c-out.pcap)" -eq $((501 + 1499)) ]
-	[ "$(count a-out.pcap)" -eq 1 ]
+	assert_equal "$(count b-out.pcap)" 3000
+	assert_equal "$(count c-out.pcap)" $((501 + 1499))
+	assert_equal "$(count a-out.pcap)" 1
 	echo "$output" | jq -e '.packets_in == 3001 and .packets_forwarded == 3001'
 }
 
@@ -202,7 +202,7 @@ YAML
 	run "$RUN" -c three.yaml -r in.pcap -w all.pcap -q --json
 	assert_success
 	# a wire floods to both other ports: every packet twice
-	[ "$(count all.pcap)" -eq 200 ]
+	assert_equal "$(count all.pcap)" 200
 	echo "$output" | jq -e '.packets_forwarded == 100 and .ports[1].tx_packets == 100 and .ports[2].tx_packets == 100'
 }
 
@@ -211,6 +211,6 @@ YAML
 	printf 'ports:\n  - name: in\n  - name: out\nflow-cache:\n  entries: 16\n' >small.yaml
 	run "$RUN" -c small.yaml -r in.pcap -w out.pcap -q --json
 	assert_success
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 	echo "$output" | jq -e '.flow_cache.evictions > 5000 and .packets_forwarded == 10000'
 }

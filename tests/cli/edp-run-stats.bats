@@ -3,28 +3,23 @@
 # one consistent snapshot.
 load helper
 
-start_instance() { # start_instance ARGS...: a long run in the background
-	"$GEN" flows=200,packets=20000,proto=mix,seed=61 in.pcap
-	"$RUN" --loop 0 --duration 20 -r in.pcap -w /dev/null -q "$@" &
-	pid=$!
-}
-
-stop_instance() {
-	kill -INT "$pid" 2>/dev/null || true
-	wait "$pid" || true
+# long_run NAME ARG...: a long run of NAME ("" for none: the default name)
+# in the background (start_run), reading a mixed capture in a loop
+long_run() {
+	[ -e in.pcap ] || "$GEN" flows=200,packets=20000,proto=mix,seed=61 in.pcap
+	start_run "$@" --loop 0 --duration 20 -r in.pcap -w /dev/null -q
 }
 
 @test "--stats --json: threads, queues and ports of a running instance, and counts that grow" {
 	printf 'ports:\n  - name: uplink\n  - name: vm1\ndatapath:\n  threads: 2\n  rx-queues: 3\n' >s.yaml
-	start_instance -c s.yaml --name lab
-	wait_for "$RUN" --stats lab
+	long_run lab -c s.yaml
 	sleep 0.5
 	run "$RUN" --stats lab --json
 	assert_success
 	echo "$output" >a.json
 	sleep 0.5
 	"$RUN" --stats lab --json >b.json
-	stop_instance
+	stop_pid "$pid"
 	jq -e --argjson pid "$pid" '.name == "lab" and .pid == $pid and .running == true
 		and (.threads | length) == 2 and (.queues | length) == 3
 		and ([.queues[].port] | unique) == ["uplink"] and ([.queues[].thread] | sort) == [0, 1, 1]
@@ -32,35 +27,33 @@ stop_instance() {
 		and .threads[0].packets > 0 and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1
 		and .threads[0].flow_cache.hits > 0 and .threads[0].packets_per_batch >= 1
 		and (.threads[0].drops | has("firewall")) and .ports[0].drops == 0' a.json
-	[ "$(jq '.ports[0].rx_packets' b.json)" -gt "$(jq '.ports[0].rx_packets' a.json)" ]
-	[ "$(jq '[.threads[].packets] | add' b.json)" -gt "$(jq '[.threads[].packets] | add' a.json)" ]
+	assert_gt "$(jq '.ports[0].rx_packets' b.json)" "$(jq '.ports[0].rx_packets' a.json)"
+	assert_gt "$(jq '[.threads[].packets] | add' b.json)" "$(jq '[.threads[].packets] | add' a.json)"
 }
 
 @test "--stats --json of the default -t 1: one thread owning the queue of each input, busy, counting" {
-	start_instance --name one
-	wait_for "$RUN" --stats one
+	long_run one
 	sleep 0.5
 	"$RUN" --stats one --json >a.json
 	sleep 0.5
 	"$RUN" --stats one --json >b.json
-	stop_instance
+	stop_pid "$pid"
 	jq -e '(.threads | length) == 1 and .threads[0].queues == 1 and (.queues | length) == 1
 		and .queues[0].thread == 0 and .queues[0].share > 0.5 and .queues[0].share <= 1
 		and .threads[0].busy_ratio > 0 and .threads[0].packets_per_batch > 1
 		and .queues[0].packets > 0' a.json
-	[ "$(jq '.threads[0].packets' b.json)" -gt "$(jq '.threads[0].packets' a.json)" ]
-	[ "$(jq '.queues[0].packets' b.json)" -gt "$(jq '.queues[0].packets' a.json)" ]
+	assert_gt "$(jq '.threads[0].packets' b.json)" "$(jq '.threads[0].packets' a.json)"
+	assert_gt "$(jq '.queues[0].packets' b.json)" "$(jq '.queues[0].packets' a.json)"
 }
 
 @test "the segment is owner-only under EDP_RUNDIR and removed at exit" {
-	start_instance
-	wait_for "$RUN" --stats
-	[ "$(stat -c %a "$EDP_RUNDIR")" = 700 ]
-	[ "$(stat -c %a "$EDP_RUNDIR/default.stats")" = 600 ]
+	long_run ""
+	assert_equal "$(stat -c %a "$EDP_RUNDIR")" 700
+	assert_equal "$(stat -c %a "$EDP_RUNDIR/default.stats")" 600
 	run "$RUN" --stats
 	assert_success
 	assert_line --index 0 --regexp "^instance default, pid $pid, up [0-9.]+ s, 2 ports, threads, 1 queues/port$"
-	stop_instance
+	stop_pid "$pid"
 	[ ! -e "$EDP_RUNDIR/default.stats" ]
 }
 
@@ -74,41 +67,36 @@ stop_instance() {
 }
 
 @test "a stale segment of a killed instance is detected, then replaced at the next start" {
-	start_instance --name crash
-	wait_for "$RUN" --stats crash
+	long_run crash
 	kill -9 "$pid"
 	wait "$pid" || true
 	[ -e "$EDP_RUNDIR/crash.stats" ]
 	run "$RUN" --stats crash
 	assert_failure 1
 	assert_output "edp-run: instance 'crash' is not running (stale segment of pid $pid)"
-	start_instance --name crash
-	wait_for "$RUN" --stats crash
+	long_run crash
 	run "$RUN" --stats crash --json
 	assert_success
 	echo "$output" | jq -e --argjson pid "$pid" '.pid == $pid'
-	stop_instance
+	stop_pid "$pid"
 	# a file that is no segment at all (say, left by something else) is named as such
 	mkdir -p "$EDP_RUNDIR"
 	head -c 3000 /dev/urandom >"$EDP_RUNDIR/junk.stats"
 	run "$RUN" --stats junk
 	assert_failure 1
 	assert_output "edp-run: instance 'junk' is not running ($EDP_RUNDIR/junk.stats is not a stats segment)"
-	start_instance --name junk # and replaced at the next start
-	wait_for "$RUN" --stats junk
-	stop_instance
+	long_run junk # and replaced at the next start
+	stop_pid "$pid"
 }
 
 @test "an explicit name that is taken is refused; an unnamed second instance takes default-PID" {
-	start_instance
-	wait_for "$RUN" --stats
+	long_run ""
 	run "$RUN" --name default -r in.pcap -w /dev/null -q
 	assert_failure 1
 	assert_output "edp-run: instance 'default' is already running (pid $pid)"
-	"$RUN" --loop 0 --duration 20 -r in.pcap -w /dev/null -q &
-	second=$!
-	wait_for "$RUN" --stats "default-$second"
-	kill -INT "$second"
-	wait "$second"
-	stop_instance
+	first=$pid
+	long_run ""
+	wait_for "$RUN" --stats "default-$pid"
+	stop_pid "$pid"
+	stop_pid "$first"
 }

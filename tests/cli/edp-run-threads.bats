@@ -44,15 +44,15 @@ YAML
 	# (no rings), with 3 queues the worker machinery on one thread
 	grep -v -e '^datapath:' -e 'rx-queues' p.yaml >p1.yaml
 	"$RUN" -c p1.yaml -r in.pcap -t 1 --ordered -q
-	cmp out0.pcap out.pcap
-	cmp side0.pcap side.pcap
-	cmp out0.pcap out1.pcap
-	cmp out0.pcap out4.pcap
-	cmp side0.pcap side1.pcap
-	cmp side0.pcap side4.pcap
+	same_bytes out0.pcap out.pcap
+	same_bytes side0.pcap side.pcap
+	same_bytes out0.pcap out1.pcap
+	same_bytes out0.pcap out4.pcap
+	same_bytes side0.pcap side1.pcap
+	same_bytes side0.pcap side4.pcap
 	jq -e '.threads == 4 and .packets_in == 60000 and .packets_in == .packets_forwarded + .packets_dropped' sum4.json
-	[ "$(jq .packets_dropped sum0.json)" -eq "$(jq .packets_dropped sum4.json)" ]
-	[ "$(jq .packets_dropped sum0.json)" -gt 1000 ]
+	assert_equal "$(jq .packets_dropped sum0.json)" "$(jq .packets_dropped sum4.json)"
+	assert_gt "$(jq .packets_dropped sum0.json)" 1000
 }
 
 switch_config() {
@@ -78,11 +78,11 @@ YAML
 		run "$RUN" -c sw.yaml -t 3 --ordered -r "$DATA/tcpreplay-test.pcap" -w a=a3.pcap -w b=b3.pcap --json=sum3.json
 		assert_success
 		assert_line --index 0 "edp-run: ordered with a learning switch: one receive queue an input, in input order (a verdict depends on what the packets before it taught the switch)"
-		cmp a0.pcap a3.pcap
-		cmp b0.pcap b3.pcap
-		[ "$(jq .packets_forwarded sum0.json)" -eq "$(jq .packets_forwarded sum3.json)" ]
+		same_bytes a0.pcap a3.pcap
+		same_bytes b0.pcap b3.pcap
+		assert_equal "$(jq .packets_forwarded sum0.json)" "$(jq .packets_forwarded sum3.json)"
 	done
-	[ "$(jq .packets_in sum0.json)" -eq 179 ]
+	assert_equal "$(jq .packets_in sum0.json)" 179
 	# the two directions of the trace's main conversation on ports of their own
 	tcpdump -r "$DATA/tcpreplay-test.pcap" -w in-a.pcap 'ether src f8:1e:df:e5:84:3a' 2>/dev/null
 	tcpdump -r "$DATA/tcpreplay-test.pcap" -w in-b.pcap 'not ether src f8:1e:df:e5:84:3a' 2>/dev/null
@@ -91,11 +91,11 @@ YAML
 		run "$RUN" -c sw.yaml -t 3 --ordered -r a=in-a.pcap -r b=in-b.pcap -w a=a3.pcap -w b=b3.pcap --json=sum3.json
 		assert_success
 		assert_line --index 0 "edp-run: ordered with a learning switch: the inputs' packets are processed on one thread, in input order (a verdict depends on what the packets before it taught the switch)"
-		cmp a0.pcap a3.pcap
-		cmp b0.pcap b3.pcap
+		same_bytes a0.pcap a3.pcap
+		same_bytes b0.pcap b3.pcap
 	done
-	[ "$(tcpdump -r a0.pcap 2>/dev/null | wc -l)" -gt 0 ]
-	[ "$(tcpdump -r b0.pcap 2>/dev/null | wc -l)" -gt 0 ]
+	assert_gt "$(tcpdump -r a0.pcap 2>/dev/null | wc -l)" 0
+	assert_gt "$(tcpdump -r b0.pcap 2>/dev/null | wc -l)" 0
 	jq -e '.threads == 3 and .packets_in == 179' sum3.json
 }
 
@@ -126,7 +126,7 @@ YAML
 	run "$RUN" -c t.yaml -r in.pcap -w out.pcap -q --json
 	assert_success
 	echo "$output" | jq -e '.threads == 3'
-	cmp in.pcap out.pcap
+	same_bytes in.pcap out.pcap
 	run "$RUN" -c t.yaml -t 0 -r in.pcap -w out.pcap -q --json
 	echo "$output" | jq -e '.threads == 0'
 }
@@ -147,7 +147,7 @@ YAML
 	run "$RUN" -t 2 --ordered -r cut.pcap -w out.pcap -q
 	assert_failure 1
 	assert_output "edp-run: cut.pcap: after packet 700: truncated dump file; tried to read 64 captured bytes, only got 14"
-	cmp <(head -c $((24 + 700 * 80)) in.pcap) out.pcap
+	same_bytes <(head -c $((24 + 700 * 80)) in.pcap) out.pcap
 }
 
 # cpu_seconds CMD...: the user + system CPU time CMD took, in seconds.
@@ -169,14 +169,14 @@ two_cpus() {
 	"$GEN" flows=500,packets=200000,seed=57 in.pcap
 	one=$(cpu_seconds taskset -c "$cpus" "$RUN" -t 1 -r in.pcap -w out1.pcap -q)
 	eight=$(cpu_seconds taskset -c "$cpus" "$RUN" -t 8 -r in.pcap -w out8.pcap -q)
-	cmp <(tcpdump -r out1.pcap -nn -tt 2>/dev/null | sort) <(tcpdump -r out8.pcap -nn -tt 2>/dev/null | sort)
+	diff -u <(tcpdump -r out1.pcap -nn -tt 2>/dev/null | sort) <(tcpdump -r out8.pcap -nn -tt 2>/dev/null | sort)
 	# workers that polled for output they could not write took 26x the
 	# CPU time of -t 1 here; sleeping, 3x
 	echo "-t 1: $one s, -t 8: $eight s"
 	awk -v a="$one" -v b="$eight" 'BEGIN { exit !(b <= 6 * a + 0.05) }'
 	# in input order: 36x before, 2.7x now
 	four=$(cpu_seconds taskset -c "$cpus" "$RUN" -t 4 --ordered -r in.pcap -w out4.pcap -q)
-	cmp out1.pcap out4.pcap
+	same_bytes out1.pcap out4.pcap
 	echo "-t 4 --ordered: $four s"
 	awk -v a="$one" -v b="$four" 'BEGIN { exit !(b <= 6 * a + 0.05) }'
 	run taskset -c "$cpus" "$RUN" -t 3 -r in.pcap -w out3.pcap
@@ -222,9 +222,10 @@ two_cpus() {
 	end=$(date +%s%N)
 	assert_success
 	ms=$(((end - start) / 1000000))
-	[ "$ms" -ge 1150 ] && [ "$ms" -lt 5000 ]
+	assert_ge "$ms" 1150
+	assert_lt "$ms" 5000
 	echo "$output" | jq -e '.packets_in > 1000 and .packets_in == .packets_forwarded'
-	[ "$(count out.pcap)" -eq "$(echo "$output" | jq .packets_in)" ]
+	assert_equal "$(count out.pcap)" "$(echo "$output" | jq .packets_in)"
 }
 
 @test "--loop: stdin cannot be looped; bad values are usage errors; an empty capture ends" {

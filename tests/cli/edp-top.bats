@@ -6,32 +6,31 @@ load helper
 
 TOP=$EDP_BUILD/edp-top
 
-teardown() {
-	for p in ${pids:-}; do kill -INT "$p" 2>/dev/null || true; done
-	if [ -n "${tm:-}" ]; then tmux -L "$tm" kill-server 2>/dev/null || true; fi
-}
-
-# start NAME [ARGS...]: a long edp-run NAME with 2 threads and 3 queues on port uplink
+# start NAME [ARGS...]: a long edp-run NAME with 2 threads and 3 queues on
+# port uplink (start_run)
 start() {
 	local name=$1
 	shift
 	[ -e in.pcap ] || "$GEN" flows=200,packets=20000,proto=mix,seed=61 in.pcap
 	printf 'ports:\n  - name: uplink\n  - name: vm1\ndatapath:\n  threads: 2\n  rx-queues: 3\n' >s.yaml
-	"$RUN" -c s.yaml --name "$name" --loop 0 -r in.pcap -w /dev/null -q "$@" &
-	pid=$!
-	pids="${pids:-} $pid"
-	wait_for "$RUN" --stats "$name"
+	start_run "$name" -c s.yaml --loop 0 -r in.pcap -w /dev/null -q "$@"
+}
+
+# tmux_server NAME: a tmux server of the test's own ($tm), killed when it ends
+tmux_server() {
+	tm=$1
+	when_finished tmux -L "$tm" kill-server
 }
 
 @test "-b: text snapshots with the threads, queues and ports of the instance" {
 	start lab --duration 20
 	run "$TOP" -b -n 2 -d 0.3 lab
 	assert_success
-	[ "$(grep -c "^edp-top - lab, pid $pid, up [0-9.]* s, 2 threads, running$" <<<"$output")" -eq 2 ]
-	[ "$(grep -c '^THR CPU NODE BUSY%  RX pps  TX pps  HIT% SLOW/s DROP/s PKT/B CYC/PK   Q$' <<<"$output")" -eq 2 ]
-	[ "$(grep -cE '^  [01] +[0-9]+ +[0-9]+ +[0-9.]+ ' <<<"$output")" -eq 4 ] # threads 0 and 1, twice
-	[ "$(grep -cE '^ +[0-2] uplink +[01] ' <<<"$output")" -eq 6 ]         # queues 0-2, twice
-	[ "$(grep -cE '^(uplink|vm1) ' <<<"$output")" -eq 4 ]
+	assert_equal "$(grep -c "^edp-top - lab, pid $pid, up [0-9.]* s, 2 threads, running$" <<<"$output")" 2
+	assert_equal "$(grep -c '^THR CPU NODE BUSY%  RX pps  TX pps  HIT% SLOW/s DROP/s PKT/B CYC/PK   Q$' <<<"$output")" 2
+	assert_equal "$(grep -cE '^  [01] +[0-9]+ +[0-9]+ +[0-9.]+ ' <<<"$output")" 4 # threads 0 and 1, twice
+	assert_equal "$(grep -cE '^ +[0-2] uplink +[01] ' <<<"$output")" 6         # queues 0-2, twice
+	assert_equal "$(grep -cE '^(uplink|vm1) ' <<<"$output")" 4
 	assert_line --regexp '^rx [0-9.]+[KM]? pps [0-9.]+ Gb/s  tx '
 	assert_line --partial "drops by reason: firewall 0 (0/s),"
 }
@@ -40,7 +39,7 @@ start() {
 	start lab --duration 20
 	run "$TOP" -b --json -n 3 -d 0.3 lab
 	assert_success
-	[ "${#lines[@]}" -eq 3 ]
+	assert_equal "${#lines[@]}" 3
 	printf '%s\n' "${lines[@]}" >top.json
 	jq -e --argjson pid "$pid" '.name == "lab" and .pid == $pid and .status == "running"
 		and (.threads | length) == 2 and (.threads | map(.thread)) == [0, 1]
@@ -51,7 +50,7 @@ start() {
 		and .threads[0].busy > 0 and .threads[0].busy <= 1 and .threads[0].packets_per_batch >= 1
 		and (.drops | has("firewall")) and .balancer.events >= 0
 		and (.threads[0] | has("cycles_per_packet") and has("rx_pps") and has("tx_pps") and has("numa_node"))' top.json
-	[ "$(sed -n 3p top.json | jq .totals.rx_packets)" -gt "$(sed -n 1p top.json | jq .totals.rx_packets)" ]
+	assert_gt "$(sed -n 3p top.json | jq .totals.rx_packets)" "$(sed -n 1p top.json | jq .totals.rx_packets)"
 	# the per-port rates add up to the totals
 	sed -n 2p top.json | jq -e '([.ports[].rx_pps] | add) == .totals.rx_pps'
 }
@@ -108,7 +107,7 @@ start() {
 @test "the terminal: views, sort, help and quit under tmux at 80x24; an instance that goes and comes back" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	start lab --duration 30
-	tm=edp-top-$$
+	tmux_server edp-top-$$
 	tmux -L "$tm" new-session -d -x 80 -y 24 "EDP_RUNDIR='$EDP_RUNDIR' '$TOP' -d 0.2 lab; echo edp-top exited \$?; sleep 5"
 	pane() { tmux -L "$tm" capture-pane -p; }
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^  1 '"
@@ -118,10 +117,10 @@ start() {
 	grep -q '^THR CPU NODE BUSY%  RX pps  TX pps  HIT% SLOW/s DROP/s PKT/B CYC/PK   Q LOAD' p1
 	grep -qE '^  0 +[0-9]+ +[0-9]+ +[0-9.]+ .*\[[| ]+\]$' p1 # busy bar
 	grep -q '^ h help  q quit' p1
-	[ "$(wc -l <p1)" -le 24 ]
+	assert_le "$(wc -l <p1)" 24
 	tmux -L "$tm" send-keys 2
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^QUEUE PORT'"
-	[ "$(pane | grep -cE '^ +[0-2] uplink +[01] ')" -eq 3 ]
+	assert_equal "$(pane | grep -cE '^ +[0-2] uplink +[01] ')" 3
 	tmux -L "$tm" send-keys s
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q 'sort: share'"
 	tmux -L "$tm" send-keys 3
@@ -134,8 +133,7 @@ start() {
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top keys'"
 	tmux -L "$tm" send-keys x # any key closes the help
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '\[3 ports\]'"
-	kill -INT "$pid"
-	wait "$pid" || true
+	stop_pid "$pid"
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^lab: gone: no instance .lab. is running'"
 	start lab --duration 30
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top - lab, pid $pid, '"
@@ -159,7 +157,7 @@ start() {
 	start alpha --duration 30
 	start beta --duration 30
 	second=$pid
-	tm=edp-top-$$
+	tmux_server edp-top-$$
 	tmux -L "$tm" new-session -d -x 80 -y 24 "EDP_RUNDIR='$EDP_RUNDIR' '$TOP' -d 0.2; echo edp-top exited \$?; sleep 5"
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q 'several edp-run instances are running'"
 	tmux -L "$tm" capture-pane -p >p1
@@ -178,7 +176,7 @@ start() {
 	for how in "" "--no-color" "NO_COLOR=1"; do
 		env=${how#--no-color}
 		opt=${how%NO_COLOR=1}
-		tm=edp-top-$$-$((n++)) # a server of its own: a new one on the socket just killed may find it still going
+		tmux_server edp-top-$$-$((n++)) # a server of its own: a new one on the socket just killed may find it still going
 		tmux -L "$tm" new-session -d -x 100 -y 24 "TERM=xterm-256color EDP_RUNDIR='$EDP_RUNDIR' $env '$TOP' $opt -d 0.2 lab"
 		wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^  1 '"
 		sleep 0.5

@@ -3,25 +3,12 @@
 # shared-memory ring, and edp-run on both ends of a veth pair.
 load helper
 
-teardown() {
-	for p in ${pids:-}; do kill -CONT "$p" 2>/dev/null; kill -INT "$p" 2>/dev/null || true; done
-	if [ -n "${ns:-}" ]; then ip netns del "$ns" 2>/dev/null || true; fi
-}
-
 # consumer NAME THREADS OUT [ARGS...]: edp-run NAME reading port "in" from its vport
 consumer() {
 	local name=$1 threads=$2 out=$3
 	shift 3
-	"$RUN" --name "$name" -t "$threads" -r in=vport -w "$out" --json="$out.json" -q "$@" &
-	pid=$!
-	pids="${pids:-} $pid"
+	start_run "$name" -t "$threads" -r in=vport -w "$out" --json="$out.json" -q "$@"
 	wait_for test -e "$EDP_RUNDIR/$name.in.vport"
-	wait_for "$RUN" --stats "$name"
-}
-
-stop() { # stop PID: SIGINT and its exit status
-	kill -INT "$1"
-	wait "$1"
 }
 
 @test "vport: a replay into a running edp-run arrives whole, in order, with its timestamps (-t 0, 1, 2)" {
@@ -32,7 +19,7 @@ stop() { # stop PID: SIGINT and its exit status
 		assert_success
 		echo "$output" | jq -e '.packets == 30000 and .failed == 0 and .dropped == 0'
 		wait_rx lab 0 -eq 30000
-		stop "$pid"
+		stop_pid "$pid"
 		jq -e '.packets_in == 30000 and .packets_forwarded == 30000 and .ports[0].vport_queued == 0' out$t.pcap.json
 		same_packets out$t.pcap in.pcap
 		[ ! -e "$EDP_RUNDIR/lab.in.vport" ] # empty and unattached: removed
@@ -45,18 +32,18 @@ stop() { # stop PID: SIGINT and its exit status
 	"$REPLAY" --pps 10000 in.pcap --to lab:in --json=rep.json &
 	rep=$!
 	wait_rx lab 0 -gt 3000
-	stop "$pid"
+	stop_pid "$pid"
 	[ -e "$EDP_RUNDIR/lab.in.vport" ] # the producer is still attached
 	sleep 0.3 # the producer queues with nobody reading
 	consumer lab 2 b.pcap --ordered
 	wait "$rep"
 	jq -e '.packets == 20000 and .failed == 0' rep.json
 	wait_rx lab 0 -eq "$((20000 - $(jq .packets_in a.pcap.json)))"
-	stop "$pid"
-	[ "$(( $(jq .packets_in a.pcap.json) + $(jq .packets_in b.pcap.json) ))" -eq 20000 ]
+	stop_pid "$pid"
+	assert_equal "$(( $(jq .packets_in a.pcap.json) + $(jq .packets_in b.pcap.json) ))" 20000
 	(packets a.pcap; packets b.pcap) >ab.txt
 	packets in.pcap >in.txt
-	cmp ab.txt in.txt
+	diff -u ab.txt in.txt
 }
 
 @test "vport: a full ring makes the producer wait; --drop-when-full drops and counts instead" {
@@ -78,7 +65,7 @@ stop() { # stop PID: SIGINT and its exit status
 	jq -e '.dropped > 0 and .packets + .dropped == 20000 and .packets < 20000' drop.json
 	kill -CONT "$pid"
 	wait_rx lab 0 -eq "$((20000 + $(jq .packets drop.json)))"
-	stop "$pid"
+	stop_pid "$pid"
 	jq -e --argjson n "$((20000 + $(jq .packets drop.json)))" '.packets_in == $n and .packets_forwarded == $n' out.pcap.json
 }
 
@@ -86,16 +73,13 @@ stop() { # stop PID: SIGINT and its exit status
 	"$GEN" flows=20,packets=1000,seed=74 a.pcap
 	"$GEN" flows=20,packets=2000,seed=75 b.pcap
 	printf 'ports:\n  - { name: in, rx: vport }\n  - { name: file, rx: a.pcap }\n  - { name: out, tx: out.pcap }\n' >mix.yaml
-	"$RUN" -c mix.yaml --name mix --duration 5 --json=mix.json -q &
-	pid=$!
-	pids=$pid
-	wait_for "$RUN" --stats mix
+	start_run mix -c mix.yaml --duration 5 --json=mix.json -q
 	run "$REPLAY" -T b.pcap --to mix:in -q
 	assert_success
 	wait "$pid" # --duration, no signal
 	jq -e '.packets_in == 3000 and .packets_forwarded == 3000 and .ports[0].rx_packets == 2000
 		and .ports[1].rx_packets == 1000 and .ports[2].tx_packets == 3000' mix.json
-	[ "$(count out.pcap)" -eq 3000 ]
+	assert_equal "$(count out.pcap)" 3000
 }
 
 @test "vport errors: no such instance, bad --to, one producer and one consumer at a time, tx: vport" {
@@ -128,7 +112,7 @@ stop() { # stop PID: SIGINT and its exit status
 	assert_output "edp-replay: vport lab:in already has a producer"
 	kill -INT "$rep"
 	wait "$rep"
-	stop "$pid"
+	stop_pid "$pid"
 	printf 'ports:\n  - { name: in, rx: vport }\n  - { name: out, tx: vport }\n' >bad.yaml
 	run "$RUN" -c bad.yaml
 	assert_failure 2
@@ -147,20 +131,20 @@ stop() { # stop PID: SIGINT and its exit status
 	"$GEN" flows=20,packets=3000,size=64-1000,proto=mix,seed=12 want.pcap
 	ip netns exec "$ns" "$RUN" --name live -r in=live:veth1 -w got.pcap --json=got.json -q 3>&- &
 	pid=$!
-	pids=$pid
+	when_finished stop_pid "$pid"
 	wait_for "$RUN" --stats live
 	run ip netns exec "$ns" "$REPLAY" -q --pps 20000 want.pcap -i veth0
 	assert_success
 	wait_rx live 0 -eq 3000
-	stop "$pid"
+	stop_pid "$pid"
 	jq -e '.packets_in == 3000 and .ports[0].kernel_drops == 0' got.json
 	packets got.pcap | cut -d' ' -f2- >got.txt # arrival times, not the sender's
 	packets want.pcap | cut -d' ' -f2- >want.txt
-	cmp got.txt want.txt
+	diff -u got.txt want.txt
 	# and the other way: edp-run writes to the interface
 	ip netns exec "$ns" tcpdump -i veth1 --immediate-mode -U -n -s 2048 -B 65536 -w sent.pcap 2>tcpdump.err 3>&- &
 	cap=$!
-	pids="$pids $cap"
+	when_finished stop_pid "$cap"
 	wait_for grep -q "listening on veth1" tcpdump.err
 	# paced through a pipe (and tcpdump with frames of 2 KiB, not its default
 	# 256 KiB, so that its ring holds thousands and drops none)
@@ -170,7 +154,7 @@ stop() { # stop PID: SIGINT and its exit status
 	kill -TERM "$cap"
 	wait "$cap" || true
 	packets sent.pcap | cut -d' ' -f2- >sent.txt
-	cmp sent.txt want.txt
+	diff -u sent.txt want.txt
 	run "$RUN" -r live:nosuch0 -w x.pcap
 	assert_failure 1
 	assert_output "edp-run: nosuch0: cannot open for capture: no such interface"
@@ -187,7 +171,7 @@ put8() {
 		for damage in head wrap truncate; do
 			"$RUN" --name lab -t "$t" -r in=vport -w out.pcap --json=out.json -q 2>err.txt &
 			pid=$!
-			pids="${pids:-} $pid"
+			when_finished stop_pid "$pid"
 			wait_for test -e "$EDP_RUNDIR/lab.in.vport"
 			wait_for "$RUN" --stats lab
 			"$REPLAY" -T in.pcap --to lab:in -q
@@ -206,14 +190,14 @@ put8() {
 				false
 			fi
 			wait "$pid" && rc=0 || rc=$?
-			[ "$rc" = 1 ]
+			assert_equal "$rc" 1
 			case $damage in
 			head) grep -qx "edp-run: $ring: corrupt vport ring: the producer's head is not one this ring can have (head 8017, tail 8000)" err.txt ;;
 			wrap) grep -qx "edp-run: $ring: corrupt vport ring: a wrap marker past the head (head 8080, tail 16777216)" err.txt ;;
 			truncate) grep -qx "edp-run: $ring: the vport file shrank while in use" err.txt ;;
 			esac
 			jq -e '.packets_in == 100 and .packets_forwarded == 100' out.json
-			[ "$(count out.pcap)" = 100 ] # what was read before is written
+			assert_equal "$(count out.pcap)" 100 # what was read before is written
 			rm -f "$ring"
 		done
 	done
@@ -243,7 +227,7 @@ put8() {
 	run "$RUN" --name lab -r in=vport -w out.pcap -q
 	assert_failure 1
 	assert_output "edp-run: $EDP_RUNDIR/lab.in.vport: cannot create: a symbolic link is there"
-	[ "$(cat victim)" = precious ]
+	assert_equal "$(cat victim)" precious
 	run "$REPLAY" -T "$DATA/tcpreplay-test.pcap" --to lab:in -q
 	assert_failure 1
 	assert_output "edp-replay: $EDP_RUNDIR/lab.in.vport: cannot open: a symbolic link is there"

@@ -16,6 +16,81 @@ setup() {
 	export EDP_RUNDIR=$BATS_TEST_TMPDIR/run
 }
 
+# when_finished CMD [ARG]...: run CMD when the test ends, passed or failed
+# (git's test_when_finished); the last registered runs first. A test file
+# with a teardown of its own calls finish_test from it.
+_finish=()
+when_finished() {
+	_finish+=("$(printf '%q ' "$@")")
+}
+
+finish_test() {
+	local i
+	for ((i = ${#_finish[@]} - 1; i >= 0; i--)); do
+		eval "${_finish[i]}" || true
+	done
+	_finish=()
+}
+
+teardown() {
+	finish_test
+}
+
+# stop_pid PID: SIGINT (after SIGCONT) to a process this test started, its
+# end awaited (SIGKILL after 10 s); returns its exit status, 0 when it had
+# already been waited for
+stop_pid() {
+	kill -CONT "$1" 2>/dev/null || true
+	kill -INT "$1" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1"
+}
+
+# start_run NAME ARG...: edp-run --name NAME ARG... (NAME "": unnamed) in
+# the background, its PID in $pid, stopped when the test ends; returns once
+# its live stats are published
+start_run() {
+	local name=$1
+	shift
+	"$RUN" ${name:+--name "$name"} "$@" &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait_for "$RUN" --stats ${name:+"$name"}
+}
+
+# assert_gt A B (assert_ge, assert_lt, assert_le): numbers compared, both
+# printed when the comparison fails
+assert_gt() { (($1 > $2)) || fail "expected $1 > $2"; }
+assert_ge() { (($1 >= $2)) || fail "expected $1 >= $2"; }
+assert_lt() { (($1 < $2)) || fail "expected $1 < $2"; }
+assert_le() { (($1 <= $2)) || fail "expected $1 <= $2"; }
+
+# same_bytes A B: A and B (files or <(...)) hold the same bytes; when they
+# do not, cmp's first difference and a diff -u of tcpdump's reading of both
+# (of their hex dumps when tcpdump reads neither)
+same_bytes() {
+	local a=$BATS_TEST_TMPDIR/same.a b=$BATS_TEST_TMPDIR/same.b
+	cat "$1" >"$a" && cat "$2" >"$b" || return 1
+	cmp -s "$a" "$b" && return 0
+	echo "$1 and $2 differ: $(cmp "$a" "$b" 2>&1)"
+	if tcpdump -r "$a" -c 1 >/dev/null 2>&1 || tcpdump -r "$b" -c 1 >/dev/null 2>&1; then
+		diff -u --label "$1" --label "$2" <(packets "$a") <(packets "$b") | head -n 60
+	else
+		diff -u --label "$1" --label "$2" <(od -An -tx1 -v "$a") <(od -An -tx1 -v "$b") | head -n 60
+	fi
+	return 1
+}
+
+# same_body A B: two captures hold the same records (their bytes past the
+# 24-byte file header)
+same_body() {
+	same_bytes <(body "$1") <(body "$2")
+}
+
 # wait_for CMD...: retry CMD for up to 10 s
 wait_for() {
 	for _ in $(seq 100); do
@@ -42,12 +117,13 @@ body() {
 }
 
 # netns_up: a network namespace of this test ($ns) with veth0 <-> veth1 up
-# and no IPv6 chatter; the test file's teardown removes it
+# and no IPv6 chatter, removed when the test ends
 netns_up() {
 	ns=edp-test-$$-${BATS_TEST_NUMBER}
 	if ! ip netns add "$ns" 2>ns.err; then
 		skip "network namespaces are not available here: $(cat ns.err)"
 	fi
+	when_finished ip netns del "$ns"
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ip netns exec "$ns" ip link add veth0 type veth peer name veth1
 	ip netns exec "$ns" ip link set veth0 up
@@ -64,7 +140,7 @@ packets() {
 same_packets() {
 	packets "$1" >"$1.txt"
 	packets "$2" >"$2.txt"
-	[ -s "$1.txt" ] && cmp "$1.txt" "$2.txt"
+	[ -s "$1.txt" ] && diff -u "$1.txt" "$2.txt"
 }
 
 # rx_of NAME PORT-INDEX: packets the running instance NAME has read on a port
