@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/edp_json.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp_replay.h"
@@ -176,25 +177,35 @@ static void summary(FILE *f, const struct edp_replay_config *c, const struct edp
 
 static void summary_json(FILE *f, const struct edp_replay_config *c, const struct edp_replay_result *r)
 {
-	double mbps = achieved_mbps(r, false), wire = achieved_mbps(r, true);
-	fprintf(f,
-		"{\"packets\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"pps\":%.3f,\"mbps\":%.3f,\"wire_mbps\":%.3f,"
-		"\"flows\":%llu,\"flows_capped\":%s,\"loops\":%llu,\"failed\":%llu,\"retried\":%llu,\"dropped\":%llu,"
-		"\"rewrite_skipped\":%llu,"
-		"\"pacing\":{\"mode\":\"%s\"",
-		(unsigned long long)r->packets, (unsigned long long)r->bytes, r->seconds, achieved_pps(r), mbps, wire,
-		(unsigned long long)r->flows, r->flows_capped ? "true" : "false", (unsigned long long)r->loops,
-		(unsigned long long)r->failed, (unsigned long long)r->retried, (unsigned long long)r->dropped,
-		(unsigned long long)r->rewrite_skipped,
-		mode_name(c->pace.mode));
-	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS)
-		fprintf(f, ",\"target\":%.3f,\"wire_bits\":%s,\"rate_error\":%.6f", c->pace.rate,
-			c->pace.wire_bits ? "true" : "false", target_error(c, r));
+	struct edp_json j;
+	edp_json_begin(&j, f);
+	edp_json_uint(&j, "packets", r->packets);
+	edp_json_uint(&j, "bytes", r->bytes);
+	edp_json_fixed(&j, "seconds", r->seconds, 6);
+	edp_json_fixed(&j, "pps", achieved_pps(r), 3);
+	edp_json_fixed(&j, "mbps", achieved_mbps(r, false), 3);
+	edp_json_fixed(&j, "wire_mbps", achieved_mbps(r, true), 3);
+	edp_json_uint(&j, "flows", r->flows);
+	edp_json_bool(&j, "flows_capped", r->flows_capped);
+	edp_json_uint(&j, "loops", r->loops);
+	edp_json_uint(&j, "failed", r->failed);
+	edp_json_uint(&j, "retried", r->retried);
+	edp_json_uint(&j, "dropped", r->dropped);
+	edp_json_uint(&j, "rewrite_skipped", r->rewrite_skipped);
+	edp_json_object(&j, "pacing");
+	edp_json_string(&j, "mode", mode_name(c->pace.mode));
+	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS) {
+		edp_json_fixed(&j, "target", c->pace.rate, 3);
+		edp_json_bool(&j, "wire_bits", c->pace.wire_bits);
+		edp_json_fixed(&j, "rate_error", target_error(c, r), 6);
+	}
 	if (c->pace.mode == EDP_PACE_CAPTURE)
-		fprintf(f, ",\"multiplier\":%g", c->pace.multiplier);
-	fprintf(f, ",\"gap_p50_ns\":%llu,\"gap_p99_ns\":%llu,\"late_p50_ns\":%llu,\"late_p99_ns\":%llu}}\n",
-		(unsigned long long)r->gap_p50_ns, (unsigned long long)r->gap_p99_ns,
-		(unsigned long long)r->late_p50_ns, (unsigned long long)r->late_p99_ns);
+		edp_json_fixed(&j, "multiplier", c->pace.multiplier, 3);
+	edp_json_uint(&j, "gap_p50_ns", r->gap_p50_ns);
+	edp_json_uint(&j, "gap_p99_ns", r->gap_p99_ns);
+	edp_json_uint(&j, "late_p50_ns", r->late_p50_ns);
+	edp_json_uint(&j, "late_p99_ns", r->late_p99_ns);
+	edp_json_finish(&j);
 }
 
 enum { O_MERGE = 256, O_SYNTH, O_PRELOAD, O_MBPS, O_WIRE, O_DURATION, O_SRC, O_DST, O_VADD, O_VSTRIP,

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "edp_print.h"
+#include "edp_json.h"
 
 static const char *dash(const char *s) { return s && *s ? s : "-"; }
 
@@ -18,16 +18,19 @@ static const char *num_or_dash(char *buf, size_t n, int32_t v)
 
 void edp_print_devices(FILE *f, const struct edp_inventory *inv, const struct edp_ledger *l, bool force, bool json)
 {
+	struct edp_json j;
 	if (json) {
-		fputc('{', f);
-		edp_print_json_key(f, "host", inv->host, true);
-		fprintf(f, "\"numa_nodes\":[");
+		edp_json_begin(&j, f);
+		edp_json_string(&j, "host", inv->host);
+		edp_json_array(&j, "numa_nodes");
 		for (uint32_t i = 0; i < inv->n_nodes; i++) {
-			fprintf(f, "%s{\"id\":%d,", i ? "," : "", inv->nodes[i].id);
-			edp_print_json_key(f, "cpus", inv->nodes[i].cpus, false);
-			fputc('}', f);
+			edp_json_object(&j, NULL);
+			edp_json_int(&j, "id", inv->nodes[i].id);
+			edp_json_string(&j, "cpus", inv->nodes[i].cpus);
+			edp_json_end(&j);
 		}
-		fprintf(f, "],\"devices\":[");
+		edp_json_end(&j);
+		edp_json_array(&j, "devices");
 	} else {
 		fprintf(f, "%-14s %-5s %-16s %4s %5s %-10s %-9s %s\n", "DEVICE", "KIND", "MODEL", "NODE", "GROUP", "DRIVER",
 			"STATE", "OWNER / WHY");
@@ -42,59 +45,63 @@ void edp_print_devices(FILE *f, const struct edp_inventory *inv, const struct ed
 				dash(d->driver), state, why);
 			continue;
 		}
-		fprintf(f, "%s{", i ? "," : "");
-		edp_print_json_key(f, "address", d->addr, true);
-		edp_print_json_key(f, "kind", edp_dev_kind_name(d->kind), true);
-		edp_print_json_key(f, "model", d->model, true);
-		edp_print_json_key(f, "vendor", d->vendor, true);
-		edp_print_json_key(f, "device", d->device, true);
-		edp_print_json_key(f, "subsystem_vendor", d->subsys_vendor, true);
-		edp_print_json_key(f, "subsystem_device", d->subsys_device, true);
-		edp_print_json_key(f, "local_cpus", d->local_cpus, true);
-		fprintf(f, "\"numa_node\":%d,\"iommu_group\":%d,", d->numa_node, d->iommu_group);
-		edp_print_json_key(f, "driver", d->driver, true);
-		edp_print_json_key(f, "driver_version", d->driver_version, true);
-		edp_print_json_key(f, "firmware", d->firmware, true);
-		edp_print_json_key(f, "parent", d->parent, true);
-		edp_print_json_key(f, "interface", d->iface, true);
-		fprintf(f, "\"sriov_totalvfs\":%u,\"sriov_numvfs\":%u,\"host_in_use\":%s,", d->sriov_total, d->sriov_num,
-			d->host_in_use ? "true" : "false");
-		edp_print_json_key(f, "state", state, true);
 		const struct edp_claim *c = edp_ledger_owner(l, d->addr);
-		if (c)
-			edp_print_json_key(f, "owner", c->workload, true);
-		else
-			fprintf(f, "\"owner\":null,");
-		if (strcmp(state, "unusable") == 0)
-			edp_print_json_key(f, "why", why, false);
-		else
-			fprintf(f, "\"why\":null");
-		fputc('}', f);
+		edp_json_object(&j, NULL);
+		edp_json_string(&j, "address", d->addr);
+		edp_json_string(&j, "kind", edp_dev_kind_name(d->kind));
+		edp_json_string(&j, "model", d->model);
+		edp_json_string(&j, "vendor", d->vendor);
+		edp_json_string(&j, "device", d->device);
+		edp_json_string(&j, "subsystem_vendor", d->subsys_vendor);
+		edp_json_string(&j, "subsystem_device", d->subsys_device);
+		edp_json_string(&j, "local_cpus", d->local_cpus);
+		edp_json_int(&j, "numa_node", d->numa_node);
+		edp_json_int(&j, "iommu_group", d->iommu_group);
+		edp_json_string(&j, "driver", d->driver);
+		edp_json_string(&j, "driver_version", d->driver_version);
+		edp_json_string(&j, "firmware", d->firmware);
+		edp_json_string(&j, "parent", d->parent);
+		edp_json_string(&j, "interface", d->iface);
+		edp_json_uint(&j, "sriov_totalvfs", d->sriov_total);
+		edp_json_uint(&j, "sriov_numvfs", d->sriov_num);
+		edp_json_bool(&j, "host_in_use", d->host_in_use);
+		edp_json_string(&j, "state", state);
+		edp_json_string(&j, "owner", c ? c->workload : NULL);
+		edp_json_string(&j, "why", strcmp(state, "unusable") == 0 ? why : NULL);
+		edp_json_end(&j);
 	}
 	if (json)
-		fprintf(f, "]}\n");
+		edp_json_finish(&j);
 }
 
 void edp_print_plan(FILE *f, const char *workload, const struct edp_inventory *inv, const struct edp_plan *p,
 		    bool claimed, bool json, bool explain)
 {
 	if (json) {
-		fputc('{', f);
-		edp_print_json_key(f, "workload", workload, true);
-		fprintf(f, "\"claimed\":%s,\"numa_node\":%d,\"score\":{\"beyond_request\":%u,\"left_free\":%u},\"devices\":[",
-			claimed ? "true" : "false", p->node, p->beyond, p->left);
+		struct edp_json j;
+		edp_json_begin(&j, f);
+		edp_json_string(&j, "workload", workload);
+		edp_json_bool(&j, "claimed", claimed);
+		edp_json_int(&j, "numa_node", p->node);
+		edp_json_object(&j, "score");
+		edp_json_uint(&j, "beyond_request", p->beyond);
+		edp_json_uint(&j, "left_free", p->left);
+		edp_json_end(&j);
+		edp_json_array(&j, "devices");
 		for (uint32_t i = 0; i < p->n; i++) {
 			const struct edp_device *d = edp_inventory_find(inv, p->dev[i].addr);
-			fprintf(f, "%s{", i ? "," : "");
-			edp_print_json_key(f, "address", d->addr, true);
-			edp_print_json_key(f, "kind", edp_dev_kind_name(d->kind), true);
-			edp_print_json_key(f, "model", d->model, true);
-			fprintf(f, "\"numa_node\":%d,\"iommu_group\":%d,\"group_member\":%s}", d->numa_node, d->iommu_group,
-				p->dev[i].member ? "true" : "false");
+			edp_json_object(&j, NULL);
+			edp_json_string(&j, "address", d->addr);
+			edp_json_string(&j, "kind", edp_dev_kind_name(d->kind));
+			edp_json_string(&j, "model", d->model);
+			edp_json_int(&j, "numa_node", d->numa_node);
+			edp_json_int(&j, "iommu_group", d->iommu_group);
+			edp_json_bool(&j, "group_member", p->dev[i].member);
+			edp_json_end(&j);
 		}
-		fprintf(f, "],\"explain\":");
-		edp_print_json_lines(f, p->explain);
-		fprintf(f, "}\n");
+		edp_json_end(&j);
+		edp_json_lines(&j, "explain", p->explain);
+		edp_json_finish(&j);
 		return;
 	}
 	char node[32] = "across NUMA nodes", group[16];
@@ -114,9 +121,12 @@ void edp_print_plan(FILE *f, const char *workload, const struct edp_inventory *i
 
 void edp_print_claims(FILE *f, const struct edp_ledger *l, const char *workload, bool json)
 {
-	if (json)
-		fprintf(f, "{\"generation\":%llu,\"claims\":[", (unsigned long long)l->generation);
-	else
+	struct edp_json j;
+	if (json) {
+		edp_json_begin(&j, f);
+		edp_json_uint(&j, "generation", l->generation);
+		edp_json_array(&j, "claims");
+	} else
 		fprintf(f, "%-16s %-14s %-5s %4s %5s %-10s %-10s %s\n", "WORKLOAD", "DEVICE", "KIND", "NODE", "GROUP", "DRIVER",
 			"FIRMWARE", "CLAIMED");
 	int shown = 0;
@@ -125,18 +135,20 @@ void edp_print_claims(FILE *f, const struct edp_ledger *l, const char *workload,
 		if (workload && strcmp(workload, c->workload) != 0)
 			continue;
 		if (json) {
-			fprintf(f, "%s{", shown ? "," : "");
-			edp_print_json_key(f, "workload", c->workload, true);
-			edp_print_json_key(f, "device", c->device, true);
-			edp_print_json_key(f, "kind", edp_dev_kind_name(c->kind), true);
-			fprintf(f, "\"numa_node\":%d,\"iommu_group\":%d,", c->numa_node, c->iommu_group);
-			edp_print_json_key(f, "driver", c->driver, true);
-			edp_print_json_key(f, "driver_version", c->driver_version, true);
-			edp_print_json_key(f, "firmware", c->firmware, true);
-			edp_print_json_key(f, "driver_pin", c->driver_pin, true);
-			edp_print_json_key(f, "firmware_pin", c->firmware_pin, true);
-			fprintf(f, "\"group_member\":%s,\"claimed_at\":%llu}", c->group_member ? "true" : "false",
-				(unsigned long long)c->claimed_at);
+			edp_json_object(&j, NULL);
+			edp_json_string(&j, "workload", c->workload);
+			edp_json_string(&j, "device", c->device);
+			edp_json_string(&j, "kind", edp_dev_kind_name(c->kind));
+			edp_json_int(&j, "numa_node", c->numa_node);
+			edp_json_int(&j, "iommu_group", c->iommu_group);
+			edp_json_string(&j, "driver", c->driver);
+			edp_json_string(&j, "driver_version", c->driver_version);
+			edp_json_string(&j, "firmware", c->firmware);
+			edp_json_string(&j, "driver_pin", c->driver_pin);
+			edp_json_string(&j, "firmware_pin", c->firmware_pin);
+			edp_json_bool(&j, "group_member", c->group_member);
+			edp_json_uint(&j, "claimed_at", c->claimed_at);
+			edp_json_end(&j);
 		} else {
 			char when[32];
 			time_t t = (time_t)c->claimed_at;
@@ -150,15 +162,17 @@ void edp_print_claims(FILE *f, const struct edp_ledger *l, const char *workload,
 		shown++;
 	}
 	if (json)
-		fprintf(f, "]}\n");
+		edp_json_finish(&j);
 }
 
 void edp_print_check(FILE *f, const char *ledger, uint32_t claims, const char *report, int problems, bool json)
 {
 	if (json) {
-		fprintf(f, "{\"claims\":%u,\"problems\":", claims);
-		edp_print_json_lines(f, report);
-		fprintf(f, "}\n");
+		struct edp_json j;
+		edp_json_begin(&j, f);
+		edp_json_uint(&j, "claims", claims);
+		edp_json_lines(&j, "problems", report);
+		edp_json_finish(&j);
 	} else if (problems) {
 		fputs(report, f);
 	} else {
@@ -169,9 +183,11 @@ void edp_print_check(FILE *f, const char *ledger, uint32_t claims, const char *r
 void edp_print_released(FILE *f, const char *workload, int released, bool json)
 {
 	if (json) {
-		fputc('{', f);
-		edp_print_json_key(f, "workload", workload, true);
-		fprintf(f, "\"released\":%d}\n", released);
+		struct edp_json j;
+		edp_json_begin(&j, f);
+		edp_json_string(&j, "workload", workload);
+		edp_json_int(&j, "released", released);
+		edp_json_finish(&j);
 	} else {
 		fprintf(f, "%s: released %d device%s\n", workload, released, released == 1 ? "" : "s");
 	}

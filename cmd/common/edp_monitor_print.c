@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_json.h"
 #include "edp_print.h"
 
 /* ---- numbers for people ---- */
@@ -145,102 +146,123 @@ void edp_print_sample_text(FILE *f, const struct edp_monitor_sample *s)
 	fprintf(f, "\n\n");
 }
 
-static void json_num(FILE *f, const char *key, double v, bool comma)
+/* A rate (per second); not finite: null. */
+static void json_rate(struct edp_json *j, const char *key, double v)
 {
-	if (isfinite(v))
-		fprintf(f, "\"%s\":%.6g%s", key, v, comma ? "," : "");
-	else
-		fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+	edp_json_fixed(j, key, v, 3);
 }
 
-/* a ratio that may be unknown (-1): null */
-static void json_ratio(FILE *f, const char *key, double v, bool comma)
+/* A ratio 0..1; unknown (-1, nothing to divide by): null. */
+static void json_ratio(struct edp_json *j, const char *key, double v)
 {
-	json_num(f, key, v < 0 ? NAN : v, comma);
+	edp_json_fixed(j, key, v < 0 ? NAN : v, 6);
 }
 
 void edp_print_sample_json(FILE *f, const struct edp_monitor_sample *s, const char *gone_why)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	fprintf(f, "{\"time_ns\":%llu,\"name\":", (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
-	edp_print_json_string(f, s->name);
-	fprintf(f, ",\"status\":\"%s\"", edp_monitor_status_name(s->status));
+	struct edp_json j;
+	edp_json_begin(&j, f);
+	edp_json_uint(&j, "time_ns", (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec);
+	edp_json_string(&j, "name", s->name);
+	edp_json_string(&j, "status", edp_monitor_status_name(s->status));
 	if (gone_why) {
-		fprintf(f, ",\"error\":");
-		edp_print_json_string(f, gone_why);
-		fprintf(f, "}\n");
+		edp_json_string(&j, "error", gone_why);
+		edp_json_finish(&j);
 		return;
 	}
-	fprintf(f, ",\"pid\":%d,\"uptime_s\":%.3f,\"interval_s\":%.3f,\"config\":", s->pid, s->uptime_s, s->interval_s);
-	edp_print_json_string(f, s->config);
-	fprintf(f, ",\"totals\":{");
-	json_num(f, "rx_pps", s->rx_pps, true);
-	json_num(f, "tx_pps", s->tx_pps, true);
-	json_num(f, "rx_bps", s->rx_bps, true);
-	json_num(f, "tx_bps", s->tx_bps, true);
-	json_num(f, "drops_per_s", s->drops_ps, true);
-	json_ratio(f, "flow_cache_hit_rate", s->hit_rate, true);
-	json_num(f, "slow_path_per_s", s->slow_path_ps, true);
-	fprintf(f, "\"rx_packets\":%llu,\"tx_packets\":%llu,\"drops\":%llu},\"drops\":{",
-		(unsigned long long)s->rx_packets, (unsigned long long)s->tx_packets, (unsigned long long)s->drops);
+	edp_json_int(&j, "pid", s->pid);
+	edp_json_fixed(&j, "uptime_s", s->uptime_s, 3);
+	edp_json_fixed(&j, "interval_s", s->interval_s, 3);
+	edp_json_string(&j, "config", s->config);
+	edp_json_object(&j, "totals");
+	json_rate(&j, "rx_pps", s->rx_pps);
+	json_rate(&j, "tx_pps", s->tx_pps);
+	json_rate(&j, "rx_bps", s->rx_bps);
+	json_rate(&j, "tx_bps", s->tx_bps);
+	json_rate(&j, "drops_per_s", s->drops_ps);
+	edp_json_object(&j, "flow_cache");
+	json_ratio(&j, "hit_rate", s->hit_rate);
+	edp_json_end(&j);
+	json_rate(&j, "slow_path_per_s", s->slow_path_ps);
+	edp_json_uint(&j, "rx_packets", s->rx_packets);
+	edp_json_uint(&j, "tx_packets", s->tx_packets);
+	edp_json_uint(&j, "drops", s->drops);
+	edp_json_end(&j);
+	edp_json_object(&j, "drops");
 	for (int r = 1; r < EDP_DROP_REASONS; r++) {
-		fprintf(f, "%s\"%s\":{\"total\":%llu,", r > 1 ? "," : "", edp_drop_reason_name(r),
-			(unsigned long long)s->drops_by_reason[r]);
-		json_num(f, "per_s", s->drops_by_reason_ps[r], false);
-		fputc('}', f);
+		edp_json_object(&j, edp_drop_reason_name(r));
+		edp_json_uint(&j, "total", s->drops_by_reason[r]);
+		json_rate(&j, "per_s", s->drops_by_reason_ps[r]);
+		edp_json_end(&j);
 	}
-	fprintf(f, "},\"balancer\":{\"events\":%llu,\"last\":", (unsigned long long)s->n_events);
+	edp_json_end(&j);
+	edp_json_object(&j, "balancer");
+	edp_json_uint(&j, "rebalances", s->n_events);
 	if (s->has_event) {
-		fprintf(f, "{\"time_ns\":%llu,\"moved\":%u,", (unsigned long long)s->last_event.time_ns, s->last_event.moved);
-		json_num(f, "spread_before", s->last_event.spread_before, true);
-		json_num(f, "spread_after", s->last_event.spread_after, true);
-		fprintf(f, "\"what\":");
-		edp_print_json_string(f, s->last_event.what);
-		fputc('}', f);
+		edp_json_object(&j, "last");
+		edp_json_uint(&j, "time_ns", s->last_event.time_ns);
+		edp_json_uint(&j, "moved", s->last_event.moved);
+		edp_json_fixed(&j, "spread_before", s->last_event.spread_before, 4);
+		edp_json_fixed(&j, "spread_after", s->last_event.spread_after, 4);
+		edp_json_string(&j, "what", s->last_event.what);
+		edp_json_end(&j);
 	} else {
-		fprintf(f, "null");
+		edp_json_null(&j, "last");
 	}
-	fprintf(f, "},\"threads\":[");
+	edp_json_end(&j);
+	edp_json_array(&j, "threads");
 	for (uint32_t i = 0; i < s->n_threads; i++) {
 		const struct edp_monitor_thread *t = &s->threads[i];
-		fprintf(f, "%s{\"thread\":%u,\"cpu\":%d,\"numa_node\":%d,\"queues\":%u,", i ? "," : "", t->thread, t->cpu,
-			t->numa_node, t->queues);
-		json_num(f, "busy", t->busy, true);
-		json_num(f, "rx_pps", t->rx_pps, true);
-		json_num(f, "tx_pps", t->tx_pps, true);
-		json_ratio(f, "flow_cache_hit_rate", t->hit_rate, true);
-		json_num(f, "slow_path_per_s", t->slow_path_ps, true);
-		json_num(f, "drops_per_s", t->drops_ps, true);
-		json_num(f, "packets_per_batch", t->packets_per_batch, true);
-		json_num(f, "cycles_per_packet", t->cycles_per_packet, true);
-		fprintf(f, "\"packets\":%llu,\"forwarded\":%llu,\"drops\":%llu}", (unsigned long long)t->packets,
-			(unsigned long long)t->forwarded, (unsigned long long)t->drops);
+		edp_json_object(&j, NULL);
+		edp_json_uint(&j, "thread", t->thread);
+		edp_json_int(&j, "cpu", t->cpu);
+		edp_json_int(&j, "numa_node", t->numa_node);
+		edp_json_uint(&j, "queues", t->queues);
+		json_ratio(&j, "busy_ratio", t->busy);
+		json_rate(&j, "rx_pps", t->rx_pps);
+		json_rate(&j, "tx_pps", t->tx_pps);
+		edp_json_object(&j, "flow_cache");
+		json_ratio(&j, "hit_rate", t->hit_rate);
+		edp_json_end(&j);
+		json_rate(&j, "slow_path_per_s", t->slow_path_ps);
+		json_rate(&j, "drops_per_s", t->drops_ps);
+		edp_json_fixed(&j, "packets_per_batch", t->packets_per_batch, 3);
+		edp_json_fixed(&j, "cycles_per_packet", t->cycles_per_packet, 1);
+		edp_json_uint(&j, "packets", t->packets);
+		edp_json_uint(&j, "forwarded", t->forwarded);
+		edp_json_uint(&j, "drops", t->drops);
+		edp_json_end(&j);
 	}
-	fprintf(f, "],\"queues\":[");
+	edp_json_end(&j);
+	edp_json_array(&j, "queues");
 	for (uint32_t i = 0; i < s->n_queues; i++) {
 		const struct edp_monitor_queue *q = &s->queues[i];
-		fprintf(f, "%s{\"queue\":%u,\"port\":", i ? "," : "", q->queue);
-		edp_print_json_string(f, q->port);
-		fprintf(f, ",\"thread\":%u,", q->thread);
-		json_num(f, "share", q->share, true);
-		json_num(f, "pps", q->pps, true);
-		fprintf(f, "\"packets\":%llu}", (unsigned long long)q->packets);
+		edp_json_object(&j, NULL);
+		edp_json_uint(&j, "queue", q->queue);
+		edp_json_string(&j, "port", q->port);
+		edp_json_uint(&j, "thread", q->thread);
+		json_ratio(&j, "share", q->share);
+		json_rate(&j, "pps", q->pps);
+		edp_json_uint(&j, "packets", q->packets);
+		edp_json_end(&j);
 	}
-	fprintf(f, "],\"ports\":[");
+	edp_json_end(&j);
+	edp_json_array(&j, "ports");
 	for (uint32_t i = 0; i < s->n_ports; i++) {
 		const struct edp_monitor_port *p = &s->ports[i];
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		edp_print_json_string(f, p->name);
-		fputc(',', f);
-		json_num(f, "rx_pps", p->rx_pps, true);
-		json_num(f, "tx_pps", p->tx_pps, true);
-		json_num(f, "rx_bps", p->rx_bps, true);
-		json_num(f, "tx_bps", p->tx_bps, true);
-		json_num(f, "drops_per_s", p->drops_ps, true);
-		fprintf(f, "\"rx_packets\":%llu,\"tx_packets\":%llu,\"drops\":%llu}", (unsigned long long)p->rx_packets,
-			(unsigned long long)p->tx_packets, (unsigned long long)p->drops);
+		edp_json_object(&j, NULL);
+		edp_json_string(&j, "name", p->name);
+		json_rate(&j, "rx_pps", p->rx_pps);
+		json_rate(&j, "tx_pps", p->tx_pps);
+		json_rate(&j, "rx_bps", p->rx_bps);
+		json_rate(&j, "tx_bps", p->tx_bps);
+		json_rate(&j, "drops_per_s", p->drops_ps);
+		edp_json_uint(&j, "rx_packets", p->rx_packets);
+		edp_json_uint(&j, "tx_packets", p->tx_packets);
+		edp_json_uint(&j, "drops", p->drops);
+		edp_json_end(&j);
 	}
-	fprintf(f, "]}\n");
+	edp_json_finish(&j);
 }
-

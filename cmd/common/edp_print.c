@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "edp_json.h"
+
 static const char *threads_text(uint32_t n)
 {
 	static char buf[32];
@@ -100,20 +102,6 @@ int edp_print_json_close(const char *prog, FILE *f, const char *path)
 	return rc;
 }
 
-void edp_print_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 int edp_usage_error(const char *prog, const char *fmt, ...)
 {
 	va_list ap;
@@ -143,71 +131,66 @@ int edp_option_error(const char *prog, int c, char *const argv[])
 	return edp_usage_error(prog, "unknown option '%s'", name);
 }
 
-void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma)
-{
-	fprintf(f, "\"%s\":", key);
-	edp_print_json_string(f, value);
-	if (comma)
-		fputc(',', f);
-}
-
-void edp_print_json_lines(FILE *f, const char *text)
-{
-	fputc('[', f);
-	for (const char *s = text; *s;) {
-		size_t n = strcspn(s, "\n");
-		char line[2048];
-		snprintf(line, sizeof(line), "%.*s", (int)n, s);
-		if (s != text)
-			fputc(',', f);
-		edp_print_json_string(f, line);
-		s += n + (s[n] == '\n');
-	}
-	fputc(']', f);
-}
-
 void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 {
+	struct edp_json j;
 	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
-	fprintf(f, "{\"packets_in\":%llu,\"bytes_in\":%llu,\"packets_forwarded\":%llu,\"packets_dropped\":%llu,\"drops\":{",
-		(unsigned long long)s->packets_in, (unsigned long long)s->bytes_in,
-		(unsigned long long)s->packets_forwarded, (unsigned long long)s->packets_dropped);
+	edp_json_begin(&j, f);
+	edp_json_uint(&j, "packets_in", s->packets_in);
+	edp_json_uint(&j, "bytes_in", s->bytes_in);
+	edp_json_uint(&j, "packets_forwarded", s->packets_forwarded);
+	edp_json_uint(&j, "packets_dropped", s->packets_dropped);
+	edp_json_object(&j, "drops");
 	for (int r = 1; r < EDP_DROP_REASONS; r++)
-		fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
-	fprintf(f, "},\"flow_cache\":{\"hits\":%llu,\"misses\":%llu,\"hit_rate\":%.6f,\"inserts\":%llu,"
-		   "\"evictions\":%llu,\"invalidations\":%llu},\"slow_path_runs\":%llu,"
-		   "\"balancer\":{\"rebalances\":%llu,\"queues_moved\":%llu,\"events\":[",
-		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
-		lookups ? (double)s->flow_cache.hits / (double)lookups : 0.0,
-		(unsigned long long)s->flow_cache.inserts, (unsigned long long)s->flow_cache.evictions,
-		(unsigned long long)s->flow_cache.invalidations, (unsigned long long)s->slow_path_runs,
-		(unsigned long long)s->rebalances, (unsigned long long)s->queues_moved);
+		edp_json_uint(&j, edp_drop_reason_name(r), s->drops[r]);
+	edp_json_end(&j);
+	edp_json_object(&j, "flow_cache");
+	edp_json_uint(&j, "hits", s->flow_cache.hits);
+	edp_json_uint(&j, "misses", s->flow_cache.misses);
+	edp_json_fixed(&j, "hit_rate", lookups ? (double)s->flow_cache.hits / (double)lookups : 0.0, 6);
+	edp_json_uint(&j, "inserts", s->flow_cache.inserts);
+	edp_json_uint(&j, "evictions", s->flow_cache.evictions);
+	edp_json_uint(&j, "invalidations", s->flow_cache.invalidations);
+	edp_json_end(&j);
+	edp_json_uint(&j, "slow_path_runs", s->slow_path_runs);
+	edp_json_object(&j, "balancer");
+	edp_json_uint(&j, "rebalances", s->rebalances);
+	edp_json_uint(&j, "queues_moved", s->queues_moved);
+	edp_json_array(&j, "events");
 	for (uint32_t i = 0; i < s->n_events; i++) {
-		fprintf(f, "%s{\"at_s\":%.3f,\"moved\":%u,\"spread_before\":%.4f,\"spread_after\":%.4f,\"what\":",
-			i ? "," : "", s->events[i].at_s, s->events[i].moved, s->events[i].spread_before,
-			s->events[i].spread_after);
-		edp_print_json_string(f, s->events[i].what);
-		fputc('}', f);
+		edp_json_object(&j, NULL);
+		edp_json_fixed(&j, "at_s", s->events[i].at_s, 3);
+		edp_json_uint(&j, "moved", s->events[i].moved);
+		edp_json_fixed(&j, "spread_before", s->events[i].spread_before, 4);
+		edp_json_fixed(&j, "spread_after", s->events[i].spread_after, 4);
+		edp_json_string(&j, "what", s->events[i].what);
+		edp_json_end(&j);
 	}
-	fprintf(f, "]},\"ports\":[");
+	edp_json_end(&j);
+	edp_json_end(&j);
+	edp_json_array(&j, "ports");
 	for (uint32_t i = 0; i < s->n_ports; i++) {
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		edp_print_json_string(f, s->ports[i].name);
-		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"tx_errors\":%llu"
-			   ",\"drops\":%llu",
-			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
-			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes,
-			(unsigned long long)s->ports[i].s.tx_errors, (unsigned long long)s->ports[i].s.drops);
+		const struct edp_port_stats *p = &s->ports[i].s;
+		edp_json_object(&j, NULL);
+		edp_json_string(&j, "name", s->ports[i].name);
+		edp_json_uint(&j, "rx_packets", p->rx_packets);
+		edp_json_uint(&j, "rx_bytes", p->rx_bytes);
+		edp_json_uint(&j, "tx_packets", p->tx_packets);
+		edp_json_uint(&j, "tx_bytes", p->tx_bytes);
+		edp_json_uint(&j, "tx_errors", p->tx_errors);
+		edp_json_uint(&j, "drops", p->drops);
 		if (s->ports[i].vport)
-			fprintf(f, ",\"vport_queued\":%llu", (unsigned long long)s->ports[i].s.queued);
+			edp_json_uint(&j, "vport_queued", p->queued);
 		if (s->ports[i].live)
-			fprintf(f, ",\"kernel_drops\":%llu", (unsigned long long)s->ports[i].s.kernel_drops);
-		fputc('}', f);
+			edp_json_uint(&j, "kernel_drops", p->kernel_drops);
+		edp_json_end(&j);
 	}
-	fprintf(f, "],\"threads\":%u,\"seconds\":%.6f,\"mpps\":%.6f}\n", s->threads, s->seconds,
-		s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0);
+	edp_json_end(&j);
+	edp_json_uint(&j, "threads", s->threads);
+	edp_json_fixed(&j, "seconds", s->seconds, 6);
+	edp_json_fixed(&j, "mpps", s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0, 6);
+	edp_json_finish(&j);
 }
-
 
 static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
 
@@ -223,62 +206,90 @@ static double queue_share(const struct edp_stats_snapshot *s, const struct edp_s
 void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
 {
 	const struct edp_stats_header *h = &s->header;
-	fprintf(f, "{\"name\":");
-	edp_print_json_string(f, h->name);
-	fprintf(f, ",\"pid\":%d,\"uptime_s\":%.3f,\"start_time_ns\":%llu,\"cycles_per_s\":%llu,\"config\":", h->pid,
-		uptime_s, (unsigned long long)h->start_ns, (unsigned long long)h->cycles_per_s);
-	edp_print_json_string(f, h->config);
-	fprintf(f, ",\"running\":%s,\"threads\":[", h->running ? "true" : "false");
+	struct edp_json j;
+	edp_json_begin(&j, f);
+	edp_json_string(&j, "name", h->name);
+	edp_json_int(&j, "pid", h->pid);
+	edp_json_fixed(&j, "uptime_s", uptime_s, 3);
+	edp_json_uint(&j, "start_time_ns", h->start_ns);
+	edp_json_uint(&j, "cycles_per_s", h->cycles_per_s);
+	edp_json_string(&j, "config", h->config);
+	edp_json_bool(&j, "running", h->running);
+	edp_json_array(&j, "threads");
 	for (uint32_t i = 0; i < h->n_threads; i++) {
 		const struct edp_stats_thread *t = &s->threads[i];
-		fprintf(f, "%s{\"thread\":%u,\"cpu\":%d,\"numa_node\":%d,\"queues\":%u,\"packets\":%llu,\"bytes\":%llu,"
-			   "\"forwarded\":%llu,\"flow_cache\":{\"hits\":%llu,\"misses\":%llu,\"evictions\":%llu,"
-			   "\"hit_rate\":%.6f},\"slow_path_runs\":%llu,\"slow_path_cycles\":%llu,\"drops\":{",
-			i ? "," : "", i, t->cpu, t->numa_node, t->n_queues, (unsigned long long)t->packets,
-			(unsigned long long)t->bytes, (unsigned long long)t->forwarded,
-			(unsigned long long)t->flow_cache_hits, (unsigned long long)t->flow_cache_misses,
-			(unsigned long long)t->flow_cache_evictions,
-			ratio(t->flow_cache_hits, t->flow_cache_hits + t->flow_cache_misses),
-			(unsigned long long)t->slow_path_runs, (unsigned long long)t->slow_path_cycles);
+		edp_json_object(&j, NULL);
+		edp_json_uint(&j, "thread", i);
+		edp_json_int(&j, "cpu", t->cpu);
+		edp_json_int(&j, "numa_node", t->numa_node);
+		edp_json_uint(&j, "queues", t->n_queues);
+		edp_json_uint(&j, "packets", t->packets);
+		edp_json_uint(&j, "bytes", t->bytes);
+		edp_json_uint(&j, "forwarded", t->forwarded);
+		edp_json_object(&j, "flow_cache");
+		edp_json_uint(&j, "hits", t->flow_cache_hits);
+		edp_json_uint(&j, "misses", t->flow_cache_misses);
+		edp_json_uint(&j, "evictions", t->flow_cache_evictions);
+		edp_json_fixed(&j, "hit_rate", ratio(t->flow_cache_hits, t->flow_cache_hits + t->flow_cache_misses), 6);
+		edp_json_end(&j);
+		edp_json_uint(&j, "slow_path_runs", t->slow_path_runs);
+		edp_json_uint(&j, "slow_path_cycles", t->slow_path_cycles);
+		edp_json_object(&j, "drops");
 		for (int r = 1; r < EDP_DROP_REASONS; r++)
-			fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", edp_drop_reason_name(r), (unsigned long long)t->drops[r]);
-		fprintf(f, "},\"busy_cycles\":%llu,\"idle_cycles\":%llu,\"busy_ratio\":%.6f,\"batches\":%llu,"
-			   "\"packets_per_batch\":%.3f,\"cycles_per_packet\":%.1f}",
-			(unsigned long long)t->busy_cycles, (unsigned long long)t->idle_cycles,
-			ratio(t->busy_cycles, t->busy_cycles + t->idle_cycles), (unsigned long long)t->batches,
-			ratio(t->packets, t->batches), ratio(t->busy_cycles, t->packets));
+			edp_json_uint(&j, edp_drop_reason_name(r), t->drops[r]);
+		edp_json_end(&j);
+		edp_json_uint(&j, "busy_cycles", t->busy_cycles);
+		edp_json_uint(&j, "idle_cycles", t->idle_cycles);
+		edp_json_fixed(&j, "busy_ratio", ratio(t->busy_cycles, t->busy_cycles + t->idle_cycles), 6);
+		edp_json_uint(&j, "batches", t->batches);
+		edp_json_fixed(&j, "packets_per_batch", ratio(t->packets, t->batches), 3);
+		edp_json_fixed(&j, "cycles_per_packet", ratio(t->busy_cycles, t->packets), 1);
+		edp_json_end(&j);
 	}
-	fprintf(f, "],\"queues\":[");
+	edp_json_end(&j);
+	edp_json_array(&j, "queues");
 	for (uint32_t i = 0; i < h->n_queues; i++) {
 		const struct edp_stats_queue *q = &s->queues[i];
-		fprintf(f, "%s{\"queue\":%u,\"port\":", i ? "," : "", i);
-		edp_print_json_string(f, q->port < h->n_ports ? s->ports[q->port].name : "");
-		fprintf(f, ",\"thread\":%u,\"packets\":%llu,\"cycles\":%llu,\"share\":%.6f}", q->thread,
-			(unsigned long long)q->packets, (unsigned long long)q->cycles, queue_share(s, q));
+		edp_json_object(&j, NULL);
+		edp_json_uint(&j, "queue", i);
+		edp_json_string(&j, "port", q->port < h->n_ports ? s->ports[q->port].name : "");
+		edp_json_uint(&j, "thread", q->thread);
+		edp_json_uint(&j, "packets", q->packets);
+		edp_json_uint(&j, "cycles", q->cycles);
+		edp_json_fixed(&j, "share", queue_share(s, q), 6);
+		edp_json_end(&j);
 	}
-	fprintf(f, "],\"ports\":[");
+	edp_json_end(&j);
+	edp_json_array(&j, "ports");
 	for (uint32_t i = 0; i < h->n_ports; i++) {
 		uint64_t drops = 0;
 		for (uint32_t t = 0; t < h->n_threads; t++)
 			drops += s->threads[t].port_drops[i];
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		edp_print_json_string(f, s->ports[i].name);
-		fprintf(f, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"drops\":%llu}",
-			(unsigned long long)s->ports[i].rx_packets, (unsigned long long)s->ports[i].rx_bytes,
-			(unsigned long long)s->ports_tx[i].tx_packets, (unsigned long long)s->ports_tx[i].tx_bytes,
-			(unsigned long long)drops);
+		edp_json_object(&j, NULL);
+		edp_json_string(&j, "name", s->ports[i].name);
+		edp_json_uint(&j, "rx_packets", s->ports[i].rx_packets);
+		edp_json_uint(&j, "rx_bytes", s->ports[i].rx_bytes);
+		edp_json_uint(&j, "tx_packets", s->ports_tx[i].tx_packets);
+		edp_json_uint(&j, "tx_bytes", s->ports_tx[i].tx_bytes);
+		edp_json_uint(&j, "drops", drops);
+		edp_json_end(&j);
 	}
-	fprintf(f, "],\"events_total\":%llu,\"events\":[", (unsigned long long)h->n_events);
+	edp_json_end(&j);
+	edp_json_object(&j, "balancer");
+	edp_json_uint(&j, "rebalances", h->n_events);
+	edp_json_array(&j, "events"); /* the last EDP_STATS_EVENTS */
 	uint64_t first = h->n_events > EDP_STATS_EVENTS ? h->n_events - EDP_STATS_EVENTS : 0;
 	for (uint64_t e = first; e < h->n_events; e++) {
 		const struct edp_stats_event *ev = &h->events[e % EDP_STATS_EVENTS];
-		fprintf(f, "%s{\"time_ns\":%llu,\"moved\":%u,\"spread_before\":%.4f,\"spread_after\":%.4f,\"what\":",
-			e > first ? "," : "", (unsigned long long)ev->time_ns, ev->moved, ev->spread_before,
-			ev->spread_after);
-		edp_print_json_string(f, ev->what);
-		fputc('}', f);
+		edp_json_object(&j, NULL);
+		edp_json_uint(&j, "time_ns", ev->time_ns);
+		edp_json_uint(&j, "moved", ev->moved);
+		edp_json_fixed(&j, "spread_before", ev->spread_before, 4);
+		edp_json_fixed(&j, "spread_after", ev->spread_after, 4);
+		edp_json_string(&j, "what", ev->what);
+		edp_json_end(&j);
 	}
-	fprintf(f, "]}\n");
+	edp_json_finish(&j);
 }
 
 void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)

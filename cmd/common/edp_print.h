@@ -32,12 +32,6 @@ FILE *edp_print_json_open(const char *prog, const char *path);
  * of edp_print_flush. */
 int edp_print_json_close(const char *prog, FILE *f, const char *path);
 
-void edp_print_json_string(FILE *f, const char *s);
-/* "key":"value" and a comma when `comma` */
-void edp_print_json_key(FILE *f, const char *key, const char *value, bool comma);
-/* The lines of a text as a JSON list of strings. */
-void edp_print_json_lines(FILE *f, const char *text);
-
 /* The end-of-run summary of edp-run. */
 void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s);
 void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s);

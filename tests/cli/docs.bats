@@ -133,3 +133,53 @@ YAML
 	assert_line --index 2 "[0000:3b:00.1 0000:3b:00.2]"
 	assert_line --index 3 "[single-numa-node]"
 }
+
+# json_keys: the keys of the JSON documents on stdin, one a line, but the
+# drop reasons (the keys of a "drops" object: see below)
+json_keys() {
+	jq -r '[paths | select(length < 2 or .[-2] != "drops") | .[-1] | strings] | unique[]' | sort -u
+}
+
+# keys_documented PAGE: each key on stdin is a bold word of the man page
+# (.B KEY, .BR KEY ..., .RB ( KEY ...), and the page has at least one
+keys_documented() {
+	local page=$TOP/man/$1 k n=0
+	while read -r k; do
+		n=$((n + 1))
+		grep -qE "^\.(B|BR|RB \() ?$k( |\$)" "$page" || { echo "$1: JSON key not documented: $k"; return 1; }
+	done
+	assert_gt "$n" 0
+}
+
+@test "every JSON key each binary writes is in its man page, and each document has schema 1" {
+	"$GEN" flows=20,packets=2000,seed=7 in.pcap
+	printf 'ports:\n  - name: uplink\n  - name: vm1\ndatapath:\n  threads: 2\n  rx-queues: 2\n' >s.yaml
+	# edp-run: the summary, the live stats, and edp-top's samples of it
+	"$RUN" -c s.yaml -r uplink=in.pcap -w vm1=out.pcap -q --json=run.json
+	start_run docs -c s.yaml --loop 0 -r uplink=in.pcap -w /dev/null -q --duration 20
+	"$RUN" --stats docs --json >stats.json
+	"$EDP_BUILD/edp-top" -b --json -n 2 -d 0.2 docs >top.json
+	# edp-replay: top speed, a rate, the capture's gaps
+	"$REPLAY" -T -q in.pcap -w r1.pcap --json=replay.json
+	"$REPLAY" --pps 100000 -q in.pcap -w r2.pcap --json >>replay.json
+	"$REPLAY" -x 100 -q in.pcap -w r3.pcap --json >>replay.json
+	# edp-assign: every command, on a host of one NIC
+	export SYS=$BATS_TEST_TMPDIR/sys EDP_LEDGER=$BATS_TEST_TMPDIR/ledger.yaml
+	fake_node 0 0-1
+	fake_dev 0000:3b:00.1 node=0 group=11 driver=vfio-pci
+	as() { "$EDP_BUILD/edp-assign" "$@" --sysfs-root "$SYS" --json; }
+	{ as devices && as plan w --need nic:1 && as claim w --need nic:1 && as list && as check &&
+		as release w; } >assign.json
+	for f in run stats top replay assign; do
+		run jq -se "length >= 1 and all(.schema == 1)" $f.json
+		assert_success
+	done
+	json_keys <run.json | keys_documented edp-run.1
+	json_keys <stats.json | keys_documented edp-run.1
+	json_keys <top.json | keys_documented edp-top.1
+	json_keys <replay.json | keys_documented edp-replay.1
+	json_keys <assign.json | keys_documented edp-assign.1
+	# the drop reasons, keys of "drops" in edp-run's and edp-top's JSON, are
+	# edp-run(1)'s
+	jq -r '.drops | keys[]' run.json top.json | sort -u | keys_documented edp-run.1
+}

@@ -83,7 +83,7 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 	assert_line --index 3 "  score: 1 device beyond the request, 0 such left free on the node"
 	assert_line "chosen: node 1, the tightest fit"
 	run as list --json
-	assert_output '{"generation":0,"claims":[]}'
+	assert_output '{"schema":1,"generation":0,"claims":[]}'
 	run as claim vm1 --need gpu:1 --json
 	assert_success
 	echo "$output" | jq -e '.claimed and .numa_node == 1 and .score == {"beyond_request": 1, "left_free": 0}
@@ -298,7 +298,7 @@ YAML
 	printf 'hosts:\n  - name: bare\n' >bare.yaml # a host without devices
 	run "$A" devices --inventory bare.yaml --json
 	assert_success
-	assert_output '{"host":"bare","numa_nodes":[],"devices":[]}'
+	assert_output '{"schema":1,"host":"bare","numa_nodes":[],"devices":[]}'
 	run "$A" plan w --need nic:1 --inventory bare.yaml
 	assert_failure 3
 	assert_output "edp-assign: no device available for w: nic:1 (policy best-effort)"

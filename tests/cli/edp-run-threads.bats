@@ -266,7 +266,7 @@ two_cpus() {
 	# queue 0 is the hot one, and its thread owns no other queue any more
 	jq -e '(.queues | max_by(.packets)) as $hot | $hot.queue == 0
 		and ([.queues[] | select(.queue != 0 and .thread == $hot.thread)] | length == 0)' live.json
-	jq -e '.events_total >= 1 and .events[0].moved >= 1 and .events[0].spread_after < .events[0].spread_before' live.json
+	jq -e '.balancer.rebalances >= 1 and .balancer.events[0].moved >= 1 and .balancer.events[0].spread_after < .balancer.events[0].spread_before' live.json
 }
 
 @test "tlb config keys are checked" {
