@@ -61,8 +61,9 @@ $(BUILD)/edp-top: $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_OBJ = $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_LIBS = -lncurses
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
+# unit tests: libcore, and cmd/common's output code (-Icmd)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(CMD_COMMON_OBJ) $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) -Icmd $< -o $@ $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
 $(BUILD)/tests/edp-gen: tests/tools/edp-gen.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
