@@ -1,10 +1,8 @@
-#include <assert.h>
+#include "edp_datapath.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sched.h>
-#include <time.h>
 
 #include "edp_datapath_impl.h"
 
