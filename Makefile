@@ -50,8 +50,10 @@ CMD_COMMON_OBJ = $(patsubst cmd/common/%.c,$(BUILD)/obj/cmd_%.o,$(wildcard cmd/c
 $(BUILD)/obj/cmd_%.o: cmd/common/%.c | $(BUILD)/obj
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+# a binary's dependency list goes beside the objects' (-MF): the build
+# directories hold binaries only
 $(BUILD)/%: cmd/%.c $(CMD_COMMON_OBJ) $(LIB)
-	$(CC) $(CFLAGS_ALL) -Icmd $< -o $@ $(CMD_OBJ) $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) $(CMD_LIBS)
+	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d -Icmd $< -o $@ $(CMD_OBJ) $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) $(CMD_LIBS)
 
 # only edp-top draws on a terminal: its screen (cmd/edp-top/) and ncurses
 TOP_OBJ = $(patsubst cmd/edp-top/%.c,$(BUILD)/obj/top_%.o,$(wildcard cmd/edp-top/*.c))
@@ -63,16 +65,16 @@ $(BUILD)/edp-top: CMD_LIBS = -lncurses
 
 # unit tests: libcore, and cmd/common's output code (-Icmd)
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CMD_COMMON_OBJ) $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS_ALL) -Icmd $< -o $@ $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d -Icmd $< -o $@ $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
 $(BUILD)/tests/edp-gen: tests/tools/edp-gen.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
 
 $(BUILD)/tests/edp-fastpath: tests/bench/fastpath.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/tests/edp-c2c: tests/bench/c2c.c | $(BUILD)/tests
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(LDFLAGS_ALL) -pthread
+$(BUILD)/tests/edp-c2c: tests/bench/c2c.c | $(BUILD)/tests $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LDFLAGS_ALL) -pthread
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -93,7 +95,7 @@ build-fuzz/libedp.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libedp.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ build-fuzz/libedp.a $(LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MF build-fuzz/obj/$(@F).d -fsanitize=fuzzer $< -o $@ build-fuzz/libedp.a $(LIBS)
 
 build-fuzz/obj:
 	mkdir -p $@
@@ -143,4 +145,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # the compiler's dependency lists (-MMD -MP) of every object built so far
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d build-fuzz/obj/*.d build-fuzz/*.d)
+-include $(wildcard $(BUILD)/obj/*.d build-fuzz/obj/*.d)
