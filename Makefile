@@ -63,9 +63,8 @@ $(BUILD)/edp-top: $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_OBJ = $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_LIBS = -lncurses
 
-# unit tests: libcore, and cmd/common's output code (-Icmd)
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(CMD_COMMON_OBJ) $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d -Icmd $< -o $@ $(CMD_COMMON_OBJ) $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
 $(BUILD)/tests/edp-gen: tests/tools/edp-gen.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)

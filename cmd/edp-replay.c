@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/edp_json.h"
+#include "edp_json.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp_replay.h"

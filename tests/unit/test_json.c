@@ -1,5 +1,5 @@
 #include "unit.h"
-#include "common/edp_json.h"
+#include "edp_json.h"
 
 #include <math.h>
 

@@ -1,5 +1,5 @@
-/* edp_json: the one JSON writer of the binaries (like iproute2's
- * json_print): objects and arrays, strings escaped, integers exact, floats
+/* edp_json: the one JSON writer of edp (like iproute2's json_print), for
+ * the binaries' --json and the control socket's replies: objects and arrays, strings escaped, integers exact, floats
  * with a fixed number of decimals (never an exponent; NaN and infinities
  * are null), commas placed by the writer. Every document it writes is one
  * object on one line whose first key is "schema" (EDP_JSON_SCHEMA), so a
@@ -7,7 +7,8 @@
  *
  * A value takes a key inside an object and NULL inside an array. The keys
  * are documented in each binary's man page (tests/cli/docs.bats checks
- * that every key written is there).
+ * that every key written is there). It writes to the FILE it is given (a
+ * memory stream for a reply) and never to a terminal of its own.
  */
 #ifndef EDP_JSON_H
 #define EDP_JSON_H
