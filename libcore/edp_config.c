@@ -617,6 +617,7 @@ int edp_config_load(struct edp_config *cfg, const char *path, struct edp_error *
 	const char *slash = strrchr(path, '/');
 	c.dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : NULL;
 	cfg->path = strdup(path);
+	cfg->file_hash = c.y.hash;
 	yaml_node_t *root = edp_yaml_root(&c.y);
 	if (!root)
 		rc = edp_error_set(err, EDP_ERR_USAGE, "%s:1:1: empty config (at least 'ports' is needed)", path);

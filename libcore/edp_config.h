@@ -56,6 +56,7 @@ struct edp_port_config {
 
 struct edp_config {
 	char *path;                     /* NULL for the built-in default */
+	uint64_t file_hash;             /* FNV-1a 64 of the file's bytes (edp_yaml), 0 without a file */
 	const char *instance;           /* the instance name (its vports are named after it); NULL = "default" */
 	struct edp_port_config ports[EDP_MAX_PORTS];
 	uint32_t n_ports;

@@ -220,6 +220,16 @@ oom:
 	return -1;
 }
 
+/* libyaml's input: the file's bytes, hashed as they are read. */
+static int read_hashed(void *data, unsigned char *buf, size_t size, size_t *n)
+{
+	struct edp_yaml *y = data;
+	*n = fread(buf, 1, size, y->file);
+	for (size_t i = 0; i < *n; i++)
+		y->hash = (y->hash ^ buf[i]) * 0x100000001b3ull;
+	return !ferror(y->file);
+}
+
 int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct edp_error *err)
 {
 	memset(y, 0, sizeof(*y));
@@ -235,7 +245,9 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 	}
 	yaml_parser_t parser;
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
+	y->file = f;
+	y->hash = 0xcbf29ce484222325ull;
+	yaml_parser_set_input(&parser, read_hashed, y);
 	struct builder b = { .y = y };
 	y->loaded = true; /* from here edp_yaml_free releases the arena */
 	int done = 0;
@@ -267,6 +279,7 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 	free(b.anchors);
 	yaml_parser_delete(&parser);
 	fclose(f);
+	y->file = NULL;
 	return rc;
 }
 

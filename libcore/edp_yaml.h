@@ -13,6 +13,8 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <yaml.h>
 
 #include "edp_error.h"
@@ -28,6 +30,8 @@ struct edp_yaml {
 	struct edp_error *err;
 	yaml_node_t *key_node; /* the key being handled */
 	bool loaded;
+	uint64_t hash; /* FNV-1a (64 bits) of the file's bytes, as read */
+	FILE *file;    /* while loading */
 };
 
 /* Load `path` (`what` it is, for "cannot open config: ..."). EDP_ERR_USAGE
