@@ -231,6 +231,11 @@ struct edp_stats_port_tx *edp_stats_port_tx(struct edp_stats_writer *w, uint32_t
 	return block(w, 3, sizeof(struct edp_stats_port_tx), i);
 }
 
+struct edp_stats_control *edp_stats_control(struct edp_stats_writer *w)
+{
+	return &edp_stats_header(w)->control;
+}
+
 void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, const char *what)
 {
 	struct edp_stats_header *h = edp_stats_header(w);
@@ -343,7 +348,9 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		goto out;
 	}
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + atomic_load(&read_give_up_ns);
-	int bad = read_block(&c->seq, &h->seq, sizeof(*h) - offsetof(struct edp_stats_header, seq), deadline);
+	int bad = read_block(&c->seq, &h->seq, offsetof(struct edp_stats_header, control) -
+							offsetof(struct edp_stats_header, seq), deadline);
+	bad |= read_block(&c->control, &h->control, sizeof(h->control), deadline);
 	for (uint32_t i = 0; i < c->n_threads && !bad; i++)
 		bad |= read_block(&snap->threads[i], (const uint8_t *)base + t + i * sizeof(*snap->threads),
 				  sizeof(*snap->threads), deadline);

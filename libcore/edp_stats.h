@@ -32,7 +32,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 3
+#define EDP_STATS_VERSION 4
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -71,6 +71,17 @@ struct edp_stats_event {
 	char what[108];
 };
 
+/* The control socket's counters (edp_ctl.h), written by its thread. */
+struct edp_stats_control {
+	_Alignas(64) _Atomic uint32_t seq;
+	uint64_t requests;      /* answered, ok or not */
+	uint64_t refused_peer;  /* connections of another user */
+	uint64_t refused_busy;  /* connections beyond the limit */
+	uint64_t refused_long;  /* requests too long, or with a NUL byte */
+	uint64_t timed_out;     /* connections that completed no request in time */
+	uint64_t unread;        /* clients dropped for not reading their reply */
+};
+
 struct edp_stats_header {
 	uint64_t magic;
 	uint32_t version, size;
@@ -87,6 +98,7 @@ struct edp_stats_header {
 	uint32_t running;       /* 0 once the run has ended (draining) */
 	uint64_t n_events;      /* events ever logged; the last 16 are kept */
 	struct edp_stats_event events[EDP_STATS_EVENTS];
+	struct edp_stats_control control; /* a block of its own (its own writer) */
 };
 
 /* Seqlock, writer side (one writer per block). */
@@ -124,6 +136,8 @@ struct edp_stats_port_tx *edp_stats_port_tx(struct edp_stats_writer *w, uint32_t
 
 /* Log an event (balancer moves, ...) in the header's ring. */
 void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, const char *what);
+/* The control socket's block (its thread only). */
+struct edp_stats_control *edp_stats_control(struct edp_stats_writer *w);
 
 /* A consistent copy of a whole segment. */
 struct edp_stats_snapshot {

@@ -1,0 +1,525 @@
+#include "edp_ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edp_rundir.h"
+
+struct command {
+	char name[32];
+	const char *usage;
+	int min_args, max_args;
+	edp_ctl_handler fn;
+	void *aux;
+};
+
+struct conn {
+	int fd;           /* -1: a free slot */
+	size_t len;       /* bytes of a request not answered yet */
+	uint64_t deadline_ns;
+	char buf[EDP_CTL_MAX_LINE];
+};
+
+struct edp_ctl {
+	struct command cmds[EDP_CTL_MAX_COMMANDS];
+	int n_cmds;
+	int listen_fd, wake[2];
+	bool serving;
+	pthread_t thread;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct edp_stats_control counts;   /* the control thread's own */
+	struct edp_stats_control *published; /* in the stats segment, or NULL */
+	pthread_mutex_t lock;              /* counts, for edp_ctl_counters */
+	struct conn conns[EDP_CTL_MAX_CLIENTS];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Count one more in `field` of the counters (the control thread only). */
+static void count(struct edp_ctl *c, uint64_t *field)
+{
+	pthread_mutex_lock(&c->lock);
+	(*field)++;
+	pthread_mutex_unlock(&c->lock);
+	if (!c->published)
+		return;
+	struct edp_stats_control *p = c->published;
+	edp_stats_write_begin(&p->seq);
+	p->requests = c->counts.requests;
+	p->refused_peer = c->counts.refused_peer;
+	p->refused_busy = c->counts.refused_busy;
+	p->refused_long = c->counts.refused_long;
+	p->timed_out = c->counts.timed_out;
+	p->unread = c->counts.unread;
+	edp_stats_write_end(&p->seq);
+}
+
+struct edp_ctl *edp_ctl_create(void)
+{
+	struct edp_ctl *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->listen_fd = c->wake[0] = c->wake[1] = -1;
+	for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++)
+		c->conns[i].fd = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+int edp_ctl_register(struct edp_ctl *c, const char *name, const char *usage, int min_args, int max_args,
+		     edp_ctl_handler fn, void *aux)
+{
+	if (c->n_cmds == EDP_CTL_MAX_COMMANDS || strlen(name) >= sizeof(c->cmds[0].name) || max_args > EDP_CTL_MAX_ARGS ||
+	    !strcmp(name, "version") || !strcmp(name, "help"))
+		return -1;
+	for (int i = 0; i < c->n_cmds; i++)
+		if (!strcmp(c->cmds[i].name, name))
+			return -1;
+	struct command *k = &c->cmds[c->n_cmds++];
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	k->usage = usage ? usage : "";
+	k->min_args = min_args;
+	k->max_args = max_args;
+	k->fn = fn;
+	k->aux = aux;
+	return 0;
+}
+
+/* An error reply; `usage`: the request itself was wrong (no such command,
+ * wrong words), not what it asked for. */
+static void refuse(FILE *out, bool usage, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refuse(FILE *out, bool usage, const char *fmt, ...)
+{
+	char msg[sizeof(((struct edp_error *)0)->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct edp_json j;
+	edp_json_begin(&j, out);
+	edp_json_bool(&j, "ok", false);
+	edp_json_string(&j, "error", msg);
+	if (usage)
+		edp_json_bool(&j, "usage", true);
+	edp_json_finish(&j);
+}
+
+/* The built-in commands: what this server speaks, and what it knows. */
+static void answer_builtin(struct edp_ctl *c, const char *cmd, FILE *out)
+{
+	struct edp_json j;
+	edp_json_begin(&j, out);
+	edp_json_bool(&j, "ok", true);
+	if (!strcmp(cmd, "version")) {
+		edp_json_string(&j, "version", EDP_VERSION);
+		edp_json_uint(&j, "protocol", EDP_CTL_PROTOCOL);
+	} else {
+		edp_json_array(&j, "commands");
+		edp_json_string(&j, NULL, "help");
+		edp_json_string(&j, NULL, "version");
+		for (int i = 0; i < c->n_cmds; i++) {
+			char line[160];
+			snprintf(line, sizeof(line), "%s%s%s", c->cmds[i].name, *c->cmds[i].usage ? " " : "", c->cmds[i].usage);
+			edp_json_string(&j, NULL, line);
+		}
+		edp_json_end(&j);
+	}
+	edp_json_finish(&j);
+}
+
+void edp_ctl_answer(struct edp_ctl *c, const char *line, FILE *out)
+{
+	char words[EDP_CTL_MAX_LINE];
+	char *argv[EDP_CTL_MAX_ARGS + 2];
+	int argc = 0;
+	snprintf(words, sizeof(words), "%s", line);
+	for (char *save, *w = strtok_r(words, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
+		if (argc == EDP_CTL_MAX_ARGS + 1)
+			return refuse(out, true, "too many words (a command takes at most %d)", EDP_CTL_MAX_ARGS);
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	if (!argc)
+		return refuse(out, true, "an empty request (try help)");
+	if (argc == 1 && (!strcmp(argv[0], "version") || !strcmp(argv[0], "help")))
+		return answer_builtin(c, argv[0], out);
+	const struct command *k = NULL;
+	for (int i = 0; i < c->n_cmds && !k; i++)
+		if (!strcmp(c->cmds[i].name, argv[0]))
+			k = &c->cmds[i];
+	if (!k && strcmp(argv[0], "version") && strcmp(argv[0], "help"))
+		return refuse(out, true, "unknown command '%.64s' (try help)", argv[0]);
+	if (!k || argc - 1 < k->min_args || argc - 1 > k->max_args)
+		return refuse(out, true, "usage: %s%s%s", argv[0], k && *k->usage ? " " : "", k ? k->usage : "");
+	/* the handler writes into a reply of its own, kept only when it succeeds */
+	char *body = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&body, &size);
+	if (!f)
+		return refuse(out, false, "out of memory");
+	struct edp_json j;
+	struct edp_error err = { 0 };
+	edp_json_begin(&j, f);
+	edp_json_bool(&j, "ok", true);
+	int rc = k->fn(k->aux, argc, argv, &j, &err);
+	edp_json_finish(&j);
+	if (fclose(f) != 0)
+		rc = edp_error_set(&err, EDP_ERR_RUNTIME, "out of memory");
+	if (rc)
+		refuse(out, false, "%s", err.msg[0] ? err.msg : "failed");
+	else
+		fwrite(body, 1, size, out);
+	free(body);
+}
+
+void edp_ctl_counters(struct edp_ctl *c, struct edp_stats_control *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->counts;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Send a whole reply without waiting; false when the client did not take
+ * it all (its socket buffer full: it does not read) or is gone. */
+static bool send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* A reply (an error) to a connection that is then closed. */
+static void refuse_and_close(int fd, const char *msg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f) {
+		refuse(f, false, "%s", msg);
+		if (fclose(f) == 0)
+			send_all(fd, buf, len);
+	}
+	free(buf);
+	close(fd);
+}
+
+static void drop(struct conn *k)
+{
+	close(k->fd);
+	k->fd = -1;
+	k->len = 0;
+}
+
+static void take_connection(struct edp_ctl *c)
+{
+	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || (cred.uid != getuid() && cred.uid != 0)) {
+		count(c, &c->counts.refused_peer);
+		refuse_and_close(fd, "permission denied: another user's connection");
+		return;
+	}
+	for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++)
+		if (c->conns[i].fd < 0) {
+			c->conns[i].fd = fd;
+			c->conns[i].len = 0;
+			c->conns[i].deadline_ns = mono_ns() + EDP_CTL_TIMEOUT_MS * 1000000ull;
+			return;
+		}
+	count(c, &c->counts.refused_busy);
+	char msg[96];
+	snprintf(msg, sizeof(msg), "busy: %d connections are open already", EDP_CTL_MAX_CLIENTS);
+	refuse_and_close(fd, msg);
+}
+
+/* Read what a client sent and answer each complete request in it. */
+static void serve_connection(struct edp_ctl *c, struct conn *k)
+{
+	ssize_t n = recv(k->fd, k->buf + k->len, sizeof(k->buf) - k->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		return drop(k);
+	k->len += (size_t)n;
+	char *nl;
+	while (k->fd >= 0 && (nl = memchr(k->buf, '\n', k->len))) {
+		size_t line = (size_t)(nl - k->buf);
+		if (memchr(k->buf, 0, line)) {
+			count(c, &c->counts.refused_long);
+			refuse_and_close(k->fd, "a request with a NUL byte");
+			k->fd = -1;
+			k->len = 0;
+			return;
+		}
+		*nl = 0;
+		char *reply = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&reply, &len);
+		if (!f)
+			return drop(k);
+		edp_ctl_answer(c, k->buf, f);
+		count(c, &c->counts.requests); /* before the reply: a client that has it sees it counted */
+		bool sent = fclose(f) == 0 && send_all(k->fd, reply, len);
+		free(reply);
+		if (!sent) {
+			count(c, &c->counts.unread);
+			return drop(k);
+		}
+		k->len -= line + 1;
+		memmove(k->buf, nl + 1, k->len);
+		k->deadline_ns = mono_ns() + EDP_CTL_TIMEOUT_MS * 1000000ull;
+	}
+	if (k->len == sizeof(k->buf)) {
+		count(c, &c->counts.refused_long);
+		char msg[96];
+		snprintf(msg, sizeof(msg), "a request longer than %d bytes", EDP_CTL_MAX_LINE - 1);
+		refuse_and_close(k->fd, msg);
+		k->fd = -1;
+		k->len = 0;
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct edp_ctl *c = arg;
+	for (;;) {
+		struct pollfd p[EDP_CTL_MAX_CLIENTS + 2];
+		int map[EDP_CTL_MAX_CLIENTS + 2], n = 0;
+		p[n] = (struct pollfd){ c->wake[0], POLLIN, 0 };
+		map[n++] = -1;
+		p[n] = (struct pollfd){ c->listen_fd, POLLIN, 0 };
+		map[n++] = -1;
+		uint64_t now = mono_ns(), next = now + 1000000000ull;
+		for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++) {
+			struct conn *k = &c->conns[i];
+			if (k->fd < 0)
+				continue;
+			if (k->deadline_ns <= now) { /* completed no request in time */
+				count(c, &c->counts.timed_out);
+				refuse_and_close(k->fd, "timed out waiting for a request");
+				k->fd = -1;
+				k->len = 0;
+				continue;
+			}
+			next = k->deadline_ns < next ? k->deadline_ns : next;
+			p[n] = (struct pollfd){ k->fd, POLLIN, 0 };
+			map[n++] = i;
+		}
+		int ready = poll(p, (nfds_t)n, (int)((next - now) / 1000000ull) + 1);
+		if (ready < 0 && errno != EINTR)
+			break;
+		if (ready <= 0)
+			continue;
+		if (p[0].revents)
+			break; /* edp_ctl_destroy */
+		if (p[1].revents & POLLIN)
+			take_connection(c);
+		for (int i = 2; i < n; i++)
+			if (p[i].revents && c->conns[map[i]].fd == p[i].fd)
+				serve_connection(c, &c->conns[map[i]]);
+	}
+	return NULL;
+}
+
+/* Connect to the socket at path: the fd, or -1 with errno. */
+static int connect_to(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int socket_path(const char *name, char *path, size_t size, struct edp_error *err)
+{
+	if (!edp_rundir_name_valid(name))
+		return edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
+	char dir[4096];
+	if (edp_rundir_path(dir, sizeof(dir), err))
+		return EDP_ERR_RUNTIME;
+	if ((size_t)snprintf(path, size, "%s/%s.ctl", dir, name) >= size)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s/%s.ctl: the path is too long for a socket", dir, name);
+	return 0;
+}
+
+int edp_ctl_listen(struct edp_ctl *c, const char *name, struct edp_stats_writer *stats, struct edp_error *err)
+{
+	if (socket_path(name, c->path, sizeof(c->path), err))
+		return err ? err->status : EDP_ERR_RUNTIME;
+	struct stat st;
+	if (lstat(c->path, &st) == 0) {
+		int fd = S_ISSOCK(st.st_mode) ? connect_to(c->path) : -1;
+		if (fd >= 0) { /* it answers: another instance's */
+			close(fd);
+			c->path[0] = 0;
+			return edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' already has a control socket", name);
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a socket; remove it", c->path);
+			c->path[0] = 0; /* not ours to remove */
+			return EDP_ERR_RUNTIME;
+		}
+		unlink(c->path); /* a dead instance's */
+	}
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", c->path);
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    chmod(c->path, 0600) != 0 || listen(c->listen_fd, 64) != 0 || pipe2(c->wake, O_CLOEXEC) != 0) {
+		int e = errno;
+		unlink(c->path);
+		c->path[0] = 0;
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot serve the control socket: %s", a.sun_path,
+				     strerror(e));
+	}
+	c->published = stats ? edp_stats_control(stats) : NULL;
+	/* signals are the main thread's: this one never takes them */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&c->thread, NULL, serve, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		unlink(c->path);
+		c->path[0] = 0;
+		return edp_error_set(err, EDP_ERR_RUNTIME, "cannot start the control thread");
+	}
+	pthread_setname_np(c->thread, "edp-ctl");
+	c->serving = true;
+	return 0;
+}
+
+void edp_ctl_destroy(struct edp_ctl *c)
+{
+	if (!c)
+		return;
+	if (c->serving) {
+		ssize_t w = write(c->wake[1], "x", 1);
+		(void)w;
+		pthread_join(c->thread, NULL);
+	}
+	for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++)
+		if (c->conns[i].fd >= 0)
+			close(c->conns[i].fd);
+	if (c->path[0])
+		unlink(c->path);
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	if (c->wake[0] >= 0) {
+		close(c->wake[0]);
+		close(c->wake[1]);
+	}
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int edp_ctl_request(const char *name, const char *request, int timeout_ms, char **reply, struct edp_error *err)
+{
+	*reply = NULL;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	if (socket_path(name, path, sizeof(path), err))
+		return err ? err->status : EDP_ERR_RUNTIME;
+	int fd = connect_to(path);
+	if (fd < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME,
+				     errno == ENOENT	     ? "no instance '%s' is running (no %s)"
+				     : errno == ECONNREFUSED ? "instance '%s' is not running (stale socket %s)"
+							     : "instance '%s': %s: cannot connect",
+				     name, path);
+	size_t len = strlen(request);
+	char *line = malloc(len + 2);
+	if (!line) {
+		close(fd);
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	}
+	memcpy(line, request, len);
+	memcpy(line + len, "\n", 2);
+	int rc = EDP_ERR_RUNTIME;
+	if (send(fd, line, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': the request could not be sent", name);
+		goto out;
+	}
+	size_t have = 0, cap = 4096;
+	char *buf = malloc(cap);
+	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	while (buf) {
+		char *nl = memchr(buf, '\n', have);
+		if (nl) {
+			*nl = 0;
+			*reply = buf;
+			buf = NULL;
+			rc = 0;
+			break;
+		}
+		uint64_t now = mono_ns();
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) == 0) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': no reply in %d ms", name, timeout_ms);
+			break;
+		}
+		if (have == cap) {
+			char *more = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+			if (!more) {
+				edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': a reply too long", name);
+				break;
+			}
+			buf = more;
+			cap *= 2;
+		}
+		ssize_t n = recv(fd, buf + have, cap - have, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': it closed the connection without a reply", name);
+			break;
+		}
+		have += (size_t)n;
+	}
+	free(buf);
+	if (!buf && !*reply && rc)
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+out:
+	free(line);
+	close(fd);
+	return rc;
+}

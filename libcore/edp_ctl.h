@@ -1,0 +1,79 @@
+/* edp_ctl: the control socket of a running instance, NAME.ctl in the run
+ * directory (edp_rundir.h): an AF_UNIX stream socket, mode 0600, served by
+ * a thread of its own, never by a datapath thread.
+ *
+ * Protocol: a request is one line of words separated by blanks, at most
+ * EDP_CTL_MAX_LINE bytes with its newline; it gets one reply line, a JSON
+ * object (edp_json.h): {"schema":1,"ok":true,...} or
+ * {"schema":1,"ok":false,"error":"..."}. A connection may carry any number
+ * of requests, one after the other. `version` and `help` are built in; the
+ * other commands are registered by the instance before it listens.
+ *
+ * Hostile clients never stall it or the datapath: a peer of another user
+ * (SO_PEERCRED; root may) is refused; beyond EDP_CTL_MAX_CLIENTS
+ * connections a new one is told so and closed; a request longer than
+ * EDP_CTL_MAX_LINE, or with a NUL byte, is refused and its connection
+ * closed; a connection that completes no request for EDP_CTL_TIMEOUT_MS is
+ * closed; a client that does not read its reply is dropped (a reply is sent
+ * without waiting). Each refusal is counted (struct edp_stats_control, in
+ * the instance's stats segment when it has one).
+ *
+ * Thread-safety: register before edp_ctl_listen; handlers run on the
+ * control thread, one at a time.
+ */
+#ifndef EDP_CTL_H
+#define EDP_CTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "edp_error.h"
+#include "edp_json.h"
+#include "edp_stats.h"
+
+#define EDP_CTL_MAX_LINE 4096
+#define EDP_CTL_MAX_CLIENTS 16
+#define EDP_CTL_TIMEOUT_MS 5000
+#define EDP_CTL_MAX_ARGS 8
+#define EDP_CTL_MAX_COMMANDS 32
+#define EDP_CTL_PROTOCOL 1
+
+struct edp_ctl;
+
+/* A command's handler: argv[0] is the command, argv[1..argc-1] its words.
+ * Writes the reply's fields to j (after "schema" and "ok", which are the
+ * server's). Returns 0, or -1 with err set: the reply is then ok false with
+ * err's message, and what the handler wrote is dropped. */
+typedef int (*edp_ctl_handler)(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err);
+
+struct edp_ctl *edp_ctl_create(void);
+
+/* Add a command taking min_args..max_args words (max_args <=
+ * EDP_CTL_MAX_ARGS); `usage` shows them ("[FILE]"). 0, or -1 when the
+ * table is full or the name taken. */
+int edp_ctl_register(struct edp_ctl *c, const char *name, const char *usage, int min_args, int max_args,
+		     edp_ctl_handler fn, void *aux);
+
+/* Serve NAME.ctl from now on, publishing the counters to stats (may be
+ * NULL). A socket file left by an instance that is gone is replaced; one
+ * that answers is another instance's and is refused. Errors: the run
+ * directory (edp_rundir_path), a socket that cannot be made. */
+int edp_ctl_listen(struct edp_ctl *c, const char *name, struct edp_stats_writer *stats, struct edp_error *err);
+
+/* Answer one request line (no newline): its reply line, newline included,
+ * to out. What the server does with each line it reads. */
+void edp_ctl_answer(struct edp_ctl *c, const char *line, FILE *out);
+
+/* What the server counted so far. */
+void edp_ctl_counters(struct edp_ctl *c, struct edp_stats_control *out);
+
+/* Stop serving (the thread ends, the connections close, the socket file
+ * goes) and free. NULL is fine. */
+void edp_ctl_destroy(struct edp_ctl *c);
+
+/* Client: send `request` to instance `name` and wait at most timeout_ms
+ * for the reply line; *reply gets it, without its newline (free it).
+ * Errors (EDP_ERR_RUNTIME): no such instance, a stale socket, no reply. */
+int edp_ctl_request(const char *name, const char *request, int timeout_ms, char **reply, struct edp_error *err);
+
+#endif
