@@ -15,10 +15,23 @@ _edp_run_ports() {
 	fi
 }
 
+# edp-run ctl [NAME] COMMAND: instance names, then the commands
+_edp_run_ctl() {
+	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop version help' d=${EDP_RUNDIR:-/run/edp} w
+	for w in "${COMP_WORDS[@]:2:COMP_CWORD-2}"; do
+		[[ " $commands " == *" $w "* ]] && { COMPREPLY=($(compgen -W '--json' -- "$cur")); return; }
+	done
+	COMPREPLY=($(compgen -W "$commands --json $(ls "$d" 2>/dev/null | sed -n 's/\.ctl$//p')" -- "$cur"))
+}
+
 _edp_run() {
 	local cur prev
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	if [[ ${COMP_WORDS[1]} == ctl && $COMP_CWORD -ge 2 ]]; then
+		_edp_run_ctl
+		return
+	fi
 	case $prev in
 	-c | --config)
 		COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
@@ -56,7 +69,9 @@ _edp_run() {
 		COMPREPLY=($(compgen -f -- "${cur#--json=}" | sed 's/^/--json=/'))
 		return
 	fi
-	COMPREPLY=($(compgen -W '-c --config -r --read -w --write -t --threads --ordered --loop --duration --name --stats --json --json= -q --quiet -h --help -V --version' -- "$cur"))
+	local sub=
+	[[ $COMP_CWORD -eq 1 ]] && sub=ctl
+	COMPREPLY=($(compgen -W "$sub -c --config -r --read -w --write -t --threads --ordered --loop --duration --name --stats --json --json= -q --quiet -h --help -V --version" -- "$cur"))
 }
 shopt -s extglob 2>/dev/null
 complete -o filenames -F _edp_run edp-run

@@ -244,6 +244,8 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 	}
 }
 
+struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp) { return dp->stats; }
+
 void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const char *line), void *ctx)
 {
 	dp->log = log;

@@ -27,6 +27,7 @@
 #include "edp_error.h"
 #include "edp_flowcache.h"
 #include "edp_mbuf.h"
+#include "edp_stats.h"
 
 #define EDP_SUMMARY_EVENTS 8
 
@@ -77,6 +78,10 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
  * destroy. Call before run. Errors: the name is taken, the run directory is
  * unusable. */
 int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_error *err);
+
+/* The stats segment it publishes to (NULL before edp_datapath_publish), for
+ * others that publish beside it (the control socket). */
+struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp);
 
 /* Have `log(ctx, line)` called with one line for each notable event of the
  * run (a rebalance), from the thread that caused it. */

@@ -289,6 +289,16 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 		edp_json_string(&j, "what", ev->what);
 		edp_json_end(&j);
 	}
+	edp_json_end(&j);
+	edp_json_end(&j);
+	const struct edp_stats_control *c = &h->control;
+	edp_json_object(&j, "control");
+	edp_json_uint(&j, "requests", c->requests);
+	edp_json_uint(&j, "refused_peer", c->refused_peer);
+	edp_json_uint(&j, "refused_busy", c->refused_busy);
+	edp_json_uint(&j, "refused_long", c->refused_long);
+	edp_json_uint(&j, "timed_out", c->timed_out);
+	edp_json_uint(&j, "unread", c->unread);
 	edp_json_finish(&j);
 }
 

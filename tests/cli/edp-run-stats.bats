@@ -97,6 +97,9 @@ long_run() {
 	first=$pid
 	long_run ""
 	wait_for "$RUN" --stats "default-$pid"
+	run "$RUN" --stats # without a name: the only instance, and there are two
+	assert_failure 2
+	assert_line --index 0 "edp-run: 2 instances are running (default, default-$pid): name one"
 	stop_pid "$pid"
 	stop_pid "$first"
 }

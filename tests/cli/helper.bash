@@ -50,6 +50,17 @@ stop_pid() {
 	wait "$1"
 }
 
+# pid_published PID: an instance in the run directory is process PID
+pid_published() {
+	local f
+	for f in "$EDP_RUNDIR"/*.stats; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		[ "$("$RUN" --stats "${f%.stats}" --json 2>/dev/null | jq .pid)" = "$1" ] && return 0
+	done
+	return 1
+}
+
 # start_run NAME ARG...: edp-run --name NAME ARG... (NAME "": unnamed) in
 # the background, its PID in $pid, stopped when the test ends; returns once
 # its live stats are published
@@ -59,7 +70,11 @@ start_run() {
 	"$RUN" ${name:+--name "$name"} "$@" &
 	pid=$!
 	when_finished stop_pid "$pid"
-	wait_for "$RUN" --stats ${name:+"$name"}
+	if [ -n "$name" ]; then
+		wait_for "$RUN" --stats "$name"
+	else
+		wait_for pid_published "$pid"
+	fi
 }
 
 # assert_gt A B (assert_ge, assert_lt, assert_le): numbers compared, both

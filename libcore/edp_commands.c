@@ -1,0 +1,61 @@
+#include "edp_commands.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edp_datapath_impl.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static int status(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)argv, (void)err;
+	const struct edp_commands *env = aux;
+	const struct edp_config *cfg = env->dp->cfg;
+	edp_json_string(j, "name", env->name);
+	edp_json_int(j, "pid", getpid());
+	edp_json_object(j, "config");
+	edp_json_string(j, "file", cfg->path);
+	char hash[32];
+	snprintf(hash, sizeof(hash), "fnv1a64:%016llx", (unsigned long long)cfg->file_hash);
+	edp_json_string(j, "hash", cfg->path ? hash : NULL);
+	edp_json_uint(j, "generation", 1);
+	edp_json_end(j);
+	edp_json_string(j, "state", "running");
+	edp_json_fixed(j, "uptime_s", (double)(mono_ns() - env->start_ns) / 1e9, 3);
+	edp_json_uint(j, "threads", cfg->threads);
+	edp_json_array(j, "ports");
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		edp_json_object(j, NULL);
+		edp_json_string(j, "name", cfg->ports[i].name);
+		edp_json_string(j, "rx", cfg->ports[i].rx);
+		edp_json_string(j, "tx", cfg->ports[i].tx);
+		edp_json_end(j);
+	}
+	edp_json_end(j);
+	return 0;
+}
+
+static int stop(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)argv, (void)err;
+	const struct edp_commands *env = aux;
+	env->stop(env->ctx);
+	edp_json_string(j, "state", "stopping");
+	return 0;
+}
+
+int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
+{
+	if (!env->start_ns)
+		env->start_ns = mono_ns();
+	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env)
+		       ? -1
+		       : 0;
+}

@@ -1,0 +1,27 @@
+/* edp_commands: the control commands of a running datapath, served on its
+ * control socket (edp_ctl.h):
+ *   status   the instance: name, pid, config file, its hash and generation,
+ *            state, uptime, threads, ports
+ *   stop     stop as SIGTERM does: what was read is written, the summary
+ *            printed
+ * Each handler reads what the datapath publishes for it; none waits for a
+ * datapath thread.
+ */
+#ifndef EDP_COMMANDS_H
+#define EDP_COMMANDS_H
+
+#include "edp_ctl.h"
+#include "edp_datapath.h"
+
+struct edp_commands {
+	struct edp_datapath *dp;
+	const char *name;             /* the instance's */
+	uint64_t start_ns;            /* CLOCK_MONOTONIC when it started */
+	void (*stop)(void *ctx);      /* ask for the stop (edp-run: SIGTERM to itself) */
+	void *ctx;
+};
+
+/* Register the commands on c; env must outlive c. 0 or -1. */
+int edp_commands_register(struct edp_ctl *c, struct edp_commands *env);
+
+#endif

@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# The control socket of a running edp-run: edp-run ctl and its commands, the
+# socket's life, and clients that misbehave.
+load helper
+bats_require_minimum_version 1.5.0
+
+# lab NAME ARG...: a long run of NAME on a small capture, in the background
+lab() {
+	[ -e in.pcap ] || "$GEN" flows=20,packets=2000,seed=7 in.pcap
+	start_run "$@" --loop 0 -r in.pcap -w /dev/null -q
+}
+
+# fnv1a64 FILE: the 64-bit FNV-1a of a file's bytes, as edp-run's status gives it
+fnv1a64() {
+	od -An -tu1 -v "$1" | tr -s ' ' '\n' | grep . | {
+		h=$((0xcbf29ce484222325))
+		while read -r b; do h=$(((h ^ b) * 0x100000001b3)); done
+		printf 'fnv1a64:%016x\n' "$h"
+	}
+}
+
+@test "ctl status: the instance, as lines and as JSON; version and help" {
+	printf 'ports:\n  - name: uplink\n  - name: vm1\ndatapath:\n  threads: 2\n' >s.yaml
+	lab lab -c s.yaml
+	run "$RUN" ctl lab status
+	assert_success
+	assert_line --index 0 "name: lab"
+	assert_line --index 1 "pid: $pid"
+	assert_line --index 2 "config:"
+	assert_line --index 3 "  file: s.yaml"
+	assert_line --index 4 "  hash: $(fnv1a64 s.yaml)"
+	assert_line --index 5 "  generation: 1"
+	assert_line --index 6 "state: running"
+	assert_line --index 7 --regexp '^uptime_s: [0-9]+\.[0-9]{3}$'
+	assert_line --index 8 "threads: 2"
+	assert_line --index 9 "ports:"
+	assert_line --index 10 "  - name: uplink"
+	assert_line --index 11 "    rx: in.pcap"
+	assert_line --index 12 "    tx: /dev/null"
+	assert_line --index 13 "  - name: vm1"
+	assert_line --index 14 "    rx: -"
+	assert_equal "${#lines[@]}" 16
+	run "$RUN" ctl lab status --json
+	assert_success
+	echo "$output" | jq -e --argjson pid "$pid" --arg hash "$(fnv1a64 s.yaml)" '.schema == 1 and .ok == true
+		and .name == "lab" and .pid == $pid and .config == {"file": "s.yaml", "hash": $hash, "generation": 1}
+		and .state == "running" and .uptime_s > 0 and .threads == 2
+		and .ports == [{"name": "uplink", "rx": "in.pcap", "tx": "/dev/null"}, {"name": "vm1", "rx": null, "tx": "/dev/null"}]'
+	run "$RUN" ctl lab version --json
+	assert_success
+	assert_output "{\"schema\":1,\"ok\":true,\"version\":\"$(cat "$BATS_TEST_DIRNAME/../../VERSION")\",\"protocol\":1}"
+	run "$RUN" ctl lab help
+	assert_success
+	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop'
+	# a config of the same bytes elsewhere has the same hash; other bytes another
+	cp s.yaml t.yaml
+	assert_equal "$(fnv1a64 t.yaml)" "$(fnv1a64 s.yaml)"
+	echo "# another" >>t.yaml
+	[ "$(fnv1a64 t.yaml)" != "$(fnv1a64 s.yaml)" ]
+}
+
+@test "ctl: NAME may be left out when one instance runs; bad requests exit 2, a no exits 1" {
+	run "$RUN" ctl status
+	assert_failure 1
+	assert_output "edp-run: no edp-run instance is running"
+	run "$RUN" ctl nosuch status
+	assert_failure 1
+	assert_output "edp-run: no instance 'nosuch' is running (no $EDP_RUNDIR/nosuch.ctl)"
+	lab one
+	run "$RUN" ctl status --json
+	assert_success
+	echo "$output" | jq -e '.name == "one"'
+	run "$RUN" ctl frob
+	assert_failure 2
+	assert_output "edp-run: one: unknown command 'frob' (try help)"
+	run "$RUN" ctl one status extra
+	assert_failure 2
+	assert_output "edp-run: one: usage: status"
+	run --separate-stderr "$RUN" ctl one frob --json
+	assert_failure 2
+	assert_output '{"schema":1,"ok":false,"error":"unknown command '"'frob'"' (try help)","usage":true}'
+	assert_equal "$stderr" "edp-run: one: unknown command 'frob' (try help)"
+	run "$RUN" ctl
+	assert_failure 2
+	assert_line --index 0 "edp-run: ctl: which command? (status, stop, version, help)"
+	run "$RUN" ctl 'Bad!' status
+	assert_failure 2
+	assert_line --index 0 "edp-run: ctl: instance name 'Bad!' must be 1 to 32 of a-z 0-9 _ -"
+	lab two
+	run "$RUN" ctl status
+	assert_failure 2
+	assert_line --index 0 "edp-run: 2 instances are running (one, two): name one"
+}
+
+@test "ctl stop: the run ends as on SIGTERM, its summary written, its socket gone" {
+	lab lab --json=sum.json
+	[ -S "$EDP_RUNDIR/lab.ctl" ]
+	assert_equal "$(stat -c %a "$EDP_RUNDIR/lab.ctl")" 600
+	run "$RUN" ctl lab stop --json
+	assert_success
+	assert_output '{"schema":1,"ok":true,"state":"stopping"}'
+	wait "$pid"
+	jq -e '.packets_in > 0 and .packets_in == .packets_forwarded' sum.json
+	[ ! -e "$EDP_RUNDIR/lab.ctl" ]
+	[ ! -e "$EDP_RUNDIR/lab.stats" ]
+}
+
+@test "a killed instance's socket is stale, and replaced by the next instance of its name" {
+	lab crash
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ -S "$EDP_RUNDIR/crash.ctl" ]
+	run "$RUN" ctl crash status
+	assert_failure 1
+	assert_output "edp-run: instance 'crash' is not running (stale socket $EDP_RUNDIR/crash.ctl)"
+	lab crash
+	run "$RUN" ctl crash status --json
+	assert_success
+	echo "$output" | jq -e --argjson pid "$pid" '.pid == $pid'
+}
+
+kill_quietly() {
+	kill "$@" 2>/dev/null
+	return 0
+}
+
+# ask NAME REQUEST: the reply socat gets to one request line
+ask() {
+	printf '%s\n' "$2" | socat -t 5 - "UNIX-CONNECT:$EDP_RUNDIR/$1.ctl"
+}
+
+@test "hostile clients: a huge line, a NUL, silence, 200 connections; counted, and the datapath goes on" {
+	lab lab
+	rx0=$(rx_of lab 0)
+	# several requests on one connection, answered in order
+	run socat -t 5 - "UNIX-CONNECT:$EDP_RUNDIR/lab.ctl" <<<$'version\n\nhelp'
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 1 '{"schema":1,"ok":false,"error":"an empty request (try help)","usage":true}'
+	# a line without its end: refused once 4096 bytes are in, the connection
+	# closed (a megabyte of it too: socat's write then meets the closed socket)
+	run bash -c "head -c 4096 /dev/zero | tr '\\0' x | socat -t 5 - 'UNIX-CONNECT:$EDP_RUNDIR/lab.ctl' 2>/dev/null"
+	assert_output '{"schema":1,"ok":false,"error":"a request longer than 4095 bytes"}'
+	run bash -c "head -c 1000000 /dev/zero | socat -t 5 - 'UNIX-CONNECT:$EDP_RUNDIR/lab.ctl' 2>/dev/null"
+	run bash -c "printf 'status\\0x\\nversion\\n' | socat -t 5 - 'UNIX-CONNECT:$EDP_RUNDIR/lab.ctl' 2>/dev/null"
+	assert_output '{"schema":1,"ok":false,"error":"a request with a NUL byte"}'
+	# 200 connections at once that say nothing: 16 are served (and time out
+	# after 5 s), the others are told the server is busy
+	local quiet=()
+	for i in $(seq 200); do
+		sleep 8 | socat - "UNIX-CONNECT:$EDP_RUNDIR/lab.ctl" >"c$i.out" 2>/dev/null &
+		quiet+=($!)
+	done
+	when_finished kill_quietly "${quiet[@]}"
+	sleep 1
+	assert_equal "$(cat c*.out | grep -c '"error":"busy: 16 connections are open already"')" 184
+	# the datapath is not held up, and a request after the siege is answered
+	assert_gt "$(rx_of lab 0)" "$rx0"
+	sleep 5
+	assert_equal "$(cat c*.out | grep -c '"error":"timed out waiting for a request"')" 16
+	run ask lab version
+	assert_output --partial '"ok":true'
+	"$RUN" --stats lab --json | jq -e '.control == {"requests": 4, "refused_peer": 0, "refused_busy": 184,
+		"refused_long": 3, "timed_out": 16, "unread": 0}'
+}
