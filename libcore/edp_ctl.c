@@ -235,29 +235,31 @@ static void drop(struct conn *k)
 	k->len = 0;
 }
 
-static void take_connection(struct edp_ctl *c)
+/* Take one waiting connection: served, or refused. False when none waits. */
+static bool take_connection(struct edp_ctl *c)
 {
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
+		return false;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || (cred.uid != getuid() && cred.uid != 0)) {
 		count(c, &c->counts.refused_peer);
 		refuse_and_close(fd, "permission denied: another user's connection");
-		return;
+		return true;
 	}
 	for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++)
 		if (c->conns[i].fd < 0) {
 			c->conns[i].fd = fd;
 			c->conns[i].len = 0;
 			c->conns[i].deadline_ns = mono_ns() + EDP_CTL_TIMEOUT_MS * 1000000ull;
-			return;
+			return true;
 		}
 	count(c, &c->counts.refused_busy);
 	char msg[96];
 	snprintf(msg, sizeof(msg), "busy: %d connections are open already", EDP_CTL_MAX_CLIENTS);
 	refuse_and_close(fd, msg);
+	return true;
 }
 
 /* Read what a client sent and answer each complete request in it. */
@@ -340,8 +342,10 @@ static void *serve(void *arg)
 			continue;
 		if (p[0].revents)
 			break; /* edp_ctl_destroy */
-		if (p[1].revents & POLLIN)
-			take_connection(c);
+		/* what waits to connect, a backlog's worth at most: a flood of
+		 * connections does not keep the served ones waiting */
+		for (int k = 0; (p[1].revents & POLLIN) && k < 64 && take_connection(c); k++)
+			;
 		for (int i = 2; i < n; i++)
 			if (p[i].revents && c->conns[map[i]].fd == p[i].fd)
 				serve_connection(c, &c->conns[map[i]]);
