@@ -1,6 +1,7 @@
 #include "edp_commands.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ static int status(void *aux, int argc, char **argv, struct edp_json *j, struct e
 	edp_json_string(j, "hash", cfg->path ? hash : NULL);
 	edp_json_uint(j, "generation", 1);
 	edp_json_end(j);
-	edp_json_string(j, "state", "running");
+	edp_json_string(j, "state", edp_datapath_suspended(env->dp) ? "suspended" : "running");
 	edp_json_fixed(j, "uptime_s", (double)(mono_ns() - env->start_ns) / 1e9, 3);
 	edp_json_uint(j, "threads", cfg->threads);
 	edp_json_array(j, "ports");
@@ -51,11 +52,34 @@ static int stop(void *aux, int argc, char **argv, struct edp_json *j, struct edp
 	return 0;
 }
 
+/* suspend and resume: the state asked for, and whether it changed (asking
+ * for the state it is in is no error: a runbook may repeat itself). The
+ * stats segment says it too (edp-top shows it). */
+static int set_suspended(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)err;
+	const struct edp_commands *env = aux;
+	bool on = !strcmp(argv[0], "suspend");
+	bool was = edp_datapath_suspend(env->dp, on);
+	struct edp_stats_writer *w = edp_datapath_stats_writer(env->dp);
+	if (w) {
+		struct edp_stats_control *b = edp_stats_control(w);
+		edp_stats_write_begin(&b->seq);
+		b->suspended = on;
+		edp_stats_write_end(&b->seq);
+	}
+	edp_json_string(j, "state", on ? "suspended" : "running");
+	edp_json_bool(j, "changed", was != on);
+	return 0;
+}
+
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
 	if (!env->start_ns)
 		env->start_ns = mono_ns();
-	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env)
+	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env) ||
+		       edp_ctl_register(c, "suspend", "", 0, 0, set_suspended, env) ||
+		       edp_ctl_register(c, "resume", "", 0, 0, set_suspended, env)
 		       ? -1
 		       : 0;
 }

@@ -4,6 +4,8 @@
  *            state, uptime, threads, ports
  *   stop     stop as SIGTERM does: what was read is written, the summary
  *            printed
+ *   suspend  take no packet from the inputs (edp_datapath_suspend) until
+ *   resume   resume
  * Each handler reads what the datapath publishes for it; none waits for a
  * datapath thread.
  */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edp_datapath_impl.h"
 
@@ -246,6 +247,27 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 
 struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp) { return dp->stats; }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
+{
+	bool was = atomic_exchange(&dp->suspended, on) != 0;
+	if (on && !was) {
+		dp->suspends++;
+		dp->suspended_at = mono_ns();
+	} else if (!on && was) {
+		dp->suspended_ns += mono_ns() - dp->suspended_at;
+	}
+	return was;
+}
+
+bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->suspended) != 0; }
+
 void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const char *line), void *ctx)
 {
 	dp->log = log;
@@ -262,6 +284,8 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	memset(out, 0, sizeof(*out));
 	out->seconds = dp->seconds;
 	out->rebalances = dp->rebalances;
+	out->suspends = dp->suspends;
+	out->suspended_s = (double)(dp->suspended_ns + (edp_datapath_suspended(dp) ? mono_ns() - dp->suspended_at : 0)) / 1e9;
 	out->queues_moved = dp->queues_moved;
 	out->n_events = dp->n_events;
 	memcpy(out->events, dp->events, sizeof(out->events));

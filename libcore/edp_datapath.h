@@ -44,6 +44,8 @@ struct edp_datapath_stats {
 	uint64_t drops[EDP_DROP_REASONS];
 	uint64_t slow_path_runs;
 	uint64_t rebalances, queues_moved; /* by the Thread Load Balancer */
+	uint64_t suspends;                 /* times it was suspended (edp_datapath_suspend) */
+	double suspended_s;                /* seconds it spent suspended */
 	uint32_t n_events;                 /* the first EDP_SUMMARY_EVENTS rebalances */
 	struct edp_rebalance {
 		double at_s;               /* seconds into the run */
@@ -78,6 +80,14 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
  * destroy. Call before run. Errors: the name is taken, the run directory is
  * unusable. */
 int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_error *err);
+
+/* Suspend (on) or resume (!on) taking packets from the inputs: what was
+ * read is processed and written, and the outputs flushed; vports and live
+ * interfaces queue meanwhile (a vport's producer waits when its ring is
+ * full), a stop still ends the run. Returns whether it was suspended
+ * before. Thread-safe against the run; one caller at a time. */
+bool edp_datapath_suspend(struct edp_datapath *dp, bool on);
+bool edp_datapath_suspended(const struct edp_datapath *dp);
 
 /* The stats segment it publishes to (NULL before edp_datapath_publish), for
  * others that publish beside it (the control socket). */

@@ -39,6 +39,10 @@ struct edp_datapath {
 	int32_t *queue_node;              /* per queue: NUMA node of its port */
 	int32_t *queue_pin;               /* per queue: pinned worker, or -1 */
 	struct edp_stats_writer *stats;   /* NULL when not published */
+	/* suspended: the reader takes no packet from the inputs (edp_run,
+	 * edp_worker check it before each burst); set by the control thread */
+	_Atomic int suspended;
+	uint64_t suspends, suspended_ns, suspended_at; /* the control thread's; read at the end */
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
 	uint64_t rebalances, queues_moved;

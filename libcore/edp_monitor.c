@@ -104,6 +104,7 @@ const char *edp_monitor_status_name(enum edp_monitor_status s)
 	switch (s) {
 	case EDP_MONITOR_RUNNING: return "running";
 	case EDP_MONITOR_ENDING: return "ending";
+	case EDP_MONITOR_SUSPENDED: return "suspended";
 	case EDP_MONITOR_RESTARTED: return "restarted";
 	default: return "gone";
 	}
@@ -126,7 +127,10 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 				  base->header.n_ports != h->n_ports);
 	if (restarted)
 		base = NULL;
-	s->status = restarted ? EDP_MONITOR_RESTARTED : h->running ? EDP_MONITOR_RUNNING : EDP_MONITOR_ENDING;
+	s->status = restarted	     ? EDP_MONITOR_RESTARTED
+		    : !h->running	     ? EDP_MONITOR_ENDING
+		    : h->control.suspended ? EDP_MONITOR_SUSPENDED
+					     : EDP_MONITOR_RUNNING;
 	uint64_t real = now_ns(CLOCK_REALTIME);
 	s->pid = h->pid;
 	s->uptime_s = real > h->start_ns ? (double)(real - h->start_ns) / 1e9 : 0;

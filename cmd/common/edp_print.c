@@ -51,6 +51,9 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	for (uint32_t i = 0; i < s->n_events; i++)
 		fprintf(f, "    at %.1f s: %s; spread %.2f -> %.2f\n", s->events[i].at_s, s->events[i].what,
 			s->events[i].spread_before, s->events[i].spread_after);
+	if (s->suspends)
+		fprintf(f, "  suspended %llu time%s, %.3f s in all (edp-run ctl suspend)\n", (unsigned long long)s->suspends,
+			s->suspends == 1 ? "" : "s", s->suspended_s);
 	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
 		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
 		(unsigned long long)s->packets_dropped);
@@ -187,6 +190,8 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	}
 	edp_json_end(&j);
 	edp_json_uint(&j, "threads", s->threads);
+	edp_json_uint(&j, "suspends", s->suspends);
+	edp_json_fixed(&j, "suspended_s", s->suspended_s, 3);
 	edp_json_fixed(&j, "seconds", s->seconds, 6);
 	edp_json_fixed(&j, "mpps", s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0, 6);
 	edp_json_finish(&j);
@@ -215,6 +220,7 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	edp_json_uint(&j, "cycles_per_s", h->cycles_per_s);
 	edp_json_string(&j, "config", h->config);
 	edp_json_bool(&j, "running", h->running);
+	edp_json_bool(&j, "suspended", h->control.suspended);
 	edp_json_array(&j, "threads");
 	for (uint32_t i = 0; i < h->n_threads; i++) {
 		const struct edp_stats_thread *t = &s->threads[i];
@@ -306,7 +312,7 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 {
 	const struct edp_stats_header *h = &s->header;
 	fprintf(f, "instance %s, pid %d, up %.1f s, %s%s\n", h->name, h->pid, uptime_s, h->config,
-		h->running ? "" : " (ending)");
+		!h->running ? " (ending)" : h->control.suspended ? " (suspended)" : "");
 	fprintf(f, "  %-6s %4s %4s %6s %12s %9s %12s %10s %8s\n", "thread", "cpu", "node", "queues", "packets",
 		"busy", "cache hit", "slow path", "cyc/pkt");
 	for (uint32_t i = 0; i < h->n_threads; i++) {

@@ -51,7 +51,7 @@ fnv1a64() {
 	assert_output "{\"schema\":1,\"ok\":true,\"version\":\"$(cat "$BATS_TEST_DIRNAME/../../VERSION")\",\"protocol\":1}"
 	run "$RUN" ctl lab help
 	assert_success
-	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop'
+	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume'
 	# a config of the same bytes elsewhere has the same hash; other bytes another
 	cp s.yaml t.yaml
 	assert_equal "$(fnv1a64 t.yaml)" "$(fnv1a64 s.yaml)"
@@ -82,7 +82,7 @@ fnv1a64() {
 	assert_equal "$stderr" "edp-run: one: unknown command 'frob' (try help)"
 	run "$RUN" ctl
 	assert_failure 2
-	assert_line --index 0 "edp-run: ctl: which command? (status, stop, version, help)"
+	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, version, help)"
 	run "$RUN" ctl 'Bad!' status
 	assert_failure 2
 	assert_line --index 0 "edp-run: ctl: instance name 'Bad!' must be 1 to 32 of a-z 0-9 _ -"
@@ -162,4 +162,31 @@ ask() {
 	assert_output --partial '"ok":true'
 	"$RUN" --stats lab --json | jq -e '.control == {"requests": 4, "refused_peer": 0, "refused_busy": 184,
 		"refused_long": 3, "timed_out": 16, "unread": 0}'
+}
+
+@test "ctl suspend and resume: no packet taken while suspended, none lost; the state shows everywhere" {
+	"$GEN" flows=50,packets=3000,size=64-1500,proto=mix,seed=21 in.pcap
+	for t in 0 2; do
+		start_run lab -t "$t" --ordered -r in=vport -w "out$t.pcap" --json="out$t.json" -q
+		wait_for test -e "$EDP_RUNDIR/lab.in.vport"
+		run "$RUN" ctl lab suspend --json
+		assert_output '{"schema":1,"ok":true,"state":"suspended","changed":true}'
+		run "$RUN" ctl lab suspend --json # again: no error, nothing changed
+		assert_output '{"schema":1,"ok":true,"state":"suspended","changed":false}'
+		"$REPLAY" -T in.pcap --to lab:in -q # into the ring, which queues them
+		sleep 0.5
+		assert_equal "$(rx_of lab 0)" 0
+		"$RUN" --stats lab --json | jq -e '.suspended == true and .running == true'
+		"$RUN" ctl lab status --json | jq -e '.state == "suspended"'
+		run "$EDP_BUILD/edp-top" -b -n 1 lab
+		assert_line --index 0 --regexp "^edp-top - lab, pid $pid, up [0-9.]+ s, [12] threads?, suspended$"
+		"$EDP_BUILD/edp-top" -b --json -n 1 lab | jq -e '.status == "suspended"'
+		run "$RUN" ctl lab resume --json
+		assert_output '{"schema":1,"ok":true,"state":"running","changed":true}'
+		wait_rx lab 0 -eq 3000
+		"$RUN" --stats lab --json | jq -e '.suspended == false'
+		stop_pid "$pid"
+		jq -e '.packets_in == 3000 and .packets_forwarded == 3000 and .suspends == 1 and .suspended_s >= 0.5' "out$t.json"
+		same_packets "out$t.pcap" in.pcap
+	done
 }
