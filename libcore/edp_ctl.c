@@ -374,21 +374,9 @@ static int connect_to(const char *path)
 	return fd;
 }
 
-static int socket_path(const char *name, char *path, size_t size, struct edp_error *err)
-{
-	if (!edp_rundir_name_valid(name))
-		return edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
-	char dir[4096];
-	if (edp_rundir_path(dir, sizeof(dir), err))
-		return EDP_ERR_RUNTIME;
-	if ((size_t)snprintf(path, size, "%s/%s.ctl", dir, name) >= size)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s/%s.ctl: the path is too long for a socket", dir, name);
-	return 0;
-}
-
 int edp_ctl_listen(struct edp_ctl *c, const char *name, struct edp_stats_writer *stats, struct edp_error *err)
 {
-	if (socket_path(name, c->path, sizeof(c->path), err))
+	if (edp_rundir_file(name, ".ctl", c->path, sizeof(c->path), err))
 		return err ? err->status : EDP_ERR_RUNTIME;
 	struct stat st;
 	if (lstat(c->path, &st) == 0) {
@@ -461,7 +449,7 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
 {
 	*reply = NULL;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	if (socket_path(name, path, sizeof(path), err))
+	if (edp_rundir_file(name, ".ctl", path, sizeof(path), err))
 		return err ? err->status : EDP_ERR_RUNTIME;
 	int fd = connect_to(path);
 	if (fd < 0)

@@ -70,3 +70,15 @@ int edp_rundir_path(char *buf, size_t size, struct edp_error *err)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a usable run directory: %s", buf, why);
 	return 0;
 }
+
+int edp_rundir_file(const char *name, const char *suffix, char *path, size_t size, struct edp_error *err)
+{
+	if (!edp_rundir_name_valid(name))
+		return edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
+	char dir[4000];
+	if (edp_rundir_path(dir, sizeof(dir), err))
+		return EDP_ERR_RUNTIME;
+	if ((size_t)snprintf(path, size, "%s/%s%s", dir, name, suffix) >= size)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s/%s%s: the path is too long", dir, name, suffix);
+	return 0;
+}

@@ -25,4 +25,9 @@ int edp_rundir_path(char *buf, size_t size, struct edp_error *err);
 /* True when name is 1..32 of [a-z0-9_-]. */
 bool edp_rundir_name_valid(const char *name);
 
+/* The path of instance `name`'s file with `suffix` (".stats", ".ctl") in
+ * the run directory. Errors: EDP_ERR_USAGE for a name that is not valid,
+ * EDP_ERR_RUNTIME for the directory or a path longer than size. */
+int edp_rundir_file(const char *name, const char *suffix, char *path, size_t size, struct edp_error *err);
+
 #endif

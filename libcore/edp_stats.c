@@ -87,17 +87,6 @@ static void offsets(const struct edp_stats_header *h, size_t *t, size_t *q, size
 	*x = *p + h->n_ports * sizeof(struct edp_stats_port);
 }
 
-static int segment_path(const char *name, char *path, size_t size, struct edp_error *err)
-{
-	if (!edp_rundir_name_valid(name))
-		return edp_error_set(err, EDP_ERR_USAGE, "instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
-	char dir[4000];
-	if (edp_rundir_path(dir, sizeof(dir), err))
-		return EDP_ERR_RUNTIME;
-	snprintf(path, size, "%s/%s.stats", dir, name);
-	return 0;
-}
-
 static int32_t pid_in(int fd)
 {
 	struct edp_stats_header h;
@@ -133,7 +122,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	}
 	w->fd = -1;
 	w->guard = -1;
-	if (segment_path(name, w->path, sizeof(w->path), err))
+	if (edp_rundir_file(name, ".stats", w->path, sizeof(w->path), err))
 		goto fail;
 	w->fd = open(w->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (w->fd < 0) {
@@ -292,7 +281,7 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 {
 	memset(snap, 0, sizeof(*snap));
 	char path[4096];
-	if (segment_path(name, path, sizeof(path), err))
+	if (edp_rundir_file(name, ".stats", path, sizeof(path), err))
 		return err ? err->status : EDP_ERR_RUNTIME;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
