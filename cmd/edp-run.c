@@ -55,7 +55,7 @@ static void usage(FILE *f)
 		"  ctl [NAME] COMMAND      send COMMAND to the control socket of running\n"
 		"                          instance NAME (left out: the only one running);\n"
 		"                          commands: status, stop, suspend, resume,\n"
-		"                          version, help\n"
+		"                          rebalance, version, help\n"
 		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
 		"  -q, --quiet             no summary on stderr\n"
 		"  -h, --help              this help\n"
@@ -169,7 +169,8 @@ static int show_stats(const char *name, int json)
 /* The commands this edp-run knows (the server says which it has: help):
  * a first word that is one of them is the command, not an instance name;
  * so is a word alone. */
-static const char *const ctl_commands[] = { "status", "stop", "suspend", "resume", "version", "help", NULL };
+static const char *const ctl_commands[] = { "status",	  "stop",    "suspend", "resume",
+					    "rebalance", "version", "help",    NULL };
 
 /* The instance to talk to when none is named: the only one running. */
 static int only_instance(char *name, size_t size)
@@ -203,7 +204,7 @@ static int ctl_request(char **w, int words, int json)
 	for (int i = 0; named && ctl_commands[i]; i++)
 		named = strcmp(w[0], ctl_commands[i]) != 0;
 	if (words - named < 1)
-		return usage_error("%s", "ctl: which command? (status, stop, suspend, resume, version, help)");
+		return usage_error("%s", "ctl: which command? (status, stop, suspend, resume, rebalance, version, help)");
 	char name[EDP_NAME_MAX + 1];
 	if (named) {
 		if (!edp_rundir_name_valid(w[0]))

@@ -17,7 +17,7 @@ _edp_run_ports() {
 
 # edp-run ctl [NAME] COMMAND: instance names, then the commands
 _edp_run_ctl() {
-	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume version help' d=${EDP_RUNDIR:-/run/edp} w
+	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance version help' d=${EDP_RUNDIR:-/run/edp} w
 	for w in "${COMP_WORDS[@]:2:COMP_CWORD-2}"; do
 		[[ " $commands " == *" $w "* ]] && { COMPREPLY=($(compgen -W '--json' -- "$cur")); return; }
 	done

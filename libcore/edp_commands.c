@@ -73,13 +73,31 @@ static int set_suspended(void *aux, int argc, char **argv, struct edp_json *j, s
 	return 0;
 }
 
+/* rebalance: the balancer's plan now, and whether it was applied. */
+static int rebalance(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)argv;
+	const struct edp_commands *env = aux;
+	struct edp_rebalance_answer a;
+	if (edp_datapath_rebalance(env->dp, 3000, &a, err))
+		return -1;
+	edp_json_bool(j, "applied", a.applied);
+	edp_json_uint(j, "moved", a.moved);
+	edp_json_fixed(j, "spread_before", a.spread_before, 4);
+	edp_json_fixed(j, "spread_after", a.spread_after, 4);
+	edp_json_string(j, "what", a.what);
+	edp_json_string(j, "reason", a.reason);
+	return 0;
+}
+
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
 	if (!env->start_ns)
 		env->start_ns = mono_ns();
 	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env) ||
 		       edp_ctl_register(c, "suspend", "", 0, 0, set_suspended, env) ||
-		       edp_ctl_register(c, "resume", "", 0, 0, set_suspended, env)
+		       edp_ctl_register(c, "resume", "", 0, 0, set_suspended, env) ||
+		       edp_ctl_register(c, "rebalance", "", 0, 0, rebalance, env)
 		       ? -1
 		       : 0;
 }

@@ -6,6 +6,8 @@
  *            printed
  *   suspend  take no packet from the inputs (edp_datapath_suspend) until
  *   resume   resume
+ *   rebalance  run the Thread Load Balancer now: its plan, and whether it
+ *            was applied (edp_datapath_rebalance)
  * Each handler reads what the datapath publishes for it; none waits for a
  * datapath thread.
  */

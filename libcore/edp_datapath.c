@@ -168,6 +168,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	}
 	memset(dp, 0, sizeof(*dp));
 	dp->cfg = cfg;
+	edp_doorbell_init(&dp->balancer_bell);
 	dp->in.cfg = cfg;
 	if (open_io(dp, err))
 		goto fail;
@@ -267,6 +268,31 @@ bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 }
 
 bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->suspended) != 0; }
+
+int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_rebalance_answer *out,
+			   struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	if (!atomic_load(&dp->balancer_on)) {
+		if (cfg->threads < 2)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "no balancer: the run has %u thread%s", cfg->threads,
+					     cfg->threads == 1 ? "" : "s");
+		if (!cfg->tlb_enabled)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "the balancer is off (tlb: enabled: false)");
+		return edp_error_set(err, EDP_ERR_RUNTIME, "the balancer is not running");
+	}
+	uint32_t ticket = atomic_fetch_add(&dp->rebalance_asked, 1) + 1;
+	edp_doorbell_ring(&dp->balancer_bell);
+	uint64_t until = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	while (atomic_load_explicit(&dp->rebalance_answered, memory_order_acquire) - ticket > UINT32_MAX / 2) {
+		if (mono_ns() >= until || !atomic_load(&dp->balancer_on))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "no answer from the balancer in %d ms", timeout_ms);
+		struct timespec d = { 0, 1000000 };
+		nanosleep(&d, NULL);
+	}
+	*out = dp->rebalance_answer;
+	return 0;
+}
 
 void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const char *line), void *ctx)
 {

@@ -66,6 +66,15 @@ struct edp_datapath_stats {
 
 struct edp_datapath;
 
+/* What a rebalance asked for now decided (edp_datapath_rebalance). */
+struct edp_rebalance_answer {
+	bool applied;                /* queues were handed over */
+	uint32_t moved;
+	double spread_before, spread_after; /* busiest minus least busy thread, now and as planned */
+	char what[512];              /* which queues moved where */
+	char reason[200];            /* why it moved them, or did not */
+};
+
 /* Open every input and output of cfg and build the engines. cfg must outlive
  * the datapath. Errors: EDP_ERR_USAGE for a contradictory setup (a file both
  * read and written, stdin read twice), EDP_ERR_RUNTIME for I/O. */
@@ -88,6 +97,13 @@ int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_e
  * before. Thread-safe against the run; one caller at a time. */
 bool edp_datapath_suspend(struct edp_datapath *dp, bool on);
 bool edp_datapath_suspended(const struct edp_datapath *dp);
+
+/* Run the Thread Load Balancer now, on the load since its last plan, and
+ * say what it decided (applied only when it is worth it, as on its own
+ * interval). Waits at most timeout_ms. Errors: the run has no balancer (one
+ * thread, tlb.enabled false, or no run going), no answer in time. */
+int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_rebalance_answer *out,
+			   struct edp_error *err);
 
 /* The stats segment it publishes to (NULL before edp_datapath_publish), for
  * others that publish beside it (the control socket). */

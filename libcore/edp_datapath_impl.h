@@ -12,6 +12,7 @@
 #define EDP_DATAPATH_IMPL_H
 
 #include "edp_datapath.h"
+#include "edp_doorbell.h"
 #include "edp_input.h"
 #include "edp_lane.h"
 #include "edp_output.h"
@@ -43,6 +44,13 @@ struct edp_datapath {
 	 * edp_worker check it before each burst); set by the control thread */
 	_Atomic int suspended;
 	uint64_t suspends, suspended_ns, suspended_at; /* the control thread's; read at the end */
+	/* the balancer (edp_worker) and a rebalance asked for now: the asker
+	 * counts `asked` up and rings the bell; the balancer plans at once and
+	 * answers, then counts `answered` up to it */
+	struct edp_doorbell balancer_bell;
+	_Atomic int balancer_on;          /* its thread runs */
+	_Atomic uint32_t rebalance_asked, rebalance_answered;
+	struct edp_rebalance_answer rebalance_answer;
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
 	uint64_t rebalances, queues_moved;

@@ -75,7 +75,6 @@ struct run {
 	struct edp_error *read_err;
 	uint32_t *staged; /* the reader's: packets staged on each queue in this batch (0 between batches) */
 	pthread_t balancer;
-	struct edp_doorbell balancer_bell; /* its own line */
 	/* flags that change a few times a run (live_idle only when it
 	 * flips), read by all on every turn: a line of their own */
 	_Alignas(64) atomic_int input_done; /* the reader has queued its last packet */
@@ -673,18 +672,27 @@ static void *balancer_main(void *arg)
 	for (uint32_t t = 0; t < EDP_TLB_MAX_THREADS; t++)
 		numa[t] = t < run->n_workers ? dp->worker_node[t] : -1;
 	uint64_t t0 = edp_stats_cycles();
+	atomic_store(&dp->balancer_on, last && tq && plan);
 	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
-		/* one interval, cut short when the run finishes */
+		/* one interval, cut short when the run finishes or a rebalance is
+		 * asked for now (edp_datapath_rebalance) */
 		uint64_t until = mono_ns() + (uint64_t)cfg->tlb_interval_ms * 1000000ull, now;
-		while (!atomic_load_explicit(&run->finished, memory_order_acquire) && (now = mono_ns()) < until) {
-			uint32_t ticket = edp_doorbell_prepare(&run->balancer_bell);
-			if (atomic_load_explicit(&run->finished, memory_order_acquire))
-				edp_doorbell_cancel(&run->balancer_bell);
+		uint32_t asked;
+		while (!atomic_load_explicit(&run->finished, memory_order_acquire) &&
+		       (asked = atomic_load(&dp->rebalance_asked)) == atomic_load(&dp->rebalance_answered) &&
+		       (now = mono_ns()) < until) {
+			uint32_t ticket = edp_doorbell_prepare(&dp->balancer_bell);
+			if (atomic_load_explicit(&run->finished, memory_order_acquire) ||
+			    atomic_load(&dp->rebalance_asked) != atomic_load(&dp->rebalance_answered))
+				edp_doorbell_cancel(&dp->balancer_bell);
 			else
-				edp_doorbell_wait(&run->balancer_bell, ticket, until - now);
+				edp_doorbell_wait(&dp->balancer_bell, ticket, until - now);
 		}
 		if (atomic_load_explicit(&run->finished, memory_order_acquire))
 			break;
+		asked = atomic_load(&dp->rebalance_asked);
+		bool now_asked = asked != atomic_load(&dp->rebalance_answered);
+		struct edp_rebalance_answer *ans = &dp->rebalance_answer;
 		uint64_t t1 = edp_stats_cycles();
 		bool pending = false;
 		for (uint32_t i = 0; i < nq; i++) {
@@ -702,11 +710,29 @@ static void *balancer_main(void *arg)
 			last_io[t] = c;
 		}
 		t0 = t1;
-		if (pending) /* the last moves are not done yet: measure again first */
+		if (now_asked)
+			memset(ans, 0, sizeof(*ans));
+		if (pending) { /* the last moves are not done yet: measure again first */
+			if (now_asked) {
+				snprintf(ans->reason, sizeof(ans->reason), "the moves of the last plan are not done yet");
+				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
+			}
 			continue;
+		}
 		edp_tlb_plan(tq, nq, numa, base, run->n_workers, plan);
-		if (!edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement))
+		if (now_asked) {
+			ans->spread_before = plan->spread_before;
+			ans->spread_after = plan->spread_after;
+		}
+		if (!edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement)) {
+			if (now_asked) {
+				snprintf(ans->reason, sizeof(ans->reason),
+					 "not worth it: spread %.2f -> %.2f planned (tlb: threshold %.2f, min-improvement %.2f)",
+					 plan->spread_before, plan->spread_after, cfg->tlb_threshold, cfg->tlb_min_improvement);
+				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
+			}
 			continue;
+		}
 		char what[512];
 		int len = 0;
 		for (uint32_t i = 0; i < nq; i++) {
@@ -739,7 +765,16 @@ static void *balancer_main(void *arg)
 				 plan->moved == 1 ? "" : "s", what, plan->spread_before, plan->spread_after);
 			dp->log(dp->log_ctx, line);
 		}
+		if (now_asked) {
+			ans->applied = true;
+			ans->moved = plan->moved;
+			snprintf(ans->what, sizeof(ans->what), "%s", what);
+			snprintf(ans->reason, sizeof(ans->reason), "moved %u queue%s: spread %.2f -> %.2f planned", plan->moved,
+				 plan->moved == 1 ? "" : "s", plan->spread_before, plan->spread_after);
+			atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
+		}
 	}
+	atomic_store(&dp->balancer_on, 0);
 	free(last);
 	free(tq);
 	free(plan);
@@ -834,7 +869,6 @@ static int setup(struct run *run, struct edp_datapath *dp, struct edp_error *err
 		    !(w->taken_n = own_lines(run->n_queues * sizeof(uint32_t))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	}
-	edp_doorbell_init(&run->balancer_bell);
 	int32_t *owner = calloc(run->n_queues, sizeof(int32_t));
 	if (!owner)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
@@ -902,7 +936,7 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	while (write_turn(&run, &run.w[0], true, &now)) /* all pushed now: the last of it */
 		;
 	atomic_store_explicit(&run.finished, 1, memory_order_release);
-	edp_doorbell_ring(&run.balancer_bell);
+	edp_doorbell_ring(&dp->balancer_bell);
 	if (balancer)
 		pthread_join(run.balancer, NULL);
 	refill(&run);

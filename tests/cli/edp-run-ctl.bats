@@ -51,7 +51,7 @@ fnv1a64() {
 	assert_output "{\"schema\":1,\"ok\":true,\"version\":\"$(cat "$BATS_TEST_DIRNAME/../../VERSION")\",\"protocol\":1}"
 	run "$RUN" ctl lab help
 	assert_success
-	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume'
+	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance'
 	# a config of the same bytes elsewhere has the same hash; other bytes another
 	cp s.yaml t.yaml
 	assert_equal "$(fnv1a64 t.yaml)" "$(fnv1a64 s.yaml)"
@@ -82,7 +82,7 @@ fnv1a64() {
 	assert_equal "$stderr" "edp-run: one: unknown command 'frob' (try help)"
 	run "$RUN" ctl
 	assert_failure 2
-	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, version, help)"
+	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, rebalance, version, help)"
 	run "$RUN" ctl 'Bad!' status
 	assert_failure 2
 	assert_line --index 0 "edp-run: ctl: instance name 'Bad!' must be 1 to 32 of a-z 0-9 _ -"

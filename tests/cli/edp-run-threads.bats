@@ -330,3 +330,30 @@ YAML
 	assert_failure 2
 	assert_output --regexp "^edp-run: bad.yaml:2:28: port in: numa-node 1000 does not exist \(this machine has [0-9]+\)$"
 }
+
+@test "ctl rebalance: the balancer's plan now, applied when worth it; no balancer, a clear no" {
+	hot_queue_trace mix.pcap
+	"$BATS_TEST_DIRNAME/../bench/gen-config" 300 10 8 >tlb.yaml
+	# an interval of an hour: no plan but the one asked for
+	printf 'datapath:\n  threads: 2\n  rx-queues: 4\ntlb:\n  interval-ms: 3600000\n  threshold: 0.0\n  min-improvement: 0.01\n' >>tlb.yaml
+	start_run tlb -c tlb.yaml --loop 0 -r in=mix.pcap -w out=/dev/null -q
+	sleep 1
+	run "$RUN" ctl tlb rebalance --json
+	assert_success
+	echo "$output" | jq -e '.applied == true and .moved >= 1 and .spread_after < .spread_before
+		and (.what | test("^queue [0-3] \\(in\\) [01]->[01]"))
+		and (.reason | test("^moved [1-4] queues?: spread [0-9.]+ -> [0-9.]+ planned$"))'
+	"$RUN" --stats tlb --json | jq -e '.balancer.rebalances == 1'
+	run "$RUN" ctl tlb rebalance # again at once: a plan, applied or not, and why
+	assert_success
+	assert_line --regexp '^reason: (moved|not worth it|the moves of the last plan)'
+	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  threads: 2\ntlb:\n  enabled: false\n' >off.yaml
+	start_run off -c off.yaml --loop 0 -r in=mix.pcap -w out=/dev/null -q
+	run "$RUN" ctl off rebalance
+	assert_failure 1
+	assert_output "edp-run: off: the balancer is off (tlb: enabled: false)"
+	start_run one -t 1 --loop 0 -r mix.pcap -w /dev/null -q
+	run "$RUN" ctl one rebalance
+	assert_failure 1
+	assert_output "edp-run: one: no balancer: the run has 1 thread"
+}
