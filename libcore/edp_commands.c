@@ -5,14 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_clock.h"
 #include "edp_datapath_impl.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 static int status(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
 {
@@ -29,7 +23,7 @@ static int status(void *aux, int argc, char **argv, struct edp_json *j, struct e
 	edp_json_uint(j, "generation", 1);
 	edp_json_end(j);
 	edp_json_string(j, "state", edp_datapath_suspended(env->dp) ? "suspended" : "running");
-	edp_json_fixed(j, "uptime_s", (double)(mono_ns() - env->start_ns) / 1e9, 3);
+	edp_json_fixed(j, "uptime_s", (double)(edp_clock_ns(CLOCK_MONOTONIC) - env->start_ns) / 1e9, 3);
 	edp_json_uint(j, "threads", cfg->threads);
 	edp_json_array(j, "ports");
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
@@ -93,7 +87,7 @@ static int rebalance(void *aux, int argc, char **argv, struct edp_json *j, struc
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
 	if (!env->start_ns)
-		env->start_ns = mono_ns();
+		env->start_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env) ||
 		       edp_ctl_register(c, "suspend", "", 0, 0, set_suspended, env) ||
 		       edp_ctl_register(c, "resume", "", 0, 0, set_suspended, env) ||

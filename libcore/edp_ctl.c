@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_clock.h"
 #include "edp_rundir.h"
 
 struct command {
@@ -45,13 +46,6 @@ struct edp_ctl {
 	pthread_mutex_t lock;              /* counts, for edp_ctl_counters */
 	struct conn conns[EDP_CTL_MAX_CLIENTS];
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 /* Count one more in `field` of the counters (the control thread only). */
 static void count(struct edp_ctl *c, uint64_t *field)
@@ -252,7 +246,7 @@ static bool take_connection(struct edp_ctl *c)
 		if (c->conns[i].fd < 0) {
 			c->conns[i].fd = fd;
 			c->conns[i].len = 0;
-			c->conns[i].deadline_ns = mono_ns() + EDP_CTL_TIMEOUT_MS * 1000000ull;
+			c->conns[i].deadline_ns = edp_clock_ns(CLOCK_MONOTONIC) + EDP_CTL_TIMEOUT_MS * 1000000ull;
 			return true;
 		}
 	count(c, &c->counts.refused_busy);
@@ -297,7 +291,7 @@ static void serve_connection(struct edp_ctl *c, struct conn *k)
 		}
 		k->len -= line + 1;
 		memmove(k->buf, nl + 1, k->len);
-		k->deadline_ns = mono_ns() + EDP_CTL_TIMEOUT_MS * 1000000ull;
+		k->deadline_ns = edp_clock_ns(CLOCK_MONOTONIC) + EDP_CTL_TIMEOUT_MS * 1000000ull;
 	}
 	if (k->len == sizeof(k->buf)) {
 		count(c, &c->counts.refused_long);
@@ -319,7 +313,7 @@ static void *serve(void *arg)
 		map[n++] = -1;
 		p[n] = (struct pollfd){ c->listen_fd, POLLIN, 0 };
 		map[n++] = -1;
-		uint64_t now = mono_ns(), next = now + 1000000000ull;
+		uint64_t now = edp_clock_ns(CLOCK_MONOTONIC), next = now + 1000000000ull;
 		for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++) {
 			struct conn *k = &c->conns[i];
 			if (k->fd < 0)
@@ -473,7 +467,7 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
 	}
 	size_t have = 0, cap = 4096;
 	char *buf = malloc(cap);
-	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	while (buf) {
 		char *nl = memchr(buf, '\n', have);
 		if (nl) {
@@ -483,7 +477,7 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
 			rc = 0;
 			break;
 		}
-		uint64_t now = mono_ns();
+		uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
 		struct pollfd p = { fd, POLLIN, 0 };
 		if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) == 0) {
 			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': no reply in %d ms", name, timeout_ms);

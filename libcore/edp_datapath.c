@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_clock.h"
 #include "edp_datapath_impl.h"
 
 static int open_io(struct edp_datapath *dp, struct edp_error *err)
@@ -248,21 +249,14 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 
 struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp) { return dp->stats; }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 {
 	bool was = atomic_exchange(&dp->suspended, on) != 0;
 	if (on && !was) {
 		dp->suspends++;
-		dp->suspended_at = mono_ns();
+		dp->suspended_at = edp_clock_ns(CLOCK_MONOTONIC);
 	} else if (!on && was) {
-		dp->suspended_ns += mono_ns() - dp->suspended_at;
+		dp->suspended_ns += edp_clock_ns(CLOCK_MONOTONIC) - dp->suspended_at;
 	}
 	return was;
 }
@@ -283,9 +277,9 @@ int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_r
 	}
 	uint32_t ticket = atomic_fetch_add(&dp->rebalance_asked, 1) + 1;
 	edp_doorbell_ring(&dp->balancer_bell);
-	uint64_t until = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t until = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	while (atomic_load_explicit(&dp->rebalance_answered, memory_order_acquire) - ticket > UINT32_MAX / 2) {
-		if (mono_ns() >= until || !atomic_load(&dp->balancer_on))
+		if (edp_clock_ns(CLOCK_MONOTONIC) >= until || !atomic_load(&dp->balancer_on))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "no answer from the balancer in %d ms", timeout_ms);
 		struct timespec d = { 0, 1000000 };
 		nanosleep(&d, NULL);
@@ -311,7 +305,7 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	out->seconds = dp->seconds;
 	out->rebalances = dp->rebalances;
 	out->suspends = dp->suspends;
-	out->suspended_s = (double)(dp->suspended_ns + (edp_datapath_suspended(dp) ? mono_ns() - dp->suspended_at : 0)) / 1e9;
+	out->suspended_s = (double)(dp->suspended_ns + (edp_datapath_suspended(dp) ? edp_clock_ns(CLOCK_MONOTONIC) - dp->suspended_at : 0)) / 1e9;
 	out->queues_moved = dp->queues_moved;
 	out->n_events = dp->n_events;
 	memcpy(out->events, dp->events, sizeof(out->events));

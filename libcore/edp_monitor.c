@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_clock.h"
+
 struct edp_monitor {
 	char name[EDP_NAME_MAX + 1];
 	bool have_prev;
@@ -16,13 +18,6 @@ struct edp_monitor {
 	uint64_t *thread_busy; /* busy cycles of each thread this sample */
 	uint32_t cap_threads, cap_queues, cap_ports, cap_busy;
 };
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec t;
-	clock_gettime(clk, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 /* b - a, never below 0 (a counter of another process may be smaller) */
 static uint64_t delta(uint64_t b, uint64_t a)
@@ -94,7 +89,7 @@ void edp_monitor_reset(struct edp_monitor *m)
 	drop_prev(m);
 	if (edp_stats_read(m->name, &now, NULL) == 0) {
 		m->prev = now;
-		m->prev_mono_ns = now_ns(CLOCK_MONOTONIC);
+		m->prev_mono_ns = edp_clock_ns(CLOCK_MONOTONIC);
 		m->have_prev = true;
 	}
 }
@@ -119,7 +114,7 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		s->status = EDP_MONITOR_GONE; /* the last sample stays: a new process is told apart by pid */
 		return EDP_ERR_RUNTIME;
 	}
-	uint64_t mono = now_ns(CLOCK_MONOTONIC);
+	uint64_t mono = edp_clock_ns(CLOCK_MONOTONIC);
 	const struct edp_stats_header *h = &cur.header;
 	const struct edp_stats_snapshot *base = m->have_prev ? &m->prev : NULL;
 	bool restarted = base && (base->header.pid != h->pid || base->header.start_ns != h->start_ns ||
@@ -131,7 +126,7 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		    : !h->running	     ? EDP_MONITOR_ENDING
 		    : h->control.suspended ? EDP_MONITOR_SUSPENDED
 					     : EDP_MONITOR_RUNNING;
-	uint64_t real = now_ns(CLOCK_REALTIME);
+	uint64_t real = edp_clock_ns(CLOCK_REALTIME);
 	s->pid = h->pid;
 	s->uptime_s = real > h->start_ns ? (double)(real - h->start_ns) / 1e9 : 0;
 	s->interval_s = base ? (double)(mono - m->prev_mono_ns) / 1e9 : s->uptime_s;

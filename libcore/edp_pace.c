@@ -4,12 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-uint64_t edp_pace_now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
+#include "edp_clock.h"
 
 void edp_pace_init(struct edp_pace *p, const struct edp_pace_config *cfg)
 {
@@ -20,7 +15,7 @@ void edp_pace_init(struct edp_pace *p, const struct edp_pace_config *cfg)
 uint64_t edp_pace_due(struct edp_pace *p, uint64_t ts_ns, uint32_t len)
 {
 	if (!p->sent) {
-		p->start_ns = edp_pace_now_ns();
+		p->start_ns = edp_clock_ns(CLOCK_MONOTONIC);
 		p->first_ts = ts_ns;
 	}
 	uint64_t due = 0;
@@ -45,7 +40,7 @@ uint64_t edp_pace_due(struct edp_pace *p, uint64_t ts_ns, uint32_t len)
 
 bool edp_pace_wait(uint64_t due, const volatile sig_atomic_t *stop)
 {
-	uint64_t now = edp_pace_now_ns();
+	uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
 	if (due <= now)
 		return true;
 	if (due - now > EDP_PACE_SPIN_NS) {
@@ -55,7 +50,7 @@ bool edp_pace_wait(uint64_t due, const volatile sig_atomic_t *stop)
 			if (stop && *stop) /* a stop signal ends the sleep (a gap may be hours) */
 				return false;
 	}
-	while (edp_pace_now_ns() < due) {
+	while (edp_clock_ns(CLOCK_MONOTONIC) < due) {
 		if (stop && *stop)
 			return false;
 #if defined(__x86_64__) || defined(__i386__)
@@ -92,7 +87,7 @@ static void record(struct edp_pace_hist *h, uint64_t v)
 
 void edp_pace_sent(struct edp_pace *p, uint64_t due)
 {
-	uint64_t now = edp_pace_now_ns();
+	uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
 	if (p->last_departure)
 		record(&p->gaps, now - p->last_departure);
 	if (due)

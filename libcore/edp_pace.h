@@ -79,6 +79,4 @@ uint64_t edp_pace_percentile(const struct edp_pace_hist *h, double q);
 /* The time the run has taken so far, from the first departure to the last. */
 uint64_t edp_pace_elapsed_ns(const struct edp_pace *p);
 
-uint64_t edp_pace_now_ns(void);
-
 #endif

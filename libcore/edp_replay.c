@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_clock.h"
 #include "edp_flow.h"
 #include "edp_parse.h"
 #include "edp_pcapio.h"
@@ -418,7 +419,7 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 	}
 	if ((rc = sink_open(&sink, cfg, nano, snaplen, err)))
 		goto out;
-	uint64_t ts_shift = 0, first_ts = 0, last_ts = 0, next_progress = edp_pace_now_ns() + PROGRESS_NS;
+	uint64_t ts_shift = 0, first_ts = 0, last_ts = 0, next_progress = edp_clock_ns(CLOCK_MONOTONIC) + PROGRESS_NS;
 	for (uint64_t loop = 0; cfg->loops == 0 || loop < cfg->loops; loop++) {
 		if (loop > 0 && source_open(&src, err)) {
 			rc = EDP_ERR_RUNTIME;
@@ -445,7 +446,7 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 			if (cfg->duration_ns && due >= pace->start_ns + cfg->duration_ns)
 				goto done;
 			if (due) {
-				uint64_t now = edp_pace_now_ns();
+				uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
 				if (due > now + (sink.live ? 0 : FLUSH_BEFORE_WAIT_NS) && sink_flush(&sink, err) < 0) {
 					rc = EDP_ERR_RUNTIME;
 					goto done;
@@ -453,11 +454,8 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 				if (!edp_pace_wait(due, stop))
 					goto done; /* stopped during the gap: this packet is not sent */
 			}
-			if (cfg->retime) {
-				struct timespec t;
-				clock_gettime(CLOCK_REALTIME, &t);
-				m->ts_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-			}
+			if (cfg->retime)
+				m->ts_ns = edp_clock_ns(CLOCK_REALTIME);
 			int sent = sink_send(&sink, cfg, m, stop, res, err);
 			if (sent < 0) {
 				res->failed++;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "edp_clock.h"
 #include "edp_datapath_impl.h"
 #include "edp_publish.h"
 #include "edp_worker.h"
@@ -88,11 +89,8 @@ static int run_mode(struct edp_datapath *dp, const volatile sig_atomic_t *stop, 
 
 int edp_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	dp->run_start_ns = (uint64_t)t0.tv_sec * 1000000000ull + (uint64_t)t0.tv_nsec;
+	dp->run_start_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	int rc = run_mode(dp, stop, err);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	dp->seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	dp->seconds += (double)(edp_clock_ns(CLOCK_MONOTONIC) - dp->run_start_ns) / 1e9;
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_clock.h"
 #include "edp_rundir.h"
 #include "edp_shm.h"
 
@@ -41,13 +42,6 @@ struct edp_stats_writer {
 	char path[4096];
 };
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec t;
-	clock_gettime(clk, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 /* Cycles per second of edp_stats_cycles: the cycles and the nanoseconds
  * since the instance started (the TSC runs at one rate on every core), so
  * nobody sleeps to measure it; the error is the gap between two reads, well
@@ -55,12 +49,12 @@ static uint64_t now_ns(clockid_t clk)
 static uint64_t cycles_per_s(const struct edp_stats_header *h)
 {
 #if defined(__x86_64__) || defined(__i386__)
-	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	uint64_t t = edp_clock_ns(CLOCK_MONOTONIC);
 	if (h->start_mono_ns <= t && t - h->start_mono_ns < 1000000) { /* less than 1 ms up: wait for it */
 		struct timespec d = { 0, (long)(h->start_mono_ns + 1000000 - t) };
 		nanosleep(&d, NULL);
 	}
-	t = now_ns(CLOCK_MONOTONIC);
+	t = edp_clock_ns(CLOCK_MONOTONIC);
 	uint64_t c = edp_stats_cycles();
 	/* the start comes from the segment: a rate no machine has is not believed */
 	double hz = t > h->start_mono_ns ? (double)(c - h->start_cycles) * 1e9 / (double)(t - h->start_mono_ns) : 0;
@@ -157,8 +151,8 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	h->n_queues = l->n_queues;
 	h->n_ports = l->n_ports;
 	offsets(h, &w->off[0], &w->off[1], &w->off[2], &w->off[3]);
-	h->start_ns = now_ns(CLOCK_REALTIME);
-	h->start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	h->start_ns = edp_clock_ns(CLOCK_REALTIME);
+	h->start_mono_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	h->start_cycles = edp_stats_cycles();
 	h->running = 1;
 	snprintf(h->name, sizeof(h->name), "%s", name);
@@ -230,7 +224,7 @@ void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, f
 	struct edp_stats_header *h = edp_stats_header(w);
 	edp_stats_write_begin(&h->seq);
 	struct edp_stats_event *e = &h->events[w->events % EDP_STATS_EVENTS];
-	e->time_ns = now_ns(CLOCK_REALTIME);
+	e->time_ns = edp_clock_ns(CLOCK_REALTIME);
 	e->moved = moved;
 	e->spread_before = before;
 	e->spread_after = after;
@@ -256,7 +250,7 @@ static int read_block(void *dst, const void *src, size_t size, uint64_t deadline
 		}
 		if (i % 64 == 0) { /* let the writer finish, now and then look at the time */
 			sched_yield();
-			if (now_ns(CLOCK_MONOTONIC) > deadline)
+			if (edp_clock_ns(CLOCK_MONOTONIC) > deadline)
 				return -1;
 		}
 	}
@@ -336,7 +330,7 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 		goto out;
 	}
-	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + atomic_load(&read_give_up_ns);
+	uint64_t deadline = edp_clock_ns(CLOCK_MONOTONIC) + atomic_load(&read_give_up_ns);
 	int bad = read_block(&c->seq, &h->seq, offsetof(struct edp_stats_header, control) -
 							offsetof(struct edp_stats_header, seq), deadline);
 	bad |= read_block(&c->control, &h->control, sizeof(h->control), deadline);

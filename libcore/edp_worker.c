@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_clock.h"
 #include "edp_doorbell.h"
 #include "edp_publish.h"
 #include "edp_ring.h"
@@ -93,19 +94,12 @@ struct run {
 	struct edp_error write_err;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 /* An idle thread: poll for spin_ns since it ran dry (*idle_since), then
  * sleep on its doorbell unless ready(w) says work arrived after it announced
  * itself. Returns whether it slept. */
 static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(struct worker *))
 {
-	uint64_t now = mono_ns();
+	uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
 	if (!*idle_since)
 		*idle_since = now;
 	if (now - *idle_since < w->run->spin_ns) {
@@ -676,11 +670,11 @@ static void *balancer_main(void *arg)
 	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
 		/* one interval, cut short when the run finishes or a rebalance is
 		 * asked for now (edp_datapath_rebalance) */
-		uint64_t until = mono_ns() + (uint64_t)cfg->tlb_interval_ms * 1000000ull, now;
+		uint64_t until = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)cfg->tlb_interval_ms * 1000000ull, now;
 		uint32_t asked;
 		while (!atomic_load_explicit(&run->finished, memory_order_acquire) &&
 		       (asked = atomic_load(&dp->rebalance_asked)) == atomic_load(&dp->rebalance_answered) &&
-		       (now = mono_ns()) < until) {
+		       (now = edp_clock_ns(CLOCK_MONOTONIC)) < until) {
 			uint32_t ticket = edp_doorbell_prepare(&dp->balancer_bell);
 			if (atomic_load_explicit(&run->finished, memory_order_acquire) ||
 			    atomic_load(&dp->rebalance_asked) != atomic_load(&dp->rebalance_answered))
@@ -748,10 +742,8 @@ static void *balancer_main(void *arg)
 		dp->rebalances++;
 		dp->queues_moved += plan->moved;
 		if (dp->n_events < EDP_SUMMARY_EVENTS) {
-			struct timespec at;
-			clock_gettime(CLOCK_MONOTONIC, &at);
 			struct edp_rebalance *e = &dp->events[dp->n_events++];
-			e->at_s = ((double)at.tv_sec * 1e9 + (double)at.tv_nsec - (double)dp->run_start_ns) / 1e9;
+			e->at_s = (double)(edp_clock_ns(CLOCK_MONOTONIC) - dp->run_start_ns) / 1e9;
 			e->moved = plan->moved;
 			e->spread_before = plan->spread_before;
 			e->spread_after = plan->spread_after;

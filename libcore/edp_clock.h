@@ -1,0 +1,17 @@
+/* edp_clock: the time in nanoseconds, the one way every engine reads it:
+ * CLOCK_MONOTONIC for intervals and deadlines, CLOCK_REALTIME for what
+ * people and captures see. Inline: the pacing loop reads it a packet. */
+#ifndef EDP_CLOCK_H
+#define EDP_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline uint64_t edp_clock_ns(clockid_t clk)
+{
+	struct timespec t;
+	clock_gettime(clk, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+#endif
