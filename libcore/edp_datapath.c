@@ -251,7 +251,7 @@ struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp) { re
 
 bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 {
-	bool was = atomic_exchange(&dp->suspended, on) != 0;
+	bool was = atomic_exchange(&dp->in.suspended, on) != 0;
 	if (on && !was) {
 		dp->suspends++;
 		dp->suspended_at = edp_clock_ns(CLOCK_MONOTONIC);
@@ -261,7 +261,7 @@ bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 	return was;
 }
 
-bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->suspended) != 0; }
+bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->in.suspended) != 0; }
 
 int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_rebalance_answer *out,
 			   struct edp_error *err)

@@ -40,9 +40,6 @@ struct edp_datapath {
 	int32_t *queue_node;              /* per queue: NUMA node of its port */
 	int32_t *queue_pin;               /* per queue: pinned worker, or -1 */
 	struct edp_stats_writer *stats;   /* NULL when not published */
-	/* suspended: the reader takes no packet from the inputs (edp_run,
-	 * edp_worker check it before each burst); set by the control thread */
-	_Atomic int suspended;
 	uint64_t suspends, suspended_ns, suspended_at; /* the control thread's; read at the end */
 	/* the balancer (edp_worker) and a rebalance asked for now: the asker
 	 * counts `asked` up and rings the bell; the balancer plans at once and

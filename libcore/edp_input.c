@@ -215,6 +215,10 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 			  struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
 			  struct edp_error *err)
 {
+	if (__builtin_expect(atomic_load_explicit(&set->suspended, memory_order_relaxed), 0) && !*stop) {
+		*n_out = 0;
+		return EDP_PICK_IDLE; /* the takers idle as with quiet live inputs: the writers flush */
+	}
 	if (set->solo) {
 		struct edp_input *in = &set->of[0];
 		struct solo_burst b = { { 0 }, { in, 0, set->queues_per_port }, mbufs, meta, queues, 0 };

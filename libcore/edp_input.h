@@ -13,6 +13,7 @@
 #define EDP_INPUT_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -115,6 +116,7 @@ struct edp_inputs {
 	_Alignas(64) struct edp_input of[EDP_MAX_PORTS];
 	_Alignas(64) uint32_t n;
 	bool solo; /* one input, a capture: read with no lookahead (no merge) */
+	_Atomic int suspended;            /* take nothing (edp_datapath_suspend); set by another thread */
 	uint32_t queues_per_port;         /* receive queues of each input */
 	uint32_t snaplen;                 /* largest input snapshot length */
 	int16_t by_port[EDP_MAX_PORTS];   /* input index of a port that reads */
@@ -142,7 +144,8 @@ int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
  * reading ahead on each input taken from (unless *rc already holds an
  * error or a stop was requested); live inputs are polled. Returns 1 when
  * more may follow, 0 when every input is done, and EDP_PICK_IDLE when only
- * live inputs are left and none has a packet now (both with *n_out < max).
+ * live inputs are left and none has a packet now, or when the set is
+ * suspended and no stop was requested (both with *n_out < max).
  * With `meta` comes `queues`: each packet's receive queue (input index *
  * queues_per_port + its RSS queue), and its RSS hash and flags in meta[i].
  * Needs max <= EDP_READ_AHEAD and edp_inputs_read_room(set) free mbufs in

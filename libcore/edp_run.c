@@ -22,10 +22,8 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_lane *lane = &dp->lanes[0];
 	for (;;) {
-		uint32_t n = 0;
-		int got = EDP_PICK_IDLE; /* suspended: nothing taken, as if idle */
-		if (!atomic_load_explicit(&dp->suspended, memory_order_relaxed) || *stop)
-			got = edp_inputs_pick_burst(&dp->in, stop, batch, NULL, NULL, EDP_BATCH, &n, &rc, err);
+		uint32_t n;
+		int got = edp_inputs_pick_burst(&dp->in, stop, batch, NULL, NULL, EDP_BATCH, &n, &rc, err);
 		if (n == 0 && got == EDP_PICK_IDLE) { /* live inputs, nothing now */
 			uint64_t c0 = edp_stats_cycles();
 			if (edp_output_flush(&dp->out, rc ? NULL : err))

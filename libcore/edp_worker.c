@@ -461,11 +461,9 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	uint64_t c0 = *now;
 	struct edp_mbuf *batch[EDP_BATCH];
 	struct edp_rx_meta meta[EDP_BATCH];
-	uint32_t qid[EDP_BATCH], n = 0;
-	int got = EDP_PICK_IDLE; /* suspended: nothing taken, as if idle (the writers flush) */
-	if (!atomic_load_explicit(&dp->suspended, memory_order_relaxed) || *run->stop)
-		got = edp_inputs_pick_burst(&dp->in, run->stop, batch, meta, qid, EDP_BATCH, &n, &run->read_rc,
-					    run->read_err);
+	uint32_t qid[EDP_BATCH], n;
+	int got = edp_inputs_pick_burst(&dp->in, run->stop, batch, meta, qid, EDP_BATCH, &n, &run->read_rc,
+					run->read_err);
 	int idle = n == 0 && got == EDP_PICK_IDLE;
 	if (idle != atomic_load_explicit(&run->live_idle, memory_order_relaxed)) /* written when it flips */
 		atomic_store_explicit(&run->live_idle, idle, memory_order_relaxed);

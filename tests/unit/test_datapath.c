@@ -75,6 +75,13 @@ static void test_burst_within_read_room(void **state)
 		struct edp_rx_meta meta[EDP_BATCH];
 		uint32_t q[EDP_BATCH], n = 0;
 		int rc = 0;
+		if (burst % 1000 == 500) { /* suspended: nothing taken, idle, until resumed */
+			assert_false(edp_datapath_suspend(dp, true));
+			assert_int_equal(edp_inputs_pick_burst(&dp->in, &stop, b, meta, q, EDP_BATCH, &n, &rc, &err),
+					 EDP_PICK_IDLE);
+			assert_int_equal(n, 0);
+			assert_true(edp_datapath_suspend(dp, false));
+		}
 		int got = edp_inputs_pick_burst(&dp->in, &stop, b, meta, q, EDP_BATCH, &n, &rc, &err);
 		assert_int_equal(rc, 0);
 		assert_int_equal(got, 1);
