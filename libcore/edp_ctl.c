@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,13 +154,14 @@ void edp_ctl_answer(struct edp_ctl *c, const char *line, FILE *out)
 	argv[argc] = NULL;
 	if (!argc)
 		return refuse(out, true, "an empty request (try help)");
-	if (argc == 1 && (!strcmp(argv[0], "version") || !strcmp(argv[0], "help")))
+	bool builtin = !strcmp(argv[0], "version") || !strcmp(argv[0], "help");
+	if (builtin && argc == 1)
 		return answer_builtin(c, argv[0], out);
 	const struct command *k = NULL;
 	for (int i = 0; i < c->n_cmds && !k; i++)
 		if (!strcmp(c->cmds[i].name, argv[0]))
 			k = &c->cmds[i];
-	if (!k && strcmp(argv[0], "version") && strcmp(argv[0], "help"))
+	if (!k && !builtin)
 		return refuse(out, true, "unknown command '%.64s' (try help)", argv[0]);
 	if (!k || argc - 1 < k->min_args || argc - 1 > k->max_args)
 		return refuse(out, true, "usage: %s%s%s", argv[0], k && *k->usage ? " " : "", k ? k->usage : "");
@@ -222,9 +224,14 @@ static void refuse_and_close(int fd, const char *msg)
 	close(fd);
 }
 
-static void drop(struct conn *k)
+/* Close a connection (after telling it why, when there is a why); its
+ * slot is free again. */
+static void drop(struct conn *k, const char *why)
 {
-	close(k->fd);
+	if (why)
+		refuse_and_close(k->fd, why);
+	else
+		close(k->fd);
 	k->fd = -1;
 	k->len = 0;
 }
@@ -263,31 +270,28 @@ static void serve_connection(struct edp_ctl *c, struct conn *k)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0)
-		return drop(k);
+		return drop(k, NULL);
 	k->len += (size_t)n;
 	char *nl;
 	while (k->fd >= 0 && (nl = memchr(k->buf, '\n', k->len))) {
 		size_t line = (size_t)(nl - k->buf);
 		if (memchr(k->buf, 0, line)) {
 			count(c, &c->counts.refused_long);
-			refuse_and_close(k->fd, "a request with a NUL byte");
-			k->fd = -1;
-			k->len = 0;
-			return;
+			return drop(k, "a request with a NUL byte");
 		}
 		*nl = 0;
 		char *reply = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&reply, &len);
 		if (!f)
-			return drop(k);
+			return drop(k, NULL);
 		edp_ctl_answer(c, k->buf, f);
 		count(c, &c->counts.requests); /* before the reply: a client that has it sees it counted */
 		bool sent = fclose(f) == 0 && send_all(k->fd, reply, len);
 		free(reply);
 		if (!sent) {
 			count(c, &c->counts.unread);
-			return drop(k);
+			return drop(k, NULL);
 		}
 		k->len -= line + 1;
 		memmove(k->buf, nl + 1, k->len);
@@ -297,9 +301,7 @@ static void serve_connection(struct edp_ctl *c, struct conn *k)
 		count(c, &c->counts.refused_long);
 		char msg[96];
 		snprintf(msg, sizeof(msg), "a request longer than %d bytes", EDP_CTL_MAX_LINE - 1);
-		refuse_and_close(k->fd, msg);
-		k->fd = -1;
-		k->len = 0;
+		drop(k, msg);
 	}
 }
 
@@ -320,9 +322,7 @@ static void *serve(void *arg)
 				continue;
 			if (k->deadline_ns <= now) { /* completed no request in time */
 				count(c, &c->counts.timed_out);
-				refuse_and_close(k->fd, "timed out waiting for a request");
-				k->fd = -1;
-				k->len = 0;
+				drop(k, "timed out waiting for a request");
 				continue;
 			}
 			next = k->deadline_ns < next ? k->deadline_ns : next;
@@ -453,59 +453,42 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
 							     : "instance '%s': %s: cannot connect",
 				     name, path);
 	size_t len = strlen(request);
-	char *line = malloc(len + 2);
-	if (!line) {
-		close(fd);
-		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
-	}
-	memcpy(line, request, len);
-	memcpy(line + len, "\n", 2);
-	int rc = EDP_ERR_RUNTIME;
-	if (send(fd, line, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1)) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': the request could not be sent", name);
-		goto out;
-	}
-	size_t have = 0, cap = 4096;
-	char *buf = malloc(cap);
+	struct iovec iov[2] = { { (void *)request, len }, { "\n", 1 } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+	const char *why = sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(len + 1) ? NULL : "the request could not be sent";
+	char *buf = NULL, *nl = NULL;
+	size_t have = 0, cap = 0;
 	uint64_t deadline = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
-	while (buf) {
-		char *nl = memchr(buf, '\n', have);
-		if (nl) {
-			*nl = 0;
-			*reply = buf;
-			buf = NULL;
-			rc = 0;
-			break;
+	char late[48];
+	while (!why && !(nl = have ? memchr(buf, '\n', have) : NULL)) {
+		if (have == cap) {
+			char *more = cap < (64u << 20) ? realloc(buf, cap ? cap * 2 : 4096) : NULL;
+			if (!more) {
+				why = cap < (64u << 20) ? "out of memory" : "a reply too long";
+				break;
+			}
+			buf = more;
+			cap = cap ? cap * 2 : 4096;
 		}
 		uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
 		struct pollfd p = { fd, POLLIN, 0 };
 		if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) == 0) {
-			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': no reply in %d ms", name, timeout_ms);
+			snprintf(late, sizeof(late), "no reply in %d ms", timeout_ms);
+			why = late;
 			break;
-		}
-		if (have == cap) {
-			char *more = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-			if (!more) {
-				edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': a reply too long", name);
-				break;
-			}
-			buf = more;
-			cap *= 2;
 		}
 		ssize_t n = recv(fd, buf + have, cap - have, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': it closed the connection without a reply", name);
-			break;
-		}
-		have += (size_t)n;
+		if (n > 0)
+			have += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			why = "it closed the connection without a reply";
 	}
-	free(buf);
-	if (!buf && !*reply && rc)
-		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
-out:
-	free(line);
 	close(fd);
-	return rc;
+	if (why) {
+		free(buf);
+		return edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s", name, why);
+	}
+	*nl = 0;
+	*reply = buf;
+	return 0;
 }
