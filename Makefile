@@ -63,6 +63,13 @@ $(BUILD)/edp-top: $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_OBJ = $(TOP_OBJ)
 $(BUILD)/edp-top: CMD_LIBS = -lncurses
 
+# edp-run's questions to a running instance (--stats, ctl): cmd/edp-run/
+RUN_OBJ = $(patsubst cmd/edp-run/%.c,$(BUILD)/obj/run_%.o,$(wildcard cmd/edp-run/*.c))
+$(BUILD)/obj/run_%.o: cmd/edp-run/%.c | $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -Icmd -c $< -o $@
+$(BUILD)/edp-run: $(RUN_OBJ)
+$(BUILD)/edp-run: CMD_OBJ = $(RUN_OBJ)
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
 

@@ -1,6 +1,5 @@
 /* edp-run: run the datapath over ports (pcap files, pipes). Options, one call
  * into libcore, and the summary. */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,11 +16,10 @@
 #include "edp_datapath.h"
 #include "edp_ledger.h"
 #include "edp_run.h"
-#include "common/edp_ctl_print.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
-#include "edp_shm.h"
-#include "edp_stats.h"
+#include "edp-run/edp_run_ask.h"
+#include "edp_rundir.h"
 
 #define PROG "edp-run"
 
@@ -146,130 +144,6 @@ static void log_line(void *ctx, const char *line)
 	fprintf(stderr, PROG ": %s\n", line);
 }
 
-static int show_stats(const char *name, int json)
-{
-	struct edp_stats_snapshot snap;
-	struct edp_error err = { 0 };
-	edp_shm_guard_install();
-	if (edp_stats_read(name, &snap, &err)) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
-		return err.status;
-	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	double uptime = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)snap.header.start_ns) / 1e9;
-	if (json)
-		edp_print_stats_json(stdout, &snap, uptime);
-	else
-		edp_print_stats_text(stdout, &snap, uptime);
-	edp_stats_snapshot_free(&snap);
-	return edp_print_flush(PROG, stdout, "stdout");
-}
-
-/* The commands this edp-run knows (the server says which it has: help):
- * a first word that is one of them is the command, not an instance name;
- * so is a word alone. */
-static const char *const ctl_commands[] = { "status",	  "stop",    "suspend", "resume",
-					    "rebalance", "version", "help",    NULL };
-
-/* The instance to talk to when none is named: the only one running. */
-static int only_instance(char *name, size_t size)
-{
-	char names[64][EDP_NAME_MAX + 1];
-	struct edp_error err = { 0 };
-	int n = edp_stats_list(names, 64, &err);
-	if (n < 0) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
-		return 1;
-	}
-	if (n == 0) {
-		fprintf(stderr, PROG ": no edp-run instance is running\n");
-		return 1;
-	}
-	if (n > 1) {
-		char list[256] = "";
-		for (int i = 0; i < n; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", names[i]);
-		return usage_error("%d instances are running (%s): name one", n, list);
-	}
-	snprintf(name, size, "%s", names[0]);
-	return 0;
-}
-
-/* Send the request of words w (NAME first unless the first word is a
- * command) and print the reply: as JSON, or as "key: value" lines. */
-static int ctl_request(char **w, int words, int json)
-{
-	bool named = words > 1; /* one word is the command */
-	for (int i = 0; named && ctl_commands[i]; i++)
-		named = strcmp(w[0], ctl_commands[i]) != 0;
-	if (words - named < 1)
-		return usage_error("%s", "ctl: which command? (status, stop, suspend, resume, rebalance, version, help)");
-	char name[EDP_NAME_MAX + 1];
-	if (named) {
-		if (!edp_rundir_name_valid(w[0]))
-			return usage_error("ctl: instance name '%s' must be 1 to 32 of a-z 0-9 _ -", w[0]);
-		snprintf(name, sizeof(name), "%s", w[0]);
-		w++, words--;
-	} else {
-		int rc = only_instance(name, sizeof(name));
-		if (rc)
-			return rc;
-	}
-	char request[EDP_CTL_MAX_LINE] = "";
-	for (int i = 0; i < words; i++) {
-		size_t len = strlen(request);
-		if (strpbrk(w[i], " \t\r\n") || len + strlen(w[i]) + 2 > sizeof(request))
-			return usage_error("ctl: '%s': a word of a request has no blanks, and a request fits in %d bytes", w[i],
-					   EDP_CTL_MAX_LINE - 1);
-		snprintf(request + len, sizeof(request) - len, "%s%s", i ? " " : "", w[i]);
-	}
-	char *reply;
-	struct edp_error err = { 0 };
-	if (edp_ctl_request(name, request, 10000, &reply, &err)) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
-		return 1;
-	}
-	struct edp_reply r;
-	int rc = edp_reply_parse(reply, &r);
-	if (rc) {
-		fprintf(stderr, PROG ": instance '%s': a reply that is not JSON\n", name);
-		rc = 1;
-	} else if (json) {
-		printf("%s\n", reply);
-	} else if (r.ok) {
-		edp_print_reply(stdout, reply);
-	}
-	if (!rc && !r.ok) {
-		fprintf(stderr, PROG ": %s: %s\n", name, r.error);
-		rc = r.usage ? 2 : 1;
-	}
-	free(reply);
-	return edp_print_flush(PROG, stdout, "stdout") ? 1 : rc;
-}
-
-/* edp-run ctl [NAME] COMMAND [ARG]... [--json]: --json and --help are
- * taken wherever they stand; every other word is the request's (a command's
- * own options, such as flows --limit, go to the instance). */
-static int ctl_main(int argc, char **argv)
-{
-	int json = 0, words = 0;
-	char **w = calloc((size_t)argc + 1, sizeof(char *));
-	if (!w)
-		return 1;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return free(w), usage(stdout), 0;
-		else
-			w[words++] = argv[i];
-	}
-	int rc = ctl_request(w, words, json);
-	free(w);
-	return rc;
-}
-
 /* The control socket's stop: as SIGTERM (taken by the main thread). */
 static void stop_self(void *ctx)
 {
@@ -280,7 +154,7 @@ static void stop_self(void *ctx)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
-		return ctl_main(argc - 1, argv + 1);
+		return edp_run_ctl(argc - 1, argv + 1);
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "read", required_argument, NULL, 'r' },
 		{ "write", required_argument, NULL, 'w' },  { "json", optional_argument, NULL, 'j' },
@@ -322,11 +196,8 @@ int main(int argc, char **argv)
 		stats_name = argv[optind++];
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (stats) { /* without NAME: the only instance running */
-		char only[EDP_NAME_MAX + 1];
-		int orc = stats_name ? 0 : only_instance(only, sizeof(only));
-		return orc ? orc : show_stats(stats_name ? stats_name : only, json);
-	}
+	if (stats)
+		return edp_run_stats(stats_name, json);
 	if (name && !edp_rundir_name_valid(name))
 		return usage_error("--name: '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 

@@ -126,24 +126,13 @@ int main(int argc, char **argv)
 	int n = 0;
 	struct edp_error err = { 0 };
 	if (!name) {
-		n = edp_stats_list(names, MAX_INSTANCES, &err);
-		if (n < 0) {
-			fprintf(stderr, PROG ": %s\n", err.msg);
-			return 1;
-		}
-		if (n == 0) {
-			fprintf(stderr, PROG ": no edp-run instance is running (start one, e.g. edp-run --name lab -r trace.pcap --loop 0 -w /dev/null)\n");
-			return 1;
-		}
-		if (n == 1)
+		n = edp_stats_only(names, MAX_INSTANCES, &err);
+		if (n == 1) {
 			name = names[0];
-		else if (batch) {
-			char list[2048] = "";
-			size_t l = 0;
-			for (int i = 0; i < n && l + 40 < sizeof(list); i++)
-				l += (size_t)snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "", names[i]);
-			fprintf(stderr, PROG ": %d instances are running (%s): name one\n", n, list);
-			return 2;
+		} else if (n <= 0 || batch) { /* several without a screen to offer them on */
+			fprintf(stderr, PROG ": %s%s\n", err.msg,
+				n == 0 ? " (start one, e.g. edp-run --name lab -r trace.pcap --loop 0 -w /dev/null)" : "");
+			return n > 1 ? 2 : 1;
 		}
 	}
 	setlocale(LC_ALL, "");

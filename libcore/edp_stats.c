@@ -422,3 +422,17 @@ int edp_stats_list(char (*names)[EDP_NAME_MAX + 1], int max, struct edp_error *e
 	qsort(names, (size_t)n, sizeof(*names), by_name);
 	return n;
 }
+
+int edp_stats_only(char (*names)[EDP_NAME_MAX + 1], int max, struct edp_error *err)
+{
+	int n = edp_stats_list(names, max, err);
+	if (n == 0)
+		edp_error_set(err, EDP_ERR_RUNTIME, "no edp-run instance is running");
+	if (n > 1) {
+		char list[400] = "";
+		for (int i = 0, l = 0; i < n && l < (int)sizeof(list); i++)
+			l += snprintf(list + l, sizeof(list) - (size_t)l, "%s%s", i ? ", " : "", names[i]);
+		edp_error_set(err, EDP_ERR_USAGE, "%d instances are running (%s): name one", n, list);
+	}
+	return n;
+}

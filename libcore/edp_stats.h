@@ -164,6 +164,12 @@ void edp_stats_snapshot_free(struct edp_stats_snapshot *snap);
  * at most max. Returns how many, or -1 with err set. */
 int edp_stats_list(char (*names)[EDP_NAME_MAX + 1], int max, struct edp_error *err);
 
+/* The instance a command means when it names none: the only one running.
+ * As edp_stats_list (names[0] is that one when there is one), and when it
+ * does not return 1, err says why: "no edp-run instance is running", or
+ * (EDP_ERR_USAGE) which ones run, to be named. */
+int edp_stats_only(char (*names)[EDP_NAME_MAX + 1], int max, struct edp_error *err);
+
 /* The cycle counter the stats count in (TSC where there is one); inline,
  * as the datapath threads read it a few times a batch. */
 static inline uint64_t edp_stats_cycles(void)
