@@ -134,6 +134,15 @@ int edp_option_error(const char *prog, int c, char *const argv[])
 	return edp_usage_error(prog, "unknown option '%s'", name);
 }
 
+/* "drops": each reason's count (reason 0 is none). */
+static void json_drops(struct edp_json *j, const uint64_t *drops)
+{
+	edp_json_object(j, "drops");
+	for (int r = 1; r < EDP_DROP_REASONS; r++)
+		edp_json_uint(j, edp_drop_reason_name(r), drops[r]);
+	edp_json_end(j);
+}
+
 void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 {
 	struct edp_json j;
@@ -143,10 +152,7 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	edp_json_uint(&j, "bytes_in", s->bytes_in);
 	edp_json_uint(&j, "packets_forwarded", s->packets_forwarded);
 	edp_json_uint(&j, "packets_dropped", s->packets_dropped);
-	edp_json_object(&j, "drops");
-	for (int r = 1; r < EDP_DROP_REASONS; r++)
-		edp_json_uint(&j, edp_drop_reason_name(r), s->drops[r]);
-	edp_json_end(&j);
+	json_drops(&j, s->drops);
 	edp_json_object(&j, "flow_cache");
 	edp_json_uint(&j, "hits", s->flow_cache.hits);
 	edp_json_uint(&j, "misses", s->flow_cache.misses);
@@ -240,10 +246,7 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 		edp_json_end(&j);
 		edp_json_uint(&j, "slow_path_runs", t->slow_path_runs);
 		edp_json_uint(&j, "slow_path_cycles", t->slow_path_cycles);
-		edp_json_object(&j, "drops");
-		for (int r = 1; r < EDP_DROP_REASONS; r++)
-			edp_json_uint(&j, edp_drop_reason_name(r), t->drops[r]);
-		edp_json_end(&j);
+		json_drops(&j, t->drops);
 		edp_json_uint(&j, "busy_cycles", t->busy_cycles);
 		edp_json_uint(&j, "idle_cycles", t->idle_cycles);
 		edp_json_fixed(&j, "busy_ratio", ratio(t->busy_cycles, t->busy_cycles + t->idle_cycles), 6);
