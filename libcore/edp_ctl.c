@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -39,6 +40,10 @@ struct edp_ctl {
 	struct command cmds[EDP_CTL_MAX_COMMANDS];
 	int n_cmds;
 	int listen_fd, wake[2];
+	int signal_fd;                     /* edp_ctl_on_signal's, or -1 */
+	const char *signal_request;
+	void (*signal_report)(void *ctx, const char *reply);
+	void *signal_ctx;
 	bool serving;
 	pthread_t thread;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -72,7 +77,7 @@ struct edp_ctl *edp_ctl_create(void)
 	struct edp_ctl *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->listen_fd = c->wake[0] = c->wake[1] = -1;
+	c->listen_fd = c->wake[0] = c->wake[1] = c->signal_fd = -1;
 	for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++)
 		c->conns[i].fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
@@ -179,8 +184,8 @@ void edp_ctl_answer(struct edp_ctl *c, const char *line, FILE *out)
 	edp_json_finish(&j);
 	if (fclose(f) != 0)
 		rc = edp_error_set(&err, EDP_ERR_RUNTIME, "out of memory");
-	if (rc)
-		refuse(out, false, "%s", err.msg[0] ? err.msg : "failed");
+	if (rc) /* a handler's usage error: what the request named was wrong (a config file's) */
+		refuse(out, err.status == EDP_ERR_USAGE, "%s", err.msg[0] ? err.msg : "failed");
 	else
 		fwrite(body, 1, size, out);
 	free(body);
@@ -263,6 +268,41 @@ static bool take_connection(struct edp_ctl *c)
 	return true;
 }
 
+int edp_ctl_on_signal(struct edp_ctl *c, int signo, const char *request,
+		      void (*report)(void *ctx, const char *reply), void *ctx)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	if (c->signal_fd >= 0 || (c->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return -1;
+	c->signal_request = request;
+	c->signal_report = report;
+	c->signal_ctx = ctx;
+	return 0;
+}
+
+/* The signal came (once or more since the last time): its request, once. */
+static void serve_signal(struct edp_ctl *c)
+{
+	struct signalfd_siginfo si;
+	bool came = false;
+	while (read(c->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		came = true;
+	char *reply = NULL;
+	size_t len = 0;
+	FILE *f = came ? open_memstream(&reply, &len) : NULL;
+	if (!f)
+		return;
+	edp_ctl_answer(c, c->signal_request, f);
+	count(c, &c->counts.requests);
+	if (fclose(f) == 0 && len) {
+		reply[len - 1] = 0; /* its newline */
+		c->signal_report(c->signal_ctx, reply);
+	}
+	free(reply);
+}
+
 /* Read what a client sent and answer each complete request in it. */
 static void serve_connection(struct edp_ctl *c, struct conn *k)
 {
@@ -309,11 +349,13 @@ static void *serve(void *arg)
 {
 	struct edp_ctl *c = arg;
 	for (;;) {
-		struct pollfd p[EDP_CTL_MAX_CLIENTS + 2];
-		int map[EDP_CTL_MAX_CLIENTS + 2], n = 0;
+		struct pollfd p[EDP_CTL_MAX_CLIENTS + 3];
+		int map[EDP_CTL_MAX_CLIENTS + 3], n = 0;
 		p[n] = (struct pollfd){ c->wake[0], POLLIN, 0 };
 		map[n++] = -1;
 		p[n] = (struct pollfd){ c->listen_fd, POLLIN, 0 };
+		map[n++] = -1;
+		p[n] = (struct pollfd){ c->signal_fd, POLLIN, 0 }; /* -1: ignored by poll */
 		map[n++] = -1;
 		uint64_t now = edp_clock_ns(CLOCK_MONOTONIC), next = now + 1000000000ull;
 		for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++) {
@@ -340,7 +382,9 @@ static void *serve(void *arg)
 		 * connections does not keep the served ones waiting */
 		for (int k = 0; (p[1].revents & POLLIN) && k < 64 && take_connection(c); k++)
 			;
-		for (int i = 2; i < n; i++)
+		if (p[2].revents)
+			serve_signal(c);
+		for (int i = 3; i < n; i++)
 			if (p[i].revents && c->conns[map[i]].fd == p[i].fd)
 				serve_connection(c, &c->conns[map[i]]);
 	}
@@ -435,6 +479,8 @@ void edp_ctl_destroy(struct edp_ctl *c)
 		close(c->wake[0]);
 		close(c->wake[1]);
 	}
+	if (c->signal_fd >= 0)
+		close(c->signal_fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

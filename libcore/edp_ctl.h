@@ -43,7 +43,9 @@ struct edp_ctl;
 /* A command's handler: argv[0] is the command, argv[1..argc-1] its words.
  * Writes the reply's fields to j (after "schema" and "ok", which are the
  * server's). Returns 0, or -1 with err set: the reply is then ok false with
- * err's message, and what the handler wrote is dropped. */
+ * err's message, and what the handler wrote is dropped; "usage":true too
+ * when err's status is EDP_ERR_USAGE (what the request named is wrong: a
+ * config file that does not load). */
 typedef int (*edp_ctl_handler)(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err);
 
 struct edp_ctl *edp_ctl_create(void);
@@ -53,6 +55,14 @@ struct edp_ctl *edp_ctl_create(void);
  * table is full or the name taken. */
 int edp_ctl_register(struct edp_ctl *c, const char *name, const char *usage, int min_args, int max_args,
 		     edp_ctl_handler fn, void *aux);
+
+/* Take `request` when signal signo comes (SIGHUP: "reload"), as if a client
+ * had sent it; report gets its reply line (no newline) on the control
+ * thread. Signals that come together are taken once. The caller has
+ * blocked signo in every thread (before starting any). Before
+ * edp_ctl_listen; 0 or -1. */
+int edp_ctl_on_signal(struct edp_ctl *c, int signo, const char *request,
+		      void (*report)(void *ctx, const char *reply), void *ctx);
 
 /* Serve NAME.ctl from now on, publishing the counters to stats (may be
  * NULL). A socket file left by an instance that is gone is replaced; one
