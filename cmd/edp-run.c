@@ -1,6 +1,7 @@
 /* edp-run: run the datapath over ports (pcap files, pipes). Options, one call
  * into libcore, and the summary. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,9 @@
 #include "edp_ctl.h"
 #include "edp_datapath.h"
 #include "edp_ledger.h"
+#include "edp_reload.h"
 #include "edp_run.h"
+#include "common/edp_ctl_print.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp-run/edp_run_ask.h"
@@ -99,41 +102,75 @@ struct io_arg {
 /* Port p gets `file` from an -r or -w; one given twice on the command line
  * (a port with two inputs, or two outputs) is an error, not the last one
  * silently winning. */
-static int set_io(struct edp_config *cfg, uint32_t p, char kind, const char *file, bool *given)
+static int set_io(struct edp_config *cfg, uint32_t p, char kind, const char *file, bool *given,
+		  struct edp_error *err)
 {
 	char **slot = kind == 'r' ? &cfg->ports[p].rx : &cfg->ports[p].tx;
 	if (given[p])
-		return usage_error("-%c: port '%s' already %s '%s'", kind, cfg->ports[p].name,
-				   kind == 'r' ? "reads" : "writes", *slot);
+		return edp_error_set(err, EDP_ERR_USAGE, "-%c: port '%s' already %s '%s'", kind, cfg->ports[p].name,
+				     kind == 'r' ? "reads" : "writes", *slot);
 	given[p] = true;
 	set_path(slot, file);
 	return 0;
 }
 
-static int apply_io_args(struct edp_config *cfg, const struct io_arg *args, int n, int have_config)
+/* What the command line sets over the config file (or the built-in one):
+ * at start, and again at each reload, so a reloaded file runs as the first
+ * one did. The numbers were checked when the options were read. */
+struct run_args {
+	struct io_arg io[2 * EDP_MAX_PORTS]; /* one -r and one -w a port: more is an error */
+	int n_io;
+	long threads, loop;                  /* -1: not given */
+	bool ordered;
+	const char *instance;
+};
+
+static int apply_args(const struct run_args *a, struct edp_config *cfg, bool have_config, struct edp_error *err)
 {
 	bool any_tx = false, rx_given[EDP_MAX_PORTS] = { false }, tx_given[EDP_MAX_PORTS] = { false };
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		any_tx |= cfg->ports[i].tx != NULL;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < a->n_io; i++) {
 		const char *file;
 		char name[EDP_PORT_NAME_MAX + 1];
-		int port = split_port_arg(cfg, args[i].arg, &file, name), rc = 0;
+		char kind = a->io[i].kind;
+		int port = split_port_arg(cfg, a->io[i].arg, &file, name), rc = 0;
 		if (port == -2)
-			return usage_error("unknown port '%s' (see the config's ports)", name);
+			return edp_error_set(err, EDP_ERR_USAGE, "unknown port '%s' (see the config's ports)", name);
 		if (!*file)
-			return usage_error("-%c needs a file name", args[i].kind);
-		if (args[i].kind == 'r')
-			rc = set_io(cfg, port < 0 ? 0 : (uint32_t)port, 'r', file, rx_given);
+			return edp_error_set(err, EDP_ERR_USAGE, "-%c needs a file name", kind);
+		if (kind == 'r')
+			rc = set_io(cfg, port < 0 ? 0 : (uint32_t)port, 'r', file, rx_given, err);
 		else if (port >= 0)
-			rc = set_io(cfg, (uint32_t)port, 'w', file, tx_given);
+			rc = set_io(cfg, (uint32_t)port, 'w', file, tx_given, err);
 		else if (!have_config || !any_tx)
 			for (uint32_t p = 0; p < cfg->n_ports && !rc; p++)
-				rc = set_io(cfg, p, 'w', file, tx_given);
+				rc = set_io(cfg, p, 'w', file, tx_given, err);
 		else
-			rc = set_io(cfg, 0, 'w', file, tx_given);
+			rc = set_io(cfg, 0, 'w', file, tx_given, err);
 		if (rc)
 			return rc;
+	}
+	if (a->threads >= 0)
+		cfg->threads = (uint32_t)a->threads;
+	cfg->ordered |= a->ordered;
+	if (a->loop >= 0)
+		cfg->loop = (uint32_t)a->loop;
+	cfg->instance = a->instance;
+	return 0;
+}
+
+/* The config `file` (NULL: the built-in one) with the command line over it:
+ * what a reload runs (edp_commands' load). */
+static int load_config(void *ctx, const char *file, struct edp_config *cfg, struct edp_error *err)
+{
+	if (!file)
+		edp_config_default(cfg);
+	else if (edp_config_load(cfg, file, err))
+		return err->status;
+	if (apply_args(ctx, cfg, file != NULL, err)) {
+		edp_config_free(cfg);
+		return err->status;
 	}
 	return 0;
 }
@@ -151,6 +188,27 @@ static void stop_self(void *ctx)
 	kill(getpid(), SIGTERM);
 }
 
+struct hup_report {
+	struct edp_datapath *dp;
+	bool quiet;
+};
+
+/* What a SIGHUP's reload did (on the control thread, right after it). */
+static void report_reload(void *ctx, const char *reply)
+{
+	const struct hup_report *h = ctx;
+	struct edp_reply r;
+	if (edp_reply_parse(reply, &r) || !r.ok) {
+		fprintf(stderr, PROG ": SIGHUP: the config stays as it was: %s\n", r.error);
+		return;
+	}
+	struct edp_config_id id;
+	edp_datapath_config_id(h->dp, &id);
+	if (!h->quiet)
+		fprintf(stderr, PROG ": SIGHUP: config %s reloaded: generation %llu\n", id.path ? id.path : "(built-in)",
+			(unsigned long long)id.generation);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
@@ -165,21 +223,21 @@ int main(int argc, char **argv)
 		{ "stats", optional_argument, NULL, 's' },  { NULL, 0, NULL, 0 } };
 	const char *config_path = NULL, *json_path = NULL, *threads = NULL, *loop = NULL, *duration = NULL;
 	const char *name = NULL, *stats_name = NULL;
-	int json = 0, quiet = 0, ordered = 0, stats = 0, n_io = 0, c;
-	struct io_arg io[2 * EDP_MAX_PORTS]; /* one -r and one -w a port: more is an error */
+	int json = 0, quiet = 0, stats = 0, c;
+	static struct run_args args = { .threads = -1, .loop = -1 }; /* the reloads' too: for the whole run */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:r:w:t:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 'r': case 'w':
-			if (n_io == (int)(sizeof(io) / sizeof(io[0])))
-				return usage_error("too many -r and -w options (at most %d: one of each a port)", n_io);
-			io[n_io++] = (struct io_arg){ (char)c, optarg };
+			if (args.n_io == (int)(sizeof(args.io) / sizeof(args.io[0])))
+				return usage_error("too many -r and -w options (at most %d: one of each a port)", args.n_io);
+			args.io[args.n_io++] = (struct io_arg){ (char)c, optarg };
 			break;
 		case 'j': json = 1; json_path = optarg; break;
 		case 'q': quiet = 1; break;
 		case 't': threads = optarg; break;
-		case 'o': ordered = 1; break;
+		case 'o': args.ordered = true; break;
 		case 'l': loop = optarg; break;
 		case 'd': duration = optarg; break;
 		case 'n': name = optarg; break;
@@ -211,27 +269,22 @@ int main(int argc, char **argv)
 	} else {
 		edp_config_default(&cfg);
 	}
-	int rc = apply_io_args(&cfg, io, n_io, config_path != NULL);
-	if (rc)
-		goto out;
+	int rc = 0;
 	if (threads) {
 		char *end;
-		long t = strtol(threads, &end, 10);
-		if (!*threads || *end || t < 0 || t > EDP_MAX_THREADS) {
+		args.threads = strtol(threads, &end, 10);
+		if (!*threads || *end || args.threads < 0 || args.threads > EDP_MAX_THREADS) {
 			rc = usage_error("-t: the number of threads must be 0 to 64, not '%s'", threads);
 			goto out;
 		}
-		cfg.threads = (uint32_t)t;
 	}
-	cfg.ordered |= ordered;
 	if (loop) {
 		char *end;
-		long l = strtol(loop, &end, 10);
-		if (!*loop || *end || l < 0 || l > 1000000000) {
+		args.loop = strtol(loop, &end, 10);
+		if (!*loop || *end || args.loop < 0 || args.loop > 1000000000) {
 			rc = usage_error("--loop: expected a count (0 = until stopped), not '%s'", loop);
 			goto out;
 		}
-		cfg.loop = (uint32_t)l;
 	}
 	double seconds = 0;
 	if (duration) {
@@ -242,6 +295,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (apply_args(&args, &cfg, config_path != NULL, &err)) {
+		rc = usage_error("%s", err.msg);
+		goto out;
+	}
 	bool any_rx = false, pcap_on_stdout = false, any_vport = false;
 	for (uint32_t i = 0; i < cfg.n_ports; i++) {
 		any_rx |= cfg.ports[i].rx != NULL;
@@ -249,7 +306,7 @@ int main(int argc, char **argv)
 	}
 	if (!name && any_vport) /* vports are named after the instance: no fallback name */
 		name = "default";
-	cfg.instance = name ? name : "default";
+	args.instance = cfg.instance = name ? name : "default";
 	if (!any_rx) {
 		rc = usage_error("%s", "nothing to read: give -r FILE or a port with rx in the config");
 		goto out;
@@ -275,6 +332,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	edp_catch_stop_signals();
+	/* SIGHUP is a reload, taken by the control thread (edp_ctl_on_signal):
+	 * blocked before any thread starts, so that none takes it */
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
 	if (!dp && edp_stop_requested) {
@@ -305,9 +368,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	const char *instance = name ? name : "default"; /* as published */
-	struct edp_commands commands = { dp, instance, 0, stop_self, NULL };
+	struct edp_commands commands = { dp, instance, 0, stop_self, load_config, &args };
 	struct edp_ctl *ctl = edp_ctl_create();
+	struct hup_report hup_ctx = { dp, quiet };
 	if (!ctl || edp_commands_register(ctl, &commands) ||
+	    edp_ctl_on_signal(ctl, SIGHUP, "reload", report_reload, &hup_ctx) ||
 	    edp_ctl_listen(ctl, instance, edp_datapath_stats_writer(dp), &err)) {
 		fprintf(stderr, PROG ": %s\n", ctl ? err.msg : "out of memory");
 		edp_ctl_destroy(ctl);

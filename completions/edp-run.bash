@@ -15,11 +15,16 @@ _edp_run_ports() {
 	fi
 }
 
-# edp-run ctl [NAME] COMMAND: instance names, then the commands
+# edp-run ctl [NAME] COMMAND [ARG]: instance names, then the commands, then
+# what the command takes (reload: a config file)
 _edp_run_ctl() {
-	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance version help' d=${EDP_RUNDIR:-/run/edp} w
+	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance reload version help'
+	local d=${EDP_RUNDIR:-/run/edp} w
 	for w in "${COMP_WORDS[@]:2:COMP_CWORD-2}"; do
-		[[ " $commands " == *" $w "* ]] && { COMPREPLY=($(compgen -W '--json' -- "$cur")); return; }
+		[[ " $commands " == *" $w "* ]] || continue
+		COMPREPLY=($(compgen -W '--json' -- "$cur"))
+		[[ $w == reload ]] && COMPREPLY+=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
+		return
 	done
 	COMPREPLY=($(compgen -W "$commands --json $(ls "$d" 2>/dev/null | sed -n 's/\.ctl$//p')" -- "$cur"))
 }

@@ -7,6 +7,21 @@
 
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
+#include "edp_reload.h"
+
+/* The config in force: "config":{"file","hash","generation"}. */
+static void config_id(struct edp_json *j, struct edp_datapath *dp)
+{
+	struct edp_config_id id;
+	edp_datapath_config_id(dp, &id);
+	edp_json_object(j, "config");
+	edp_json_string(j, "file", id.path);
+	char hash[32];
+	snprintf(hash, sizeof(hash), "fnv1a64:%016llx", (unsigned long long)id.hash);
+	edp_json_string(j, "hash", id.path ? hash : NULL);
+	edp_json_uint(j, "generation", id.generation);
+	edp_json_end(j);
+}
 
 static int status(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
 {
@@ -15,13 +30,7 @@ static int status(void *aux, int argc, char **argv, struct edp_json *j, struct e
 	const struct edp_config *cfg = env->dp->cfg;
 	edp_json_string(j, "name", env->name);
 	edp_json_int(j, "pid", getpid());
-	edp_json_object(j, "config");
-	edp_json_string(j, "file", cfg->path);
-	char hash[32];
-	snprintf(hash, sizeof(hash), "fnv1a64:%016llx", (unsigned long long)cfg->file_hash);
-	edp_json_string(j, "hash", cfg->path ? hash : NULL);
-	edp_json_uint(j, "generation", 1);
-	edp_json_end(j);
+	config_id(j, env->dp);
 	edp_json_string(j, "state", edp_datapath_suspended(env->dp) ? "suspended" : "running");
 	edp_json_fixed(j, "uptime_s", (double)(edp_clock_ns(CLOCK_MONOTONIC) - env->start_ns) / 1e9, 3);
 	edp_json_uint(j, "threads", cfg->threads);
@@ -84,6 +93,31 @@ static int rebalance(void *aux, int argc, char **argv, struct edp_json *j, struc
 	return 0;
 }
 
+/* reload [FILE]: the config read, checked and swapped in; its identity. */
+static int reload(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	const struct edp_commands *env = aux;
+	struct edp_config_id id;
+	edp_datapath_config_id(env->dp, &id);
+	struct edp_config cfg;
+	if (env->load(env->ctx, argc > 1 ? argv[1] : id.path, &cfg, err))
+		return -1;
+	int rc = edp_datapath_reload(env->dp, &cfg, err);
+	edp_config_free(&cfg);
+	if (rc)
+		return -1;
+	edp_datapath_config_id(env->dp, &id);
+	struct edp_stats_writer *w = edp_datapath_stats_writer(env->dp);
+	if (w) {
+		struct edp_stats_control *b = edp_stats_control(w);
+		edp_stats_write_begin(&b->seq);
+		b->generation = id.generation;
+		edp_stats_write_end(&b->seq);
+	}
+	config_id(j, env->dp);
+	return 0;
+}
+
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
 	if (!env->start_ns)
@@ -91,7 +125,8 @@ int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env) ||
 		       edp_ctl_register(c, "suspend", "", 0, 0, set_suspended, env) ||
 		       edp_ctl_register(c, "resume", "", 0, 0, set_suspended, env) ||
-		       edp_ctl_register(c, "rebalance", "", 0, 0, rebalance, env)
+		       edp_ctl_register(c, "rebalance", "", 0, 0, rebalance, env) ||
+		       (env->load && edp_ctl_register(c, "reload", "[FILE]", 0, 1, reload, env))
 		       ? -1
 		       : 0;
 }

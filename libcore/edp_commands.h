@@ -8,6 +8,9 @@
  *   resume   resume
  *   rebalance  run the Thread Load Balancer now: its plan, and whether it
  *            was applied (edp_datapath_rebalance)
+ *   reload [FILE]  read the config again (the running one's file, or FILE)
+ *            and make it the running one (edp_reload.h); on any error the
+ *            running one stays
  * Each handler reads what the datapath publishes for it; none waits for a
  * datapath thread.
  */
@@ -22,6 +25,11 @@ struct edp_commands {
 	const char *name;             /* the instance's */
 	uint64_t start_ns;            /* CLOCK_MONOTONIC when it started */
 	void (*stop)(void *ctx);      /* ask for the stop (edp-run: SIGTERM to itself) */
+	/* the config a reload of `file` (NULL: the built-in one) gives: the
+	 * file as the instance was started on its (edp-run: with its command
+	 * line's -r, -w, -t... applied); 0 or an error (EDP_ERR_USAGE for the
+	 * file's) */
+	int (*load)(void *ctx, const char *file, struct edp_config *cfg, struct edp_error *err);
 	void *ctx;
 };
 

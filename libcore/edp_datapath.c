@@ -169,6 +169,12 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	}
 	memset(dp, 0, sizeof(*dp));
 	dp->cfg = cfg;
+	dp->config_hash = cfg->file_hash;
+	if (cfg->path && !(dp->config_path = strdup(cfg->path))) {
+		free(dp);
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+		return NULL;
+	}
 	edp_doorbell_init(&dp->balancer_bell);
 	dp->in.cfg = cfg;
 	if (open_io(dp, err))
@@ -178,8 +184,11 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		if (dp->out.port_sink[i] >= 0)
 			tx_ports |= 1ull << i;
-	if (edp_pipeline_init(&dp->pipeline, cfg, tx_ports, err))
+	dp->tx_ports = tx_ports;
+	struct edp_pipeline *pl = edp_pipeline_create(cfg, tx_ports, NULL, err);
+	if (!pl)
 		goto fail;
+	atomic_init(&dp->pipeline, pl);
 	dp->n_lanes = cfg->threads ? cfg->threads : 1;
 	/* ordered with a learning switch: a packet's verdict depends on the
 	 * MACs the packets before it taught the switch, so the packets are
@@ -198,13 +207,13 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	for (uint32_t i = 0; i < dp->n_lanes; i++) {
 		struct edp_lane *lane = &dp->lanes[i];
 		lane->index = i;
-		lane->fc = edp_flowcache_create(cfg->flow_cache_entries,
-						dp->pipeline.sw ? edp_switch_epochs(dp->pipeline.sw) : NULL, err);
+		lane->pl = pl;
+		lane->current = &dp->pipeline;
+		lane->fc = edp_flowcache_create(cfg->flow_cache_entries, pl->sw ? edp_switch_epochs(pl->sw) : NULL, err);
 		if (!lane->fc)
 			goto fail;
-		if (dp->pipeline.sw)
-			edp_flowcache_set_freshness(lane->fc, edp_switch_stamps(dp->pipeline.sw),
-						    edp_switch_ageing_ns(dp->pipeline.sw));
+		if (pl->sw)
+			edp_flowcache_set_freshness(lane->fc, edp_switch_stamps(pl->sw), pl->ageing_ns);
 	}
 	return dp;
 fail:
@@ -234,6 +243,7 @@ int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_e
 	for (uint32_t i = 0; i < dp->n_lanes; i++)
 		edp_stats_thread(dp->stats, i)->n_queues = l.n_queues / dp->n_lanes + (i < l.n_queues % dp->n_lanes);
 	edp_output_publish(&dp->out, dp->stats);
+	edp_stats_control(dp->stats)->generation = atomic_load(&dp->pipeline)->generation;
 	return 0;
 }
 
@@ -243,7 +253,7 @@ void edp_datapath_process(struct edp_datapath *dp, struct edp_mbuf **mbufs, uint
 	for (uint32_t base = 0; base < n; base += EDP_BATCH) {
 		uint32_t count = n - base < EDP_BATCH ? n - base : EDP_BATCH;
 		edp_mbuf_prefetch(mbufs + base, count, true);
-		edp_lane_process(&dp->lanes[0], &dp->pipeline, mbufs + base, count);
+		edp_lane_process(&dp->lanes[0], mbufs + base, count);
 	}
 }
 
@@ -362,7 +372,7 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	edp_inputs_close(&dp->in);
 	edp_output_destroy(&dp->out);
 	edp_stats_destroy(dp->stats);
-	edp_pipeline_destroy(&dp->pipeline);
+	edp_pipeline_destroy(atomic_load(&dp->pipeline));
 	for (uint32_t i = 0; dp->lanes && i < dp->n_lanes; i++)
 		edp_flowcache_destroy(dp->lanes[i].fc);
 	free(dp->lanes);
@@ -371,5 +381,6 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 			edp_mbuf_pool_destroy(dp->pools[i].of[c]);
 	free(dp->queue_node);
 	free(dp->queue_pin);
+	free(dp->config_path);
 	free(dp);
 }

@@ -31,7 +31,10 @@ struct edp_datapath {
 	struct edp_output out;            /* written by the writer role */
 	struct edp_pools pools[EDP_MAX_PORTS]; /* one per NUMA node of an input port */
 	uint32_t n_pools;
-	struct edp_pipeline pipeline;
+	struct edp_pipeline *_Atomic pipeline; /* the current generation (edp_reload.h) */
+	uint64_t tx_ports;                /* ports that have an output */
+	char *config_path;                /* the current generation's file (edp_reload) */
+	uint64_t config_hash;
 	struct edp_lane *lanes;
 	uint32_t n_lanes;
 	bool in_input_order;              /* ordered with a learning switch: processed in input order */

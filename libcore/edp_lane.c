@@ -94,9 +94,27 @@ static inline void forward_group(struct edp_pipeline *pl, struct edp_lane *lane,
 	}
 }
 
-void edp_lane_process(struct edp_lane *lane, struct edp_pipeline *pl, struct edp_mbuf **b, uint32_t n)
+/* A new generation of the pipeline: what the cache holds was decided by
+ * another config. Out of line: it runs once a reload. */
+static __attribute__((noinline)) void adopt(struct edp_lane *lane, struct edp_pipeline *pl)
+{
+	edp_flowcache_flush(lane->fc);
+	if (pl->sw)
+		edp_flowcache_set_freshness(lane->fc, edp_switch_stamps(pl->sw), pl->ageing_ns);
+	lane->pl = pl;
+}
+
+void edp_lane_process(struct edp_lane *lane, struct edp_mbuf **b, uint32_t n)
 {
 	assert(n <= EDP_BATCH);
+	/* odd before the pipeline is read (sequentially consistent, as the
+	 * reload's store of a new one and its read of this): a reload that saw
+	 * it even knows this batch will read the new generation */
+	uint32_t seq = atomic_load_explicit(&lane->batch_seq, memory_order_relaxed);
+	atomic_store_explicit(&lane->batch_seq, seq + 1, memory_order_seq_cst);
+	struct edp_pipeline *pl = atomic_load_explicit(lane->current, memory_order_seq_cst);
+	if (__builtin_expect(pl != lane->pl, 0))
+		adopt(lane, pl);
 	struct edp_flow_key keys[EDP_BATCH];
 	uint32_t hashes[EDP_BATCH];
 	struct edp_action_ctx ctx = { pl->sw ? edp_switch_stamps(pl->sw) : NULL, 0 };
@@ -121,6 +139,7 @@ void edp_lane_process(struct edp_lane *lane, struct edp_pipeline *pl, struct edp
 	}
 	lane->packets_in += n;
 	lane->batches++;
+	atomic_store_explicit(&lane->batch_seq, seq + 2, memory_order_release);
 }
 
 void edp_lane_place(struct edp_lane *lane, const struct edp_topo *topo, int32_t cpu, int32_t node, bool warm)

@@ -5,6 +5,13 @@
  * writes no output: the inline loop and the workers (edp_run.c,
  * edp_worker.c) hand it batches and write what it decided.
  *
+ * The pipeline is the datapath's current generation (`current`): a lane
+ * takes it at the start of each batch, and when it is a new one flushes its
+ * flow cache first, so a batch is classified wholly by one generation and no
+ * verdict of an older one is used again. `batch_seq` is odd while a batch
+ * runs: a reload waits until every lane is between batches or past the one
+ * it saw before it frees the generation it replaced (edp_reload.h).
+ *
  * Thread-safety: a lane is used by one thread at a time; its counters are
  * read by others only once the run has ended (live readers get them through
  * edp_publish). The pipeline is shared: its learning switch is the only part
@@ -13,6 +20,7 @@
 #ifndef EDP_LANE_H
 #define EDP_LANE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,14 +46,17 @@ struct edp_lane {
 	uint64_t drops[EDP_DROP_REASONS];
 	uint64_t port_drops[EDP_MAX_PORTS]; /* by ingress port */
 	uint64_t published_at;            /* edp_stats_cycles of the last publication */
+	struct edp_pipeline *pl;          /* the generation its flow cache holds verdicts of */
+	struct edp_pipeline *_Atomic *current; /* the datapath's current generation */
+	_Atomic uint32_t batch_seq;       /* odd during a batch */
 };
 
 /* Parse, look up, classify on a miss, execute: n <= EDP_BATCH packets (a
- * batch: its counters count one). Sets each mbuf's out_ports or
+ * batch: its counters count one), under the current pipeline. Sets each mbuf's out_ports or
  * drop_reason. The caller has asked for the packets' lines when they may
  * be cold (another core wrote them: the worker does so before its turn at
  * writing). */
-void edp_lane_process(struct edp_lane *lane, struct edp_pipeline *pl, struct edp_mbuf **mbufs, uint32_t n);
+void edp_lane_process(struct edp_lane *lane, struct edp_mbuf **mbufs, uint32_t n);
 
 /* Run the calling thread on `cpu` with the lane's flow cache on `node`;
  * `warm`: fault its buckets in now (a lane that gets its first queue later

@@ -1,57 +1,65 @@
 #include "edp_pipeline.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-int edp_pipeline_init(struct edp_pipeline *pl, const struct edp_config *cfg, uint64_t tx_ports,
-		      struct edp_error *err)
+struct edp_pipeline *edp_pipeline_create(const struct edp_config *cfg, uint64_t tx_ports,
+					 struct edp_pipeline *predecessor, struct edp_error *err)
 {
-	memset(pl, 0, sizeof(*pl));
-	pthread_mutex_init(&pl->switch_lock, NULL);
-	pl->ready = true;
+	struct edp_pipeline *pl = calloc(1, sizeof(*pl));
+	if (!pl) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for the pipeline");
+		return NULL;
+	}
+	pl->generation = 1;
 	pl->tx_ports = tx_ports;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		if (cfg->ports[i].has_mac) {
 			memcpy(pl->port_mac[i], cfg->ports[i].mac, 6);
 			pl->port_has_mac |= 1ull << i;
 		}
-	if (cfg->has_firewall &&
-	    !(pl->fw = edp_firewall_create(cfg->rules, cfg->n_rules, cfg->firewall_default, err))) {
+	pl->ageing_ns = (uint64_t)cfg->ageing_s * 1000000000ull;
+	if ((cfg->has_firewall &&
+	     !(pl->fw = edp_firewall_create(cfg->rules, cfg->n_rules, cfg->firewall_default, err))) ||
+	    (cfg->has_router && !(pl->rt = edp_router_create(cfg->routes, cfg->n_routes, err)))) {
 		edp_pipeline_destroy(pl);
-		return err ? err->status : EDP_ERR_RUNTIME;
+		return NULL;
 	}
-	if (cfg->has_router && !(pl->rt = edp_router_create(cfg->routes, cfg->n_routes, err))) {
+	if (cfg->has_switch && predecessor && predecessor->sw) {
+		pl->sw = predecessor->sw;
+		edp_switch_lock(pl->sw);
+		edp_switch_set_ageing_ns(pl->sw, pl->ageing_ns);
+		edp_switch_unlock(pl->sw);
+	} else if (cfg->has_switch && !(pl->sw = edp_switch_create(cfg->mac_table_size, pl->ageing_ns, err))) {
 		edp_pipeline_destroy(pl);
-		return err ? err->status : EDP_ERR_RUNTIME;
+		return NULL;
 	}
-	if (cfg->has_switch &&
-	    !(pl->sw = edp_switch_create(cfg->mac_table_size, (uint64_t)cfg->ageing_s * 1000000000ull, err))) {
-		edp_pipeline_destroy(pl);
-		return err ? err->status : EDP_ERR_RUNTIME;
+	pl->owns_switch = pl->sw != NULL;
+	if (predecessor) {
+		pl->generation = predecessor->generation + 1;
+		predecessor->owns_switch = predecessor->sw != pl->sw;
 	}
-	return 0;
+	return pl;
 }
 
 void edp_pipeline_destroy(struct edp_pipeline *pl)
 {
-	if (!pl->ready)
+	if (!pl)
 		return;
-	pl->ready = false;
 	edp_firewall_destroy(pl->fw);
 	edp_router_destroy(pl->rt);
-	edp_switch_destroy(pl->sw);
-	pthread_mutex_destroy(&pl->switch_lock);
-	pl->fw = NULL;
-	pl->rt = NULL;
-	pl->sw = NULL;
+	if (pl->owns_switch)
+		edp_switch_destroy(pl->sw);
+	free(pl);
 }
 
 void edp_pipeline_age(struct edp_pipeline *pl, uint64_t now)
 {
 	if (!pl->sw)
 		return;
-	pthread_mutex_lock(&pl->switch_lock);
+	edp_switch_lock(pl->sw);
 	edp_switch_age(pl->sw, now);
-	pthread_mutex_unlock(&pl->switch_lock);
+	edp_switch_unlock(pl->sw);
 }
 
 static void drop(struct edp_action_prog *prog, int reason)
@@ -144,9 +152,9 @@ void edp_pipeline_classify(struct edp_pipeline *pl, const struct edp_flow_key *k
 		}
 	}
 	if (pl->sw) {
-		pthread_mutex_lock(&pl->switch_lock);
+		edp_switch_lock(pl->sw);
 		switch_frame(pl, key, now, prog);
-		pthread_mutex_unlock(&pl->switch_lock);
+		edp_switch_unlock(pl->sw);
 		return;
 	}
 	output(pl, prog, ~(1ull << key->in_port));

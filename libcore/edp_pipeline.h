@@ -15,14 +15,15 @@
  *  - wire: every other port that has an output.
  * A verdict with no port to go to is dropped with reason "no-output".
  *
+ * A pipeline is one generation of the config: a reload (edp_reload.h) makes
+ * the next one and hands it the learning switch, so the learned MACs outlive
+ * the config they were learned under.
+ *
  * Thread-safety: classify and age may be called from several threads: the
- * firewall and router are immutable, the switch is written under
- * switch_lock.
+ * firewall and router are immutable, the switch is written under its lock.
  */
 #ifndef EDP_PIPELINE_H
 #define EDP_PIPELINE_H
-
-#include <pthread.h>
 
 #include "edp_action.h"
 #include "edp_config.h"
@@ -36,18 +37,21 @@ struct edp_pipeline {
 	struct edp_firewall *fw; /* NULL when not configured */
 	struct edp_router *rt;
 	struct edp_switch *sw;
+	bool owns_switch;        /* destroy frees sw (not once a successor took it) */
+	uint64_t ageing_ns;      /* the switch's, in this generation */
+	uint64_t generation;     /* 1 for the config the run started with */
 	uint64_t tx_ports;       /* ports that have an output */
 	uint8_t port_mac[EDP_MAX_PORTS][6];
 	uint64_t port_has_mac;
-	pthread_mutex_t switch_lock; /* the MAC table has one writer at a time */
-	bool ready;                  /* init ran: destroy has something to undo */
 };
 
-/* Build the modules the config names. */
-int edp_pipeline_init(struct edp_pipeline *pl, const struct edp_config *cfg, uint64_t tx_ports,
-		      struct edp_error *err);
+/* Build the modules the config names. `predecessor` (may be NULL) is the
+ * generation this one replaces: its switch is taken over with what it
+ * learned, under the new ageing time (the caller has checked the two
+ * configs agree on having a switch and on its table size). */
+struct edp_pipeline *edp_pipeline_create(const struct edp_config *cfg, uint64_t tx_ports,
+					 struct edp_pipeline *predecessor, struct edp_error *err);
 void edp_pipeline_destroy(struct edp_pipeline *pl);
-
 /* Forget MAC-table entries older than the ageing time (no-op without a switch). */
 void edp_pipeline_age(struct edp_pipeline *pl, uint64_t now_ns);
 

@@ -36,7 +36,7 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 		if (n == 0)
 			break;
 		uint64_t c0 = edp_stats_cycles();
-		edp_lane_process(lane, &dp->pipeline, batch, n);
+		edp_lane_process(lane, batch, n);
 		int wrc = edp_output_emit_mbufs(&dp->out, batch, n, rc ? NULL : err);
 		uint64_t cycles = edp_stats_cycles() - c0;
 		lane->busy_cycles += cycles;

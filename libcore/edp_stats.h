@@ -32,7 +32,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 4
+#define EDP_STATS_VERSION 5
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -81,6 +81,7 @@ struct edp_stats_control {
 	uint64_t timed_out;     /* connections that completed no request in time */
 	uint64_t unread;        /* clients dropped for not reading their reply */
 	uint32_t suspended;     /* the datapath takes no packet (edp-run ctl suspend) */
+	uint64_t generation;    /* of the config in force: 1 at start, one more a reload */
 };
 
 struct edp_stats_header {

@@ -1,11 +1,12 @@
 #include "edp_switch.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* stamps and epochs are read by fast-path threads while the slow path
- * writes them (under the pipeline's lock): relaxed atomics, no tearing. */
+ * writes them (under the switch's lock): relaxed atomics, no tearing. */
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
@@ -25,6 +26,7 @@ struct edp_switch {
 	uint32_t count;
 	uint64_t ageing_ns;
 	struct edp_switch_stats stats;
+	pthread_mutex_t lock;
 };
 
 static uint32_t mac_hash(uint16_t vlan, const uint8_t mac[6])
@@ -45,6 +47,7 @@ struct edp_switch *edp_switch_create(uint32_t table_size, uint64_t ageing_ns, st
 		n <<= 1;
 	struct edp_switch *sw = calloc(1, sizeof(*sw));
 	if (sw) {
+		pthread_mutex_init(&sw->lock, NULL);
 		sw->entries = calloc(n, sizeof(*sw->entries));
 		sw->stamps = calloc(n, sizeof(*sw->stamps));
 		sw->epochs = calloc(n / EDP_SWITCH_WAYS, sizeof(*sw->epochs));
@@ -66,6 +69,7 @@ void edp_switch_destroy(struct edp_switch *sw)
 	free(sw->entries);
 	free(sw->stamps);
 	free(sw->epochs);
+	pthread_mutex_destroy(&sw->lock);
 	free(sw);
 }
 
@@ -150,6 +154,12 @@ int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6]
 }
 
 uint64_t edp_switch_ageing_ns(const struct edp_switch *sw) { return sw->ageing_ns; }
+
+void edp_switch_set_ageing_ns(struct edp_switch *sw, uint64_t ageing_ns) { sw->ageing_ns = ageing_ns; }
+
+void edp_switch_lock(struct edp_switch *sw) { pthread_mutex_lock(&sw->lock); }
+
+void edp_switch_unlock(struct edp_switch *sw) { pthread_mutex_unlock(&sw->lock); }
 
 void edp_switch_age(struct edp_switch *sw, uint64_t now)
 {

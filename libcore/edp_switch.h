@@ -14,9 +14,10 @@
  * it. `stamps` holds each entry's last-seen time; the action executor
  * refreshes it for flows served from the cache.
  *
- * Thread-safety: one writer at a time (the slow path, under the pipeline's
- * lock); stamps and epochs may be read and stamps refreshed concurrently
- * (relaxed atomics).
+ * Thread-safety: one writer at a time, holding the switch's lock
+ * (edp_switch_lock: the slow path of every thread and every generation of
+ * the pipeline share the table); stamps and epochs may be read and stamps
+ * refreshed concurrently (relaxed atomics).
  */
 #ifndef EDP_SWITCH_H
 #define EDP_SWITCH_H
@@ -47,8 +48,14 @@ uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t ma
 int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint64_t now_ns,
 		      uint32_t *bucket, uint32_t *entry);
 
-/* The ageing time, for the flow cache's freshness check. */
+/* The ageing time, for the flow cache's freshness check; set it (a
+ * reloaded config's) under the lock. */
 uint64_t edp_switch_ageing_ns(const struct edp_switch *sw);
+void edp_switch_set_ageing_ns(struct edp_switch *sw, uint64_t ageing_ns);
+
+/* The one writer's lock. */
+void edp_switch_lock(struct edp_switch *sw);
+void edp_switch_unlock(struct edp_switch *sw);
 
 /* Remove every entry not seen for longer than the ageing time. */
 void edp_switch_age(struct edp_switch *sw, uint64_t now_ns);

@@ -269,7 +269,7 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 		struct queue *q = &run->q[w->mine[i]];
 		struct edp_mbuf **batch = w->taken + (size_t)i * EDP_BATCH;
 		uint64_t c0 = *now;
-		edp_lane_process(w->lane, &run->dp->pipeline, batch, n);
+		edp_lane_process(w->lane, batch, n);
 		/* the ring holds all in flight; seeing the room also sees the
 		 * writer done with the entries beside the slots */
 		int room = edp_ring_has_room(q->out, n);

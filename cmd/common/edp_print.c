@@ -225,6 +225,7 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	edp_json_uint(&j, "start_time_ns", h->start_ns);
 	edp_json_uint(&j, "cycles_per_s", h->cycles_per_s);
 	edp_json_string(&j, "config", h->config);
+	edp_json_uint(&j, "config_generation", h->control.generation);
 	edp_json_bool(&j, "running", h->running);
 	edp_json_bool(&j, "suspended", h->control.suspended);
 	edp_json_array(&j, "threads");
@@ -314,7 +315,8 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
 {
 	const struct edp_stats_header *h = &s->header;
-	fprintf(f, "instance %s, pid %d, up %.1f s, %s%s\n", h->name, h->pid, uptime_s, h->config,
+	fprintf(f, "instance %s, pid %d, up %.1f s, %s, config generation %llu%s\n", h->name, h->pid, uptime_s, h->config,
+		(unsigned long long)h->control.generation,
 		!h->running ? " (ending)" : h->control.suspended ? " (suspended)" : "");
 	fprintf(f, "  %-6s %4s %4s %6s %12s %9s %12s %10s %8s\n", "thread", "cpu", "node", "queues", "packets",
 		"busy", "cache hit", "slow path", "cyc/pkt");

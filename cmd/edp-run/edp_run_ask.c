@@ -2,9 +2,11 @@
  * and ctl (its control socket). */
 #include "edp-run/edp_run_ask.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/edp_ctl_print.h"
 #include "common/edp_print.h"
@@ -22,7 +24,8 @@ static void ctl_usage(void)
 	       "Send COMMAND to the control socket of running instance NAME (left out: the\n"
 	       "only one running) and print the reply: \"key: value\" lines, or with --json\n"
 	       "the JSON line as it came. Commands: status, stop, suspend, resume,\n"
-	       "rebalance, version, help. Exit status: 0 yes, 1 no, 2 a wrong request.\n"
+	       "rebalance, reload [FILE], version, help. Exit status: 0 yes, 1 no, 2 a\n"
+	       "wrong request or a config that does not load.\n"
 	       "See edp-run(1), CONTROL.\n");
 }
 
@@ -47,8 +50,8 @@ static int show_stats(const char *name, int json)
 /* The commands this edp-run knows (the server says which it has: help):
  * a first word that is one of them is the command, not an instance name;
  * so is a word alone. */
-static const char *const ctl_commands[] = { "status",	  "stop",    "suspend", "resume",
-					    "rebalance", "version", "help",    NULL };
+static const char *const ctl_commands[] = { "status", "stop",	 "suspend", "resume", "rebalance",
+					    "reload", "version", "help",    NULL };
 
 /* The instance meant when none is named: the only one running, into name.
  * Returns 0, or the exit status after saying why not (none: 1; several:
@@ -83,7 +86,7 @@ static int ctl_request(char **w, int words, int json)
 	for (int i = 0; named && ctl_commands[i]; i++)
 		named = strcmp(w[0], ctl_commands[i]) != 0;
 	if (words - named < 1)
-		return usage_error("%s", "ctl: which command? (status, stop, suspend, resume, rebalance, version, help)");
+		return usage_error("%s", "ctl: which command? (status, stop, suspend, resume, rebalance, reload, version, help)");
 	char name[EDP_NAME_MAX + 1];
 	if (named) {
 		if (!edp_rundir_name_valid(w[0]))
@@ -94,6 +97,14 @@ static int ctl_request(char **w, int words, int json)
 		int rc = only_instance(name, sizeof(name));
 		if (rc)
 			return rc;
+	}
+	/* the instance reads a file from its own directory: a relative one is ours */
+	char file[PATH_MAX + 1];
+	if (!strcmp(w[0], "reload") && words > 1 && w[1][0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) || snprintf(file, sizeof(file), "%s/%s", cwd, w[1]) >= (int)sizeof(file))
+			return usage_error("ctl: reload: cannot make '%s' a full path", w[1]);
+		w[1] = file;
 	}
 	char request[EDP_CTL_MAX_LINE] = "";
 	for (int i = 0; i < words; i++) {

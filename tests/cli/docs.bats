@@ -57,10 +57,15 @@ ports:
 YAML
 	run bash -c "source '$TOP/completions/edp-run.bash'
 		COMP_WORDS=(edp-run --con); COMP_CWORD=1; _edp_run; echo \"\${COMPREPLY[*]}\"
-		COMP_WORDS=(edp-run -c c.yaml -r ''); COMP_CWORD=4; _edp_run; printf '%s\n' \"\${COMPREPLY[@]}\" | sort | tr '\n' ' '"
+		COMP_WORDS=(edp-run -c c.yaml -r ''); COMP_CWORD=4; _edp_run; printf '%s\n' \"\${COMPREPLY[@]}\" | sort | tr '\n' ' '
+		echo
+		COMP_WORDS=(edp-run ctl re); COMP_CWORD=2; _edp_run; echo \"\${COMPREPLY[*]}\"
+		COMP_WORDS=(edp-run ctl lab reload ''); COMP_CWORD=4; _edp_run; printf '%s\n' \"\${COMPREPLY[@]}\" | sort | tr '\n' ' '"
 	assert_success
 	assert_line --index 0 "--config"
 	assert_line --index 1 --partial "uplink= vm1="
+	assert_line --index 2 "resume rebalance reload"
+	assert_line --index 3 "--json c.yaml "
 }
 
 @test "edp-replay's bash completion completes options and captures" {

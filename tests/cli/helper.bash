@@ -158,19 +158,25 @@ same_packets() {
 	[ -s "$1.txt" ] && diff -u "$1.txt" "$2.txt"
 }
 
-# rx_of NAME PORT-INDEX: packets the running instance NAME has read on a port
+# rx_of NAME PORT-INDEX (tx_of): packets the running instance NAME has read
+# (written) on a port
 rx_of() {
 	"$RUN" --stats "$1" --json 2>/dev/null | jq ".ports[$2].rx_packets"
 }
+tx_of() {
+	"$RUN" --stats "$1" --json 2>/dev/null | jq ".ports[$2].tx_packets"
+}
 
-# wait_rx NAME PORT-INDEX OP N: wait up to 10 s until rx_of NAME PORT-INDEX is OP N
-# (OP as test(1) has it: -eq, -gt, ...)
-wait_rx() {
+# wait_rx NAME PORT-INDEX OP N (wait_tx): wait up to 10 s until rx_of (tx_of)
+# NAME PORT-INDEX is OP N (OP as test(1) has it: -eq, -gt, ...)
+wait_rx() { wait_count rx "$@"; }
+wait_tx() { wait_count tx "$@"; }
+wait_count() {
 	for _ in $(seq 100); do
-		[ "$(rx_of "$1" "$2")" "$3" "$4" ] 2>/dev/null && return 0
+		[ "$("$1_of" "$2" "$3")" "$4" "$5" ] 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "instance $1 port $2: rx $(rx_of "$1" "$2"), expected $3 $4" >&2
+	echo "instance $2 port $3: $1 $("$1_of" "$2" "$3"), expected $4 $5" >&2
 	return 1
 }
 

@@ -53,40 +53,54 @@ static void test_pipeline_switching(void **state)
 	cfg.n_ports = 3;
 	strcpy(cfg.ports[2].name, "c");
 	cfg.has_switch = true;
-	struct edp_pipeline pl;
-	assert_int_equal(edp_pipeline_init(&pl, &cfg, 0x7, NULL), 0);
+	struct edp_pipeline *pl = edp_pipeline_create(&cfg, 0x7, NULL, NULL);
+	assert_non_null(pl);
 	struct edp_action_prog p;
 	/* unknown destination floods to every other port */
 	struct edp_flow_key k = frame(0, 1, 2);
-	edp_pipeline_classify(&pl, &k, SEC, &p);
+	edp_pipeline_classify(pl, &k, SEC, &p);
 	assert_int_equal(p.out_ports, 0x6);
 	assert_true(p.flags & EDP_ACT_TOUCH_MAC);
 	/* the reply from port 2 goes straight to port 0, where 1 was learned */
 	k = frame(2, 2, 1);
-	edp_pipeline_classify(&pl, &k, 2 * SEC, &p);
+	edp_pipeline_classify(pl, &k, 2 * SEC, &p);
 	assert_int_equal(p.out_ports, 0x1);
 	/* a frame for a MAC learned on its own ingress port is not sent back */
 	k = frame(0, 3, 1);
-	edp_pipeline_classify(&pl, &k, 3 * SEC, &p);
+	edp_pipeline_classify(pl, &k, 3 * SEC, &p);
 	assert_int_equal(p.out_ports, 0);
 	assert_int_equal(p.drop_reason, EDP_DROP_SAME_PORT);
 	/* broadcast floods */
 	k = frame(1, 4, 0xff);
 	memset(k.eth_dst, 0xff, 6);
-	edp_pipeline_classify(&pl, &k, 4 * SEC, &p);
+	edp_pipeline_classify(pl, &k, 4 * SEC, &p);
 	assert_int_equal(p.out_ports, 0x5);
-	edp_pipeline_destroy(&pl);
+	/* the next generation keeps what was learned, under its ageing time */
+	cfg.ageing_s = 2;
+	struct edp_pipeline *next = edp_pipeline_create(&cfg, 0x7, pl, NULL);
+	assert_non_null(next);
+	assert_ptr_equal(next->sw, pl->sw);
+	assert_int_equal(next->generation, 2);
+	edp_pipeline_destroy(pl); /* the switch is the successor's now */
+	k = frame(1, 5, 3);
+	edp_pipeline_classify(next, &k, 9 * SEC / 2, &p);
+	assert_int_equal(p.out_ports, 0x1); /* 3 was learned on port 0 at 3 s */
+	edp_pipeline_classify(next, &k, 11 * SEC / 2, &p);
+	assert_int_equal(p.out_ports, 0x5); /* 2.5 s after: aged under the new 2 s, flooded */
+	edp_pipeline_destroy(next);
 	/* a wire with no other output drops with no-output */
-	assert_int_equal(edp_pipeline_init(&pl, &cfg, 0x1, NULL), 0);
+	pl = edp_pipeline_create(&cfg, 0x1, NULL, NULL);
+	assert_non_null(pl);
 	k = frame(0, 1, 2);
-	edp_pipeline_classify(&pl, &k, SEC, &p);
+	edp_pipeline_classify(pl, &k, SEC, &p);
 	assert_int_equal(p.drop_reason, EDP_DROP_NO_OUTPUT);
-	edp_pipeline_destroy(&pl);
+	edp_pipeline_destroy(pl);
 	cfg.has_switch = false;
-	assert_int_equal(edp_pipeline_init(&pl, &cfg, 0x3, NULL), 0);
-	edp_pipeline_classify(&pl, &k, SEC, &p);
+	pl = edp_pipeline_create(&cfg, 0x3, NULL, NULL);
+	assert_non_null(pl);
+	edp_pipeline_classify(pl, &k, SEC, &p);
 	assert_int_equal(p.out_ports, 0x2);
-	edp_pipeline_destroy(&pl);
+	edp_pipeline_destroy(pl);
 }
 
 int main(void)
