@@ -32,7 +32,9 @@ struct command {
 struct conn {
 	int fd;           /* -1: a free slot */
 	size_t len;       /* bytes of a request not answered yet */
-	uint64_t deadline_ns;
+	uint64_t deadline_ns; /* for its next request, or for its reply to be taken */
+	char *out;        /* a reply its client has not taken all of yet, or NULL */
+	size_t out_len, out_at;
 	char buf[EDP_CTL_MAX_LINE];
 };
 
@@ -200,21 +202,24 @@ void edp_ctl_counters(struct edp_ctl *c, struct edp_stats_control *out)
 
 /* Send a whole reply without waiting; false when the client did not take
  * it all (its socket buffer full: it does not read) or is gone. */
-static bool send_all(int fd, const char *buf, size_t len)
+/* Send what fits now of buf[0..len): how much, or -1 when the peer is gone. */
+static ssize_t send_some(int fd, const char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	size_t at = 0;
+	while (at < len) {
+		ssize_t n = send(fd, buf + at, len - at, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
 		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
+			return -1;
+		at += (size_t)n;
 	}
-	return true;
+	return (ssize_t)at;
 }
 
-/* A reply (an error) to a connection that is then closed. */
+/* A reply (an error) to a connection that is then closed: what fits. */
 static void refuse_and_close(int fd, const char *msg)
 {
 	char *buf = NULL;
@@ -223,7 +228,7 @@ static void refuse_and_close(int fd, const char *msg)
 	if (f) {
 		refuse(f, false, "%s", msg);
 		if (fclose(f) == 0)
-			send_all(fd, buf, len);
+			send_some(fd, buf, len);
 	}
 	free(buf);
 	close(fd);
@@ -239,6 +244,23 @@ static void drop(struct conn *k, const char *why)
 		close(k->fd);
 	k->fd = -1;
 	k->len = 0;
+	free(k->out);
+	k->out = NULL;
+}
+
+/* Send what it can of k's reply: false when the client is gone. The rest
+ * waits for the client to read (poll says when), its deadline running. */
+static bool send_reply(struct conn *k)
+{
+	ssize_t n = send_some(k->fd, k->out + k->out_at, k->out_len - k->out_at);
+	if (n < 0)
+		return false;
+	k->out_at += (size_t)n;
+	if (k->out_at == k->out_len) {
+		free(k->out);
+		k->out = NULL;
+	}
+	return true;
 }
 
 /* Take one waiting connection: served, or refused. False when none waits. */
@@ -303,46 +325,54 @@ static void serve_signal(struct edp_ctl *c)
 	free(reply);
 }
 
-/* Read what a client sent and answer each complete request in it. */
-static void serve_connection(struct edp_ctl *c, struct conn *k)
+/* Answer the complete requests k holds, one after the other, until one's
+ * reply waits for its client to read it. */
+static void answer_requests(struct edp_ctl *c, struct conn *k)
 {
-	ssize_t n = recv(k->fd, k->buf + k->len, sizeof(k->buf) - k->len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0)
-		return drop(k, NULL);
-	k->len += (size_t)n;
 	char *nl;
-	while (k->fd >= 0 && (nl = memchr(k->buf, '\n', k->len))) {
+	while (!k->out && (nl = memchr(k->buf, '\n', k->len))) {
 		size_t line = (size_t)(nl - k->buf);
 		if (memchr(k->buf, 0, line)) {
 			count(c, &c->counts.refused_long);
 			return drop(k, "a request with a NUL byte");
 		}
 		*nl = 0;
-		char *reply = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&reply, &len);
+		FILE *f = open_memstream(&k->out, &k->out_len);
 		if (!f)
 			return drop(k, NULL);
 		edp_ctl_answer(c, k->buf, f);
 		count(c, &c->counts.requests); /* before the reply: a client that has it sees it counted */
-		bool sent = fclose(f) == 0 && send_all(k->fd, reply, len);
-		free(reply);
-		if (!sent) {
-			count(c, &c->counts.unread);
-			return drop(k, NULL);
-		}
+		k->out_at = 0;
 		k->len -= line + 1;
 		memmove(k->buf, nl + 1, k->len);
 		k->deadline_ns = edp_clock_ns(CLOCK_MONOTONIC) + EDP_CTL_TIMEOUT_MS * 1000000ull;
+		if (fclose(f) != 0 || !send_reply(k))
+			return drop(k, NULL);
 	}
-	if (k->len == sizeof(k->buf)) {
+	if (!k->out && k->len == sizeof(k->buf)) {
 		count(c, &c->counts.refused_long);
 		char msg[96];
 		snprintf(msg, sizeof(msg), "a request longer than %d bytes", EDP_CTL_MAX_LINE - 1);
 		drop(k, msg);
 	}
+}
+
+/* What poll found on a connection: room for the reply it waits to take,
+ * or what the client sent. */
+static void serve_connection(struct edp_ctl *c, struct conn *k)
+{
+	if (k->out) {
+		if (!send_reply(k))
+			return drop(k, NULL);
+	} else {
+		ssize_t n = recv(k->fd, k->buf + k->len, sizeof(k->buf) - k->len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			return drop(k, NULL);
+		k->len += (size_t)n;
+	}
+	answer_requests(c, k);
 }
 
 static void *serve(void *arg)
@@ -362,13 +392,18 @@ static void *serve(void *arg)
 			struct conn *k = &c->conns[i];
 			if (k->fd < 0)
 				continue;
+			if (k->deadline_ns <= now && k->out) { /* did not take its reply in time */
+				count(c, &c->counts.unread);
+				drop(k, NULL);
+				continue;
+			}
 			if (k->deadline_ns <= now) { /* completed no request in time */
 				count(c, &c->counts.timed_out);
 				drop(k, "timed out waiting for a request");
 				continue;
 			}
 			next = k->deadline_ns < next ? k->deadline_ns : next;
-			p[n] = (struct pollfd){ k->fd, POLLIN, 0 };
+			p[n] = (struct pollfd){ k->fd, k->out ? POLLOUT : POLLIN, 0 };
 			map[n++] = i;
 		}
 		int ready = poll(p, (nfds_t)n, (int)((next - now) / 1000000ull) + 1);
@@ -470,7 +505,7 @@ void edp_ctl_destroy(struct edp_ctl *c)
 	}
 	for (int i = 0; i < EDP_CTL_MAX_CLIENTS; i++)
 		if (c->conns[i].fd >= 0)
-			close(c->conns[i].fd);
+			drop(&c->conns[i], NULL);
 	if (c->path[0])
 		unlink(c->path);
 	if (c->listen_fd >= 0)
@@ -503,14 +538,15 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
 	const char *why = sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(len + 1) ? NULL : "the request could not be sent";
 	char *buf = NULL, *nl = NULL;
-	size_t have = 0, cap = 0;
+	size_t have = 0, cap = 0, scanned = 0; /* bytes known to hold no newline */
 	uint64_t deadline = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	char late[48];
-	while (!why && !(nl = have ? memchr(buf, '\n', have) : NULL)) {
+	while (!why && !(nl = have > scanned ? memchr(buf + scanned, '\n', have - scanned) : NULL)) {
+		scanned = have;
 		if (have == cap) {
-			char *more = cap < (64u << 20) ? realloc(buf, cap ? cap * 2 : 4096) : NULL;
+			char *more = cap < (256u << 20) ? realloc(buf, cap ? cap * 2 : 4096) : NULL;
 			if (!more) {
-				why = cap < (64u << 20) ? "out of memory" : "a reply too long";
+				why = cap < (256u << 20) ? "out of memory" : "a reply too long";
 				break;
 			}
 			buf = more;

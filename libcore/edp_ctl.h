@@ -14,9 +14,10 @@
  * connections a new one is told so and closed; a request longer than
  * EDP_CTL_MAX_LINE, or with a NUL byte, is refused and its connection
  * closed; a connection that completes no request for EDP_CTL_TIMEOUT_MS is
- * closed; a client that does not read its reply is dropped (a reply is sent
- * without waiting). Each refusal is counted (struct edp_stats_control, in
- * the instance's stats segment when it has one).
+ * closed; a reply is sent as the client takes it, other connections served
+ * meanwhile, and a client that has not taken all of it EDP_CTL_TIMEOUT_MS
+ * after the request is dropped. Each refusal is counted (struct
+ * edp_stats_control, in the instance's stats segment when it has one).
  *
  * Thread-safety: register before edp_ctl_listen; handlers run on the
  * control thread, one at a time.

@@ -79,7 +79,7 @@ struct edp_stats_control {
 	uint64_t refused_busy;  /* connections beyond the limit */
 	uint64_t refused_long;  /* requests too long, or with a NUL byte */
 	uint64_t timed_out;     /* connections that completed no request in time */
-	uint64_t unread;        /* clients dropped for not reading their reply */
+	uint64_t unread;        /* clients dropped for not reading their reply in time */
 	uint32_t suspended;     /* the datapath takes no packet (edp-run ctl suspend) */
 	uint64_t generation;    /* of the config in force: 1 at start, one more a reload */
 };
