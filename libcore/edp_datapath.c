@@ -207,7 +207,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	for (uint32_t i = 0; i < dp->n_lanes; i++) {
 		struct edp_lane *lane = &dp->lanes[i];
 		lane->index = i;
-		lane->pl = pl;
+		atomic_init(&lane->pl, pl);
 		lane->current = &dp->pipeline;
 		lane->fc = edp_flowcache_create(cfg->flow_cache_entries, pl->sw ? edp_switch_epochs(pl->sw) : NULL, err);
 		if (!lane->fc)

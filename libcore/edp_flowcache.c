@@ -93,8 +93,17 @@ void edp_flowcache_prefetch_entries(const struct edp_flowcache *fc, const uint32
 	}
 }
 
+/* A writer's sequence (the owner's): odd, then even again. */
+static inline void seq_begin(uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void seq_end(uint32_t *seq) { __atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE); }
+
 void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *key, uint32_t hash,
-			  const struct edp_action_prog *prog)
+			  const struct edp_action_prog *prog, uint64_t now_ns)
 {
 	uint32_t b = hash & fc->bucket_mask;
 	struct edp_flowcache_bucket *bk = &fc->buckets[b];
@@ -116,12 +125,16 @@ void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *k
 			fc->used++;
 		}
 	}
+	seq_begin(&bk->seq);
 	if (!bk->slot[way]) /* never more than one a way: the slab cannot run out */
 		bk->slot[way] = ++fc->slab_next;
 	struct edp_flowcache_entry *e = edp_flowcache_way_entry(fc, bk, way);
 	e->key = *key;
 	e->prog = *prog;
+	e->hits = 0;
+	e->used_ns = now_ns;
 	bk->sig[way] = sig;
+	seq_end(&bk->seq);
 	fc->stats.inserts++;
 }
 
@@ -130,7 +143,55 @@ void edp_flowcache_flush(struct edp_flowcache *fc)
 	fc->stats.invalidations += fc->used;
 	fc->used = 0;
 	fc->slab_next = 0;
+	seq_begin(&fc->flush_seq);
 	memset(fc->buckets, 0, (size_t)fc->n_buckets * sizeof(struct edp_flowcache_bucket));
+	seq_end(&fc->flush_seq);
+}
+
+/* Copy bucket b's used ways' entries to out (room for EDP_FLOWCACHE_WAYS):
+ * how many, or -1 when a writer was at it. */
+static int dump_bucket(const struct edp_flowcache *fc, uint32_t b, struct edp_flowcache_entry *out)
+{
+	const struct edp_flowcache_bucket *bk = &fc->buckets[b];
+	uint32_t s0 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
+	if (s0 & 1)
+		return -1;
+	int n = 0;
+	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++) {
+		uint16_t sig = __atomic_load_n(&bk->sig[w], __ATOMIC_RELAXED);
+		uint32_t slot = __atomic_load_n(&bk->slot[w], __ATOMIC_RELAXED);
+		if (!sig || !slot || slot > fc->n_buckets * EDP_FLOWCACHE_WAYS)
+			continue;
+		const struct edp_flowcache_entry *e = &fc->entries[slot - 1];
+		memcpy(&out[n].key, &e->key, sizeof(e->key));
+		memcpy(&out[n].prog, &e->prog, sizeof(e->prog));
+		out[n].hits = __atomic_load_n(&e->hits, __ATOMIC_RELAXED);
+		out[n].used_ns = __atomic_load_n(&e->used_ns, __ATOMIC_RELAXED);
+		n++;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&bk->seq, __ATOMIC_RELAXED) == s0 ? n : -1;
+}
+
+uint32_t edp_flowcache_dump(const struct edp_flowcache *fc, struct edp_flowcache_entry *out, uint32_t max)
+{
+	struct edp_flowcache_entry ways[EDP_FLOWCACHE_WAYS];
+	for (int attempt = 0; attempt < 8; attempt++) { /* a flush midway: again */
+		uint32_t f0 = __atomic_load_n(&fc->flush_seq, __ATOMIC_ACQUIRE), n = 0;
+		if (f0 & 1)
+			continue;
+		for (uint32_t b = 0; b < fc->n_buckets && n < max; b++) {
+			int k;
+			for (int tries = 0; (k = dump_bucket(fc, b, ways)) < 0 && tries < 1000; tries++)
+				;
+			for (int i = 0; i < k && n < max; i++)
+				out[n++] = ways[i];
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&fc->flush_seq, __ATOMIC_RELAXED) == f0)
+			return n;
+	}
+	return 0;
 }
 
 void edp_flowcache_warm(struct edp_flowcache *fc)

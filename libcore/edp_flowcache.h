@@ -16,7 +16,14 @@
  * ends when that MAC ages out. A stale entry is found on lookup, counted and
  * freed.
  *
- * Thread-safety: one cache per thread; no locking.
+ * Each entry counts its hits and keeps its last packet's time. Another
+ * thread may dump the cache while its owner runs (edp_flowcache_dump): an
+ * insert writes an entry inside its bucket's sequence (odd while it writes,
+ * as the stats segment's blocks), a flush inside the cache's; the dump
+ * copies a bucket and its entries and takes them when the sequences did
+ * not move.
+ *
+ * Thread-safety: one cache per thread, no locking; dumps from any thread.
  */
 #ifndef EDP_FLOWCACHE_H
 #define EDP_FLOWCACHE_H
@@ -58,17 +65,21 @@ struct edp_flowcache_bucket {
 	uint16_t sig[EDP_FLOWCACHE_WAYS];  /* 0 = empty way */
 	uint32_t slot[EDP_FLOWCACHE_WAYS]; /* the way's entry + 1 (0 = none yet) */
 	uint32_t victim;
-	uint32_t pad[3];
+	uint32_t seq;                      /* odd while an insert writes (edp_flowcache_dump) */
+	uint32_t pad[2];
 };
 
 _Static_assert(sizeof(struct edp_flowcache_bucket) == 64, "a bucket is one cache line");
 _Static_assert(sizeof(((struct edp_flowcache_bucket *)0)->sig) == 16, "a bucket's signatures fill one 16-byte vector");
 
 /* Two whole lines (padded, aligned): a lookup's two prefetches cover it
- * (a 112-byte entry straddled three lines for half of the slots). */
+ * (a 112-byte entry straddled three lines for half of the slots). The
+ * counters fill the second line's end: a hit writes the line it read. */
 struct edp_flowcache_entry {
 	_Alignas(128) struct edp_flow_key key;
 	struct edp_action_prog prog;
+	uint64_t hits;    /* lookups it answered */
+	uint64_t used_ns; /* packet time of its last packet (the insert's, then each hit's) */
 };
 
 _Static_assert(sizeof(struct edp_flowcache_entry) == 128, "an entry is two cache lines");
@@ -83,6 +94,7 @@ struct edp_flowcache {
 	uint32_t n_buckets;
 	uint32_t used;
 	uint32_t slab_next; /* entries handed to ways so far */
+	uint32_t flush_seq; /* odd while a flush runs (edp_flowcache_dump) */
 	struct edp_flowcache_stats stats;
 };
 
@@ -136,6 +148,9 @@ static inline const struct edp_action_prog *edp_flowcache_lookup(struct edp_flow
 		    !edp_flowcache_entry_valid(fc, bk, w, now_ns))
 			break;
 		fc->stats.hits++;
+		/* relaxed stores: a dump reads them from another thread */
+		__atomic_store_n(&e->hits, e->hits + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->used_ns, now_ns, __ATOMIC_RELAXED);
 		return &e->prog;
 	}
 	fc->stats.misses++;
@@ -149,9 +164,10 @@ static inline const struct edp_action_prog *edp_flowcache_lookup(struct edp_flow
 void edp_flowcache_prefetch_buckets(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n);
 void edp_flowcache_prefetch_entries(const struct edp_flowcache *fc, const uint32_t *hashes, uint32_t n);
 
-/* Insert (or replace) key -> prog. Never fails; may evict. */
+/* Insert (or replace) key -> prog, decided for a packet of time now_ns.
+ * Never fails; may evict. */
 void edp_flowcache_insert(struct edp_flowcache *fc, const struct edp_flow_key *key, uint32_t hash,
-			  const struct edp_action_prog *prog);
+			  const struct edp_action_prog *prog, uint64_t now_ns);
 
 /* Invalidate every entry (a config change). */
 void edp_flowcache_flush(struct edp_flowcache *fc);
@@ -167,6 +183,12 @@ void edp_flowcache_place(struct edp_flowcache *fc, const struct edp_topo *topo, 
  * are written before they are read and stay lazily touched. Changes no
  * bucket: safe at any time. */
 void edp_flowcache_warm(struct edp_flowcache *fc);
+
+/* Copy up to max of the cache's entries to out, from any thread while the
+ * owner runs: each as it was at one moment (a bucket that changes while it
+ * is copied is copied again). Returns how many. Entries a later lookup
+ * would find stale (a MAC that moved or aged) are included. */
+uint32_t edp_flowcache_dump(const struct edp_flowcache *fc, struct edp_flowcache_entry *out, uint32_t max);
 
 uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc);
 uint32_t edp_flowcache_used(const struct edp_flowcache *fc);

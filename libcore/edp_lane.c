@@ -63,7 +63,7 @@ static __attribute__((noinline)) void slow_path(struct edp_pipeline *pl, struct 
 	edp_pipeline_classify(pl, key, ts_ns, prog);
 	if (weight)
 		lane->slow_path_cycles += (edp_stats_cycles() - c0) * weight;
-	edp_flowcache_insert(lane->fc, key, hash, prog);
+	edp_flowcache_insert(lane->fc, key, hash, prog, ts_ns);
 }
 
 static inline void forward_group(struct edp_pipeline *pl, struct edp_lane *lane, struct edp_mbuf **b, uint32_t n,
@@ -101,7 +101,7 @@ static __attribute__((noinline)) void adopt(struct edp_lane *lane, struct edp_pi
 	edp_flowcache_flush(lane->fc);
 	if (pl->sw)
 		edp_flowcache_set_freshness(lane->fc, edp_switch_stamps(pl->sw), pl->ageing_ns);
-	lane->pl = pl;
+	atomic_store_explicit(&lane->pl, pl, memory_order_release); /* a flows dump reads it */
 }
 
 void edp_lane_process(struct edp_lane *lane, struct edp_mbuf **b, uint32_t n)
@@ -113,7 +113,7 @@ void edp_lane_process(struct edp_lane *lane, struct edp_mbuf **b, uint32_t n)
 	uint32_t seq = atomic_load_explicit(&lane->batch_seq, memory_order_relaxed);
 	atomic_store_explicit(&lane->batch_seq, seq + 1, memory_order_seq_cst);
 	struct edp_pipeline *pl = atomic_load_explicit(lane->current, memory_order_seq_cst);
-	if (__builtin_expect(pl != lane->pl, 0))
+	if (__builtin_expect(pl != atomic_load_explicit(&lane->pl, memory_order_relaxed), 0))
 		adopt(lane, pl);
 	struct edp_flow_key keys[EDP_BATCH];
 	uint32_t hashes[EDP_BATCH];

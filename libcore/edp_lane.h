@@ -46,7 +46,7 @@ struct edp_lane {
 	uint64_t drops[EDP_DROP_REASONS];
 	uint64_t port_drops[EDP_MAX_PORTS]; /* by ingress port */
 	uint64_t published_at;            /* edp_stats_cycles of the last publication */
-	struct edp_pipeline *pl;          /* the generation its flow cache holds verdicts of */
+	struct edp_pipeline *_Atomic pl;  /* the generation its flow cache holds verdicts of */
 	struct edp_pipeline *_Atomic *current; /* the datapath's current generation */
 	_Atomic uint32_t batch_seq;       /* odd during a batch */
 };

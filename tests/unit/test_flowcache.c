@@ -1,4 +1,8 @@
 #include "unit.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "edp_flowcache.h"
 
 static struct edp_flow_key key_n(uint32_t n)
@@ -84,7 +88,7 @@ static void test_hit_miss_insert(void **state)
 	uint32_t h = edp_flow_hash(&k);
 	assert_null(edp_flowcache_lookup(fc, &k, h, 0));
 	struct edp_action_prog p = prog_out(2);
-	edp_flowcache_insert(fc, &k, h, &p);
+	edp_flowcache_insert(fc, &k, h, &p, 0);
 	const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, h, 0);
 	assert_non_null(got);
 	assert_int_equal(got->out_ports, 2);
@@ -109,7 +113,7 @@ static void test_warm_keeps_contents(void **state)
 		struct edp_flow_key k = key_n(i);
 		assert_null(edp_flowcache_lookup(fc, &k, edp_flow_hash(&k), 0));
 		struct edp_action_prog p = prog_out(i + 1);
-		edp_flowcache_insert(fc, &k, edp_flow_hash(&k), &p);
+		edp_flowcache_insert(fc, &k, edp_flow_hash(&k), &p, 0);
 	}
 	edp_flowcache_warm(fc);
 	for (uint32_t i = 0; i < 3000; i++) {
@@ -134,7 +138,7 @@ static void test_eviction(void **state)
 	for (uint32_t i = 0; i < 9; i++) {
 		keys[i] = key_n(i + 100);
 		struct edp_action_prog p = prog_out(1ull << i);
-		edp_flowcache_insert(fc, &keys[i], 0x10000u * (i + 1), &p); /* same bucket 0 */
+		edp_flowcache_insert(fc, &keys[i], 0x10000u * (i + 1), &p, 0); /* same bucket 0 */
 	}
 	assert_int_equal(edp_flowcache_stats(fc)->evictions, 1);
 	assert_int_equal(edp_flowcache_used(fc), 8);
@@ -156,9 +160,9 @@ static void test_invalidation(void **state)
 	p.n_deps = 1;
 	p.dep_index[0] = 3;
 	p.dep_epoch[0] = 0;
-	edp_flowcache_insert(fc, &a, edp_flow_hash(&a), &p);
+	edp_flowcache_insert(fc, &a, edp_flow_hash(&a), &p, 0);
 	struct edp_action_prog q = prog_out(1);
-	edp_flowcache_insert(fc, &b, edp_flow_hash(&b), &q);
+	edp_flowcache_insert(fc, &b, edp_flow_hash(&b), &q, 0);
 	assert_non_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 0));
 	epochs[3]++; /* the MAC-table bucket a's verdict read changed */
 	assert_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 0));
@@ -181,7 +185,7 @@ static void test_freshness(void **state)
 	struct edp_action_prog p = prog_out(1);
 	p.flags = EDP_ACT_FRESH_DST;
 	p.fresh_index = 1;
-	edp_flowcache_insert(fc, &a, edp_flow_hash(&a), &p);
+	edp_flowcache_insert(fc, &a, edp_flow_hash(&a), &p, 0);
 	assert_non_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 1500));
 	assert_null(edp_flowcache_lookup(fc, &a, edp_flow_hash(&a), 1501));
 	assert_int_equal(edp_flowcache_stats(fc)->invalidations, 1);
@@ -201,7 +205,7 @@ static void test_churn_and_flush(void **state)
 			struct edp_flow_key k = key_n(i);
 			uint32_t h = edp_flow_hash(&k);
 			struct edp_action_prog p = prog_out(i + 1);
-			edp_flowcache_insert(fc, &k, h, &p);
+			edp_flowcache_insert(fc, &k, h, &p, 0);
 			const struct edp_action_prog *got = edp_flowcache_lookup(fc, &k, h, 0);
 			assert_non_null(got);
 			assert_int_equal(got->out_ports, i + 1);
@@ -223,6 +227,83 @@ static void test_churn_and_flush(void **state)
 	edp_flowcache_destroy(fc);
 }
 
+/* A dump: every entry with its hits and its last packet's time; max
+ * honoured; nothing after a flush. */
+static void test_dump(void **state)
+{
+	(void)state;
+	struct edp_flowcache *fc = edp_flowcache_create(1024, NULL, NULL);
+	for (uint32_t i = 1; i <= 100; i++) {
+		struct edp_flow_key k = key_n(i);
+		struct edp_action_prog p = prog_out(i);
+		edp_flowcache_insert(fc, &k, edp_flow_hash(&k), &p, i);
+		for (uint32_t h = 0; h < i % 3; h++)
+			assert_non_null(edp_flowcache_lookup(fc, &k, edp_flow_hash(&k), 1000 + i));
+	}
+	struct edp_flowcache_entry out[128];
+	assert_int_equal(edp_flowcache_dump(fc, out, 128), 100);
+	for (uint32_t j = 0; j < 100; j++) { /* each key once, whole */
+		uint32_t i;
+		memcpy(&i, out[j].key.nw_src, 4);
+		assert_int_equal(out[j].prog.out_ports, i);
+		assert_int_equal(out[j].hits, i % 3);
+		assert_int_equal(out[j].used_ns, i % 3 ? 1000 + i : i);
+		for (uint32_t k = 0; k < j; k++)
+			assert_false(edp_flow_equal(&out[k].key, &out[j].key));
+	}
+	assert_int_equal(edp_flowcache_dump(fc, out, 10), 10);
+	edp_flowcache_flush(fc);
+	assert_int_equal(edp_flowcache_dump(fc, out, 128), 0);
+	edp_flowcache_destroy(fc);
+}
+
+struct churn {
+	struct edp_flowcache *fc;
+	_Atomic int stop;
+};
+
+/* The owner's part: insert, hit, evict, flush, without pause. */
+static void *churn_owner(void *arg)
+{
+	struct churn *c = arg;
+	for (uint32_t n = 0; !atomic_load(&c->stop); n++) {
+		struct edp_flow_key k = key_n(n % 5000 + 1);
+		struct edp_action_prog p = prog_out(n % 5000 + 1);
+		uint32_t h = edp_flow_hash(&k);
+		if (!edp_flowcache_lookup(c->fc, &k, h, n))
+			edp_flowcache_insert(c->fc, &k, h, &p, n);
+		if (n % 100000 == 99999)
+			edp_flowcache_flush(c->fc);
+	}
+	return NULL;
+}
+
+/* Dumps while the owner churns: every entry dumped is whole (its key and
+ * its program belong together). */
+static void test_dump_while_running(void **state)
+{
+	(void)state;
+	struct churn c = { edp_flowcache_create(1024, NULL, NULL), 0 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, churn_owner, &c), 0);
+	static struct edp_flowcache_entry out[1024];
+	uint64_t dumped = 0;
+	for (int round = 0; round < 300; round++) {
+		uint32_t n = edp_flowcache_dump(c.fc, out, 1024);
+		assert_true(n <= 1024);
+		for (uint32_t j = 0; j < n; j++) {
+			uint32_t i;
+			memcpy(&i, out[j].key.nw_src, 4);
+			assert_int_equal(out[j].prog.out_ports, i);
+		}
+		dumped += n;
+	}
+	atomic_store(&c.stop, 1);
+	pthread_join(t, NULL);
+	assert_true(dumped > 0);
+	edp_flowcache_destroy(c.fc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +315,8 @@ int main(void)
 		cmocka_unit_test(test_invalidation),
 		cmocka_unit_test(test_freshness),
 		cmocka_unit_test(test_churn_and_flush),
+		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_dump_while_running),
 	};
 	return cmocka_run_group_tests_name("flowcache", tests, NULL, NULL);
 }
