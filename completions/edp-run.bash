@@ -18,12 +18,13 @@ _edp_run_ports() {
 # edp-run ctl [NAME] COMMAND [ARG]: instance names, then the commands, then
 # what the command takes (reload: a config file)
 _edp_run_ctl() {
-	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance reload version help'
+	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance reload flows macs version help'
 	local d=${EDP_RUNDIR:-/run/edp} w
 	for w in "${COMP_WORDS[@]:2:COMP_CWORD-2}"; do
 		[[ " $commands " == *" $w "* ]] || continue
 		COMPREPLY=($(compgen -W '--json' -- "$cur"))
 		[[ $w == reload ]] && COMPREPLY+=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
+		[[ $w == flows ]] && COMPREPLY+=($(compgen -W '--limit' -- "$cur"))
 		return
 	done
 	COMPREPLY=($(compgen -W "$commands --json $(ls "$d" 2>/dev/null | sed -n 's/\.ctl$//p')" -- "$cur"))

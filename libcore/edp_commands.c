@@ -1,6 +1,10 @@
 #include "edp_commands.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +122,199 @@ static int reload(void *aux, int argc, char **argv, struct edp_json *j, struct e
 	return 0;
 }
 
+/* MAC a:b:c:d:e:f into buf (18 bytes). */
+static const char *mac_text(const uint8_t m[6], char *buf)
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}
+
+static void json_vlan(struct edp_json *j, const char *key, uint16_t tag)
+{
+	if (tag & EDP_VLAN_PRESENT)
+		edp_json_uint(j, key, tag & 0x0fff);
+	else
+		edp_json_null(j, key);
+}
+
+/* A flow's key as flat fields (what the packet did not have is null). */
+static void json_flow_key(struct edp_json *j, const struct edp_config *cfg, const struct edp_flow_key *k)
+{
+	char buf[INET6_ADDRSTRLEN];
+	edp_json_string(j, "in_port", k->in_port < cfg->n_ports ? cfg->ports[k->in_port].name : "?");
+	json_vlan(j, "vlan", k->vlan_outer);
+	json_vlan(j, "inner_vlan", k->vlan_inner);
+	edp_json_string(j, "eth_src", mac_text(k->eth_src, buf));
+	edp_json_string(j, "eth_dst", mac_text(k->eth_dst, buf));
+	snprintf(buf, sizeof(buf), "0x%04x", k->eth_type);
+	edp_json_string(j, "eth_type", buf);
+	bool ip = k->flags & EDP_KEY_IS_IP, v6 = k->eth_type == EDP_ETH_TYPE_IPV6;
+	bool arp = k->eth_type == EDP_ETH_TYPE_ARP && !(k->flags & EDP_KEY_L3_TRUNC);
+	edp_json_string(j, "src", ip || arp ? inet_ntop(v6 ? AF_INET6 : AF_INET, k->nw_src, buf, sizeof(buf)) : NULL);
+	edp_json_string(j, "dst", ip || arp ? inet_ntop(v6 ? AF_INET6 : AF_INET, k->nw_dst, buf, sizeof(buf)) : NULL);
+	if (ip)
+		edp_json_uint(j, "proto", k->nw_proto);
+	else
+		edp_json_null(j, "proto");
+	bool ports = k->flags & EDP_KEY_HAS_PORTS;
+	bool icmp = ip && !(k->flags & EDP_KEY_L4_TRUNC) && (k->nw_proto == 1 || k->nw_proto == 58);
+	if (ports) {
+		edp_json_uint(j, "src_port", k->tp_src);
+		edp_json_uint(j, "dst_port", k->tp_dst);
+	} else {
+		edp_json_null(j, "src_port");
+		edp_json_null(j, "dst_port");
+	}
+	if (icmp) {
+		edp_json_uint(j, "icmp_type", k->tp_src);
+		edp_json_uint(j, "icmp_code", k->tp_dst);
+	} else {
+		edp_json_null(j, "icmp_type");
+		edp_json_null(j, "icmp_code");
+	}
+}
+
+/* A verdict as text: "set_eth_src(MAC),set_eth_dst(MAC),dec_ttl,out(a,b)"
+ * or "drop(reason)". */
+static const char *actions_text(const struct edp_config *cfg, const struct edp_action_prog *p, char *buf,
+				size_t size)
+{
+	char mac[18];
+	size_t n = 0;
+	if (!p->out_ports) {
+		snprintf(buf, size, "drop(%s)", edp_drop_reason_name(p->drop_reason));
+		return buf;
+	}
+	buf[0] = 0;
+	if (p->flags & EDP_ACT_SET_ETH_SRC)
+		n += (size_t)snprintf(buf + n, size - n, "set_eth_src(%s),", mac_text(p->eth + 6, mac));
+	if (p->flags & EDP_ACT_SET_ETH_DST && n < size)
+		n += (size_t)snprintf(buf + n, size - n, "set_eth_dst(%s),", mac_text(p->eth, mac));
+	if (p->flags & EDP_ACT_DEC_TTL && n < size)
+		n += (size_t)snprintf(buf + n, size - n, "dec_ttl,");
+	const char *sep = "out(";
+	for (uint32_t i = 0; i < cfg->n_ports && n < size; i++)
+		if (p->out_ports & (1ull << i)) {
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", sep, cfg->ports[i].name);
+			sep = ",";
+		}
+	if (n < size)
+		snprintf(buf + n, size - n, ")");
+	return buf;
+}
+
+/* flows [--limit N]: every thread's flow-cache entries (at most N), each
+ * with its hits and its age: how long before the newest entry's last
+ * packet its own last packet was (packet time). */
+static int flows(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	const struct edp_commands *env = aux;
+	struct edp_datapath *dp = env->dp;
+	uint64_t limit = UINT64_MAX;
+	if (argc > 1) {
+		char *end;
+		errno = 0;
+		unsigned long long v = argc == 3 && !strcmp(argv[1], "--limit") ? strtoull(argv[2], &end, 10) : 0;
+		if (argc != 3 || strcmp(argv[1], "--limit") || !*argv[2] || *end || errno || v == 0 || argv[2][0] == '-')
+			return edp_error_set(err, EDP_ERR_USAGE, "usage: flows [--limit N] (N: 1 or more)");
+		limit = v;
+	}
+	struct edp_flowcache_entry **got = calloc(dp->n_lanes, sizeof(*got));
+	uint32_t *n = calloc(dp->n_lanes, sizeof(*n));
+	int rc = got && n ? 0 : edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	uint64_t shown = 0, newest = 0;
+	bool more = false;
+	struct edp_pipeline *current = atomic_load(&dp->pipeline); /* a reload is this thread's */
+	for (uint32_t l = 0; l < dp->n_lanes && !rc; l++) {
+		/* a thread that has not taken the running config yet holds the
+		 * last one's verdicts, which it will never use: none to show */
+		if (atomic_load_explicit(&dp->lanes[l].pl, memory_order_acquire) != current)
+			continue;
+		uint32_t max = edp_flowcache_capacity(dp->lanes[l].fc);
+		if (limit - shown < max) /* one more than fits: were there more? */
+			max = (uint32_t)(limit - shown) + 1;
+		if (!(got[l] = malloc((size_t)max * sizeof(**got)))) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for %u flows", max);
+			break;
+		}
+		n[l] = edp_flowcache_dump(dp->lanes[l].fc, got[l], max);
+		if (n[l] > limit - shown) {
+			n[l] = (uint32_t)(limit - shown);
+			more = true;
+		}
+		shown += n[l];
+		for (uint32_t i = 0; i < n[l]; i++)
+			newest = got[l][i].used_ns > newest ? got[l][i].used_ns : newest;
+	}
+	if (!rc) {
+		struct edp_config_id id;
+		edp_datapath_config_id(dp, &id);
+		edp_json_uint(j, "generation", id.generation);
+		edp_json_uint(j, "shown", shown);
+		edp_json_bool(j, "truncated", more);
+		edp_json_array(j, "flows");
+		char act[256];
+		for (uint32_t l = 0; l < dp->n_lanes; l++)
+			for (uint32_t i = 0; i < n[l]; i++) {
+				const struct edp_flowcache_entry *e = &got[l][i];
+				edp_json_object(j, NULL);
+				edp_json_uint(j, "thread", l);
+				json_flow_key(j, dp->cfg, &e->key);
+				edp_json_string(j, "actions", actions_text(dp->cfg, &e->prog, act, sizeof(act)));
+				edp_json_uint(j, "hits", e->hits);
+				edp_json_fixed(j, "age_s", (double)(newest - e->used_ns) / 1e9, 3);
+				edp_json_end(j);
+			}
+		edp_json_end(j);
+	}
+	for (uint32_t l = 0; got && l < dp->n_lanes; l++)
+		free(got[l]);
+	free(got);
+	free(n);
+	return rc ? -1 : 0;
+}
+
+/* macs: the learning switch's table, each MAC with its VLAN, its port and
+ * its age (as flows: before the newest sighting, packet time); entries
+ * past the ageing time, which no lookup returns, left out. */
+static int macs(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)argv;
+	const struct edp_commands *env = aux;
+	struct edp_pipeline *pl = atomic_load(&env->dp->pipeline); /* a reload is this thread's */
+	if (!pl->sw)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "no switch: the config has no pipeline.switch");
+	uint32_t cap = edp_switch_capacity(pl->sw);
+	struct edp_switch_entry *e = malloc((size_t)cap * sizeof(*e));
+	if (!e)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for %u MACs", cap);
+	edp_switch_lock(pl->sw);
+	uint32_t n = edp_switch_dump(pl->sw, e, cap);
+	edp_switch_unlock(pl->sw);
+	uint64_t newest = 0, shown = 0;
+	for (uint32_t i = 0; i < n; i++)
+		newest = e[i].seen_ns > newest ? e[i].seen_ns : newest;
+	for (uint32_t i = 0; i < n; i++)
+		if (newest - e[i].seen_ns <= pl->ageing_ns)
+			e[shown++] = e[i];
+	edp_json_uint(j, "entries", shown);
+	edp_json_uint(j, "capacity", cap);
+	edp_json_fixed(j, "ageing_s", (double)pl->ageing_ns / 1e9, 3);
+	edp_json_array(j, "macs");
+	char mac[18];
+	for (uint32_t i = 0; i < shown; i++) {
+		edp_json_object(j, NULL);
+		edp_json_string(j, "mac", mac_text(e[i].mac, mac));
+		edp_json_uint(j, "vlan", e[i].vlan);
+		edp_json_string(j, "port", e[i].port < env->dp->cfg->n_ports ? env->dp->cfg->ports[e[i].port].name : "?");
+		edp_json_fixed(j, "age_s", (double)(newest - e[i].seen_ns) / 1e9, 3);
+		edp_json_end(j);
+	}
+	edp_json_end(j);
+	free(e);
+	return 0;
+}
+
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
 	if (!env->start_ns)
@@ -126,7 +323,9 @@ int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 		       edp_ctl_register(c, "suspend", "", 0, 0, set_suspended, env) ||
 		       edp_ctl_register(c, "resume", "", 0, 0, set_suspended, env) ||
 		       edp_ctl_register(c, "rebalance", "", 0, 0, rebalance, env) ||
-		       (env->load && edp_ctl_register(c, "reload", "[FILE]", 0, 1, reload, env))
+		       (env->load && edp_ctl_register(c, "reload", "[FILE]", 0, 1, reload, env)) ||
+		       edp_ctl_register(c, "flows", "[--limit N]", 0, 2, flows, env) ||
+		       edp_ctl_register(c, "macs", "", 0, 0, macs, env)
 		       ? -1
 		       : 0;
 }

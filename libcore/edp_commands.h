@@ -11,6 +11,8 @@
  *   reload [FILE]  read the config again (the running one's file, or FILE)
  *            and make it the running one (edp_reload.h); on any error the
  *            running one stays
+ *   flows [--limit N]  the threads' flow-cache entries (edp_flowcache_dump)
+ *   macs     the learning switch's table
  * Each handler reads what the datapath publishes for it; none waits for a
  * datapath thread.
  */

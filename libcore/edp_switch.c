@@ -171,6 +171,24 @@ void edp_switch_age(struct edp_switch *sw, uint64_t now)
 		}
 }
 
+uint32_t edp_switch_capacity(const struct edp_switch *sw) { return (sw->bucket_mask + 1) * EDP_SWITCH_WAYS; }
+
+uint32_t edp_switch_dump(const struct edp_switch *sw, struct edp_switch_entry *out, uint32_t max)
+{
+	uint32_t n = 0, size = (sw->bucket_mask + 1) * EDP_SWITCH_WAYS;
+	for (uint32_t i = 0; i < size && n < max; i++) {
+		const struct mac_entry *e = &sw->entries[i];
+		if (!e->used)
+			continue;
+		memcpy(out[n].mac, e->mac, 6);
+		out[n].vlan = e->vlan;
+		out[n].port = e->port;
+		out[n].seen_ns = LOAD(sw->stamps[i]);
+		n++;
+	}
+	return n;
+}
+
 const uint32_t *edp_switch_epochs(const struct edp_switch *sw) { return sw->epochs; }
 uint64_t *edp_switch_stamps(struct edp_switch *sw) { return sw->stamps; }
 uint32_t edp_switch_entries(const struct edp_switch *sw) { return sw->count; }

@@ -60,6 +60,20 @@ void edp_switch_unlock(struct edp_switch *sw);
 /* Remove every entry not seen for longer than the ageing time. */
 void edp_switch_age(struct edp_switch *sw, uint64_t now_ns);
 
+/* An entry of the table as edp_switch_dump gives it. */
+struct edp_switch_entry {
+	uint8_t mac[6];
+	uint16_t vlan;
+	uint16_t port;
+	uint64_t seen_ns; /* packet time it was last seen */
+};
+
+/* The table's size, in entries. */
+uint32_t edp_switch_capacity(const struct edp_switch *sw);
+
+/* Copy up to max entries to out (under the lock); how many. */
+uint32_t edp_switch_dump(const struct edp_switch *sw, struct edp_switch_entry *out, uint32_t max);
+
 const uint32_t *edp_switch_epochs(const struct edp_switch *sw);
 uint64_t *edp_switch_stamps(struct edp_switch *sw);
 uint32_t edp_switch_entries(const struct edp_switch *sw);

@@ -56,6 +56,32 @@ static const char *text(yaml_node_t *n)
 
 static void print_node(FILE *f, yaml_document_t *doc, yaml_node_t *n, int indent);
 
+/* A mapping of scalars only (a list's items: ports, flows, MACs). */
+static bool flat(yaml_document_t *doc, yaml_node_t *n)
+{
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		if (!v || v->type != YAML_SCALAR_NODE)
+			return false;
+	}
+	return true;
+}
+
+/* Such a list item on one line, "- key: value, key: value", the nulls left out. */
+static void print_flat(FILE *f, yaml_document_t *doc, yaml_node_t *n, int indent)
+{
+	const char *sep = "- ";
+	fprintf(f, "%*s", indent, "");
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key), *v = yaml_document_get_node(doc, p->value);
+		if (!k || k->type != YAML_SCALAR_NODE || !strcmp(text(v), "-"))
+			continue;
+		fprintf(f, "%s%s: %s", sep, (const char *)k->data.scalar.value, text(v));
+		sep = ", ";
+	}
+	fprintf(f, "\n");
+}
+
 /* A mapping's pairs, one a line at `indent`; the first after `lead` when
  * one is given (a list's "- "). `top`: the reply itself, whose schema and
  * ok are left out. */
@@ -96,6 +122,8 @@ static void print_node(FILE *f, yaml_document_t *doc, yaml_node_t *n, int indent
 		yaml_node_t *v = yaml_document_get_node(doc, *i);
 		if (v && v->type == YAML_SCALAR_NODE)
 			fprintf(f, "%*s- %s\n", indent, "", text(v));
+		else if (v && v->type == YAML_MAPPING_NODE && flat(doc, v))
+			print_flat(f, doc, v, indent);
 		else if (v && v->type == YAML_MAPPING_NODE)
 			print_pairs(f, doc, v, indent + 2, "- ", false);
 	}

@@ -34,12 +34,9 @@ fnv1a64() {
 	assert_line --index 7 --regexp '^uptime_s: [0-9]+\.[0-9]{3}$'
 	assert_line --index 8 "threads: 2"
 	assert_line --index 9 "ports:"
-	assert_line --index 10 "  - name: uplink"
-	assert_line --index 11 "    rx: in.pcap"
-	assert_line --index 12 "    tx: /dev/null"
-	assert_line --index 13 "  - name: vm1"
-	assert_line --index 14 "    rx: -"
-	assert_equal "${#lines[@]}" 16
+	assert_line --index 10 "  - name: uplink, rx: in.pcap, tx: /dev/null"
+	assert_line --index 11 "  - name: vm1, tx: /dev/null"
+	assert_equal "${#lines[@]}" 12
 	run "$RUN" ctl lab status --json
 	assert_success
 	echo "$output" | jq -e --argjson pid "$pid" --arg hash "$(fnv1a64 s.yaml)" '.schema == 1 and .ok == true
@@ -51,7 +48,7 @@ fnv1a64() {
 	assert_output "{\"schema\":1,\"ok\":true,\"version\":\"$(cat "$BATS_TEST_DIRNAME/../../VERSION")\",\"protocol\":1}"
 	run "$RUN" ctl lab help
 	assert_success
-	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]'
+	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]\n  - flows [--limit N]\n  - macs'
 	# a config of the same bytes elsewhere has the same hash; other bytes another
 	cp s.yaml t.yaml
 	assert_equal "$(fnv1a64 t.yaml)" "$(fnv1a64 s.yaml)"
@@ -82,7 +79,7 @@ fnv1a64() {
 	assert_equal "$stderr" "edp-run: one: unknown command 'frob' (try help)"
 	run "$RUN" ctl
 	assert_failure 2
-	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, rebalance, reload, version, help)"
+	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, rebalance, reload, flows, macs, version, help)"
 	run "$RUN" ctl 'Bad!' status
 	assert_failure 2
 	assert_line --index 0 "edp-run: ctl: instance name 'Bad!' must be 1 to 32 of a-z 0-9 _ -"
@@ -122,6 +119,11 @@ fnv1a64() {
 kill_quietly() {
 	kill "$@" 2>/dev/null
 	return 0
+}
+
+# asked NAME COMMAND JQ: the instance's reply to COMMAND meets JQ (for wait_for)
+asked() {
+	"$RUN" ctl "$1" "$2" --json | jq -e "$3"
 }
 
 # ask NAME REQUEST: the reply socat gets to one request line
@@ -272,7 +274,7 @@ fw_config() {
 			"$RUN" ctl lab reload "$([ $((i % 2)) = 1 ] && echo b || echo a).yaml" >/dev/null
 		fi
 	done
-	wait_for test "$("$RUN" ctl lab status --json | jq .config.generation)" -eq 101
+	wait_for asked lab status '.config.generation == 101'
 	stop_pid "$replay"
 	jq -e ".failed == 0 and .dropped == 0" sent.json
 	sent=$(jq .packets sent.json)
@@ -285,4 +287,71 @@ fw_config() {
 	assert_equal "$(tcpdump -r out.pcap -w - 'not ((tcp and ip) or (udp and ip6))' 2>/dev/null | count -)" 0
 	assert_gt "$(tcpdump -r out.pcap -w - 'tcp and ip' 2>/dev/null | count -)" 1000
 	assert_gt "$(tcpdump -r out.pcap -w - 'udp and ip6' 2>/dev/null | count -)" 1000
+}
+
+# five_tuples: "src dst proto sport dport" of each IPv4 TCP/UDP flow in a
+# capture, as tshark reads it, sorted and unique
+five_tuples() {
+	tshark -r "$1" -T fields -e ip.src -e ip.dst -e ip.proto -e tcp.srcport -e tcp.dstport -e udp.srcport \
+		-e udp.dstport 2>/dev/null | awk '{ print $1, $2, $3, $4, $5 }' | sort -u
+}
+
+@test "ctl flows: each thread's cache, as tshark reads the flows, with verdicts and hits; a reload empties it" {
+	"$GEN" flows=30,packets=600,proto=mix,seed=9 in.pcap
+	fw_config a.yaml udp ipv6
+	fw_config b.yaml tcp ipv6
+	start_run lab -c a.yaml -t 2 -q
+	wait_for test -e "$EDP_RUNDIR/lab.in.vport"
+	"$REPLAY" -T in.pcap --to lab:in -q
+	# every packet was one miss (its flow's entry) or one hit
+	wait_for asked lab flows '([.flows[].hits] | add) + (.flows | length) == 600'
+	"$RUN" ctl lab flows --json >f.json
+	jq -e '.generation == 1 and .shown == (.flows | length) and .truncated == false' f.json
+	jq -r '.flows[] | "\(.src) \(.dst) \(.proto) \(.src_port) \(.dst_port)"' f.json | sort -u >got.txt
+	five_tuples in.pcap >want.txt
+	assert_equal "$(wc -l <want.txt)" 30
+	diff -u want.txt got.txt
+	jq -e '[.flows[] | select(.proto == 17) | .actions] | unique == ["drop(firewall)"]' f.json
+	jq -e '[.flows[] | select(.proto == 6) | .actions] | unique == ["out(out)"]' f.json
+	jq -e '[.flows[] | .in_port == "in" and .eth_type == "0x0800" and .vlan == null and .age_s >= 0] | all' f.json
+	# a limit: so many, and it says more were there
+	run "$RUN" ctl lab flows --limit 4 --json
+	echo "$output" | jq -e '.shown == 4 and (.flows | length) == 4 and .truncated == true'
+	run "$RUN" ctl lab flows --limit 30 --json
+	echo "$output" | jq -e '.shown == 30 and .truncated == false'
+	run "$RUN" ctl lab flows --limit 0
+	assert_failure 2
+	assert_output "edp-run: lab: usage: flows [--limit N] (N: 1 or more)"
+	# one line a flow, the nulls left out
+	run "$RUN" ctl lab flows --limit 1
+	assert_line --index 4 --regexp '^  - thread: [01], in_port: in, eth_src: 02:01:00:00:00:[0-9a-f]{2}, eth_dst: 02:00:00:00:00:fe, eth_type: 0x0800, src: 10\.0\.0\.[0-9]+, dst: [0-9.]+, proto: (6|17), src_port: [0-9]+, dst_port: [0-9]+, actions: (out\(out\)|drop\(firewall\)), hits: [0-9]+, age_s: [0-9.]+$'
+	# a reload: the old verdicts are gone; the same packets meet the new ones
+	"$RUN" ctl lab reload b.yaml >/dev/null
+	"$RUN" ctl lab flows --json | jq -e '.generation == 2 and .shown == 0'
+	"$REPLAY" -T in.pcap --to lab:in -q
+	wait_for asked lab flows '([.flows[].hits] | add) + (.flows | length) == 600'
+	"$RUN" ctl lab flows --json >f.json
+	jq -e '[.flows[] | select(.proto == 6) | .actions] | unique == ["drop(firewall)"]' f.json
+	jq -e '[.flows[] | select(.proto == 17) | .actions] | unique == ["out(out)"]' f.json
+}
+
+@test "ctl macs: the switch's table, as tshark reads the sources; no switch, no table" {
+	"$GEN" flows=40,packets=400,seed=4 in.pcap
+	printf 'ports:\n  - { name: in, rx: vport, tx: o1.pcap }\n  - { name: out, tx: o2.pcap }\npipeline:\n  switch: { ageing-s: 60 }\n' >sw.yaml
+	start_run lab -c sw.yaml -t 2 -q
+	wait_for test -e "$EDP_RUNDIR/lab.in.vport"
+	"$REPLAY" -T in.pcap --to lab:in -q
+	tshark -r in.pcap -T fields -e eth.src 2>/dev/null | sort -u >want.txt
+	assert_equal "$(wc -l <want.txt)" 40
+	wait_for asked lab macs '.entries == 40'
+	"$RUN" ctl lab macs --json >m.json
+	jq -r '.macs[].mac' m.json | sort >got.txt
+	diff -u want.txt got.txt
+	jq -e '.capacity >= 40 and .ageing_s == 60 and ([.macs[] | .port == "in" and .vlan == 0 and .age_s >= 0] | all)' m.json
+	run "$RUN" ctl lab macs
+	assert_line --index 4 --regexp '^  - mac: 02:01:00:00:00:[0-9a-f]{2}, vlan: 0, port: in, age_s: [0-9.]+$'
+	lab wire
+	run "$RUN" ctl wire macs
+	assert_failure 1
+	assert_output "edp-run: wire: no switch: the config has no pipeline.switch"
 }
