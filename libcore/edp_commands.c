@@ -315,6 +315,15 @@ static int macs(void *aux, int argc, char **argv, struct edp_json *j, struct edp
 	return 0;
 }
 
+/* stats-clear: the live counters to zero; how often so far. */
+static int stats_clear(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)argv, (void)err;
+	const struct edp_commands *env = aux;
+	edp_json_uint(j, "stats_clears", edp_datapath_clear_stats(env->dp));
+	return 0;
+}
+
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
 	if (!env->start_ns)
@@ -325,7 +334,8 @@ int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 		       edp_ctl_register(c, "rebalance", "", 0, 0, rebalance, env) ||
 		       (env->load && edp_ctl_register(c, "reload", "[FILE]", 0, 1, reload, env)) ||
 		       edp_ctl_register(c, "flows", "[--limit N]", 0, 2, flows, env) ||
-		       edp_ctl_register(c, "macs", "", 0, 0, macs, env)
+		       edp_ctl_register(c, "macs", "", 0, 0, macs, env) ||
+		       edp_ctl_register(c, "stats-clear", "", 0, 0, stats_clear, env)
 		       ? -1
 		       : 0;
 }

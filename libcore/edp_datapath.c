@@ -273,6 +273,14 @@ bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 
 bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->in.suspended) != 0; }
 
+uint64_t edp_datapath_clear_stats(struct edp_datapath *dp)
+{
+	if (dp->stats)
+		edp_stats_clear(dp->stats);
+	dp->cleared_at = edp_clock_ns(CLOCK_MONOTONIC);
+	return ++dp->stats_clears;
+}
+
 int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_rebalance_answer *out,
 			   struct edp_error *err)
 {
@@ -315,6 +323,10 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	out->seconds = dp->seconds;
 	out->rebalances = dp->rebalances;
 	out->suspends = dp->suspends;
+	out->stats_clears = dp->stats_clears;
+	out->stats_cleared_s = dp->stats_clears && dp->cleared_at > dp->run_start_ns
+				       ? (double)(dp->cleared_at - dp->run_start_ns) / 1e9
+				       : 0;
 	out->suspended_s = (double)(dp->suspended_ns + (edp_datapath_suspended(dp) ? edp_clock_ns(CLOCK_MONOTONIC) - dp->suspended_at : 0)) / 1e9;
 	out->queues_moved = dp->queues_moved;
 	out->n_events = dp->n_events;

@@ -46,6 +46,8 @@ struct edp_datapath_stats {
 	uint64_t rebalances, queues_moved; /* by the Thread Load Balancer */
 	uint64_t suspends;                 /* times it was suspended (edp_datapath_suspend) */
 	double suspended_s;                /* seconds it spent suspended */
+	uint64_t stats_clears;             /* times the live counters were cleared (edp_datapath_clear_stats) */
+	double stats_cleared_s;            /* seconds into the run of the last */
 	uint32_t n_events;                 /* the first EDP_SUMMARY_EVENTS rebalances */
 	struct edp_rebalance {
 		double at_s;               /* seconds into the run */
@@ -97,6 +99,12 @@ int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_e
  * before. Thread-safe against the run; one caller at a time. */
 bool edp_datapath_suspend(struct edp_datapath *dp, bool on);
 bool edp_datapath_suspended(const struct edp_datapath *dp);
+
+/* Zero the live counters (edp_stats_clear): what edp-top and --stats show
+ * counts from now. The datapath's own counts, and so its summary, go on
+ * over the whole run; the summary says how often and when they were
+ * cleared. Returns the times cleared so far. The control thread's. */
+uint64_t edp_datapath_clear_stats(struct edp_datapath *dp);
 
 /* Run the Thread Load Balancer now, on the load since its last plan, and
  * say what it decided (applied only when it is worth it, as on its own

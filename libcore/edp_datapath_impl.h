@@ -44,6 +44,7 @@ struct edp_datapath {
 	int32_t *queue_pin;               /* per queue: pinned worker, or -1 */
 	struct edp_stats_writer *stats;   /* NULL when not published */
 	uint64_t suspends, suspended_ns, suspended_at; /* the control thread's; read at the end */
+	uint64_t stats_clears, cleared_at;             /* the same */
 	/* the balancer (edp_worker) and a rebalance asked for now: the asker
 	 * counts `asked` up and rings the bell; the balancer plans at once and
 	 * answers, then counts `answered` up to it */

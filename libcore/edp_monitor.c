@@ -147,9 +147,12 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 	s->queues = m->queues;
 	s->ports = m->ports;
 
+	/* counters cleared since the last sample (edp-run ctl stats-clear):
+	 * counted from 0, over the same interval */
+	const struct edp_stats_snapshot *was = base && base->clears == cur.clears ? base : NULL;
 	uint64_t hits = 0, misses = 0, *thread_busy = m->thread_busy;
 	for (uint32_t i = 0; i < h->n_threads; i++) {
-		const struct edp_stats_thread *t = &cur.threads[i], *b = base ? &base->threads[i] : NULL;
+		const struct edp_stats_thread *t = &cur.threads[i], *b = was ? &was->threads[i] : NULL;
 		struct edp_monitor_thread *o = &m->threads[i];
 		uint64_t dpk = delta(t->packets, b ? b->packets : 0), dfw = delta(t->forwarded, b ? b->forwarded : 0);
 		uint64_t dh = delta(t->flow_cache_hits, b ? b->flow_cache_hits : 0);
@@ -185,7 +188,7 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 	}
 	s->hit_rate = hits + misses ? (double)hits / (double)(hits + misses) : -1;
 	for (uint32_t i = 0; i < h->n_queues; i++) {
-		const struct edp_stats_queue *q = &cur.queues[i], *b = base ? &base->queues[i] : NULL;
+		const struct edp_stats_queue *q = &cur.queues[i], *b = was ? &was->queues[i] : NULL;
 		struct edp_monitor_queue *o = &m->queues[i];
 		uint64_t dpk = delta(q->packets, b ? b->packets : 0), dc = delta(q->cycles, b ? b->cycles : 0);
 		*o = (struct edp_monitor_queue){ .queue = i, .thread = q->thread, .pps = per((double)dpk, dt),
@@ -195,13 +198,13 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		snprintf(o->port, sizeof(o->port), "%s", q->port < h->n_ports ? cur.ports[q->port].name : "?");
 	}
 	for (uint32_t i = 0; i < h->n_ports; i++) {
-		const struct edp_stats_port *p = &cur.ports[i], *bp = base ? &base->ports[i] : NULL;
-		const struct edp_stats_port_tx *x = &cur.ports_tx[i], *bx = base ? &base->ports_tx[i] : NULL;
+		const struct edp_stats_port *p = &cur.ports[i], *bp = was ? &was->ports[i] : NULL;
+		const struct edp_stats_port_tx *x = &cur.ports_tx[i], *bx = was ? &was->ports_tx[i] : NULL;
 		struct edp_monitor_port *o = &m->ports[i];
 		uint64_t drops = 0, bdrops = 0;
 		for (uint32_t t = 0; t < h->n_threads; t++) {
 			drops = sat_add(drops, cur.threads[t].port_drops[i]);
-			bdrops = sat_add(bdrops, base ? base->threads[t].port_drops[i] : 0);
+			bdrops = sat_add(bdrops, was ? was->threads[t].port_drops[i] : 0);
 		}
 		*o = (struct edp_monitor_port){
 			.rx_pps = per((double)delta(p->rx_packets, bp ? bp->rx_packets : 0), dt),

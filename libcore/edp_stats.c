@@ -36,7 +36,7 @@ struct edp_stats_writer {
 	int fd;
 	size_t size;
 	uint8_t *base;
-	size_t off[4];    /* of the thread, queue, port and port-tx blocks: ours, not the file's */
+	size_t off[5];    /* of the thread, queue, port, port-tx and cleared blocks: ours, not the file's */
 	uint64_t events;  /* events logged */
 	int guard;        /* edp_shm: another process may shrink the file */
 	char path[4096];
@@ -65,20 +65,35 @@ static uint64_t cycles_per_s(const struct edp_stats_header *h)
 #endif
 }
 
-static size_t segment_size(uint32_t threads, uint32_t queues, uint32_t ports)
+/* Bytes of the thread, queue, port and port-tx arrays. */
+static size_t arrays_size(uint32_t threads, uint32_t queues, uint32_t ports)
 {
-	return ALIGN64(sizeof(struct edp_stats_header)) + threads * sizeof(struct edp_stats_thread) +
-	       queues * sizeof(struct edp_stats_queue) + ports * sizeof(struct edp_stats_port) +
-	       ports * sizeof(struct edp_stats_port_tx);
+	return threads * sizeof(struct edp_stats_thread) + queues * sizeof(struct edp_stats_queue) +
+	       ports * sizeof(struct edp_stats_port) + ports * sizeof(struct edp_stats_port_tx);
 }
 
-/* Offsets of the block arrays of a segment with these counts. */
-static void offsets(const struct edp_stats_header *h, size_t *t, size_t *q, size_t *p, size_t *x)
+/* The cleared block: its head and a copy of the arrays. */
+static size_t cleared_size(uint32_t threads, uint32_t queues, uint32_t ports)
 {
-	*t = ALIGN64(sizeof(struct edp_stats_header));
-	*q = *t + h->n_threads * sizeof(struct edp_stats_thread);
-	*p = *q + h->n_queues * sizeof(struct edp_stats_queue);
-	*x = *p + h->n_ports * sizeof(struct edp_stats_port);
+	return ALIGN64(sizeof(struct edp_stats_cleared)) + arrays_size(threads, queues, ports);
+}
+
+static size_t segment_size(uint32_t threads, uint32_t queues, uint32_t ports)
+{
+	return ALIGN64(sizeof(struct edp_stats_header)) + arrays_size(threads, queues, ports) +
+	       cleared_size(threads, queues, ports);
+}
+
+/* Offsets of the block arrays of a segment with these counts, and of its
+ * cleared block (whose arrays are laid out as the live ones, from its head's
+ * end). */
+static void offsets(const struct edp_stats_header *h, size_t off[5])
+{
+	off[0] = ALIGN64(sizeof(struct edp_stats_header));
+	off[1] = off[0] + h->n_threads * sizeof(struct edp_stats_thread);
+	off[2] = off[1] + h->n_queues * sizeof(struct edp_stats_queue);
+	off[3] = off[2] + h->n_ports * sizeof(struct edp_stats_port);
+	off[4] = off[3] + h->n_ports * sizeof(struct edp_stats_port_tx);
 }
 
 static int32_t pid_in(int fd)
@@ -150,7 +165,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	h->n_threads = l->n_threads;
 	h->n_queues = l->n_queues;
 	h->n_ports = l->n_ports;
-	offsets(h, &w->off[0], &w->off[1], &w->off[2], &w->off[3]);
+	offsets(h, w->off);
 	h->start_ns = edp_clock_ns(CLOCK_REALTIME);
 	h->start_mono_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	h->start_cycles = edp_stats_cycles();
@@ -219,6 +234,27 @@ struct edp_stats_control *edp_stats_control(struct edp_stats_writer *w)
 	return &edp_stats_header(w)->control;
 }
 
+static int read_block(void *dst, const void *src, size_t size, uint64_t deadline);
+
+void edp_stats_clear(struct edp_stats_writer *w)
+{
+	struct edp_stats_cleared *c = (struct edp_stats_cleared *)(w->base + w->off[4]);
+	uint8_t *copy = (uint8_t *)c + ALIGN64(sizeof(*c));
+	uint64_t deadline = edp_clock_ns(CLOCK_MONOTONIC) + 1000000000ull;
+	edp_stats_write_begin(&c->seq);
+	/* block by block, each as its writer left it (a block that stays
+	 * mid-update past the deadline keeps what it had: its count is not
+	 * cleared, never made up) */
+	size_t each[4] = { sizeof(struct edp_stats_thread), sizeof(struct edp_stats_queue),
+			   sizeof(struct edp_stats_port), sizeof(struct edp_stats_port_tx) };
+	for (int a = 0; a < 4; a++)
+		for (size_t o = w->off[a]; o < w->off[a + 1]; o += each[a])
+			read_block(copy + (o - w->off[0]), w->base + o, each[a], deadline);
+	c->clears++;
+	c->at_ns = edp_clock_ns(CLOCK_REALTIME);
+	edp_stats_write_end(&c->seq);
+}
+
 void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, const char *what)
 {
 	struct edp_stats_header *h = edp_stats_header(w);
@@ -271,6 +307,54 @@ static float finite_or_0(float x)
 	return isfinite(x) ? x : 0;
 }
 
+/* a - b, never below 0 */
+static void sub(uint64_t *a, uint64_t b) { *a = *a > b ? *a - b : 0; }
+
+/* The counters since the last clear: what the cleared block (a copy of it,
+ * laid out as the segment's) holds taken from each. */
+static void since_cleared(struct edp_stats_snapshot *s, const uint8_t *block)
+{
+	const struct edp_stats_cleared *c = (const struct edp_stats_cleared *)block;
+	s->clears = c->clears;
+	s->cleared_at_ns = c->at_ns;
+	if (!c->clears)
+		return;
+	const struct edp_stats_header *h = &s->header;
+	const struct edp_stats_thread *t0 = (const void *)(block + ALIGN64(sizeof(*c)));
+	const struct edp_stats_queue *q0 = (const void *)(t0 + h->n_threads);
+	const struct edp_stats_port *p0 = (const void *)(q0 + h->n_queues);
+	const struct edp_stats_port_tx *x0 = (const void *)(p0 + h->n_ports);
+	for (uint32_t i = 0; i < h->n_threads; i++) {
+		struct edp_stats_thread *t = &s->threads[i];
+		const struct edp_stats_thread *b = &t0[i];
+		sub(&t->packets, b->packets);
+		sub(&t->bytes, b->bytes);
+		sub(&t->forwarded, b->forwarded);
+		sub(&t->flow_cache_hits, b->flow_cache_hits);
+		sub(&t->flow_cache_misses, b->flow_cache_misses);
+		sub(&t->flow_cache_evictions, b->flow_cache_evictions);
+		sub(&t->slow_path_runs, b->slow_path_runs);
+		sub(&t->slow_path_cycles, b->slow_path_cycles);
+		sub(&t->busy_cycles, b->busy_cycles);
+		sub(&t->idle_cycles, b->idle_cycles);
+		sub(&t->batches, b->batches);
+		for (int r = 0; r < EDP_DROP_REASONS; r++)
+			sub(&t->drops[r], b->drops[r]);
+		for (int p = 0; p < EDP_MAX_PORTS; p++)
+			sub(&t->port_drops[p], b->port_drops[p]);
+	}
+	for (uint32_t i = 0; i < h->n_queues; i++) {
+		sub(&s->queues[i].packets, q0[i].packets);
+		sub(&s->queues[i].cycles, q0[i].cycles);
+	}
+	for (uint32_t i = 0; i < h->n_ports; i++) {
+		sub(&s->ports[i].rx_packets, p0[i].rx_packets);
+		sub(&s->ports[i].rx_bytes, p0[i].rx_bytes);
+		sub(&s->ports_tx[i].tx_packets, x0[i].tx_packets);
+		sub(&s->ports_tx[i].tx_bytes, x0[i].tx_bytes);
+	}
+}
+
 int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp_error *err)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -283,6 +367,7 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 								  : "instance '%s': %s: cannot open", name, path);
 	int rc = EDP_ERR_RUNTIME, guard = -1;
 	void *base = MAP_FAILED;
+	uint8_t *base_copy = NULL; /* the cleared block */
 	struct stat st;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* no instance holds it */
 		int32_t pid = pid_in(fd);
@@ -320,13 +405,16 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 			      EDP_STATS_VERSION);
 		goto out;
 	}
-	size_t t, q, p, x;
-	offsets(c, &t, &q, &p, &x);
+	size_t off[5];
+	offsets(c, off);
+	size_t t = off[0], q = off[1], p = off[2], x = off[3];
+	size_t cleared = cleared_size(c->n_threads, c->n_queues, c->n_ports);
+	base_copy = malloc(cleared);
 	snap->threads = calloc(c->n_threads + 1, sizeof(*snap->threads));
 	snap->queues = calloc(c->n_queues + 1, sizeof(*snap->queues));
 	snap->ports = calloc(c->n_ports + 1, sizeof(*snap->ports));
 	snap->ports_tx = calloc(c->n_ports + 1, sizeof(*snap->ports_tx));
-	if (!snap->threads || !snap->queues || !snap->ports || !snap->ports_tx) {
+	if (!snap->threads || !snap->queues || !snap->ports || !snap->ports_tx || !base_copy) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 		goto out;
 	}
@@ -346,6 +434,8 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		bad |= read_block(&snap->ports_tx[i], (const uint8_t *)base + x + i * sizeof(*snap->ports_tx),
 				  sizeof(*snap->ports_tx), deadline);
 	}
+	if (!bad)
+		bad |= read_block(base_copy, (const uint8_t *)base + off[4], cleared, deadline);
 	if (edp_shm_lost(guard)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s shrank while it was read", name, path);
 		goto out;
@@ -364,8 +454,10 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		c->events[i].spread_after = finite_or_0(c->events[i].spread_after);
 	}
 	c->cycles_per_s = cycles_per_s(c);
+	since_cleared(snap, base_copy);
 	rc = 0;
 out:
+	free(base_copy);
 	edp_shm_unguard(guard);
 	if (base != MAP_FAILED)
 		munmap(base, (size_t)st.st_size);

@@ -9,7 +9,9 @@
  * at exit.
  *
  * Layout: a header, then thread blocks, queue blocks and port blocks, each a
- * multiple of 64 bytes. Every block has one writer (a worker thread owns its
+ * multiple of 64 bytes, then the cleared block: the counters as they were
+ * at the last edp_stats_clear (edp-run ctl stats-clear), which a reader
+ * takes from what it reads, so every reader sees counts since then. Every block has one writer (a worker thread owns its
  * thread block and its queues' blocks, the writer thread owns the port tx
  * blocks) and a sequence counter: the writer makes it odd, writes, makes it
  * even; a reader copies a block and retries until it saw the same even
@@ -32,7 +34,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 5
+#define EDP_STATS_VERSION 6
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -82,6 +84,14 @@ struct edp_stats_control {
 	uint64_t unread;        /* clients dropped for not reading their reply in time */
 	uint32_t suspended;     /* the datapath takes no packet (edp-run ctl suspend) */
 	uint64_t generation;    /* of the config in force: 1 at start, one more a reload */
+};
+
+/* The head of the cleared block; the arrays of thread, queue, port and
+ * port-tx blocks as they were follow it (the whole block under seq). */
+struct edp_stats_cleared {
+	_Alignas(64) _Atomic uint32_t seq;
+	uint64_t clears;        /* times cleared */
+	uint64_t at_ns;         /* CLOCK_REALTIME of the last */
 };
 
 struct edp_stats_header {
@@ -141,9 +151,16 @@ void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, f
 /* The control socket's block (its thread only). */
 struct edp_stats_control *edp_stats_control(struct edp_stats_writer *w);
 
+/* Counters to zero for every reader: the thread, queue and port blocks as
+ * they are now become the cleared block (one writer: the control thread).
+ * The writers' own counts go on; the balancer's events and the control
+ * socket's counters are not cleared. */
+void edp_stats_clear(struct edp_stats_writer *w);
+
 /* A consistent copy of a whole segment. */
 struct edp_stats_snapshot {
 	struct edp_stats_header header;
+	uint64_t clears, cleared_at_ns;   /* the cleared block's (the counters below are since then) */
 	struct edp_stats_thread *threads;
 	struct edp_stats_queue *queues;
 	struct edp_stats_port *ports;

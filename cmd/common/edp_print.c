@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "edp_clock.h"
 #include "edp_json.h"
 
 static const char *threads_text(uint32_t n)
@@ -54,6 +55,10 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	if (s->suspends)
 		fprintf(f, "  suspended %llu time%s, %.3f s in all (edp-run ctl suspend)\n", (unsigned long long)s->suspends,
 			s->suspends == 1 ? "" : "s", s->suspended_s);
+	if (s->stats_clears)
+		fprintf(f, "  live counters cleared %llu time%s, the last %.3f s into the run (edp-run ctl stats-clear); "
+			"this summary counts the whole run\n",
+			(unsigned long long)s->stats_clears, s->stats_clears == 1 ? "" : "s", s->stats_cleared_s);
 	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
 		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
 		(unsigned long long)s->packets_dropped);
@@ -198,6 +203,11 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	edp_json_uint(&j, "threads", s->threads);
 	edp_json_uint(&j, "suspends", s->suspends);
 	edp_json_fixed(&j, "suspended_s", s->suspended_s, 3);
+	edp_json_uint(&j, "stats_clears", s->stats_clears);
+	if (s->stats_clears)
+		edp_json_fixed(&j, "stats_cleared_s", s->stats_cleared_s, 3);
+	else
+		edp_json_null(&j, "stats_cleared_s");
 	edp_json_fixed(&j, "seconds", s->seconds, 6);
 	edp_json_fixed(&j, "mpps", s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0.0, 6);
 	edp_json_finish(&j);
@@ -226,6 +236,11 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	edp_json_uint(&j, "cycles_per_s", h->cycles_per_s);
 	edp_json_string(&j, "config", h->config);
 	edp_json_uint(&j, "config_generation", h->control.generation);
+	edp_json_uint(&j, "stats_clears", s->clears);
+	if (s->clears)
+		edp_json_uint(&j, "stats_cleared_ns", s->cleared_at_ns);
+	else
+		edp_json_null(&j, "stats_cleared_ns");
 	edp_json_bool(&j, "running", h->running);
 	edp_json_bool(&j, "suspended", h->control.suspended);
 	edp_json_array(&j, "threads");
@@ -318,6 +333,10 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 	fprintf(f, "instance %s, pid %d, up %.1f s, %s, config generation %llu%s\n", h->name, h->pid, uptime_s, h->config,
 		(unsigned long long)h->control.generation,
 		!h->running ? " (ending)" : h->control.suspended ? " (suspended)" : "");
+	if (s->clears)
+		fprintf(f, "  counters since they were cleared %.1f s ago (%llu time%s)\n",
+			(double)(edp_clock_ns(CLOCK_REALTIME) - s->cleared_at_ns) / 1e9, (unsigned long long)s->clears,
+			s->clears == 1 ? "" : "s");
 	fprintf(f, "  %-6s %4s %4s %6s %12s %9s %12s %10s %8s\n", "thread", "cpu", "node", "queues", "packets",
 		"busy", "cache hit", "slow path", "cyc/pkt");
 	for (uint32_t i = 0; i < h->n_threads; i++) {

@@ -48,7 +48,7 @@ fnv1a64() {
 	assert_output "{\"schema\":1,\"ok\":true,\"version\":\"$(cat "$BATS_TEST_DIRNAME/../../VERSION")\",\"protocol\":1}"
 	run "$RUN" ctl lab help
 	assert_success
-	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]\n  - flows [--limit N]\n  - macs'
+	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]\n  - flows [--limit N]\n  - macs\n  - stats-clear'
 	# a config of the same bytes elsewhere has the same hash; other bytes another
 	cp s.yaml t.yaml
 	assert_equal "$(fnv1a64 t.yaml)" "$(fnv1a64 s.yaml)"
@@ -79,7 +79,7 @@ fnv1a64() {
 	assert_equal "$stderr" "edp-run: one: unknown command 'frob' (try help)"
 	run "$RUN" ctl
 	assert_failure 2
-	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, rebalance, reload, flows, macs, version, help)"
+	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, rebalance, reload, flows, macs, stats-clear, version, help)"
 	run "$RUN" ctl 'Bad!' status
 	assert_failure 2
 	assert_line --index 0 "edp-run: ctl: instance name 'Bad!' must be 1 to 32 of a-z 0-9 _ -"
@@ -354,4 +354,33 @@ five_tuples() {
 	run "$RUN" ctl wire macs
 	assert_failure 1
 	assert_output "edp-run: wire: no switch: the config has no pipeline.switch"
+}
+
+@test "ctl stats-clear: live counters from zero, for every reader; the summary counts the whole run and says so" {
+	"$GEN" flows=20,packets=500,seed=6 in.pcap
+	"$GEN" flows=20,packets=300,seed=7 more.pcap
+	start_run lab -t 2 -r in=vport -w out.pcap --json=sum.json 2>run.err
+	wait_for test -e "$EDP_RUNDIR/lab.in.vport"
+	"$REPLAY" -T in.pcap --to lab:in -q
+	wait_tx lab 1 -eq 500
+	run "$RUN" ctl lab stats-clear --json
+	assert_success
+	assert_output '{"schema":1,"ok":true,"stats_clears":1}'
+	"$RUN" --stats lab --json | jq -e '.stats_clears == 1 and .stats_cleared_ns > 0
+		and ([.threads[] | .packets, .bytes, .forwarded, .batches, .flow_cache.hits, .flow_cache.misses] | add) == 0
+		and ([.queues[].packets] | add) == 0
+		and ([.ports[] | .rx_packets, .rx_bytes, .tx_packets, .tx_bytes, .drops] | add) == 0'
+	run "$RUN" --stats lab
+	assert_line --index 1 --regexp '^  counters since they were cleared [0-9.]+ s ago \(1 time\)$'
+	"$EDP_BUILD/edp-top" -b --json -n 1 lab | jq -e '[.threads[].packets] | add == 0'
+	# what comes after counts from there
+	"$REPLAY" -T more.pcap --to lab:in -q
+	wait_tx lab 1 -eq 300
+	"$RUN" --stats lab --json | jq -e '.ports[0].rx_packets == 300 and ([.threads[].packets] | add) == 300
+		and ([.queues[].packets] | add) == 300'
+	run "$RUN" ctl lab stats-clear
+	assert_output "stats_clears: 2"
+	stop_pid "$pid"
+	jq -e '.packets_in == 800 and .packets_forwarded == 800 and .stats_clears == 2 and .stats_cleared_s > 0' sum.json
+	grep -E '^  live counters cleared 2 times, the last [0-9.]+ s into the run \(edp-run ctl stats-clear\); this summary counts the whole run$' run.err
 }

@@ -221,10 +221,47 @@ static void test_hostile_segment(void **state)
 	edp_stats_destroy(w);
 }
 
+/* A clear: every reader counts from there; the writers' counts go on. */
+static void test_clear(void **state)
+{
+	(void)state;
+	struct edp_stats_layout l = { .n_threads = 2, .n_queues = 3, .n_ports = 2, .port_names = { "a", "b" } };
+	struct edp_error err;
+	struct edp_stats_writer *w = edp_stats_create("cleared", &l, &err);
+	assert_non_null(w);
+	edp_stats_thread(w, 1)->packets = 100;
+	edp_stats_thread(w, 1)->drops[EDP_DROP_FIREWALL] = 7;
+	edp_stats_thread(w, 1)->cpu = 3;
+	edp_stats_queue(w, 2)->packets = 40;
+	edp_stats_port(w, 1)->rx_bytes = 5000;
+	edp_stats_port_tx(w, 0)->tx_packets = 90;
+	struct edp_stats_snapshot s;
+	assert_int_equal(edp_stats_read("cleared", &s, &err), 0);
+	assert_int_equal(s.clears, 0);
+	assert_int_equal(s.threads[1].packets, 100);
+	edp_stats_snapshot_free(&s);
+	edp_stats_clear(w);
+	edp_stats_thread(w, 1)->packets = 130; /* 30 more */
+	edp_stats_port_tx(w, 0)->tx_packets = 95;
+	assert_int_equal(edp_stats_read("cleared", &s, &err), 0);
+	assert_int_equal(s.clears, 1);
+	assert_true(s.cleared_at_ns > 0);
+	assert_int_equal(s.threads[1].packets, 30);
+	assert_int_equal(s.threads[1].drops[EDP_DROP_FIREWALL], 0);
+	assert_int_equal(s.threads[1].cpu, 3); /* not a count */
+	assert_int_equal(s.queues[2].packets, 0);
+	assert_int_equal(s.ports[1].rx_bytes, 0);
+	assert_int_equal(s.ports_tx[0].tx_packets, 5);
+	assert_string_equal(s.ports[1].name, "b");
+	edp_stats_snapshot_free(&s);
+	edp_stats_destroy(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seqlock_never_torn),
+		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_reader_probing),
 		cmocka_unit_test(test_hostile_segment),
