@@ -18,7 +18,7 @@ _edp_run_ports() {
 # edp-run ctl [NAME] COMMAND [ARG]: instance names, then the commands, then
 # what the command takes (reload: a config file)
 _edp_run_ctl() {
-	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance reload flows macs stats-clear version help'
+	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance reload flows macs stats-clear pin unpin version help'
 	local d=${EDP_RUNDIR:-/run/edp} w
 	for w in "${COMP_WORDS[@]:2:COMP_CWORD-2}"; do
 		[[ " $commands " == *" $w "* ]] || continue

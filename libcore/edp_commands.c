@@ -315,6 +315,63 @@ static int macs(void *aux, int argc, char **argv, struct edp_json *j, struct edp
 	return 0;
 }
 
+/* "PORT:QUEUE" into its port's index and the queue's number. */
+static int port_queue(const struct edp_config *cfg, const char *arg, uint32_t *port, uint32_t *queue,
+		      struct edp_error *err)
+{
+	const char *colon = strrchr(arg, ':');
+	char name[EDP_PORT_NAME_MAX + 1], *end;
+	if (!colon || colon == arg || (size_t)(colon - arg) > EDP_PORT_NAME_MAX)
+		return edp_error_set(err, EDP_ERR_USAGE, "'%.64s': expected PORT:QUEUE (e.g. in:0)", arg);
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - arg), arg);
+	int p = edp_config_port_index(cfg, name);
+	if (p < 0)
+		return edp_error_set(err, EDP_ERR_USAGE, "unknown port '%s'", name);
+	errno = 0;
+	unsigned long q = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || colon[1] == '-' || q >= EDP_MAX_QUEUES)
+		return edp_error_set(err, EDP_ERR_USAGE, "'%.64s': a queue is a number from 0", colon + 1);
+	*port = (uint32_t)p;
+	*queue = (uint32_t)q;
+	return 0;
+}
+
+/* pin PORT:QUEUE CPU and unpin PORT:QUEUE: where the queue is now bound. */
+static int pin(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	const struct edp_commands *env = aux;
+	const struct edp_config *cfg = env->dp->cfg;
+	(void)argc; /* pin takes 2 words, unpin 1 */
+	bool on = !strcmp(argv[0], "pin");
+	uint32_t port = 0, queue = 0;
+	if (port_queue(cfg, argv[1], &port, &queue, err))
+		return -1;
+	long cpu = -1;
+	if (on) {
+		char *end;
+		errno = 0;
+		cpu = strtol(argv[2], &end, 10);
+		if (!*argv[2] || *end || errno || cpu < 0 || cpu > EDP_MAX_CPU)
+			return edp_error_set(err, EDP_ERR_USAGE, "'%.64s': a CPU is a number from 0 to %d", argv[2], EDP_MAX_CPU);
+	}
+	struct edp_pin_answer a;
+	if (edp_datapath_pin(env->dp, port, queue, (int32_t)cpu, &a, err))
+		return -1;
+	edp_json_string(j, "port", cfg->ports[port].name);
+	edp_json_uint(j, "port_queue", queue);
+	edp_json_uint(j, "queue", a.queue);
+	edp_json_bool(j, "pinned", on);
+	if (on) {
+		edp_json_int(j, "thread", a.thread);
+		edp_json_int(j, "cpu", a.cpu);
+	} else {
+		edp_json_null(j, "thread");
+		edp_json_null(j, "cpu");
+	}
+	edp_json_bool(j, "moved", a.moved);
+	return 0;
+}
+
 /* stats-clear: the live counters to zero; how often so far. */
 static int stats_clear(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
 {
@@ -335,7 +392,9 @@ int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 		       (env->load && edp_ctl_register(c, "reload", "[FILE]", 0, 1, reload, env)) ||
 		       edp_ctl_register(c, "flows", "[--limit N]", 0, 2, flows, env) ||
 		       edp_ctl_register(c, "macs", "", 0, 0, macs, env) ||
-		       edp_ctl_register(c, "stats-clear", "", 0, 0, stats_clear, env)
+		       edp_ctl_register(c, "stats-clear", "", 0, 0, stats_clear, env) ||
+		       edp_ctl_register(c, "pin", "PORT:QUEUE CPU", 2, 2, pin, env) ||
+		       edp_ctl_register(c, "unpin", "PORT:QUEUE", 1, 1, pin, env)
 		       ? -1
 		       : 0;
 }

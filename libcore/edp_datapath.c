@@ -176,6 +176,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 		return NULL;
 	}
 	edp_doorbell_init(&dp->balancer_bell);
+	pthread_mutex_init(&dp->moves_lock, NULL);
 	dp->in.cfg = cfg;
 	if (open_io(dp, err))
 		goto fail;
@@ -394,5 +395,6 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	free(dp->queue_node);
 	free(dp->queue_pin);
 	free(dp->config_path);
+	pthread_mutex_destroy(&dp->moves_lock);
 	free(dp);
 }

@@ -113,6 +113,24 @@ uint64_t edp_datapath_clear_stats(struct edp_datapath *dp);
 int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_rebalance_answer *out,
 			   struct edp_error *err);
 
+/* What a pin or an unpin did (edp_datapath_pin). */
+struct edp_pin_answer {
+	uint32_t queue;              /* the datapath's queue number (as --stats numbers them) */
+	int32_t thread;              /* the worker it is pinned to (and runs on, or will), or -1 */
+	int32_t cpu;                 /* that worker's CPU, or -1 */
+	bool moved;                  /* it was on another worker: handed over between two batches */
+};
+
+/* Pin receive queue `queue` (0-based) of port `port` to the worker thread
+ * that runs on `cpu`, as the config's rx-queue-cpus does: it moves there
+ * (its owner hands it over between two batches, nothing lost or
+ * reordered) and the balancer leaves it there. cpu -1 unpins it: the
+ * balancer may move it again. Errors (EDP_ERR_USAGE): a port with no
+ * input, a queue it does not have, a CPU no worker runs on; (RUNTIME) a
+ * run with no worker threads. The control thread's. */
+int edp_datapath_pin(struct edp_datapath *dp, uint32_t port, uint32_t queue, int32_t cpu,
+		     struct edp_pin_answer *out, struct edp_error *err);
+
 /* The stats segment it publishes to (NULL before edp_datapath_publish), for
  * others that publish beside it (the control socket). */
 struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp);

@@ -11,6 +11,8 @@
 #ifndef EDP_DATAPATH_IMPL_H
 #define EDP_DATAPATH_IMPL_H
 
+#include <pthread.h>
+
 #include "edp_datapath.h"
 #include "edp_doorbell.h"
 #include "edp_input.h"
@@ -41,7 +43,12 @@ struct edp_datapath {
 	struct edp_topo topo;             /* threaded mode: where threads run */
 	int32_t worker_cpu[EDP_MAX_THREADS], worker_node[EDP_MAX_THREADS];
 	int32_t *queue_node;              /* per queue: NUMA node of its port */
-	int32_t *queue_pin;               /* per queue: pinned worker, or -1 */
+	int32_t *queue_pin;               /* per queue: pinned worker, or -1; under moves_lock */
+	/* the queues' owners change by the balancer's plans and by pins
+	 * (edp_datapath_pin), one at a time: moves_lock, never taken by a
+	 * datapath thread; worker_run is edp_worker's run while it has one */
+	pthread_mutex_t moves_lock;
+	void *worker_run;
 	struct edp_stats_writer *stats;   /* NULL when not published */
 	uint64_t suspends, suspended_ns, suspended_at; /* the control thread's; read at the end */
 	uint64_t stats_clears, cleared_at;             /* the same */

@@ -685,6 +685,7 @@ static void *balancer_main(void *arg)
 		asked = atomic_load(&dp->rebalance_asked);
 		bool now_asked = asked != atomic_load(&dp->rebalance_answered);
 		struct edp_rebalance_answer *ans = &dp->rebalance_answer;
+		pthread_mutex_lock(&dp->moves_lock); /* the pins hold still until the plan is applied */
 		uint64_t t1 = edp_stats_cycles();
 		bool pending = false;
 		for (uint32_t i = 0; i < nq; i++) {
@@ -705,6 +706,7 @@ static void *balancer_main(void *arg)
 		if (now_asked)
 			memset(ans, 0, sizeof(*ans));
 		if (pending) { /* the last moves are not done yet: measure again first */
+			pthread_mutex_unlock(&dp->moves_lock);
 			if (now_asked) {
 				snprintf(ans->reason, sizeof(ans->reason), "the moves of the last plan are not done yet");
 				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
@@ -712,11 +714,19 @@ static void *balancer_main(void *arg)
 			continue;
 		}
 		edp_tlb_plan(tq, nq, numa, base, run->n_workers, plan);
+		bool worth = edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement);
+		if (worth)
+			for (uint32_t i = 0; i < nq; i++)
+				if (plan->owner[i] != tq[i].owner) {
+					atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
+					edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
+				}
+		pthread_mutex_unlock(&dp->moves_lock);
 		if (now_asked) {
 			ans->spread_before = plan->spread_before;
 			ans->spread_after = plan->spread_after;
 		}
-		if (!edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement)) {
+		if (!worth) {
 			if (now_asked) {
 				snprintf(ans->reason, sizeof(ans->reason),
 					 "not worth it: spread %.2f -> %.2f planned (tlb: threshold %.2f, min-improvement %.2f)",
@@ -734,8 +744,6 @@ static void *balancer_main(void *arg)
 				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
 						len ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
 						tq[i].owner, plan->owner[i]);
-			atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
-			edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
 		}
 		dp->rebalances++;
 		dp->queues_moved += plan->moved;
@@ -769,6 +777,59 @@ static void *balancer_main(void *arg)
 	free(tq);
 	free(plan);
 	return NULL;
+}
+
+/* edp_datapath_pin's checks: the queue number, the worker on cpu in *to
+ * (-1 for none asked). */
+static int pin_target(const struct edp_datapath *dp, uint32_t port, uint32_t queue, int32_t cpu, uint32_t *q,
+		      int32_t *to, struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	uint32_t input = 0;
+	while (input < dp->in.n && dp->in.of[input].port != port)
+		input++;
+	if (input == dp->in.n)
+		return edp_error_set(err, EDP_ERR_USAGE, "port %s reads nothing: it has no receive queues",
+				     cfg->ports[port].name);
+	if (queue >= dp->in.queues_per_port)
+		return edp_error_set(err, EDP_ERR_USAGE, "port %s has %u receive queue%s (0 to %u)", cfg->ports[port].name,
+				     dp->in.queues_per_port, dp->in.queues_per_port == 1 ? "" : "s",
+				     dp->in.queues_per_port - 1);
+	*q = input * dp->in.queues_per_port + queue;
+	*to = -1;
+	for (uint32_t w = 0; cpu >= 0 && w < cfg->threads && *to < 0; w++)
+		if (dp->worker_cpu[w] == cpu)
+			*to = (int32_t)w;
+	if (cpu < 0 || *to >= 0)
+		return 0;
+	char list[256] = "";
+	size_t n = 0;
+	for (uint32_t w = 0; w < cfg->threads && n < sizeof(list); w++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", w ? ", " : "", dp->worker_cpu[w]);
+	return edp_error_set(err, EDP_ERR_USAGE, "no worker thread runs on cpu %d (workers run on %s)", cpu, list);
+}
+
+int edp_datapath_pin(struct edp_datapath *dp, uint32_t port, uint32_t queue, int32_t cpu,
+		     struct edp_pin_answer *out, struct edp_error *err)
+{
+	pthread_mutex_lock(&dp->moves_lock);
+	struct run *run = dp->worker_run;
+	uint32_t q;
+	int32_t to;
+	int rc = run ? pin_target(dp, port, queue, cpu, &q, &to, err)
+		     : edp_error_set(err, EDP_ERR_RUNTIME, "no worker threads run: %s",
+				     dp->cfg->threads ? "the run is inline on one thread" : "the run is inline (threads: 0)");
+	if (!rc) {
+		dp->queue_pin[q] = to;
+		int32_t owner = atomic_load_explicit(&run->q[q].owner, memory_order_acquire);
+		*out = (struct edp_pin_answer){ q, to, cpu, to >= 0 && owner != to };
+		if (out->moved) {
+			atomic_store_explicit(&run->q[q].move_to, to, memory_order_relaxed);
+			edp_doorbell_ring(&run->w[owner].bell); /* a sleeping owner hands it over */
+		}
+	}
+	pthread_mutex_unlock(&dp->moves_lock);
+	return rc;
 }
 
 /* Descriptors in the reader's pools now. */
@@ -888,6 +949,9 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	}
 	run.stop = stop;
 	run.read_err = err;
+	pthread_mutex_lock(&dp->moves_lock);
+	dp->worker_run = &run;
+	pthread_mutex_unlock(&dp->moves_lock);
 	run.read_rc = edp_inputs_prime(&dp->in, stop, err);
 	/* signals go to the calling thread (worker 0, the reader), whose
 	 * blocking read they interrupt */
@@ -926,6 +990,9 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	while (write_turn(&run, &run.w[0], true, &now)) /* all pushed now: the last of it */
 		;
 	atomic_store_explicit(&run.finished, 1, memory_order_release);
+	pthread_mutex_lock(&dp->moves_lock);
+	dp->worker_run = NULL;
+	pthread_mutex_unlock(&dp->moves_lock);
 	edp_doorbell_ring(&dp->balancer_bell);
 	if (balancer)
 		pthread_join(run.balancer, NULL);

@@ -24,9 +24,9 @@ static void ctl_usage(void)
 	       "Send COMMAND to the control socket of running instance NAME (left out: the\n"
 	       "only one running) and print the reply: \"key: value\" lines, or with --json\n"
 	       "the JSON line as it came. Commands: status, stop, suspend, resume,\n"
-	       "rebalance, reload [FILE], flows [--limit N], macs, stats-clear, version,\n"
-	       "help. Exit status: 0 yes, 1 no, 2 a wrong request or a config that does\n"
-	       "not load.\n"
+	       "rebalance, reload [FILE], flows [--limit N], macs, stats-clear,\n"
+	       "pin PORT:QUEUE CPU, unpin PORT:QUEUE, version, help. Exit status: 0 yes,\n"
+	       "1 no, 2 a wrong request or a config that does not load.\n"
 	       "See edp-run(1), CONTROL.\n");
 }
 
@@ -52,7 +52,7 @@ static int show_stats(const char *name, int json)
  * a first word that is one of them is the command, not an instance name;
  * so is a word alone. */
 static const char *const ctl_commands[] = { "status", "stop", "suspend", "resume", "rebalance", "reload",
-					    "flows",  "macs", "stats-clear", "version", "help", NULL };
+					    "flows",  "macs", "stats-clear", "pin", "unpin", "version", "help", NULL };
 
 /* The instance meant when none is named: the only one running, into name.
  * Returns 0, or the exit status after saying why not (none: 1; several:
@@ -88,7 +88,7 @@ static int ctl_request(char **w, int words, int json)
 		named = strcmp(w[0], ctl_commands[i]) != 0;
 	if (words - named < 1)
 		return usage_error("%s", "ctl: which command? (status, stop, suspend, resume, rebalance, reload, flows, "
-				   "macs, stats-clear, version, help)");
+				   "macs, stats-clear, pin, unpin, version, help)");
 	char name[EDP_NAME_MAX + 1];
 	if (named) {
 		if (!edp_rundir_name_valid(w[0]))

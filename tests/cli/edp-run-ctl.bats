@@ -48,7 +48,7 @@ fnv1a64() {
 	assert_output "{\"schema\":1,\"ok\":true,\"version\":\"$(cat "$BATS_TEST_DIRNAME/../../VERSION")\",\"protocol\":1}"
 	run "$RUN" ctl lab help
 	assert_success
-	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]\n  - flows [--limit N]\n  - macs\n  - stats-clear'
+	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]\n  - flows [--limit N]\n  - macs\n  - stats-clear\n  - pin PORT:QUEUE CPU\n  - unpin PORT:QUEUE'
 	# a config of the same bytes elsewhere has the same hash; other bytes another
 	cp s.yaml t.yaml
 	assert_equal "$(fnv1a64 t.yaml)" "$(fnv1a64 s.yaml)"
@@ -79,7 +79,7 @@ fnv1a64() {
 	assert_equal "$stderr" "edp-run: one: unknown command 'frob' (try help)"
 	run "$RUN" ctl
 	assert_failure 2
-	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, rebalance, reload, flows, macs, stats-clear, version, help)"
+	assert_line --index 0 "edp-run: ctl: which command? (status, stop, suspend, resume, rebalance, reload, flows, macs, stats-clear, pin, unpin, version, help)"
 	run "$RUN" ctl 'Bad!' status
 	assert_failure 2
 	assert_line --index 0 "edp-run: ctl: instance name 'Bad!' must be 1 to 32 of a-z 0-9 _ -"
@@ -383,4 +383,65 @@ five_tuples() {
 	stop_pid "$pid"
 	jq -e '.packets_in == 800 and .packets_forwarded == 800 and .stats_clears == 2 and .stats_cleared_s > 0' sum.json
 	grep -E '^  live counters cleared 2 times, the last [0-9.]+ s into the run \(edp-run ctl stats-clear\); this summary counts the whole run$' run.err
+}
+
+# queue_threads NAME: the thread of each queue, as --stats says, e.g. "0 0 1 1";
+# queues_on NAME THREADS: they are those (queues_not_on: they are not)
+queue_threads() {
+	"$RUN" --stats "$1" --json | jq -r '[.queues[].thread] | map(tostring) | join(" ")'
+}
+queues_on() { [ "$(queue_threads "$1")" = "$2" ]; }
+queues_not_on() { [ "$(queue_threads "$1")" != "$2" ]; }
+
+@test "ctl pin and unpin: a queue moves to the worker on a CPU and stays; the balancer may move it again once unpinned" {
+	"$GEN" flows=200,packets=20000,seed=3 in.pcap
+	last=$(($(nproc) - 1))
+	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  threads: 2\n  rx-queues: 4\n  cpus: [0, %s]\ntlb: { interval-ms: 100, threshold: 0.0, min-improvement: 0.01 }\n' "$last" >q.yaml
+	lab lab -c q.yaml
+	for q in 0 1 2 3; do
+		run "$RUN" ctl lab pin "in:$q" 0 --json
+		assert_success
+		echo "$output" | jq -e --argjson q "$q" '.port == "in" and .port_queue == $q and .queue == $q
+			and .pinned == true and .thread == 0 and .cpu == 0 and (.moved | type) == "boolean"'
+	done
+	wait_for queues_on lab "0 0 0 0"
+	# pinned, every queue stays on thread 0 however loaded it is
+	before=$("$RUN" --stats lab --json | jq .balancer.rebalances)
+	sleep 1
+	assert_equal "$(queue_threads lab)" "0 0 0 0"
+	assert_equal "$("$RUN" --stats lab --json | jq .balancer.rebalances)" "$before"
+	run "$RUN" ctl lab pin in:1 0
+	assert_output --partial "moved: false"
+	# unpinned, the balancer spreads them again
+	for q in 0 1 2 3; do
+		run "$RUN" ctl lab unpin "in:$q" --json
+		assert_output '{"schema":1,"ok":true,"port":"in","port_queue":'"$q"',"queue":'"$q"',"pinned":false,"thread":null,"cpu":null,"moved":false}'
+	done
+	wait_for queues_not_on lab "0 0 0 0"
+	# wrong requests
+	run "$RUN" ctl lab pin in:4 0
+	assert_failure 2
+	assert_output "edp-run: lab: port in has 4 receive queues (0 to 3)"
+	run "$RUN" ctl lab pin out:0 0
+	assert_failure 2
+	assert_output "edp-run: lab: port out reads nothing: it has no receive queues"
+	run "$RUN" ctl lab pin in:0 1000
+	assert_failure 2
+	assert_output --regexp "^edp-run: lab: no worker thread runs on cpu 1000 \(workers run on 0, [0-9]+\)$"
+	run "$RUN" ctl lab pin nosuch:0 0
+	assert_output "edp-run: lab: unknown port 'nosuch'"
+	run "$RUN" ctl lab pin in 0
+	assert_output "edp-run: lab: 'in': expected PORT:QUEUE (e.g. in:0)"
+	run "$RUN" ctl lab pin in:x 0
+	assert_output "edp-run: lab: 'x': a queue is a number from 0"
+	run "$RUN" ctl lab pin in:0 -1
+	assert_output "edp-run: lab: '-1': a CPU is a number from 0 to 1023"
+	run "$RUN" ctl lab unpin
+	assert_failure 2
+	assert_output "edp-run: lab: usage: unpin PORT:QUEUE"
+	# one thread inline: no queues to move
+	lab inline -t 0
+	run "$RUN" ctl inline pin in:0 0
+	assert_failure 1
+	assert_output "edp-run: inline: no worker threads run: the run is inline (threads: 0)"
 }
