@@ -31,7 +31,7 @@ CMDS = edp-run edp-replay edp-top edp-assign
 BINS = $(CMDS:%=$(BUILD)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-c2c
+TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-c2c $(BUILD)/tests/edp-ctl-attack
 
 .PHONY: all deps test check bench demo install clean fuzz fuzz-build
 all: $(BINS) $(TOOLS) $(UNIT_BINS)
@@ -81,6 +81,9 @@ $(BUILD)/tests/edp-fastpath: tests/bench/fastpath.c $(LIB) | $(BUILD)/tests
 
 $(BUILD)/tests/edp-c2c: tests/bench/c2c.c | $(BUILD)/tests $(BUILD)/obj
 	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LDFLAGS_ALL) -pthread
+
+$(BUILD)/tests/edp-ctl-attack: tests/bench/ctl-attack.c | $(BUILD)/tests $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LDFLAGS_ALL)
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
