@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,8 +104,13 @@ static int reload(void *aux, int argc, char **argv, struct edp_json *j, struct e
 	const struct edp_commands *env = aux;
 	struct edp_config_id id;
 	edp_datapath_config_id(env->dp, &id);
+	const char *file = argc > 1 ? argv[1] : id.path;
+	/* a regular file: a FIFO would hold the control thread until a writer came */
+	struct stat st;
+	if (file && stat(file, &st) == 0 && !S_ISREG(st.st_mode))
+		return edp_error_set(err, EDP_ERR_USAGE, "%s: not a regular file", file);
 	struct edp_config cfg;
-	if (env->load(env->ctx, argc > 1 ? argv[1] : id.path, &cfg, err))
+	if (env->load(env->ctx, file, &cfg, err))
 		return -1;
 	int rc = edp_datapath_reload(env->dp, &cfg, err);
 	edp_config_free(&cfg);

@@ -231,6 +231,10 @@ fw_config() {
 		run --separate-stderr "$RUN" ctl lab reload nosuch.yaml --json
 		assert_failure 2
 		echo "$output" | jq -e '.ok == false and .usage == true and (.error | startswith("'"$PWD"'/nosuch.yaml: "))'
+		[ -p fifo ] || mkfifo fifo # would hold the control thread until someone wrote to it
+		run "$RUN" ctl lab reload fifo
+		assert_failure 2
+		assert_output "edp-run: lab: $PWD/fifo: not a regular file"
 		# what cannot change live: refused (exit 1), the old one runs on
 		sed 's/tx: out.pcap/tx: other.pcap/' b.yaml >c.yaml
 		run "$RUN" ctl lab reload c.yaml

@@ -1,0 +1,89 @@
+/* Control requests to a datapath's commands (edp_commands): the input is
+ * lines a client sends, answered by the commands of a real datapath (two
+ * threads' lanes, a firewall, a switch; set up, not running): flows with
+ * its --limit, macs, pin and unpin with their PORT:QUEUE and CPU, reload of
+ * a file or of the running config, stats-clear, suspend, resume, status.
+ * Every answer is one JSON object line that starts with the schema. */
+#include "fuzz.h"
+
+#include "edp_commands.h"
+#include "edp_config.h"
+#include "edp_ctl.h"
+#include "edp_datapath.h"
+
+static int load(void *ctx, const char *file, struct edp_config *cfg, struct edp_error *err)
+{
+	(void)ctx;
+	if (!file) {
+		edp_config_default(cfg);
+		return 0;
+	}
+	return edp_config_load(cfg, file, err);
+}
+
+static void stop(void *ctx) { (void)ctx; }
+
+/* One Ethernet/IPv4/UDP frame in a pcap file. */
+static const char *capture(void)
+{
+	static const uint8_t pcap[] = {
+		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0, /* header */
+		1, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0, 42, 0, 0, 0,                                       /* record */
+		2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0,                                               /* ethernet */
+		0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,                     /* ipv4 */
+		0x30, 0x39, 0, 53, 0, 8, 0, 0,                                                          /* udp */
+	};
+	return fuzz_file("in.pcap", pcap, sizeof(pcap));
+}
+
+static struct edp_ctl *server(void)
+{
+	static struct edp_ctl *c;
+	static struct edp_config cfg;
+	static struct edp_commands env;
+	if (c)
+		return c;
+	char yaml[1024];
+	int n = snprintf(yaml, sizeof(yaml),
+			 "ports:\n  - { name: in, rx: %s }\n  - { name: out, tx: /dev/null }\n"
+			 "datapath: { threads: 2, rx-queues: 2 }\n"
+			 "pipeline:\n  firewall: { default: allow, rules: [ { proto: tcp, action: drop } ] }\n"
+			 "  switch: { ageing-s: 10 }\n",
+			 capture());
+	const char *path = fuzz_file("cfg.yaml", (const uint8_t *)yaml, (size_t)n);
+	struct edp_error err;
+	FUZZ_CHECK(edp_config_load(&cfg, path, &err) == 0);
+	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
+	FUZZ_CHECK(dp);
+	FUZZ_CHECK(edp_datapath_publish(dp, "fuzzcmd", &err) == 0);
+	env = (struct edp_commands){ dp, "fuzzcmd", 0, stop, load, NULL };
+	FUZZ_CHECK((c = edp_ctl_create()));
+	FUZZ_CHECK(edp_commands_register(c, &env) == 0);
+	return c;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 4 * EDP_CTL_MAX_LINE)
+		return 0;
+	struct edp_ctl *c = server();
+	char line[EDP_CTL_MAX_LINE];
+	for (size_t at = 0; at < size;) {
+		const uint8_t *nl = memchr(data + at, '\n', size - at);
+		size_t len = (nl ? (size_t)(nl - (data + at)) : size - at);
+		size_t take = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
+		memcpy(line, data + at, take);
+		line[take] = 0; /* a NUL inside ends the line early, as the server refuses it */
+		at += len + 1;
+		char *reply = NULL;
+		size_t n = 0;
+		FILE *f = open_memstream(&reply, &n);
+		FUZZ_CHECK(f);
+		edp_ctl_answer(c, line, f);
+		FUZZ_CHECK(fclose(f) == 0);
+		FUZZ_CHECK(n > 18 && !memcmp(reply, "{\"schema\":1,\"ok\":", 17) && reply[n - 1] == '\n');
+		FUZZ_CHECK(memchr(reply, '\n', n) == reply + n - 1);
+		free(reply);
+	}
+	return 0;
+}
