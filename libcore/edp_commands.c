@@ -116,14 +116,6 @@ static int reload(void *aux, int argc, char **argv, struct edp_json *j, struct e
 	edp_config_free(&cfg);
 	if (rc)
 		return -1;
-	edp_datapath_config_id(env->dp, &id);
-	struct edp_stats_writer *w = edp_datapath_stats_writer(env->dp);
-	if (w) {
-		struct edp_stats_control *b = edp_stats_control(w);
-		edp_stats_write_begin(&b->seq);
-		b->generation = id.generation;
-		edp_stats_write_end(&b->seq);
-	}
 	config_id(j, env->dp);
 	return 0;
 }

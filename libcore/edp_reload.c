@@ -102,6 +102,12 @@ int edp_datapath_reload(struct edp_datapath *dp, const struct edp_config *cfg, s
 	free(dp->config_path);
 	dp->config_path = path;
 	dp->config_hash = cfg->file_hash;
+	if (dp->stats) { /* the control block is the control thread's */
+		struct edp_stats_control *b = edp_stats_control(dp->stats);
+		edp_stats_write_begin(&b->seq);
+		b->generation = pl->generation;
+		edp_stats_write_end(&b->seq);
+	}
 	return 0;
 }
 

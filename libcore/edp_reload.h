@@ -38,9 +38,10 @@ struct edp_config_id {
 	uint64_t generation;
 };
 
-/* Make cfg the running config: 0, or EDP_ERR_RUNTIME with the reason when
- * it asks for a change that cannot apply live, or the pipeline's error
- * (EDP_ERR_USAGE for a rule it cannot take). cfg is not kept. */
+/* Make cfg the running config (and its generation the stats segment's):
+ * 0, or EDP_ERR_RUNTIME with the reason when it asks for a change that
+ * cannot apply live, or the pipeline's error (EDP_ERR_USAGE for a rule it
+ * cannot take). cfg is not kept. */
 int edp_datapath_reload(struct edp_datapath *dp, const struct edp_config *cfg, struct edp_error *err);
 
 void edp_datapath_config_id(struct edp_datapath *dp, struct edp_config_id *out);
