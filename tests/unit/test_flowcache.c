@@ -1,6 +1,7 @@
 #include "unit.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "edp_flowcache.h"
@@ -259,7 +260,7 @@ static void test_dump(void **state)
 
 struct churn {
 	struct edp_flowcache *fc;
-	_Atomic int stop;
+	_Atomic int stop, warm; /* warm: the cache has been filled once */
 };
 
 /* The owner's part: insert, hit, evict, flush, without pause. */
@@ -274,6 +275,8 @@ static void *churn_owner(void *arg)
 			edp_flowcache_insert(c->fc, &k, h, &p, n);
 		if (n % 100000 == 99999)
 			edp_flowcache_flush(c->fc);
+		if (n == 10000)
+			atomic_store(&c->warm, 1);
 	}
 	return NULL;
 }
@@ -283,9 +286,11 @@ static void *churn_owner(void *arg)
 static void test_dump_while_running(void **state)
 {
 	(void)state;
-	struct churn c = { edp_flowcache_create(1024, NULL, NULL), 0 };
+	struct churn c = { edp_flowcache_create(1024, NULL, NULL), 0, 0 };
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, churn_owner, &c), 0);
+	while (!atomic_load(&c.warm)) /* the owner runs (a loaded machine may start it late) */
+		sched_yield();
 	static struct edp_flowcache_entry out[1024];
 	uint64_t dumped = 0;
 	for (int round = 0; round < 300; round++) {
