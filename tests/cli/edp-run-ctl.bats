@@ -449,3 +449,20 @@ queues_not_on() { [ "$(queue_threads "$1")" != "$2" ]; }
 	assert_failure 1
 	assert_output "edp-run: inline: no worker threads run: the run is inline (threads: 0)"
 }
+
+@test "SIGHUP reloads the running config's file and says so on stderr; a bad one is kept out" {
+	fw_config a.yaml udp ipv6
+	start_run lab -c a.yaml --json=sum.json 2>run.err
+	wait_for test -e "$EDP_RUNDIR/lab.in.vport"
+	fw_config a.yaml tcp ipv6 # the same file, new rules
+	kill -HUP "$pid"
+	wait_for grep -q 'SIGHUP' run.err
+	assert_equal "$(grep SIGHUP run.err)" "edp-run: SIGHUP: config a.yaml reloaded: generation 2"
+	asked lab status '.config.generation == 2 and .config.file == "a.yaml"'
+	printf 'ports: [ { name: in, rx: vport } ]\n' >a.yaml
+	kill -HUP "$pid"
+	wait_for grep -q 'SIGHUP: the config stays' run.err
+	assert_equal "$(grep SIGHUP run.err | tail -1)" \
+		"edp-run: SIGHUP: the config stays as it was: not reloaded: ports: 2 ports -> 1 cannot change while the instance runs (restart it to change that)"
+	asked lab status '.config.generation == 2'
+}
