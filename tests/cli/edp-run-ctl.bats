@@ -466,3 +466,21 @@ queues_not_on() { [ "$(queue_threads "$1")" != "$2" ]; }
 		"edp-run: SIGHUP: the config stays as it was: not reloaded: ports: 2 ports -> 1 cannot change while the instance runs (restart it to change that)"
 	asked lab status '.config.generation == 2'
 }
+
+@test "a client of another user is refused and counted (SO_PEERCRED), once the file modes let it connect" {
+	[ "$(id -u)" = 0 ] || skip "needs root to connect as another user"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
+	# the socket is 0600 in a 0700 directory: another user cannot even
+	# connect; opened up here to reach the check behind the file modes
+	EDP_RUNDIR=$(mktemp -d /tmp/edp-peer.XXXXXX)
+	when_finished rm -rf "$EDP_RUNDIR"
+	chmod 711 "$EDP_RUNDIR"
+	lab peer
+	chmod 666 "$EDP_RUNDIR/peer.ctl"
+	# (it reads only: the refusal comes on connecting, before any request)
+	run setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 5 -u "UNIX-CONNECT:$EDP_RUNDIR/peer.ctl" -
+	assert_output '{"schema":1,"ok":false,"error":"permission denied: another user'"'"'s connection"}'
+	"$RUN" --stats peer --json | jq -e '.control.refused_peer == 1 and .control.requests == 0'
+	run "$RUN" ctl peer version --json # its owner still is served
+	assert_success
+}
