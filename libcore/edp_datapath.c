@@ -222,13 +222,18 @@ fail:
 	return NULL;
 }
 
+void edp_datapath_summary(const struct edp_datapath *dp, const struct edp_config *cfg, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u ports, %s, %u queues/port%s%s%s%s", cfg->n_ports, cfg->threads ? "threads" : "inline",
+		 dp->in.queues_per_port, cfg->has_firewall ? ", firewall" : "", cfg->has_router ? ", router" : "",
+		 cfg->has_switch ? ", switch" : "", cfg->ordered ? ", ordered" : "");
+}
+
 int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_error *err)
 {
 	const struct edp_config *cfg = dp->cfg;
 	char summary[128];
-	snprintf(summary, sizeof(summary), "%u ports, %s, %u queues/port%s%s%s%s", cfg->n_ports,
-		 cfg->threads ? "threads" : "inline", dp->in.queues_per_port, cfg->has_firewall ? ", firewall" : "",
-		 cfg->has_router ? ", router" : "", cfg->has_switch ? ", switch" : "", cfg->ordered ? ", ordered" : "");
+	edp_datapath_summary(dp, cfg, summary, sizeof(summary));
 	struct edp_stats_layout l = { .n_threads = dp->n_lanes, .n_queues = dp->in.n * dp->in.queues_per_port,
 				      .n_ports = cfg->n_ports, .config = summary };
 	for (uint32_t i = 0; i < cfg->n_ports; i++)

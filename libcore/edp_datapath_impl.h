@@ -68,4 +68,7 @@ struct edp_datapath {
 	double seconds;
 };
 
+/* The one-line summary of a config the stats segment shows. */
+void edp_datapath_summary(const struct edp_datapath *dp, const struct edp_config *cfg, char *buf, size_t size);
+
 #endif

@@ -131,7 +131,7 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 	s->uptime_s = real > h->start_ns ? (double)(real - h->start_ns) / 1e9 : 0;
 	s->interval_s = base ? (double)(mono - m->prev_mono_ns) / 1e9 : s->uptime_s;
 	double dt = s->interval_s;
-	snprintf(s->config, sizeof(s->config), "%s", h->config);
+	snprintf(s->config, sizeof(s->config), "%s", h->control.config);
 	s->n_threads = h->n_threads;
 	s->n_queues = h->n_queues;
 	s->n_ports = h->n_ports;

@@ -106,6 +106,7 @@ int edp_datapath_reload(struct edp_datapath *dp, const struct edp_config *cfg, s
 		struct edp_stats_control *b = edp_stats_control(dp->stats);
 		edp_stats_write_begin(&b->seq);
 		b->generation = pl->generation;
+		edp_datapath_summary(dp, cfg, b->config, sizeof(b->config));
 		edp_stats_write_end(&b->seq);
 	}
 	return 0;

@@ -38,7 +38,8 @@ struct edp_config_id {
 	uint64_t generation;
 };
 
-/* Make cfg the running config (and its generation the stats segment's):
+/* Make cfg the running config (its generation and summary the stats
+ * segment's):
  * 0, or EDP_ERR_RUNTIME with the reason when it asks for a change that
  * cannot apply live, or the pipeline's error (EDP_ERR_USAGE for a rule it
  * cannot take). cfg is not kept. */

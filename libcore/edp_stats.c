@@ -171,7 +171,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	h->start_cycles = edp_stats_cycles();
 	h->running = 1;
 	snprintf(h->name, sizeof(h->name), "%s", name);
-	snprintf(h->config, sizeof(h->config), "%s", l->config ? l->config : "");
+	snprintf(h->control.config, sizeof(h->control.config), "%s", l->config ? l->config : "");
 	for (uint32_t i = 0; i < l->n_ports; i++)
 		snprintf(edp_stats_port(w, i)->name, sizeof(edp_stats_port(w, i)->name), "%s",
 			 l->port_names[i] ? l->port_names[i] : "");
@@ -445,7 +445,7 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		goto out;
 	}
 	sanitize(c->name, sizeof(c->name));
-	sanitize(c->config, sizeof(c->config));
+	sanitize(c->control.config, sizeof(c->control.config));
 	for (uint32_t i = 0; i < c->n_ports; i++)
 		sanitize(snap->ports[i].name, sizeof(snap->ports[i].name));
 	for (uint32_t i = 0; i < EDP_STATS_EVENTS; i++) {

@@ -34,7 +34,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 6
+#define EDP_STATS_VERSION 7
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -84,6 +84,7 @@ struct edp_stats_control {
 	uint64_t unread;        /* clients dropped for not reading their reply in time */
 	uint32_t suspended;     /* the datapath takes no packet (edp-run ctl suspend) */
 	uint64_t generation;    /* of the config in force: 1 at start, one more a reload */
+	char config[128];       /* a one-line summary of it */
 };
 
 /* The head of the cleared block; the arrays of thread, queue, port and
@@ -105,7 +106,6 @@ struct edp_stats_header {
 	uint64_t start_cycles;  /* edp_stats_cycles at start */
 	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at start */
 	char name[EDP_NAME_MAX + 1];
-	char config[127];       /* a one-line summary of the configuration */
 	_Alignas(64) _Atomic uint32_t seq; /* guards what follows */
 	uint32_t running;       /* 0 once the run has ended (draining) */
 	uint64_t n_events;      /* events ever logged; the last 16 are kept */

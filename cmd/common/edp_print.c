@@ -234,7 +234,7 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	edp_json_fixed(&j, "uptime_s", uptime_s, 3);
 	edp_json_uint(&j, "start_time_ns", h->start_ns);
 	edp_json_uint(&j, "cycles_per_s", h->cycles_per_s);
-	edp_json_string(&j, "config", h->config);
+	edp_json_string(&j, "config", h->control.config);
 	edp_json_uint(&j, "config_generation", h->control.generation);
 	edp_json_uint(&j, "stats_clears", s->clears);
 	if (s->clears)
@@ -330,7 +330,7 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
 {
 	const struct edp_stats_header *h = &s->header;
-	fprintf(f, "instance %s, pid %d, up %.1f s, %s, config generation %llu%s\n", h->name, h->pid, uptime_s, h->config,
+	fprintf(f, "instance %s, pid %d, up %.1f s, %s, config generation %llu%s\n", h->name, h->pid, uptime_s, h->control.config,
 		(unsigned long long)h->control.generation,
 		!h->running ? " (ending)" : h->control.suspended ? " (suspended)" : "");
 	if (s->clears)

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct edp_stats_snapshot snap;
 	if (edp_stats_read("fuzz", &snap, &err) == 0) {
 		FUZZ_CHECK(snap.header.n_threads <= 4096 && snap.header.n_queues <= 65536);
-		for (const char *s = snap.header.config; *s; s++)
+		for (const char *s = snap.header.control.config; *s; s++)
 			FUZZ_CHECK(*s >= 0x20 && *s < 0x7f);
 		for (uint32_t i = 0; i < snap.header.n_ports; i++)
 			FUZZ_CHECK(strlen(snap.ports[i].name) < sizeof(snap.ports[i].name));

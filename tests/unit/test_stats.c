@@ -179,7 +179,7 @@ static void test_hostile_segment(void **state)
 	edp_stats_event(w, 1, 0.0f / 0.0f, 1.0f, "moved\ttab");
 	struct edp_stats_snapshot snap;
 	assert_int_equal(edp_stats_read("hostile", &snap, &err), 0);
-	assert_string_equal(snap.header.config, "a?[2Jb");
+	assert_string_equal(snap.header.control.config, "a?[2Jb");
 	assert_string_equal(snap.ports[0].name, "in?");
 	assert_string_equal(snap.header.events[0].what, "moved?tab");
 	assert_true(snap.header.events[0].spread_before == 0.0f);
