@@ -354,6 +354,12 @@ five_tuples() {
 	jq -e '.capacity >= 40 and .ageing_s == 60 and ([.macs[] | .port == "in" and .vlan == 0 and .age_s >= 0] | all)' m.json
 	run "$RUN" ctl lab macs
 	assert_line --index 4 --regexp '^  - mac: 02:01:00:00:00:[0-9a-f]{2}, vlan: 0, port: in, age_s: [0-9.]+$'
+	# a reload keeps what the switch learned, under the new ageing time
+	sed -i 's/ageing-s: 60/ageing-s: 120/' sw.yaml
+	"$RUN" ctl lab reload sw.yaml >/dev/null
+	"$RUN" ctl lab macs --json >m2.json
+	jq -e '.entries == 40 and .ageing_s == 120' m2.json
+	diff -u got.txt <(jq -r '.macs[].mac' m2.json | sort)
 	lab wire
 	run "$RUN" ctl wire macs
 	assert_failure 1
