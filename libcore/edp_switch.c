@@ -153,8 +153,6 @@ int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6]
 	return i < 0 ? -1 : sw->entries[i].port;
 }
 
-uint64_t edp_switch_ageing_ns(const struct edp_switch *sw) { return sw->ageing_ns; }
-
 void edp_switch_set_ageing_ns(struct edp_switch *sw, uint64_t ageing_ns) { sw->ageing_ns = ageing_ns; }
 
 void edp_switch_lock(struct edp_switch *sw) { pthread_mutex_lock(&sw->lock); }

@@ -48,9 +48,7 @@ uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t ma
 int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint64_t now_ns,
 		      uint32_t *bucket, uint32_t *entry);
 
-/* The ageing time, for the flow cache's freshness check; set it (a
- * reloaded config's) under the lock. */
-uint64_t edp_switch_ageing_ns(const struct edp_switch *sw);
+/* Set the ageing time (a reloaded config's), under the lock. */
 void edp_switch_set_ageing_ns(struct edp_switch *sw, uint64_t ageing_ns);
 
 /* The one writer's lock. */
