@@ -1,0 +1,373 @@
+#include "edp_checkpoint.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char MAGIC[8] = { 'E', 'D', 'P', 'C', 'K', 'P', 'T', '\n' };
+#define HEADER_BYTES 32   /* magic, version, flags, config hash, time */
+#define SECTION_HEAD 16   /* type, 0, length */
+#define MAC_BYTES 18
+#define FLOW_BYTES (2 + (uint64_t)sizeof(struct edp_flow_key))
+
+const char *edp_checkpoint_section_name(uint32_t type)
+{
+	static const char *const names[EDP_CK_SECTIONS] = { "end", "meta", "macs", "flows" };
+	return type < EDP_CK_SECTIONS ? names[type] : NULL;
+}
+
+uint32_t edp_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	static uint32_t table[256];
+	if (!table[1])
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+			table[i] = c;
+		}
+	const uint8_t *p = buf;
+	crc = ~crc;
+	while (len--)
+		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ---- writing ---- */
+
+struct out {
+	uint8_t *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+	if (o->oom)
+		return;
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		while (cap < o->len + n)
+			cap *= 2;
+		uint8_t *b = realloc(o->buf, cap);
+		if (!b) {
+			o->oom = true;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void put16(struct out *o, uint16_t v) { put(o, (uint8_t[2]){ (uint8_t)v, (uint8_t)(v >> 8) }, 2); }
+
+static void put32(struct out *o, uint32_t v)
+{
+	put16(o, (uint16_t)v);
+	put16(o, (uint16_t)(v >> 16));
+}
+
+static void put64(struct out *o, uint64_t v)
+{
+	put32(o, (uint32_t)v);
+	put32(o, (uint32_t)(v >> 32));
+}
+
+static void put_string(struct out *o, const char *s)
+{
+	size_t n = strnlen(s, EDP_PORT_NAME_MAX);
+	put16(o, (uint16_t)n);
+	put(o, s, n);
+}
+
+/* Frame the payload o holds as a section of `type` onto stream s. */
+static void section(struct out *s, uint32_t type, struct out *o, struct edp_checkpoint *ck)
+{
+	struct out head = { 0 };
+	put32(&head, type);
+	put32(&head, 0);
+	put64(&head, o->len);
+	uint32_t crc = edp_crc32c(0, head.buf, 4);
+	crc = edp_crc32c(crc, head.buf + 8, 8);
+	crc = edp_crc32c(crc, o->buf, o->len);
+	put(s, head.buf, head.len);
+	put(s, o->buf, o->len);
+	put32(s, crc);
+	s->oom |= head.oom || o->oom;
+	if (type < EDP_CK_SECTIONS)
+		ck->section_bytes[type] = SECTION_HEAD + o->len + 4;
+	ck->n_sections++;
+	free(head.buf);
+	free(o->buf);
+	*o = (struct out){ 0 };
+}
+
+int edp_checkpoint_write(FILE *f, const char *what, struct edp_checkpoint *ck, struct edp_error *err)
+{
+	struct out s = { 0 }, o = { 0 };
+	ck->n_sections = 0;
+	memset(ck->section_bytes, 0, sizeof(ck->section_bytes));
+	put(&s, MAGIC, sizeof(MAGIC));
+	put32(&s, EDP_CHECKPOINT_VERSION);
+	put32(&s, 0);
+	put64(&s, ck->config_hash);
+	put64(&s, ck->created_ns);
+	put_string(&o, ck->name);
+	put32(&o, ck->threads);
+	put32(&o, ck->n_ports);
+	for (uint32_t i = 0; i < ck->n_ports && i < EDP_MAX_PORTS; i++)
+		put_string(&o, ck->ports[i]);
+	section(&s, EDP_CK_META, &o, ck);
+	put32(&o, ck->n_macs);
+	for (uint32_t i = 0; i < ck->n_macs; i++) {
+		const struct edp_checkpoint_mac *m = &ck->macs[i];
+		put(&o, m->mac, 6);
+		put16(&o, m->vlan);
+		put16(&o, m->port);
+		put64(&o, m->seen_ns);
+	}
+	section(&s, EDP_CK_MACS, &o, ck);
+	put32(&o, ck->n_flows);
+	for (uint32_t i = 0; i < ck->n_flows; i++) {
+		put16(&o, ck->flows[i].thread);
+		put(&o, &ck->flows[i].key, sizeof(ck->flows[i].key));
+	}
+	section(&s, EDP_CK_FLOWS, &o, ck);
+	put32(&o, ck->n_sections);
+	section(&s, EDP_CK_END, &o, ck);
+	ck->bytes = s.len;
+	int rc = 0;
+	if (s.oom)
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory for the checkpoint", what);
+	else if (fwrite(s.buf, 1, s.len, f) != s.len || fflush(f) != 0)
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot write the checkpoint", what);
+	free(s.buf);
+	return rc;
+}
+
+/* ---- reading ---- */
+
+struct in {
+	const uint8_t *p;
+	size_t len, at;
+};
+
+static bool take(struct in *i, void *dst, size_t n)
+{
+	if (i->len - i->at < n)
+		return false;
+	memcpy(dst, i->p + i->at, n);
+	i->at += n;
+	return true;
+}
+
+static bool get16(struct in *i, uint16_t *v)
+{
+	uint8_t b[2];
+	if (!take(i, b, 2))
+		return false;
+	*v = (uint16_t)(b[0] | b[1] << 8);
+	return true;
+}
+
+static bool get32(struct in *i, uint32_t *v)
+{
+	uint16_t a, b;
+	if (!get16(i, &a) || !get16(i, &b))
+		return false;
+	*v = a | (uint32_t)b << 16;
+	return true;
+}
+
+static bool get64(struct in *i, uint64_t *v)
+{
+	uint32_t a, b;
+	if (!get32(i, &a) || !get32(i, &b))
+		return false;
+	*v = a | (uint64_t)b << 32;
+	return true;
+}
+
+/* A name: at most EDP_PORT_NAME_MAX printable bytes. */
+static bool get_string(struct in *i, char *dst)
+{
+	uint16_t n;
+	if (!get16(i, &n) || n > EDP_PORT_NAME_MAX || !take(i, dst, n))
+		return false;
+	dst[n] = 0;
+	for (uint16_t k = 0; k < n; k++)
+		if (dst[k] < 0x20 || dst[k] > 0x7e)
+			return false;
+	return true;
+}
+
+/* A section's payload, taken by its type. -1 with err set when it does
+ * not hold what its type says. */
+static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint32_t sections_before, const char *where,
+		   struct edp_error *err)
+{
+	uint32_t count;
+	switch (type) {
+	case EDP_CK_META:
+		if (!get_string(p, ck->name) || !get32(p, &ck->threads) || !get32(p, &ck->n_ports) ||
+		    ck->n_ports > EDP_MAX_PORTS)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: a name, a thread count or a port count that does not fit",
+					     where);
+		for (uint32_t k = 0; k < ck->n_ports; k++)
+			if (!get_string(p, ck->ports[k]))
+				return edp_error_set(err, EDP_ERR_RUNTIME, "%s: port %u's name does not fit", where, k + 1);
+		break;
+	case EDP_CK_MACS:
+		if (!get32(p, &count) || (p->len - p->at) / MAC_BYTES != count || (p->len - p->at) % MAC_BYTES)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: its count does not fit its length", where);
+		if (count && !(ck->macs = calloc(count, sizeof(*ck->macs))))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory for %u MACs", where, count);
+		for (uint32_t k = 0; k < count; k++) {
+			struct edp_checkpoint_mac *m = &ck->macs[k];
+			take(p, m->mac, 6);
+			get16(p, &m->vlan);
+			get16(p, &m->port);
+			get64(p, &m->seen_ns);
+		}
+		ck->n_macs = count;
+		break;
+	case EDP_CK_FLOWS:
+		if (!get32(p, &count) || (p->len - p->at) / FLOW_BYTES != count || (p->len - p->at) % FLOW_BYTES)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: its count does not fit its length", where);
+		if (count && !(ck->flows = calloc(count, sizeof(*ck->flows))))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory for %u flows", where, count);
+		for (uint32_t k = 0; k < count; k++) {
+			get16(p, &ck->flows[k].thread);
+			take(p, &ck->flows[k].key, sizeof(ck->flows[k].key));
+		}
+		ck->n_flows = count;
+		break;
+	case EDP_CK_END:
+		if (!get32(p, &count) || count != sections_before)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: says %u sections came before it, not %u", where,
+					     count, sections_before);
+		break;
+	}
+	if (p->at != p->len)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: %zu bytes more than it holds", where, p->len - p->at);
+	return 0;
+}
+
+int edp_checkpoint_parse(const uint8_t *buf, size_t len, const char *what, struct edp_checkpoint *ck,
+			 struct edp_error *err)
+{
+	memset(ck, 0, sizeof(*ck));
+	struct in i = { buf, len, 0 };
+	uint8_t magic[8];
+	uint32_t flags;
+	if (!take(&i, magic, 8) || memcmp(magic, MAGIC, 8) != 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: not an edp checkpoint (no EDPCKPT magic)", what);
+	if (!get32(&i, &ck->version) || !get32(&i, &flags) || !get64(&i, &ck->config_hash) || !get64(&i, &ck->created_ns))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated in its header", what);
+	if (ck->version != EDP_CHECKPOINT_VERSION || flags) {
+		uint32_t v = ck->version;
+		memset(ck, 0, sizeof(*ck));
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: checkpoint version %u%s; this edp reads version %d", what, v,
+				     flags ? " with flags" : "", EDP_CHECKPOINT_VERSION);
+	}
+	bool seen[EDP_CK_SECTIONS] = { false }, ended = false;
+	int rc = 0;
+	while (!rc && !ended) {
+		size_t at = i.at;
+		uint32_t type, zero;
+		uint64_t n;
+		char where[96];
+		if (i.at == i.len) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated at byte %zu: no end record", what, at);
+			break;
+		}
+		if (!get32(&i, &type) || !get32(&i, &zero) || !get64(&i, &n)) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated in the head of the section at byte %zu", what, at);
+			break;
+		}
+		const char *name = edp_checkpoint_section_name(type);
+		snprintf(where, sizeof(where), "section %u (%s) at byte %zu", ck->n_sections + 1, name ? name : "unknown", at);
+		if (!name || zero) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s: an unknown section type %u", what, where, type);
+			break;
+		}
+		if (seen[type]) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s: a second %s section", what, where, name);
+			break;
+		}
+		if (n > i.len - i.at || i.len - i.at - n < 4) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s: truncated (%llu bytes of payload and a CRC announced, %zu left)",
+					   what, where, (unsigned long long)n, i.len - i.at);
+			break;
+		}
+		uint32_t crc = edp_crc32c(0, buf + at, 4);
+		crc = edp_crc32c(crc, buf + at + 8, 8);
+		crc = edp_crc32c(crc, buf + i.at, (size_t)n);
+		struct in p = { buf + i.at, (size_t)n, 0 };
+		i.at += (size_t)n;
+		uint32_t want;
+		get32(&i, &want);
+		if (crc != want) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s: CRC mismatch", what, where);
+			break;
+		}
+		char full[sizeof(where) + 512];
+		snprintf(full, sizeof(full), "%s: %s", what, where);
+		rc = payload(&p, type, ck, ck->n_sections, full, err);
+		seen[type] = true;
+		ck->section_bytes[type] = SECTION_HEAD + n + 4;
+		ck->n_sections++;
+		ended = type == EDP_CK_END;
+	}
+	if (!rc && i.at != i.len)
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: %zu bytes after the end record", what, i.len - i.at);
+	if (!rc && (!seen[EDP_CK_META] || !seen[EDP_CK_MACS] || !seen[EDP_CK_FLOWS]))
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: no %s section", what,
+				   !seen[EDP_CK_META] ? "meta" : !seen[EDP_CK_MACS] ? "macs" : "flows");
+	if (rc) {
+		edp_checkpoint_free(ck);
+		return rc;
+	}
+	ck->bytes = len;
+	return 0;
+}
+
+int edp_checkpoint_read(FILE *f, const char *what, struct edp_checkpoint *ck, struct edp_error *err)
+{
+	memset(ck, 0, sizeof(*ck));
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= EDP_CHECKPOINT_MAX_BYTES) {
+				free(buf);
+				return edp_error_set(err, EDP_ERR_RUNTIME, "%s: larger than %llu bytes", what,
+						     (unsigned long long)EDP_CHECKPOINT_MAX_BYTES);
+			}
+			size_t more = cap ? cap * 2 : 65536;
+			uint8_t *b = realloc(buf, more);
+			if (!b) {
+				free(buf);
+				return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", what);
+			}
+			buf = b;
+			cap = more;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	int rc = ferror(f) ? edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot read", what)
+			   : edp_checkpoint_parse(buf, len, what, ck, err);
+	free(buf);
+	return rc;
+}
+
+void edp_checkpoint_free(struct edp_checkpoint *ck)
+{
+	free(ck->macs);
+	free(ck->flows);
+	memset(ck, 0, sizeof(*ck));
+}
