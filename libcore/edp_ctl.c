@@ -35,6 +35,8 @@ struct conn {
 	uint64_t deadline_ns; /* for its next request, or for its reply to be taken */
 	char *out;        /* a reply its client has not taken all of yet, or NULL */
 	size_t out_len, out_at;
+	int fds[EDP_CTL_MAX_FDS]; /* passed with the request being read (SCM_RIGHTS) */
+	int n_fds;
 	char buf[EDP_CTL_MAX_LINE];
 };
 
@@ -53,6 +55,7 @@ struct edp_ctl {
 	struct edp_stats_control *published; /* in the stats segment, or NULL */
 	pthread_mutex_t lock;              /* counts, for edp_ctl_counters */
 	struct conn conns[EDP_CTL_MAX_CLIENTS];
+	struct conn *answering;            /* whose request a handler runs for */
 };
 
 /* Count one more in `field` of the counters (the control thread only). */
@@ -234,10 +237,29 @@ static void refuse_and_close(int fd, const char *msg)
 	close(fd);
 }
 
+/* Close the descriptors a request came with that its handler did not take. */
+static void close_fds(struct conn *k)
+{
+	for (int i = 0; i < k->n_fds; i++)
+		close(k->fds[i]);
+	k->n_fds = 0;
+}
+
+int edp_ctl_take_fd(struct edp_ctl *c)
+{
+	struct conn *k = c->answering;
+	if (!k || !k->n_fds)
+		return -1;
+	int fd = k->fds[0];
+	memmove(k->fds, k->fds + 1, (size_t)--k->n_fds * sizeof(k->fds[0]));
+	return fd;
+}
+
 /* Close a connection (after telling it why, when there is a why); its
  * slot is free again. */
 static void drop(struct conn *k, const char *why)
 {
+	close_fds(k);
 	if (why)
 		refuse_and_close(k->fd, why);
 	else
@@ -340,7 +362,10 @@ static void answer_requests(struct edp_ctl *c, struct conn *k)
 		FILE *f = open_memstream(&k->out, &k->out_len);
 		if (!f)
 			return drop(k, NULL);
+		c->answering = k;
 		edp_ctl_answer(c, k->buf, f);
+		c->answering = NULL;
+		close_fds(k); /* they came with this request */
 		count(c, &c->counts.requests); /* before the reply: a client that has it sees it counted */
 		k->out_at = 0;
 		k->len -= line + 1;
@@ -365,9 +390,25 @@ static void serve_connection(struct edp_ctl *c, struct conn *k)
 		if (!send_reply(k))
 			return drop(k, NULL);
 	} else {
-		ssize_t n = recv(k->fd, k->buf + k->len, sizeof(k->buf) - k->len, MSG_DONTWAIT);
+		struct iovec iov = { k->buf + k->len, sizeof(k->buf) - k->len };
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(EDP_CTL_MAX_FDS * sizeof(int))];
+		} ctrl;
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctrl, .msg_controllen = sizeof(ctrl) };
+		ssize_t n = recvmsg(k->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
+		for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+				for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+					int fd;
+					memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+					if (k->n_fds < EDP_CTL_MAX_FDS)
+						k->fds[k->n_fds++] = fd;
+					else
+						close(fd);
+				}
 		if (n <= 0)
 			return drop(k, NULL);
 		k->len += (size_t)n;
@@ -522,6 +563,12 @@ void edp_ctl_destroy(struct edp_ctl *c)
 
 int edp_ctl_request(const char *name, const char *request, int timeout_ms, char **reply, struct edp_error *err)
 {
+	return edp_ctl_request_fd(name, request, -1, timeout_ms, reply, err);
+}
+
+int edp_ctl_request_fd(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply,
+		       struct edp_error *err)
+{
 	*reply = NULL;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	if (edp_rundir_file(name, ".ctl", path, sizeof(path), err))
@@ -535,7 +582,21 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
 				     name, path);
 	size_t len = strlen(request);
 	struct iovec iov[2] = { { (void *)request, len }, { "\n", 1 } };
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctrl;
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+	if (pass_fd >= 0) {
+		memset(&ctrl, 0, sizeof(ctrl));
+		m.msg_control = &ctrl;
+		m.msg_controllen = sizeof(ctrl);
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+	}
 	const char *why = sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(len + 1) ? NULL : "the request could not be sent";
 	char *buf = NULL, *nl = NULL;
 	size_t have = 0, cap = 0, scanned = 0; /* bytes known to hold no newline */

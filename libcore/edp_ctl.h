@@ -7,7 +7,10 @@
  * object (edp_json.h): {"schema":1,"ok":true,...} or
  * {"schema":1,"ok":false,"error":"..."}. A connection may carry any number
  * of requests, one after the other. `version` and `help` are built in; the
- * other commands are registered by the instance before it listens.
+ * other commands are registered by the instance before it listens. A
+ * request may come with up to EDP_CTL_MAX_FDS descriptors (SCM_RIGHTS,
+ * sent with its bytes) for its handler to take (edp_ctl_take_fd): where
+ * to write a checkpoint, say.
  *
  * Hostile clients never stall it or the datapath: a peer of another user
  * (SO_PEERCRED; root may) is refused; beyond EDP_CTL_MAX_CLIENTS
@@ -38,6 +41,7 @@
 #define EDP_CTL_MAX_ARGS 8
 #define EDP_CTL_MAX_COMMANDS 32
 #define EDP_CTL_PROTOCOL 1
+#define EDP_CTL_MAX_FDS 4 /* descriptors a request may come with */
 
 struct edp_ctl;
 
@@ -65,6 +69,11 @@ int edp_ctl_register(struct edp_ctl *c, const char *name, const char *usage, int
 int edp_ctl_on_signal(struct edp_ctl *c, int signo, const char *request,
 		      void (*report)(void *ctx, const char *reply), void *ctx);
 
+/* In a handler: a descriptor the request came with (SCM_RIGHTS), now the
+ * handler's to close, or -1 when there is none (left). Those not taken are
+ * closed once the request is answered. */
+int edp_ctl_take_fd(struct edp_ctl *c);
+
 /* Serve NAME.ctl from now on, publishing the counters to stats (may be
  * NULL). A socket file left by an instance that is gone is replaced; one
  * that answers is another instance's and is refused. Errors: the run
@@ -86,5 +95,10 @@ void edp_ctl_destroy(struct edp_ctl *c);
  * for the reply line; *reply gets it, without its newline (free it).
  * Errors (EDP_ERR_RUNTIME): no such instance, a stale socket, no reply. */
 int edp_ctl_request(const char *name, const char *request, int timeout_ms, char **reply, struct edp_error *err);
+
+/* The same, the request sent with descriptor pass_fd (SCM_RIGHTS; -1 for
+ * none), which the instance then holds too. */
+int edp_ctl_request_fd(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply,
+		       struct edp_error *err);
 
 #endif
