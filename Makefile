@@ -27,7 +27,7 @@ LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 LIB_SRC = $(wildcard libcore/*.c)
 LIB_OBJ = $(LIB_SRC:libcore/%.c=$(BUILD)/obj/%.o)
 LIB = $(BUILD)/libedp.a
-CMDS = edp-run edp-replay edp-top edp-assign
+CMDS = edp-run edp-replay edp-top edp-assign edp-migrate
 BINS = $(CMDS:%=$(BUILD)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -1,5 +1,6 @@
 /* edp-run: run the datapath over ports (pcap files, pipes). Options, one call
  * into libcore, and the summary. */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "edp_datapath.h"
 #include "edp_ledger.h"
 #include "edp_reload.h"
+#include "edp_state.h"
 #include "edp_run.h"
 #include "common/edp_ctl_print.h"
 #include "common/edp_print.h"
@@ -30,7 +32,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [-t N] [--ordered]\n"
-		"               [--loop N] [--duration S] [--name NAME] [--json[=FILE]] [-q]\n"
+		"               [--loop N] [--duration S] [--name NAME] [--restore FILE]\n"
+		"               [--json[=FILE]] [-q]\n"
 		"       " PROG " --stats [NAME] [--json]\n"
 		"       " PROG " ctl [NAME] COMMAND [ARG]... [--json]\n"
 		"Run the edp datapath: read packets from pcap/pcapng inputs, classify them\n"
@@ -57,6 +60,10 @@ static void usage(FILE *f)
 		"                          instance NAME (left out: the only one running);\n"
 		"                          commands: status, stop, suspend, resume,\n"
 		"                          rebalance, version, help\n"
+		"      --restore FILE      start warm from a checkpoint (edp-migrate save):\n"
+		"                          its switch MACs and flow-cache keys; '-' = stdin\n"
+		"      --allow-config-change  restore a checkpoint taken under another\n"
+		"                          config: its MACs only\n"
 		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
 		"  -q, --quiet             no summary on stderr\n"
 		"  -h, --help              this help\n"
@@ -220,10 +227,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },      { "threads", required_argument, NULL, 't' },
 		{ "ordered", no_argument, NULL, 'o' },      { "loop", required_argument, NULL, 'l' },
 		{ "duration", required_argument, NULL, 'd' }, { "name", required_argument, NULL, 'n' },
-		{ "stats", optional_argument, NULL, 's' },  { NULL, 0, NULL, 0 } };
+		{ "stats", optional_argument, NULL, 's' },  { "restore", required_argument, NULL, 'R' },
+		{ "allow-config-change", no_argument, NULL, 'A' }, { NULL, 0, NULL, 0 } };
 	const char *config_path = NULL, *json_path = NULL, *threads = NULL, *loop = NULL, *duration = NULL;
-	const char *name = NULL, *stats_name = NULL;
-	int json = 0, quiet = 0, stats = 0, c;
+	const char *name = NULL, *stats_name = NULL, *restore = NULL;
+	int json = 0, quiet = 0, stats = 0, allow_change = 0, c;
 	static struct run_args args = { .threads = -1, .loop = -1 }; /* the reloads' too: for the whole run */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:r:w:t:qhV", opts, NULL)) != -1) {
@@ -241,6 +249,8 @@ int main(int argc, char **argv)
 		case 'l': loop = optarg; break;
 		case 'd': duration = optarg; break;
 		case 'n': name = optarg; break;
+		case 'R': restore = optarg; break;
+		case 'A': allow_change = 1; break;
 		case 's':
 			stats = 1;
 			stats_name = optarg;
@@ -259,8 +269,11 @@ int main(int argc, char **argv)
 	if (name && !edp_rundir_name_valid(name))
 		return usage_error("--name: '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 
+	if (allow_change && !restore)
+		return usage_error("%s", "--allow-config-change goes with --restore");
 	struct edp_config cfg;
 	struct edp_error err = { 0 };
+	struct edp_checkpoint ck = { 0 };
 	if (config_path) {
 		if (edp_config_load(&cfg, config_path, &err)) {
 			fprintf(stderr, PROG ": %s\n", err.msg);
@@ -326,6 +339,22 @@ int main(int argc, char **argv)
 			goto out;
 		}
 
+	for (uint32_t i = 0; restore && !strcmp(restore, "-") && i < cfg.n_ports; i++)
+		if (cfg.ports[i].rx && !strcmp(cfg.ports[i].rx, "-")) {
+			rc = usage_error("--restore -: stdin is port %s's input", cfg.ports[i].name);
+			goto out;
+		}
+	if (restore) { /* read and checked whole before anything opens */
+		FILE *f = strcmp(restore, "-") ? fopen(restore, "rb") : stdin;
+		rc = f ? edp_checkpoint_read(f, restore, &ck, &err)
+		       : edp_error_set(&err, EDP_ERR_RUNTIME, "%s: %s", restore, strerror(errno));
+		if (f && f != stdin)
+			fclose(f);
+		if (rc) {
+			fprintf(stderr, PROG ": %s\n", err.msg);
+			goto out;
+		}
+	}
 	if (edp_ledger_check_ports(&cfg, &err)) { /* a port's device: ours in the ledger? */
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		rc = err.status;
@@ -349,6 +378,20 @@ int main(int argc, char **argv)
 		rc = err.status;
 		goto out;
 	}
+	if (restore) {
+		struct edp_restore_report rr;
+		if (edp_datapath_restore(dp, &ck, restore, allow_change, &rr, &err)) {
+			fprintf(stderr, PROG ": %s\n", err.msg);
+			edp_datapath_destroy(dp);
+			rc = err.status;
+			goto out;
+		}
+		if (!quiet)
+			fprintf(stderr, PROG ": restored %u MAC%s and %u flow%s from %s%s%s\n", rr.macs, rr.macs == 1 ? "" : "s",
+				rr.flows, rr.flows == 1 ? "" : "s", restore,
+				rr.macs_left ? " (its MACs not: the config has no switch)" : "",
+				rr.flows_left ? " (its flows not: another config)" : "");
+	}
 	if (duration) {
 		struct itimerval it = { { 0, 0 }, { (time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) } };
 		if (!it.it_value.tv_sec && !it.it_value.tv_usec)
@@ -368,7 +411,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	const char *instance = name ? name : "default"; /* as published */
-	struct edp_commands commands = { dp, instance, 0, stop_self, load_config, &args };
+	struct edp_commands commands = { .dp = dp, .name = instance, .stop = stop_self, .load = load_config, .ctx = &args };
 	struct edp_ctl *ctl = edp_ctl_create();
 	struct hup_report hup_ctx = { dp, quiet };
 	if (!ctl || edp_commands_register(ctl, &commands) ||
@@ -413,6 +456,7 @@ int main(int argc, char **argv)
 	if (edp_print_flush(PROG, stdout, "stdout"))
 		rc = rc ? rc : 1;
 out:
+	edp_checkpoint_free(&ck);
 	edp_config_free(&cfg);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
 #include "edp_reload.h"
+#include "edp_state.h"
 
 /* The config in force: "config":{"file","hash","generation"}. */
 static void config_id(struct edp_json *j, struct edp_datapath *dp)
@@ -379,8 +380,47 @@ static int stats_clear(void *aux, int argc, char **argv, struct edp_json *j, str
 	return 0;
 }
 
+/* save [--no-pause]: the state, as a checkpoint, to the descriptor the
+ * request came with; what it held and what the copy cost. */
+static int save(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	const struct edp_commands *env = aux;
+	bool pause = true;
+	if (argc == 2 && !strcmp(argv[1], "--no-pause"))
+		pause = false;
+	else if (argc > 1)
+		return edp_error_set(err, EDP_ERR_USAGE, "usage: save [--no-pause]");
+	int fd = edp_ctl_take_fd(env->ctl);
+	if (fd < 0)
+		return edp_error_set(err, EDP_ERR_USAGE,
+				     "save writes to a file passed with the request (SCM_RIGHTS): edp-migrate save does");
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	}
+	struct edp_checkpoint ck;
+	struct edp_save_report r;
+	int rc = edp_datapath_save(env->dp, env->name, pause, &ck, &r, err) ||
+		 edp_checkpoint_write(f, "the checkpoint", &ck, err);
+	if (fclose(f) != 0 && !rc)
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "the checkpoint: cannot write it");
+	if (!rc) {
+		edp_json_uint(j, "macs", ck.n_macs);
+		edp_json_uint(j, "flows", ck.n_flows);
+		edp_json_uint(j, "bytes", ck.bytes);
+		edp_json_bool(j, "paused", r.paused);
+		edp_json_bool(j, "drained", r.drained);
+		edp_json_fixed(j, "pause_ms", r.pause_ms, 3);
+		edp_json_fixed(j, "copy_ms", r.copy_ms, 3);
+	}
+	edp_checkpoint_free(&ck);
+	return rc ? -1 : 0;
+}
+
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
+	env->ctl = c;
 	if (!env->start_ns)
 		env->start_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env) ||
@@ -392,7 +432,8 @@ int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 		       edp_ctl_register(c, "macs", "", 0, 0, macs, env) ||
 		       edp_ctl_register(c, "stats-clear", "", 0, 0, stats_clear, env) ||
 		       edp_ctl_register(c, "pin", "PORT:QUEUE CPU", 2, 2, pin, env) ||
-		       edp_ctl_register(c, "unpin", "PORT:QUEUE", 1, 1, pin, env)
+		       edp_ctl_register(c, "unpin", "PORT:QUEUE", 1, 1, pin, env) ||
+		       edp_ctl_register(c, "save", "[--no-pause]", 0, 1, save, env)
 		       ? -1
 		       : 0;
 }

@@ -13,8 +13,14 @@
  *            running one stays
  *   flows [--limit N]  the threads' flow-cache entries (edp_flowcache_dump)
  *   macs     the learning switch's table
+ *   stats-clear  the live counters to zero (edp_datapath_clear_stats)
+ *   pin PORT:QUEUE CPU, unpin PORT:QUEUE  bind a receive queue to the
+ *            worker on CPU, or let the balancer move it (edp_datapath_pin)
+ *   save [--no-pause]  the instance's state as a checkpoint (edp_state.h),
+ *            written to the descriptor the request came with
  * Each handler reads what the datapath publishes for it; none waits for a
- * datapath thread.
+ * datapath thread (save waits, with its pause, for the packets read to be
+ * processed: at most a second).
  */
 #ifndef EDP_COMMANDS_H
 #define EDP_COMMANDS_H
@@ -33,6 +39,7 @@ struct edp_commands {
 	 * file's) */
 	int (*load)(void *ctx, const char *file, struct edp_config *cfg, struct edp_error *err);
 	void *ctx;
+	struct edp_ctl *ctl;          /* set by edp_commands_register */
 };
 
 /* Register the commands on c; env must outlive c. 0 or -1. */

@@ -6,7 +6,7 @@ load helper
 TOP=$BATS_TEST_DIRNAME/../..
 
 @test "every long option in each binary's --help is in its man page and its completions" {
-	for b in edp-run edp-replay edp-top edp-assign; do
+	for b in edp-run edp-replay edp-top edp-assign edp-migrate; do
 		opts=$("$EDP_BUILD/$b" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 		[ -n "$opts" ]
 		page=$(MANWIDTH=200 man -l "$TOP/man/$b.1" 2>/dev/null)
@@ -19,7 +19,7 @@ TOP=$BATS_TEST_DIRNAME/../..
 }
 
 @test "every binary: a bad option is one line naming it, the --help hint, exit 2" {
-	for b in edp-run edp-replay edp-top edp-assign; do
+	for b in edp-run edp-replay edp-top edp-assign edp-migrate; do
 		for arg in --frobnicate -Z --help=1; do
 			run "$EDP_BUILD/$b" "$arg"
 			assert_failure 2
@@ -164,6 +164,9 @@ keys_documented() {
 	start_run docs -c s.yaml --loop 0 -r uplink=in.pcap -w /dev/null -q --duration 20
 	"$RUN" --stats docs --json >stats.json
 	"$EDP_BUILD/edp-top" -b --json -n 2 -d 0.2 docs >top.json
+	# edp-migrate: a save's report and a checkpoint's
+	"$EDP_BUILD/edp-migrate" save docs -o ck.bin --json >migrate.json
+	"$EDP_BUILD/edp-migrate" inspect ck.bin --json >>migrate.json
 	# edp-replay: top speed, a rate, the capture's gaps
 	"$REPLAY" -T -q in.pcap -w r1.pcap --json=replay.json
 	"$REPLAY" --pps 100000 -q in.pcap -w r2.pcap --json >>replay.json
@@ -175,7 +178,7 @@ keys_documented() {
 	as() { "$EDP_BUILD/edp-assign" "$@" --sysfs-root "$SYS" --json; }
 	{ as devices && as plan w --need nic:1 && as claim w --need nic:1 && as list && as check &&
 		as release w; } >assign.json
-	for f in run stats top replay assign; do
+	for f in run stats top replay assign migrate; do
 		run jq -se "length >= 1 and all(.schema == 1)" $f.json
 		assert_success
 	done
@@ -184,6 +187,7 @@ keys_documented() {
 	json_keys <top.json | keys_documented edp-top.1
 	json_keys <replay.json | keys_documented edp-replay.1
 	json_keys <assign.json | keys_documented edp-assign.1
+	json_keys <migrate.json | keys_documented edp-migrate.1
 	# the drop reasons, keys of "drops" in edp-run's and edp-top's JSON, are
 	# edp-run(1)'s
 	jq -r '.drops | keys[]' run.json top.json | sort -u | keys_documented edp-run.1

@@ -56,7 +56,7 @@ static struct edp_ctl *server(void)
 	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
 	FUZZ_CHECK(dp);
 	FUZZ_CHECK(edp_datapath_publish(dp, "fuzzcmd", &err) == 0);
-	env = (struct edp_commands){ dp, "fuzzcmd", 0, stop, load, NULL };
+	env = (struct edp_commands){ .dp = dp, .name = "fuzzcmd", .stop = stop, .load = load };
 	FUZZ_CHECK((c = edp_ctl_create()));
 	FUZZ_CHECK(edp_commands_register(c, &env) == 0);
 	return c;

@@ -1,0 +1,31 @@
+# bash completion for edp-migrate(1)
+_edp_migrate() {
+	local cur prev
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	case $prev in
+	-o | --output)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	esac
+	if ((COMP_CWORD == 1)); then
+		COMPREPLY=($(compgen -W 'save inspect -h --help -V --version' -- "$cur"))
+		return
+	fi
+	case ${COMP_WORDS[1]} in
+	save)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-o --output --no-pause --json' -- "$cur"))
+		else # the running instances: $EDP_RUNDIR/NAME.ctl
+			local d=${EDP_RUNDIR:-/run/edp}
+			COMPREPLY=($(compgen -W "$(ls "$d" 2>/dev/null | sed -n 's/\.ctl$//p')" -- "$cur"))
+		fi ;;
+	inspect)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--json' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi ;;
+	esac
+}
+complete -F _edp_migrate edp-migrate

@@ -1,0 +1,208 @@
+#include "edp_state.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "edp_clock.h"
+#include "edp_datapath_impl.h"
+#include "edp_tlb.h"
+
+/* Until every packet read has been processed (as the reader and the lanes
+ * count them: monitoring reads of counters their threads own), or
+ * timeout_ns. Whether it got there. */
+static bool wait_drained(struct edp_datapath *dp, uint64_t timeout_ns)
+{
+	uint64_t until = edp_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
+	for (;;) {
+		uint64_t read = 0, done = 0;
+		for (uint32_t p = 0; p < dp->cfg->n_ports; p++)
+			read += __atomic_load_n(&dp->in.rx[p].packets, __ATOMIC_RELAXED);
+		for (uint32_t l = 0; l < dp->n_lanes; l++)
+			done += __atomic_load_n(&dp->lanes[l].packets_in, __ATOMIC_RELAXED);
+		if (done >= read)
+			return true;
+		if (edp_clock_ns(CLOCK_MONOTONIC) >= until)
+			return false;
+		nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+	}
+}
+
+/* The switch's MACs into ck. */
+static int save_macs(struct edp_pipeline *pl, struct edp_checkpoint *ck, struct edp_error *err)
+{
+	if (!pl->sw)
+		return 0;
+	uint32_t cap = edp_switch_capacity(pl->sw);
+	struct edp_switch_entry *e = malloc((size_t)cap * sizeof(*e));
+	ck->macs = malloc((size_t)cap * sizeof(*ck->macs));
+	if (!e || !ck->macs) {
+		free(e);
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for %u MACs", cap);
+	}
+	edp_switch_lock(pl->sw);
+	uint32_t n = edp_switch_dump(pl->sw, e, cap);
+	edp_switch_unlock(pl->sw);
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_checkpoint_mac *m = &ck->macs[i];
+		memcpy(m->mac, e[i].mac, 6);
+		m->vlan = e[i].vlan;
+		m->port = e[i].port;
+		m->seen_ns = e[i].seen_ns;
+	}
+	ck->n_macs = n;
+	free(e);
+	return 0;
+}
+
+/* Every thread's flow-cache keys of the running config into ck. */
+static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, struct edp_checkpoint *ck, struct edp_error *err)
+{
+	uint64_t cap = 0, most = 0;
+	for (uint32_t l = 0; l < dp->n_lanes; l++) {
+		uint32_t c = edp_flowcache_capacity(dp->lanes[l].fc);
+		cap += c;
+		most = c > most ? c : most;
+	}
+	struct edp_flowcache_entry *e = malloc(most * sizeof(*e));
+	ck->flows = malloc(cap * sizeof(*ck->flows));
+	if (!e || !ck->flows) {
+		free(e);
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for %llu flows", (unsigned long long)cap);
+	}
+	for (uint32_t l = 0; l < dp->n_lanes; l++) {
+		/* a thread that has not taken the running config holds none of its verdicts */
+		if (atomic_load_explicit(&dp->lanes[l].pl, memory_order_acquire) != pl)
+			continue;
+		uint32_t n = edp_flowcache_dump(dp->lanes[l].fc, e, edp_flowcache_capacity(dp->lanes[l].fc));
+		for (uint32_t i = 0; i < n; i++)
+			ck->flows[ck->n_flows++] = (struct edp_checkpoint_flow){ (uint16_t)l, e[i].key };
+	}
+	free(e);
+	return 0;
+}
+
+int edp_datapath_save(struct edp_datapath *dp, const char *name, bool pause, struct edp_checkpoint *ck,
+		      struct edp_save_report *report, struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	memset(ck, 0, sizeof(*ck));
+	memset(report, 0, sizeof(*report));
+	ck->version = EDP_CHECKPOINT_VERSION;
+	ck->config_hash = dp->config_hash;
+	ck->created_ns = edp_clock_ns(CLOCK_REALTIME);
+	snprintf(ck->name, sizeof(ck->name), "%s", name);
+	ck->threads = cfg->threads;
+	ck->n_ports = cfg->n_ports;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		snprintf(ck->ports[i], sizeof(ck->ports[i]), "%s", cfg->ports[i].name);
+	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
+	/* the pause is not an operator's suspend: not counted as one */
+	bool was = pause && atomic_exchange(&dp->in.suspended, 1);
+	report->paused = pause;
+	report->drained = pause && wait_drained(dp, 1000000000ull);
+	uint64_t t1 = edp_clock_ns(CLOCK_MONOTONIC);
+	struct edp_pipeline *pl = atomic_load(&dp->pipeline); /* a reload is the caller's thread's */
+	int rc = save_macs(pl, ck, err) || save_flows(dp, pl, ck, err) ? -1 : 0;
+	uint64_t t2 = edp_clock_ns(CLOCK_MONOTONIC);
+	if (pause && !was)
+		atomic_store(&dp->in.suspended, 0);
+	report->copy_ms = (double)(t2 - t1) / 1e6;
+	report->pause_ms = pause ? (double)(edp_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6 : 0;
+	if (rc) {
+		free(ck->macs);
+		free(ck->flows);
+		memset(ck, 0, sizeof(*ck));
+		return err ? err->status : EDP_ERR_RUNTIME;
+	}
+	return 0;
+}
+
+/* Where a flow's packets will meet a flow cache, as the run that starts
+ * will send them: the lane that owns its receive queue at the start (the
+ * queue its RSS hash picks on its input, placed as edp_worker places
+ * queues), and the hash that lane looks it up by (the RSS-based one when
+ * its packets come with an RSS hash: more than one queue a port). */
+static struct edp_lane *flow_lane(struct edp_datapath *dp, const int32_t *owner, const struct edp_flow_key *key,
+				  uint32_t *hash)
+{
+	uint32_t qpp = dp->in.queues_per_port, input = 0;
+	while (input < dp->in.n && dp->in.of[input].port != key->in_port)
+		input++;
+	uint32_t rss = edp_flow_rss_hash(key);
+	*hash = qpp > 1 ? edp_flow_cache_hash(rss, key) : edp_flow_hash(key);
+	if (!owner || input == dp->in.n)
+		return &dp->lanes[0];
+	uint32_t q = input * qpp + (qpp > 1 ? edp_flow_rss_queue(rss, qpp) : 0);
+	return &dp->lanes[owner[q] >= 0 && (uint32_t)owner[q] < dp->n_lanes ? owner[q] : 0];
+}
+
+int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *ck, const char *what,
+			 bool allow_config_change, struct edp_restore_report *report, struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	memset(report, 0, sizeof(*report));
+	bool same = ck->n_ports == cfg->n_ports;
+	for (uint32_t i = 0; same && i < cfg->n_ports; i++)
+		same = !strcmp(ck->ports[i], cfg->ports[i].name);
+	if (!same) {
+		char theirs[256] = "", ours[256] = "";
+		for (uint32_t i = 0, n = 0; i < ck->n_ports && n < sizeof(theirs); i++)
+			n += (uint32_t)snprintf(theirs + n, sizeof(theirs) - n, "%s%s", i ? ", " : "", ck->ports[i]);
+		for (uint32_t i = 0, n = 0; i < cfg->n_ports && n < sizeof(ours); i++)
+			n += (uint32_t)snprintf(ours + n, sizeof(ours) - n, "%s%s", i ? ", " : "", cfg->ports[i].name);
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: its ports (%s) are not the config's (%s)", what, theirs, ours);
+	}
+	for (uint32_t i = 0; i < ck->n_macs; i++)
+		if (ck->macs[i].port >= cfg->n_ports || ck->macs[i].vlan > 4095)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: MAC %u: port %u, VLAN %u: not this config's", what,
+					     i + 1, ck->macs[i].port, ck->macs[i].vlan);
+	for (uint32_t i = 0; i < ck->n_flows; i++)
+		if (ck->flows[i].key.in_port >= cfg->n_ports)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: flow %u: port %u: the config has %u", what, i + 1,
+					     ck->flows[i].key.in_port, cfg->n_ports);
+	bool flows = ck->config_hash == dp->config_hash;
+	if (!flows && !allow_config_change)
+		return edp_error_set(err, EDP_ERR_RUNTIME,
+				     "%s was taken under another config (fnv1a64:%016llx; this one is fnv1a64:%016llx): "
+				     "--allow-config-change carries its MACs only",
+				     what, (unsigned long long)ck->config_hash, (unsigned long long)dp->config_hash);
+	struct edp_pipeline *pl = atomic_load(&dp->pipeline);
+	uint64_t now = 0;
+	if (pl->sw) {
+		uint32_t bucket;
+		edp_switch_lock(pl->sw);
+		for (uint32_t i = 0; i < ck->n_macs; i++) {
+			const struct edp_checkpoint_mac *m = &ck->macs[i];
+			edp_switch_learn(pl->sw, m->vlan, m->mac, m->port, m->seen_ns, &bucket);
+			now = m->seen_ns > now ? m->seen_ns : now;
+		}
+		edp_switch_unlock(pl->sw);
+		report->macs = ck->n_macs;
+	} else {
+		report->macs_left = ck->n_macs;
+	}
+	if (!flows) {
+		report->flows_left = ck->n_flows;
+		return 0;
+	}
+	/* the queues' first owners, as edp_worker will place them */
+	uint32_t nq = dp->in.n * dp->in.queues_per_port;
+	int32_t *owner = dp->cfg->threads > 1 ? calloc(nq ? nq : 1, sizeof(*owner)) : NULL;
+	if (dp->cfg->threads > 1 && !owner)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	if (owner)
+		edp_tlb_place(dp->queue_node, dp->queue_pin, nq, dp->worker_node, dp->cfg->threads, owner);
+	for (uint32_t i = 0; i < ck->n_flows; i++) {
+		const struct edp_flow_key *key = &ck->flows[i].key;
+		struct edp_action_prog prog;
+		uint32_t hash;
+		struct edp_lane *lane = flow_lane(dp, owner, key, &hash);
+		edp_pipeline_classify(pl, key, now, &prog);
+		edp_flowcache_insert(lane->fc, key, hash, &prog, now);
+	}
+	free(owner);
+	report->flows = ck->n_flows;
+	return 0;
+}

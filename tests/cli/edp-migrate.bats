@@ -1,0 +1,187 @@
+#!/usr/bin/env bats
+# edp-migrate: checkpoints of a running instance (save, inspect) and
+# edp-run --restore; hostile checkpoints.
+load helper
+bats_require_minimum_version 1.5.0
+
+MIGRATE=$EDP_BUILD/edp-migrate
+
+# three ports: a and b read vports, c only writes; a learning switch
+switch3() {
+	printf 'ports:\n  - { name: a, rx: vport, tx: a.pcap }\n  - { name: b, rx: vport, tx: b.pcap }\n  - { name: c, tx: c.pcap }\npipeline:\n  switch: { ageing-s: 3600 }\n' >sw.yaml
+}
+
+@test "save: the running instance's MACs and flows, as ctl sees them; inspect reads them back" {
+	"$GEN" flows=30,packets=600,proto=mix,seed=9 in.pcap
+	switch3
+	start_run lab -c sw.yaml -t 2 -q
+	wait_for test -e "$EDP_RUNDIR/lab.a.vport"
+	"$REPLAY" -T in.pcap --to lab:a -q
+	wait_tx lab 2 -eq 600
+	run "$MIGRATE" save lab -o ck.bin --json
+	assert_success
+	echo "$output" | jq -e '.macs == 30 and .flows == 30 and .paused == true and .drained == true
+		and .pause_ms >= .copy_ms and .bytes > 0'
+	assert_equal "$(stat -c %a ck.bin)" 600
+	assert_equal "$(stat -c %s ck.bin)" "$(echo "$output" | jq .bytes)"
+	run "$MIGRATE" inspect ck.bin --json
+	assert_success
+	echo "$output" | jq -e --arg hash "$(fnv1a64 sw.yaml)" '.schema == 1 and .version == 1 and .name == "lab"
+		and .threads == 2 and .ports == ["a", "b", "c"] and .macs == 30 and .flows == 30 and .config_hash == $hash
+		and .sections.meta > 0 and .sections.macs == 20 + 4 + 30 * 18 and .sections.flows == 20 + 4 + 30 * 66
+		and .sections.end == 24 and .bytes == 32 + .sections.meta + .sections.macs + .sections.flows + .sections.end'
+	run "$MIGRATE" inspect ck.bin
+	assert_line --index 0 "ck.bin: edp checkpoint version 1, $(stat -c %s ck.bin) bytes"
+	assert_line --index 4 "  macs 30, flows 30"
+	# the same through a pipe, without the pause
+	"$MIGRATE" save lab -o - --no-pause 2>save.err | "$MIGRATE" inspect - --json | jq -e '.macs == 30 and .flows == 30'
+	grep -qx 'paused: false' save.err
+	# the MACs are the ones tshark reads as sources
+	tshark -r in.pcap -T fields -e eth.src 2>/dev/null | sort -u >want.txt
+	"$RUN" ctl lab macs --json | jq -r '.macs[].mac' | sort >got.txt
+	diff -u want.txt got.txt
+}
+
+# fnv1a64 FILE: as edp-run ctl status gives a config's hash
+fnv1a64() {
+	od -An -tu1 -v "$1" | tr -s ' ' '\n' | grep . | {
+		h=$((0xcbf29ce484222325))
+		while read -r b; do h=$(((h ^ b) * 0x100000001b3)); done
+		printf 'fnv1a64:%016x\n' "$h"
+	}
+}
+
+@test "restore: an instance started from a checkpoint forwards as the one it was taken from would have" {
+	"$GEN" flows=20,packets=400,seed=3 t.pcap
+	switch3
+	# S: 02:00:00:00:00:01 speaks on a (flooded to b and c: learned), then a
+	# checkpoint, then 02:00:00:00:00:02 answers it on b: only to a
+	start_run src -c sw.yaml -t 0 --ordered -q
+	wait_for test -e "$EDP_RUNDIR/src.a.vport"
+	"$REPLAY" -T t.pcap --src-mac 02:00:00:00:00:01 --to src:a -q
+	wait_tx src 2 -eq 400
+	"$MIGRATE" save src -o ck.bin 2>/dev/null
+	"$REPLAY" -T t.pcap --src-mac 02:00:00:00:00:02 --dst-mac 02:00:00:00:00:01 --to src:b -q
+	wait_tx src 0 -eq 400
+	stop_pid "$pid"
+	mv a.pcap src-a.pcap
+	mv c.pcap src-c.pcap
+	# T: restored, then the answer alone: to a only, the same bytes as S's
+	for t in 0 1 2; do
+		start_run dst -c sw.yaml -t "$t" --ordered --restore ck.bin --json=dst.json 2>dst.err
+		grep -qx "edp-run: restored 1 MAC and 20 flows from ck.bin" dst.err
+		wait_for test -e "$EDP_RUNDIR/dst.b.vport"
+		"$REPLAY" -T t.pcap --src-mac 02:00:00:00:00:02 --dst-mac 02:00:00:00:00:01 --to dst:b -q
+		wait_tx dst 0 -eq 400
+		stop_pid "$pid"
+		same_bytes a.pcap src-a.pcap
+		assert_equal "$(count c.pcap)" 0
+		jq -e '.packets_in == 400 and .packets_forwarded == 400' dst.json
+	done
+	# the control: without the checkpoint the answer floods to c as well
+	start_run cold -c sw.yaml -t 0 --ordered -q
+	wait_for test -e "$EDP_RUNDIR/cold.b.vport"
+	"$REPLAY" -T t.pcap --src-mac 02:00:00:00:00:02 --dst-mac 02:00:00:00:00:01 --to cold:b -q
+	wait_tx cold 0 -eq 400
+	stop_pid "$pid"
+	assert_equal "$(count c.pcap)" 400
+}
+
+@test "restore: a warm start, every flow in the cache from the first packet" {
+	"$GEN" flows=50,packets=2000,proto=mix,seed=42 in.pcap
+	printf 'ports:\n  - name: in\n  - name: out\npipeline:\n  firewall: { default: allow, rules: [ { proto: udp, dst-port: 53, action: drop } ] }\n' >fw.yaml
+	for t in 0 1 2; do
+		start_run lab -c fw.yaml -t "$t" --loop 0 -r in.pcap -w /dev/null -q
+		"$MIGRATE" save lab -o "ck$t.bin" 2>/dev/null
+		stop_pid "$pid"
+		"$MIGRATE" inspect "ck$t.bin" --json | jq -e '.flows == 50'
+		run "$RUN" -c fw.yaml -t "$t" --ordered --restore "ck$t.bin" -r in.pcap -w out.pcap --json=warm.json
+		assert_success
+		jq -e '.flow_cache.misses == 0 and .flow_cache.hits == 2000' warm.json
+		"$RUN" -c fw.yaml -t "$t" --ordered -r in.pcap -w cold.pcap -q --json=cold.json
+		jq -e '.flow_cache.misses == 50' cold.json
+		same_bytes out.pcap cold.pcap
+	done
+	# another config: refused, or its MACs only when allowed
+	printf 'ports:\n  - name: in\n  - name: out\n' >other.yaml
+	run "$RUN" -c other.yaml --restore ck0.bin -r in.pcap -w out.pcap
+	assert_failure 1
+	assert_output --regexp "^edp-run: ck0.bin was taken under another config \(fnv1a64:[0-9a-f]{16}; this one is fnv1a64:[0-9a-f]{16}\): --allow-config-change carries its MACs only$"
+	run "$RUN" -c other.yaml --restore ck0.bin --allow-config-change -r in.pcap -w out.pcap -q --json=j.json
+	assert_success
+	jq -e '.flow_cache.misses == 50' j.json
+	run "$RUN" -c other.yaml --restore ck0.bin --allow-config-change -r in.pcap -w out.pcap
+	assert_line --index 0 "edp-run: restored 0 MACs and 0 flows from ck0.bin (its flows not: another config)"
+	printf 'ports:\n  - name: x\n  - name: out\n' >ports.yaml
+	run "$RUN" -c ports.yaml --restore ck0.bin --allow-config-change -r in.pcap -w out.pcap
+	assert_failure 1
+	assert_output "edp-run: ck0.bin: its ports (in, out) are not the config's (x, out)"
+	run "$RUN" --allow-config-change -r in.pcap -w out.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-run: --allow-config-change goes with --restore"
+	run "$RUN" --restore - -r - -w out.pcap </dev/null
+	assert_failure 2
+	assert_line --index 0 "edp-run: --restore -: stdin is port in's input"
+}
+
+@test "hostile checkpoints: truncated at each section, flipped, empty, not one; refused with exit 1 before anything runs" {
+	"$GEN" flows=10,packets=100,seed=1 in.pcap
+	start_run lab --loop 0 -r in.pcap -w /dev/null -q
+	"$MIGRATE" save lab -o ck.bin 2>/dev/null
+	stop_pid "$pid"
+	read -r meta macs flows end < <("$MIGRATE" inspect ck.bin --json | jq -r '.sections | "\(.meta) \(.macs) \(.flows) \(.end)"')
+	at_macs=$((32 + meta)) at_flows=$((32 + meta + macs)) at_end=$((32 + meta + macs + flows))
+	for cut in 0 7 20 32 $at_macs $at_flows $at_end $((at_end + end - 1)); do
+		head -c "$cut" ck.bin >cut.bin
+		run "$MIGRATE" inspect cut.bin
+		assert_failure 1
+		run "$RUN" --restore cut.bin -r in.pcap -w out.pcap
+		assert_failure 1
+		[ ! -e out.pcap ]
+	done
+	head -c "$at_flows" ck.bin >cut.bin
+	run "$MIGRATE" inspect cut.bin
+	assert_output "edp-migrate: cut.bin: truncated at byte $at_flows: no end record"
+	head -c $((at_flows + 20)) ck.bin >cut.bin
+	run "$MIGRATE" inspect cut.bin
+	assert_output "edp-migrate: cut.bin: section 3 (flows) at byte $at_flows: truncated ($((flows - 20)) bytes of payload and a CRC announced, 4 left)"
+	cp ck.bin flip.bin
+	printf '\377' | dd of=flip.bin bs=1 seek=$((at_macs + 20)) conv=notrunc 2>/dev/null
+	run "$MIGRATE" inspect flip.bin
+	assert_failure 1
+	assert_output "edp-migrate: flip.bin: section 2 (macs) at byte $at_macs: CRC mismatch"
+	run "$RUN" --restore flip.bin -r in.pcap -w out.pcap
+	assert_failure 1
+	assert_output "edp-run: flip.bin: section 2 (macs) at byte $at_macs: CRC mismatch"
+	: >empty.bin
+	run "$MIGRATE" inspect empty.bin
+	assert_output "edp-migrate: empty.bin: not an edp checkpoint (no EDPCKPT magic)"
+	run "$MIGRATE" inspect in.pcap
+	assert_output "edp-migrate: in.pcap: not an edp checkpoint (no EDPCKPT magic)"
+	run "$MIGRATE" inspect nosuch.bin
+	assert_failure 1
+	assert_output "edp-migrate: nosuch.bin: No such file or directory"
+}
+
+@test "save: wrong requests, no instance, and the control socket without a file" {
+	run "$MIGRATE" save nosuch -o ck.bin
+	assert_failure 1
+	assert_output "edp-migrate: no instance 'nosuch' is running (no $EDP_RUNDIR/nosuch.ctl)"
+	run "$MIGRATE" save lab
+	assert_failure 2
+	assert_line --index 0 "edp-migrate: save: where to? -o FILE, or -o - for stdout"
+	run "$MIGRATE" save lab -o - --json
+	assert_failure 2
+	assert_line --index 0 "edp-migrate: --json needs -o FILE: stdout carries the checkpoint"
+	run "$MIGRATE" frob
+	assert_failure 2
+	assert_line --index 0 "edp-migrate: unknown command 'frob' (save, inspect)"
+	run "$MIGRATE"
+	assert_failure 2
+	assert_line --index 0 "edp-migrate: which command? (save, inspect)"
+	"$GEN" flows=10,packets=100,seed=1 in.pcap
+	start_run lab --loop 0 -r in.pcap -w /dev/null -q
+	run "$RUN" ctl lab save
+	assert_failure 2
+	assert_output "edp-run: lab: save writes to a file passed with the request (SCM_RIGHTS): edp-migrate save does"
+}
