@@ -229,7 +229,7 @@ static int flows(void *aux, int argc, char **argv, struct edp_json *j, struct ed
 		 * last one's verdicts, which it will never use: none to show */
 		if (atomic_load_explicit(&dp->lanes[l].pl, memory_order_acquire) != current)
 			continue;
-		uint32_t max = edp_flowcache_capacity(dp->lanes[l].fc);
+		uint32_t max = edp_flowcache_dump_room(dp->lanes[l].fc);
 		if (limit - shown < max) /* one more than fits: were there more? */
 			max = (uint32_t)(limit - shown) + 1;
 		if (!(got[l] = malloc((size_t)max * sizeof(**got)))) {

@@ -153,6 +153,10 @@ void edp_flowcache_flush(struct edp_flowcache *fc)
 static int dump_bucket(const struct edp_flowcache *fc, uint32_t b, struct edp_flowcache_entry *out)
 {
 	const struct edp_flowcache_bucket *bk = &fc->buckets[b];
+	uint64_t sigs[2];
+	memcpy(sigs, bk->sig, sizeof(sigs)); /* an empty bucket, most of a big cache's: skipped at one look */
+	if (!(sigs[0] | sigs[1]))
+		return 0;
 	uint32_t s0 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
 	if (s0 & 1)
 		return -1;
@@ -217,6 +221,13 @@ uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc)
 }
 
 uint32_t edp_flowcache_used(const struct edp_flowcache *fc) { return fc->used; }
+
+uint32_t edp_flowcache_dump_room(const struct edp_flowcache *fc)
+{
+	uint64_t used = __atomic_load_n(&fc->used, __ATOMIC_RELAXED), cap = edp_flowcache_capacity(fc);
+	uint64_t room = used + used / 8 + 64;
+	return (uint32_t)(room < cap ? room : cap);
+}
 
 const struct edp_flowcache_stats *edp_flowcache_stats(const struct edp_flowcache *fc)
 {

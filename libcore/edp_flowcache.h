@@ -190,6 +190,11 @@ void edp_flowcache_warm(struct edp_flowcache *fc);
  * would find stale (a MAC that moved or aged) are included. */
 uint32_t edp_flowcache_dump(const struct edp_flowcache *fc, struct edp_flowcache_entry *out, uint32_t max);
 
+/* Room for a dump taken now, from any thread: the entries in use and an
+ * eighth more for those a running owner adds meanwhile (a dump does not
+ * take more than its room), at most the capacity. */
+uint32_t edp_flowcache_dump_room(const struct edp_flowcache *fc);
+
 uint32_t edp_flowcache_capacity(const struct edp_flowcache *fc);
 uint32_t edp_flowcache_used(const struct edp_flowcache *fc);
 const struct edp_flowcache_stats *edp_flowcache_stats(const struct edp_flowcache *fc);

@@ -60,8 +60,9 @@ static int save_macs(struct edp_pipeline *pl, struct edp_checkpoint *ck, struct 
 static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, struct edp_checkpoint *ck, struct edp_error *err)
 {
 	uint64_t cap = 0, most = 0;
+	uint32_t room[EDP_MAX_THREADS];
 	for (uint32_t l = 0; l < dp->n_lanes; l++) {
-		uint32_t c = edp_flowcache_capacity(dp->lanes[l].fc);
+		uint32_t c = room[l] = edp_flowcache_dump_room(dp->lanes[l].fc);
 		cap += c;
 		most = c > most ? c : most;
 	}
@@ -75,7 +76,7 @@ static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, struct e
 		/* a thread that has not taken the running config holds none of its verdicts */
 		if (atomic_load_explicit(&dp->lanes[l].pl, memory_order_acquire) != pl)
 			continue;
-		uint32_t n = edp_flowcache_dump(dp->lanes[l].fc, e, edp_flowcache_capacity(dp->lanes[l].fc));
+		uint32_t n = edp_flowcache_dump(dp->lanes[l].fc, e, room[l]);
 		for (uint32_t i = 0; i < n; i++)
 			ck->flows[ck->n_flows++] = (struct edp_checkpoint_flow){ (uint16_t)l, e[i].key };
 	}
