@@ -380,15 +380,19 @@ int main(int argc, char **argv)
 	}
 	if (restore) {
 		struct edp_restore_report rr;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (edp_datapath_restore(dp, &ck, restore, allow_change, &rr, &err)) {
 			fprintf(stderr, PROG ": %s\n", err.msg);
 			edp_datapath_destroy(dp);
 			rc = err.status;
 			goto out;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (!quiet)
-			fprintf(stderr, PROG ": restored %u MAC%s and %u flow%s from %s%s%s\n", rr.macs, rr.macs == 1 ? "" : "s",
-				rr.flows, rr.flows == 1 ? "" : "s", restore,
+			fprintf(stderr, PROG ": restored %u MAC%s and %u flow%s from %s in %.1f ms%s%s\n", rr.macs,
+				rr.macs == 1 ? "" : "s", rr.flows, rr.flows == 1 ? "" : "s", restore,
+				(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
 				rr.macs_left ? " (its MACs not: the config has no switch)" : "",
 				rr.flows_left ? " (its flows not: another config)" : "");
 	}

@@ -69,7 +69,7 @@ fnv1a64() {
 	# T: restored, then the answer alone: to a only, the same bytes as S's
 	for t in 0 1 2; do
 		start_run dst -c sw.yaml -t "$t" --ordered --restore ck.bin --json=dst.json 2>dst.err
-		grep -qx "edp-run: restored 1 MAC and 20 flows from ck.bin" dst.err
+		grep -qE "^edp-run: restored 1 MAC and 20 flows from ck.bin in [0-9]+\.[0-9] ms$" dst.err
 		wait_for test -e "$EDP_RUNDIR/dst.b.vport"
 		"$REPLAY" -T t.pcap --src-mac 02:00:00:00:00:02 --dst-mac 02:00:00:00:00:01 --to dst:b -q
 		wait_tx dst 0 -eq 400
@@ -111,7 +111,7 @@ fnv1a64() {
 	assert_success
 	jq -e '.flow_cache.misses == 50' j.json
 	run "$RUN" -c other.yaml --restore ck0.bin --allow-config-change -r in.pcap -w out.pcap
-	assert_line --index 0 "edp-run: restored 0 MACs and 0 flows from ck0.bin (its flows not: another config)"
+	assert_line --index 0 --regexp "^edp-run: restored 0 MACs and 0 flows from ck0.bin in [0-9]+\.[0-9] ms \(its flows not: another config\)$"
 	printf 'ports:\n  - name: x\n  - name: out\n' >ports.yaml
 	run "$RUN" -c ports.yaml --restore ck0.bin --allow-config-change -r in.pcap -w out.pcap
 	assert_failure 1
