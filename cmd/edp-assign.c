@@ -25,6 +25,8 @@ static void usage(FILE *f)
 		"  plan WORKLOAD --need .. what would be assigned (a dry run)\n"
 		"  claim WORKLOAD --need . assign it, in the ledger\n"
 		"  release WORKLOAD [DEVICE]...  give devices back (all without DEVICE)\n"
+		"  move FROM TO [DEVICE]...  hand FROM's devices (all without DEVICE) to TO,\n"
+		"                          in one ledger generation (a migrated instance's)\n"
 		"  list [WORKLOAD]         the claims in the ledger\n"
 		"  check                   the ledger against the inventory\n"
 		"\n"
@@ -113,6 +115,20 @@ static int cmd_release(const struct opts *o, const char *workload, const char *c
 	if (gone < 0)
 		return fail(&err);
 	edp_print_released(stdout, workload, gone, o->json);
+	return 0;
+}
+
+static int cmd_move(const struct opts *o, const char *from, const char *to, const char *const *devices, int n)
+{
+	struct edp_error err = { 0 };
+	char path[4096];
+	uint64_t generation = 0;
+	if (edp_ledger_path(path, sizeof(path), o->ledger, &err))
+		return fail(&err);
+	int moved = edp_assign_move(path, from, to, devices, n, &generation, &err);
+	if (moved < 0)
+		return fail(&err);
+	edp_print_moved(stdout, from, to, moved, generation, o->json);
 	return 0;
 }
 
@@ -224,7 +240,7 @@ static int assign(int argc, char **argv)
 		}
 	}
 	if (!cmd)
-		return usage_error("%s", "a command is needed: devices, plan, claim, release, list or check");
+		return usage_error("%s", "a command is needed: devices, plan, claim, release, move, list or check");
 	if (request_file) { /* the file, then what the command line adds or says otherwise */
 		struct edp_request f = { .numa = -1, .policy = (enum edp_numa_policy)-1 };
 		struct edp_error err = { 0 };
@@ -277,12 +293,20 @@ static int assign(int argc, char **argv)
 			return usage_error("%s", "release needs a WORKLOAD");
 		return cmd_release(&o, args[0], args + 1, n_args - 1);
 	}
+	if (strcmp(cmd, "move") == 0) {
+		if (n_args < 2)
+			return usage_error("%s", "move needs FROM and TO workloads");
+		for (int i = 0; i < 2; i++)
+			if (!edp_workload_name_valid(args[i]))
+				return usage_error("workload name '%s' must be 1 to 64 of A-Z a-z 0-9 _ . -", args[i]);
+		return cmd_move(&o, args[0], args[1], args + 2, n_args - 2);
+	}
 	if (strcmp(cmd, "list") == 0) {
 		if (n_args > 1)
 			return usage_error("%s", "list takes one WORKLOAD at most");
 		return cmd_list(&o, n_args ? args[0] : NULL);
 	}
-	return usage_error("unknown command '%s' (devices, plan, claim, release, list, check)", cmd);
+	return usage_error("unknown command '%s' (devices, plan, claim, release, move, list, check)", cmd);
 }
 
 int main(int argc, char **argv)

@@ -39,17 +39,17 @@ _edp_assign() {
 		return
 	fi
 	if [[ -z $cmd ]]; then
-		COMPREPLY=($(compgen -W 'devices plan claim release list check' -- "$cur"))
+		COMPREPLY=($(compgen -W 'devices plan claim release move list check' -- "$cur"))
 		return
 	fi
 	local ledger
 	ledger=$(_edp_assign_ledger)
 	case $cmd in
-	release | list | plan | claim)
+	release | move | list | plan | claim)
 		# workloads from the ledger; after release WORKLOAD, its devices
 		local words=() w=""
 		for ((i = i + 1; i < COMP_CWORD; i++)); do [[ ${COMP_WORDS[i]} != -* ]] && { w=${COMP_WORDS[i]}; break; }; done
-		if [[ $cmd == release && -n $w ]]; then
+		if [[ $cmd == release || $cmd == move ]] && [[ -n $w ]]; then
 			words=($(awk -v w="$w" '/^  - workload:/ { gsub(/"/, "", $3); cur = $3 } /^    device:/ { gsub(/"/, "", $2); if (cur == w) print $2 }' "$ledger" 2>/dev/null))
 		elif [[ -z $w ]]; then
 			words=($(sed -nE 's/^  - workload: "(.*)"$/\1/p' "$ledger" 2>/dev/null | sort -u))

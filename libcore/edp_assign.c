@@ -575,8 +575,12 @@ static int apply(struct edp_ledger *l, const struct edp_inventory *inv, const st
 	return 0;
 }
 
-static int release(struct edp_ledger *l, const char *workload, const char *const *devices, int n,
-		   struct edp_error *err)
+/* The claims of workload that the devices name (all of them when n == 0;
+ * a device takes its whole IOMMU group along), marked in picked (one a
+ * claim). Returns how many, or -1 with err set for a device the workload
+ * does not hold. */
+static int pick(const struct edp_ledger *l, const char *workload, const char *const *devices, int n, bool *picked,
+		struct edp_error *err)
 {
 	int32_t groups[EDP_PLAN_MAX];
 	int n_groups = 0;
@@ -588,20 +592,62 @@ static int release(struct edp_ledger *l, const char *workload, const char *const
 		if (n_groups < EDP_PLAN_MAX)
 			groups[n_groups++] = c->iommu_group;
 	}
-	int gone = 0;
-	for (uint32_t i = 0; i < l->n;) {
+	int count = 0;
+	for (uint32_t i = 0; i < l->n; i++) {
 		const struct edp_claim *c = &l->claims[i];
 		bool take = strcmp(c->workload, workload) == 0 && n == 0;
 		for (int k = 0; k < n && !take && strcmp(c->workload, workload) == 0; k++)
 			take = strcmp(c->device, devices[k]) == 0 || (c->iommu_group >= 0 && c->iommu_group == groups[k]);
-		if (take) {
+		picked[i] = take;
+		count += take;
+	}
+	return count;
+}
+
+static int release(struct edp_ledger *l, const char *workload, const char *const *devices, int n,
+		   struct edp_error *err)
+{
+	bool *picked = calloc(l->n + 1, sizeof(*picked));
+	if (!picked)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory"), -1;
+	int gone = pick(l, workload, devices, n, picked, err);
+	for (uint32_t i = l->n; gone > 0 && i-- > 0;)
+		if (picked[i])
 			edp_ledger_remove(l, i);
-			gone++;
-		} else {
-			i++;
+	free(picked);
+	return gone;
+}
+
+int edp_assign_move(const char *ledger, const char *from, const char *to, const char *const *devices, int n,
+		    uint64_t *generation, struct edp_error *err)
+{
+	if (!strcmp(from, to))
+		return edp_error_set(err, EDP_ERR_USAGE, "move: %s is both FROM and TO", from), -1;
+	struct edp_ledger l = { 0 };
+	int fd = edp_ledger_lock(ledger, true, err);
+	if (fd < 0)
+		return -1;
+	int moved = -1;
+	bool *picked = NULL;
+	if (edp_ledger_read(&l, ledger, err) == 0) {
+		if (!(picked = calloc(l.n + 1, sizeof(*picked))))
+			edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+		else if ((moved = pick(&l, from, devices, n, picked, err)) == 0) {
+			edp_error_set(err, EDP_ERR_RUNTIME, "%s holds no device to move", from);
+			moved = -1;
 		}
 	}
-	return gone;
+	for (uint32_t i = 0; moved > 0 && i < l.n; i++)
+		if (picked[i])
+			snprintf(l.claims[i].workload, sizeof(l.claims[i].workload), "%s", to);
+	if (moved > 0 && edp_ledger_write(&l, ledger, err)) /* one generation for all of them */
+		moved = -1;
+	if (moved > 0 && generation)
+		*generation = l.generation;
+	edp_ledger_unlock(fd);
+	edp_ledger_free(&l);
+	free(picked);
+	return moved;
 }
 
 int edp_assign_request(const char *ledger, const struct edp_inventory_source *src, const struct edp_request *r,

@@ -98,6 +98,16 @@ int edp_assign_request(const char *ledger, const struct edp_inventory_source *sr
 int edp_assign_release(const char *ledger, const char *workload, const char *const *devices, int n,
 		       struct edp_error *err);
 
+/* Move claims from workload `from` to workload `to` (the devices named,
+ * each with its IOMMU group, or all of from's when n == 0) in one ledger
+ * generation, under the ledger's lock: what a migrated instance's devices
+ * need (edp-migrate; edp-assign move). Returns how many claims moved and
+ * the new generation in *generation, or -1 with err set: a device from
+ * does not hold, from holding nothing (EDP_ERR_RUNTIME), from == to
+ * (EDP_ERR_USAGE), a ledger that cannot be read or written. */
+int edp_assign_move(const char *ledger, const char *from, const char *to, const char *const *devices, int n,
+		    uint64_t *generation, struct edp_error *err);
+
 /* The ledger against the inventory: one line per problem into out (claims
  * on devices that are gone, drivers changed, firmware drifted, pins broken,
  * groups split). Returns how many. */

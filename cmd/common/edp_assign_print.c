@@ -180,6 +180,22 @@ void edp_print_check(FILE *f, const char *ledger, uint32_t claims, const char *r
 	}
 }
 
+void edp_print_moved(FILE *f, const char *from, const char *to, int moved, uint64_t generation, bool json)
+{
+	if (json) {
+		struct edp_json j;
+		edp_json_begin(&j, f);
+		edp_json_string(&j, "from", from);
+		edp_json_string(&j, "to", to);
+		edp_json_int(&j, "moved", moved);
+		edp_json_uint(&j, "generation", generation);
+		edp_json_finish(&j);
+	} else {
+		fprintf(f, "%s -> %s: moved %d device%s (ledger generation %llu)\n", from, to, moved, moved == 1 ? "" : "s",
+			(unsigned long long)generation);
+	}
+}
+
 void edp_print_released(FILE *f, const char *workload, int released, bool json)
 {
 	if (json) {

@@ -16,5 +16,6 @@ void edp_print_claims(FILE *f, const struct edp_ledger *l, const char *workload,
 /* `problems` lines of check's report (edp_assign_check). */
 void edp_print_check(FILE *f, const char *ledger, uint32_t claims, const char *report, int problems, bool json);
 void edp_print_released(FILE *f, const char *workload, int released, bool json);
+void edp_print_moved(FILE *f, const char *from, const char *to, int moved, uint64_t generation, bool json);
 
 #endif

@@ -177,7 +177,7 @@ keys_documented() {
 	fake_dev 0000:3b:00.1 node=0 group=11 driver=vfio-pci
 	as() { "$EDP_BUILD/edp-assign" "$@" --sysfs-root "$SYS" --json; }
 	{ as devices && as plan w --need nic:1 && as claim w --need nic:1 && as list && as check &&
-		as release w; } >assign.json
+		as move w w2 && as release w2; } >assign.json
 	for f in run stats top replay assign migrate; do
 		run jq -se "length >= 1 and all(.schema == 1)" $f.json
 		assert_success

@@ -189,6 +189,43 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 	assert_output "vm2: released 2 devices"
 }
 
+@test "move hands a workload's devices to another in one ledger generation; edp-run follows the ledger" {
+	host
+	as claim vm1 --need gpu:1 >/dev/null
+	as claim vm2 --need nic:1 --numa 1 >/dev/null
+	gen=$(as list --json | jq .generation)
+	run as move vm1 vm3
+	assert_success
+	assert_output "vm1 -> vm3: moved 2 devices (ledger generation $((gen + 1)))"
+	as list --json | jq -e '[.claims[] | select(.workload == "vm3") | .device] == ["0000:af:00.0", "0000:af:00.1"]
+		and ([.claims[] | select(.workload == "vm1")] | length) == 0'
+	# a device moves its IOMMU group along; one write for both
+	run as move vm2 vm4 0000:5e:00.1 --json
+	assert_success
+	assert_output '{"schema":1,"from":"vm2","to":"vm4","moved":2,"generation":'"$((gen + 2))"'}'
+	run as move vm1 vm3
+	assert_failure 1
+	assert_output "edp-assign: vm1 holds no device to move"
+	run as move vm3 vm1 0000:3b:00.1
+	assert_failure 1
+	assert_output "edp-assign: vm3 does not hold 0000:3b:00.1 (nobody does)"
+	assert_equal "$(as list --json | jq .generation)" $((gen + 2)) # refusals write nothing
+	run as move vm3 vm3
+	assert_failure 2
+	assert_output "edp-assign: move: vm3 is both FROM and TO"
+	run as move vm3
+	assert_failure 2
+	assert_line --index 0 "edp-assign: move needs FROM and TO workloads"
+	# the instance named after the new owner opens the port; the old one may not
+	"$GEN" flows=5,packets=20 in.pcap
+	printf 'ports:\n  - { name: up, rx: in.pcap, device: "0000:af:00.0" }\n  - { name: down, tx: out.pcap }\n' >d.yaml
+	run "$RUN" -c d.yaml --name vm1 -q
+	assert_failure 1
+	assert_output "edp-run: port up: device 0000:af:00.0 is assigned to vm3, not to vm1 (ledger $EDP_RUNDIR/ledger.yaml)"
+	run "$RUN" -c d.yaml --name vm3 -q
+	assert_success
+}
+
 @test "the ledger: a damaged, truncated or foreign-version one is refused, the last good one kept" {
 	host
 	as claim a --need gpu:1 >/dev/null
