@@ -33,6 +33,8 @@ struct edp_pcap_reader {
 	char *iobuf;
 	bool nanosecond;
 	bool live;         /* a network interface: never ends, never waits */
+	uint32_t magic;    /* the file's first word, as read */
+	int src_fd;        /* the descriptor the stream reads (for a hand-over) */
 	uint64_t count;
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
@@ -40,6 +42,7 @@ struct edp_pcap_reader {
 };
 
 static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err);
+static int stream_open(struct edp_pcap_reader *r, struct edp_error *err);
 /* A live writer: frames are copied into a batch and handed to libpcap's
  * socket with one sendmmsg per batch (libpcap injects one frame a call);
  * a full device queue is waited out. */
@@ -127,9 +130,12 @@ static int writer_drain(struct edp_pcap_writer *w, struct edp_error *err)
  * the bytes already read to identify the format, then reads the descriptor
  * directly, returning whatever is available so that a packet is delivered as
  * soon as its bytes have arrived. */
+/* A stream that gives `head` first, then what fd has: the magic a pipe's
+ * reader already took, or the file header and the bytes read ahead of a
+ * reader handed over (edp_pcap_reader_handover). */
 struct replay_cookie {
 	int fd;
-	unsigned char head[4];
+	unsigned char *head;
 	size_t head_len, head_pos;
 };
 
@@ -150,8 +156,23 @@ static int replay_close(void *c)
 	struct replay_cookie *rc = c;
 	if (rc->fd > 0)
 		close(rc->fd);
+	free(rc->head);
 	free(rc);
 	return 0;
+}
+
+/* A stream of head's bytes (taken) then fd's (taken), or NULL. */
+static FILE *replay_stream(int fd, unsigned char *head, size_t len)
+{
+	struct replay_cookie *rc = calloc(1, sizeof(*rc));
+	cookie_io_functions_t io = { .read = replay_read, .close = replay_close };
+	FILE *f = NULL;
+	if (rc) {
+		*rc = (struct replay_cookie){ fd, head, len, 0 };
+		if (!(f = fopencookie(rc, "rb", io)))
+			free(rc);
+	}
+	return f;
 }
 
 static uint32_t magic_of(const unsigned char b[4])
@@ -260,25 +281,36 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	}
 	r->nanosecond = m == PCAP_MAGIC_NSEC || m == PCAPNG_MAGIC;
 
+	r->magic = magic;
+	r->src_fd = fd;
 	if (lseek(fd, 0, SEEK_SET) == 0) {
 		r->fp = fdopen(fd, "rb");
 	} else {
-		struct replay_cookie *rc = calloc(1, sizeof(*rc));
-		cookie_io_functions_t io = { .read = replay_read, .close = replay_close };
-		if (rc) {
-			rc->fd = fd;
-			memcpy(rc->head, head, sizeof(head));
-			rc->head_len = sizeof(head);
-			r->fp = fopencookie(rc, "rb", io);
-			if (!r->fp)
-				free(rc);
-		}
+		unsigned char *copy = malloc(sizeof(head));
+		if (copy)
+			memcpy(copy, head, sizeof(head));
+		if (copy && !(r->fp = replay_stream(fd, copy, sizeof(head))))
+			free(copy);
 	}
 	if (!r->fp) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot read: %s", r->name, strerror(errno));
 		goto fail;
 	}
 	fd = -1; /* owned by r->fp now */
+	if (stream_open(r, err))
+		goto fail;
+	return r;
+fail:
+	if (fd > 0)
+		close(fd);
+	edp_pcap_reader_close(r);
+	return NULL;
+}
+
+/* libpcap on r->fp (r->name and r->nanosecond set): a capture file of
+ * Ethernet, or an error. */
+static int stream_open(struct edp_pcap_reader *r, struct edp_error *err)
+{
 	r->iobuf = malloc(IO_BUFFER);
 	if (r->iobuf)
 		setvbuf(r->fp, r->iobuf, _IOFBF, IO_BUFFER);
@@ -290,22 +322,83 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 		size_t l = strlen(ebuf);
 		while (l && (ebuf[l - 1] == '\n' || ebuf[l - 1] == '.'))
 			ebuf[--l] = 0;
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s", r->name, ebuf[0] ? ebuf : "unreadable capture");
-		goto fail;
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s", r->name, ebuf[0] ? ebuf : "unreadable capture");
 	}
 	int dlt = pcap_datalink(r->pcap);
-	if (dlt != DLT_EN10MB) {
-		edp_error_set(err, EDP_ERR_RUNTIME,
-			      "%s: link type %s (%d) is not supported; only Ethernet (EN10MB) is processed",
-			      r->name, link_name(dlt), dlt);
-		goto fail;
+	if (dlt != DLT_EN10MB)
+		return edp_error_set(err, EDP_ERR_RUNTIME,
+				     "%s: link type %s (%d) is not supported; only Ethernet (EN10MB) is processed",
+				     r->name, link_name(dlt), dlt);
+	return 0;
+}
+
+int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover *h, struct edp_error *err)
+{
+	memset(h, 0, sizeof(*h));
+	h->fd = -1;
+	uint32_t m = r->magic, plain = known_magic(m) ? m : bswap32(m);
+	if (r->live || !r->fp || (plain != PCAP_MAGIC_USEC && plain != PCAP_MAGIC_NSEC))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: only a classic pcap file or pipe can be handed over%s",
+				     r->name, plain == PCAPNG_MAGIC ? " (this one is pcapng)" : "");
+	/* the bytes stdio read ahead and libpcap has not taken yet (glibc's
+	 * FILE: between the read pointer and the end of what it read) */
+	size_t ahead = (size_t)(r->fp->_IO_read_end - r->fp->_IO_read_ptr);
+	struct {
+		uint32_t magic;
+		uint16_t major, minor;
+		int32_t zone;
+		uint32_t sigfigs, snaplen, linktype;
+	} head = { m, 2, 4, 0, 0, edp_pcap_reader_snaplen(r), DLT_EN10MB };
+	if (m != plain) { /* the records are in the file's byte order: so is the header */
+		head.major = __builtin_bswap16(head.major);
+		head.minor = __builtin_bswap16(head.minor);
+		head.snaplen = bswap32(head.snaplen);
+		head.linktype = bswap32(head.linktype);
+	}
+	h->len = sizeof(head) + ahead;
+	if (!(h->bytes = malloc(h->len)))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", r->name);
+	memcpy(h->bytes, &head, sizeof(head));
+	memcpy(h->bytes + sizeof(head), r->fp->_IO_read_ptr, ahead);
+	if (r->src_fd < 0 || (h->fd = fcntl(r->src_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		free(h->bytes);
+		h->bytes = NULL;
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot hand over: %s", r->name, strerror(errno));
+	}
+	h->nanosecond = r->nanosecond;
+	return 0;
+}
+
+struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const char *name, struct edp_error *err)
+{
+	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
+	FILE *fp = r ? replay_stream(h->fd, h->bytes, h->len) : NULL;
+	if (!fp) {
+		free(r);
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", name);
+		return NULL;
+	}
+	memcpy(&r->magic, h->bytes, sizeof(r->magic));
+	r->src_fd = h->fd;
+	h->fd = -1; /* the stream's now */
+	h->bytes = NULL;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->fp = fp;
+	r->nanosecond = h->nanosecond;
+	if (stream_open(r, err)) {
+		edp_pcap_reader_close(r);
+		return NULL;
 	}
 	return r;
-fail:
-	if (fd > 0)
-		close(fd);
-	edp_pcap_reader_close(r);
-	return NULL;
+}
+
+void edp_pcap_handover_free(struct edp_pcap_handover *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h->bytes);
+	h->fd = -1;
+	h->bytes = NULL;
 }
 
 void edp_pcap_reader_close(struct edp_pcap_reader *r)

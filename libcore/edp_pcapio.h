@@ -69,6 +69,30 @@ uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
  * could be read (a full capture buffer); 0 for a capture file. */
 uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r);
 
+/* A capture file's or pipe's reader handed from one process to another
+ * (edp-migrate): the descriptor it reads, and the bytes the next reader
+ * must take before the descriptor's: a file header as the source's, then
+ * what the source had read ahead and not used. The next reader goes on
+ * at the next record, whether the input is a file or a pipe. */
+struct edp_pcap_handover {
+	int fd;             /* -1: none */
+	uint8_t *bytes;
+	size_t len;
+	bool nanosecond;
+};
+
+/* Hand r over between two reads: h gets a duplicate of its descriptor and
+ * the bytes above; r must read no more (close it). Only classic pcap
+ * (microseconds or nanoseconds, either byte order); errors name the file. */
+int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover *h, struct edp_error *err);
+
+/* A reader that goes on from h (whose descriptor and bytes it takes),
+ * called `name` in errors. */
+struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const char *name, struct edp_error *err);
+
+/* What a hand-over holds, when no reader took it. */
+void edp_pcap_handover_free(struct edp_pcap_handover *h);
+
 /* One packet as libpcap delivered it: valid until the next read. */
 struct edp_pcap_packet {
 	const uint8_t *data;

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -194,6 +195,111 @@ static void test_errors(void **state)
 	assert_string_equal(err.msg, "/nonexistent/x.pcap: cannot create: No such file or directory");
 }
 
+/* A capture of n packets, each of its own length, time and bytes. */
+static void write_numbered(const char *path, uint32_t n, bool nano)
+{
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 2048, NULL);
+	struct edp_mbuf *m;
+	edp_mbuf_alloc_bulk(pool, &m, 1);
+	struct edp_pcap_writer *w = edp_pcap_writer_open(path, nano, 2048, NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		m->data_len = m->wire_len = 60 + i % 900;
+		m->ts_ns = 1700000000000000000ull + i * 1000ull;
+		for (uint32_t k = 0; k < m->data_len; k++)
+			m->data[k] = (uint8_t)(i * 7 + k);
+		assert_int_equal(edp_pcap_writer_write(w, m, NULL), 0);
+	}
+	assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+}
+
+static void assert_packet_numbered(const struct edp_pcap_packet *pkt, uint32_t i)
+{
+	assert_int_equal(pkt->caplen, 60 + i % 900);
+	assert_int_equal(pkt->ts_ns, 1700000000000000000ull + i * 1000ull);
+	for (uint32_t k = 0; k < pkt->caplen; k++)
+		assert_int_equal(pkt->data[k], (uint8_t)(i * 7 + k));
+}
+
+static void assert_numbered(struct edp_pcap_reader *r, uint32_t i)
+{
+	struct edp_pcap_packet pkt;
+	assert_int_equal(edp_pcap_reader_read(r, &pkt, NULL), 1);
+	assert_packet_numbered(&pkt, i);
+}
+
+static void see_numbered(void *ctx, const struct edp_pcap_packet *pkt)
+{
+	uint32_t *next = ctx;
+	assert_packet_numbered(pkt, (*next)++);
+}
+
+struct pump {
+	const char *path;
+	int fd;
+};
+
+static void *pump_file(void *arg)
+{
+	struct pump *p = arg;
+	FILE *f = fopen(p->path, "rb");
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		assert_int_equal(write(p->fd, buf, n), (ssize_t)n);
+	fclose(f);
+	close(p->fd);
+	return NULL;
+}
+
+/* A reader handed over after some packets (one at a time, then a burst):
+ * the next reader goes on at the next record, from a file and from a pipe
+ * (whose bytes the first had read ahead are carried along). */
+static void handover(bool pipe_input)
+{
+	char path[] = "/tmp/edp-pcapio-XXXXXX";
+	close(mkstemp(path));
+	write_numbered(path, 3000, true);
+	int fds[2] = { -1, -1 };
+	pthread_t t;
+	struct pump p = { path, -1 };
+	char name[64];
+	snprintf(name, sizeof(name), "%s", path);
+	if (pipe_input) {
+		assert_int_equal(pipe(fds), 0);
+		p.fd = fds[1];
+		pthread_create(&t, NULL, pump_file, &p);
+		snprintf(name, sizeof(name), "/dev/fd/%d", fds[0]);
+	}
+	struct edp_error err = { 0 };
+	struct edp_pcap_reader *a = edp_pcap_reader_open(name, &err);
+	assert_non_null(a);
+	if (pipe_input)
+		close(fds[0]); /* the reader has its own */
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_numbered(a, i);
+	uint32_t next = 1000;
+	assert_int_equal(edp_pcap_reader_read_burst(a, 7, see_numbered, &next, &err), 7);
+	struct edp_pcap_handover h;
+	assert_int_equal(edp_pcap_reader_handover(a, &h, &err), 0);
+	edp_pcap_reader_close(a);
+	struct edp_pcap_reader *b = edp_pcap_reader_adopt(&h, "moved", &err);
+	assert_non_null(b);
+	assert_true(edp_pcap_reader_nanosecond(b));
+	for (uint32_t i = 1007; i < 3000; i++)
+		assert_numbered(b, i);
+	struct edp_pcap_packet pkt;
+	assert_int_equal(edp_pcap_reader_read(b, &pkt, &err), 0);
+	edp_pcap_reader_close(b);
+	if (pipe_input)
+		pthread_join(t, NULL);
+	unlink(path);
+}
+
+static void test_handover_file(void **state) { (void)state; handover(false); }
+static void test_handover_pipe(void **state) { (void)state; handover(true); }
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +309,8 @@ int main(void)
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_file_packet_time),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_handover_file),
+		cmocka_unit_test(test_handover_pipe),
 	};
 	return cmocka_run_group_tests_name("pcapio", tests, NULL, NULL);
 }
