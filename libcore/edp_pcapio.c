@@ -649,6 +649,37 @@ void edp_pcap_writer_counts(const struct edp_pcap_writer *w, uint64_t *accepted,
 		*written_bytes = w->written_bytes;
 }
 
+int edp_pcap_writer_handover(struct edp_pcap_writer *w, int *fd, bool *nanosecond, struct edp_error *err)
+{
+	*fd = -1;
+	if (w->live)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: a live interface's writer cannot be handed over", w->name);
+	if (writer_drain(w, err))
+		return -1;
+	if ((*fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot hand over: %s", w->name, strerror(errno));
+	*nanosecond = w->nanosecond;
+	return 0;
+}
+
+struct edp_pcap_writer *edp_pcap_writer_adopt(int fd, bool nanosecond, const char *name, struct edp_error *err)
+{
+	struct edp_pcap_writer *w = calloc(1, sizeof(*w));
+	if (w && !(w->buf = malloc(EDP_PCAP_WRITE_BUFFER))) {
+		free(w);
+		w = NULL;
+	}
+	if (!w) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", name);
+		return NULL;
+	}
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->fd = fd;
+	w->own_fd = true;
+	w->nanosecond = nanosecond;
+	return w;
+}
+
 int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (!w)

@@ -161,6 +161,16 @@ int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct e
 /* Create `path` ("-" = stdout) as an Ethernet pcap. */
 struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, uint32_t snaplen,
 					     struct edp_error *err);
+/* Hand w's output to another process (edp-migrate): what it holds is
+ * written first, then *fd gets a duplicate of its descriptor and
+ * *nanosecond its precision; w must write no more (close it). A live
+ * interface's writer is refused. */
+int edp_pcap_writer_handover(struct edp_pcap_writer *w, int *fd, bool *nanosecond, struct edp_error *err);
+
+/* A writer that goes on writing records to fd (taken), a pcap output
+ * begun by another writer: no second file header. */
+struct edp_pcap_writer *edp_pcap_writer_adopt(int fd, bool nanosecond, const char *name, struct edp_error *err);
+
 /* Append one packet. Returns 0, or -1 with err set when the write failed. */
 int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, struct edp_error *err);
 

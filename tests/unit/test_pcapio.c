@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -195,7 +196,16 @@ static void test_errors(void **state)
 	assert_string_equal(err.msg, "/nonexistent/x.pcap: cannot create: No such file or directory");
 }
 
-/* A capture of n packets, each of its own length, time and bytes. */
+/* Packet i of a numbered capture: its own length, time and bytes. */
+static void fill_numbered(struct edp_mbuf *m, uint32_t i)
+{
+	m->data_len = m->wire_len = 60 + i % 900;
+	m->ts_ns = 1700000000000000000ull + i * 1000ull;
+	for (uint32_t k = 0; k < m->data_len; k++)
+		m->data[k] = (uint8_t)(i * 7 + k);
+}
+
+/* A capture of n numbered packets. */
 static void write_numbered(const char *path, uint32_t n, bool nano)
 {
 	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 2048, NULL);
@@ -203,10 +213,7 @@ static void write_numbered(const char *path, uint32_t n, bool nano)
 	edp_mbuf_alloc_bulk(pool, &m, 1);
 	struct edp_pcap_writer *w = edp_pcap_writer_open(path, nano, 2048, NULL);
 	for (uint32_t i = 0; i < n; i++) {
-		m->data_len = m->wire_len = 60 + i % 900;
-		m->ts_ns = 1700000000000000000ull + i * 1000ull;
-		for (uint32_t k = 0; k < m->data_len; k++)
-			m->data[k] = (uint8_t)(i * 7 + k);
+		fill_numbered(m, i);
 		assert_int_equal(edp_pcap_writer_write(w, m, NULL), 0);
 	}
 	assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
@@ -297,6 +304,45 @@ static void handover(bool pipe_input)
 	unlink(path);
 }
 
+/* A writer handed over: the next one goes on in the same file, no second
+ * header; the file reads back as one capture of every packet. */
+static void test_writer_handover(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/edp-pcapio-XXXXXX";
+	close(mkstemp(path));
+	struct edp_mbuf_pool *pool = edp_mbuf_pool_create(1, 2048, NULL);
+	struct edp_mbuf *m;
+	edp_mbuf_alloc_bulk(pool, &m, 1);
+	struct edp_pcap_writer *w = edp_pcap_writer_open(path, true, 2048, NULL);
+	uint64_t bytes = 24;
+	for (uint32_t i = 0; i < 1000; i++) {
+		if (i == 600) { /* buffered records go out before the descriptor does */
+			int fd;
+			bool nano = false;
+			assert_int_equal(edp_pcap_writer_handover(w, &fd, &nano, NULL), 0);
+			assert_true(nano);
+			assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
+			assert_non_null(w = edp_pcap_writer_adopt(fd, nano, "moved", NULL));
+		}
+		fill_numbered(m, i);
+		assert_int_equal(edp_pcap_writer_write(w, m, NULL), 0);
+		bytes += 16 + m->data_len;
+	}
+	assert_int_equal(edp_pcap_writer_close(w, NULL), 0);
+	edp_mbuf_free_bulk(&m, 1);
+	edp_mbuf_pool_destroy(pool);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, bytes);
+	struct edp_pcap_reader *r = edp_pcap_reader_open(path, NULL);
+	assert_non_null(r);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_numbered(r, i);
+	edp_pcap_reader_close(r);
+	unlink(path);
+}
+
 static void test_handover_file(void **state) { (void)state; handover(false); }
 static void test_handover_pipe(void **state) { (void)state; handover(true); }
 
@@ -311,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_handover_file),
 		cmocka_unit_test(test_handover_pipe),
+		cmocka_unit_test(test_writer_handover),
 	};
 	return cmocka_run_group_tests_name("pcapio", tests, NULL, NULL);
 }
