@@ -42,15 +42,6 @@ switch3() {
 	diff -u want.txt got.txt
 }
 
-# fnv1a64 FILE: as edp-run ctl status gives a config's hash
-fnv1a64() {
-	od -An -tu1 -v "$1" | tr -s ' ' '\n' | grep . | {
-		h=$((0xcbf29ce484222325))
-		while read -r b; do h=$(((h ^ b) * 0x100000001b3)); done
-		printf 'fnv1a64:%016x\n' "$h"
-	}
-}
-
 @test "restore: an instance started from a checkpoint forwards as the one it was taken from would have" {
 	"$GEN" flows=20,packets=400,seed=3 t.pcap
 	switch3

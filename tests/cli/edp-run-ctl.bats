@@ -10,15 +10,6 @@ lab() {
 	start_run "$@" --loop 0 -r in.pcap -w /dev/null -q
 }
 
-# fnv1a64 FILE: the 64-bit FNV-1a of a file's bytes, as edp-run's status gives it
-fnv1a64() {
-	od -An -tu1 -v "$1" | tr -s ' ' '\n' | grep . | {
-		h=$((0xcbf29ce484222325))
-		while read -r b; do h=$(((h ^ b) * 0x100000001b3)); done
-		printf 'fnv1a64:%016x\n' "$h"
-	}
-}
-
 @test "ctl status: the instance, as lines and as JSON; version and help" {
 	printf 'ports:\n  - name: uplink\n  - name: vm1\ndatapath:\n  threads: 2\n' >s.yaml
 	lab lab -c s.yaml

@@ -115,6 +115,15 @@ wait_for() {
 	"$@"
 }
 
+# fnv1a64 FILE: the 64-bit FNV-1a of a file's bytes, as edp-run's status gives it
+fnv1a64() {
+	od -An -tu1 -v "$1" | tr -s ' ' '\n' | grep . | {
+		h=$((0xcbf29ce484222325))
+		while read -r b; do h=$(((h ^ b) * 0x100000001b3)); done
+		printf 'fnv1a64:%016x\n' "$h"
+	}
+}
+
 # Number of packets in a capture, as tcpdump reads it.
 count() {
 	tcpdump -r "$1" -w - 2>/dev/null | tcpdump -r - -n 2>/dev/null | grep -c '^[0-9][0-9]:'
