@@ -176,3 +176,14 @@ switch3() {
 	assert_failure 2
 	assert_output "edp-run: lab: save writes to a file passed with the request (SCM_RIGHTS): edp-migrate save does"
 }
+
+@test "save into a pipe no one reads: given up after 10 s, the control socket free again" {
+	"$GEN" flows=3000,packets=6000,seed=2 in.pcap
+	start_run lab --loop 0 -r in.pcap -w /dev/null -q
+	# a checkpoint larger than a pipe holds, into a pipe read by no one
+	run bash -c "'$MIGRATE' save lab -o - | sleep 15; exit \${PIPESTATUS[0]}"
+	assert_failure 1
+	assert_output --regexp "^edp-migrate: lab: the checkpoint: its reader took nothing for 10 s \([0-9]+ of [0-9]+ bytes written\)$"
+	run "$RUN" ctl lab status --json
+	assert_success
+}
