@@ -177,25 +177,68 @@ static int dump_bucket(const struct edp_flowcache *fc, uint32_t b, struct edp_fl
 	return __atomic_load_n(&bk->seq, __ATOMIC_RELAXED) == s0 ? n : -1;
 }
 
-uint32_t edp_flowcache_dump(const struct edp_flowcache *fc, struct edp_flowcache_entry *out, uint32_t max)
+/* Ask for the lines of bk's used entries (a dump's, a few buckets ahead:
+ * racy reads that only decide what to prefetch). */
+static inline void prefetch_bucket_entries(const struct edp_flowcache *fc, const struct edp_flowcache_bucket *bk)
+{
+	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++) {
+		uint32_t slot = __atomic_load_n(&bk->slot[w], __ATOMIC_RELAXED);
+		if (slot && slot <= fc->n_buckets * EDP_FLOWCACHE_WAYS && __atomic_load_n(&bk->sig[w], __ATOMIC_RELAXED)) {
+			__builtin_prefetch(&fc->entries[slot - 1]);
+			__builtin_prefetch((const char *)&fc->entries[slot - 1] + 64);
+		}
+	}
+}
+
+uint32_t edp_flowcache_dump_each(const struct edp_flowcache *fc, uint32_t max, edp_flowcache_dump_fn fn, void *ctx)
 {
 	struct edp_flowcache_entry ways[EDP_FLOWCACHE_WAYS];
 	for (int attempt = 0; attempt < 8; attempt++) { /* a flush midway: again */
 		uint32_t f0 = __atomic_load_n(&fc->flush_seq, __ATOMIC_ACQUIRE), n = 0;
 		if (f0 & 1)
 			continue;
+		if (attempt)
+			fn(ctx, NULL);
 		for (uint32_t b = 0; b < fc->n_buckets && n < max; b++) {
+			/* a dump of a big cache waits on memory: the buckets a few
+			 * ahead, and the entries of the ones nearer, asked for now */
+			if (b + 16 < fc->n_buckets)
+				__builtin_prefetch(&fc->buckets[b + 16]);
+			if (b + 8 < fc->n_buckets)
+				prefetch_bucket_entries(fc, &fc->buckets[b + 8]);
 			int k;
 			for (int tries = 0; (k = dump_bucket(fc, b, ways)) < 0 && tries < 1000; tries++)
 				;
-			for (int i = 0; i < k && n < max; i++)
-				out[n++] = ways[i];
+			for (int i = 0; i < k && n < max; i++, n++)
+				fn(ctx, &ways[i]);
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&fc->flush_seq, __ATOMIC_RELAXED) == f0)
 			return n;
 	}
+	fn(ctx, NULL);
 	return 0;
+}
+
+struct into_array {
+	struct edp_flowcache_entry *out;
+	uint32_t n;
+};
+
+static void into_array(void *ctx, const struct edp_flowcache_entry *e)
+{
+	struct into_array *a = ctx;
+	if (e)
+		a->out[a->n++] = *e;
+	else
+		a->n = 0;
+}
+
+uint32_t edp_flowcache_dump(const struct edp_flowcache *fc, struct edp_flowcache_entry *out, uint32_t max)
+{
+	struct into_array a = { out, 0 };
+	edp_flowcache_dump_each(fc, max, into_array, &a);
+	return a.n;
 }
 
 void edp_flowcache_warm(struct edp_flowcache *fc)
