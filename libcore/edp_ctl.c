@@ -37,6 +37,8 @@ struct conn {
 	size_t out_len, out_at;
 	int fds[EDP_CTL_MAX_FDS]; /* passed with the request being read (SCM_RIGHTS) */
 	int n_fds;
+	int give[EDP_CTL_MAX_FDS]; /* to go with the reply's first bytes (edp_ctl_give_fd) */
+	int n_give;
 	char buf[EDP_CTL_MAX_LINE];
 };
 
@@ -57,6 +59,8 @@ struct edp_ctl {
 	struct conn conns[EDP_CTL_MAX_CLIENTS];
 	struct conn *answering;            /* whose request a handler runs for */
 };
+
+static void close_given(struct conn *k);
 
 /* Count one more in `field` of the counters (the control thread only). */
 static void count(struct edp_ctl *c, uint64_t *field)
@@ -189,6 +193,8 @@ void edp_ctl_answer(struct edp_ctl *c, const char *line, FILE *out)
 	edp_json_finish(&j);
 	if (fclose(f) != 0)
 		rc = edp_error_set(&err, EDP_ERR_RUNTIME, "out of memory");
+	if (rc && c->answering) /* a refusal carries nothing */
+		close_given(c->answering);
 	if (rc) /* a handler's usage error: what the request named was wrong (a config file's) */
 		refuse(out, err.status == EDP_ERR_USAGE, "%s", err.msg[0] ? err.msg : "failed");
 	else
@@ -245,6 +251,23 @@ static void close_fds(struct conn *k)
 	k->n_fds = 0;
 }
 
+/* Close the descriptors a reply was to carry (sent, or not to be). */
+static void close_given(struct conn *k)
+{
+	for (int i = 0; i < k->n_give; i++)
+		close(k->give[i]);
+	k->n_give = 0;
+}
+
+int edp_ctl_give_fd(struct edp_ctl *c, int fd)
+{
+	struct conn *k = c->answering;
+	if (!k || k->n_give == EDP_CTL_MAX_FDS)
+		return -1;
+	k->give[k->n_give++] = fd;
+	return 0;
+}
+
 int edp_ctl_take_fd(struct edp_ctl *c)
 {
 	struct conn *k = c->answering;
@@ -260,6 +283,7 @@ int edp_ctl_take_fd(struct edp_ctl *c)
 static void drop(struct conn *k, const char *why)
 {
 	close_fds(k);
+	close_given(k);
 	if (why)
 		refuse_and_close(k->fd, why);
 	else
@@ -274,7 +298,32 @@ static void drop(struct conn *k, const char *why)
  * waits for the client to read (poll says when), its deadline running. */
 static bool send_reply(struct conn *k)
 {
-	ssize_t n = send_some(k->fd, k->out + k->out_at, k->out_len - k->out_at);
+	ssize_t n;
+	if (k->n_give && k->out_at == 0 && k->out_len) { /* the descriptors ride on the first bytes */
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(EDP_CTL_MAX_FDS * sizeof(int))];
+		} ctrl;
+		memset(&ctrl, 0, sizeof(ctrl));
+		struct iovec iov = { k->out, k->out_len };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctrl,
+				    .msg_controllen = CMSG_SPACE((size_t)k->n_give * sizeof(int)) };
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN((size_t)k->n_give * sizeof(int));
+		memcpy(CMSG_DATA(h), k->give, (size_t)k->n_give * sizeof(int));
+		do
+			n = sendmsg(k->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true; /* poll says when */
+		if (n <= 0)
+			return false;
+		close_given(k); /* the client has its own now */
+	} else {
+		n = send_some(k->fd, k->out + k->out_at, k->out_len - k->out_at);
+	}
 	if (n < 0)
 		return false;
 	k->out_at += (size_t)n;
@@ -569,6 +618,14 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
 int edp_ctl_request_fd(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply,
 		       struct edp_error *err)
 {
+	return edp_ctl_exchange(name, request, pass_fd, timeout_ms, reply, NULL, NULL, err);
+}
+
+int edp_ctl_exchange(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply, int *got,
+		     int *n_got, struct edp_error *err)
+{
+	if (n_got)
+		*n_got = 0;
 	*reply = NULL;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	if (edp_rundir_file(name, ".ctl", path, sizeof(path), err))
@@ -620,7 +677,23 @@ int edp_ctl_request_fd(const char *name, const char *request, int pass_fd, int t
 			why = late;
 			break;
 		}
-		ssize_t n = recv(fd, buf + have, cap - have, 0);
+		struct iovec in = { buf + have, cap - have };
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(EDP_CTL_MAX_FDS * sizeof(int))];
+		} came;
+		struct msghdr rm = { .msg_iov = &in, .msg_iovlen = 1, .msg_control = &came, .msg_controllen = sizeof(came) };
+		ssize_t n = recvmsg(fd, &rm, MSG_CMSG_CLOEXEC);
+		for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&rm) : NULL; h; h = CMSG_NXTHDR(&rm, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+				for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+					int d;
+					memcpy(&d, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+					if (got && n_got && *n_got < EDP_CTL_MAX_FDS)
+						got[(*n_got)++] = d;
+					else
+						close(d);
+				}
 		if (n > 0)
 			have += (size_t)n;
 		else if (n == 0 || errno != EINTR)

@@ -74,6 +74,12 @@ int edp_ctl_on_signal(struct edp_ctl *c, int signo, const char *request,
  * closed once the request is answered. */
 int edp_ctl_take_fd(struct edp_ctl *c);
 
+/* In a handler: send descriptor fd (now the server's to close) with the
+ * reply (SCM_RIGHTS, on its first bytes), at most EDP_CTL_MAX_FDS a reply;
+ * a request that fails sends none. 0, or -1 outside a handler or beyond
+ * the limit (fd stays the caller's). */
+int edp_ctl_give_fd(struct edp_ctl *c, int fd);
+
 /* Serve NAME.ctl from now on, publishing the counters to stats (may be
  * NULL). A socket file left by an instance that is gone is replaced; one
  * that answers is another instance's and is refused. Errors: the run
@@ -100,5 +106,10 @@ int edp_ctl_request(const char *name, const char *request, int timeout_ms, char 
  * none), which the instance then holds too. */
 int edp_ctl_request_fd(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply,
 		       struct edp_error *err);
+
+/* The same, taking the descriptors the reply came with into got (up to
+ * EDP_CTL_MAX_FDS; *n_got of them, the caller's to close). */
+int edp_ctl_exchange(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply, int *got,
+		     int *n_got, struct edp_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 #include "unit.h"
 #include "edp_ctl.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -116,11 +117,94 @@ static void test_socket_life(void **state)
 	unlink(path);
 }
 
+/* "cat": the descriptor the request came with is read to its end, and
+ * what it held goes back in the reply; "pipe": a pipe's read end goes
+ * back with the reply, "hello" in it; "pipe-no": the same, then a
+ * failure: no descriptor goes. */
+static int cat(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)argv;
+	int fd = edp_ctl_take_fd(aux);
+	if (fd < 0)
+		return edp_error_set(err, EDP_ERR_USAGE, "no descriptor");
+	char buf[64] = "";
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	close(fd);
+	edp_json_string(j, "read", buf);
+	return 0;
+}
+
+static int give_pipe(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	(void)argc, (void)j;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "hello", 5), 5);
+	close(p[1]);
+	assert_int_equal(edp_ctl_give_fd(aux, p[0]), 0);
+	return strcmp(argv[0], "pipe-no") ? 0 : edp_error_set(err, EDP_ERR_RUNTIME, "changed my mind");
+}
+
+static int open_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* Descriptors both ways: with a request, with a reply; none leaks. */
+static void test_descriptors(void **state)
+{
+	(void)state;
+	struct edp_ctl *c = edp_ctl_create();
+	assert_int_equal(edp_ctl_register(c, "cat", "", 0, 0, cat, c), 0);
+	assert_int_equal(edp_ctl_register(c, "pipe", "", 0, 0, give_pipe, c), 0);
+	assert_int_equal(edp_ctl_register(c, "pipe-no", "", 0, 0, give_pipe, c), 0);
+	struct edp_error err = { 0 };
+	assert_int_equal(edp_ctl_listen(c, "fds", NULL, &err), 0);
+	int before = open_fds();
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "sent along", 10), 10);
+	close(p[1]);
+	char *reply;
+	assert_int_equal(edp_ctl_request_fd("fds", "cat", p[0], 5000, &reply, &err), 0);
+	close(p[0]);
+	assert_string_equal(reply, "{\"schema\":1,\"ok\":true,\"read\":\"sent along\"}");
+	free(reply);
+	int got[EDP_CTL_MAX_FDS], n = -1;
+	assert_int_equal(edp_ctl_exchange("fds", "pipe", -1, 5000, &reply, got, &n, &err), 0);
+	assert_string_equal(reply, "{\"schema\":1,\"ok\":true}");
+	free(reply);
+	assert_int_equal(n, 1);
+	char buf[8] = "";
+	assert_int_equal(read(got[0], buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	close(got[0]);
+	assert_int_equal(edp_ctl_exchange("fds", "pipe-no", -1, 5000, &reply, got, &n, &err), 0);
+	assert_string_equal(reply, "{\"schema\":1,\"ok\":false,\"error\":\"changed my mind\"}");
+	free(reply);
+	assert_int_equal(n, 0);
+	/* a descriptor the handler did not take is closed, not kept */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(edp_ctl_request_fd("fds", "pipe", p[0], 5000, &reply, &err), 0);
+	free(reply);
+	close(p[0]);
+	close(p[1]);
+	for (int i = 0; i < 100 && open_fds() != before; i++) /* the server closes its copies after sending */
+		usleep(10000);
+	assert_int_equal(open_fds(), before);
+	edp_ctl_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_socket_life),
+		cmocka_unit_test(test_descriptors),
 	};
 	return cmocka_run_group_tests_name("ctl", tests, unit_dir_setup, unit_dir_teardown);
 }
