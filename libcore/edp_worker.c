@@ -15,8 +15,8 @@
 #include "edp_publish.h"
 #include "edp_ring.h"
 #include "edp_tlb.h"
+#include "edp_worker_impl.h"
 
-#define RX_RING_SLOTS 512 /* deep enough to ride out a descheduled worker, shallow enough to stay in cache */
 /* A sleeping worker is woken once this many packets wait for it (or when
  * the thread feeding it runs dry): a context switch per batch would cost
  * more than the batch. */
@@ -25,74 +25,6 @@
 #define SPIN_PAUSES 16      /* pauses between two looks for work while polling (~0.5 us) */
 #define WRITE_MAX 128       /* packets written per turn before a worker's queues come first again */
 #define WRITE_BEHIND RX_RING_SLOTS /* processed packets waiting: the reader writes too */
-
-/* A queue is consumed only by the worker its `owner` names. Only that
- * worker changes it: when the balancer asks (move_to), the owner hands the
- * queue over between two batches, after pushing all it took from it, so no
- * packet is lost or reordered. */
-struct queue {
-	struct edp_ring *rx;  /* reader -> owning worker */
-	struct edp_ring *out; /* owning worker -> writer; holds all in flight */
-	struct edp_rx_meta *meta; /* beside rx: a slot's packet (its descriptor is the worker's to set up) */
-	struct edp_pcap_record *out_rec; /* beside out: what the writer needs of a slot's packet, */
-	uint64_t *out_ports;             /* so that its descriptor stays on the worker */
-	uint16_t port;            /* its input port (kept here: the reader writes the input's lines) */
-	_Atomic int32_t owner;
-	_Atomic int32_t move_to;   /* -1, or the thread to hand over to */
-	_Alignas(64) _Atomic uint64_t cycles; /* spent on it so far (by its owners); own line */
-};
-
-struct run;
-
-struct worker {
-	struct edp_doorbell bell; /* rung when it has packets, a queue, mbufs or the end */
-	pthread_t tid;
-	struct run *run;
-	struct edp_lane *lane;
-	uint32_t index;
-	atomic_int done;
-	uint32_t *mine;           /* the queues it owns now */
-	uint32_t owned;           /* how many */
-	struct edp_mbuf **taken;  /* the batch taken from mine[i]: taken + i * EDP_BATCH, */
-	uint32_t *taken_n;        /* taken_n[i] packets, processed later in the same turn */
-	_Atomic uint32_t backlog; /* most packets left on one of them after a batch */
-	_Alignas(64) _Atomic uint64_t io_cycles; /* reading and writing: load that moves with no queue */
-};
-
-struct run {
-	struct edp_datapath *dp;
-	struct queue *q;
-	uint32_t n_queues;
-	struct worker *w;
-	uint32_t n_workers;
-	bool ordered;
-	uint64_t spin_ns;       /* how long an idle thread polls before it sleeps */
-	uint32_t in_flight;     /* mbufs of the pools: all free before and after */
-	struct edp_ring *order; /* reader -> writer: queue of each packet, in input order */
-	struct edp_ring *free;  /* writer -> reader: written mbufs; room for all of them */
-	/* the reader (worker 0, the calling thread) */
-	const volatile sig_atomic_t *stop;
-	int read_rc;
-	struct edp_error *read_err;
-	uint32_t *staged; /* the reader's: packets staged on each queue in this batch (0 between batches) */
-	pthread_t balancer;
-	/* flags that change a few times a run (live_idle only when it
-	 * flips), read by all on every turn: a line of their own */
-	_Alignas(64) atomic_int input_done; /* the reader has queued its last packet */
-	atomic_int live_idle;   /* the reader found only live inputs, all empty */
-	atomic_int abort;       /* a write failed: stop reading */
-	atomic_int finished;    /* every worker is done: the balancer ends */
-	/* the writer role: whichever worker set `writing` writes. The others
-	 * look before they try to take it (test and test-and-set): a failed
-	 * attempt would still pull the line from the writer's core. Its lines
-	 * move with the role, so nothing the reader reads per packet is there. */
-	_Alignas(64) atomic_bool writing;
-	int write_rc;
-	bool unflushed;         /* written since the outputs were last flushed */
-	void *ids[EDP_BATCH];   /* ordered: order entries taken, not all written yet */
-	uint32_t ids_n, ids_pos;
-	struct edp_error write_err;
-};
 
 /* An idle thread: poll for spin_ns since it ran dry (*idle_since), then
  * sleep on its doorbell unless ready(w) says work arrived after it announced
@@ -646,192 +578,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* The Thread Load Balancer: every interval, measure each queue's share of the
- * interval and each thread's reading and writing (a load that stays where it
- * is), plan (edp_tlb_plan) and, when worth it, ask the owners to hand the
- * moved queues over. */
-static void *balancer_main(void *arg)
-{
-	struct run *run = arg;
-	struct edp_datapath *dp = run->dp;
-	const struct edp_config *cfg = dp->cfg;
-	uint32_t nq = run->n_queues < EDP_TLB_MAX_QUEUES ? run->n_queues : EDP_TLB_MAX_QUEUES;
-	uint64_t *last = calloc(nq + 1, sizeof(uint64_t)), last_io[EDP_TLB_MAX_THREADS] = { 0 };
-	double base[EDP_TLB_MAX_THREADS] = { 0 };
-	struct edp_tlb_queue *tq = calloc(nq + 1, sizeof(*tq));
-	struct edp_tlb_plan *plan = malloc(sizeof(*plan));
-	int32_t numa[EDP_TLB_MAX_THREADS];
-	for (uint32_t t = 0; t < EDP_TLB_MAX_THREADS; t++)
-		numa[t] = t < run->n_workers ? dp->worker_node[t] : -1;
-	uint64_t t0 = edp_stats_cycles();
-	atomic_store(&dp->balancer_on, last && tq && plan);
-	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
-		/* one interval, cut short when the run finishes or a rebalance is
-		 * asked for now (edp_datapath_rebalance) */
-		uint64_t until = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)cfg->tlb_interval_ms * 1000000ull, now;
-		uint32_t asked;
-		while (!atomic_load_explicit(&run->finished, memory_order_acquire) &&
-		       (asked = atomic_load(&dp->rebalance_asked)) == atomic_load(&dp->rebalance_answered) &&
-		       (now = edp_clock_ns(CLOCK_MONOTONIC)) < until) {
-			uint32_t ticket = edp_doorbell_prepare(&dp->balancer_bell);
-			if (atomic_load_explicit(&run->finished, memory_order_acquire) ||
-			    atomic_load(&dp->rebalance_asked) != atomic_load(&dp->rebalance_answered))
-				edp_doorbell_cancel(&dp->balancer_bell);
-			else
-				edp_doorbell_wait(&dp->balancer_bell, ticket, until - now);
-		}
-		if (atomic_load_explicit(&run->finished, memory_order_acquire))
-			break;
-		asked = atomic_load(&dp->rebalance_asked);
-		bool now_asked = asked != atomic_load(&dp->rebalance_answered);
-		struct edp_rebalance_answer *ans = &dp->rebalance_answer;
-		pthread_mutex_lock(&dp->moves_lock); /* the pins hold still until the plan is applied */
-		uint64_t t1 = edp_stats_cycles();
-		bool pending = false;
-		for (uint32_t i = 0; i < nq; i++) {
-			struct queue *q = &run->q[i];
-			uint64_t c = atomic_load_explicit(&q->cycles, memory_order_relaxed);
-			tq[i] = (struct edp_tlb_queue){ t1 > t0 ? (double)(c - last[i]) / (double)(t1 - t0) : 0,
-							atomic_load_explicit(&q->owner, memory_order_acquire),
-							dp->queue_node[i], dp->queue_pin[i] >= 0 };
-			last[i] = c;
-			pending |= atomic_load_explicit(&q->move_to, memory_order_relaxed) >= 0;
-		}
-		for (uint32_t t = 0; t < run->n_workers && t < EDP_TLB_MAX_THREADS; t++) {
-			uint64_t c = atomic_load_explicit(&run->w[t].io_cycles, memory_order_relaxed);
-			base[t] = t1 > t0 ? (double)(c - last_io[t]) / (double)(t1 - t0) : 0;
-			last_io[t] = c;
-		}
-		t0 = t1;
-		if (now_asked)
-			memset(ans, 0, sizeof(*ans));
-		if (pending) { /* the last moves are not done yet: measure again first */
-			pthread_mutex_unlock(&dp->moves_lock);
-			if (now_asked) {
-				snprintf(ans->reason, sizeof(ans->reason), "the moves of the last plan are not done yet");
-				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
-			}
-			continue;
-		}
-		edp_tlb_plan(tq, nq, numa, base, run->n_workers, plan);
-		bool worth = edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement);
-		if (worth)
-			for (uint32_t i = 0; i < nq; i++)
-				if (plan->owner[i] != tq[i].owner) {
-					atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
-					edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
-				}
-		pthread_mutex_unlock(&dp->moves_lock);
-		if (now_asked) {
-			ans->spread_before = plan->spread_before;
-			ans->spread_after = plan->spread_after;
-		}
-		if (!worth) {
-			if (now_asked) {
-				snprintf(ans->reason, sizeof(ans->reason),
-					 "not worth it: spread %.2f -> %.2f planned (tlb: threshold %.2f, min-improvement %.2f)",
-					 plan->spread_before, plan->spread_after, cfg->tlb_threshold, cfg->tlb_min_improvement);
-				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
-			}
-			continue;
-		}
-		char what[512];
-		int len = 0;
-		for (uint32_t i = 0; i < nq; i++) {
-			if (plan->owner[i] == tq[i].owner)
-				continue;
-			if (len < (int)sizeof(what))
-				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
-						len ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
-						tq[i].owner, plan->owner[i]);
-		}
-		dp->rebalances++;
-		dp->queues_moved += plan->moved;
-		if (dp->n_events < EDP_SUMMARY_EVENTS) {
-			struct edp_rebalance *e = &dp->events[dp->n_events++];
-			e->at_s = (double)(edp_clock_ns(CLOCK_MONOTONIC) - dp->run_start_ns) / 1e9;
-			e->moved = plan->moved;
-			e->spread_before = plan->spread_before;
-			e->spread_after = plan->spread_after;
-			snprintf(e->what, sizeof(e->what), "%.*s", (int)sizeof(e->what) - 1, what);
-		}
-		if (dp->stats)
-			edp_stats_event(dp->stats, plan->moved, (float)plan->spread_before, (float)plan->spread_after, what);
-		if (dp->log) {
-			char line[700];
-			snprintf(line, sizeof(line), "balancer: moved %u queue%s: %s; spread %.2f -> %.2f", plan->moved,
-				 plan->moved == 1 ? "" : "s", what, plan->spread_before, plan->spread_after);
-			dp->log(dp->log_ctx, line);
-		}
-		if (now_asked) {
-			ans->applied = true;
-			ans->moved = plan->moved;
-			snprintf(ans->what, sizeof(ans->what), "%s", what);
-			snprintf(ans->reason, sizeof(ans->reason), "moved %u queue%s: spread %.2f -> %.2f planned", plan->moved,
-				 plan->moved == 1 ? "" : "s", plan->spread_before, plan->spread_after);
-			atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
-		}
-	}
-	atomic_store(&dp->balancer_on, 0);
-	free(last);
-	free(tq);
-	free(plan);
-	return NULL;
-}
-
-/* edp_datapath_pin's checks: the queue number, the worker on cpu in *to
- * (-1 for none asked). */
-static int pin_target(const struct edp_datapath *dp, uint32_t port, uint32_t queue, int32_t cpu, uint32_t *q,
-		      int32_t *to, struct edp_error *err)
-{
-	const struct edp_config *cfg = dp->cfg;
-	uint32_t input = 0;
-	while (input < dp->in.n && dp->in.of[input].port != port)
-		input++;
-	if (input == dp->in.n)
-		return edp_error_set(err, EDP_ERR_USAGE, "port %s reads nothing: it has no receive queues",
-				     cfg->ports[port].name);
-	if (queue >= dp->in.queues_per_port)
-		return edp_error_set(err, EDP_ERR_USAGE, "port %s has %u receive queue%s (0 to %u)", cfg->ports[port].name,
-				     dp->in.queues_per_port, dp->in.queues_per_port == 1 ? "" : "s",
-				     dp->in.queues_per_port - 1);
-	*q = input * dp->in.queues_per_port + queue;
-	*to = -1;
-	for (uint32_t w = 0; cpu >= 0 && w < cfg->threads && *to < 0; w++)
-		if (dp->worker_cpu[w] == cpu)
-			*to = (int32_t)w;
-	if (cpu < 0 || *to >= 0)
-		return 0;
-	char list[256] = "";
-	size_t n = 0;
-	for (uint32_t w = 0; w < cfg->threads && n < sizeof(list); w++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", w ? ", " : "", dp->worker_cpu[w]);
-	return edp_error_set(err, EDP_ERR_USAGE, "no worker thread runs on cpu %d (workers run on %s)", cpu, list);
-}
-
-int edp_datapath_pin(struct edp_datapath *dp, uint32_t port, uint32_t queue, int32_t cpu,
-		     struct edp_pin_answer *out, struct edp_error *err)
-{
-	pthread_mutex_lock(&dp->moves_lock);
-	struct run *run = dp->worker_run;
-	uint32_t q;
-	int32_t to;
-	int rc = run ? pin_target(dp, port, queue, cpu, &q, &to, err)
-		     : edp_error_set(err, EDP_ERR_RUNTIME, "no worker threads run: %s",
-				     dp->cfg->threads ? "the run is inline on one thread" : "the run is inline (threads: 0)");
-	if (!rc) {
-		dp->queue_pin[q] = to;
-		int32_t owner = atomic_load_explicit(&run->q[q].owner, memory_order_acquire);
-		*out = (struct edp_pin_answer){ q, to, cpu, to >= 0 && owner != to };
-		if (out->moved) {
-			atomic_store_explicit(&run->q[q].move_to, to, memory_order_relaxed);
-			edp_doorbell_ring(&run->w[owner].bell); /* a sleeping owner hands it over */
-		}
-	}
-	pthread_mutex_unlock(&dp->moves_lock);
-	return rc;
-}
-
 /* Descriptors in the reader's pools now. */
 static uint32_t mbufs_free(const struct edp_datapath *dp)
 {
@@ -970,7 +716,7 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		pthread_setname_np(run.w[started].tid, name);
 	}
 	bool balancer = started == run.n_workers && dp->cfg->tlb_enabled && run.n_workers > 1 &&
-			pthread_create(&run.balancer, NULL, balancer_main, &run) == 0;
+			pthread_create(&run.balancer, NULL, edp_balancer_main, &run) == 0;
 	if (balancer)
 		pthread_setname_np(run.balancer, "edp-balancer");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -1,0 +1,201 @@
+/* The Thread Load Balancer's thread and the pins (edp_datapath_pin): who
+ * owns each receive queue of a threaded run. Both ask an owner to hand a
+ * queue over (move_to) and never move it themselves; they take turns on
+ * the datapath's moves_lock, which no datapath thread takes. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "edp_clock.h"
+#include "edp_tlb.h"
+#include "edp_worker_impl.h"
+
+/* The Thread Load Balancer: every interval, measure each queue's share of the
+ * interval and each thread's reading and writing (a load that stays where it
+ * is), plan (edp_tlb_plan) and, when worth it, ask the owners to hand the
+ * moved queues over. */
+void *edp_balancer_main(void *arg)
+{
+	struct run *run = arg;
+	struct edp_datapath *dp = run->dp;
+	const struct edp_config *cfg = dp->cfg;
+	uint32_t nq = run->n_queues < EDP_TLB_MAX_QUEUES ? run->n_queues : EDP_TLB_MAX_QUEUES;
+	uint64_t *last = calloc(nq + 1, sizeof(uint64_t)), last_io[EDP_TLB_MAX_THREADS] = { 0 };
+	double base[EDP_TLB_MAX_THREADS] = { 0 };
+	struct edp_tlb_queue *tq = calloc(nq + 1, sizeof(*tq));
+	struct edp_tlb_plan *plan = malloc(sizeof(*plan));
+	int32_t numa[EDP_TLB_MAX_THREADS];
+	for (uint32_t t = 0; t < EDP_TLB_MAX_THREADS; t++)
+		numa[t] = t < run->n_workers ? dp->worker_node[t] : -1;
+	uint64_t t0 = edp_stats_cycles();
+	atomic_store(&dp->balancer_on, last && tq && plan);
+	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
+		/* one interval, cut short when the run finishes or a rebalance is
+		 * asked for now (edp_datapath_rebalance) */
+		uint64_t until = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)cfg->tlb_interval_ms * 1000000ull, now;
+		uint32_t asked;
+		while (!atomic_load_explicit(&run->finished, memory_order_acquire) &&
+		       (asked = atomic_load(&dp->rebalance_asked)) == atomic_load(&dp->rebalance_answered) &&
+		       (now = edp_clock_ns(CLOCK_MONOTONIC)) < until) {
+			uint32_t ticket = edp_doorbell_prepare(&dp->balancer_bell);
+			if (atomic_load_explicit(&run->finished, memory_order_acquire) ||
+			    atomic_load(&dp->rebalance_asked) != atomic_load(&dp->rebalance_answered))
+				edp_doorbell_cancel(&dp->balancer_bell);
+			else
+				edp_doorbell_wait(&dp->balancer_bell, ticket, until - now);
+		}
+		if (atomic_load_explicit(&run->finished, memory_order_acquire))
+			break;
+		asked = atomic_load(&dp->rebalance_asked);
+		bool now_asked = asked != atomic_load(&dp->rebalance_answered);
+		struct edp_rebalance_answer *ans = &dp->rebalance_answer;
+		pthread_mutex_lock(&dp->moves_lock); /* the pins hold still until the plan is applied */
+		uint64_t t1 = edp_stats_cycles();
+		bool pending = false;
+		for (uint32_t i = 0; i < nq; i++) {
+			struct queue *q = &run->q[i];
+			uint64_t c = atomic_load_explicit(&q->cycles, memory_order_relaxed);
+			tq[i] = (struct edp_tlb_queue){ t1 > t0 ? (double)(c - last[i]) / (double)(t1 - t0) : 0,
+							atomic_load_explicit(&q->owner, memory_order_acquire),
+							dp->queue_node[i], dp->queue_pin[i] >= 0 };
+			last[i] = c;
+			pending |= atomic_load_explicit(&q->move_to, memory_order_relaxed) >= 0;
+		}
+		for (uint32_t t = 0; t < run->n_workers && t < EDP_TLB_MAX_THREADS; t++) {
+			uint64_t c = atomic_load_explicit(&run->w[t].io_cycles, memory_order_relaxed);
+			base[t] = t1 > t0 ? (double)(c - last_io[t]) / (double)(t1 - t0) : 0;
+			last_io[t] = c;
+		}
+		t0 = t1;
+		if (now_asked)
+			memset(ans, 0, sizeof(*ans));
+		if (pending) { /* the last moves are not done yet: measure again first */
+			pthread_mutex_unlock(&dp->moves_lock);
+			if (now_asked) {
+				snprintf(ans->reason, sizeof(ans->reason), "the moves of the last plan are not done yet");
+				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
+			}
+			continue;
+		}
+		edp_tlb_plan(tq, nq, numa, base, run->n_workers, plan);
+		bool worth = edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement);
+		if (worth)
+			for (uint32_t i = 0; i < nq; i++)
+				if (plan->owner[i] != tq[i].owner) {
+					atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
+					edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
+				}
+		pthread_mutex_unlock(&dp->moves_lock);
+		if (now_asked) {
+			ans->spread_before = plan->spread_before;
+			ans->spread_after = plan->spread_after;
+		}
+		if (!worth) {
+			if (now_asked) {
+				snprintf(ans->reason, sizeof(ans->reason),
+					 "not worth it: spread %.2f -> %.2f planned (tlb: threshold %.2f, min-improvement %.2f)",
+					 plan->spread_before, plan->spread_after, cfg->tlb_threshold, cfg->tlb_min_improvement);
+				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
+			}
+			continue;
+		}
+		char what[512];
+		int len = 0;
+		for (uint32_t i = 0; i < nq; i++) {
+			if (plan->owner[i] == tq[i].owner)
+				continue;
+			if (len < (int)sizeof(what))
+				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
+						len ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
+						tq[i].owner, plan->owner[i]);
+		}
+		dp->rebalances++;
+		dp->queues_moved += plan->moved;
+		if (dp->n_events < EDP_SUMMARY_EVENTS) {
+			struct edp_rebalance *e = &dp->events[dp->n_events++];
+			e->at_s = (double)(edp_clock_ns(CLOCK_MONOTONIC) - dp->run_start_ns) / 1e9;
+			e->moved = plan->moved;
+			e->spread_before = plan->spread_before;
+			e->spread_after = plan->spread_after;
+			snprintf(e->what, sizeof(e->what), "%.*s", (int)sizeof(e->what) - 1, what);
+		}
+		if (dp->stats)
+			edp_stats_event(dp->stats, plan->moved, (float)plan->spread_before, (float)plan->spread_after, what);
+		if (dp->log) {
+			char line[700];
+			snprintf(line, sizeof(line), "balancer: moved %u queue%s: %s; spread %.2f -> %.2f", plan->moved,
+				 plan->moved == 1 ? "" : "s", what, plan->spread_before, plan->spread_after);
+			dp->log(dp->log_ctx, line);
+		}
+		if (now_asked) {
+			ans->applied = true;
+			ans->moved = plan->moved;
+			snprintf(ans->what, sizeof(ans->what), "%s", what);
+			snprintf(ans->reason, sizeof(ans->reason), "moved %u queue%s: spread %.2f -> %.2f planned", plan->moved,
+				 plan->moved == 1 ? "" : "s", plan->spread_before, plan->spread_after);
+			atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
+		}
+	}
+	atomic_store(&dp->balancer_on, 0);
+	free(last);
+	free(tq);
+	free(plan);
+	return NULL;
+}
+
+/* edp_datapath_pin's checks: the queue number, the worker on cpu in *to
+ * (-1 for none asked). */
+static int pin_target(const struct edp_datapath *dp, uint32_t port, uint32_t queue, int32_t cpu, uint32_t *q,
+		      int32_t *to, struct edp_error *err)
+{
+	const struct edp_config *cfg = dp->cfg;
+	uint32_t input = 0;
+	while (input < dp->in.n && dp->in.of[input].port != port)
+		input++;
+	if (input == dp->in.n)
+		return edp_error_set(err, EDP_ERR_USAGE, "port %s reads nothing: it has no receive queues",
+				     cfg->ports[port].name);
+	if (queue >= dp->in.queues_per_port)
+		return edp_error_set(err, EDP_ERR_USAGE, "port %s has %u receive queue%s (0 to %u)", cfg->ports[port].name,
+				     dp->in.queues_per_port, dp->in.queues_per_port == 1 ? "" : "s",
+				     dp->in.queues_per_port - 1);
+	*q = input * dp->in.queues_per_port + queue;
+	*to = -1;
+	for (uint32_t w = 0; cpu >= 0 && w < cfg->threads && *to < 0; w++)
+		if (dp->worker_cpu[w] == cpu)
+			*to = (int32_t)w;
+	if (cpu < 0 || *to >= 0)
+		return 0;
+	char list[256] = "";
+	size_t n = 0;
+	for (uint32_t w = 0; w < cfg->threads && n < sizeof(list); w++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", w ? ", " : "", dp->worker_cpu[w]);
+	return edp_error_set(err, EDP_ERR_USAGE, "no worker thread runs on cpu %d (workers run on %s)", cpu, list);
+}
+
+int edp_datapath_pin(struct edp_datapath *dp, uint32_t port, uint32_t queue, int32_t cpu,
+		     struct edp_pin_answer *out, struct edp_error *err)
+{
+	pthread_mutex_lock(&dp->moves_lock);
+	struct run *run = dp->worker_run;
+	uint32_t q;
+	int32_t to;
+	int rc = run ? pin_target(dp, port, queue, cpu, &q, &to, err)
+		     : edp_error_set(err, EDP_ERR_RUNTIME, "no worker threads run: %s",
+				     dp->cfg->threads ? "the run is inline on one thread" : "the run is inline (threads: 0)");
+	if (!rc) {
+		dp->queue_pin[q] = to;
+		int32_t owner = atomic_load_explicit(&run->q[q].owner, memory_order_acquire);
+		*out = (struct edp_pin_answer){ q, to, cpu, to >= 0 && owner != to };
+		if (out->moved) {
+			atomic_store_explicit(&run->q[q].move_to, to, memory_order_relaxed);
+			edp_doorbell_ring(&run->w[owner].bell); /* a sleeping owner hands it over */
+		}
+	}
+	pthread_mutex_unlock(&dp->moves_lock);
+	return rc;
+}
+
