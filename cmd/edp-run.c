@@ -24,6 +24,7 @@
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp-run/edp_run_ask.h"
+#include "edp-run/edp_run_config.h"
 #include "edp_rundir.h"
 
 #define PROG "edp-run"
@@ -74,113 +75,6 @@ static void usage(FILE *f)
 }
 
 #define usage_error(...) edp_usage_error(PROG, __VA_ARGS__)
-
-/* Resolve "[PORT=]FILE": returns the port index (or -1 for "no PORT=") and
- * sets *file; -2 for a PORT= naming no port. */
-static int split_port_arg(const struct edp_config *cfg, const char *arg, const char **file, char *port_name)
-{
-	const char *eq = strchr(arg, '=');
-	*file = arg;
-	if (!eq || eq == arg || (size_t)(eq - arg) > EDP_PORT_NAME_MAX)
-		return -1;
-	memcpy(port_name, arg, (size_t)(eq - arg));
-	port_name[eq - arg] = 0;
-	if (strspn(port_name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(port_name))
-		return -1;
-	int idx = edp_config_port_index(cfg, port_name);
-	struct stat st;
-	if (idx < 0)
-		return stat(arg, &st) == 0 ? -1 : -2;
-	*file = eq + 1;
-	return idx;
-}
-
-static void set_path(char **slot, const char *file)
-{
-	free(*slot);
-	*slot = strdup(file);
-}
-
-struct io_arg {
-	char kind; /* 'r' or 'w' */
-	const char *arg;
-};
-
-/* Port p gets `file` from an -r or -w; one given twice on the command line
- * (a port with two inputs, or two outputs) is an error, not the last one
- * silently winning. */
-static int set_io(struct edp_config *cfg, uint32_t p, char kind, const char *file, bool *given,
-		  struct edp_error *err)
-{
-	char **slot = kind == 'r' ? &cfg->ports[p].rx : &cfg->ports[p].tx;
-	if (given[p])
-		return edp_error_set(err, EDP_ERR_USAGE, "-%c: port '%s' already %s '%s'", kind, cfg->ports[p].name,
-				     kind == 'r' ? "reads" : "writes", *slot);
-	given[p] = true;
-	set_path(slot, file);
-	return 0;
-}
-
-/* What the command line sets over the config file (or the built-in one):
- * at start, and again at each reload, so a reloaded file runs as the first
- * one did. The numbers were checked when the options were read. */
-struct run_args {
-	struct io_arg io[2 * EDP_MAX_PORTS]; /* one -r and one -w a port: more is an error */
-	int n_io;
-	long threads, loop;                  /* -1: not given */
-	bool ordered;
-	const char *instance;
-};
-
-static int apply_args(const struct run_args *a, struct edp_config *cfg, bool have_config, struct edp_error *err)
-{
-	bool any_tx = false, rx_given[EDP_MAX_PORTS] = { false }, tx_given[EDP_MAX_PORTS] = { false };
-	for (uint32_t i = 0; i < cfg->n_ports; i++)
-		any_tx |= cfg->ports[i].tx != NULL;
-	for (int i = 0; i < a->n_io; i++) {
-		const char *file;
-		char name[EDP_PORT_NAME_MAX + 1];
-		char kind = a->io[i].kind;
-		int port = split_port_arg(cfg, a->io[i].arg, &file, name), rc = 0;
-		if (port == -2)
-			return edp_error_set(err, EDP_ERR_USAGE, "unknown port '%s' (see the config's ports)", name);
-		if (!*file)
-			return edp_error_set(err, EDP_ERR_USAGE, "-%c needs a file name", kind);
-		if (kind == 'r')
-			rc = set_io(cfg, port < 0 ? 0 : (uint32_t)port, 'r', file, rx_given, err);
-		else if (port >= 0)
-			rc = set_io(cfg, (uint32_t)port, 'w', file, tx_given, err);
-		else if (!have_config || !any_tx)
-			for (uint32_t p = 0; p < cfg->n_ports && !rc; p++)
-				rc = set_io(cfg, p, 'w', file, tx_given, err);
-		else
-			rc = set_io(cfg, 0, 'w', file, tx_given, err);
-		if (rc)
-			return rc;
-	}
-	if (a->threads >= 0)
-		cfg->threads = (uint32_t)a->threads;
-	cfg->ordered |= a->ordered;
-	if (a->loop >= 0)
-		cfg->loop = (uint32_t)a->loop;
-	cfg->instance = a->instance;
-	return 0;
-}
-
-/* The config `file` (NULL: the built-in one) with the command line over it:
- * what a reload runs (edp_commands' load). */
-static int load_config(void *ctx, const char *file, struct edp_config *cfg, struct edp_error *err)
-{
-	if (!file)
-		edp_config_default(cfg);
-	else if (edp_config_load(cfg, file, err))
-		return err->status;
-	if (apply_args(ctx, cfg, file != NULL, err)) {
-		edp_config_free(cfg);
-		return err->status;
-	}
-	return 0;
-}
 
 static void log_line(void *ctx, const char *line)
 {
@@ -308,7 +202,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (apply_args(&args, &cfg, config_path != NULL, &err)) {
+	if (edp_run_apply_args(&args, &cfg, config_path != NULL, &err)) {
 		rc = usage_error("%s", err.msg);
 		goto out;
 	}
@@ -339,22 +233,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 
-	for (uint32_t i = 0; restore && !strcmp(restore, "-") && i < cfg.n_ports; i++)
-		if (cfg.ports[i].rx && !strcmp(cfg.ports[i].rx, "-")) {
-			rc = usage_error("--restore -: stdin is port %s's input", cfg.ports[i].name);
-			goto out;
-		}
-	if (restore) { /* read and checked whole before anything opens */
-		FILE *f = strcmp(restore, "-") ? fopen(restore, "rb") : stdin;
-		rc = f ? edp_checkpoint_read(f, restore, &ck, &err)
-		       : edp_error_set(&err, EDP_ERR_RUNTIME, "%s: %s", restore, strerror(errno));
-		if (f && f != stdin)
-			fclose(f);
-		if (rc) {
-			fprintf(stderr, PROG ": %s\n", err.msg);
-			goto out;
-		}
-	}
+	if (restore && (rc = edp_run_read_checkpoint(restore, &cfg, &ck))) /* checked whole before anything opens */
+		goto out;
 	if (edp_ledger_check_ports(&cfg, &err)) { /* a port's device: ours in the ledger? */
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		rc = err.status;
@@ -378,23 +258,9 @@ int main(int argc, char **argv)
 		rc = err.status;
 		goto out;
 	}
-	if (restore) {
-		struct edp_restore_report rr;
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (edp_datapath_restore(dp, &ck, restore, allow_change, &rr, &err)) {
-			fprintf(stderr, PROG ": %s\n", err.msg);
-			edp_datapath_destroy(dp);
-			rc = err.status;
-			goto out;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (!quiet)
-			fprintf(stderr, PROG ": restored %u MAC%s and %u flow%s from %s in %.1f ms%s%s\n", rr.macs,
-				rr.macs == 1 ? "" : "s", rr.flows, rr.flows == 1 ? "" : "s", restore,
-				(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-				rr.macs_left ? " (its MACs not: the config has no switch)" : "",
-				rr.flows_left ? " (its flows not: another config)" : "");
+	if (restore && (rc = edp_run_restore(dp, &ck, restore, allow_change, quiet))) {
+		edp_datapath_destroy(dp);
+		goto out;
 	}
 	if (duration) {
 		struct itimerval it = { { 0, 0 }, { (time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) } };
@@ -415,7 +281,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	const char *instance = name ? name : "default"; /* as published */
-	struct edp_commands commands = { .dp = dp, .name = instance, .stop = stop_self, .load = load_config, .ctx = &args };
+	struct edp_commands commands = { .dp = dp, .name = instance, .stop = stop_self, .load = edp_run_load_config, .ctx = &args };
 	struct edp_ctl *ctl = edp_ctl_create();
 	struct hup_report hup_ctx = { dp, quiet };
 	if (!ctl || edp_commands_register(ctl, &commands) ||
