@@ -51,4 +51,18 @@ static inline const char *fuzz_file(const char *name, const uint8_t *data, size_
 	return p;
 }
 
+/* A pcap file of one Ethernet/IPv4/UDP frame in fuzz_dir(), for a
+ * datapath's input; its path. */
+static inline const char *fuzz_capture(void)
+{
+	static const uint8_t pcap[] = {
+		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0, /* header */
+		1, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0, 42, 0, 0, 0,                                       /* record */
+		2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0,                                               /* ethernet */
+		0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,                     /* ipv4 */
+		0x30, 0x39, 0, 53, 0, 8, 0, 0,                                                          /* udp */
+	};
+	return fuzz_file("in.pcap", pcap, sizeof(pcap));
+}
+
 #endif

@@ -12,19 +12,6 @@
 #include "edp_reload.h"
 #include "edp_state.h"
 
-/* One Ethernet/IPv4/UDP frame in a pcap file, for the datapath's input. */
-static const char *capture(void)
-{
-	static const uint8_t pcap[] = {
-		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
-		1, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0, 42, 0, 0, 0,
-		2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0,
-		0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-		0x30, 0x39, 0, 53, 0, 8, 0, 0,
-	};
-	return fuzz_file("in.pcap", pcap, sizeof(pcap));
-}
-
 /* The datapath restores go into (the ports of the seed corpus: in, out). */
 static struct edp_datapath *datapath(void)
 {
@@ -39,7 +26,7 @@ static struct edp_datapath *datapath(void)
 			 "pipeline:\n  firewall: { default: allow, rules: [ { proto: tcp, action: drop } ] }\n"
 			 "  router: { routes: [ { prefix: 10.0.0.0/8, port: out, next-hop-mac: \"02:00:00:00:00:09\" } ] }\n"
 			 "  switch: { mac-table-size: 1024 }\n",
-			 capture());
+			 fuzz_capture());
 	struct edp_error err;
 	FUZZ_CHECK(edp_config_load(&cfg, fuzz_file("cfg.yaml", (const uint8_t *)yaml, (size_t)n), &err) == 0);
 	FUZZ_CHECK((dp = edp_datapath_create(&cfg, &err)));

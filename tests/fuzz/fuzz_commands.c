@@ -23,19 +23,6 @@ static int load(void *ctx, const char *file, struct edp_config *cfg, struct edp_
 
 static void stop(void *ctx) { (void)ctx; }
 
-/* One Ethernet/IPv4/UDP frame in a pcap file. */
-static const char *capture(void)
-{
-	static const uint8_t pcap[] = {
-		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0, /* header */
-		1, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0, 42, 0, 0, 0,                                       /* record */
-		2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0,                                               /* ethernet */
-		0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,                     /* ipv4 */
-		0x30, 0x39, 0, 53, 0, 8, 0, 0,                                                          /* udp */
-	};
-	return fuzz_file("in.pcap", pcap, sizeof(pcap));
-}
-
 static struct edp_ctl *server(void)
 {
 	static struct edp_ctl *c;
@@ -49,7 +36,7 @@ static struct edp_ctl *server(void)
 			 "datapath: { threads: 2, rx-queues: 2 }\n"
 			 "pipeline:\n  firewall: { default: allow, rules: [ { proto: tcp, action: drop } ] }\n"
 			 "  switch: { ageing-s: 10 }\n",
-			 capture());
+			 fuzz_capture());
 	const char *path = fuzz_file("cfg.yaml", (const uint8_t *)yaml, (size_t)n);
 	struct edp_error err;
 	FUZZ_CHECK(edp_config_load(&cfg, path, &err) == 0);
