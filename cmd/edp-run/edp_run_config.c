@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/edp_print.h"
+#include "edp_clock.h"
 #include "edp_state.h"
 
 #define PROG "edp-run"
@@ -123,17 +124,16 @@ int edp_run_restore(struct edp_datapath *dp, const struct edp_checkpoint *ck, co
 {
 	struct edp_restore_report rr;
 	struct edp_error err = { 0 };
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
 	if (edp_datapath_restore(dp, ck, path, allow_change, &rr, &err)) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return err.status;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(edp_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 	if (!quiet)
 		fprintf(stderr, PROG ": restored %u MAC%s and %u flow%s from %s in %.1f ms%s%s\n", rr.macs,
 			rr.macs == 1 ? "" : "s", rr.flows, rr.flows == 1 ? "" : "s", path,
-			(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+			ms,
 			rr.macs_left ? " (its MACs not: the config has no switch)" : "",
 			rr.flows_left ? " (its flows not: another config)" : "");
 	return 0;
