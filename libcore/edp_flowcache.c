@@ -150,16 +150,17 @@ void edp_flowcache_flush(struct edp_flowcache *fc)
 
 /* Copy bucket b's used ways' entries to out (room for EDP_FLOWCACHE_WAYS):
  * how many, or -1 when a writer was at it. */
-static int dump_bucket(const struct edp_flowcache *fc, uint32_t b, struct edp_flowcache_entry *out)
+static int dump_bucket(const struct edp_flowcache *fc, uint32_t b, struct edp_flowcache_entry *out, uint32_t *seq)
 {
 	const struct edp_flowcache_bucket *bk = &fc->buckets[b];
+	uint32_t s0 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
+	if (s0 & 1)
+		return -1;
+	*seq = s0;
 	uint64_t sigs[2];
 	memcpy(sigs, bk->sig, sizeof(sigs)); /* an empty bucket, most of a big cache's: skipped at one look */
 	if (!(sigs[0] | sigs[1]))
 		return 0;
-	uint32_t s0 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
-	if (s0 & 1)
-		return -1;
 	int n = 0;
 	for (unsigned w = 0; w < EDP_FLOWCACHE_WAYS; w++) {
 		uint16_t sig = __atomic_load_n(&bk->sig[w], __ATOMIC_RELAXED);
@@ -190,7 +191,10 @@ static inline void prefetch_bucket_entries(const struct edp_flowcache *fc, const
 	}
 }
 
-uint32_t edp_flowcache_dump_each(const struct edp_flowcache *fc, uint32_t max, edp_flowcache_dump_fn fn, void *ctx)
+/* Every bucket's entries (with marks: those of the buckets whose
+ * sequence is not the one marked, marking it), each handed to fn. */
+static uint32_t dump_walk(const struct edp_flowcache *fc, uint32_t max, uint32_t *marks, edp_flowcache_dump_fn fn,
+			  void *ctx)
 {
 	struct edp_flowcache_entry ways[EDP_FLOWCACHE_WAYS];
 	for (int attempt = 0; attempt < 8; attempt++) { /* a flush midway: again */
@@ -204,11 +208,16 @@ uint32_t edp_flowcache_dump_each(const struct edp_flowcache *fc, uint32_t max, e
 			 * ahead, and the entries of the ones nearer, asked for now */
 			if (b + 16 < fc->n_buckets)
 				__builtin_prefetch(&fc->buckets[b + 16]);
-			if (b + 8 < fc->n_buckets)
+			if (b + 8 < fc->n_buckets && !marks)
 				prefetch_bucket_entries(fc, &fc->buckets[b + 8]);
+			if (marks && __atomic_load_n(&fc->buckets[b].seq, __ATOMIC_RELAXED) == marks[b])
+				continue; /* no insert since the last walk */
 			int k;
-			for (int tries = 0; (k = dump_bucket(fc, b, ways)) < 0 && tries < 1000; tries++)
+			uint32_t seq = 0;
+			for (int tries = 0; (k = dump_bucket(fc, b, ways, &seq)) < 0 && tries < 1000; tries++)
 				;
+			if (marks && k >= 0)
+				marks[b] = seq;
 			for (int i = 0; i < k && n < max; i++, n++)
 				fn(ctx, &ways[i]);
 		}
@@ -219,6 +228,19 @@ uint32_t edp_flowcache_dump_each(const struct edp_flowcache *fc, uint32_t max, e
 	fn(ctx, NULL);
 	return 0;
 }
+
+uint32_t edp_flowcache_dump_each(const struct edp_flowcache *fc, uint32_t max, edp_flowcache_dump_fn fn, void *ctx)
+{
+	return dump_walk(fc, max, NULL, fn, ctx);
+}
+
+uint32_t edp_flowcache_dump_changed(const struct edp_flowcache *fc, uint32_t *marks, uint32_t max,
+				    edp_flowcache_dump_fn fn, void *ctx)
+{
+	return dump_walk(fc, max, marks, fn, ctx);
+}
+
+uint32_t edp_flowcache_buckets(const struct edp_flowcache *fc) { return fc->n_buckets; }
 
 struct into_array {
 	struct edp_flowcache_entry *out;

@@ -196,6 +196,15 @@ uint32_t edp_flowcache_dump(const struct edp_flowcache *fc, struct edp_flowcache
 typedef void (*edp_flowcache_dump_fn)(void *ctx, const struct edp_flowcache_entry *e);
 uint32_t edp_flowcache_dump_each(const struct edp_flowcache *fc, uint32_t max, edp_flowcache_dump_fn fn, void *ctx);
 
+/* The same, for the buckets an insert changed since the last call with
+ * the same marks (one a bucket, edp_flowcache_buckets of them, zeroed
+ * for the first: every bucket with entries is dumped then): a migration's
+ * rounds, each sending what the previous ones did not. A flush midway
+ * starts the walk over. */
+uint32_t edp_flowcache_dump_changed(const struct edp_flowcache *fc, uint32_t *marks, uint32_t max,
+				    edp_flowcache_dump_fn fn, void *ctx);
+uint32_t edp_flowcache_buckets(const struct edp_flowcache *fc);
+
 /* Room for a dump taken now, from any thread: the entries in use and an
  * eighth more for those a running owner adds meanwhile (a dump does not
  * take more than its room), at most the capacity. */

@@ -258,6 +258,48 @@ static void test_dump(void **state)
 	edp_flowcache_destroy(fc);
 }
 
+static void count_entry(void *ctx, const struct edp_flowcache_entry *e)
+{
+	uint32_t *n = ctx;
+	*n = e ? *n + 1 : 0;
+}
+
+static uint32_t changed(struct edp_flowcache *fc, uint32_t *marks)
+{
+	uint32_t n = 0, got = edp_flowcache_dump_changed(fc, marks, 1u << 20, count_entry, &n);
+	assert_int_equal(got, n);
+	return n;
+}
+
+/* A move's rounds: the first sends every entry, the next only those of
+ * the buckets an insert changed since (a hit changes none), none when
+ * nothing changed. */
+static void test_dump_changed(void **state)
+{
+	(void)state;
+	struct edp_flowcache *fc = edp_flowcache_create(4096, NULL, NULL);
+	uint32_t *marks = calloc(edp_flowcache_buckets(fc), sizeof(*marks));
+	struct edp_action_prog p = prog_out(1);
+	for (uint32_t i = 1; i <= 100; i++) {
+		struct edp_flow_key k = key_n(i);
+		edp_flowcache_insert(fc, &k, edp_flow_hash(&k), &p, i);
+	}
+	assert_int_equal(changed(fc, marks), 100);
+	assert_int_equal(changed(fc, marks), 0);
+	for (uint32_t i = 1; i <= 100; i++) { /* hits: nothing to send again */
+		struct edp_flow_key k = key_n(i);
+		assert_non_null(edp_flowcache_lookup(fc, &k, edp_flow_hash(&k), 500));
+	}
+	assert_int_equal(changed(fc, marks), 0);
+	struct edp_flow_key k = key_n(1000);
+	edp_flowcache_insert(fc, &k, edp_flow_hash(&k), &p, 600);
+	uint32_t n = changed(fc, marks); /* the new one and its bucket's others */
+	assert_true(n >= 1 && n <= EDP_FLOWCACHE_WAYS);
+	assert_int_equal(changed(fc, marks), 0);
+	edp_flowcache_destroy(fc);
+	free(marks);
+}
+
 struct churn {
 	struct edp_flowcache *fc;
 	_Atomic int stop, warm; /* warm: the cache has been filled once */
@@ -321,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_freshness),
 		cmocka_unit_test(test_churn_and_flush),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_dump_changed),
 		cmocka_unit_test(test_dump_while_running),
 	};
 	return cmocka_run_group_tests_name("flowcache", tests, NULL, NULL);
