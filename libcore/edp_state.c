@@ -86,8 +86,10 @@ static void take_flow(void *ctx, const struct edp_flowcache_entry *e)
 		s->ck->n_flows = s->start;
 }
 
-/* Every thread's flow-cache keys of the running config into ck. */
-static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, struct edp_checkpoint *ck, struct edp_error *err)
+/* Every thread's flow-cache keys of the running config into ck (with
+ * marks: those of the buckets changed since the marks were taken). */
+static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, uint32_t *const *marks,
+		      struct edp_checkpoint *ck, struct edp_error *err)
 {
 	uint64_t cap = 0;
 	uint32_t room[EDP_MAX_THREADS];
@@ -100,13 +102,22 @@ static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, struct e
 		if (atomic_load_explicit(&dp->lanes[l].pl, memory_order_acquire) != pl)
 			continue;
 		struct flow_sink s = { ck, l, ck->n_flows };
-		edp_flowcache_dump_each(dp->lanes[l].fc, room[l], take_flow, &s);
+		if (marks)
+			edp_flowcache_dump_changed(dp->lanes[l].fc, marks[l], room[l], take_flow, &s);
+		else
+			edp_flowcache_dump_each(dp->lanes[l].fc, room[l], take_flow, &s);
 	}
 	return 0;
 }
 
 int edp_datapath_save(struct edp_datapath *dp, const char *name, bool pause, struct edp_checkpoint *ck,
 		      struct edp_save_report *report, struct edp_error *err)
+{
+	return edp_datapath_save_changed(dp, name, pause, NULL, ck, report, err);
+}
+
+int edp_datapath_save_changed(struct edp_datapath *dp, const char *name, bool pause, uint32_t *const *marks,
+			      struct edp_checkpoint *ck, struct edp_save_report *report, struct edp_error *err)
 {
 	const struct edp_config *cfg = dp->cfg;
 	memset(ck, 0, sizeof(*ck));
@@ -126,7 +137,7 @@ int edp_datapath_save(struct edp_datapath *dp, const char *name, bool pause, str
 	report->drained = pause && wait_drained(dp, 1000000000ull);
 	uint64_t t1 = edp_clock_ns(CLOCK_MONOTONIC);
 	struct edp_pipeline *pl = atomic_load(&dp->pipeline); /* a reload is the caller's thread's */
-	int rc = save_macs(pl, ck, err) || save_flows(dp, pl, ck, err) ? -1 : 0;
+	int rc = save_macs(pl, ck, err) || save_flows(dp, pl, marks, ck, err) ? -1 : 0;
 	uint64_t t2 = edp_clock_ns(CLOCK_MONOTONIC);
 	if (pause && !was)
 		atomic_store(&dp->in.suspended, 0);
@@ -161,8 +172,9 @@ static struct edp_lane *flow_lane(struct edp_datapath *dp, const int32_t *owner,
 }
 
 int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *ck, const char *what,
-			 bool allow_config_change, struct edp_restore_report *report, struct edp_error *err)
+			 unsigned flags, struct edp_restore_report *report, struct edp_error *err)
 {
+	bool allow_config_change = flags & EDP_RESTORE_ALLOW_CONFIG_CHANGE;
 	const struct edp_config *cfg = dp->cfg;
 	memset(report, 0, sizeof(*report));
 	bool same = ck->n_ports == cfg->n_ports;
@@ -195,6 +207,12 @@ int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *c
 	if (pl->sw) {
 		uint32_t bucket;
 		edp_switch_lock(pl->sw);
+		if (flags & EDP_RESTORE_EXACT_MACS) { /* the others first: learning must not evict one kept */
+			edp_switch_unmark_all(pl->sw);
+			for (uint32_t i = 0; i < ck->n_macs; i++)
+				edp_switch_mark(pl->sw, ck->macs[i].vlan, ck->macs[i].mac);
+			edp_switch_forget_unmarked(pl->sw);
+		}
 		for (uint32_t i = 0; i < ck->n_macs; i++) {
 			const struct edp_checkpoint_mac *m = &ck->macs[i];
 			edp_switch_learn(pl->sw, m->vlan, m->mac, m->port, m->seen_ns, &bucket);

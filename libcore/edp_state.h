@@ -39,15 +39,25 @@ struct edp_save_report {
 int edp_datapath_save(struct edp_datapath *dp, const char *name, bool pause, struct edp_checkpoint *ck,
 		      struct edp_save_report *report, struct edp_error *err);
 
+/* The same, the flows only of the flow-cache buckets that changed since
+ * marks[thread] was taken (edp_flowcache_dump_changed; one array a
+ * thread, zeroed for the first): a migration's pre-copy rounds. */
+int edp_datapath_save_changed(struct edp_datapath *dp, const char *name, bool pause, uint32_t *const *marks,
+			      struct edp_checkpoint *ck, struct edp_save_report *report, struct edp_error *err);
+
 struct edp_restore_report {
 	uint32_t macs, flows;             /* carried */
 	uint32_t macs_left, flows_left;   /* not: no switch; another config */
 };
 
-/* Put ck's state into dp (not running yet). `what` names the checkpoint in
- * errors. Errors (EDP_ERR_RUNTIME): other ports; an entry that names a port
- * the config does not have; another config without allow_config_change. */
+#define EDP_RESTORE_ALLOW_CONFIG_CHANGE 1 /* another config's: its MACs only */
+#define EDP_RESTORE_EXACT_MACS 2          /* the switch forgets the MACs ck does not have */
+
+/* Put ck's state into dp (not running yet), again and again for a
+ * migration's rounds. `what` names the checkpoint in errors. Errors
+ * (EDP_ERR_RUNTIME): other ports; an entry that names a port the config
+ * does not have; another config without EDP_RESTORE_ALLOW_CONFIG_CHANGE. */
 int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *ck, const char *what,
-			 bool allow_config_change, struct edp_restore_report *report, struct edp_error *err);
+			 unsigned flags, struct edp_restore_report *report, struct edp_error *err);
 
 #endif

@@ -15,7 +15,7 @@ struct mac_entry {
 	uint16_t vlan;
 	uint16_t port;
 	uint8_t used;
-	uint8_t pad;
+	uint8_t marked; /* edp_switch_mark */
 };
 
 struct edp_switch {
@@ -191,3 +191,34 @@ const uint32_t *edp_switch_epochs(const struct edp_switch *sw) { return sw->epoc
 uint64_t *edp_switch_stamps(struct edp_switch *sw) { return sw->stamps; }
 uint32_t edp_switch_entries(const struct edp_switch *sw) { return sw->count; }
 const struct edp_switch_stats *edp_switch_stats(const struct edp_switch *sw) { return &sw->stats; }
+
+void edp_switch_unmark_all(struct edp_switch *sw)
+{
+	uint32_t n = (sw->bucket_mask + 1) * EDP_SWITCH_WAYS;
+	for (uint32_t i = 0; i < n; i++)
+		sw->entries[i].marked = 0;
+}
+
+bool edp_switch_mark(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6])
+{
+	uint32_t b = mac_hash(vlan, mac) & sw->bucket_mask;
+	for (uint32_t i = b * EDP_SWITCH_WAYS; i < (b + 1) * EDP_SWITCH_WAYS; i++) {
+		struct mac_entry *e = &sw->entries[i];
+		if (e->used && e->vlan == vlan && memcmp(e->mac, mac, 6) == 0) {
+			e->marked = 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+uint32_t edp_switch_forget_unmarked(struct edp_switch *sw)
+{
+	uint32_t n = (sw->bucket_mask + 1) * EDP_SWITCH_WAYS, gone = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (sw->entries[i].used && !sw->entries[i].marked) {
+			remove_entry(sw, i);
+			gone++;
+		}
+	return gone;
+}

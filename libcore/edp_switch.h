@@ -22,6 +22,7 @@
 #ifndef EDP_SWITCH_H
 #define EDP_SWITCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "edp_error.h"
@@ -47,6 +48,13 @@ uint32_t edp_switch_learn(struct edp_switch *sw, uint16_t vlan, const uint8_t ma
  * not NULL) the entry found. */
 int edp_switch_lookup(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6], uint64_t now_ns,
 		      uint32_t *bucket, uint32_t *entry);
+
+/* A sweep (under the lock): unmark every entry, mark those to keep, then
+ * forget the others (each removal moves its bucket's epoch). mark says
+ * whether (vlan, mac) was there; forget_unmarked how many went. */
+void edp_switch_unmark_all(struct edp_switch *sw);
+bool edp_switch_mark(struct edp_switch *sw, uint16_t vlan, const uint8_t mac[6]);
+uint32_t edp_switch_forget_unmarked(struct edp_switch *sw);
 
 /* Set the ageing time (a reloaded config's), under the lock. */
 void edp_switch_set_ageing_ns(struct edp_switch *sw, uint64_t ageing_ns);

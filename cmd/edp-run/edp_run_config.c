@@ -125,7 +125,7 @@ int edp_run_restore(struct edp_datapath *dp, const struct edp_checkpoint *ck, co
 	struct edp_restore_report rr;
 	struct edp_error err = { 0 };
 	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
-	if (edp_datapath_restore(dp, ck, path, allow_change, &rr, &err)) {
+	if (edp_datapath_restore(dp, ck, path, allow_change ? EDP_RESTORE_ALLOW_CONFIG_CHANGE : 0, &rr, &err)) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return err.status;
 	}

@@ -45,6 +45,35 @@ static void test_learn_age_replace(void **state)
 	edp_switch_destroy(sw);
 }
 
+/* A sweep: the MACs marked stay, the others go, each moving its bucket's
+ * epoch; marking one not there says so. */
+static void test_sweep(void **state)
+{
+	(void)state;
+	struct edp_switch *sw = edp_switch_create(64, 300 * SEC, NULL);
+	uint32_t b[8];
+	for (int i = 0; i < 8; i++) {
+		uint8_t m[6] = { 2, 0, 0, 0, 0, (uint8_t)i };
+		edp_switch_learn(sw, 5, m, 1, SEC, &b[i]);
+	}
+	uint32_t e3 = edp_switch_epochs(sw)[b[3]];
+	edp_switch_unmark_all(sw);
+	for (int i = 0; i < 8; i += 2) {
+		uint8_t m[6] = { 2, 0, 0, 0, 0, (uint8_t)i };
+		assert_true(edp_switch_mark(sw, 5, m));
+	}
+	assert_false(edp_switch_mark(sw, 6, (uint8_t[6]){ 2, 0, 0, 0, 0, 0 })); /* another VLAN */
+	assert_int_equal(edp_switch_forget_unmarked(sw), 4);
+	assert_int_equal(edp_switch_entries(sw), 4);
+	assert_true(edp_switch_epochs(sw)[b[3]] != e3);
+	for (int i = 0; i < 8; i++) {
+		uint8_t m[6] = { 2, 0, 0, 0, 0, (uint8_t)i };
+		uint32_t bk;
+		assert_int_equal(edp_switch_lookup(sw, 5, m, 2 * SEC, &bk, NULL), i % 2 ? -1 : 1);
+	}
+	edp_switch_destroy(sw);
+}
+
 static void test_pipeline_switching(void **state)
 {
 	(void)state;
@@ -107,6 +136,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learn_age_replace),
+		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_pipeline_switching),
 	};
 	return cmocka_run_group_tests_name("switch", tests, NULL, NULL);
