@@ -11,12 +11,36 @@ static const char MAGIC[8] = { 'E', 'D', 'P', 'C', 'K', 'P', 'T', '\n' };
 
 const char *edp_checkpoint_section_name(uint32_t type)
 {
-	static const char *const names[EDP_CK_SECTIONS] = { "end", "meta", "macs", "flows" };
+	static const char *const names[EDP_CK_SECTIONS] = { "end", "meta", "macs", "flows", "io", "counters" };
 	return type < EDP_CK_SECTIONS ? names[type] : NULL;
 }
 
+#ifdef __x86_64__
+#include <nmmintrin.h>
+
+/* The SSE4.2 instruction: 8 bytes a step (a 2.4 MB round: 0.3 ms, not 3). */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = crc;
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		c = _mm_crc32_u64(c, v);
+	}
+	uint32_t c32 = (uint32_t)c;
+	while (len--)
+		c32 = _mm_crc32_u8(c32, *p++);
+	return c32;
+}
+#endif
+
 uint32_t edp_crc32c(uint32_t crc, const void *buf, size_t len)
 {
+	const uint8_t *p = buf;
+#ifdef __x86_64__
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_sse42(~crc, p, len);
+#endif
 	static uint32_t table[256];
 	if (!table[1])
 		for (uint32_t i = 0; i < 256; i++) {
@@ -25,7 +49,6 @@ uint32_t edp_crc32c(uint32_t crc, const void *buf, size_t len)
 				c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
 			table[i] = c;
 		}
-	const uint8_t *p = buf;
 	crc = ~crc;
 	while (len--)
 		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
@@ -42,7 +65,7 @@ struct out {
 
 static void put(struct out *o, const void *p, size_t n)
 {
-	if (o->oom)
+	if (o->oom || !n)
 		return;
 	if (o->len + n > o->cap) {
 		size_t cap = o->cap ? o->cap : 4096;
@@ -77,6 +100,15 @@ static void put64(struct out *o, uint64_t v)
 static void put_string(struct out *o, const char *s)
 {
 	size_t n = strnlen(s, EDP_PORT_NAME_MAX);
+	put16(o, (uint16_t)n);
+	put(o, s, n);
+}
+
+#define PATH_BYTES 4095 /* an IO section's names: at most this long */
+
+static void put_path(struct out *o, const char *s)
+{
+	size_t n = s ? strnlen(s, PATH_BYTES) : 0;
 	put16(o, (uint16_t)n);
 	put(o, s, n);
 }
@@ -134,6 +166,32 @@ int edp_checkpoint_write(FILE *f, const char *what, struct edp_checkpoint *ck, s
 		put(&o, &ck->flows[i].key, sizeof(ck->flows[i].key));
 	}
 	section(&s, EDP_CK_FLOWS, &o, ck);
+	if (ck->has_io) {
+		put32(&o, ck->io_snaplen);
+		put(&o, (uint8_t[1]){ ck->io_nanosecond }, 1);
+		put32(&o, ck->n_ports);
+		for (uint32_t i = 0; i < ck->n_ports && i < EDP_MAX_PORTS; i++) {
+			const struct edp_checkpoint_io *io = &ck->io[i];
+			put(&o, &io->rx_kind, 1);
+			put_path(&o, io->rx);
+			put_path(&o, io->tx);
+			put(&o, &io->flags, 1);
+			if (io->flags & EDP_CK_IO_HANDED_RX) {
+				put32(&o, io->head_len);
+				put(&o, io->head, io->head_len);
+			}
+		}
+		section(&s, EDP_CK_IO, &o, ck);
+	}
+	if (ck->has_counters) {
+		const struct edp_checkpoint_counters *c = &ck->counters;
+		put64(&o, c->packets_in);
+		put64(&o, c->bytes_in);
+		put64(&o, c->forwarded);
+		put64(&o, c->dropped);
+		put64(&o, c->last_packet_ns);
+		section(&s, EDP_CK_COUNTERS, &o, ck);
+	}
 	put32(&o, ck->n_sections);
 	section(&s, EDP_CK_END, &o, ck);
 	ck->bytes = s.len;
@@ -202,10 +260,56 @@ static bool get_string(struct in *i, char *dst)
 	return true;
 }
 
+/* An IO section's name: at most PATH_BYTES bytes, none of them NUL; a
+ * length of 0 is none (NULL). */
+static bool get_path(struct in *i, char **dst)
+{
+	uint16_t n;
+	*dst = NULL;
+	if (!get16(i, &n) || n > PATH_BYTES || i->len - i->at < n)
+		return false;
+	if (!n)
+		return true;
+	if (memchr(i->p + i->at, 0, n) || !(*dst = malloc((size_t)n + 1)))
+		return false;
+	take(i, *dst, n);
+	(*dst)[n] = 0;
+	return true;
+}
+
+static int take_io(struct in *p, struct edp_checkpoint *ck, const char *where, struct edp_error *err)
+{
+	uint8_t nano;
+	uint32_t n;
+	if (!get32(p, &ck->io_snaplen) || !take(p, &nano, 1) || nano > 1 || !get32(p, &n))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated in its head", where);
+	if (n != ck->n_ports)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: %u ports; the meta section has %u", where, n, ck->n_ports);
+	ck->io_nanosecond = nano;
+	ck->has_io = true;
+	for (uint32_t k = 0; k < n; k++) {
+		struct edp_checkpoint_io *io = &ck->io[k];
+		if (!take(p, &io->rx_kind, 1) || io->rx_kind > EDP_IO_LIVE + 1 || !get_path(p, &io->rx) ||
+		    !get_path(p, &io->tx) || !take(p, &io->flags, 1) || io->flags > 7 || !io->rx != !io->rx_kind ||
+		    ((io->flags & EDP_CK_IO_HANDED_RX) && !io->rx) || ((io->flags & EDP_CK_IO_HANDED_TX) && !io->tx))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: port %u: a kind, a name or flags that do not fit",
+					     where, k + 1);
+		if (!(io->flags & EDP_CK_IO_HANDED_RX))
+			continue;
+		if (!get32(p, &io->head_len) || io->head_len > EDP_CK_MAX_HEAD || io->head_len > p->len - p->at)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: port %u: its input's bytes do not fit the section",
+					     where, k + 1);
+		if (!(io->head = malloc(io->head_len ? io->head_len : 1)))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", where);
+		take(p, io->head, io->head_len);
+	}
+	return 0;
+}
+
 /* A section's payload, taken by its type. -1 with err set when it does
  * not hold what its type says. */
-static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint32_t sections_before, const char *where,
-		   struct edp_error *err)
+static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint32_t sections_before, bool seen_meta,
+		   const char *where, struct edp_error *err)
 {
 	uint32_t count;
 	switch (type) {
@@ -243,6 +347,20 @@ static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint3
 		}
 		ck->n_flows = count;
 		break;
+	case EDP_CK_IO:
+		if (!seen_meta)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: comes before the meta section", where);
+		if (take_io(p, ck, where, err))
+			return EDP_ERR_RUNTIME;
+		break;
+	case EDP_CK_COUNTERS: {
+		struct edp_checkpoint_counters *c = &ck->counters;
+		if (!get64(p, &c->packets_in) || !get64(p, &c->bytes_in) || !get64(p, &c->forwarded) ||
+		    !get64(p, &c->dropped) || !get64(p, &c->last_packet_ns))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated", where);
+		ck->has_counters = true;
+		break;
+	}
 	case EDP_CK_END:
 		if (!get32(p, &count) || count != sections_before)
 			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: says %u sections came before it, not %u", where,
@@ -314,7 +432,7 @@ int edp_checkpoint_parse(const uint8_t *buf, size_t len, const char *what, struc
 		}
 		char full[sizeof(where) + 512];
 		snprintf(full, sizeof(full), "%s: %s", what, where);
-		rc = payload(&p, type, ck, ck->n_sections, full, err);
+		rc = payload(&p, type, ck, ck->n_sections, seen[EDP_CK_META], full, err);
 		seen[type] = true;
 		ck->section_bytes[type] = SECTION_HEAD + n + 4;
 		ck->n_sections++;
@@ -367,6 +485,11 @@ int edp_checkpoint_read(FILE *f, const char *what, struct edp_checkpoint *ck, st
 
 void edp_checkpoint_free(struct edp_checkpoint *ck)
 {
+	for (uint32_t i = 0; i < EDP_MAX_PORTS; i++) {
+		free(ck->io[i].rx);
+		free(ck->io[i].tx);
+		free(ck->io[i].head);
+	}
 	free(ck->macs);
 	free(ck->flows);
 	memset(ck, 0, sizeof(*ck));

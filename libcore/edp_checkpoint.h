@@ -14,6 +14,18 @@
  *     MACS   u32 count, then each: MAC (6), u16 VLAN, u16 port, u64 packet
  *            time last seen
  *     FLOWS  u32 count, then each: u16 thread, the 64-byte flow key
+ *     IO     (a migration's, optional) u32 the inputs' snapshot length,
+ *            u8 their precision (1: nanoseconds), u32 ports, then each:
+ *            u8 rx kind (enum edp_io_kind + 1, 0: none), u16 length + rx,
+ *            u16 length + tx, u8 flags (1: its input is handed over, 2: its
+ *            output, 4: the output is in nanoseconds); handed inputs then
+ *            u32 length + the bytes its next reader takes before the
+ *            descriptor's (edp_pcap_handover). The descriptors go beside
+ *            the stream (SCM_RIGHTS), in port order: the handed inputs',
+ *            then the handed outputs'.
+ *     COUNTERS (a migration's, optional) u64 packets in, bytes in,
+ *            forwarded, dropped by the source, u64 CLOCK_MONOTONIC when it
+ *            took its last packet
  *   end      a section of type END whose payload is u32 the sections before
  *            it; nothing may follow
  * A stream is checked whole before anything of it is used: the magic, the
@@ -42,10 +54,12 @@ enum edp_checkpoint_section {
 	EDP_CK_META = 1,
 	EDP_CK_MACS = 2,
 	EDP_CK_FLOWS = 3,
+	EDP_CK_IO = 4,
+	EDP_CK_COUNTERS = 5,
 	EDP_CK_SECTIONS
 };
 
-/* "meta", "macs", "flows", "end", or NULL for a type not known. */
+/* "meta", "macs", "flows", "io", "counters", "end", or NULL for a type not known. */
 const char *edp_checkpoint_section_name(uint32_t type);
 
 struct edp_checkpoint_mac {
@@ -60,6 +74,25 @@ struct edp_checkpoint_flow {
 	struct edp_flow_key key;
 };
 
+#define EDP_CK_IO_HANDED_RX 1
+#define EDP_CK_IO_HANDED_TX 2
+#define EDP_CK_IO_TX_NANO 4
+#define EDP_CK_MAX_HEAD (16u << 20) /* bytes a handed input may carry */
+
+/* A port's inputs and outputs as the source had them (the IO section). */
+struct edp_checkpoint_io {
+	uint8_t rx_kind;   /* enum edp_io_kind + 1; 0: no input */
+	uint8_t flags;     /* EDP_CK_IO_* */
+	char *rx, *tx;     /* the source's names for them; NULL: none */
+	uint8_t *head;     /* a handed input: bytes before its descriptor's */
+	uint32_t head_len;
+};
+
+struct edp_checkpoint_counters {
+	uint64_t packets_in, bytes_in, forwarded, dropped;
+	uint64_t last_packet_ns; /* CLOCK_MONOTONIC */
+};
+
 struct edp_checkpoint {
 	uint32_t version;
 	uint64_t config_hash;
@@ -71,6 +104,11 @@ struct edp_checkpoint {
 	uint32_t n_macs;
 	struct edp_checkpoint_flow *flows;
 	uint32_t n_flows;
+	bool has_io, has_counters;
+	uint32_t io_snaplen;
+	bool io_nanosecond;
+	struct edp_checkpoint_io io[EDP_MAX_PORTS]; /* n_ports of them */
+	struct edp_checkpoint_counters counters;
 	/* what the stream held (filled by parse; write fills them too) */
 	uint32_t n_sections;
 	uint64_t bytes;

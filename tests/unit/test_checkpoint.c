@@ -68,6 +68,55 @@ static void test_round_trip(void **state)
 }
 
 /* The CRC-32C check value (RFC 3720's): "123456789" -> e3069283. */
+/* A move's sections: io (names, flags, a handed input's bytes) and
+ * counters come back as written; an io section whose port count is not
+ * the meta's is refused. */
+static void test_move_sections(void **state)
+{
+	(void)state;
+	struct edp_checkpoint w, r;
+	size_t len;
+	free(sample(&len, &w));
+	w.has_io = w.has_counters = true;
+	w.io_snaplen = 65535;
+	w.io_nanosecond = true;
+	uint8_t head[30] = { 0xd4, 0xc3, 0xb2, 0xa1, 9 };
+	w.io[0] = (struct edp_checkpoint_io){ EDP_IO_FILE + 1, EDP_CK_IO_HANDED_RX | EDP_CK_IO_HANDED_TX, "-", "out.pcap",
+					      head, sizeof(head) };
+	w.io[1] = (struct edp_checkpoint_io){ 0, EDP_CK_IO_HANDED_TX | EDP_CK_IO_TX_NANO, NULL, "vm1.pcap", NULL, 0 };
+	w.counters = (struct edp_checkpoint_counters){ 10, 640, 7, 3, 123456789 };
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(edp_checkpoint_write(f, "mem", &w, NULL), 0);
+	fclose(f);
+	assert_int_equal(w.n_sections, 6);
+	struct edp_error err = { 0 };
+	int rc = edp_checkpoint_parse((uint8_t *)buf, len, "mem", &r, &err);
+	assert_string_equal(err.msg, "");
+	assert_int_equal(rc, 0);
+	assert_true(r.has_io && r.has_counters && r.io_nanosecond);
+	assert_int_equal(r.io_snaplen, 65535);
+	assert_int_equal(r.io[0].rx_kind, EDP_IO_FILE + 1);
+	assert_string_equal(r.io[0].rx, "-");
+	assert_string_equal(r.io[0].tx, "out.pcap");
+	assert_int_equal(r.io[0].head_len, sizeof(head));
+	assert_memory_equal(r.io[0].head, head, sizeof(head));
+	assert_null(r.io[1].rx);
+	assert_int_equal(r.io[1].flags, EDP_CK_IO_HANDED_TX | EDP_CK_IO_TX_NANO);
+	assert_memory_equal(&r.counters, &w.counters, sizeof(w.counters));
+	edp_checkpoint_free(&r);
+	free(buf);
+	w.io[1].rx_kind = EDP_IO_FILE + 1; /* a kind with no name: refused, naming the port */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(edp_checkpoint_write(f, "mem", &w, NULL), 0);
+	fclose(f);
+	assert_int_equal(edp_checkpoint_parse((uint8_t *)buf, len, "mem", &r, &err), EDP_ERR_RUNTIME);
+	assert_non_null(strstr(err.msg, "(io) at byte "));
+	assert_non_null(strstr(err.msg, ": port 2: a kind, a name or flags that do not fit"));
+	free(buf);
+}
+
 static void test_crc32c(void **state)
 {
 	(void)state;
@@ -165,6 +214,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_move_sections),
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_counts),
