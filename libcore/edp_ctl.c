@@ -202,6 +202,11 @@ void edp_ctl_answer(struct edp_ctl *c, const char *line, FILE *out)
 	free(body);
 }
 
+void edp_ctl_set_stats(struct edp_ctl *c, struct edp_stats_writer *stats)
+{
+	c->published = stats ? edp_stats_control(stats) : NULL;
+}
+
 void edp_ctl_counters(struct edp_ctl *c, struct edp_stats_control *out)
 {
 	pthread_mutex_lock(&c->lock);
@@ -624,6 +629,14 @@ int edp_ctl_request_fd(const char *name, const char *request, int pass_fd, int t
 int edp_ctl_exchange(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply, int *got,
 		     int *n_got, struct edp_error *err)
 {
+	return edp_ctl_exchange_fds(name, request, &pass_fd, pass_fd >= 0, timeout_ms, reply, got, n_got, err);
+}
+
+int edp_ctl_exchange_fds(const char *name, const char *request, const int *pass, int n_pass, int timeout_ms,
+			 char **reply, int *got, int *n_got, struct edp_error *err)
+{
+	if (n_pass < 0 || n_pass > EDP_CTL_MAX_FDS)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %d descriptors are too many to pass", name, n_pass);
 	if (n_got)
 		*n_got = 0;
 	*reply = NULL;
@@ -641,18 +654,18 @@ int edp_ctl_exchange(const char *name, const char *request, int pass_fd, int tim
 	struct iovec iov[2] = { { (void *)request, len }, { "\n", 1 } };
 	union {
 		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(int))];
+		char space[CMSG_SPACE(EDP_CTL_MAX_FDS * sizeof(int))];
 	} ctrl;
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
-	if (pass_fd >= 0) {
+	if (n_pass > 0) {
 		memset(&ctrl, 0, sizeof(ctrl));
 		m.msg_control = &ctrl;
-		m.msg_controllen = sizeof(ctrl);
+		m.msg_controllen = CMSG_SPACE((size_t)n_pass * sizeof(int));
 		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
 		h->cmsg_level = SOL_SOCKET;
 		h->cmsg_type = SCM_RIGHTS;
-		h->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+		h->cmsg_len = CMSG_LEN((size_t)n_pass * sizeof(int));
+		memcpy(CMSG_DATA(h), pass, (size_t)n_pass * sizeof(int));
 	}
 	const char *why = sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(len + 1) ? NULL : "the request could not be sent";
 	char *buf = NULL, *nl = NULL;

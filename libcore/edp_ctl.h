@@ -41,7 +41,8 @@
 #define EDP_CTL_MAX_ARGS 8
 #define EDP_CTL_MAX_COMMANDS 32
 #define EDP_CTL_PROTOCOL 1
-#define EDP_CTL_MAX_FDS 4 /* descriptors a request may come with */
+#define EDP_CTL_MAX_FDS 130 /* descriptors a request or a reply may carry: a checkpoint and every
+			     * input and output of EDP_MAX_PORTS ports (edp-migrate) */
 
 struct edp_ctl;
 
@@ -86,6 +87,11 @@ int edp_ctl_give_fd(struct edp_ctl *c, int fd);
  * directory (edp_rundir_path), a socket that cannot be made. */
 int edp_ctl_listen(struct edp_ctl *c, const char *name, struct edp_stats_writer *stats, struct edp_error *err);
 
+/* Publish the counters to stats from now on (NULL: nowhere): an instance
+ * whose stats segment is made again (edp-run --incoming). The control
+ * thread's (a handler's). */
+void edp_ctl_set_stats(struct edp_ctl *c, struct edp_stats_writer *stats);
+
 /* Answer one request line (no newline): its reply line, newline included,
  * to out. What the server does with each line it reads. */
 void edp_ctl_answer(struct edp_ctl *c, const char *line, FILE *out);
@@ -111,5 +117,10 @@ int edp_ctl_request_fd(const char *name, const char *request, int pass_fd, int t
  * EDP_CTL_MAX_FDS; *n_got of them, the caller's to close). */
 int edp_ctl_exchange(const char *name, const char *request, int pass_fd, int timeout_ms, char **reply, int *got,
 		     int *n_got, struct edp_error *err);
+
+/* The same, the request sent with n_pass descriptors (at most
+ * EDP_CTL_MAX_FDS). */
+int edp_ctl_exchange_fds(const char *name, const char *request, const int *pass, int n_pass, int timeout_ms,
+			 char **reply, int *got, int *n_got, struct edp_error *err);
 
 #endif
