@@ -662,6 +662,31 @@ int edp_pcap_writer_handover(struct edp_pcap_writer *w, int *fd, bool *nanosecon
 	return 0;
 }
 
+/* /dev/null in place of descriptor fd: what is done with it from now on
+ * (a read, a seek, a write, its close) does not touch what it was. */
+static void put_null_over(int fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0 && fd >= 0 && null != fd) {
+		dup2(null, fd);
+		close(null);
+	}
+}
+
+void edp_pcap_reader_detach(struct edp_pcap_reader *r)
+{
+	if (r && !r->live)
+		put_null_over(r->src_fd);
+}
+
+void edp_pcap_writer_detach(struct edp_pcap_writer *w)
+{
+	if (!w || w->live)
+		return;
+	w->used = 0;
+	put_null_over(w->fd);
+}
+
 struct edp_pcap_writer *edp_pcap_writer_adopt(int fd, bool nanosecond, const char *name, struct edp_error *err)
 {
 	struct edp_pcap_writer *w = calloc(1, sizeof(*w));

@@ -90,6 +90,11 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
  * called `name` in errors. */
 struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const char *name, struct edp_error *err);
 
+/* After a hand-over another process took: r's descriptor now reads
+ * /dev/null, so that nothing r does from now on (its close) touches the
+ * input the other process reads. */
+void edp_pcap_reader_detach(struct edp_pcap_reader *r);
+
 /* What a hand-over holds, when no reader took it. */
 void edp_pcap_handover_free(struct edp_pcap_handover *h);
 
@@ -166,6 +171,10 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
  * *nanosecond its precision; w must write no more (close it). A live
  * interface's writer is refused. */
 int edp_pcap_writer_handover(struct edp_pcap_writer *w, int *fd, bool *nanosecond, struct edp_error *err);
+
+/* The same for a writer handed over: what it holds is dropped (it was
+ * written at the hand-over) and its descriptor writes to /dev/null. */
+void edp_pcap_writer_detach(struct edp_pcap_writer *w);
 
 /* A writer that goes on writing records to fd (taken), a pcap output
  * begun by another writer: no second file header. */

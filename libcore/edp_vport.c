@@ -52,6 +52,7 @@ struct edp_vport {
 	uint32_t unpublished;  /* consumer: records taken since the last tail store */
 	uint32_t last;         /* consumer: length of the record of the last peek */
 	int guard;             /* edp_shm: the file shrinking under us */
+	bool handed;           /* consumer: another process consumes now (edp_vport_detach) */
 	char path[4096];
 };
 
@@ -344,11 +345,53 @@ bool edp_vport_has_consumer(const struct edp_vport *v)
 	return byte_locked(v->fd, LOCK_CONSUMER);
 }
 
+int edp_vport_handover(struct edp_vport *v, int *fd, struct edp_error *err)
+{
+	publish_tail(v);
+	if ((*fd = fcntl(v->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot hand over: %s", v->path, strerror(errno));
+	return 0;
+}
+
+struct edp_vport *edp_vport_adopt(int fd, const char *instance, const char *port, struct edp_error *err)
+{
+	char path[4096];
+	if (vport_path(instance, port, path, sizeof(path), err)) {
+		close(fd);
+		return NULL;
+	}
+	struct stat st;
+	if (!our_file(fd) || fstat(fd, &st) < 0 || (size_t)st.st_size != MAPPED) {
+		close(fd);
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: the descriptor handed over is not a vport ring of this user", path);
+		return NULL;
+	}
+	struct edp_vport *v = map(fd, true, path, err);
+	if (v && !valid(v->shm)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: the ring handed over is not a vport ring of this version", path);
+		edp_vport_detach(v);
+		edp_vport_close(v);
+		return NULL;
+	}
+	if (v) {
+		v->pos = atomic_load_explicit(&v->shm->tail, memory_order_acquire);
+		v->count = atomic_load_explicit(&v->shm->received, memory_order_relaxed);
+		v->other = atomic_load_explicit(&v->shm->head, memory_order_acquire);
+	}
+	return v;
+}
+
+void edp_vport_detach(struct edp_vport *v)
+{
+	if (v)
+		v->handed = true;
+}
+
 void edp_vport_close(struct edp_vport *v)
 {
 	if (!v)
 		return;
-	if (v->consumer) {
+	if (v->consumer && !v->handed) {
 		publish_tail(v);
 		if (edp_vport_queued(v) == 0 && !byte_locked(v->fd, LOCK_PRODUCER))
 			unlink(v->path);

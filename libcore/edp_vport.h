@@ -51,6 +51,21 @@ struct edp_vport *edp_vport_create(const char *instance, const char *port, bool 
  * producer is attached, not a vport ring. */
 struct edp_vport *edp_vport_attach(const char *instance, const char *port, struct edp_error *err);
 
+/* Consumer: hand the ring to another process (edp-migrate) between two
+ * peeks: the tail published, *fd a duplicate of the descriptor (whose
+ * open file description holds the consumer's lock: the other process
+ * holds it with it). */
+int edp_vport_handover(struct edp_vport *v, int *fd, struct edp_error *err);
+
+/* Consumer: a ring handed over (fd, taken), the port `port` of instance
+ * `instance` (its name stays the source's: its producer goes on unaware),
+ * going on at its tail. Errors: not a vport ring of this user and version. */
+struct edp_vport *edp_vport_adopt(int fd, const char *instance, const char *port, struct edp_error *err);
+
+/* Consumer: the ring is another process's now: a close only unmaps (it
+ * neither publishes a tail nor removes the file). */
+void edp_vport_detach(struct edp_vport *v);
+
 /* Detach. The consumer removes the file when nothing is queued and no
  * producer is attached; otherwise it stays for the next consumer. */
 void edp_vport_close(struct edp_vport *v);
