@@ -5,14 +5,32 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_checkpoint.h"
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
 
-static int open_io(struct edp_datapath *dp, struct edp_error *err)
+/* Every input and output of the config, opened; with a plan (a
+ * migration's checkpoint with an IO section), set up as the source had
+ * them and opened by none: the source hands them over later
+ * (edp_datapath_adopt). */
+static int open_io(struct edp_datapath *dp, const struct edp_checkpoint *plan, struct edp_error *err)
 {
 	const struct edp_config *cfg = dp->cfg;
 	bool nano = false;
 	uint32_t snaplen = 0;
+	if (plan) {
+		for (uint32_t i = 0; i < cfg->n_ports; i++) {
+			if (!cfg->ports[i].rx)
+				continue;
+			struct edp_input *in = &dp->in.of[dp->in.n];
+			in->passes = 1;
+			in->port = (uint16_t)i;
+			in->live = plan->io[i].rx_kind == EDP_IO_VPORT + 1;
+			dp->in.by_port[i] = (int16_t)dp->in.n++;
+		}
+		dp->in.snaplen = plan->io_snaplen;
+		return edp_output_plan(&dp->out, cfg, err) ? EDP_ERR_RUNTIME : 0;
+	}
 	for (uint32_t i = 0; i < cfg->n_ports; i++) { /* before anything is opened */
 		const struct edp_port_config *pc = &cfg->ports[i];
 		const char *why;
@@ -158,9 +176,20 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 	return 0;
 }
 
+uint64_t edp_datapath_first_packet_ns(const struct edp_datapath *dp)
+{
+	return __atomic_load_n(&dp->in.first_ns, __ATOMIC_RELAXED);
+}
+
 bool edp_datapath_numa(const struct edp_datapath *dp) { return !dp->cfg->threads || dp->topo.numa; }
 
 struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err)
+{
+	return edp_datapath_create_planned(cfg, NULL, err);
+}
+
+struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, const struct edp_checkpoint *plan,
+						 struct edp_error *err)
 {
 	struct edp_datapath *dp = aligned_alloc(64, sizeof(*dp)); /* its inputs have lines of their own */
 	if (!dp) {
@@ -178,7 +207,7 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	edp_doorbell_init(&dp->balancer_bell);
 	pthread_mutex_init(&dp->moves_lock, NULL);
 	dp->in.cfg = cfg;
-	if (open_io(dp, err))
+	if (open_io(dp, plan, err))
 		goto fail;
 	dp->in.solo = dp->in.n == 1 && !dp->in.of[0].live;
 	uint64_t tx_ports = 0;

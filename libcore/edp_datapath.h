@@ -82,6 +82,14 @@ struct edp_rebalance_answer {
  * read and written, stdin read twice), EDP_ERR_RUNTIME for I/O. */
 struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct edp_error *err);
 
+/* The same, opening nothing (edp_migrate.h: a migration's destination):
+ * the inputs and outputs are those of plan's IO section (cfg's ports' rx
+ * and tx must be its names), handed over by the source before the run
+ * (edp_datapath_adopt). */
+struct edp_checkpoint;
+struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, const struct edp_checkpoint *plan,
+						 struct edp_error *err);
+
 /* The fast path alone: classify and execute n packets whose data, lengths,
  * timestamp and in_port are set. Sets each mbuf's out_ports or drop_reason
  * and updates the counters; writes nothing. */
@@ -138,6 +146,9 @@ struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp);
 /* Have `log(ctx, line)` called with one line for each notable event of the
  * run (a rebalance), from the thread that caused it. */
 void edp_datapath_set_log(struct edp_datapath *dp, void (*log)(void *ctx, const char *line), void *ctx);
+
+/* CLOCK_MONOTONIC when the run took its first packet (0: none yet). */
+uint64_t edp_datapath_first_packet_ns(const struct edp_datapath *dp);
 
 /* False when threads run where libnuma reports no NUMA support (so memory
  * is not placed per node). */

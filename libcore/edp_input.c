@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "edp_clock.h"
 #include "edp_flow.h"
 #include "edp_parse.h"
 
@@ -164,8 +165,8 @@ int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
 {
 	if (set->solo) /* read at the first burst */
 		return 0;
-	for (uint32_t i = 0; i < set->n; i++)
-		if (advance(set, &set->of[i], true, stop, err) < 0)
+	for (uint32_t i = 0; i < set->n; i++) /* one that has a lookahead (a run resumed) keeps it */
+		if (!set->of[i].next && advance(set, &set->of[i], true, stop, err) < 0)
 			return EDP_ERR_RUNTIME;
 	return 0;
 }
@@ -233,6 +234,8 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 		set->rx[in->port].packets += b.burst.n;
 		set->rx[in->port].bytes += b.bytes;
 		*n_out = b.burst.n;
+		if (__builtin_expect(!set->first_ns, 0) && b.burst.n)
+			set->first_ns = edp_clock_ns(CLOCK_MONOTONIC);
 		return b.burst.n > 0;
 	}
 	uint32_t n = 0;
@@ -274,6 +277,8 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 		set->rx[best->port].bytes += bytes;
 	}
 	*n_out = n;
+	if (__builtin_expect(!set->first_ns, 0) && n)
+		set->first_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	return got;
 }
 

@@ -120,6 +120,7 @@ struct edp_inputs {
 	uint32_t queues_per_port;         /* receive queues of each input */
 	uint32_t snaplen;                 /* largest input snapshot length */
 	int16_t by_port[EDP_MAX_PORTS];   /* input index of a port that reads */
+	uint64_t first_ns;                /* CLOCK_MONOTONIC of the first packet taken (0: none yet) */
 	/* by port: what was read (by the reading thread) */
 	_Alignas(64) struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
 };
@@ -134,7 +135,8 @@ static inline uint32_t edp_inputs_read_room(const struct edp_inputs *set)
 	return EDP_BATCH + set->n * EDP_READ_AHEAD;
 }
 
-/* Read every input's first packet. Returns 0 or EDP_ERR_RUNTIME. */
+/* Read every input's first packet (the next one, for a run that goes on
+ * where another ended). Returns 0 or EDP_ERR_RUNTIME. */
 int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, struct edp_error *err);
 
 /* Take up to `max` packets in timestamp order (the earliest lookahead

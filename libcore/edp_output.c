@@ -8,8 +8,7 @@
 #define SENT_MASK (SENT_RING - 1)
 _Static_assert((SENT_RING & SENT_MASK) == 0, "the ring of what a writer holds is a power of 2");
 
-int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nanosecond, uint32_t snaplen,
-		    struct edp_error *err)
+int edp_output_plan(struct edp_output *o, const struct edp_config *cfg, struct edp_error *err)
 {
 	o->n_ports = cfg->n_ports;
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
@@ -25,9 +24,21 @@ int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nan
 		uint32_t s = o->n_sinks;
 		if (!(o->sent[s] = calloc(SENT_RING, sizeof(*o->sent[s]))))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", tx);
-		if (!(o->sinks[s] = edp_pcap_writer_open(tx, nanosecond, snaplen, err)))
-			return EDP_ERR_RUNTIME;
 		o->port_sink[i] = (int8_t)o->n_sinks++;
+	}
+	return 0;
+}
+
+int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nanosecond, uint32_t snaplen,
+		    struct edp_error *err)
+{
+	if (edp_output_plan(o, cfg, err))
+		return EDP_ERR_RUNTIME;
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		int8_t s = o->port_sink[i];
+		if (s >= 0 && !o->sinks[s] &&
+		    !(o->sinks[s] = edp_pcap_writer_open(cfg->ports[i].tx, nanosecond, snaplen, err)))
+			return EDP_ERR_RUNTIME;
 	}
 	return 0;
 }

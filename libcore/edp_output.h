@@ -66,6 +66,11 @@ struct edp_output {
 	uint32_t n_ports;
 };
 
+/* Which output each port writes to (one for each distinct tx of cfg's
+ * ports), with no writer yet: they are set in sinks[] before the first
+ * emit (a migration's, handed over by another process). */
+int edp_output_plan(struct edp_output *o, const struct edp_config *cfg, struct edp_error *err);
+
 /* Open a writer for each distinct tx of cfg's ports. On failure the
  * writers opened so far stay for edp_output_destroy. */
 int edp_output_open(struct edp_output *o, const struct edp_config *cfg, bool nanosecond, uint32_t snaplen,
