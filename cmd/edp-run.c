@@ -17,6 +17,7 @@
 #include "edp_ctl.h"
 #include "edp_datapath.h"
 #include "edp_ledger.h"
+#include "edp_migrate.h"
 #include "edp_reload.h"
 #include "edp_state.h"
 #include "edp_run.h"
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 		"Usage: " PROG " [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [-t N] [--ordered]\n"
 		"               [--loop N] [--duration S] [--name NAME] [--restore FILE]\n"
 		"               [--json[=FILE]] [-q]\n"
+		"       " PROG " --incoming --name NAME [-c CONFIG] [-t N] [--ordered] ...\n"
 		"       " PROG " --stats [NAME] [--json]\n"
 		"       " PROG " ctl [NAME] COMMAND [ARG]... [--json]\n"
 		"Run the edp datapath: read packets from pcap/pcapng inputs, classify them\n"
@@ -65,6 +67,9 @@ static void usage(FILE *f)
 		"                          its switch MACs and flow-cache keys; '-' = stdin\n"
 		"      --allow-config-change  restore a checkpoint taken under another\n"
 		"                          config: its MACs only\n"
+		"      --incoming          open nothing and wait for edp-migrate to move a\n"
+		"                          running instance, its state, inputs and outputs,\n"
+		"                          into this one (edp-migrate(1))\n"
 		"      --json[=FILE]       write the summary as JSON to stdout or FILE\n"
 		"  -q, --quiet             no summary on stderr\n"
 		"  -h, --help              this help\n"
@@ -90,7 +95,7 @@ static void stop_self(void *ctx)
 }
 
 struct hup_report {
-	struct edp_datapath *dp;
+	const struct edp_commands *commands; /* its datapath: the one reloaded */
 	bool quiet;
 };
 
@@ -104,10 +109,46 @@ static void report_reload(void *ctx, const char *reply)
 		return;
 	}
 	struct edp_config_id id;
-	edp_datapath_config_id(h->dp, &id);
+	edp_datapath_config_id(h->commands->dp, &id);
 	if (!h->quiet)
 		fprintf(stderr, PROG ": SIGHUP: config %s reloaded: generation %llu\n", id.path ? id.path : "(built-in)",
 			(unsigned long long)id.generation);
+}
+
+/* The stun of a migration ends the run as a stop does (2: not a signal's
+ * stop, which is 1 and wins); its end takes that back. */
+static void end_run_for_stun(void *ctx, bool on)
+{
+	(void)ctx;
+	if (on && !edp_stop_requested)
+		edp_stop_requested = 2;
+	else if (!on && edp_stop_requested == 2)
+		edp_stop_requested = 0;
+}
+
+/* The control socket: the commands, the side of a move (made already:
+ * NULL is out of memory), SIGHUP as a reload. NULL after saying why. */
+static struct edp_ctl *serve(struct edp_commands *commands, struct edp_move *move, struct hup_report *hup,
+			     struct edp_stats_writer *stats)
+{
+	struct edp_error err = { 0 };
+	struct edp_ctl *ctl = move ? edp_ctl_create() : NULL;
+	if (!ctl || edp_commands_register(ctl, commands) || edp_move_register(ctl, move) ||
+	    edp_ctl_on_signal(ctl, SIGHUP, "reload", report_reload, hup) ||
+	    edp_ctl_listen(ctl, commands->name, stats, &err)) {
+		fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg : "out of memory");
+		edp_ctl_destroy(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
+static void print_arrival(const struct edp_checkpoint *from)
+{
+	if (from && from->has_counters)
+		fprintf(stderr, PROG ": moved in from %s, which had taken %llu packets (%llu forwarded, %llu dropped)\n",
+			from->name, (unsigned long long)from->counters.packets_in,
+			(unsigned long long)from->counters.forwarded, (unsigned long long)from->counters.dropped);
 }
 
 int main(int argc, char **argv)
@@ -122,10 +163,11 @@ int main(int argc, char **argv)
 		{ "ordered", no_argument, NULL, 'o' },      { "loop", required_argument, NULL, 'l' },
 		{ "duration", required_argument, NULL, 'd' }, { "name", required_argument, NULL, 'n' },
 		{ "stats", optional_argument, NULL, 's' },  { "restore", required_argument, NULL, 'R' },
-		{ "allow-config-change", no_argument, NULL, 'A' }, { NULL, 0, NULL, 0 } };
+		{ "allow-config-change", no_argument, NULL, 'A' }, { "incoming", no_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 } };
 	const char *config_path = NULL, *json_path = NULL, *threads = NULL, *loop = NULL, *duration = NULL;
 	const char *name = NULL, *stats_name = NULL, *restore = NULL;
-	int json = 0, quiet = 0, stats = 0, allow_change = 0, c;
+	int json = 0, quiet = 0, stats = 0, allow_change = 0, incoming = 0, c;
 	static struct run_args args = { .threads = -1, .loop = -1 }; /* the reloads' too: for the whole run */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:r:w:t:qhV", opts, NULL)) != -1) {
@@ -145,6 +187,7 @@ int main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'R': restore = optarg; break;
 		case 'A': allow_change = 1; break;
+		case 'I': incoming = 1; break;
 		case 's':
 			stats = 1;
 			stats_name = optarg;
@@ -165,6 +208,10 @@ int main(int argc, char **argv)
 
 	if (allow_change && !restore)
 		return usage_error("%s", "--allow-config-change goes with --restore");
+	if (incoming && (restore || args.n_io || !name))
+		return usage_error("%s", restore ? "--incoming takes its state from the source, not --restore"
+					 : args.n_io ? "--incoming takes its inputs and outputs from the source: no -r or -w"
+						     : "--incoming needs --name (edp-migrate names the destination)");
 	struct edp_config cfg;
 	struct edp_error err = { 0 };
 	struct edp_checkpoint ck = { 0 };
@@ -214,7 +261,7 @@ int main(int argc, char **argv)
 	if (!name && any_vport) /* vports are named after the instance: no fallback name */
 		name = "default";
 	args.instance = cfg.instance = name ? name : "default";
-	if (!any_rx) {
+	if (!any_rx && !incoming) {
 		rc = usage_error("%s", "nothing to read: give -r FILE or a port with rx in the config");
 		goto out;
 	}
@@ -235,7 +282,7 @@ int main(int argc, char **argv)
 
 	if (restore && (rc = edp_run_read_checkpoint(restore, &cfg, &ck))) /* checked whole before anything opens */
 		goto out;
-	if (edp_ledger_check_ports(&cfg, &err)) { /* a port's device: ours in the ledger? */
+	if (!incoming && edp_ledger_check_ports(&cfg, &err)) { /* a port's device: ours in the ledger? */
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		rc = err.status;
 		goto out;
@@ -248,19 +295,48 @@ int main(int argc, char **argv)
 	sigaddset(&hup, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 
-	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
-	if (!dp && edp_stop_requested) {
-		fprintf(stderr, PROG ": interrupted while opening the inputs; no packet was read\n");
-		goto out; /* a requested stop, not a failure */
-	}
-	if (!dp) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
-		rc = err.status;
-		goto out;
-	}
-	if (restore && (rc = edp_run_restore(dp, &ck, restore, allow_change, quiet))) {
-		edp_datapath_destroy(dp);
-		goto out;
+	struct edp_datapath *dp = NULL;
+	struct edp_ctl *ctl = NULL;
+	struct edp_move *move = NULL;
+	struct edp_commands commands = { .name = name, .stop = stop_self, .load = edp_run_load_config, .ctx = &args };
+	struct hup_report hup_ctx = { &commands, quiet };
+	if (incoming) { /* the control socket first: the datapath comes with the move */
+		move = edp_move_destination(&commands, &cfg, &err);
+		if (!move)
+			fprintf(stderr, PROG ": %s\n", err.msg);
+		if (!move || !(ctl = serve(&commands, move, &hup_ctx, edp_move_stats(move)))) {
+			edp_move_destroy(move);
+			rc = 1;
+			goto out;
+		}
+		dp = edp_move_incoming_wait(move, &edp_stop_requested, &err);
+		if (!dp) {
+			if (err.msg[0])
+				fprintf(stderr, PROG ": %s\n", err.msg);
+			else if (!quiet)
+				fprintf(stderr, PROG ": stopped while incoming: nothing moved in\n");
+			edp_ctl_destroy(ctl);
+			edp_move_destroy(move);
+			rc = err.msg[0] ? 1 : 0;
+			goto out;
+		}
+		if (!quiet)
+			print_arrival(edp_move_arrived(move));
+	} else {
+		dp = edp_datapath_create(&cfg, &err);
+		if (!dp && edp_stop_requested) {
+			fprintf(stderr, PROG ": interrupted while opening the inputs; no packet was read\n");
+			goto out; /* a requested stop, not a failure */
+		}
+		if (!dp) {
+			fprintf(stderr, PROG ": %s\n", err.msg);
+			rc = err.status;
+			goto out;
+		}
+		if (restore && (rc = edp_run_restore(dp, &ck, restore, allow_change, quiet))) {
+			edp_datapath_destroy(dp);
+			goto out;
+		}
 	}
 	if (duration) {
 		struct itimerval it = { { 0, 0 }, { (time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) } };
@@ -269,36 +345,41 @@ int main(int argc, char **argv)
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	char fallback[48];
-	if (!name) { /* implicitly "default"; a second unnamed instance takes default-PID */
+	if (!incoming && !name) { /* implicitly "default"; a second unnamed instance takes default-PID */
 		snprintf(fallback, sizeof(fallback), "default-%d", (int)getpid());
 		if (edp_datapath_publish(dp, "default", NULL))
 			name = fallback;
 	}
-	if (name && edp_datapath_publish(dp, name, &err)) {
+	if (!incoming && name && edp_datapath_publish(dp, name, &err)) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		edp_datapath_destroy(dp);
 		rc = 1;
 		goto out;
 	}
 	const char *instance = name ? name : "default"; /* as published */
-	struct edp_commands commands = { .dp = dp, .name = instance, .stop = stop_self, .load = edp_run_load_config, .ctx = &args };
-	struct edp_ctl *ctl = edp_ctl_create();
-	struct hup_report hup_ctx = { dp, quiet };
-	if (!ctl || edp_commands_register(ctl, &commands) ||
-	    edp_ctl_on_signal(ctl, SIGHUP, "reload", report_reload, &hup_ctx) ||
-	    edp_ctl_listen(ctl, instance, edp_datapath_stats_writer(dp), &err)) {
-		fprintf(stderr, PROG ": %s\n", ctl ? err.msg : "out of memory");
-		edp_ctl_destroy(ctl);
-		edp_datapath_destroy(dp);
-		rc = 1;
-		goto out;
+	if (!incoming) {
+		commands.dp = dp;
+		commands.name = instance;
+		move = edp_move_source(&commands, end_run_for_stun, NULL);
+		if (!(ctl = serve(&commands, move, &hup_ctx, edp_datapath_stats_writer(dp)))) {
+			edp_move_destroy(move);
+			edp_datapath_destroy(dp);
+			rc = 1;
+			goto out;
+		}
 	}
 	if (!quiet)
 		edp_datapath_set_log(dp, log_line, NULL);
 	if (!quiet && !edp_datapath_numa(dp))
 		fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
-	rc = edp_run(dp, &edp_stop_requested, &err);
+	enum edp_move_verdict verdict;
+	do { /* a stun ends the run; the source runs again unless it moved */
+		rc = edp_run(dp, &edp_stop_requested, &err);
+		verdict = incoming ? EDP_MOVE_ENDED : edp_move_park(move);
+	} while (verdict == EDP_MOVE_RESUME && !rc && edp_stop_requested != 1);
 	edp_ctl_destroy(ctl);
+	if (verdict == EDP_MOVE_GONE && !quiet)
+		fprintf(stderr, PROG ": moved: its inputs and outputs are another instance's now\n");
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);
 	if (rc)
@@ -322,6 +403,7 @@ int main(int argc, char **argv)
 				rc = 1;
 		}
 	}
+	edp_move_destroy(move);
 	edp_datapath_destroy(dp);
 	if (edp_print_flush(PROG, stdout, "stdout"))
 		rc = rc ? rc : 1;

@@ -14,6 +14,7 @@
 
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
+#include "edp_migrate.h"
 #include "edp_reload.h"
 #include "edp_state.h"
 
@@ -35,12 +36,19 @@ static int status(void *aux, int argc, char **argv, struct edp_json *j, struct e
 {
 	(void)argc, (void)argv, (void)err;
 	const struct edp_commands *env = aux;
-	const struct edp_config *cfg = env->dp->cfg;
+	const char *moving = env->move ? edp_move_state(env->move) : NULL;
 	edp_json_string(j, "name", env->name);
 	edp_json_int(j, "pid", getpid());
+	if (!env->dp) { /* incoming */
+		edp_json_string(j, "state", moving ? moving : "incoming");
+		edp_json_fixed(j, "uptime_s", (double)(edp_clock_ns(CLOCK_MONOTONIC) - env->start_ns) / 1e9, 3);
+		return 0;
+	}
+	const struct edp_config *cfg = env->dp->cfg;
 	config_id(j, env->dp);
-	edp_json_string(j, "state", edp_datapath_suspended(env->dp) ? "suspended" : "running");
+	edp_json_string(j, "state", moving ? moving : edp_datapath_suspended(env->dp) ? "suspended" : "running");
 	edp_json_fixed(j, "uptime_s", (double)(edp_clock_ns(CLOCK_MONOTONIC) - env->start_ns) / 1e9, 3);
+	edp_json_uint(j, "first_packet_ns", edp_datapath_first_packet_ns(env->dp));
 	edp_json_uint(j, "threads", cfg->threads);
 	edp_json_array(j, "ports");
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
@@ -72,13 +80,7 @@ static int set_suspended(void *aux, int argc, char **argv, struct edp_json *j, s
 	const struct edp_commands *env = aux;
 	bool on = !strcmp(argv[0], "suspend");
 	bool was = edp_datapath_suspend(env->dp, on);
-	struct edp_stats_writer *w = edp_datapath_stats_writer(env->dp);
-	if (w) {
-		struct edp_stats_control *b = edp_stats_control(w);
-		edp_stats_write_begin(&b->seq);
-		b->suspended = on;
-		edp_stats_write_end(&b->seq);
-	}
+	edp_stats_set_state(edp_datapath_stats_writer(env->dp), on ? EDP_STATE_SUSPENDED : EDP_STATE_RUNNING);
 	edp_json_string(j, "state", on ? "suspended" : "running");
 	edp_json_bool(j, "changed", was != on);
 	return 0;
@@ -410,6 +412,21 @@ static int write_patiently(int fd, const char *buf, size_t len, struct edp_error
 	return rc;
 }
 
+int edp_commands_send(struct edp_checkpoint *ck, int fd, struct edp_error *err)
+{
+	/* the stream is made in memory, then written as the reader takes it */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc = !f ? edp_error_set(err, EDP_ERR_RUNTIME, "out of memory") : edp_checkpoint_write(f, "the checkpoint", ck, err);
+	if (f && fclose(f) != 0 && !rc)
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for the checkpoint");
+	if (!rc)
+		rc = write_patiently(fd, buf, len, err);
+	free(buf);
+	return rc;
+}
+
 /* save [--no-pause]: the state, as a checkpoint, to the descriptor the
  * request came with; what it held and what the copy cost. */
 static int save(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
@@ -424,21 +441,10 @@ static int save(void *aux, int argc, char **argv, struct edp_json *j, struct edp
 	if (fd < 0)
 		return edp_error_set(err, EDP_ERR_USAGE,
 				     "save writes to a file passed with the request (SCM_RIGHTS): edp-migrate save does");
-	/* the stream is made in memory, then written as the reader takes it */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
 	struct edp_checkpoint ck = { 0 };
 	struct edp_save_report r;
-	int rc = !f ? edp_error_set(err, EDP_ERR_RUNTIME, "out of memory")
-		    : edp_datapath_save(env->dp, env->name, pause, &ck, &r, err) ||
-			      edp_checkpoint_write(f, "the checkpoint", &ck, err);
-	if (f && fclose(f) != 0 && !rc)
-		rc = edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for the checkpoint");
-	if (!rc)
-		rc = write_patiently(fd, buf, len, err);
+	int rc = edp_datapath_save(env->dp, env->name, pause, &ck, &r, err) || edp_commands_send(&ck, fd, err);
 	close(fd);
-	free(buf);
 	if (!rc) {
 		edp_json_uint(j, "macs", ck.n_macs);
 		edp_json_uint(j, "flows", ck.n_flows);
@@ -452,22 +458,43 @@ static int save(void *aux, int argc, char **argv, struct edp_json *j, struct edp
 	return rc ? -1 : 0;
 }
 
+/* The commands that need a datapath (an instance that is --incoming has
+ * none until a migration moves one into it). */
+static const struct {
+	const char *name, *usage;
+	int min, max;
+	edp_ctl_handler fn;
+} need_datapath[] = {
+	{ "suspend", "", 0, 0, set_suspended },	   { "resume", "", 0, 0, set_suspended },
+	{ "rebalance", "", 0, 0, rebalance },	   { "reload", "[FILE]", 0, 1, reload },
+	{ "flows", "[--limit N]", 0, 2, flows },   { "macs", "", 0, 0, macs },
+	{ "stats-clear", "", 0, 0, stats_clear }, { "pin", "PORT:QUEUE CPU", 2, 2, pin },
+	{ "unpin", "PORT:QUEUE", 1, 1, pin },	   { "save", "[--no-pause]", 0, 1, save },
+};
+
+static int with_datapath(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
+{
+	const struct edp_commands *env = aux;
+	if (!env->dp)
+		return edp_error_set(err, EDP_ERR_RUNTIME,
+				     "instance %s is incoming: it has no datapath until edp-migrate moves one into it", env->name);
+	for (size_t i = 0; i < sizeof(need_datapath) / sizeof(need_datapath[0]); i++)
+		if (!strcmp(argv[0], need_datapath[i].name))
+			return need_datapath[i].fn(aux, argc, argv, j, err);
+	return edp_error_set(err, EDP_ERR_RUNTIME, "%s: no such command", argv[0]);
+}
+
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env)
 {
 	env->ctl = c;
 	if (!env->start_ns)
 		env->start_ns = edp_clock_ns(CLOCK_MONOTONIC);
-	return edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env) ||
-		       edp_ctl_register(c, "suspend", "", 0, 0, set_suspended, env) ||
-		       edp_ctl_register(c, "resume", "", 0, 0, set_suspended, env) ||
-		       edp_ctl_register(c, "rebalance", "", 0, 0, rebalance, env) ||
-		       (env->load && edp_ctl_register(c, "reload", "[FILE]", 0, 1, reload, env)) ||
-		       edp_ctl_register(c, "flows", "[--limit N]", 0, 2, flows, env) ||
-		       edp_ctl_register(c, "macs", "", 0, 0, macs, env) ||
-		       edp_ctl_register(c, "stats-clear", "", 0, 0, stats_clear, env) ||
-		       edp_ctl_register(c, "pin", "PORT:QUEUE CPU", 2, 2, pin, env) ||
-		       edp_ctl_register(c, "unpin", "PORT:QUEUE", 1, 1, pin, env) ||
-		       edp_ctl_register(c, "save", "[--no-pause]", 0, 1, save, env)
-		       ? -1
-		       : 0;
+	if (edp_ctl_register(c, "status", "", 0, 0, status, env) || edp_ctl_register(c, "stop", "", 0, 0, stop, env))
+		return -1;
+	for (size_t i = 0; i < sizeof(need_datapath) / sizeof(need_datapath[0]); i++)
+		if ((need_datapath[i].fn != reload || env->load) &&
+		    edp_ctl_register(c, need_datapath[i].name, need_datapath[i].usage, need_datapath[i].min,
+				     need_datapath[i].max, with_datapath, env))
+			return -1;
+	return 0;
 }

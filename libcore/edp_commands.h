@@ -1,5 +1,7 @@
 /* edp_commands: the control commands of a running datapath, served on its
- * control socket (edp_ctl.h):
+ * control socket (edp_ctl.h); those of a migration are edp_migrate's.
+ * Until an instance has a datapath (edp-run --incoming), status and stop
+ * answer and the others say why not:
  *   status   the instance: name, pid, config file, its hash and generation,
  *            state, uptime, threads, ports
  *   stop     stop as SIGTERM does: what was read is written, the summary
@@ -40,7 +42,13 @@ struct edp_commands {
 	int (*load)(void *ctx, const char *file, struct edp_config *cfg, struct edp_error *err);
 	void *ctx;
 	struct edp_ctl *ctl;          /* set by edp_commands_register */
+	struct edp_move *move;        /* a migration's side, whose state status shows (edp_migrate.h) */
 };
+
+/* Write ck to fd as its reader takes it (a reader that takes nothing for
+ * 10 s is given up on). 0 or EDP_ERR_RUNTIME. */
+struct edp_checkpoint;
+int edp_commands_send(struct edp_checkpoint *ck, int fd, struct edp_error *err);
 
 /* Register the commands on c; env must outlive c. 0 or -1. */
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env);

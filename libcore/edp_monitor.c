@@ -100,6 +100,8 @@ const char *edp_monitor_status_name(enum edp_monitor_status s)
 	case EDP_MONITOR_RUNNING: return "running";
 	case EDP_MONITOR_ENDING: return "ending";
 	case EDP_MONITOR_SUSPENDED: return "suspended";
+	case EDP_MONITOR_INCOMING: return "incoming";
+	case EDP_MONITOR_MIGRATING: return "migrating";
 	case EDP_MONITOR_RESTARTED: return "restarted";
 	default: return "gone";
 	}
@@ -124,8 +126,10 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		base = NULL;
 	s->status = restarted	     ? EDP_MONITOR_RESTARTED
 		    : !h->running	     ? EDP_MONITOR_ENDING
-		    : h->control.suspended ? EDP_MONITOR_SUSPENDED
-					     : EDP_MONITOR_RUNNING;
+		    : h->control.state == EDP_STATE_SUSPENDED ? EDP_MONITOR_SUSPENDED
+		    : h->control.state == EDP_STATE_INCOMING  ? EDP_MONITOR_INCOMING
+		    : h->control.state == EDP_STATE_MIGRATING ? EDP_MONITOR_MIGRATING
+							      : EDP_MONITOR_RUNNING;
 	uint64_t real = edp_clock_ns(CLOCK_REALTIME);
 	s->pid = h->pid;
 	s->uptime_s = real > h->start_ns ? (double)(real - h->start_ns) / 1e9 : 0;

@@ -27,6 +27,8 @@
 enum edp_monitor_status {
 	EDP_MONITOR_RUNNING,   /* the instance runs; rates over the interval */
 	EDP_MONITOR_SUSPENDED, /* it runs but takes no packet (edp-run ctl suspend) */
+	EDP_MONITOR_INCOMING,  /* it waits for a migration into it (edp-run --incoming) */
+	EDP_MONITOR_MIGRATING, /* it is stunned, moving into another instance (edp-migrate) */
 	EDP_MONITOR_ENDING,    /* it stopped reading and drains */
 	EDP_MONITOR_RESTARTED, /* a new process of that name since the last sample */
 	EDP_MONITOR_GONE,      /* no such instance now (err says why) */

@@ -528,3 +528,18 @@ int edp_stats_only(char (*names)[EDP_NAME_MAX + 1], int max, struct edp_error *e
 	}
 	return n;
 }
+
+const char *edp_stats_state_name(uint32_t state)
+{
+	static const char *const names[] = { "running", "suspended", "incoming", "migrating" };
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}
+
+void edp_stats_set_state(struct edp_stats_writer *w, uint32_t state)
+{
+	if (!w)
+		return;
+	/* outside the block's sequence: the main thread sets it too (a stun
+	 * that ends by itself), and a word does not tear */
+	__atomic_store_n(&edp_stats_control(w)->state, state, __ATOMIC_RELEASE);
+}

@@ -34,7 +34,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 7
+#define EDP_STATS_VERSION 8
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -73,6 +73,21 @@ struct edp_stats_event {
 	char what[108];
 };
 
+/* What the instance does (its control block's state). */
+enum edp_stats_state {
+	EDP_STATE_RUNNING,   /* takes packets */
+	EDP_STATE_SUSPENDED, /* takes none (edp-run ctl suspend) */
+	EDP_STATE_INCOMING,  /* waits for a migration to move an instance into it (edp-run --incoming) */
+	EDP_STATE_MIGRATING, /* stunned: its state and inputs are being handed to another (edp-migrate) */
+};
+
+/* "running", "suspended", "incoming", "migrating" ("unknown" beyond). */
+const char *edp_stats_state_name(uint32_t state);
+
+/* Publish the state (from any thread: one atomic store; NULL w: nothing). */
+struct edp_stats_writer;
+void edp_stats_set_state(struct edp_stats_writer *w, uint32_t state);
+
 /* The control socket's counters (edp_ctl.h), written by its thread. */
 struct edp_stats_control {
 	_Alignas(64) _Atomic uint32_t seq;
@@ -82,7 +97,7 @@ struct edp_stats_control {
 	uint64_t refused_long;  /* requests too long, or with a NUL byte */
 	uint64_t timed_out;     /* connections that completed no request in time */
 	uint64_t unread;        /* clients dropped for not reading their reply in time */
-	uint32_t suspended;     /* the datapath takes no packet (edp-run ctl suspend) */
+	uint32_t state;         /* enum edp_stats_state */
 	uint64_t generation;    /* of the config in force: 1 at start, one more a reload */
 	char config[128];       /* a one-line summary of it */
 };

@@ -242,7 +242,8 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	else
 		edp_json_null(&j, "stats_cleared_ns");
 	edp_json_bool(&j, "running", h->running);
-	edp_json_bool(&j, "suspended", h->control.suspended);
+	edp_json_bool(&j, "suspended", h->control.state == EDP_STATE_SUSPENDED);
+	edp_json_string(&j, "state", edp_stats_state_name(h->control.state));
 	edp_json_array(&j, "threads");
 	for (uint32_t i = 0; i < h->n_threads; i++) {
 		const struct edp_stats_thread *t = &s->threads[i];
@@ -330,9 +331,10 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
 {
 	const struct edp_stats_header *h = &s->header;
-	fprintf(f, "instance %s, pid %d, up %.1f s, %s, config generation %llu%s\n", h->name, h->pid, uptime_s, h->control.config,
-		(unsigned long long)h->control.generation,
-		!h->running ? " (ending)" : h->control.suspended ? " (suspended)" : "");
+	const char *state = !h->running ? "ending" : h->control.state ? edp_stats_state_name(h->control.state) : NULL;
+	fprintf(f, "instance %s, pid %d, up %.1f s, %s, config generation %llu%s%s%s\n", h->name, h->pid, uptime_s,
+		h->control.config, (unsigned long long)h->control.generation, state ? " (" : "", state ? state : "",
+		state ? ")" : "");
 	if (s->clears)
 		fprintf(f, "  counters since they were cleared %.1f s ago (%llu time%s)\n",
 			(double)(edp_clock_ns(CLOCK_REALTIME) - s->cleared_at_ns) / 1e9, (unsigned long long)s->clears,

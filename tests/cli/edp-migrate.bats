@@ -166,10 +166,10 @@ switch3() {
 	assert_line --index 0 "edp-migrate: --json needs -o FILE: stdout carries the checkpoint"
 	run "$MIGRATE" frob
 	assert_failure 2
-	assert_line --index 0 "edp-migrate: unknown command 'frob' (save, inspect)"
+	assert_line --index 0 "edp-migrate: SRC DST: two instance names (or save, inspect)"
 	run "$MIGRATE"
 	assert_failure 2
-	assert_line --index 0 "edp-migrate: which command? (save, inspect)"
+	assert_line --index 0 "edp-migrate: which command? (SRC DST, save, inspect)"
 	"$GEN" flows=10,packets=100,seed=1 in.pcap
 	start_run lab --loop 0 -r in.pcap -w /dev/null -q
 	run "$RUN" ctl lab save
@@ -186,4 +186,210 @@ switch3() {
 	assert_output --regexp "^edp-migrate: lab: the checkpoint: its reader took nothing for 10 s \([0-9]+ of [0-9]+ bytes written\)$"
 	run "$RUN" ctl lab status --json
 	assert_success
+}
+
+# ---- the live move: edp-migrate SRC DST ----
+
+# a learning switch: a reads, b and c write (what reaches them depends on
+# the MACs learned: a packet to a MAC learned on a goes nowhere)
+wire3() {
+	printf 'ports:\n  - name: a\n  - name: b\n  - name: c\npipeline:\n  switch: { ageing-s: 3600 }\n' >sw.yaml
+}
+
+# the bytes an unmigrated run writes (ref-b.pcap, ref-c.pcap)
+reference() {
+	"$RUN" -q -c sw.yaml --ordered -t 1 -r a="$1" -w b=ref-b.pcap -w c=ref-c.pcap
+}
+
+# one NIC on a fake sysfs tree, claimed by workload $1 in the ledger
+claim_nic() {
+	export SYS=$BATS_TEST_TMPDIR/sys EDP_SYSFS=$BATS_TEST_TMPDIR/sys
+	fake_node 0 0-1
+	fake_dev 0000:3b:00.1 node=0 group=11 driver=vfio-pci
+	"$EDP_BUILD/edp-assign" claim "$1" --need nic:1 --sysfs-root "$SYS" >/dev/null
+}
+
+# the ledger's owners, "device workload generation"
+owners() {
+	"$EDP_BUILD/edp-assign" list --json --sysfs-root "$SYS" | jq -r '.generation as $g | .claims[] | "\(.device) \(.workload) \($g)"'
+}
+
+migrating() {
+	"$RUN" --stats "$1" --json | jq -e '.state == "migrating"'
+}
+
+# start_incoming NAME ARGS...: edp-run --incoming, waiting until it answers
+start_incoming() {
+	local name=$1
+	shift
+	"$RUN" --name "$name" --incoming -c sw.yaml --ordered "$@" --json="$name.json" 2>"$name.err" &
+	dst_pid=$!
+	when_finished stop_pid "$dst_pid"
+	wait_for "$RUN" ctl "$name" status
+}
+
+@test "SRC DST: a run moved mid-stream from a pipe writes what an unmoved one writes (-t 0, 1, 2; stdout too)" {
+	"$GEN" flows=500,packets=12000,proto=mix,seed=5 in.pcap
+	wire3
+	reference in.pcap
+	for t in 0 1 2; do
+		rm -f b.pcap c.pcap src.json dst.json
+		{ "$REPLAY" -q --pps 20000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t "$t" -r a=- \
+			-w b=- -w c=c.pcap --json=src.json >b.pcap; } &
+		local src=$!
+		when_finished stop_pid "$src"
+		start_incoming dst -t "$t" -q
+		wait_rx src 0 -gt 1000
+		run "$MIGRATE" src dst --json
+		assert_success
+		echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 3 and (.rounds | length) >= 2
+			and .rounds[-1].stun and .rounds[0].macs > 0 and .stun_ms > 0 and .handover_ms > 0
+			and .dst_hit_rate >= .src_hit_rate - 0.02'
+		wait "$src"
+		wait "$dst_pid"
+		same_bytes ref-b.pcap b.pcap
+		same_bytes ref-c.pcap c.pcap
+		# conservation across both summaries
+		jq -e -s '.[0].packets_in > 1000 and .[1].packets_in > 0 and .[0].packets_in + .[1].packets_in == 12000
+			and .[0].packets_forwarded + .[1].packets_forwarded + .[0].packets_dropped + .[1].packets_dropped == 12000' \
+			src.json dst.json
+	done
+}
+
+@test "SRC DST: a capture file goes on at its next record; the text report; status and edp-top say incoming" {
+	"$GEN" flows=300,packets=200000,seed=8 in.pcap
+	wire3
+	reference in.pcap
+	claim_nic src
+	assert_equal "$(owners)" "0000:3b:00.1 src 1"
+	start_incoming dst -t 1
+	run "$RUN" ctl dst status --json
+	echo "$output" | jq -e '.state == "incoming"'
+	"$RUN" --stats dst --json | jq -e '.state == "incoming"'
+	"$EDP_BUILD/edp-top" -b --json -n 1 dst | jq -e '.status == "incoming"'
+	run "$RUN" ctl dst flows
+	assert_failure
+	assert_output --partial "instance dst is incoming: it has no datapath until edp-migrate moves one into it"
+	"$RUN" --name src -c sw.yaml --ordered -t 1 -r a=in.pcap -w b=b.pcap -w c=c.pcap --json=src.json 2>src.err &
+	local src=$!
+	when_finished stop_pid "$src"
+	wait_for "$RUN" ctl src suspend # early: the file is handed over wherever it is
+	run "$MIGRATE" src dst
+	assert_success
+	assert_line --regexp '^edp-migrate: pre-copy round 1: [0-9]+ MACs, [0-9]+ flows, [0-9]+ bytes'
+	assert_line --regexp '^edp-migrate: stun round: .* 3 descriptors; drain .* ms, hand-over .* ms$'
+	assert_line --regexp '^edp-migrate: src: [0-9]+ packets in, [0-9]+ forwarded, 0 dropped, 0 lost; 1 device claim moved$'
+	assert_equal "$(owners)" "0000:3b:00.1 dst 2" # one generation
+	wait "$src"
+	wait "$dst_pid"
+	grep -qx 'edp-run: moved: its inputs and outputs are another instance.s now' src.err
+	grep -q '^edp-run: moved in from src, which had taken ' dst.err
+	same_bytes ref-b.pcap b.pcap
+	same_bytes ref-c.pcap c.pcap
+	jq -e -s '.[0].packets_in + .[1].packets_in == 200000 and .[1].packets_in > 0' src.json dst.json
+}
+
+@test "SRC DST: DST killed during the stun: SRC resumes, nothing lost, the ledger as it was" {
+	"$GEN" flows=200,packets=10000,seed=2 in.pcap
+	wire3
+	reference in.pcap
+	{ "$REPLAY" -q --pps 20000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=- \
+		-w b=b.pcap -w c=c.pcap; } &
+	local src=$!
+	when_finished stop_pid "$src"
+	claim_nic src
+	EDP_TEST_MIGRATE_IN_DELAY_MS=3000 start_incoming dst -t 1
+	wait_rx src 0 -gt 1000
+	"$MIGRATE" src dst --json >report.json &
+	local mig=$!
+	wait_for migrating src
+	kill -KILL "$dst_pid"
+	local rc=0
+	wait "$mig" || rc=$?
+	assert_equal "$rc" 1
+	jq -e '.ok == false and .failed_at == "hand-over" and .stunned_ms > 0' report.json
+	assert_equal "$(owners)" "0000:3b:00.1 src 1" # the ledger as it was
+	wait "$src"
+	same_bytes ref-b.pcap b.pcap
+	same_bytes ref-c.pcap c.pcap
+}
+
+@test "SRC DST: refusals: DST gone, SRC as DST, SRC gone (DST cancelled); SRC goes on" {
+	"$GEN" flows=20,packets=2000,seed=4 in.pcap
+	wire3
+	reference in.pcap
+	{ "$REPLAY" -q --pps 10000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t 0 -r a=- \
+		-w b=b.pcap -w c=c.pcap; } &
+	local src=$!
+	when_finished stop_pid "$src"
+	wait_rx src 0 -gt 0
+	run -1 "$MIGRATE" src nosuch
+	assert_output --partial "failed at check"
+	run -2 "$MIGRATE" src src
+	assert_line --index 0 "edp-migrate: src is both SRC and DST"
+	# --strict, and a budget no round can meet: given up, SRC never stunned
+	start_incoming dst -t 0
+	run -1 "$MIGRATE" src dst --strict --max-stun-ms 0.001
+	assert_line --regexp '^edp-migrate: the pre-copy did not get under half of 0.0 ms a round in [0-9] rounds \(--strict\): src was never stunned$'
+	assert_line "edp-migrate: failed at pre-copy; src was never stunned"
+	local rc=0
+	wait "$dst_pid" || rc=$?
+	assert_equal "$rc" 1
+	"$RUN" --stats src --json | jq -e '.state == "running"'
+	# SRC gone: DST is told, and ends with 1
+	start_incoming dst -t 0
+	run -1 "$MIGRATE" nosuch dst
+	assert_line --partial "failed at pre-copy"
+	rc=0
+	wait "$dst_pid" || rc=$?
+	assert_equal "$rc" 1
+	grep -q '^edp-run: the move was cancelled: cancelled by edp-migrate$' dst.err
+	wait "$src"
+	same_bytes ref-b.pcap b.pcap
+}
+
+@test "SRC DST: a vport fed by edp-replay --pps is taken over with what is queued in it (-t 0, 2)" {
+	"$GEN" flows=400,packets=12000,proto=mix,seed=6 in.pcap
+	printf 'ports:\n  - { name: a, rx: vport }\n  - { name: b, tx: b.pcap }\n  - { name: c, tx: c.pcap }\npipeline:\n  switch: { ageing-s: 3600 }\n' >sw.yaml
+	# an unmoved run through a vport: the same producer, the same records
+	start_run ref -c sw.yaml --ordered -t 1 -q
+	wait_for test -e "$EDP_RUNDIR/ref.a.vport"
+	"$REPLAY" -q -T in.pcap --to ref:a
+	wait_tx ref 2 -eq 12000
+	stop_pid "$pid"
+	mv b.pcap ref-b.pcap
+	mv c.pcap ref-c.pcap
+	for t in 0 2; do
+		start_run src -c sw.yaml --ordered -t "$t" -q --json=src.json
+		local src=$pid
+		start_incoming dst -t "$t" -q
+		wait_for test -e "$EDP_RUNDIR/src.a.vport"
+		"$REPLAY" -q --pps 20000 in.pcap --to src:a &
+		local producer=$!
+		wait_rx src 0 -gt 1000
+		run "$MIGRATE" src dst --json
+		assert_success
+		echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 3'
+		wait "$src"
+		wait "$producer" # it went on into the same ring, unaware
+		wait_tx dst 2 -eq "$((12000 - $(jq .packets_in src.json)))"
+		"$RUN" ctl dst stop >/dev/null
+		wait "$dst_pid"
+		same_bytes ref-b.pcap b.pcap
+		same_bytes ref-c.pcap c.pcap
+		jq -e -s '.[0].packets_in + .[1].packets_in == 12000 and .[1].ports[0].rx_packets > 0' src.json dst.json
+		test ! -e "$EDP_RUNDIR/src.a.vport" # consumed whole: the last consumer removed it
+		rm -f b.pcap c.pcap
+	done
+}
+
+@test "edp-run --incoming: usage" {
+	run -2 "$RUN" --incoming -c /dev/null
+	assert_output --partial "--incoming needs --name"
+	run -2 "$RUN" --incoming --name x -r in.pcap
+	assert_output --partial "--incoming takes its inputs and outputs from the source: no -r or -w"
+	run -2 "$MIGRATE" a b --max-stun-ms 0
+	assert_output --partial "--max-stun-ms: expected milliseconds"
+	run -2 "$MIGRATE" save a -o x --strict
+	assert_output --partial "--max-stun-ms, --strict and --ledger go with SRC DST"
 }

@@ -23,16 +23,17 @@ lab() {
 	assert_line --index 5 "  generation: 1"
 	assert_line --index 6 "state: running"
 	assert_line --index 7 --regexp '^uptime_s: [0-9]+\.[0-9]{3}$'
-	assert_line --index 8 "threads: 2"
-	assert_line --index 9 "ports:"
-	assert_line --index 10 "  - name: uplink, rx: in.pcap, tx: /dev/null"
-	assert_line --index 11 "  - name: vm1, tx: /dev/null"
-	assert_equal "${#lines[@]}" 12
+	assert_line --index 8 --regexp '^first_packet_ns: [0-9]+$'
+	assert_line --index 9 "threads: 2"
+	assert_line --index 10 "ports:"
+	assert_line --index 11 "  - name: uplink, rx: in.pcap, tx: /dev/null"
+	assert_line --index 12 "  - name: vm1, tx: /dev/null"
+	assert_equal "${#lines[@]}" 13
 	run "$RUN" ctl lab status --json
 	assert_success
 	echo "$output" | jq -e --argjson pid "$pid" --arg hash "$(fnv1a64 s.yaml)" '.schema == 1 and .ok == true
 		and .name == "lab" and .pid == $pid and .config == {"file": "s.yaml", "hash": $hash, "generation": 1}
-		and .state == "running" and .uptime_s > 0 and .threads == 2
+		and .state == "running" and .uptime_s > 0 and .threads == 2 and .first_packet_ns >= 0
 		and .ports == [{"name": "uplink", "rx": "in.pcap", "tx": "/dev/null"}, {"name": "vm1", "rx": null, "tx": "/dev/null"}]'
 	run "$RUN" ctl lab version --json
 	assert_success

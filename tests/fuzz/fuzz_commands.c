@@ -2,7 +2,11 @@
  * lines a client sends, answered by the commands of a real datapath (two
  * threads' lanes, a firewall, a switch; set up, not running): flows with
  * its --limit, macs, pin and unpin with their PORT:QUEUE and CPU, reload of
- * a file or of the running config, stats-clear, suspend, resume, status.
+ * a file or of the running config, stats-clear, suspend, resume, status,
+ * and a move's source steps (migrate-copy, -stun, -commit, -done, -abort;
+ * no descriptor comes with a line, so none gets as far as a stun). A line
+ * that starts with @ goes to an incoming instance instead (no datapath:
+ * status, the refusals, migrate-in, -go, -cancel).
  * Every answer is one JSON object line that starts with the schema. */
 #include "fuzz.h"
 
@@ -10,6 +14,7 @@
 #include "edp_config.h"
 #include "edp_ctl.h"
 #include "edp_datapath.h"
+#include "edp_migrate.h"
 
 static int load(void *ctx, const char *file, struct edp_config *cfg, struct edp_error *err)
 {
@@ -22,6 +27,8 @@ static int load(void *ctx, const char *file, struct edp_config *cfg, struct edp_
 }
 
 static void stop(void *ctx) { (void)ctx; }
+
+static void end_run(void *ctx, bool on) { (void)ctx, (void)on; }
 
 static struct edp_ctl *server(void)
 {
@@ -46,6 +53,25 @@ static struct edp_ctl *server(void)
 	env = (struct edp_commands){ .dp = dp, .name = "fuzzcmd", .stop = stop, .load = load };
 	FUZZ_CHECK((c = edp_ctl_create()));
 	FUZZ_CHECK(edp_commands_register(c, &env) == 0);
+	struct edp_move *m = edp_move_source(&env, end_run, NULL);
+	FUZZ_CHECK(m && edp_move_register(c, m) == 0);
+	return c;
+}
+
+static struct edp_ctl *incoming(void)
+{
+	static struct edp_ctl *c;
+	static struct edp_config cfg;
+	static struct edp_commands env;
+	if (c)
+		return c;
+	edp_config_default(&cfg);
+	env = (struct edp_commands){ .name = "fuzzin", .stop = stop, .load = load };
+	struct edp_error err;
+	struct edp_move *m = edp_move_destination(&env, &cfg, &err);
+	FUZZ_CHECK(m);
+	FUZZ_CHECK((c = edp_ctl_create()));
+	FUZZ_CHECK(edp_commands_register(c, &env) == 0 && edp_move_register(c, m) == 0);
 	return c;
 }
 
@@ -53,7 +79,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 4 * EDP_CTL_MAX_LINE)
 		return 0;
-	struct edp_ctl *c = server();
 	char line[EDP_CTL_MAX_LINE];
 	for (size_t at = 0; at < size;) {
 		const uint8_t *nl = memchr(data + at, '\n', size - at);
@@ -66,7 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = 0;
 		FILE *f = open_memstream(&reply, &n);
 		FUZZ_CHECK(f);
-		edp_ctl_answer(c, line, f);
+		if (line[0] == '@')
+			edp_ctl_answer(incoming(), line + 1, f);
+		else
+			edp_ctl_answer(server(), line, f);
 		FUZZ_CHECK(fclose(f) == 0);
 		FUZZ_CHECK(n > 18 && !memcmp(reply, "{\"schema\":1,\"ok\":", 17) && reply[n - 1] == '\n');
 		FUZZ_CHECK(memchr(reply, '\n', n) == reply + n - 1);
