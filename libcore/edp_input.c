@@ -98,6 +98,8 @@ static void solo_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
 static int read_capture(struct edp_inputs *set, struct edp_input *in, uint32_t max, pcap_handler fn,
 			struct edp_pcap_burst *b, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
+	if (!edp_pcap_reader_wait(in->reader, stop))
+		return 0; /* stopped while the pipe brought nothing */
 	int rc = edp_pcap_reader_dispatch(in->reader, max, fn, b, err);
 	uint32_t loop = set->cfg->loop;
 	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
@@ -226,10 +228,13 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 		if (!*rc && !*stop) {
 			if (__builtin_expect(!edp_pools_have(in->pools, max), 0))
 				*rc = edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted");
-			else /* a pass of --loop that ends within the burst: the next one fills it */
+			else /* a pass of --loop that ends within the burst: the next one fills it (a
+			      * pipe's short read is what it has now: taken as it is) */
 				for (int got = 1; got > 0 && b.burst.n < max;)
 					if ((got = read_capture(set, in, max - b.burst.n, solo_packet, &b.burst, stop, err)) < 0)
 						*rc = EDP_ERR_RUNTIME;
+					else if (edp_pcap_reader_pipe(in->reader))
+						break;
 		}
 		set->rx[in->port].packets += b.burst.n;
 		set->rx[in->port].bytes += b.bytes;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,6 +36,8 @@ struct edp_pcap_reader {
 	bool live;         /* a network interface: never ends, never waits */
 	uint32_t magic;    /* the file's first word, as read */
 	int src_fd;        /* the descriptor the stream reads (for a hand-over) */
+	bool may_block;    /* src_fd is a pipe, FIFO, socket or terminal: a read waits for the writer */
+	struct replay_cookie *cookie; /* the stream's, when it is one (bytes before src_fd's) */
 	uint64_t count;
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
@@ -161,10 +164,12 @@ static int replay_close(void *c)
 	return 0;
 }
 
-/* A stream of head's bytes (taken) then fd's (taken), or NULL. */
-static FILE *replay_stream(int fd, unsigned char *head, size_t len)
+/* A stream of head's bytes (taken) then fd's (taken), or NULL; *cookie
+ * gets its state. */
+static FILE *replay_stream(int fd, unsigned char *head, size_t len, struct replay_cookie **cookie)
 {
 	struct replay_cookie *rc = calloc(1, sizeof(*rc));
+	*cookie = rc;
 	cookie_io_functions_t io = { .read = replay_read, .close = replay_close };
 	FILE *f = NULL;
 	if (rc) {
@@ -283,13 +288,14 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 
 	r->magic = magic;
 	r->src_fd = fd;
+	r->may_block = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
 	if (lseek(fd, 0, SEEK_SET) == 0) {
 		r->fp = fdopen(fd, "rb");
 	} else {
 		unsigned char *copy = malloc(sizeof(head));
 		if (copy)
 			memcpy(copy, head, sizeof(head));
-		if (copy && !(r->fp = replay_stream(fd, copy, sizeof(head))))
+		if (copy && !(r->fp = replay_stream(fd, copy, sizeof(head), &r->cookie)))
 			free(copy);
 	}
 	if (!r->fp) {
@@ -372,7 +378,7 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const char *name, struct edp_error *err)
 {
 	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
-	FILE *fp = r ? replay_stream(h->fd, h->bytes, h->len) : NULL;
+	FILE *fp = r ? replay_stream(h->fd, h->bytes, h->len, &r->cookie) : NULL;
 	if (!fp) {
 		free(r);
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", name);
@@ -380,6 +386,8 @@ struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const
 	}
 	memcpy(&r->magic, h->bytes, sizeof(r->magic));
 	r->src_fd = h->fd;
+	struct stat st;
+	r->may_block = fstat(h->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
 	h->fd = -1; /* the stream's now */
 	h->bytes = NULL;
 	snprintf(r->name, sizeof(r->name), "%s", name);
@@ -483,9 +491,54 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 	return read_failed(r, err);
 }
 
+bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block; }
+
+bool edp_pcap_reader_wait(struct edp_pcap_reader *r, const volatile sig_atomic_t *stop)
+{
+	if (r->live || !r->may_block || r->fp->_IO_read_ptr < r->fp->_IO_read_end ||
+	    (r->cookie && r->cookie->head_pos < r->cookie->head_len))
+		return true; /* a file, or bytes read already: a read takes them */
+	for (;;) { /* the next byte is a record's first: nothing is half read if this gives up */
+		struct pollfd p = { r->src_fd, POLLIN, 0 };
+		if (poll(&p, 1, 5) > 0)
+			return true; /* bytes, or the end, or an error: the read says which */
+		if (*stop)
+			return false;
+	}
+}
+
+/* Of a classic pcap read from a pipe: how many records (up to max) stdio
+ * holds whole, from its read pointer, which is at a record's start between
+ * two reads. */
+static uint32_t whole_records(const struct edp_pcap_reader *r, uint32_t max)
+{
+	const unsigned char *p = (const unsigned char *)r->fp->_IO_read_ptr;
+	const unsigned char *end = (const unsigned char *)r->fp->_IO_read_end;
+	bool swapped = !known_magic(r->magic);
+	uint32_t n = 0;
+	while (n < max && end - p >= 16) {
+		uint32_t caplen;
+		memcpy(&caplen, p + 8, 4);
+		caplen = swapped ? bswap32(caplen) : caplen;
+		if ((size_t)(end - p) - 16 < caplen)
+			break;
+		p += 16 + (size_t)caplen;
+		n++;
+	}
+	return n;
+}
+
 int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handler fn, struct edp_pcap_burst *b,
 			     struct edp_error *err)
 {
+	/* from a pipe, libpcap's read of a burst would wait for the burst's
+	 * last packet: it takes the records that are here (or the one that
+	 * is coming), so none waits behind a packet not sent yet */
+	uint32_t plain = known_magic(r->magic) ? r->magic : bswap32(r->magic);
+	if (r->may_block && (plain == PCAP_MAGIC_USEC || plain == PCAP_MAGIC_NSEC)) {
+		uint32_t whole = whole_records(r, max);
+		max = whole ? whole : 1;
+	}
 	if (r->failed) {
 		if (err)
 			*err = r->failure;

@@ -29,6 +29,7 @@
 #define EDP_PCAPIO_H
 
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -94,6 +95,19 @@ struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const
  * /dev/null, so that nothing r does from now on (its close) touches the
  * input the other process reads. */
 void edp_pcap_reader_detach(struct edp_pcap_reader *r);
+
+/* Whether r reads a pipe, a FIFO, a socket or a terminal: a read may wait
+ * for the writer, and a burst takes what has come (a record whole in the
+ * read-ahead, or the next one), not a full burst. */
+bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r);
+
+/* Before a read of a capture from a pipe (a FIFO, a socket): wait until
+ * it has bytes (or ends), or until *stop (false: stopped, nothing read).
+ * The wait is between two records (libpcap has taken whole records and
+ * stdio holds nothing), so a stop, or a stun that hands the pipe over,
+ * meets no half-read record and does not wait for the writer. At once
+ * for a file, or when bytes were read ahead. */
+bool edp_pcap_reader_wait(struct edp_pcap_reader *r, const volatile sig_atomic_t *stop);
 
 /* What a hand-over holds, when no reader took it. */
 void edp_pcap_handover_free(struct edp_pcap_handover *h);

@@ -314,6 +314,27 @@ start_incoming() {
 	same_bytes ref-c.pcap c.pcap
 }
 
+@test "SRC DST: an idle pipe does not hold the stun" {
+	"$GEN" flows=20,packets=100,seed=4 in.pcap
+	wire3
+	mkfifo feed
+	"$RUN" -q --name src -c sw.yaml --ordered -t 0 -r a=feed -w b=b.pcap -w c=c.pcap --json=src.json &
+	local src=$!
+	when_finished stop_pid "$src"
+	start_incoming dst -t 0 -q # before the writer opens: it must not hold one
+	exec 7>feed # the writer: holds the pipe open, sends nothing after the capture
+	cat in.pcap >&7
+	wait_rx src 0 -eq 100
+	run "$MIGRATE" src dst --json
+	assert_success
+	echo "$output" | jq -e '.ok and .drain_ms < 1000'
+	wait "$src"
+	"$REPLAY" -q -T in.pcap --src-mac 02:00:00:00:00:99 -w - | tail -c +25 >&7 # records only: the same stream goes on
+	exec 7>&-
+	wait "$dst_pid"
+	jq -e -s '.[0].packets_in == 100 and .[1].packets_in == 100' src.json dst.json
+}
+
 @test "SRC DST: refusals: DST gone, SRC as DST, SRC gone (DST cancelled); SRC goes on" {
 	"$GEN" flows=20,packets=2000,seed=4 in.pcap
 	wire3
