@@ -638,8 +638,8 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: from instance %s; the rounds before came from %s", what, ck.name,
 				   m->arrived.name);
 	fd = -1;
-	const char *delay = getenv("EDP_TEST_MIGRATE_IN_DELAY_MS"); /* tests: a destination slow to take the stun */
-	if (final && delay)
+	const char *delay = getenv("EDP_TEST_MIGRATE_IN_DELAY_MS"); /* tests: a destination slow to take a round */
+	if (delay)
 		nanosleep(&(struct timespec){ atoi(delay) / 1000, atoi(delay) % 1000 * 1000000L }, NULL);
 	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
 	if (!rc && !m->dp && first_round(m, &ck, err))

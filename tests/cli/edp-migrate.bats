@@ -314,6 +314,31 @@ start_incoming() {
 	same_bytes ref-c.pcap c.pcap
 }
 
+@test "SRC DST: SRC killed during the pre-copy: DST is cancelled (exit 1), nothing moved" {
+	"$GEN" flows=50,packets=4000,seed=3 in.pcap
+	wire3
+	{ "$REPLAY" -q --pps 2000 in.pcap -w - 2>/dev/null | "$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=- \
+		-w b=b.pcap -w c=c.pcap; } &
+	local src=$!
+	when_finished stop_pid "$src"
+	claim_nic src
+	EDP_TEST_MIGRATE_IN_DELAY_MS=1500 start_incoming dst -t 1
+	wait_rx src 0 -gt 0
+	"$MIGRATE" src dst --json >report.json &
+	local mig=$!
+	sleep 0.5 # DST is taking the first round
+	pkill -KILL -f -- "--name src -c sw.yaml"
+	local rc=0
+	wait "$mig" || rc=$?
+	assert_equal "$rc" 1
+	jq -e '.ok == false and .failed_at == "pre-copy" and .stunned_ms == 0' report.json
+	rc=0
+	wait "$dst_pid" || rc=$?
+	assert_equal "$rc" 1
+	grep -q '^edp-run: the move from src was cancelled: cancelled by edp-migrate$' dst.err
+	assert_equal "$(owners)" "0000:3b:00.1 src 1"
+}
+
 @test "SRC DST: an idle pipe does not hold the stun" {
 	"$GEN" flows=20,packets=100,seed=4 in.pcap
 	wire3
