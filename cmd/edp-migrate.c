@@ -110,9 +110,9 @@ static void print_move_text(const struct edp_mover_options *o, const struct edp_
 	if (r->n_rounds && !r->converged)
 		fprintf(stderr, PROG ": the pre-copy did not get under half the %.1f ms budget: the stun carries the rest\n",
 			o->max_stun_ms > 0 ? o->max_stun_ms : EDP_MOVER_STUN_MS);
-	if (r->failed_at[0] && r->stunned_ms > 0)
-		fprintf(stderr, PROG ": failed at %s; %s was stunned %.3f ms and goes on\n", r->failed_at, o->src,
-			r->stunned_ms);
+	if (r->failed_at[0] && r->stunned_ms > 0) /* a stun refused or given up on: at most the request's time */
+		fprintf(stderr, PROG ": failed at %s; %s was stunned %s%.3f ms and goes on\n", r->failed_at, o->src,
+			strcmp(r->failed_at, "stun") ? "" : "at most ", r->stunned_ms);
 	else if (r->failed_at[0])
 		fprintf(stderr, PROG ": failed at %s; %s was never stunned\n", r->failed_at, o->src);
 	if (r->failed_at[0])
@@ -120,6 +120,8 @@ static void print_move_text(const struct edp_mover_options *o, const struct edp_
 	fprintf(stderr, PROG ": stun round: %u MACs, %u flows, %llu bytes, %u descriptors; drain %.3f ms, hand-over %.3f ms\n",
 		r->final.macs, r->final.flows, (unsigned long long)r->final.bytes, r->descriptors, r->drain_ms,
 		r->handover_ms);
+	fprintf(stderr, PROG ": queued for %s at the hand-over: %llu packets in vports, %llu bytes of captures\n", o->dst,
+		(unsigned long long)r->queued_packets, (unsigned long long)r->queued_bytes);
 	if (r->stun_ms >= 0)
 		fprintf(stderr, PROG ": stun %.3f ms (%s's last packet taken to %s's first)\n", r->stun_ms, o->src, o->dst);
 	else
@@ -165,6 +167,8 @@ static void print_move_json(const struct edp_mover_report *r)
 		else
 			edp_json_null(&j, "stun_ms");
 		edp_json_uint(&j, "descriptors", r->descriptors);
+		edp_json_uint(&j, "queued_packets", r->queued_packets);
+		edp_json_uint(&j, "queued_bytes", r->queued_bytes);
 		edp_json_uint(&j, "packets_in", r->src_packets_in);
 		edp_json_uint(&j, "packets_forwarded", r->src_forwarded);
 		edp_json_uint(&j, "packets_dropped", r->src_dropped);

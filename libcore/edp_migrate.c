@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,6 +166,14 @@ static const char *not_movable(const struct edp_datapath *dp, char *buf, size_t 
 			return buf;
 		}
 	}
+	for (uint32_t i = 0; i < dp->in.n; i++) {
+		const struct edp_input *in = &dp->in.of[i];
+		if (in->reader && !edp_pcap_reader_classic(in->reader)) {
+			snprintf(buf, size, "port %s: '%s' is pcapng: only a classic pcap input can be handed over yet",
+				 cfg->ports[in->port].name, cfg->ports[in->port].rx);
+			return buf;
+		}
+	}
 	if (dp->out.failed)
 		return "an output has failed: its packets are counted lost, nothing is left to move";
 	return NULL;
@@ -289,6 +298,26 @@ static int adopt_io(struct edp_datapath *dp, struct edp_checkpoint *ck, const in
 	for (; k < n_fds; k++)
 		close(fds[k]);
 	return rc;
+}
+
+/* What waited for the destination at the hand-over: packets in the vports'
+ * rings, and bytes of the captures (read ahead and carried in the round,
+ * or still in a pipe). */
+static void queued(struct edp_datapath *dp, const struct edp_checkpoint *ck, uint64_t *packets, uint64_t *bytes)
+{
+	for (uint32_t p = 0; p < dp->cfg->n_ports; p++) {
+		if (!(ck->io[p].flags & EDP_CK_IO_HANDED_RX))
+			continue;
+		const struct edp_input *in = &dp->in.of[dp->in.by_port[p]];
+		if (in->vport) {
+			*packets += edp_vport_queued(in->vport);
+			continue;
+		}
+		*bytes += ck->io[p].head_len > 24 ? ck->io[p].head_len - 24 : 0; /* less the file header made for it */
+		int n = 0;
+		if (edp_pcap_reader_pipe(in->reader) && ioctl(edp_pcap_reader_fd(in->reader), FIONREAD, &n) == 0 && n > 0)
+			*bytes += (uint64_t)n;
+	}
 }
 
 /* ---- the source's commands ---- */
@@ -441,6 +470,10 @@ static int migrate_stun(void *aux, int argc, char **argv, struct edp_json *j, st
 		return -1;
 	}
 	round_reply(j, m, &ck, (double)(edp_clock_ns(CLOCK_MONOTONIC) - t1) / 1e6);
+	uint64_t queued_packets = 0, queued_bytes = 0;
+	queued(dp, &ck, &queued_packets, &queued_bytes);
+	edp_json_uint(j, "queued_packets", queued_packets);
+	edp_json_uint(j, "queued_bytes", queued_bytes);
 	edp_json_uint(j, "stun_began_ns", t0);
 	edp_json_fixed(j, "drain_ms", (double)(t1 - t0) / 1e6, 3);
 	edp_json_uint(j, "descriptors", n_fds);
@@ -638,7 +671,8 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: from instance %s; the rounds before came from %s", what, ck.name,
 				   m->arrived.name);
 	fd = -1;
-	const char *delay = getenv("EDP_TEST_MIGRATE_IN_DELAY_MS"); /* tests: a destination slow to take a round */
+	/* tests: a destination slow to take the last round, or the others */
+	const char *delay = getenv(final ? "EDP_TEST_MIGRATE_IN_DELAY_MS" : "EDP_TEST_MIGRATE_ROUND_DELAY_MS");
 	if (delay)
 		nanosleep(&(struct timespec){ atoi(delay) / 1000, atoi(delay) % 1000 * 1000000L }, NULL);
 	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);

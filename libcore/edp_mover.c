@@ -215,6 +215,8 @@ int edp_mover_run(const struct edp_mover_options *o, struct edp_mover_report *r,
 					     (uint64_t)field(a, "bytes", 0), field(a, "copy_ms", 0), 0 };
 	r->drain_ms = field(a, "drain_ms", 0);
 	r->descriptors = (uint32_t)n_io;
+	r->queued_packets = (uint64_t)field(a, "queued_packets", 0);
+	r->queued_bytes = (uint64_t)field(a, "queued_bytes", 0);
 	r->src_packets_in = (uint64_t)field(a, "packets_in", 0);
 	r->src_forwarded = (uint64_t)field(a, "packets_forwarded", 0);
 	r->src_dropped = (uint64_t)field(a, "packets_dropped", 0);

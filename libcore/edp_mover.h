@@ -52,6 +52,8 @@ struct edp_mover_report {
 	double handover_ms;                  /* from the stun's start to DST's go */
 	double stun_ms;                      /* SRC's last packet taken to DST's first (-1: none yet) */
 	uint32_t descriptors;                /* inputs and outputs handed over */
+	uint64_t queued_packets;             /* waiting for DST at the hand-over: in vport rings */
+	uint64_t queued_bytes;               /* ... of captures: read ahead and carried, or in a pipe */
 	uint64_t src_packets_in, src_forwarded, src_dropped, lost;
 	double src_hit_rate;                 /* SRC's flow-cache hit rate over its run */
 	double dst_hit_rate;                 /* DST's over its first dst_hit_packets (-1: none) */

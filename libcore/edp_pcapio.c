@@ -493,6 +493,14 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 
 bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block; }
 
+int edp_pcap_reader_fd(const struct edp_pcap_reader *r) { return r->live ? -1 : r->src_fd; }
+
+bool edp_pcap_reader_classic(const struct edp_pcap_reader *r)
+{
+	uint32_t plain = known_magic(r->magic) ? r->magic : bswap32(r->magic);
+	return !r->live && (plain == PCAP_MAGIC_USEC || plain == PCAP_MAGIC_NSEC);
+}
+
 bool edp_pcap_reader_wait(struct edp_pcap_reader *r, const volatile sig_atomic_t *stop)
 {
 	if (r->live || !r->may_block || r->fp->_IO_read_ptr < r->fp->_IO_read_end ||
@@ -534,8 +542,7 @@ int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handl
 	/* from a pipe, libpcap's read of a burst would wait for the burst's
 	 * last packet: it takes the records that are here (or the one that
 	 * is coming), so none waits behind a packet not sent yet */
-	uint32_t plain = known_magic(r->magic) ? r->magic : bswap32(r->magic);
-	if (r->may_block && (plain == PCAP_MAGIC_USEC || plain == PCAP_MAGIC_NSEC)) {
+	if (r->may_block && edp_pcap_reader_classic(r)) {
 		uint32_t whole = whole_records(r, max);
 		max = whole ? whole : 1;
 	}

@@ -101,6 +101,12 @@ void edp_pcap_reader_detach(struct edp_pcap_reader *r);
  * read-ahead, or the next one), not a full burst. */
 bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r);
 
+/* The descriptor a capture is read from (-1: none, an interface). */
+int edp_pcap_reader_fd(const struct edp_pcap_reader *r);
+
+/* A classic pcap (not pcapng, not an interface): what a hand-over takes. */
+bool edp_pcap_reader_classic(const struct edp_pcap_reader *r);
+
 /* Before a read of a capture from a pipe (a FIFO, a socket): wait until
  * it has bytes (or ends), or until *stop (false: stopped, nothing read).
  * The wait is between two records (libpcap has taken whole records and

@@ -229,7 +229,7 @@ start_incoming() {
 }
 
 @test "SRC DST: a run moved mid-stream from a pipe writes what an unmoved one writes (-t 0, 1, 2; stdout too)" {
-	"$GEN" flows=500,packets=12000,proto=mix,seed=5 in.pcap
+	"$GEN" flows=500,packets=20000,proto=mix,seed=5 in.pcap
 	wire3
 	reference in.pcap
 	for t in 0 1 2; do
@@ -250,14 +250,14 @@ start_incoming() {
 		same_bytes ref-b.pcap b.pcap
 		same_bytes ref-c.pcap c.pcap
 		# conservation across both summaries
-		jq -e -s '.[0].packets_in > 1000 and .[1].packets_in > 0 and .[0].packets_in + .[1].packets_in == 12000
-			and .[0].packets_forwarded + .[1].packets_forwarded + .[0].packets_dropped + .[1].packets_dropped == 12000' \
+		jq -e -s '.[0].packets_in > 1000 and .[1].packets_in > 0 and .[0].packets_in + .[1].packets_in == 20000
+			and .[0].packets_forwarded + .[1].packets_forwarded + .[0].packets_dropped + .[1].packets_dropped == 20000' \
 			src.json dst.json
 	done
 }
 
 @test "SRC DST: a capture file goes on at its next record; the text report; status and edp-top say incoming" {
-	"$GEN" flows=300,packets=200000,seed=8 in.pcap
+	"$GEN" flows=300,packets=400000,seed=8 in.pcap
 	wire3
 	reference in.pcap
 	claim_nic src
@@ -273,11 +273,15 @@ start_incoming() {
 	"$RUN" --name src -c sw.yaml --ordered -t 1 -r a=in.pcap -w b=b.pcap -w c=c.pcap --json=src.json 2>src.err &
 	local src=$!
 	when_finished stop_pid "$src"
-	wait_for "$RUN" ctl src suspend # early: the file is handed over wherever it is
+	# early (the socket is there before the first packet is read): the file
+	# is handed over wherever its reader is
+	for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
+	"$RUN" --stats src --json | jq -e '.state == "suspended" and .ports[0].rx_packets < 400000'
 	run "$MIGRATE" src dst
 	assert_success
 	assert_line --regexp '^edp-migrate: pre-copy round 1: [0-9]+ MACs, [0-9]+ flows, [0-9]+ bytes'
 	assert_line --regexp '^edp-migrate: stun round: .* 3 descriptors; drain .* ms, hand-over .* ms$'
+	assert_line --regexp '^edp-migrate: queued for dst at the hand-over: 0 packets in vports, [1-9][0-9]* bytes of captures$'
 	assert_line --regexp '^edp-migrate: src: [0-9]+ packets in, [0-9]+ forwarded, 0 dropped, 0 lost; 1 device claim moved$'
 	assert_equal "$(owners)" "0000:3b:00.1 dst 2" # one generation
 	wait "$src"
@@ -286,11 +290,11 @@ start_incoming() {
 	grep -q '^edp-run: moved in from src, which had taken ' dst.err
 	same_bytes ref-b.pcap b.pcap
 	same_bytes ref-c.pcap c.pcap
-	jq -e -s '.[0].packets_in + .[1].packets_in == 200000 and .[1].packets_in > 0' src.json dst.json
+	jq -e -s '.[0].packets_in + .[1].packets_in == 400000 and .[1].packets_in > 0' src.json dst.json
 }
 
 @test "SRC DST: DST killed during the stun: SRC resumes, nothing lost, the ledger as it was" {
-	"$GEN" flows=200,packets=10000,seed=2 in.pcap
+	"$GEN" flows=200,packets=20000,seed=2 in.pcap
 	wire3
 	reference in.pcap
 	{ "$REPLAY" -q --pps 20000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=- \
@@ -322,7 +326,7 @@ start_incoming() {
 	local src=$!
 	when_finished stop_pid "$src"
 	claim_nic src
-	EDP_TEST_MIGRATE_IN_DELAY_MS=1500 start_incoming dst -t 1
+	EDP_TEST_MIGRATE_ROUND_DELAY_MS=1500 start_incoming dst -t 1
 	wait_rx src 0 -gt 0
 	"$MIGRATE" src dst --json >report.json &
 	local mig=$!
@@ -361,7 +365,7 @@ start_incoming() {
 }
 
 @test "SRC DST: refusals: DST gone, SRC as DST, SRC gone (DST cancelled); SRC goes on" {
-	"$GEN" flows=20,packets=2000,seed=4 in.pcap
+	"$GEN" flows=20,packets=20000,seed=4 in.pcap
 	wire3
 	reference in.pcap
 	{ "$REPLAY" -q --pps 10000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t 0 -r a=- \
@@ -392,6 +396,22 @@ start_incoming() {
 	grep -q '^edp-run: the move was cancelled: cancelled by edp-migrate$' dst.err
 	wait "$src"
 	same_bytes ref-b.pcap b.pcap
+	# pcapng cannot be handed over yet: said before the stun
+	editcap -F pcapng in.pcap in.pcapng
+	mkfifo ng
+	"$RUN" -q --name ngsrc -c sw.yaml -t 0 -r a=ng -w b=/dev/null &
+	local ng=$!
+	when_finished stop_pid "$ng"
+	start_incoming dst2 -t 0 -q
+	exec 8>ng
+	cat in.pcapng >&8
+	wait_rx ngsrc 0 -eq 20000
+	run -1 "$MIGRATE" ngsrc dst2
+	assert_line --index 0 "edp-migrate: ngsrc: migrate-stun 5000 dst2: port a: 'ng' is pcapng: only a classic pcap input can be handed over yet"
+	assert_line --regexp '^edp-migrate: failed at stun; ngsrc was stunned at most [0-9.]+ ms and goes on$'
+	"$RUN" --stats ngsrc --json | jq -e '.state == "running"'
+	exec 8>&-
+	wait "$ng"
 }
 
 @test "SRC DST: a vport fed by edp-replay --pps is taken over with what is queued in it (-t 0, 2)" {

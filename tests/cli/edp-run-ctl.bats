@@ -40,7 +40,7 @@ lab() {
 	assert_output "{\"schema\":1,\"ok\":true,\"version\":\"$(cat "$BATS_TEST_DIRNAME/../../VERSION")\",\"protocol\":1}"
 	run "$RUN" ctl lab help
 	assert_success
-	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]\n  - flows [--limit N]\n  - macs\n  - stats-clear\n  - pin PORT:QUEUE CPU\n  - unpin PORT:QUEUE\n  - save [--no-pause]'
+	assert_output $'commands:\n  - help\n  - version\n  - status\n  - stop\n  - suspend\n  - resume\n  - rebalance\n  - reload [FILE]\n  - flows [--limit N]\n  - macs\n  - stats-clear\n  - pin PORT:QUEUE CPU\n  - unpin PORT:QUEUE\n  - save [--no-pause]\n  - migrate-copy [--first]\n  - migrate-stun MS DST\n  - migrate-commit\n  - migrate-done\n  - migrate-abort'
 	# a config of the same bytes elsewhere has the same hash; other bytes another
 	cp s.yaml t.yaml
 	assert_equal "$(fnv1a64 t.yaml)" "$(fnv1a64 s.yaml)"
