@@ -123,7 +123,8 @@ static void print_move_text(const struct edp_mover_options *o, const struct edp_
 	fprintf(stderr, PROG ": queued for %s at the hand-over: %llu packets in vports, %llu bytes of captures\n", o->dst,
 		(unsigned long long)r->queued_packets, (unsigned long long)r->queued_bytes);
 	if (r->stun_ms >= 0)
-		fprintf(stderr, PROG ": stun %.3f ms (%s's last packet taken to %s's first)\n", r->stun_ms, o->src, o->dst);
+		fprintf(stderr, PROG ": stun %.3f ms (%s told to stop taking packets to %s's first)\n", r->stun_ms, o->src,
+			o->dst);
 	else
 		fprintf(stderr, PROG ": stun: %s has taken no packet yet\n", o->dst);
 	fprintf(stderr, PROG ": %s: %llu packets in, %llu forwarded, %llu dropped, %llu lost; %d device claim%s moved\n",

@@ -50,7 +50,7 @@ struct edp_mover_report {
 	struct edp_mover_round final;        /* the stun's round */
 	double drain_ms;                     /* SRC: from the stun's start to its run's end */
 	double handover_ms;                  /* from the stun's start to DST's go */
-	double stun_ms;                      /* SRC's last packet taken to DST's first (-1: none yet) */
+	double stun_ms;                      /* SRC told to stop taking packets to DST's first (-1: none yet) */
 	uint32_t descriptors;                /* inputs and outputs handed over */
 	uint64_t queued_packets;             /* waiting for DST at the hand-over: in vport rings */
 	uint64_t queued_bytes;               /* ... of captures: read ahead and carried, or in a pipe */
