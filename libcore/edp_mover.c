@@ -61,20 +61,21 @@ static void tell(const char *name, const char *request)
 		free(reply);
 }
 
+/* Instance `name`'s state is `want` (or, with want NULL, one that has a
+ * datapath to move: running or suspended). */
 static int state_is(const char *name, const char *want, struct edp_error *err)
 {
 	char *reply;
 	if (ask(name, "status", NULL, 0, NULL, NULL, &reply, err))
 		return -1;
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"state\":\"%s\"", want);
-	bool ok = strstr(reply, pat) != NULL;
 	const char *s = strstr(reply, "\"state\":\"");
 	char now[32] = "?";
 	if (s)
 		sscanf(s + 9, "%31[a-z]", now);
 	free(reply);
-	return ok ? 0 : edp_error_set(err, EDP_ERR_RUNTIME, "instance %s is %s, not %s", name, now, want);
+	bool ok = want ? !strcmp(now, want) : !strcmp(now, "running") || !strcmp(now, "suspended");
+	return ok ? 0 : edp_error_set(err, EDP_ERR_RUNTIME, "instance %s is %s, not %s", name, now,
+					 want ? want : "running or suspended");
 }
 
 /* Claims of workload `who` in the ledger at path (0 when there is none). */
@@ -169,7 +170,8 @@ int edp_mover_run(const struct edp_mover_options *o, struct edp_mover_report *r,
 		return edp_error_set(err, EDP_ERR_USAGE, "%s is both SRC and DST", o->src);
 	double budget = o->max_stun_ms > 0 ? o->max_stun_ms : EDP_MOVER_STUN_MS;
 	char ledger[4096];
-	if (state_is(o->dst, "incoming", err) || edp_ledger_path(ledger, sizeof(ledger), o->ledger, err))
+	if (state_is(o->src, NULL, err) || state_is(o->dst, "incoming", err) ||
+	    edp_ledger_path(ledger, sizeof(ledger), o->ledger, err))
 		return fail_at(r, "check", 0), EDP_ERR_RUNTIME;
 	/* 1. pre-copy */
 	for (uint32_t i = 0; i < EDP_MOVER_MAX_ROUNDS; i++) {

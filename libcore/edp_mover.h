@@ -11,7 +11,8 @@
  *      inputs' and outputs' descriptors over; DST takes them (not reading);
  *   3. SRC's ledger claims move to DST, in one generation;
  *   4. SRC commits, DST goes, SRC is done and ends.
- * A failure at any step before DST goes resumes SRC (abort, or by itself
+ * Neither is touched unless SRC runs (or is suspended) and DST is
+ * incoming. A failure at any step before DST goes resumes SRC (abort, or by itself
  * when this process is gone), moves the claims back and cancels DST; the
  * report says where it failed and how long SRC was stunned.
  *

@@ -218,6 +218,15 @@ migrating() {
 	"$RUN" --stats "$1" --json | jq -e '.state == "migrating"'
 }
 
+# piped_src PPS THREADS: instance src reads in.pcap from edp-replay --pps
+# PPS through a pipe and writes b.pcap and c.pcap; $src its pid
+piped_src() {
+	{ "$REPLAY" -q --pps "$1" in.pcap -w - 2>/dev/null | "$RUN" -q --name src -c sw.yaml --ordered -t "$2" -r a=- \
+		-w b=b.pcap -w c=c.pcap; } &
+	src=$!
+	when_finished stop_pid "$src"
+}
+
 # start_incoming NAME ARGS...: edp-run --incoming, waiting until it answers
 start_incoming() {
 	local name=$1
@@ -297,10 +306,8 @@ start_incoming() {
 	"$GEN" flows=200,packets=20000,seed=2 in.pcap
 	wire3
 	reference in.pcap
-	{ "$REPLAY" -q --pps 20000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=- \
-		-w b=b.pcap -w c=c.pcap; } &
-	local src=$!
-	when_finished stop_pid "$src"
+	local src
+	piped_src 20000 1
 	claim_nic src
 	EDP_TEST_MIGRATE_IN_DELAY_MS=3000 start_incoming dst -t 1
 	wait_rx src 0 -gt 1000
@@ -321,10 +328,8 @@ start_incoming() {
 @test "SRC DST: SRC killed during the pre-copy: DST is cancelled (exit 1), nothing moved" {
 	"$GEN" flows=50,packets=4000,seed=3 in.pcap
 	wire3
-	{ "$REPLAY" -q --pps 2000 in.pcap -w - 2>/dev/null | "$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=- \
-		-w b=b.pcap -w c=c.pcap; } &
-	local src=$!
-	when_finished stop_pid "$src"
+	local src
+	piped_src 2000 1
 	claim_nic src
 	EDP_TEST_MIGRATE_ROUND_DELAY_MS=1500 start_incoming dst -t 1
 	wait_rx src 0 -gt 0
@@ -364,14 +369,12 @@ start_incoming() {
 	jq -e -s '.[0].packets_in == 100 and .[1].packets_in == 100' src.json dst.json
 }
 
-@test "SRC DST: refusals: DST gone, SRC as DST, SRC gone (DST cancelled); SRC goes on" {
+@test "SRC DST: refusals: DST gone, SRC as DST, --strict, no such SRC, pcapng; SRC goes on" {
 	"$GEN" flows=20,packets=20000,seed=4 in.pcap
 	wire3
 	reference in.pcap
-	{ "$REPLAY" -q --pps 10000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t 0 -r a=- \
-		-w b=b.pcap -w c=c.pcap; } &
-	local src=$!
-	when_finished stop_pid "$src"
+	local src
+	piped_src 10000 0
 	wait_rx src 0 -gt 0
 	run -1 "$MIGRATE" src nosuch
 	assert_output --partial "failed at check"
@@ -386,14 +389,15 @@ start_incoming() {
 	wait "$dst_pid" || rc=$?
 	assert_equal "$rc" 1
 	"$RUN" --stats src --json | jq -e '.state == "running"'
-	# SRC gone: DST is told, and ends with 1
+	# no such SRC (a typo): nothing is touched, DST waits on
 	start_incoming dst -t 0
 	run -1 "$MIGRATE" nosuch dst
-	assert_line --partial "failed at pre-copy"
-	rc=0
-	wait "$dst_pid" || rc=$?
-	assert_equal "$rc" 1
-	grep -q '^edp-run: the move was cancelled: cancelled by edp-migrate$' dst.err
+	assert_line --index 0 "edp-migrate: no instance 'nosuch' is running (no $EDP_RUNDIR/nosuch.ctl)"
+	assert_line --index 1 "edp-migrate: failed at check; nosuch was never stunned"
+	"$RUN" ctl dst status --json | jq -e '.state == "incoming"'
+	# nor from one that has nothing to move
+	run -1 "$MIGRATE" dst src
+	assert_line --index 0 "edp-migrate: instance dst is incoming, not running or suspended"
 	wait "$src"
 	same_bytes ref-b.pcap b.pcap
 	# pcapng cannot be handed over yet: said before the stun
