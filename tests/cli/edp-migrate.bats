@@ -237,17 +237,17 @@ start_incoming() {
 	wait_for "$RUN" ctl "$name" status
 }
 
-@test "SRC DST: a run moved mid-stream from a pipe writes what an unmoved one writes (-t 0, 1, 2; stdout too)" {
+@test "SRC DST: a run moved mid-stream from a pipe writes what an unmoved one writes (-t 0, 1, 2, 2 into 0; stdout)" {
 	"$GEN" flows=500,packets=20000,proto=mix,seed=5 in.pcap
 	wire3
 	reference in.pcap
-	for t in 0 1 2; do
+	for t in 0:0 1:1 2:2 2:0; do # SRC's threads:DST's
 		rm -f b.pcap c.pcap src.json dst.json
-		{ "$REPLAY" -q --pps 20000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t "$t" -r a=- \
+		{ "$REPLAY" -q --pps 20000 in.pcap -w - | "$RUN" -q --name src -c sw.yaml --ordered -t "${t%:*}" -r a=- \
 			-w b=- -w c=c.pcap --json=src.json >b.pcap; } &
 		local src=$!
 		when_finished stop_pid "$src"
-		start_incoming dst -t "$t" -q
+		start_incoming dst -t "${t#*:}" -q
 		wait_rx src 0 -gt 1000
 		run "$MIGRATE" src dst --json
 		assert_success
@@ -300,6 +300,28 @@ start_incoming() {
 	same_bytes ref-b.pcap b.pcap
 	same_bytes ref-c.pcap c.pcap
 	jq -e -s '.[0].packets_in + .[1].packets_in == 400000 and .[1].packets_in > 0' src.json dst.json
+}
+
+@test "SRC DST: a capture file moved at -t 0 and 2 writes what an unmoved run writes" {
+	"$GEN" flows=300,packets=400000,proto=mix,seed=9 in.pcap
+	wire3
+	reference in.pcap
+	for t in 0 2; do
+		rm -f b.pcap c.pcap src.json dst.json
+		start_incoming dst -t "$t" -q
+		"$RUN" -q --name src -c sw.yaml --ordered -t "$t" -r a=in.pcap -w b=b.pcap -w c=c.pcap --json=src.json &
+		local src=$!
+		when_finished stop_pid "$src"
+		for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
+		run "$MIGRATE" src dst --json
+		assert_success
+		echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 3'
+		wait "$src"
+		wait "$dst_pid"
+		same_bytes ref-b.pcap b.pcap
+		same_bytes ref-c.pcap c.pcap
+		jq -e -s '.[0].packets_in + .[1].packets_in == 400000 and .[1].packets_in > 0' src.json dst.json
+	done
 }
 
 @test "SRC DST: DST killed during the stun: SRC resumes, nothing lost, the ledger as it was" {
@@ -418,7 +440,7 @@ start_incoming() {
 	wait "$ng"
 }
 
-@test "SRC DST: a vport fed by edp-replay --pps is taken over with what is queued in it (-t 0, 2)" {
+@test "SRC DST: a vport fed by edp-replay --pps is taken over with what is queued in it (-t 0, 1, 2)" {
 	"$GEN" flows=400,packets=12000,proto=mix,seed=6 in.pcap
 	printf 'ports:\n  - { name: a, rx: vport }\n  - { name: b, tx: b.pcap }\n  - { name: c, tx: c.pcap }\npipeline:\n  switch: { ageing-s: 3600 }\n' >sw.yaml
 	# an unmoved run through a vport: the same producer, the same records
@@ -429,7 +451,7 @@ start_incoming() {
 	stop_pid "$pid"
 	mv b.pcap ref-b.pcap
 	mv c.pcap ref-c.pcap
-	for t in 0 2; do
+	for t in 0 1 2; do
 		start_run src -c sw.yaml --ordered -t "$t" -q --json=src.json
 		local src=$pid
 		start_incoming dst -t "$t" -q
