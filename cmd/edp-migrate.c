@@ -26,7 +26,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " SRC DST [--max-stun-ms MS] [--strict] [--ledger FILE] [--json]\n"
+		"Usage: " PROG " SRC DST [--max-stun-ms MS] [--strict] [--allow-config-change]\n"
+		"                   [--ledger FILE] [--json]\n"
 		"       " PROG " save NAME -o FILE|- [--no-pause] [--json]\n"
 		"       " PROG " inspect FILE|- [--json]\n"
 		"Move running edp-run instance SRC, its learned state, inputs, outputs and\n"
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 		"      --max-stun-ms MS  the stun budget the pre-copy aims for (default 20)\n"
 		"      --strict        give up (SRC never stunned) when the pre-copy does not\n"
 		"                      get under the budget\n"
+		"      --allow-config-change  DST's config may differ from SRC's: the MACs\n"
+		"                      move, the flows are not carried (another config's)\n"
 		"      --ledger FILE   the edp-assign ledger (default: edp-assign's)\n"
 		"  save NAME -o FILE   ask instance NAME for its checkpoint, written to FILE\n"
 		"                      (mode 0600) or '-' (stdout, not a terminal); the\n"
@@ -282,6 +285,7 @@ int main(int argc, char **argv)
 					      { "max-stun-ms", required_argument, NULL, 'm' },
 					      { "strict", no_argument, NULL, 'S' },
 					      { "ledger", required_argument, NULL, 'L' },
+					      { "allow-config-change", no_argument, NULL, 'A' },
 					      { "no-pause", no_argument, NULL, 'P' },
 					      { "json", no_argument, NULL, 'j' },
 					      { "help", no_argument, NULL, 'h' },
@@ -298,6 +302,7 @@ int main(int argc, char **argv)
 		case 'm': stun = optarg; break;
 		case 'S': mo.strict = true; break;
 		case 'L': mo.ledger = optarg; break;
+		case 'A': mo.allow_config_change = true; break;
 		case 'j': json = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf(PROG " " EDP_VERSION "\n"); return 0;
@@ -308,8 +313,8 @@ int main(int argc, char **argv)
 		return usage_error("%s", "which command? (SRC DST, save, inspect)");
 	const char *cmd = argv[optind++];
 	bool moving = strcmp(cmd, "save") && strcmp(cmd, "inspect");
-	if (!moving && (stun || mo.strict || mo.ledger))
-		return usage_error("%s", "--max-stun-ms, --strict and --ledger go with SRC DST");
+	if (!moving && (stun || mo.strict || mo.ledger || mo.allow_config_change))
+		return usage_error("%s", "--max-stun-ms, --strict, --allow-config-change and --ledger go with SRC DST");
 	if (moving) {
 		if (optind != argc - 1)
 			return usage_error("%s", "SRC DST: two instance names (or save, inspect)");

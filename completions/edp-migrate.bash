@@ -33,7 +33,7 @@ _edp_migrate() {
 		fi ;;
 	*) # SRC DST
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--max-stun-ms --strict --ledger --json' -- "$cur"))
+			COMPREPLY=($(compgen -W '--max-stun-ms --strict --allow-config-change --ledger --json' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$names" -- "$cur"))
 		fi ;;

@@ -650,9 +650,15 @@ static int first_round(struct edp_move *m, const struct edp_checkpoint *ck, stru
 static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
 {
 	struct edp_move *m = aux;
-	bool final = argc == 2 && !strcmp(argv[1], "--final");
-	if (argc == 2 && !final)
-		return edp_error_set(err, EDP_ERR_USAGE, "usage: migrate-in [--final]");
+	bool final = false, other_config = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--final"))
+			final = true;
+		else if (!strcmp(argv[i], "--allow-config-change"))
+			other_config = true;
+		else
+			return edp_error_set(err, EDP_ERR_USAGE, "usage: migrate-in [--final] [--allow-config-change]");
+	}
 	int fd = edp_ctl_take_fd(m->ctl), fds[EDP_CTL_MAX_FDS];
 	uint32_t n_fds = 0;
 	for (int f; (f = edp_ctl_take_fd(m->ctl)) >= 0;)
@@ -667,6 +673,11 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "instance %s is not incoming (it has its final round)", m->env->name);
 	else if (!(rc = read_round(fd, what, &ck, err)) && !ck.has_io)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a migration's (no io section)", what);
+	else if (!rc && !other_config && ck.config_hash != m->cfg->file_hash) /* said before anything is made */
+		rc = edp_error_set(err, EDP_ERR_RUNTIME,
+				   "%s was taken under another config (fnv1a64:%016llx; this one is fnv1a64:%016llx): "
+				   "--allow-config-change carries its MACs only",
+				   what, (unsigned long long)ck.config_hash, (unsigned long long)m->cfg->file_hash);
 	else if (!rc && m->rounds_in && strcmp(ck.name, m->arrived.name) != 0)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: from instance %s; the rounds before came from %s", what, ck.name,
 				   m->arrived.name);
@@ -679,7 +690,8 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 	if (!rc && !m->dp && first_round(m, &ck, err))
 		rc = EDP_ERR_RUNTIME;
 	struct edp_restore_report rr = { 0 };
-	if (!rc && edp_datapath_restore(m->dp, &ck, what, EDP_RESTORE_EXACT_MACS, &rr, err))
+	unsigned flags = EDP_RESTORE_EXACT_MACS | (other_config ? EDP_RESTORE_ALLOW_CONFIG_CHANGE : 0);
+	if (!rc && edp_datapath_restore(m->dp, &ck, what, flags, &rr, err))
 		rc = EDP_ERR_RUNTIME;
 	if (!rc && final) {
 		rc = adopt_io(m->dp, &ck, fds, n_fds, err);
@@ -695,6 +707,7 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 		edp_json_uint(j, "round", m->rounds_in);
 		edp_json_uint(j, "macs", rr.macs);
 		edp_json_uint(j, "flows", rr.flows);
+		edp_json_uint(j, "flows_left", rr.flows_left);
 		edp_json_fixed(j, "restore_ms", (double)(edp_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6, 3);
 		edp_json_bool(j, "ready", final);
 		if (final) {
@@ -779,7 +792,7 @@ int edp_move_register(struct edp_ctl *c, struct edp_move *m)
 	m->ctl = c;
 	m->env->move = m;
 	if (m->destination)
-		return edp_ctl_register(c, "migrate-in", "[--final]", 0, 1, migrate_in, m) ||
+		return edp_ctl_register(c, "migrate-in", "[--final] [--allow-config-change]", 0, 2, migrate_in, m) ||
 				       edp_ctl_register(c, "migrate-go", "", 0, 0, migrate_go, m) ||
 				       edp_ctl_register(c, "migrate-cancel", "", 0, 0, migrate_cancel, m)
 			       ? -1

@@ -24,7 +24,8 @@
  *                       and its run ends
  *   migrate-abort       resume (DST took nothing)
  * The destination (edp-run --incoming):
- *   migrate-in [--final]  a round (the descriptor: its checkpoint); the
+ *   migrate-in [--final] [--allow-config-change]  a round (the
+ *                       descriptor: its checkpoint); the
  *                       first one creates the datapath on the source's
  *                       ports (opening nothing), each one restores into it
  *                       (the MACs exactly the source's); the final one

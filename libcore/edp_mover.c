@@ -111,7 +111,8 @@ static int precopy_round(const struct edp_mover_options *o, bool first, struct e
 		return edp_error_set(err, EDP_ERR_RUNTIME, "memfd_create: cannot make a round's buffer");
 	char *a = NULL, *b = NULL;
 	int rc = ask(o->src, first ? "migrate-copy --first" : "migrate-copy", &fd, 1, NULL, NULL, &a, err) ||
-			 ask(o->dst, "migrate-in", &fd, 1, NULL, NULL, &b, err)
+			 ask(o->dst, o->allow_config_change ? "migrate-in --allow-config-change" : "migrate-in", &fd, 1,
+			     NULL, NULL, &b, err)
 		 ? -1
 		 : 0;
 	close(fd);
@@ -177,7 +178,8 @@ int edp_mover_run(const struct edp_mover_options *o, struct edp_mover_report *r,
 	for (uint32_t i = 0; i < EDP_MOVER_MAX_ROUNDS; i++) {
 		struct edp_mover_round *rd = &r->rounds[i];
 		if (precopy_round(o, i == 0, rd, err)) {
-			tell(o->dst, "migrate-cancel");
+			if (i > 0) /* DST holds rounds: it goes; before one, it took nothing (or cancelled itself) */
+				tell(o->dst, "migrate-cancel");
 			return fail_at(r, "pre-copy", 0), EDP_ERR_RUNTIME;
 		}
 		r->n_rounds = i + 1;
@@ -229,7 +231,8 @@ int edp_mover_run(const struct edp_mover_options *o, struct edp_mover_report *r,
 	pass[0] = fd;
 	for (int i = 0; i < n_io && i + 1 < EDP_CTL_MAX_FDS; i++)
 		pass[i + 1] = io[i];
-	int rc = ask(o->dst, "migrate-in --final", pass, n_io + 1, NULL, NULL, &b, err);
+	int rc = ask(o->dst, o->allow_config_change ? "migrate-in --final --allow-config-change" : "migrate-in --final",
+		     pass, n_io + 1, NULL, NULL, &b, err);
 	for (int i = 0; i < n_io + 1; i++) /* DST holds them now, or nobody needs them */
 		close(pass[i]);
 	if (rc) {

@@ -34,6 +34,7 @@ struct edp_mover_options {
 	const char *src, *dst;
 	double max_stun_ms;    /* the budget (0: EDP_MOVER_STUN_MS) */
 	bool strict;           /* give up when the pre-copy does not fit the budget */
+	bool allow_config_change; /* DST's config may differ from SRC's (its hash): MACs only are carried */
 	const char *ledger;    /* NULL: edp_ledger_path's default */
 	int commit_wait_ms;    /* SRC resumes by itself after this without a commit (0: 5000) */
 };

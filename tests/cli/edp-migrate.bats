@@ -440,6 +440,30 @@ start_incoming() {
 	wait "$ng"
 }
 
+@test "SRC DST: another config on DST is refused before it makes anything, or moves the MACs only" {
+	"$GEN" flows=100,packets=20000,seed=7 in.pcap
+	wire3
+	reference in.pcap
+	local src
+	piped_src 10000 1
+	{ cat sw.yaml; echo "# the same, another file"; } >other.yaml
+	"$RUN" --name dst --incoming -c other.yaml --ordered -t 1 --json=dst.json 2>dst.err &
+	dst_pid=$!
+	when_finished stop_pid "$dst_pid"
+	wait_for "$RUN" ctl dst status
+	wait_rx src 0 -gt 1000
+	run -1 "$MIGRATE" src dst
+	assert_line --index 0 --regexp "^edp-migrate: dst: migrate-in: round 1 was taken under another config \(fnv1a64:$(fnv1a64 sw.yaml | sed 's/fnv1a64://'); this one is fnv1a64:[0-9a-f]{16}\): --allow-config-change carries its MACs only$"
+	"$RUN" ctl dst status --json | jq -e '.state == "incoming"' # it waits on
+	run "$MIGRATE" src dst --allow-config-change --json
+	assert_success
+	echo "$output" | jq -e '.ok and .rounds[0].macs == 100 and .packets_lost == 0'
+	wait "$src"
+	wait "$dst_pid"
+	same_bytes ref-b.pcap b.pcap # the same pipeline, so the same bytes
+	same_bytes ref-c.pcap c.pcap
+}
+
 @test "SRC DST: a vport fed by edp-replay --pps is taken over with what is queued in it (-t 0, 1, 2)" {
 	"$GEN" flows=400,packets=12000,proto=mix,seed=6 in.pcap
 	printf 'ports:\n  - { name: a, rx: vport }\n  - { name: b, tx: b.pcap }\n  - { name: c, tx: c.pcap }\npipeline:\n  switch: { ageing-s: 3600 }\n' >sw.yaml
@@ -483,5 +507,5 @@ start_incoming() {
 	run -2 "$MIGRATE" a b --max-stun-ms 0
 	assert_output --partial "--max-stun-ms: expected milliseconds"
 	run -2 "$MIGRATE" save a -o x --strict
-	assert_output --partial "--max-stun-ms, --strict and --ledger go with SRC DST"
+	assert_output --partial "--max-stun-ms, --strict, --allow-config-change and --ledger go with SRC DST"
 }
