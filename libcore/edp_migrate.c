@@ -532,16 +532,12 @@ static const char *peer_state(const char *peer, char *buf, size_t size)
 enum edp_move_verdict edp_move_park(struct edp_move *m)
 {
 	pthread_mutex_lock(&m->lock);
-	if (m->state == RESUME) { /* a stun given up on before the run ended: run again */
-		m->state = IDLE;
-		pthread_mutex_unlock(&m->lock);
-		return EDP_MOVE_RESUME;
-	}
-	if (m->state != STUNNING) {
+	if (m->state != STUNNING && m->state != RESUME) { /* RESUME: a stun given up on before the run ended */
 		pthread_mutex_unlock(&m->lock);
 		return EDP_MOVE_ENDED;
 	}
-	set_state(m, PARKED);
+	if (m->state == STUNNING)
+		set_state(m, PARKED);
 	uint64_t ask_at = 0;
 	while (m->state == PARKED || m->state == COMMITTED) {
 		uint64_t now = edp_clock_ns(CLOCK_MONOTONIC), wake = now + 100000000u;
