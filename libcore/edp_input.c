@@ -239,8 +239,8 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 		set->rx[in->port].packets += b.burst.n;
 		set->rx[in->port].bytes += b.bytes;
 		*n_out = b.burst.n;
-		if (__builtin_expect(!set->first_ns, 0) && b.burst.n)
-			set->first_ns = edp_clock_ns(CLOCK_MONOTONIC);
+		if (__builtin_expect(!set->first_ns, 0) && b.burst.n) /* read by the control thread */
+			__atomic_store_n(&set->first_ns, edp_clock_ns(CLOCK_MONOTONIC), __ATOMIC_RELAXED);
 		return b.burst.n > 0;
 	}
 	uint32_t n = 0;
@@ -283,7 +283,7 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 	}
 	*n_out = n;
 	if (__builtin_expect(!set->first_ns, 0) && n)
-		set->first_ns = edp_clock_ns(CLOCK_MONOTONIC);
+		__atomic_store_n(&set->first_ns, edp_clock_ns(CLOCK_MONOTONIC), __ATOMIC_RELAXED);
 	return got;
 }
 
