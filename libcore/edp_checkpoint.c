@@ -1,7 +1,11 @@
 #include "edp_checkpoint.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char MAGIC[8] = { 'E', 'D', 'P', 'C', 'K', 'P', 'T', '\n' };
 #define HEADER_BYTES 32   /* magic, version, flags, config hash, time */
@@ -201,6 +205,49 @@ int edp_checkpoint_write(FILE *f, const char *what, struct edp_checkpoint *ck, s
 	else if (fwrite(s.buf, 1, s.len, f) != s.len || fflush(f) != 0)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot write the checkpoint", what);
 	free(s.buf);
+	return rc;
+}
+
+/* Write buf to fd as fast as its reader takes it; a reader that takes
+ * nothing for 10 s (a pipe no one reads, a FIFO with no reader) is given
+ * up on: the control thread is not held for good. */
+static int write_patiently(int fd, const char *buf, size_t len, struct edp_error *err)
+{
+	int flags = fcntl(fd, F_GETFL), rc = 0;
+	if (flags >= 0) /* the description is the client's too: put back after */
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	for (size_t at = 0; at < len && !rc;) {
+		ssize_t n = write(fd, buf + at, len - at);
+		if (n > 0) {
+			at += (size_t)n;
+			continue;
+		}
+		struct pollfd p = { fd, POLLOUT, 0 };
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "the checkpoint: cannot write it: %s", strerror(errno));
+		else if (poll(&p, 1, 10000) <= 0 || !(p.revents & POLLOUT))
+			rc = edp_error_set(err, EDP_ERR_RUNTIME,
+					   "the checkpoint: its reader took nothing for 10 s (%zu of %zu bytes written)", at, len);
+	}
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags);
+	return rc;
+}
+
+int edp_checkpoint_send(struct edp_checkpoint *ck, int fd, struct edp_error *err)
+{
+	/* the stream is made in memory, then written as the reader takes it */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc = !f ? edp_error_set(err, EDP_ERR_RUNTIME, "out of memory") : edp_checkpoint_write(f, "the checkpoint", ck, err);
+	if (f && fclose(f) != 0 && !rc)
+		rc = edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for the checkpoint");
+	if (!rc)
+		rc = write_patiently(fd, buf, len, err);
+	free(buf);
 	return rc;
 }
 

@@ -119,6 +119,12 @@ struct edp_checkpoint {
  * EDP_ERR_RUNTIME for a write that failed. */
 int edp_checkpoint_write(FILE *f, const char *what, struct edp_checkpoint *ck, struct edp_error *err);
 
+/* Write ck to descriptor fd (a file, a pipe, a memfd) as fast as its
+ * reader takes it; a reader that takes nothing for 10 s is given up on, so
+ * that the caller (a control thread) is not held for good. 0, or
+ * EDP_ERR_RUNTIME. */
+int edp_checkpoint_send(struct edp_checkpoint *ck, int fd, struct edp_error *err);
+
 /* Check and take a whole stream of len bytes (see the format above). On
  * failure (EDP_ERR_RUNTIME) ck is left empty. Free with
  * edp_checkpoint_free. */

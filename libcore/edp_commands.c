@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,49 +382,6 @@ static int stats_clear(void *aux, int argc, char **argv, struct edp_json *j, str
 	return 0;
 }
 
-/* Write buf to fd as fast as its reader takes it; a reader that takes
- * nothing for 10 s (a pipe no one reads, a FIFO with no reader) is given
- * up on: the control thread is not held for good. */
-static int write_patiently(int fd, const char *buf, size_t len, struct edp_error *err)
-{
-	int flags = fcntl(fd, F_GETFL), rc = 0;
-	if (flags >= 0) /* the description is the client's too: put back after */
-		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	for (size_t at = 0; at < len && !rc;) {
-		ssize_t n = write(fd, buf + at, len - at);
-		if (n > 0) {
-			at += (size_t)n;
-			continue;
-		}
-		struct pollfd p = { fd, POLLOUT, 0 };
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN)
-			rc = edp_error_set(err, EDP_ERR_RUNTIME, "the checkpoint: cannot write it: %s", strerror(errno));
-		else if (poll(&p, 1, 10000) <= 0 || !(p.revents & POLLOUT))
-			rc = edp_error_set(err, EDP_ERR_RUNTIME,
-					   "the checkpoint: its reader took nothing for 10 s (%zu of %zu bytes written)", at, len);
-	}
-	if (flags >= 0)
-		fcntl(fd, F_SETFL, flags);
-	return rc;
-}
-
-int edp_commands_send(struct edp_checkpoint *ck, int fd, struct edp_error *err)
-{
-	/* the stream is made in memory, then written as the reader takes it */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int rc = !f ? edp_error_set(err, EDP_ERR_RUNTIME, "out of memory") : edp_checkpoint_write(f, "the checkpoint", ck, err);
-	if (f && fclose(f) != 0 && !rc)
-		rc = edp_error_set(err, EDP_ERR_RUNTIME, "out of memory for the checkpoint");
-	if (!rc)
-		rc = write_patiently(fd, buf, len, err);
-	free(buf);
-	return rc;
-}
-
 /* save [--no-pause]: the state, as a checkpoint, to the descriptor the
  * request came with; what it held and what the copy cost. */
 static int save(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
@@ -443,7 +398,7 @@ static int save(void *aux, int argc, char **argv, struct edp_json *j, struct edp
 				     "save writes to a file passed with the request (SCM_RIGHTS): edp-migrate save does");
 	struct edp_checkpoint ck = { 0 };
 	struct edp_save_report r;
-	int rc = edp_datapath_save(env->dp, env->name, pause, &ck, &r, err) || edp_commands_send(&ck, fd, err);
+	int rc = edp_datapath_save(env->dp, env->name, pause, &ck, &r, err) || edp_checkpoint_send(&ck, fd, err);
 	close(fd);
 	if (!rc) {
 		edp_json_uint(j, "macs", ck.n_macs);

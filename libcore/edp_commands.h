@@ -45,11 +45,6 @@ struct edp_commands {
 	struct edp_move *move;        /* a migration's side, whose state status shows (edp_migrate.h) */
 };
 
-/* Write ck to fd as its reader takes it (a reader that takes nothing for
- * 10 s is given up on). 0 or EDP_ERR_RUNTIME. */
-struct edp_checkpoint;
-int edp_commands_send(struct edp_checkpoint *ck, int fd, struct edp_error *err);
-
 /* Register the commands on c; env must outlive c. 0 or -1. */
 int edp_commands_register(struct edp_ctl *c, struct edp_commands *env);
 

@@ -350,7 +350,7 @@ static int round_out(struct edp_move *m, int fd, int *fds, uint32_t *n_fds,
 		ck->has_counters = true;
 		ck->counters = *counters;
 	}
-	if (fill_io(dp, ck, fds, n_fds, err) || edp_commands_send(ck, fd, err))
+	if (fill_io(dp, ck, fds, n_fds, err) || edp_checkpoint_send(ck, fd, err))
 		return EDP_ERR_RUNTIME;
 	m->rounds++;
 	return 0;
