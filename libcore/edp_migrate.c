@@ -598,16 +598,11 @@ static int read_round(int fd, const char *what, struct edp_checkpoint *ck, struc
 	return rc;
 }
 
-/* cfg's ports take the source's inputs and outputs (by name: the
- * datapath is made on them, opening nothing). */
+/* cfg's ports (the checkpoint's: edp_checkpoint_fits) take the source's
+ * inputs and outputs, by name: the datapath is made on them, opening
+ * nothing. */
 static int take_ports(struct edp_config *cfg, const struct edp_checkpoint *ck, struct edp_error *err)
 {
-	bool same = ck->n_ports == cfg->n_ports;
-	for (uint32_t i = 0; same && i < cfg->n_ports; i++)
-		same = !strcmp(ck->ports[i], cfg->ports[i].name);
-	if (!same)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "instance %s's ports are not this config's (%u ports, the first %s)",
-				     ck->name, ck->n_ports, ck->n_ports ? ck->ports[0] : "none");
 	if (cfg->loop != 1)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "a destination cannot read its inputs more than once (--loop)");
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
@@ -646,12 +641,13 @@ static int first_round(struct edp_move *m, const struct edp_checkpoint *ck, stru
 static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
 {
 	struct edp_move *m = aux;
-	bool final = false, other_config = false;
+	bool final = false;
+	unsigned flags = EDP_RESTORE_EXACT_MACS;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--final"))
 			final = true;
 		else if (!strcmp(argv[i], "--allow-config-change"))
-			other_config = true;
+			flags |= EDP_RESTORE_ALLOW_CONFIG_CHANGE;
 		else
 			return edp_error_set(err, EDP_ERR_USAGE, "usage: migrate-in [--final] [--allow-config-change]");
 	}
@@ -669,11 +665,8 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "instance %s is not incoming (it has its final round)", m->env->name);
 	else if (!(rc = read_round(fd, what, &ck, err)) && !ck.has_io)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: not a migration's (no io section)", what);
-	else if (!rc && !other_config && ck.config_hash != m->cfg->file_hash) /* said before anything is made */
-		rc = edp_error_set(err, EDP_ERR_RUNTIME,
-				   "%s was taken under another config (fnv1a64:%016llx; this one is fnv1a64:%016llx): "
-				   "--allow-config-change carries its MACs only",
-				   what, (unsigned long long)ck.config_hash, (unsigned long long)m->cfg->file_hash);
+	else if (!rc && edp_checkpoint_fits(&ck, m->cfg, flags, what, err)) /* said before anything is made */
+		rc = EDP_ERR_RUNTIME;
 	else if (!rc && m->rounds_in && strcmp(ck.name, m->arrived.name) != 0)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "%s: from instance %s; the rounds before came from %s", what, ck.name,
 				   m->arrived.name);
@@ -686,7 +679,6 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 	if (!rc && !m->dp && first_round(m, &ck, err))
 		rc = EDP_ERR_RUNTIME;
 	struct edp_restore_report rr = { 0 };
-	unsigned flags = EDP_RESTORE_EXACT_MACS | (other_config ? EDP_RESTORE_ALLOW_CONFIG_CHANGE : 0);
 	if (!rc && edp_datapath_restore(m->dp, &ck, what, flags, &rr, err))
 		rc = EDP_ERR_RUNTIME;
 	if (!rc && final) {

@@ -171,12 +171,9 @@ static struct edp_lane *flow_lane(struct edp_datapath *dp, const int32_t *owner,
 	return &dp->lanes[owner[q] >= 0 && (uint32_t)owner[q] < dp->n_lanes ? owner[q] : 0];
 }
 
-int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *ck, const char *what,
-			 unsigned flags, struct edp_restore_report *report, struct edp_error *err)
+int edp_checkpoint_fits(const struct edp_checkpoint *ck, const struct edp_config *cfg, unsigned flags, const char *what,
+			struct edp_error *err)
 {
-	bool allow_config_change = flags & EDP_RESTORE_ALLOW_CONFIG_CHANGE;
-	const struct edp_config *cfg = dp->cfg;
-	memset(report, 0, sizeof(*report));
 	bool same = ck->n_ports == cfg->n_ports;
 	for (uint32_t i = 0; same && i < cfg->n_ports; i++)
 		same = !strcmp(ck->ports[i], cfg->ports[i].name);
@@ -196,12 +193,21 @@ int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *c
 		if (ck->flows[i].key.in_port >= cfg->n_ports)
 			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: flow %u: port %u: the config has %u", what, i + 1,
 					     ck->flows[i].key.in_port, cfg->n_ports);
-	bool flows = ck->config_hash == dp->config_hash;
-	if (!flows && !allow_config_change)
+	if (ck->config_hash != cfg->file_hash && !(flags & EDP_RESTORE_ALLOW_CONFIG_CHANGE))
 		return edp_error_set(err, EDP_ERR_RUNTIME,
 				     "%s was taken under another config (fnv1a64:%016llx; this one is fnv1a64:%016llx): "
 				     "--allow-config-change carries its MACs only",
-				     what, (unsigned long long)ck->config_hash, (unsigned long long)dp->config_hash);
+				     what, (unsigned long long)ck->config_hash, (unsigned long long)cfg->file_hash);
+	return 0;
+}
+
+int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *ck, const char *what,
+			 unsigned flags, struct edp_restore_report *report, struct edp_error *err)
+{
+	memset(report, 0, sizeof(*report));
+	if (edp_checkpoint_fits(ck, dp->cfg, flags, what, err))
+		return EDP_ERR_RUNTIME;
+	bool flows = ck->config_hash == dp->config_hash;
 	struct edp_pipeline *pl = atomic_load(&dp->pipeline);
 	uint64_t now = 0;
 	if (pl->sw) {

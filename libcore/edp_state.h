@@ -53,6 +53,13 @@ struct edp_restore_report {
 #define EDP_RESTORE_ALLOW_CONFIG_CHANGE 1 /* another config's: its MACs only */
 #define EDP_RESTORE_EXACT_MACS 2          /* the switch forgets the MACs ck does not have */
 
+/* Whether ck can be put into a datapath of cfg: the same ports (names,
+ * order), entries that name them, and the config it was taken under (its
+ * hash) unless EDP_RESTORE_ALLOW_CONFIG_CHANGE. 0, or EDP_ERR_RUNTIME
+ * naming what does not fit (`what` names ck). */
+int edp_checkpoint_fits(const struct edp_checkpoint *ck, const struct edp_config *cfg, unsigned flags, const char *what,
+			struct edp_error *err);
+
 /* Put ck's state into dp (not running yet), again and again for a
  * migration's rounds. `what` names the checkpoint in errors. Errors
  * (EDP_ERR_RUNTIME): other ports; an entry that names a port the config
