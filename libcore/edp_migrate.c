@@ -12,6 +12,7 @@
 #include "edp_checkpoint.h"
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
+#include "edp_mover.h"
 #include "edp_rundir.h"
 #include "edp_state.h"
 
@@ -512,23 +513,6 @@ static int migrate_step(void *aux, int argc, char **argv, struct edp_json *j, st
 	return rc ? -1 : 0;
 }
 
-/* Committed, asking the destination: "running" once it runs, NULL when it
- * cannot be asked (gone), else its state. */
-static const char *peer_state(const char *peer, char *buf, size_t size)
-{
-	char *reply = NULL;
-	struct edp_error err = { 0 };
-	if (edp_ctl_request(peer, "status", 1000, &reply, &err))
-		return NULL;
-	const char *p = strstr(reply, "\"state\":\"");
-	snprintf(buf, size, "%s", p ? p + 9 : "");
-	free(reply);
-	char *q = strchr(buf, '"');
-	if (q)
-		*q = 0;
-	return buf;
-}
-
 enum edp_move_verdict edp_move_park(struct edp_move *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -548,7 +532,10 @@ enum edp_move_verdict edp_move_park(struct edp_move *m)
 		if (m->state == COMMITTED && now >= ask_at) { /* edp-migrate may be gone: the destination says */
 			char buf[32];
 			pthread_mutex_unlock(&m->lock);
-			const char *peer = now >= m->deadline_ns ? peer_state(m->peer, buf, sizeof(buf)) : "incoming";
+			struct edp_error ignored;
+			const char *peer = "incoming"; /* asked once the deadline passed; NULL: gone */
+			if (now >= m->deadline_ns)
+				peer = edp_mover_state(m->peer, buf, sizeof(buf), &ignored) ? NULL : buf;
 			pthread_mutex_lock(&m->lock);
 			ask_at = now + 1000000000u;
 			if (m->state == COMMITTED && !peer)

@@ -63,16 +63,23 @@ static void tell(const char *name, const char *request)
 
 /* Instance `name`'s state is `want` (or, with want NULL, one that has a
  * datapath to move: running or suspended). */
-static int state_is(const char *name, const char *want, struct edp_error *err)
+int edp_mover_state(const char *name, char *state, size_t size, struct edp_error *err)
 {
 	char *reply;
 	if (ask(name, "status", NULL, 0, NULL, NULL, &reply, err))
-		return -1;
+		return EDP_ERR_RUNTIME;
 	const char *s = strstr(reply, "\"state\":\"");
-	char now[32] = "?";
-	if (s)
-		sscanf(s + 9, "%31[a-z]", now);
+	size_t n = s ? strcspn(s + 9, "\"") : 0;
+	snprintf(state, size, "%.*s", (int)n, s ? s + 9 : "");
 	free(reply);
+	return 0;
+}
+
+static int state_is(const char *name, const char *want, struct edp_error *err)
+{
+	char now[32];
+	if (edp_mover_state(name, now, sizeof(now), err))
+		return -1;
 	bool ok = want ? !strcmp(now, want) : !strcmp(now, "running") || !strcmp(now, "suspended");
 	return ok ? 0 : edp_error_set(err, EDP_ERR_RUNTIME, "instance %s is %s, not %s", name, now,
 					 want ? want : "running or suspended");

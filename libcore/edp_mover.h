@@ -22,6 +22,7 @@
 #define EDP_MOVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "edp_error.h"
@@ -66,6 +67,11 @@ struct edp_mover_report {
 	char failed_at[32];                  /* "check", "pre-copy", "stun", "hand-over", "ledger", "commit", "go" */
 	double stunned_ms;                   /* how long SRC was stunned before it resumed */
 };
+
+/* Instance `name`'s state as its status says it (running, suspended,
+ * incoming, migrating) into state. 0, or EDP_ERR_RUNTIME: it does not
+ * answer, or says no. */
+int edp_mover_state(const char *name, char *state, size_t size, struct edp_error *err);
 
 /* Move SRC into DST. 0, or EDP_ERR_RUNTIME (err says what failed;
  * report->failed_at where), EDP_ERR_USAGE for bad options. */
