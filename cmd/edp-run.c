@@ -12,20 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "edp_commands.h"
 #include "edp_config.h"
-#include "edp_ctl.h"
 #include "edp_datapath.h"
 #include "edp_ledger.h"
-#include "edp_migrate.h"
-#include "edp_reload.h"
-#include "edp_state.h"
-#include "edp_run.h"
-#include "common/edp_ctl_print.h"
 #include "common/edp_print.h"
 #include "common/edp_signals.h"
 #include "edp-run/edp_run_ask.h"
 #include "edp-run/edp_run_config.h"
+#include "edp-run/edp_run_serve.h"
 #include "edp_rundir.h"
 
 #define PROG "edp-run"
@@ -87,70 +81,6 @@ static void log_line(void *ctx, const char *line)
 {
 	(void)ctx;
 	fprintf(stderr, PROG ": %s\n", line);
-}
-
-/* The control socket's stop: as SIGTERM (taken by the main thread). */
-static void stop_self(void *ctx)
-{
-	(void)ctx;
-	kill(getpid(), SIGTERM);
-}
-
-struct hup_report {
-	const struct edp_commands *commands; /* its datapath: the one reloaded */
-	bool quiet;
-};
-
-/* What a SIGHUP's reload did (on the control thread, right after it). */
-static void report_reload(void *ctx, const char *reply)
-{
-	const struct hup_report *h = ctx;
-	struct edp_reply r;
-	if (edp_reply_parse(reply, &r) || !r.ok) {
-		fprintf(stderr, PROG ": SIGHUP: the config stays as it was: %s\n", r.error);
-		return;
-	}
-	struct edp_config_id id;
-	edp_datapath_config_id(h->commands->dp, &id);
-	if (!h->quiet)
-		fprintf(stderr, PROG ": SIGHUP: config %s reloaded: generation %llu\n", id.path ? id.path : "(built-in)",
-			(unsigned long long)id.generation);
-}
-
-/* The stun of a migration ends the run as a stop does (2: not a signal's
- * stop, which is 1 and wins); its end takes that back. */
-static void end_run_for_stun(void *ctx, bool on)
-{
-	(void)ctx;
-	if (on && !edp_stop_requested)
-		edp_stop_requested = 2;
-	else if (!on && edp_stop_requested == 2)
-		edp_stop_requested = 0;
-}
-
-/* The control socket: the commands, the side of a move (made already:
- * NULL is out of memory), SIGHUP as a reload. NULL after saying why. */
-static struct edp_ctl *serve(struct edp_commands *commands, struct edp_move *move, struct hup_report *hup,
-			     struct edp_stats_writer *stats)
-{
-	struct edp_error err = { 0 };
-	struct edp_ctl *ctl = move ? edp_ctl_create() : NULL;
-	if (!ctl || edp_commands_register(ctl, commands) || edp_move_register(ctl, move) ||
-	    edp_ctl_on_signal(ctl, SIGHUP, "reload", report_reload, hup) ||
-	    edp_ctl_listen(ctl, commands->name, stats, &err)) {
-		fprintf(stderr, PROG ": %s\n", err.msg[0] ? err.msg : "out of memory");
-		edp_ctl_destroy(ctl);
-		return NULL;
-	}
-	return ctl;
-}
-
-static void print_arrival(const struct edp_checkpoint *from)
-{
-	if (from && from->has_counters)
-		fprintf(stderr, PROG ": moved in from %s, which had taken %llu packets (%llu forwarded, %llu dropped)\n",
-			from->name, (unsigned long long)from->counters.packets_in,
-			(unsigned long long)from->counters.forwarded, (unsigned long long)from->counters.dropped);
 }
 
 int main(int argc, char **argv)
@@ -298,32 +228,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 
 	struct edp_datapath *dp = NULL;
-	struct edp_ctl *ctl = NULL;
-	struct edp_move *move = NULL;
-	struct edp_commands commands = { .name = name, .stop = stop_self, .load = edp_run_load_config, .ctx = &args };
-	struct hup_report hup_ctx = { &commands, quiet };
+	struct edp_run_serve serving;
 	if (incoming) { /* the control socket first: the datapath comes with the move */
-		move = edp_move_destination(&commands, &cfg, &err);
-		if (!move)
-			fprintf(stderr, PROG ": %s\n", err.msg);
-		if (!move || !(ctl = serve(&commands, move, &hup_ctx, edp_move_stats(move)))) {
-			edp_move_destroy(move);
-			rc = 1;
+		if (!(dp = edp_run_serve_incoming(&serving, name, &cfg, &args, quiet, &rc)))
 			goto out;
-		}
-		dp = edp_move_incoming_wait(move, &edp_stop_requested, &err);
-		if (!dp) {
-			if (err.msg[0])
-				fprintf(stderr, PROG ": %s\n", err.msg);
-			else if (!quiet)
-				fprintf(stderr, PROG ": stopped while incoming: nothing moved in\n");
-			edp_ctl_destroy(ctl);
-			edp_move_destroy(move);
-			rc = err.msg[0] ? 1 : 0;
-			goto out;
-		}
-		if (!quiet)
-			print_arrival(edp_move_arrived(move));
 	} else {
 		dp = edp_datapath_create(&cfg, &err);
 		if (!dp && edp_stop_requested) {
@@ -358,30 +266,16 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	const char *instance = name ? name : "default"; /* as published */
-	if (!incoming) {
-		commands.dp = dp;
-		commands.name = instance;
-		move = edp_move_source(&commands, end_run_for_stun, NULL);
-		if (!(ctl = serve(&commands, move, &hup_ctx, edp_datapath_stats_writer(dp)))) {
-			edp_move_destroy(move);
-			edp_datapath_destroy(dp);
-			rc = 1;
-			goto out;
-		}
+	if (!incoming && edp_run_serve_source(&serving, name ? name : "default" /* as published */, dp, &args, quiet)) {
+		edp_datapath_destroy(dp);
+		rc = 1;
+		goto out;
 	}
 	if (!quiet)
 		edp_datapath_set_log(dp, log_line, NULL);
 	if (!quiet && !edp_datapath_numa(dp))
 		fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
-	enum edp_move_verdict verdict;
-	do { /* a stun ends the run; the source runs again unless it moved */
-		rc = edp_run(dp, &edp_stop_requested, &err);
-		verdict = incoming ? EDP_MOVE_ENDED : edp_move_park(move);
-	} while (verdict == EDP_MOVE_RESUME && !rc && edp_stop_requested != 1);
-	edp_ctl_destroy(ctl);
-	if (verdict == EDP_MOVE_GONE && !quiet)
-		fprintf(stderr, PROG ": moved: its inputs and outputs are another instance's now\n");
+	rc = edp_run_serve_run(&serving, dp, &err);
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);
 	if (rc)
@@ -405,7 +299,7 @@ int main(int argc, char **argv)
 				rc = 1;
 		}
 	}
-	edp_move_destroy(move);
+	edp_run_serve_free(&serving);
 	edp_datapath_destroy(dp);
 	if (edp_print_flush(PROG, stdout, "stdout"))
 		rc = rc ? rc : 1;
