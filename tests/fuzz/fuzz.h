@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edp_config.h"
+#include "edp_datapath.h"
+
 /* libFuzzer's entry point, defined by each target */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,6 +66,22 @@ static inline const char *fuzz_capture(void)
 		0x30, 0x39, 0, 53, 0, 8, 0, 0,                                                          /* udp */
 	};
 	return fuzz_file("in.pcap", pcap, sizeof(pcap));
+}
+
+/* A datapath (made, not running) on ports in (reading fuzz_capture())
+ * and out (writing /dev/null), with `rest` of the YAML after them: the
+ * pipeline a target's inputs meet. cfg must outlive it. */
+static inline struct edp_datapath *fuzz_datapath(struct edp_config *cfg, const char *rest)
+{
+	char yaml[2048];
+	int n = snprintf(yaml, sizeof(yaml), "ports:\n  - { name: in, rx: %s }\n  - { name: out, tx: /dev/null }\n%s",
+			 fuzz_capture(), rest);
+	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(yaml));
+	struct edp_error err;
+	FUZZ_CHECK(edp_config_load(cfg, fuzz_file("cfg.yaml", (const uint8_t *)yaml, (size_t)n), &err) == 0);
+	struct edp_datapath *dp = edp_datapath_create(cfg, &err);
+	FUZZ_CHECK(dp);
+	return dp;
 }
 
 #endif

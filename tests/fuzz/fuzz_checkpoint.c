@@ -19,18 +19,11 @@ static struct edp_datapath *datapath(void)
 	static struct edp_config cfg;
 	if (dp)
 		return dp;
-	char yaml[1024];
-	int n = snprintf(yaml, sizeof(yaml),
-			 "ports:\n  - { name: in, rx: %s }\n  - { name: out, tx: /dev/null }\n"
-			 "datapath: { threads: 2, rx-queues: 2 }\nflow-cache: { entries: 4096 }\n"
-			 "pipeline:\n  firewall: { default: allow, rules: [ { proto: tcp, action: drop } ] }\n"
-			 "  router: { routes: [ { prefix: 10.0.0.0/8, port: out, next-hop-mac: \"02:00:00:00:00:09\" } ] }\n"
-			 "  switch: { mac-table-size: 1024 }\n",
-			 fuzz_capture());
-	struct edp_error err;
-	FUZZ_CHECK(edp_config_load(&cfg, fuzz_file("cfg.yaml", (const uint8_t *)yaml, (size_t)n), &err) == 0);
-	FUZZ_CHECK((dp = edp_datapath_create(&cfg, &err)));
-	return dp;
+	return dp = fuzz_datapath(&cfg,
+				  "datapath: { threads: 2, rx-queues: 2 }\nflow-cache: { entries: 4096 }\n"
+				  "pipeline:\n  firewall: { default: allow, rules: [ { proto: tcp, action: drop } ] }\n"
+				  "  router: { routes: [ { prefix: 10.0.0.0/8, port: out, next-hop-mac: \"02:00:00:00:00:09\" } ] }\n"
+				  "  switch: { mac-table-size: 1024 }\n");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

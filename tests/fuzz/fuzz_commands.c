@@ -37,18 +37,10 @@ static struct edp_ctl *server(void)
 	static struct edp_commands env;
 	if (c)
 		return c;
-	char yaml[1024];
-	int n = snprintf(yaml, sizeof(yaml),
-			 "ports:\n  - { name: in, rx: %s }\n  - { name: out, tx: /dev/null }\n"
-			 "datapath: { threads: 2, rx-queues: 2 }\n"
-			 "pipeline:\n  firewall: { default: allow, rules: [ { proto: tcp, action: drop } ] }\n"
-			 "  switch: { ageing-s: 10 }\n",
-			 fuzz_capture());
-	const char *path = fuzz_file("cfg.yaml", (const uint8_t *)yaml, (size_t)n);
+	struct edp_datapath *dp = fuzz_datapath(&cfg, "datapath: { threads: 2, rx-queues: 2 }\n"
+						      "pipeline:\n  firewall: { default: allow, rules: [ { proto: tcp, "
+						      "action: drop } ] }\n  switch: { ageing-s: 10 }\n");
 	struct edp_error err;
-	FUZZ_CHECK(edp_config_load(&cfg, path, &err) == 0);
-	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
-	FUZZ_CHECK(dp);
 	FUZZ_CHECK(edp_datapath_publish(dp, "fuzzcmd", &err) == 0);
 	env = (struct edp_commands){ .dp = dp, .name = "fuzzcmd", .stop = stop, .load = load };
 	FUZZ_CHECK((c = edp_ctl_create()));
