@@ -353,6 +353,20 @@ static int take_io(struct in *p, struct edp_checkpoint *ck, const char *where, s
 	return 0;
 }
 
+/* A section of a count and `count` entries of `bytes` each, which must
+ * fill the rest of it exactly: room for them (`size` each in memory), or
+ * NULL with err set. An empty one gets a 1-byte allocation (never NULL). */
+static void *counted(struct in *p, uint64_t bytes, size_t size, uint32_t *count, const char *what, const char *where,
+		     struct edp_error *err)
+{
+	if (!get32(p, count) || (p->len - p->at) / bytes != *count || (p->len - p->at) % bytes)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: its count does not fit its length", where), NULL;
+	void *a = calloc(*count ? *count : 1, size);
+	if (!a)
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory for %u %s", where, *count, what);
+	return a;
+}
+
 /* A section's payload, taken by its type. -1 with err set when it does
  * not hold what its type says. */
 static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint32_t sections_before, bool seen_meta,
@@ -370,10 +384,8 @@ static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint3
 				return edp_error_set(err, EDP_ERR_RUNTIME, "%s: port %u's name does not fit", where, k + 1);
 		break;
 	case EDP_CK_MACS:
-		if (!get32(p, &count) || (p->len - p->at) / MAC_BYTES != count || (p->len - p->at) % MAC_BYTES)
-			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: its count does not fit its length", where);
-		if (count && !(ck->macs = calloc(count, sizeof(*ck->macs))))
-			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory for %u MACs", where, count);
+		if (!(ck->macs = counted(p, MAC_BYTES, sizeof(*ck->macs), &count, "MACs", where, err)))
+			return EDP_ERR_RUNTIME;
 		for (uint32_t k = 0; k < count; k++) {
 			struct edp_checkpoint_mac *m = &ck->macs[k];
 			take(p, m->mac, 6);
@@ -384,10 +396,8 @@ static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint3
 		ck->n_macs = count;
 		break;
 	case EDP_CK_FLOWS:
-		if (!get32(p, &count) || (p->len - p->at) / FLOW_BYTES != count || (p->len - p->at) % FLOW_BYTES)
-			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: its count does not fit its length", where);
-		if (count && !(ck->flows = calloc(count, sizeof(*ck->flows))))
-			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory for %u flows", where, count);
+		if (!(ck->flows = counted(p, FLOW_BYTES, sizeof(*ck->flows), &count, "flows", where, err)))
+			return EDP_ERR_RUNTIME;
 		for (uint32_t k = 0; k < count; k++) {
 			get16(p, &ck->flows[k].thread);
 			take(p, &ck->flows[k].key, sizeof(ck->flows[k].key));
