@@ -214,6 +214,13 @@ owners() {
 	"$EDP_BUILD/edp-assign" list --json --sysfs-root "$SYS" | jq -r '.generation as $g | .claims[] | "\(.device) \(.workload) \($g)"'
 }
 
+# exits PID CODE: background job PID (a child of the test) ended with CODE
+exits() {
+	local rc=0
+	wait "$1" || rc=$?
+	assert_equal "$rc" "$2"
+}
+
 migrating() {
 	"$RUN" --stats "$1" --json | jq -e '.state == "migrating"'
 }
@@ -337,9 +344,7 @@ start_incoming() {
 	local mig=$!
 	wait_for migrating src
 	kill -KILL "$dst_pid"
-	local rc=0
-	wait "$mig" || rc=$?
-	assert_equal "$rc" 1
+	exits "$mig" 1
 	jq -e '.ok == false and .failed_at == "hand-over" and .stunned_ms > 0' report.json
 	assert_equal "$(owners)" "0000:3b:00.1 src 1" # the ledger as it was
 	wait "$src"
@@ -359,13 +364,9 @@ start_incoming() {
 	local mig=$!
 	sleep 0.5 # DST is taking the first round
 	pkill -KILL -f -- "--name src -c sw.yaml"
-	local rc=0
-	wait "$mig" || rc=$?
-	assert_equal "$rc" 1
+	exits "$mig" 1
 	jq -e '.ok == false and .failed_at == "pre-copy" and .stunned_ms == 0' report.json
-	rc=0
-	wait "$dst_pid" || rc=$?
-	assert_equal "$rc" 1
+	exits "$dst_pid" 1
 	grep -q '^edp-run: the move from src was cancelled: cancelled by edp-migrate$' dst.err
 	assert_equal "$(owners)" "0000:3b:00.1 src 1"
 }
@@ -407,9 +408,7 @@ start_incoming() {
 	run -1 "$MIGRATE" src dst --strict --max-stun-ms 0.001
 	assert_line --regexp '^edp-migrate: the pre-copy did not get under half of 0.0 ms a round in [0-9] rounds \(--strict\): src was never stunned$'
 	assert_line "edp-migrate: failed at pre-copy; src was never stunned"
-	local rc=0
-	wait "$dst_pid" || rc=$?
-	assert_equal "$rc" 1
+	exits "$dst_pid" 1
 	"$RUN" --stats src --json | jq -e '.state == "running"'
 	# no such SRC (a typo): nothing is touched, DST waits on
 	start_incoming dst -t 0
