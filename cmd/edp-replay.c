@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "edp_json.h"
@@ -138,6 +139,19 @@ static double target_error(const struct edp_replay_config *c, const struct edp_r
 	return 0;
 }
 
+/* A capture, not a filter expression's first word: "-", a file that
+ * exists, or a name with a '/', a capture's suffix or "live:" (a missing
+ * capture is then said to be missing, an interface refused). */
+static bool looks_like_capture(const char *arg)
+{
+	struct stat st;
+	size_t n = strlen(arg);
+	return strcmp(arg, "-") == 0 || stat(arg, &st) == 0 || strchr(arg, '/') ||
+	       strncmp(arg, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0 ||
+	       (n > 5 && strcmp(arg + n - 5, ".pcap") == 0) || (n > 7 && strcmp(arg + n - 7, ".pcapng") == 0) ||
+	       (n > 4 && strcmp(arg + n - 4, ".cap") == 0);
+}
+
 static const char *mode_name(enum edp_pace_mode m)
 {
 	return m == EDP_PACE_PPS ? "pps" : m == EDP_PACE_MBPS ? "mbps" : m == EDP_PACE_TOPSPEED ? "topspeed" : "capture";
@@ -158,7 +172,12 @@ static void summary(FILE *f, const struct edp_replay_config *c, const struct edp
 		fprintf(f, ", %llu dropped (vport full)", (unsigned long long)r->dropped);
 	if (r->rewrite_skipped)
 		fprintf(f, ", %llu VLAN pushes skipped (no room)", (unsigned long long)r->rewrite_skipped);
+	if (c->filter)
+		fprintf(f, ", %llu filtered", (unsigned long long)r->filtered);
 	fprintf(f, "\n");
+	if (r->link)
+		fprintf(f, "  %llu packets of link type %s given an Ethernet header\n", (unsigned long long)r->framed,
+			r->link);
 	char g50[32], g99[32], l50[32], l99[32];
 	human_ns(g50, sizeof(g50), r->gap_p50_ns);
 	human_ns(g99, sizeof(g99), r->gap_p99_ns);
@@ -192,6 +211,12 @@ static void summary_json(FILE *f, const struct edp_replay_config *c, const struc
 	edp_json_uint(&j, "retried", r->retried);
 	edp_json_uint(&j, "dropped", r->dropped);
 	edp_json_uint(&j, "rewrite_skipped", r->rewrite_skipped);
+	edp_json_uint(&j, "filtered", r->filtered);
+	if (c->filter)
+		edp_json_string(&j, "filter", c->filter);
+	else
+		edp_json_null(&j, "filter");
+	edp_json_uint(&j, "framed", r->framed);
 	edp_json_object(&j, "pacing");
 	edp_json_string(&j, "mode", mode_name(c->pace.mode));
 	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS) {
@@ -315,10 +340,19 @@ int main(int argc, char **argv)
 	if (wire_bits && cfg.pace.mode != EDP_PACE_MBPS)
 		return usage_error("--wire-bits", "%s", "only goes with --mbps");
 	cfg.pace.wire_bits = wire_bits;
-	for (int i = optind; i < argc; i++) {
+	int words = optind; /* the captures, then the filter expression's words (tcpdump's) */
+	while (words < argc && !cfg.synth && looks_like_capture(argv[words])) {
 		if (cfg.n_inputs == EDP_REPLAY_MAX_INPUTS)
 			return usage_error(NULL, "at most %s captures", "64");
-		cfg.inputs[cfg.n_inputs++] = argv[i];
+		cfg.inputs[cfg.n_inputs++] = argv[words++];
+	}
+	static char filter[EDP_PRINT_FILTER_MAX];
+	if (words < argc) {
+		if (cfg.synth)
+			return usage_error("--synth", "takes no capture and no filter expression, not '%s'", argv[words]);
+		if (!edp_print_join(argv + words, argc - words, filter, sizeof(filter)))
+			return usage_error(NULL, "the filter expression is longer than %s bytes", "8191");
+		cfg.filter = filter;
 	}
 	if (!!output + !!cfg.iface + !!to > 1)
 		return usage_error(NULL, "%s", "give one of -w FILE, -i IFACE and --to NAME:PORT");

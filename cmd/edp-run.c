@@ -28,13 +28,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " [-c CONFIG] [-r [PORT=]FILE]... [-w [PORT=]FILE]... [-t N] [--ordered]\n"
-		"               [--loop N] [--duration S] [--name NAME] [--restore FILE]\n"
-		"               [--json[=FILE]] [-q]\n"
+		"               [--loop N] [--count N] [--duration S] [--name NAME] [--restore FILE]\n"
+		"               [--json[=FILE]] [-q] [EXPRESSION]\n"
 		"       " PROG " --incoming --name NAME [-c CONFIG] [-t N] [--ordered] ...\n"
 		"       " PROG " --stats [NAME] [--json]\n"
 		"       " PROG " ctl [NAME] COMMAND [ARG]... [--json]\n"
 		"Run the edp datapath: read packets from pcap/pcapng inputs, classify them\n"
 		"through the flow cache and the firewall/router/switch pipeline, write pcaps.\n"
+		"EXPRESSION (pcap-filter(7), as tcpdump takes it) selects the packets read in;\n"
+		"the others are counted as filtered.\n"
 		"\n"
 		"  -c, --config FILE       configuration (edp.yaml(5)); default: a two-port wire\n"
 		"                          with ports 'in' and 'out'\n"
@@ -48,6 +50,7 @@ static void usage(FILE *f)
 		"      --ordered           keep the global input order on output, so the\n"
 		"                          output is the same for any number of threads\n"
 		"      --loop N            read each input N times (default 1; 0 = until stopped)\n"
+		"      --count N           stop after N packets read in (after the filter)\n"
 		"      --duration S        stop after S seconds (fractions allowed)\n"
 		"      --name NAME         publish live stats as instance NAME (default\n"
 		"                          'default'; taken implicitly: 'default-PID')\n"
@@ -96,9 +99,11 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' }, { "name", required_argument, NULL, 'n' },
 		{ "stats", optional_argument, NULL, 's' },  { "restore", required_argument, NULL, 'R' },
 		{ "allow-config-change", no_argument, NULL, 'A' }, { "incoming", no_argument, NULL, 'I' },
+		{ "count", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 } };
 	const char *config_path = NULL, *json_path = NULL, *threads = NULL, *loop = NULL, *duration = NULL;
-	const char *name = NULL, *stats_name = NULL, *restore = NULL;
+	const char *name = NULL, *stats_name = NULL, *restore = NULL, *count = NULL;
+	static char filter[EDP_PRINT_FILTER_MAX]; /* the reloads' too: for the whole run */
 	int json = 0, quiet = 0, stats = 0, allow_change = 0, incoming = 0, c;
 	static struct run_args args = { .threads = -1, .loop = -1 }; /* the reloads' too: for the whole run */
 	opterr = 0;
@@ -120,6 +125,7 @@ int main(int argc, char **argv)
 		case 'R': restore = optarg; break;
 		case 'A': allow_change = 1; break;
 		case 'I': incoming = 1; break;
+		case 'C': count = optarg; break;
 		case 's':
 			stats = 1;
 			stats_name = optarg;
@@ -131,10 +137,17 @@ int main(int argc, char **argv)
 	}
 	if (stats && !stats_name && optind < argc) /* --stats NAME */
 		stats_name = argv[optind++];
-	if (optind < argc)
+	if (stats && optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (stats)
 		return edp_run_stats(stats_name, json);
+	if (optind < argc) { /* the filter expression, its words joined as tcpdump does */
+		if (incoming)
+			return usage_error("%s", "--incoming takes its inputs from the source: no filter expression");
+		if (!edp_print_join(argv + optind, argc - optind, filter, sizeof(filter)))
+			return usage_error("the filter expression is longer than %d bytes", EDP_PRINT_FILTER_MAX - 1);
+		args.filter = filter;
+	}
 	if (name && !edp_rundir_name_valid(name))
 		return usage_error("--name: '%s' must be 1 to 32 of a-z 0-9 _ -", name);
 
@@ -169,6 +182,15 @@ int main(int argc, char **argv)
 		args.loop = strtol(loop, &end, 10);
 		if (!*loop || *end || args.loop < 0 || args.loop > 1000000000) {
 			rc = usage_error("--loop: expected a count (0 = until stopped), not '%s'", loop);
+			goto out;
+		}
+	}
+	if (count) {
+		char *end;
+		errno = 0;
+		args.count = strtoull(count, &end, 10);
+		if (!*count || *end || errno || count[0] == '-' || !args.count) {
+			rc = usage_error("--count: expected a number of packets greater than 0, not '%s'", count);
 			goto out;
 		}
 	}
@@ -271,8 +293,10 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (!quiet)
+	if (!quiet) {
 		edp_datapath_set_log(dp, log_line, NULL);
+		edp_print_framing(stderr, PROG, dp);
+	}
 	if (!quiet && !edp_datapath_numa(dp))
 		fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
 	rc = edp_run_serve_run(&serving, dp, &err);

@@ -54,7 +54,7 @@ _edp_run() {
 	--loop)
 		COMPREPLY=($(compgen -W '0 1 2 10' -- "$cur"))
 		return ;;
-	--duration)
+	--duration | --count)
 		return ;;
 	-t | --threads)
 		COMPREPLY=($(compgen -W '0 1 2 4 8' -- "$cur"))
@@ -80,7 +80,7 @@ _edp_run() {
 	fi
 	local sub=
 	[[ $COMP_CWORD -eq 1 ]] && sub=ctl
-	COMPREPLY=($(compgen -W "$sub -c --config -r --read -w --write -t --threads --ordered --loop --duration --name --restore --allow-config-change --incoming --stats --json --json= -q --quiet -h --help -V --version" -- "$cur"))
+	COMPREPLY=($(compgen -W "$sub -c --config -r --read -w --write -t --threads --ordered --loop --count --duration --name --restore --allow-config-change --incoming --stats --json --json= -q --quiet -h --help -V --version" -- "$cur"))
 }
 shopt -s extglob 2>/dev/null
 complete -o filenames -F _edp_run edp-run

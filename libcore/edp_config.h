@@ -69,6 +69,9 @@ struct edp_config {
 	uint32_t n_cpus;
 	struct edp_config_at cpus_at[EDP_MAX_THREADS];
 	uint32_t loop;                  /* read each input this many times; 0 = forever */
+	uint64_t count;                 /* stop after this many packets taken in; 0 = no limit */
+	const char *filter;             /* pcap-filter(7) expression every input is read through (not
+					 * owned, not from the file: the command line's); NULL = none */
 
 	bool tlb_enabled;               /* the Thread Load Balancer (edp_tlb.h) */
 	uint32_t tlb_interval_ms;

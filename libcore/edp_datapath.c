@@ -67,14 +67,17 @@ static int open_io(struct edp_datapath *dp, const struct edp_checkpoint *plan, s
 						     &replaced, err);
 			if (!in->vport)
 				return EDP_ERR_RUNTIME;
+			int st = edp_input_open_filter(&dp->in, in, err);
+			if (st)
+				return st;
 			in->live = true;
 			nano = true;
 			snaplen = EDP_VPORT_MAX_FRAME;
 			continue;
 		}
-		in->reader = edp_pcap_reader_open(rx, err);
-		if (!in->reader)
-			return EDP_ERR_RUNTIME;
+		int st = edp_input_open_reader(&dp->in, in, rx, err);
+		if (st)
+			return st;
 		in->live = edp_port_io_kind(rx) == EDP_IO_LIVE;
 		nano |= edp_pcap_reader_nanosecond(in->reader) || in->live;
 		if (edp_pcap_reader_snaplen(in->reader) > snaplen)
@@ -370,6 +373,7 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	out->n_ports = dp->cfg->n_ports;
 	for (uint32_t p = 0; p < out->n_ports; p++) {
 		out->ports[p].name = dp->cfg->ports[p].name;
+		out->ports[p].rx = dp->cfg->ports[p].rx;
 		out->ports[p].s.rx_packets = dp->in.rx[p].packets; /* counted where read */
 		out->ports[p].s.rx_bytes = dp->in.rx[p].bytes;
 		out->ports[p].s.tx_packets = dp->out.tx[p].packets;
@@ -383,7 +387,14 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 			out->ports[p].s.queued = edp_vport_queued(in->vport);
 		if (out->ports[p].live)
 			out->ports[p].s.kernel_drops = edp_pcap_reader_kernel_drops(in->reader);
+		if (mine) {
+			out->ports[p].link = in->reader ? edp_pcap_reader_link(in->reader) : NULL;
+			out->ports[p].s.filtered = edp_input_filtered(in);
+			out->ports[p].s.framed = edp_input_framed(in);
+			out->packets_filtered += out->ports[p].s.filtered;
+		}
 	}
+	out->filter = dp->cfg->filter;
 	for (uint32_t i = 0; i < dp->n_lanes; i++) {
 		const struct edp_lane *l = &dp->lanes[i];
 		out->packets_in += l->packets_in;

@@ -37,10 +37,14 @@ struct edp_port_stats {
 	uint64_t drops; /* packets received on the port and dropped */
 	uint64_t queued; /* a vport: packets left in its ring for the next run */
 	uint64_t kernel_drops; /* a live interface: frames dropped before they were read */
+	uint64_t filtered; /* packets the filter expression rejected: never read in (not in rx) */
+	uint64_t framed;   /* packets given an Ethernet header (link is another link type) */
 };
 
 struct edp_datapath_stats {
 	uint64_t packets_in, bytes_in, packets_forwarded, packets_dropped;
+	uint64_t packets_filtered;         /* rejected by the filter expression, before packets_in */
+	const char *filter;                /* that expression, NULL: none */
 	uint64_t drops[EDP_DROP_REASONS];
 	uint64_t slow_path_runs;
 	uint64_t rebalances, queues_moved; /* by the Thread Load Balancer */
@@ -62,6 +66,8 @@ struct edp_datapath_stats {
 	struct {
 		const char *name;
 		bool vport, live; /* rx is a vport, a live interface */
+		const char *rx;   /* what the port reads (its config's rx), NULL: nothing */
+		const char *link; /* rx's link type when it is not Ethernet (its packets are framed), else NULL */
 		struct edp_port_stats s;
 	} ports[EDP_MAX_PORTS];
 };

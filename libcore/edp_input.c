@@ -103,9 +103,11 @@ static int read_capture(struct edp_inputs *set, struct edp_input *in, uint32_t m
 	int rc = edp_pcap_reader_dispatch(in->reader, max, fn, b, err);
 	uint32_t loop = set->cfg->loop;
 	while (rc == 0 && (loop == 0 || in->passes < loop) && !*stop && edp_pcap_reader_packets(in->reader)) {
+		in->filtered += edp_pcap_reader_filtered(in->reader);
+		in->framed += edp_pcap_reader_framed(in->reader);
 		edp_pcap_reader_close(in->reader);
-		in->reader = edp_pcap_reader_open(set->cfg->ports[in->port].rx, err);
-		if (!in->reader)
+		in->reader = NULL;
+		if (edp_input_open_reader(set, in, set->cfg->ports[in->port].rx, err))
 			return -1;
 		/* the buffers were sized by the first pass: a capture rewritten
 		 * since (a FIFO, a rotated file) may not bring larger packets */
@@ -121,9 +123,10 @@ static int read_capture(struct edp_inputs *set, struct edp_input *in, uint32_t m
 }
 
 /* Read the input's next packets into its read-ahead (a capture: up to
- * EDP_READ_AHEAD with one call into libpcap; a live source or a vport: one
- * if there is one now). Returns the packets read (0: none now, or the end)
- * or -1 with err set. */
+ * EDP_READ_AHEAD records with one call into libpcap; a live source or a
+ * vport: one if there is one now). Returns the records read, which may be
+ * more than the read-ahead got when a filter rejected some (0: none now,
+ * or the end), or -1 with err set. */
 static int read_more(struct edp_inputs *set, struct edp_input *in, const volatile sig_atomic_t *stop,
 		     struct edp_error *err)
 {
@@ -132,14 +135,19 @@ static int read_more(struct edp_inputs *set, struct edp_input *in, const volatil
 		return edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted"), -1;
 	struct reading rd = { in, (uint32_t)(in - set->of) * set->queues_per_port, set->queues_per_port };
 	if (__builtin_expect(in->live, 0)) {
-		struct edp_pcap_packet pkt;
-		int rc = in->vport ? edp_vport_peek(in->vport, &pkt, err) : edp_pcap_reader_read(in->reader, &pkt, err);
-		if (rc != 1)
-			return rc < 0 && !*stop ? -1 : 0; /* a vport's or a live reader's "nothing now" */
-		read_ahead(&rd, &pkt);
-		if (in->vport)
-			edp_vport_done(in->vport);
-		return 1;
+		for (;;) { /* a vport's packets the filter rejects are passed over here (a reader's in it) */
+			struct edp_pcap_packet pkt;
+			int rc = in->vport ? edp_vport_peek(in->vport, &pkt, err) : edp_pcap_reader_read(in->reader, &pkt, err);
+			if (rc != 1)
+				return rc < 0 && !*stop ? -1 : 0; /* a vport's or a live reader's "nothing now" */
+			bool take = !in->filter || edp_pcap_filter_takes(in->filter, &pkt);
+			if (take)
+				read_ahead(&rd, &pkt);
+			if (in->vport)
+				edp_vport_done(in->vport);
+			if (take)
+				return 1;
+		}
 	}
 	struct ahead_burst b = { { 0 }, rd };
 	return read_capture(set, in, EDP_READ_AHEAD, ahead_packet, &b.burst, stop, err);
@@ -154,7 +162,7 @@ static inline __attribute__((always_inline)) int advance(struct edp_inputs *set,
 							 bool may_read, const volatile sig_atomic_t *stop,
 							 struct edp_error *err)
 {
-	if (in->ahead_pos == in->ahead_n) {
+	while (in->ahead_pos == in->ahead_n) { /* again when the filter rejected all a read's records */
 		int rc = may_read ? read_more(set, in, stop, err) : 0;
 		if (rc <= 0)
 			return rc;
@@ -222,20 +230,23 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 		*n_out = 0;
 		return EDP_PICK_IDLE; /* the takers idle as with quiet live inputs: the writers flush */
 	}
+	if (set->cfg->count && set->cfg->count - set->taken < max)
+		max = (uint32_t)(set->cfg->count - set->taken); /* 0: the count is reached, the inputs done */
 	if (set->solo) {
 		struct edp_input *in = &set->of[0];
 		struct solo_burst b = { { 0 }, { in, 0, set->queues_per_port }, mbufs, meta, queues, 0 };
-		if (!*rc && !*stop) {
+		if (!*rc && !*stop && max) {
 			if (__builtin_expect(!edp_pools_have(in->pools, max), 0))
 				*rc = edp_error_set(err, EDP_ERR_RUNTIME, "packet pool exhausted");
 			else /* a pass of --loop that ends within the burst: the next one fills it (a
-			      * pipe's short read is what it has now: taken as it is) */
+			      * pipe's short read is what it has now: taken as it is, unless the filter took none of it) */
 				for (int got = 1; got > 0 && b.burst.n < max;)
 					if ((got = read_capture(set, in, max - b.burst.n, solo_packet, &b.burst, stop, err)) < 0)
 						*rc = EDP_ERR_RUNTIME;
-					else if (edp_pcap_reader_pipe(in->reader))
+					else if (edp_pcap_reader_pipe(in->reader) && b.burst.n)
 						break;
 		}
+		set->taken += b.burst.n;
 		set->rx[in->port].packets += b.burst.n;
 		set->rx[in->port].bytes += b.bytes;
 		*n_out = b.burst.n;
@@ -282,9 +293,36 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 		set->rx[best->port].bytes += bytes;
 	}
 	*n_out = n;
+	set->taken += n;
+	if (max == 0)
+		got = 0;
 	if (__builtin_expect(!set->first_ns, 0) && n)
 		__atomic_store_n(&set->first_ns, edp_clock_ns(CLOCK_MONOTONIC), __ATOMIC_RELAXED);
 	return got;
+}
+
+int edp_input_open_reader(const struct edp_inputs *set, struct edp_input *in, const char *path, struct edp_error *err)
+{
+	if (!(in->reader = edp_pcap_reader_open(path, err)))
+		return EDP_ERR_RUNTIME;
+	return edp_pcap_reader_set_filter(in->reader, set->cfg->filter, err) ? EDP_ERR_USAGE : 0;
+}
+
+int edp_input_open_filter(const struct edp_inputs *set, struct edp_input *in, struct edp_error *err)
+{
+	if (set->cfg->filter && !(in->filter = edp_pcap_filter_new(set->cfg->filter, err)))
+		return EDP_ERR_USAGE; /* or out of memory, said as such */
+	return 0;
+}
+
+uint64_t edp_input_filtered(const struct edp_input *in)
+{
+	return in->filtered + (in->reader ? edp_pcap_reader_filtered(in->reader) : edp_pcap_filter_rejected(in->filter));
+}
+
+uint64_t edp_input_framed(const struct edp_input *in)
+{
+	return in->framed + (in->reader ? edp_pcap_reader_framed(in->reader) : 0);
 }
 
 void edp_inputs_close(struct edp_inputs *set)
@@ -293,10 +331,14 @@ void edp_inputs_close(struct edp_inputs *set)
 		struct edp_input *in = &set->of[i];
 		for (uint32_t k = in->ahead_pos - (in->next != NULL); k < in->ahead_n; k++) /* read, never taken */
 			edp_mbuf_free_bulk(&in->ahead[k].m, 1);
+		in->filtered = edp_input_filtered(in); /* the counts outlive the reader */
+		in->framed = edp_input_framed(in);
 		edp_pcap_reader_close(in->reader);
 		edp_vport_close(in->vport);
+		edp_pcap_filter_free(in->filter);
 		in->reader = NULL;
 		in->vport = NULL;
+		in->filter = NULL;
 		in->ahead_pos = in->ahead_n = 0;
 		in->next = NULL;
 	}

@@ -106,6 +106,8 @@ struct edp_input {
 	uint16_t port;
 	bool live, done;       /* done: a live input after a stop or an error */
 	uint32_t passes;       /* times the input was opened */
+	struct edp_pcap_filter *filter; /* a vport's filter expression (a reader has its own) */
+	uint64_t filtered, framed;      /* of the passes before the reader's (--loop) */
 	struct edp_read_ahead ahead[EDP_READ_AHEAD];
 };
 
@@ -121,9 +123,21 @@ struct edp_inputs {
 	uint32_t snaplen;                 /* largest input snapshot length */
 	int16_t by_port[EDP_MAX_PORTS];   /* input index of a port that reads */
 	uint64_t first_ns;                /* CLOCK_MONOTONIC of the first packet taken (0: none yet) */
+	uint64_t taken;                   /* packets taken, for cfg->count */
 	/* by port: what was read (by the reading thread) */
 	_Alignas(64) struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
 };
+
+/* Open in's reader of `path` (a capture or live:IFACE) through cfg's
+ * filter expression, or in's vport filter: errors name the input
+ * (EDP_ERR_USAGE for a filter libpcap refuses). Returns 0 or the status. */
+int edp_input_open_reader(const struct edp_inputs *set, struct edp_input *in, const char *path, struct edp_error *err);
+int edp_input_open_filter(const struct edp_inputs *set, struct edp_input *in, struct edp_error *err);
+
+/* Packets of the input the filter expression rejected, and those given an
+ * Ethernet header (its capture's link type is another), over every pass. */
+uint64_t edp_input_filtered(const struct edp_input *in);
+uint64_t edp_input_framed(const struct edp_input *in);
 
 /* Free buffers of each pool class that a burst (edp_inputs_pick_burst)
  * may take: the packets it takes and a read-ahead left on each input. An
@@ -151,7 +165,8 @@ int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
  * With `meta` comes `queues`: each packet's receive queue (input index *
  * queues_per_port + its RSS queue), and its RSS hash and flags in meta[i].
  * Needs max <= EDP_READ_AHEAD and edp_inputs_read_room(set) free mbufs in
- * each pool. A single input that is a capture (set->solo) has nothing to be
+ * each pool. With cfg->count, the inputs are done once that many packets
+ * were taken. A single input that is a capture (set->solo) has nothing to be
  * merged with: it is read straight into the arrays, with no lookahead. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader with idle live inputs sleeps */

@@ -153,6 +153,8 @@ static const char *not_movable(const struct edp_datapath *dp, char *buf, size_t 
 	const struct edp_config *cfg = dp->cfg;
 	if (cfg->loop != 1)
 		return "a run with --loop cannot be moved (its inputs are opened again by name)";
+	if (cfg->filter || cfg->count)
+		return "a run with a filter expression or --count cannot be moved yet (the destination has neither)";
 	for (uint32_t p = 0; p < cfg->n_ports; p++) {
 		const char *rx = cfg->ports[p].rx;
 		if (rx && edp_port_io_kind(rx) == EDP_IO_LIVE) {

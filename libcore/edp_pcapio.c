@@ -38,7 +38,15 @@ struct edp_pcap_reader {
 	int src_fd;        /* the descriptor the stream reads (for a hand-over) */
 	bool may_block;    /* src_fd is a pipe, FIFO, socket or terminal: a read waits for the writer */
 	struct replay_cookie *cookie; /* the stream's, when it is one (bytes before src_fd's) */
-	uint64_t count;
+	uint64_t count;    /* records read, the filter's rejects included */
+	int dlt;           /* the capture's link type */
+	uint32_t link_hdr; /* not Ethernet: the bytes of its link header, replaced by an Ethernet one */
+	bool framing;      /* not Ethernet: each packet is given an Ethernet header (frame) */
+	uint8_t *frame;    /* ... built here: EDP_PCAP_MAX_SNAPLEN bytes */
+	uint64_t framed;
+	bool filtering;    /* a filter expression: packets it rejects are counted, not delivered */
+	struct bpf_program filter;
+	uint64_t filtered;
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
 	char name[256];
@@ -46,6 +54,7 @@ struct edp_pcap_reader {
 
 static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err);
 static int stream_open(struct edp_pcap_reader *r, struct edp_error *err);
+static uint32_t capture_snaplen(const struct edp_pcap_reader *r);
 /* A live writer: frames are copied into a batch and handed to libpcap's
  * socket with one sendmmsg per batch (libpcap injects one frame a call);
  * a full device queue is waited out. */
@@ -199,6 +208,123 @@ static const char *link_name(int dlt)
 	return n ? n : "unknown";
 }
 
+/* The bytes of a link header that a packet loses when it is given an
+ * Ethernet one, or -1: a link type that is not read. */
+static int link_header_len(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB: case DLT_RAW: case DLT_IPV4: case DLT_IPV6: return 0;
+	case DLT_NULL: case DLT_LOOP: return 4;
+	case DLT_LINUX_SLL: return 16;
+	case DLT_LINUX_SLL2: return 20;
+	default: return -1;
+	}
+}
+
+/* r reads link type dlt: Ethernet as it is, the others framed. 0, or -1
+ * with err set for a link type that is not read. */
+static int link_set(struct edp_pcap_reader *r, int dlt, struct edp_error *err)
+{
+	int hdr = link_header_len(dlt);
+	if (hdr < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME,
+				     "%s: link type %s (%d) is not supported (supported: EN10MB, LINUX_SLL, LINUX_SLL2, "
+				     "RAW, IPV4, IPV6, NULL, LOOP)",
+				     r->name, link_name(dlt), dlt);
+	r->dlt = dlt;
+	r->link_hdr = (uint32_t)hdr;
+	r->framing = dlt != DLT_EN10MB;
+	if (r->framing && !r->frame && !(r->frame = malloc(EDP_PCAP_MAX_SNAPLEN)))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", r->name);
+	return 0;
+}
+
+static inline uint16_t be16_at(const u_char *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* The EtherType of an IP packet by its version, 0 when it is neither. */
+static uint16_t ip_ethertype(const u_char *payload, uint32_t len)
+{
+	unsigned v = len ? payload[0] >> 4 : 0;
+	return v == 4 ? 0x0800 : v == 6 ? 0x86dd : 0;
+}
+
+/* The EtherType of a NULL or LOOP packet by its address family (a BSD's
+ * AF_INET6 differs from Linux's), else by its IP version. */
+static uint16_t family_ethertype(uint32_t family, const u_char *payload, uint32_t len)
+{
+	if (family == 2)
+		return 0x0800;
+	if (family == 10 || family == 24 || family == 28 || family == 30)
+		return 0x86dd;
+	return ip_ethertype(payload, len);
+}
+
+/* Packet (h, data) of r's link type given an Ethernet header in r->frame,
+ * described by *out: the link header's addresses where it has them (a
+ * Linux cooked header: the sender's; a broadcast goes to ff:ff:ff:ff:ff:ff),
+ * else EDP_PCAP_FRAME_SRC/DST; the EtherType from its protocol field, its
+ * address family or its IP version. What follows the link header is kept
+ * as it is (VLAN tags included, where libpcap put them back). */
+static const u_char *frame(struct edp_pcap_reader *r, const struct pcap_pkthdr *h, const u_char *data,
+			   struct pcap_pkthdr *out)
+{
+	static const uint8_t src[6] = EDP_PCAP_FRAME_SRC, dst[6] = EDP_PCAP_FRAME_DST;
+	uint32_t cap = h->caplen, wire = h->len < cap ? cap : h->len, hdr = r->link_hdr;
+	bool whole = cap >= hdr; /* a header cut short gives an empty payload and no addresses */
+	const u_char *payload = data + (whole ? hdr : cap);
+	uint32_t len = whole ? cap - hdr : 0;
+	uint8_t *f = r->frame;
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	uint16_t type = 0;
+	const u_char *addr = NULL;
+	unsigned pkttype = 0, halen = 0;
+	switch (whole ? r->dlt : -1) {
+	case DLT_LINUX_SLL: /* packet type, ARPHRD, address length, address[8], protocol */
+		pkttype = be16_at(data), halen = be16_at(data + 4), addr = data + 6, type = be16_at(data + 14);
+		break;
+	case DLT_LINUX_SLL2: /* protocol, reserved, ifindex, ARPHRD, packet type, address length, address[8] */
+		type = be16_at(data), pkttype = data[10], halen = data[11], addr = data + 12;
+		break;
+	case DLT_NULL: /* the address family in the byte order of the host that captured */
+		type = family_ethertype(data[0] || data[1] ? (uint32_t)data[0] | (uint32_t)data[1] << 8
+							   : (uint32_t)data[2] << 8 | data[3],
+					payload, len);
+		break;
+	case DLT_LOOP:
+		type = family_ethertype((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3],
+					payload, len);
+		break;
+	case DLT_IPV4: type = 0x0800; break;
+	case DLT_IPV6: type = 0x86dd; break;
+	default: type = ip_ethertype(payload, len); break; /* RAW, or a header cut short */
+	}
+	if (addr && halen == 6)
+		memcpy(f + 6, addr, 6);
+	if (addr && pkttype == 1) /* LINUX_SLL_BROADCAST */
+		memset(f, 0xff, 6);
+	if (addr && type < 0x0600) /* not an EtherType (802.2 LLC, 802.3 raw, ...): the frame's length */
+		type = (uint16_t)(len < 1500 ? len : 1500);
+	f[12] = (uint8_t)(type >> 8);
+	f[13] = (uint8_t)type;
+	uint32_t room = EDP_PCAP_MAX_SNAPLEN - 14;
+	memcpy(f + 14, payload, len < room ? len : room);
+	out->ts = h->ts;
+	out->caplen = 14 + (len < room ? len : room);
+	out->len = 14 + (wire > hdr ? wire - hdr : 0);
+	r->framed++;
+	return f;
+}
+
+/* Whether the filter takes the packet (h, data) as the capture has it. */
+static inline bool filter_takes(struct edp_pcap_reader *r, const struct pcap_pkthdr *h, const u_char *data)
+{
+	if (pcap_offline_filter(&r->filter, h, data))
+		return true;
+	r->filtered++;
+	return false;
+}
+
 /* Read exactly n bytes unless the input ends; returns the count or -1 (a
  * signal interrupts it: the caller may be asked to stop). */
 static ssize_t read_full(int fd, unsigned char *buf, size_t n)
@@ -249,6 +375,10 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 		}
 		r->live = true;
 		r->nanosecond = pcap_get_tstamp_precision(r->pcap) == PCAP_TSTAMP_PRECISION_NANO;
+		if (link_set(r, pcap_datalink(r->pcap), err)) {
+			edp_pcap_reader_close(r);
+			return NULL;
+		}
 		return r;
 	}
 	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
@@ -330,12 +460,7 @@ static int stream_open(struct edp_pcap_reader *r, struct edp_error *err)
 			ebuf[--l] = 0;
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s", r->name, ebuf[0] ? ebuf : "unreadable capture");
 	}
-	int dlt = pcap_datalink(r->pcap);
-	if (dlt != DLT_EN10MB)
-		return edp_error_set(err, EDP_ERR_RUNTIME,
-				     "%s: link type %s (%d) is not supported; only Ethernet (EN10MB) is processed",
-				     r->name, link_name(dlt), dlt);
-	return 0;
+	return link_set(r, pcap_datalink(r->pcap), err);
 }
 
 int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover *h, struct edp_error *err)
@@ -354,7 +479,7 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 		uint16_t major, minor;
 		int32_t zone;
 		uint32_t sigfigs, snaplen, linktype;
-	} head = { m, 2, 4, 0, 0, edp_pcap_reader_snaplen(r), DLT_EN10MB };
+	} head = { m, 2, 4, 0, 0, capture_snaplen(r), (uint32_t)r->dlt };
 	if (m != plain) { /* the records are in the file's byte order: so is the header */
 		head.major = __builtin_bswap16(head.major);
 		head.minor = __builtin_bswap16(head.minor);
@@ -417,15 +542,25 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r)
 		pcap_close(r->pcap); /* closes r->fp */
 	else if (r->fp)
 		fclose(r->fp);
+	if (r->filtering)
+		pcap_freecode(&r->filter);
+	free(r->frame);
 	free(r->iobuf);
 	free(r);
 }
 
 bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r) { return r->nanosecond; }
-uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r)
+/* The capture's own snapshot length (its link header included). */
+static uint32_t capture_snaplen(const struct edp_pcap_reader *r)
 {
 	int s = pcap_snapshot(r->pcap);
-	return s <= 0 || s > 262144 ? 262144u : (uint32_t)s;
+	return s <= 0 || (uint32_t)s > EDP_PCAP_MAX_SNAPLEN ? EDP_PCAP_MAX_SNAPLEN : (uint32_t)s;
+}
+
+uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r)
+{
+	uint32_t s = capture_snaplen(r);
+	return r->framing && s < EDP_PCAP_MAX_SNAPLEN - 14 ? s + 14 : r->framing ? EDP_PCAP_MAX_SNAPLEN : s;
 }
 uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r) { return r->count; }
 
@@ -435,6 +570,69 @@ uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r)
 	if (!r->live || pcap_stats(r->pcap, &ps) < 0)
 		return 0;
 	return (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+}
+
+int edp_pcap_reader_set_filter(struct edp_pcap_reader *r, const char *expr, struct edp_error *err)
+{
+	if (r->filtering)
+		pcap_freecode(&r->filter);
+	r->filtering = false;
+	if (!expr)
+		return 0;
+	if (pcap_compile(r->pcap, &r->filter, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
+		return edp_error_set(err, EDP_ERR_USAGE, "filter expression '%s': %s (for %s, link type %s)", expr,
+				     pcap_geterr(r->pcap), r->name, link_name(r->dlt));
+	r->filtering = true;
+	return 0;
+}
+
+uint64_t edp_pcap_reader_filtered(const struct edp_pcap_reader *r) { return r->filtered; }
+uint64_t edp_pcap_reader_framed(const struct edp_pcap_reader *r) { return r->framed; }
+const char *edp_pcap_reader_link(const struct edp_pcap_reader *r)
+{
+	return r->framing ? link_name(r->dlt) : NULL;
+}
+
+struct edp_pcap_filter {
+	struct bpf_program prog;
+	uint64_t filtered;
+};
+
+struct edp_pcap_filter *edp_pcap_filter_new(const char *expr, struct edp_error *err)
+{
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, EDP_PCAP_MAX_SNAPLEN);
+	struct edp_pcap_filter *f = calloc(1, sizeof(*f));
+	if (!p || !f) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	} else if (pcap_compile(p, &f->prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		edp_error_set(err, EDP_ERR_USAGE, "filter expression '%s': %s", expr, pcap_geterr(p));
+	} else {
+		pcap_close(p);
+		return f;
+	}
+	free(f);
+	if (p)
+		pcap_close(p);
+	return NULL;
+}
+
+bool edp_pcap_filter_takes(struct edp_pcap_filter *f, const struct edp_pcap_packet *pkt)
+{
+	struct pcap_pkthdr h = { { 0, 0 }, pkt->caplen, pkt->wire_len };
+	if (pcap_offline_filter(&f->prog, &h, pkt->data))
+		return true;
+	f->filtered++;
+	return false;
+}
+
+uint64_t edp_pcap_filter_rejected(const struct edp_pcap_filter *f) { return f ? f->filtered : 0; }
+
+void edp_pcap_filter_free(struct edp_pcap_filter *f)
+{
+	if (!f)
+		return;
+	pcap_freecode(&f->prog);
+	free(f);
 }
 
 int edp_pcap_reader_next(struct edp_pcap_reader *r, struct edp_mbuf *m, struct edp_error *err)
@@ -478,10 +676,15 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	int rc = pcap_next_ex(r->pcap, &h, &data);
-	if (rc == 1) {
-		to_packet(r, h, data, pkt);
+	int rc;
+	while ((rc = pcap_next_ex(r->pcap, &h, &data)) == 1) {
 		r->count++;
+		if (r->filtering && !filter_takes(r, h, data))
+			continue;
+		struct pcap_pkthdr fh;
+		if (r->framing)
+			data = frame(r, h, data, &fh), h = &fh;
+		to_packet(r, h, data, pkt);
 		return 1;
 	}
 	if (rc == PCAP_ERROR_BREAK)
@@ -536,6 +739,27 @@ static uint32_t whole_records(const struct edp_pcap_reader *r, uint32_t max)
 	return n;
 }
 
+/* A burst read through r's filter or framing: fn gets the packets the
+ * filter takes, as Ethernet. */
+struct view {
+	struct edp_pcap_reader *r;
+	pcap_handler fn;
+	struct edp_pcap_burst *b;
+	uint32_t records;
+};
+
+static void view_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct view *v = (struct view *)user;
+	v->records++;
+	if (v->r->filtering && !filter_takes(v->r, h, data))
+		return;
+	struct pcap_pkthdr fh;
+	if (v->r->framing)
+		data = frame(v->r, h, data, &fh), h = &fh;
+	v->fn((u_char *)v->b, h, data);
+}
+
 int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handler fn, struct edp_pcap_burst *b,
 			     struct edp_error *err)
 {
@@ -551,11 +775,18 @@ int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handl
 			*err = r->failure;
 		return -1;
 	}
-	uint32_t before = b->n;
-	int rc = pcap_dispatch(r->pcap, (int)max, fn, (u_char *)b);
-	uint32_t n = b->n - before;
+	uint32_t before = b->n, n;
+	int rc;
+	if (r->filtering || r->framing) {
+		struct view v = { r, fn, b, 0 };
+		rc = pcap_dispatch(r->pcap, (int)max, view_packet, (u_char *)&v);
+		n = v.records;
+	} else {
+		rc = pcap_dispatch(r->pcap, (int)max, fn, (u_char *)b);
+		n = b->n - before;
+	}
 	r->count += n;
-	if (rc >= 0) /* max packets, or fewer at the end */
+	if (rc >= 0) /* max records, or fewer at the end */
 		return (int)n;
 	if (!n)
 		return read_failed(r, err);
@@ -812,8 +1043,9 @@ static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err)
 			pcap_close(p);
 		return NULL;
 	}
-	if (pcap_datalink(p) != DLT_EN10MB) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not an Ethernet interface", iface);
+	if (pcap_datalink(p) != DLT_EN10MB && (!receive || link_header_len(pcap_datalink(p)) < 0)) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not an Ethernet interface (link type %s)%s", iface,
+			      link_name(pcap_datalink(p)), receive ? "" : ": frames are sent only on Ethernet");
 		pcap_close(p);
 		return NULL;
 	}

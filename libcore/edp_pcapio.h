@@ -2,8 +2,14 @@
  *
  * Readers open pcap or pcapng files, or standard input ("-"), with nanosecond
  * timestamps; each packet keeps its capture length, its original wire length
- * and its timestamp. Only Ethernet (DLT_EN10MB) is accepted: any other link
- * type is refused with an error naming the file and the link type.
+ * and its timestamp. A reader delivers Ethernet: a capture of Linux cooked
+ * (LINUX_SLL, LINUX_SLL2), raw IP (RAW, IPV4, IPV6) or NULL/LOOP packets
+ * gives each packet an Ethernet header in place of its link header (its
+ * lengths grow by 14 less that header; see edp_pcap_reader_link); any other
+ * link type is refused with an error naming the file and the link type.
+ * A reader may take a filter expression (pcap-filter(7), compiled for the
+ * capture's own link type and run on the packet as captured): the packets
+ * it rejects are counted and never delivered.
  *
  * Writers write classic pcap to a file or to standard output ("-"). A writer
  * created with nanosecond precision writes the nanosecond magic; otherwise
@@ -17,8 +23,10 @@
  * "live:IFACE" names a network interface (libpcap, immediate mode, not
  * promiscuous): a reader of it takes the frames that arrive on it (not those
  * this host sends), never waits and never ends (EDP_PCAP_AGAIN when nothing
- * has arrived); a writer of it sends each frame as it is, in batches that
- * flush and close hand over, waiting out a full device queue.
+ * has arrived), and reads an interface of another link type ("any": Linux
+ * cooked) as it reads such a capture; a writer of it (Ethernet only) sends
+ * each frame as it is, in batches that flush and close hand over, waiting
+ * out a full device queue.
  *
  * Errors always name the file ("-" is called "stdin"/"stdout"). A reader that
  * fails mid-file has delivered every packet before the fault.
@@ -45,6 +53,11 @@ struct edp_pcap_writer;
 #define EDP_PCAP_WRITE_BUFFER (1u << 16)
 #define EDP_PCAP_MAX_BUFFERED (EDP_PCAP_WRITE_BUFFER / 16)
 #define EDP_PCAP_AGAIN 2 /* a live reader has nothing now */
+#define EDP_PCAP_MAX_SNAPLEN 262144u /* libpcap's largest: no record is longer */
+/* The addresses of a framed packet whose link header has none:
+ * locally administered ones. */
+#define EDP_PCAP_FRAME_SRC { 0x02, 0, 0, 0, 0, 0x01 }
+#define EDP_PCAP_FRAME_DST { 0x02, 0, 0, 0, 0, 0x02 }
 
 /* True when paths a and b are one file, pipe or socket: the same name (a
  * file not made yet too), a link or another name of it; "-" is the
@@ -64,11 +77,21 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r);
 bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r);
 /* The file's snapshot length: no packet's capture length exceeds it. */
 uint32_t edp_pcap_reader_snaplen(const struct edp_pcap_reader *r);
-/* Packets read so far. */
+/* Records read so far (the filter's rejects included). */
 uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
 /* A live reader: frames the kernel or the interface dropped before they
  * could be read (a full capture buffer); 0 for a capture file. */
 uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r);
+
+/* Read r through the filter expression expr (NULL: none), compiled for
+ * r's link type. Errors: EDP_ERR_USAGE with libpcap's message. */
+int edp_pcap_reader_set_filter(struct edp_pcap_reader *r, const char *expr, struct edp_error *err);
+/* Packets the filter rejected so far (counted in edp_pcap_reader_packets). */
+uint64_t edp_pcap_reader_filtered(const struct edp_pcap_reader *r);
+/* The capture's link type's name when its packets are given an Ethernet
+ * header (e.g. "LINUX_SLL"), NULL for Ethernet; and how many were. */
+const char *edp_pcap_reader_link(const struct edp_pcap_reader *r);
+uint64_t edp_pcap_reader_framed(const struct edp_pcap_reader *r);
 
 /* A capture file's or pipe's reader handed from one process to another
  * (edp-migrate): the descriptor it reads, and the bytes the next reader
@@ -130,16 +153,27 @@ struct edp_pcap_packet {
  * EDP_PCAP_AGAIN from a live reader with nothing to read now. */
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err);
 
+/* A filter expression for Ethernet packets that come from no reader (a
+ * vport's). Errors: EDP_ERR_USAGE with libpcap's message. */
+struct edp_pcap_filter;
+struct edp_pcap_filter *edp_pcap_filter_new(const char *expr, struct edp_error *err);
+/* Whether f takes pkt; one it rejects is counted (edp_pcap_filter_rejected,
+ * 0 for NULL). */
+bool edp_pcap_filter_takes(struct edp_pcap_filter *f, const struct edp_pcap_packet *pkt);
+uint64_t edp_pcap_filter_rejected(const struct edp_pcap_filter *f);
+void edp_pcap_filter_free(struct edp_pcap_filter *f);
+
 /* Called with each packet of a burst, in order; pkt is valid until it
  * returns. */
 typedef void (*edp_pcap_packet_fn)(void *ctx, const struct edp_pcap_packet *pkt);
 
-/* Read up to `max` packets of a capture file (not a live reader) with one
+/* Read up to `max` records of a capture file (not a live reader) with one
  * call into libpcap (pcap_dispatch: a third cheaper a packet than
- * pcap_next_ex's call each) and hand each to fn. Returns the packets
- * handed over (0 at the end), or -1 for a read error or a corrupt or
+ * pcap_next_ex's call each) and hand each packet the filter takes to fn.
+ * Returns the records read (0 at the end; more than were handed over when
+ * the filter rejected some), or -1 for a read error or a corrupt or
  * truncated file met before the first of them (err says which packet): one
- * met after some packets is returned by the next call, so every packet
+ * met after some records is returned by the next call, so every packet
  * before the fault is delivered first. */
 int edp_pcap_reader_read_burst(struct edp_pcap_reader *r, uint32_t max, edp_pcap_packet_fn fn, void *ctx,
 			       struct edp_error *err);

@@ -36,14 +36,40 @@ struct source {
 	uint64_t n_stored, cap_stored, arena_len, arena_cap, next_stored;
 	bool nanosecond;
 	uint32_t snaplen;
+	uint64_t filtered, framed;     /* of the readers closed */
+	const char *link;              /* the link type of a capture that was framed */
 };
+
+/* Input i opened through the filter expression; NULL with err set
+ * (EDP_ERR_USAGE: the expression). */
+static struct edp_pcap_reader *open_input(const struct edp_replay_config *cfg, uint32_t i, struct edp_error *err)
+{
+	struct edp_pcap_reader *r = edp_pcap_reader_open(cfg->inputs[i], err);
+	if (r && edp_pcap_reader_set_filter(r, cfg->filter, err)) {
+		edp_pcap_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Input i's reader closed, what it filtered and framed counted. */
+static void close_input(struct source *s, uint32_t i)
+{
+	if (!s->readers[i])
+		return;
+	s->filtered += edp_pcap_reader_filtered(s->readers[i]);
+	s->framed += edp_pcap_reader_framed(s->readers[i]);
+	const char *link = edp_pcap_reader_link(s->readers[i]);
+	if (link)
+		s->link = !s->link || strcmp(s->link, link) == 0 ? link : "several";
+	edp_pcap_reader_close(s->readers[i]);
+	s->readers[i] = NULL;
+}
 
 static void close_readers(struct source *s)
 {
-	for (uint32_t i = 0; i < s->cfg->n_inputs; i++) {
-		edp_pcap_reader_close(s->readers[i]);
-		s->readers[i] = NULL;
-	}
+	for (uint32_t i = 0; i < s->cfg->n_inputs; i++)
+		close_input(s, i);
 	if (s->ahead_pool)
 		for (uint32_t i = 0; i < s->cfg->n_inputs; i++)
 			if (s->ahead[i]) {
@@ -71,8 +97,8 @@ static int source_open(struct source *s, struct edp_error *err)
 	for (uint32_t i = 0; i < cfg->n_inputs; i++) {
 		if (!cfg->merge && i > 0)
 			break; /* in order: each is opened when its turn comes */
-		if (!(s->readers[i] = edp_pcap_reader_open(cfg->inputs[i], err)))
-			return EDP_ERR_RUNTIME;
+		if (!(s->readers[i] = open_input(cfg, i, err)))
+			return err ? err->status : EDP_ERR_RUNTIME;
 	}
 	return 0;
 }
@@ -98,11 +124,10 @@ static int source_next(struct source *s, struct edp_mbuf *m, struct edp_error *e
 			int rc = edp_pcap_reader_next(s->readers[s->current], m, err);
 			if (rc != 0 || s->current + 1 == cfg->n_inputs)
 				return rc;
-			edp_pcap_reader_close(s->readers[s->current]);
-			s->readers[s->current++] = NULL;
+			close_input(s, s->current++);
 			s->new_segment = true;
 			if (!s->readers[s->current] && /* stdin is open already */
-			    !(s->readers[s->current] = edp_pcap_reader_open(cfg->inputs[s->current], err)))
+			    !(s->readers[s->current] = open_input(cfg, s->current, err)))
 				return -1;
 		}
 	}
@@ -117,8 +142,7 @@ static int source_next(struct source *s, struct edp_mbuf *m, struct edp_error *e
 		if (rc <= 0) {
 			edp_mbuf_free_bulk(&s->ahead[i], 1);
 			s->ahead[i] = NULL;
-			edp_pcap_reader_close(s->readers[i]);
-			s->readers[i] = NULL;
+			close_input(s, i);
 			if (rc < 0)
 				return -1;
 		}
@@ -382,9 +406,9 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 	bool nano = cfg->synth;
 	uint32_t snaplen = cfg->synth ? 65535 : 0;
 	for (uint32_t i = 0; i < cfg->n_inputs; i++) {
-		struct edp_pcap_reader *r = edp_pcap_reader_open(cfg->inputs[i], err);
+		struct edp_pcap_reader *r = open_input(cfg, i, err);
 		if (!r) {
-			rc = EDP_ERR_RUNTIME;
+			rc = err ? err->status : EDP_ERR_RUNTIME;
 			goto out;
 		}
 		nano |= edp_pcap_reader_nanosecond(r);
@@ -403,7 +427,7 @@ int edp_replay_run(const struct edp_replay_config *cfg, const volatile sig_atomi
 	if (has_stdin) { /* read stdin from where it was opened, the files from their start */
 		for (uint32_t i = 0; i < cfg->n_inputs; i++)
 			if (!src.readers[i] && (cfg->merge || i == 0) &&
-			    !(src.readers[i] = edp_pcap_reader_open(cfg->inputs[i], err))) {
+			    !(src.readers[i] = open_input(cfg, i, err))) {
 				rc = EDP_ERR_RUNTIME;
 				goto out;
 			}
@@ -497,6 +521,9 @@ out:
 	if (m)
 		edp_mbuf_free_bulk(&m, 1);
 	source_close(&src);
+	res->filtered = src.filtered;
+	res->framed = src.framed;
+	res->link = src.link;
 	edp_mbuf_pool_destroy(pool);
 	free(fs.slot);
 	free(pace);

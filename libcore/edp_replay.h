@@ -51,6 +51,7 @@ struct edp_replay_config {
 	const char *iface;               /* a network interface to send on; or */
 	const char *vport_instance, *vport_port; /* the vport of a running edp-run */
 	bool drop_when_full;             /* a full vport: drop and count, instead of waiting */
+	const char *filter;              /* pcap-filter(7) expression the captures are read through; NULL: none */
 };
 
 struct edp_replay_result {
@@ -62,6 +63,9 @@ struct edp_replay_result {
 	uint64_t retried;                /* sends that found the interface's queue or the vport full, then went */
 	uint64_t dropped;                /* drop_when_full: packets a full vport did not take */
 	uint64_t rewrite_skipped;        /* VLAN pushes that found no room (packet sent as it was) */
+	uint64_t filtered;               /* packets the filter expression rejected (never sent) */
+	uint64_t framed;                 /* packets given an Ethernet header: their capture's link type is link */
+	const char *link;                /* NULL: every capture was Ethernet; "several": more than one other */
 	double seconds;                  /* first departure to last */
 	uint64_t gap_p50_ns, gap_p99_ns;   /* inter-departure gaps */
 	uint64_t late_p50_ns, late_p99_ns; /* departure after due time (paced modes) */

@@ -20,6 +20,29 @@ static const char *threads_text(uint32_t n)
 	return buf;
 }
 
+bool edp_print_join(char *const *words, int n, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (int i = 0; i < n; i++) {
+		int k = snprintf(buf + used, size - used, "%s%s", i ? " " : "", words[i]);
+		if (k < 0 || (size_t)k >= size - used)
+			return false;
+		used += (size_t)k;
+	}
+	return true;
+}
+
+void edp_print_framing(FILE *f, const char *prog, const struct edp_datapath *dp)
+{
+	struct edp_datapath_stats st;
+	edp_datapath_stats(dp, &st);
+	for (uint32_t i = 0; i < st.n_ports; i++)
+		if (st.ports[i].link)
+			fprintf(f, "%s: port %s: %s has link type %s: each packet is given an Ethernet header\n", prog,
+				st.ports[i].name, strcmp(st.ports[i].rx, "-") ? st.ports[i].rx : "stdin", st.ports[i].link);
+}
+
 void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s)
 {
 	double mpps = s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0;
@@ -62,6 +85,13 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	fprintf(f, "  conservation: %llu read = %llu forwarded + %llu dropped\n",
 		(unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
 		(unsigned long long)s->packets_dropped);
+	if (s->filter)
+		fprintf(f, "  filter '%s': %llu packets rejected, not read in\n", s->filter,
+			(unsigned long long)s->packets_filtered);
+	for (uint32_t i = 0; i < s->n_ports; i++)
+		if (s->ports[i].link)
+			fprintf(f, "  port %s: %llu packets of link type %s given an Ethernet header\n", s->ports[i].name,
+				(unsigned long long)s->ports[i].s.framed, s->ports[i].link);
 	for (uint32_t i = 0; i < s->n_ports; i++)
 		if (s->ports[i].vport && s->ports[i].s.queued)
 			fprintf(f, "  vport %s: %llu packets left queued for the next run\n", s->ports[i].name,
@@ -157,6 +187,11 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	edp_json_uint(&j, "bytes_in", s->bytes_in);
 	edp_json_uint(&j, "packets_forwarded", s->packets_forwarded);
 	edp_json_uint(&j, "packets_dropped", s->packets_dropped);
+	edp_json_uint(&j, "packets_filtered", s->packets_filtered);
+	if (s->filter)
+		edp_json_string(&j, "filter", s->filter);
+	else
+		edp_json_null(&j, "filter");
 	json_drops(&j, s->drops);
 	edp_json_object(&j, "flow_cache");
 	edp_json_uint(&j, "hits", s->flow_cache.hits);
@@ -193,6 +228,11 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 		edp_json_uint(&j, "tx_bytes", p->tx_bytes);
 		edp_json_uint(&j, "tx_errors", p->tx_errors);
 		edp_json_uint(&j, "drops", p->drops);
+		edp_json_uint(&j, "filtered", p->filtered);
+		if (s->ports[i].link) {
+			edp_json_string(&j, "link", s->ports[i].link);
+			edp_json_uint(&j, "framed", p->framed);
+		}
 		if (s->ports[i].vport)
 			edp_json_uint(&j, "vport_queued", p->queued);
 		if (s->ports[i].live)

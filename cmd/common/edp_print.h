@@ -32,6 +32,16 @@ FILE *edp_print_json_open(const char *prog, const char *path);
  * of edp_print_flush. */
 int edp_print_json_close(const char *prog, FILE *f, const char *path);
 
+/* words[0..n) joined with single spaces into buf, as tcpdump joins the
+ * words of a filter expression; false when they do not fit. */
+#define EDP_PRINT_FILTER_MAX 8192
+bool edp_print_join(char *const *words, int n, char *buf, size_t size);
+
+/* For each input port whose capture is not Ethernet: "PROG: port P: FILE
+ * has link type T: each packet is given an Ethernet header", once at the
+ * start of a run. */
+void edp_print_framing(FILE *f, const char *prog, const struct edp_datapath *dp);
+
 /* The end-of-run summary of edp-run. */
 void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s);
 void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s);

@@ -87,6 +87,8 @@ int edp_run_apply_args(const struct run_args *a, struct edp_config *cfg, bool ha
 	if (a->loop >= 0)
 		cfg->loop = (uint32_t)a->loop;
 	cfg->instance = a->instance;
+	cfg->filter = a->filter;
+	cfg->count = a->count;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* edp_run_config: what edp-run's command line makes of a config file, at
- * start and at each reload (the same -r, -w, -t, --ordered, --loop over
- * it), and a checkpoint to start from (--restore). */
+ * start and at each reload (the same -r, -w, -t, --ordered, --loop,
+ * --count and filter expression over it), and a checkpoint to start from
+ * (--restore). */
 #ifndef EDP_RUN_CONFIG_H
 #define EDP_RUN_CONFIG_H
 
@@ -24,6 +25,8 @@ struct run_args {
 	long threads, loop;                  /* -1: not given */
 	bool ordered;
 	const char *instance;
+	const char *filter;                  /* the trailing filter expression; NULL: none */
+	uint64_t count;                      /* --count; 0: none */
 };
 
 /* a over cfg (have_config: cfg came from a file). 0, or EDP_ERR_USAGE. */

@@ -222,9 +222,9 @@ load helper
 	run "$REPLAY" -T nosuch.pcap -w out.pcap
 	assert_failure 1
 	assert_output "edp-replay: nosuch.pcap: cannot open: No such file or directory"
-	run "$REPLAY" -T "$DATA/tcpdump-LINKTYPE_RAW_ipv6.pcap" -w out.pcap
+	run "$REPLAY" -T "$DATA/tcpdump-cve2015-0261-ipv6.pcap" -w out.pcap
 	assert_failure 1
-	assert_output --partial "link type RAW (12) is not supported"
+	assert_output --partial "link type SLIP (8) is not supported"
 	run bash -c "'$REPLAY' --synth packets=1000000 -T 2>err.txt | head -c 1000 >/dev/null; echo \${PIPESTATUS[0]}"
 	assert_output "1"
 	grep -q "^edp-replay: stdout: write failed: Broken pipe$" err.txt
