@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"  -V, --version           version\n"
 		"\n"
 		"Keys: 1 2 3 or Tab views (threads, queues, ports), arrows PgUp PgDn scroll,\n"
-		"s < > sort column, p pause, d delay, r reset deltas, h ? help, q quit.\n"
+		"s < > sort column, p pause, d delay, r reset deltas, h ? F1 help, q F10 quit.\n"
+		"Without -b it needs a terminal on standard input and output.\n"
 		"Exit status: 0 ok, 1 no such instance, 2 usage error. See edp-top(1).\n");
 }
 
@@ -119,6 +120,11 @@ int main(int argc, char **argv)
 	const char *name = optind < argc ? argv[optind] : NULL;
 	if (name && !edp_rundir_name_valid(name))
 		return usage_error("instance name '%s' must be 1 to 32 of a-z 0-9 _ -", name);
+	const char *no_screen = batch ? NULL : edp_top_screen_unusable();
+	if (no_screen) { /* never a screen drawn into a pipe, nor a spin on a missing terminal */
+		fprintf(stderr, PROG ": %s\n", no_screen);
+		return 2;
+	}
 
 	edp_catch_stop_signals();
 

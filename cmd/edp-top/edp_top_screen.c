@@ -6,8 +6,11 @@
 #include <math.h>
 #include <ncurses.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <term.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/edp_monitor_print.h"
 #include "common/edp_signals.h"
@@ -57,7 +60,7 @@ static void draw_bar(int y, int x, int width, double ratio, int attr)
 
 static void draw_help(void)
 {
-	static const char *const lines[] = {
+	static const char *const help_text[] = {
 		"edp-top keys",
 		"",
 		"  1 2 3, Tab      threads, queues, ports view",
@@ -68,15 +71,15 @@ static void draw_help(void)
 		"  p               pause or resume the refresh",
 		"  d               change the delay between refreshes",
 		"  r               reset deltas: rates from now on",
-		"  h ?             this help (any key closes it)",
-		"  q               quit",
+		"  h ? F1          this help (any key closes it)",
+		"  q F10           quit",
 		"",
 		"Busy: green below 50%, yellow below 85%, red above.",
 		"Rates are computed from the counters between two refreshes.",
 	};
 	erase();
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && (int)i < LINES; i++)
-		mvaddnstr((int)i, 0, lines[i], COLS);
+	for (size_t i = 0; i < sizeof(help_text) / sizeof(help_text[0]) && (int)i < LINES; i++)
+		mvaddnstr((int)i, 0, help_text[i], COLS);
 	refresh();
 }
 
@@ -111,7 +114,7 @@ static void draw(struct ui *u)
 	}
 	int n = snprintf(line, sizeof(line), " ");
 	for (int v = 0; v < EDP_VIEWS; v++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%d %s%s ", (int)u->view == v ? "[" : " ", v + 1,
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%d:%s%s ", (int)u->view == v ? "[" : " ", v + 1,
 			      view_names[v], (int)u->view == v ? "]" : " ");
 	snprintf(line + n, sizeof(line) - (size_t)n, "  sort: %s  delay: %.1f s%s", edp_monitor_sort_name(u->view, u->sort[u->view]),
 		 u->delay, u->paused ? "  PAUSED" : "");
@@ -150,7 +153,7 @@ static void draw(struct ui *u)
 			}
 		}
 	}
-	put_line(LINES - 1, " h help  q quit  1/2/3 view  s sort  p pause  d delay  r reset", A_REVERSE);
+	put_line(LINES - 1, " F1 help  F10 quit  1/2/3 view  s sort  p pause  d delay  r reset", A_REVERSE);
 	refresh();
 }
 
@@ -192,6 +195,26 @@ static uint64_t mono_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+const char *edp_top_screen_unusable(void)
+{
+	static char why[160];
+	const char *term = getenv("TERM");
+	int e = 0;
+	if (!isatty(STDOUT_FILENO))
+		return "standard output is not a terminal; use -b";
+	if (!isatty(STDIN_FILENO))
+		return "standard input is not a terminal (it takes the keys); use -b";
+	if (!term || !*term)
+		return "TERM is not set: no terminal to draw on; use -b";
+	if (setupterm(NULL, STDOUT_FILENO, &e) != OK) {
+		snprintf(why, sizeof(why), "terminal type '%.64s' is unknown (TERM); use -b", term);
+		return why;
+	}
+	del_curterm(cur_term); /* only asked: initscr sets the terminal up again */
+	cur_term = NULL;
+	return NULL;
+}
+
 void edp_top_screen_open(bool color)
 {
 	initscr();
@@ -225,7 +248,7 @@ int edp_top_screen_choose(char (*names)[EDP_NAME_MAX + 1], int n)
 		}
 		refresh();
 		int c = getch();
-		if (c == 'q' || c == 27 || edp_stop_requested)
+		if (c == 'q' || c == 27 || c == KEY_F(10) || edp_stop_requested)
 			return -1;
 		if (c == KEY_UP && at > 0)
 			at--;
@@ -260,7 +283,7 @@ int edp_top_screen_run(struct edp_monitor *m, double delay, bool color)
 		}
 		int page = LINES - 6 > 1 ? LINES - 6 : 1;
 		switch (c) {
-		case 'q': case 'Q': return 0;
+		case 'q': case 'Q': case KEY_F(10): return 0;
 		case '1': case '2': case '3': u.view = (enum edp_monitor_view)(c - '1'); u.scroll = 0; break;
 		case '\t': u.view = (enum edp_monitor_view)((u.view + 1) % EDP_VIEWS); u.scroll = 0; break;
 		case KEY_BTAB: u.view = (enum edp_monitor_view)((u.view + EDP_VIEWS - 1) % EDP_VIEWS); u.scroll = 0; break;
@@ -283,7 +306,7 @@ int edp_top_screen_run(struct edp_monitor *m, double delay, bool color)
 			next = mono_ms() + (uint64_t)(u.delay * 1000);
 			break;
 		}
-		case 'h': case '?': u.help = true; break;
+		case 'h': case '?': case KEY_F(1): u.help = true; break;
 		default: break; /* KEY_RESIZE and anything else: redraw */
 		}
 		draw(&u);

@@ -9,6 +9,10 @@
 
 #define PROG "edp-top"
 
+/* Why the screen cannot be drawn (standard output or input not a
+ * terminal, TERM unset or unknown), or NULL. */
+const char *edp_top_screen_unusable(void);
+
 /* Take over the terminal (colours unless !color); edp_top_screen_close
  * gives it back. */
 void edp_top_screen_open(bool color);

@@ -113,10 +113,10 @@ tmux_server() {
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^  1 '"
 	pane >p1
 	grep -q "^edp-top - lab, pid $pid, up [0-9.]* s, 2 threads, running" p1
-	grep -q '^ \[1 threads\]  2 queues   3 ports    sort: thread  delay: 0.2 s' p1
+	grep -q '^ \[1:threads\]  2:queues   3:ports    sort: thread  delay: 0.2 s' p1
 	grep -q '^THR CPU NODE BUSY%  RX pps  TX pps  HIT% SLOW/s DROP/s PKT/B CYC/PK   Q LOAD' p1
 	grep -qE '^  0 +[0-9]+ +[0-9]+ +[0-9.]+ .*\[[| ]+\]$' p1 # busy bar
-	grep -q '^ h help  q quit' p1
+	grep -q '^ F1 help  F10 quit' p1
 	assert_le "$(wc -l <p1)" 24
 	tmux -L "$tm" send-keys 2
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^QUEUE PORT'"
@@ -132,13 +132,35 @@ tmux_server() {
 	tmux -L "$tm" send-keys h
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top keys'"
 	tmux -L "$tm" send-keys x # any key closes the help
-	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '\[3 ports\]'"
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '\[3:ports\]'"
+	tmux -L "$tm" send-keys F1 # htop's help key too
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^  q F10 '"
+	tmux -L "$tm" send-keys x
+	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '\[3:ports\]'"
 	stop_pid "$pid"
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^lab: gone: no instance .lab. is running'"
 	start lab --duration 30
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top - lab, pid $pid, '"
 	tmux -L "$tm" send-keys q
 	wait_for bash -c "tmux -L '$tm' capture-pane -p | grep -q '^edp-top exited 0'"
+}
+
+@test "without a terminal and without -b: one line saying so, exit 2, no screen" {
+	start lab --duration 30
+	run bash -c "'$TOP' lab | head -c 100; echo \"exit \${PIPESTATUS[0]}\""
+	assert_output "edp-top: standard output is not a terminal; use -b
+exit 2"
+	# a pseudo-terminal with TERM unset or unknown
+	run script -qec "env -u TERM '$TOP' lab" /dev/null
+	assert_failure 2
+	assert_output --partial "edp-top: TERM is not set: no terminal to draw on; use -b"
+	run script -qec "TERM=no-such-term '$TOP' lab" /dev/null
+	assert_failure 2
+	assert_output --partial "edp-top: terminal type 'no-such-term' is unknown (TERM); use -b"
+	# -b needs none
+	run bash -c "'$TOP' -b -n 1 lab | head -1"
+	assert_success
+	assert_output --partial "lab, pid $pid"
 }
 
 @test "--help and --version" {
