@@ -1,6 +1,7 @@
 /* edp-replay: replay captures or synthetic traffic, paced, into a pcap file
  * or a pipe. Options, one call into libcore, and the summary. */
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,14 +81,23 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
-static bool parse_positive(const char *s, double max, double *out)
+/* A number greater than 0 and at most max into *out; else the usage
+ * error of option opt, which expects `what` ("a rate") greater than 0. */
+static int positive(const char *opt, const char *what, const char *s, double max, double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
-	if (!*s || *end || !(v > 0 && v <= max))
-		return false;
+	char msg[96];
+	if (*s && !*end && v > max && v <= HUGE_VAL) {
+		snprintf(msg, sizeof(msg), "'%%s' is above the maximum of %.10g", max);
+		return usage_error(opt, msg, s);
+	}
+	if (!*s || *end || !(v > 0 && v <= max)) {
+		snprintf(msg, sizeof(msg), "expected %s greater than 0, not '%%s'", what);
+		return usage_error(opt, msg, s);
+	}
 	*out = v;
-	return true;
+	return 0;
 }
 
 static bool parse_mac(const char *s, uint8_t mac[6])
@@ -274,14 +284,14 @@ int main(int argc, char **argv)
 		}
 		case O_PRELOAD: cfg.preload = true; break;
 		case 'x':
-			if (!parse_positive(optarg, 1e9, &cfg.pace.multiplier))
-				return usage_error("--multiplier", "expected a factor greater than 0, not '%s'", optarg);
+			if (positive("--multiplier", "a factor", optarg, 1e9, &cfg.pace.multiplier))
+				return 2;
 			timing++;
 			break;
 		case 'p':
 		case O_MBPS:
-			if (!parse_positive(optarg, c == 'p' ? 1e9 : 1e7, &d))
-				return usage_error(c == 'p' ? "--pps" : "--mbps", "expected a rate greater than 0, not '%s'", optarg);
+			if (positive(c == 'p' ? "--pps" : "--mbps", "a rate", optarg, c == 'p' ? 1e9 : 1e7, &d))
+				return 2;
 			cfg.pace = (struct edp_pace_config){ c == 'p' ? EDP_PACE_PPS : EDP_PACE_MBPS, 1, d, false };
 			timing++;
 			break;
@@ -296,8 +306,8 @@ int main(int argc, char **argv)
 				return usage_error("--limit", "expected a packet count greater than 0, not '%s'", optarg);
 			break;
 		case O_DURATION:
-			if (!parse_positive(optarg, 1e9, &d))
-				return usage_error("--duration", "expected seconds greater than 0, not '%s'", optarg);
+			if (positive("--duration", "seconds", optarg, 1e9, &d))
+				return 2;
 			cfg.duration_ns = (uint64_t)(d * 1e9);
 			break;
 		case O_SRC:

@@ -139,8 +139,14 @@ int main(int argc, char **argv)
 		stats_name = argv[optind++];
 	if (stats && optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	const char *run_only = config_path ? "-c" : args.n_io ? (args.io[0].kind == 'r' ? "-r" : "-w")
+			       : threads ? "-t" : args.ordered ? "--ordered" : loop ? "--loop" : count ? "--count"
+			       : duration ? "--duration" : name ? "--name" : restore ? "--restore"
+			       : allow_change ? "--allow-config-change" : incoming ? "--incoming" : quiet ? "-q" : NULL;
+	if (stats && run_only)
+		return usage_error("--stats reads a running instance: it takes NAME and --json[=FILE], not %s", run_only);
 	if (stats)
-		return edp_run_stats(stats_name, json);
+		return edp_run_stats(stats_name, json, json_path);
 	if (optind < argc) { /* the filter expression, its words joined as tcpdump does */
 		if (incoming)
 			return usage_error("%s", "--incoming takes its inputs from the source: no filter expression");
@@ -199,7 +205,9 @@ int main(int argc, char **argv)
 		char *end;
 		seconds = strtod(duration, &end);
 		if (!*duration || *end || !(seconds > 0 && seconds < 1e9)) {
-			rc = usage_error("--duration: expected seconds greater than 0, not '%s'", duration);
+			rc = *duration && !*end && seconds >= 1e9
+				     ? usage_error("--duration: '%s' is above the maximum of 999999999 seconds", duration)
+				     : usage_error("--duration: expected seconds greater than 0, not '%s'", duration);
 			goto out;
 		}
 	}

@@ -230,6 +230,18 @@ static int read_hashed(void *data, unsigned char *buf, size_t size, size_t *n)
 	return !ferror(y->file);
 }
 
+/* Whether the parser's problem is a tab where a token or an indentation
+ * was expected (the byte at its mark, or its own words). */
+static bool tab_at(FILE *f, const yaml_parser_t *p)
+{
+	if (p->error != YAML_SCANNER_ERROR || !p->problem)
+		return false;
+	if (strstr(p->problem, "tab character"))
+		return true;
+	return strcmp(p->problem, "found character that cannot start any token") == 0 &&
+	       fseeko(f, (off_t)p->problem_mark.index, SEEK_SET) == 0 && fgetc(f) == '\t';
+}
+
 int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct edp_error *err)
 {
 	memset(y, 0, sizeof(*y));
@@ -256,6 +268,8 @@ int edp_yaml_load(struct edp_yaml *y, const char *path, const char *what, struct
 		if (!yaml_parser_parse(&parser, &e)) {
 			b.problem = parser.problem ? parser.problem : "unreadable";
 			b.problem_mark = parser.problem_mark;
+			if (tab_at(f, &parser)) /* libyaml's words for it do not say "tab" every time */
+				b.problem = "tab characters are not allowed for indentation: indent with spaces";
 			break;
 		}
 		done = build(&b, &e);

@@ -78,7 +78,7 @@ void edp_print_title_text(char *buf, size_t n, const struct edp_monitor_sample *
 
 static const char *const thread_header = "THR CPU NODE BUSY%  RX pps  TX pps  HIT% SLOW/s DROP/s PKT/B CYC/PK   Q";
 static const char *const queue_header = "QUEUE PORT                 THR SHARE%      PPS       PACKETS";
-static const char *const port_header = "PORT                  RX pps  RX Gb/s   TX pps  TX Gb/s  DROP/s        DROPS";
+static const char *const port_header = "PORT                   RX pps  RX Gb/s   TX pps  TX Gb/s  DROP/s        DROPS";
 
 static void thread_row(char *buf, size_t n, const struct edp_monitor_thread *t)
 {

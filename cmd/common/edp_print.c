@@ -43,6 +43,28 @@ void edp_print_framing(FILE *f, const char *prog, const struct edp_datapath *dp)
 				st.ports[i].name, strcmp(st.ports[i].rx, "-") ? st.ports[i].rx : "stdin", st.ports[i].link);
 }
 
+/* "  drops: REASON=N ..." (or " none") */
+static void print_drops(FILE *f, const uint64_t drops[EDP_DROP_REASONS])
+{
+	fprintf(f, "  drops:");
+	int any = 0;
+	for (int r = 1; r < EDP_DROP_REASONS; r++)
+		if (drops[r]) {
+			fprintf(f, " %s=%llu", edp_drop_reason_name(r), (unsigned long long)drops[r]);
+			any = 1;
+		}
+	fprintf(f, "%s\n", any ? "" : " none");
+}
+
+/* part of whole as "12.34%", or "-" when whole is 0 (no rate to give) */
+static void percent(char *buf, size_t size, uint64_t part, uint64_t whole)
+{
+	if (whole)
+		snprintf(buf, size, "%.2f%%", 100.0 * (double)part / (double)whole);
+	else
+		snprintf(buf, size, "-");
+}
+
 void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s)
 {
 	double mpps = s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0;
@@ -56,18 +78,12 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 			(unsigned long long)s->ports[i].s.rx_packets, (unsigned long long)s->ports[i].s.rx_bytes,
 			(unsigned long long)s->ports[i].s.tx_packets, (unsigned long long)s->ports[i].s.tx_bytes,
 			(unsigned long long)s->ports[i].s.drops);
-	fprintf(f, "  drops:");
-	int any = 0;
-	for (int r = 1; r < EDP_DROP_REASONS; r++)
-		if (s->drops[r]) {
-			fprintf(f, " %s=%llu", edp_drop_reason_name(r), (unsigned long long)s->drops[r]);
-			any = 1;
-		}
-	fprintf(f, "%s\n", any ? "" : " none");
+	print_drops(f, s->drops);
 	uint64_t lookups = s->flow_cache.hits + s->flow_cache.misses;
-	fprintf(f, "  flow cache: %llu hits, %llu misses, %.2f%% hit rate, %llu evictions; slow path runs: %llu\n",
-		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses,
-		lookups ? 100.0 * (double)s->flow_cache.hits / (double)lookups : 0.0,
+	char rate[16];
+	percent(rate, sizeof(rate), s->flow_cache.hits, lookups);
+	fprintf(f, "  flow cache: %llu hits, %llu misses, %s hit rate, %llu evictions; slow path runs: %llu\n",
+		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses, rate,
 		(unsigned long long)s->flow_cache.evictions, (unsigned long long)s->slow_path_runs);
 	if (s->threads > 1)
 		fprintf(f, "  balancer: %llu rebalances, %llu queues moved\n", (unsigned long long)s->rebalances,
@@ -264,6 +280,24 @@ static double queue_share(const struct edp_stats_snapshot *s, const struct edp_s
 	return r > 1 ? 1 : r;
 }
 
+/* The packets received on port p and dropped, over the threads. */
+static uint64_t port_drops(const struct edp_stats_snapshot *s, uint32_t p)
+{
+	uint64_t n = 0;
+	for (uint32_t t = 0; t < s->header.n_threads; t++)
+		n += s->threads[t].port_drops[p];
+	return n;
+}
+
+/* Each drop reason's count, over the threads. */
+static void drops_by_reason(const struct edp_stats_snapshot *s, uint64_t drops[EDP_DROP_REASONS])
+{
+	memset(drops, 0, EDP_DROP_REASONS * sizeof(drops[0]));
+	for (uint32_t t = 0; t < s->header.n_threads; t++)
+		for (int r = 0; r < EDP_DROP_REASONS; r++)
+			drops[r] += s->threads[t].drops[r];
+}
+
 void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double uptime_s)
 {
 	const struct edp_stats_header *h = &s->header;
@@ -328,9 +362,7 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 	edp_json_end(&j);
 	edp_json_array(&j, "ports");
 	for (uint32_t i = 0; i < h->n_ports; i++) {
-		uint64_t drops = 0;
-		for (uint32_t t = 0; t < h->n_threads; t++)
-			drops += s->threads[t].port_drops[i];
+		uint64_t drops = port_drops(s, i);
 		edp_json_object(&j, NULL);
 		edp_json_string(&j, "name", s->ports[i].name);
 		edp_json_uint(&j, "rx_packets", s->ports[i].rx_packets);
@@ -341,6 +373,9 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 		edp_json_end(&j);
 	}
 	edp_json_end(&j);
+	uint64_t drops[EDP_DROP_REASONS];
+	drops_by_reason(s, drops);
+	json_drops(&j, drops);
 	edp_json_object(&j, "balancer");
 	edp_json_uint(&j, "rebalances", h->n_events);
 	edp_json_array(&j, "events"); /* the last EDP_STATS_EVENTS */
@@ -383,10 +418,11 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 		"busy", "cache hit", "slow path", "cyc/pkt");
 	for (uint32_t i = 0; i < h->n_threads; i++) {
 		const struct edp_stats_thread *t = &s->threads[i];
-		fprintf(f, "  %-6u %4d %4d %6u %12llu %8.1f%% %11.2f%% %10llu %8.0f\n", i, t->cpu, t->numa_node,
+		char hit[16];
+		percent(hit, sizeof(hit), t->flow_cache_hits, t->flow_cache_hits + t->flow_cache_misses);
+		fprintf(f, "  %-6u %4d %4d %6u %12llu %8.1f%% %12s %10llu %8.0f\n", i, t->cpu, t->numa_node,
 			t->n_queues, (unsigned long long)t->packets,
-			100 * ratio(t->busy_cycles, t->busy_cycles + t->idle_cycles),
-			100 * ratio(t->flow_cache_hits, t->flow_cache_hits + t->flow_cache_misses),
+			100 * ratio(t->busy_cycles, t->busy_cycles + t->idle_cycles), hit,
 			(unsigned long long)t->slow_path_runs, ratio(t->busy_cycles, t->packets));
 	}
 	fprintf(f, "  %-6s %-16s %6s %12s %8s\n", "queue", "port", "thread", "packets", "share");
@@ -395,9 +431,14 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 		fprintf(f, "  %-6u %-16s %6u %12llu %7.1f%%\n", i, q->port < h->n_ports ? s->ports[q->port].name : "?",
 			q->thread, (unsigned long long)q->packets, 100 * queue_share(s, q));
 	}
-	fprintf(f, "  %-16s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes");
+	fprintf(f, "  %-16s %12s %14s %12s %14s %10s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
+		"drops");
 	for (uint32_t i = 0; i < h->n_ports; i++)
-		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu\n", s->ports[i].name,
+		fprintf(f, "  %-16s %12llu %14llu %12llu %14llu %10llu\n", s->ports[i].name,
 			(unsigned long long)s->ports[i].rx_packets, (unsigned long long)s->ports[i].rx_bytes,
-			(unsigned long long)s->ports_tx[i].tx_packets, (unsigned long long)s->ports_tx[i].tx_bytes);
+			(unsigned long long)s->ports_tx[i].tx_packets, (unsigned long long)s->ports_tx[i].tx_bytes,
+			(unsigned long long)port_drops(s, i));
+	uint64_t drops[EDP_DROP_REASONS];
+	drops_by_reason(s, drops);
+	print_drops(f, drops);
 }

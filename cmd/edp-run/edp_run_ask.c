@@ -30,7 +30,7 @@ static void ctl_usage(void)
 	       "See edp-run(1), CONTROL.\n");
 }
 
-static int show_stats(const char *name, int json)
+static int show_stats(const char *name, int json, const char *json_path)
 {
 	struct edp_stats_snapshot snap;
 	struct edp_error err = { 0 };
@@ -40,12 +40,17 @@ static int show_stats(const char *name, int json)
 		return err.status;
 	}
 	double uptime = (double)(edp_clock_ns(CLOCK_REALTIME) - snap.header.start_ns) / 1e9;
-	if (json)
-		edp_print_stats_json(stdout, &snap, uptime);
-	else
-		edp_print_stats_text(stdout, &snap, uptime);
+	FILE *f = json ? edp_print_json_open(PROG, json_path) : stdout;
+	int rc = 1;
+	if (f && json) {
+		edp_print_stats_json(f, &snap, uptime);
+		rc = edp_print_json_close(PROG, f, json_path);
+	} else if (f) {
+		edp_print_stats_text(f, &snap, uptime);
+		rc = edp_print_flush(PROG, stdout, "stdout");
+	}
 	edp_stats_snapshot_free(&snap);
-	return edp_print_flush(PROG, stdout, "stdout");
+	return rc;
 }
 
 /* The commands this edp-run knows (the server says which it has: help):
@@ -72,11 +77,11 @@ static int only_instance(char *name, size_t size)
 	return 0;
 }
 
-int edp_run_stats(const char *name, int json)
+int edp_run_stats(const char *name, int json, const char *json_path)
 {
 	char only[EDP_NAME_MAX + 1];
 	int rc = name ? 0 : only_instance(only, sizeof(only));
-	return rc ? rc : show_stats(name ? name : only, json);
+	return rc ? rc : show_stats(name ? name : only, json, json_path);
 }
 
 /* Send the request of words w (NAME first unless the first word is a

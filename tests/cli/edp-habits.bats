@@ -194,3 +194,76 @@ hexdump() {
 	"$REPLAY" --synth flows=4,packets=20,seed=3 -T -q -w sent.pcap
 	same_bytes <(hexdump out.pcap) <(hexdump sent.pcap)
 }
+
+@test "--stats and ctl name the only instance; several are listed; run options are refused; drops by port and reason" {
+	cat >fw.yaml <<-'EOF2'
+		ports: [ { name: in }, { name: out } ]
+		pipeline:
+		  firewall:
+		    default: allow
+		    rules:
+		      - { action: drop, proto: udp }
+	EOF2
+	start_run one -c fw.yaml -r "$T" --loop 0 -w /dev/null -q
+	"$RUN" ctl suspend >/dev/null # the counters hold still
+	run "$RUN" --stats
+	assert_success
+	assert_line --index 0 --regexp "^instance one, pid $pid, up [0-9.]+ s, 2 ports, 1 thread, 1 queue per port, firewall, config generation 1 \(suspended\)$"
+	assert_line "  port               rx_packets       rx_bytes   tx_packets       tx_bytes      drops"
+	assert_line --regexp "^  in +[0-9]+ +[0-9]+ +0 +0 +[1-9][0-9]*$"
+	assert_line --regexp "^  drops: firewall=[1-9][0-9]*$"
+	run "$RUN" --stats --json=s.json
+	assert_success
+	assert_output ""
+	jq -e '.ports[0].drops == .drops.firewall and .drops.firewall > 0 and .ports[1].drops == 0' s.json
+	for opt in "-t 2" "--loop 3" "--duration 1" "-r x.pcap" "-q"; do
+		# shellcheck disable=SC2086
+		run "$RUN" --stats one $opt
+		assert_failure 2
+		assert_line --index 0 "edp-run: --stats reads a running instance: it takes NAME and --json[=FILE], not ${opt%% *}"
+	done
+	run "$RUN" ctl status
+	assert_success
+	assert_line "name: one"
+	first=$pid
+	start_run two -r "$T" --loop 0 -w /dev/null -q
+	run "$RUN" --stats
+	assert_failure 2
+	assert_line --index 0 "edp-run: 2 instances are running (one, two): name one"
+	run "$RUN" ctl status
+	assert_failure 2
+	assert_line --index 0 "edp-run: 2 instances are running (one, two): name one"
+	stop_pid "$first"
+}
+
+@test "labels that read right: no lookups, limits, YAML tabs, columns under their headings" {
+	"$REPLAY" --synth packets=0 -T -q -w empty.pcap
+	run "$RUN" -r empty.pcap -w out.pcap
+	assert_success
+	assert_line "  flow cache: 0 hits, 0 misses, - hit rate, 0 evictions; slow path runs: 0"
+	run "$REPLAY" --synth packets=1 --pps 1e12 -w out.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: --pps: '1e12' is above the maximum of 1000000000"
+	run "$REPLAY" --synth packets=1 --pps 0 -w out.pcap
+	assert_failure 2
+	assert_line --index 0 "edp-replay: --pps: expected a rate greater than 0, not '0'"
+	run "$RUN" -r "$T" -w out.pcap --duration 1e12
+	assert_failure 2
+	assert_line --index 0 "edp-run: --duration: '1e12' is above the maximum of 999999999 seconds"
+	printf 'ports:\n\t- name: in\n' >tab.yaml
+	run "$RUN" -c tab.yaml -r "$T"
+	assert_failure 2
+	assert_output "edp-run: tab.yaml:2:1: YAML error: tab characters are not allowed for indentation: indent with spaces"
+	printf 'ports:\n  - name: in\n    \trx: x.pcap\n' >tab.yaml
+	run "$RUN" -c tab.yaml
+	assert_failure 2
+	assert_output "edp-run: tab.yaml:3:5: YAML error: tab characters are not allowed for indentation: indent with spaces"
+	# edp-top's tables: every row as wide as its heading (right-aligned columns)
+	start_run lab -r "$T" --loop 0 -w /dev/null -q -t 2
+	"$EDP_BUILD/edp-top" -b -n 1 lab >top.txt
+	for head in THR QUEUE PORT; do
+		h=$(grep "^$head " top.txt)
+		row=$(grep -A1 "^$head " top.txt | tail -1)
+		assert_equal "${#row}" "${#h}"
+	done
+}

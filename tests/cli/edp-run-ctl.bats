@@ -452,14 +452,14 @@ queues_not_on() { [ "$(queue_threads "$1")" != "$2" ]; }
 	fw_config a.yaml udp ipv6
 	start_run lab -c a.yaml --json=sum.json 2>run.err
 	wait_for test -e "$EDP_RUNDIR/lab.in.vport"
-	"$RUN" --stats lab --json | jq -e '.config == "2 ports, threads, 1 queues/port, firewall"'
+	"$RUN" --stats lab --json | jq -e '.config == "2 ports, 1 thread, 1 queue per port, firewall"'
 	# the same file, the firewall gone
 	printf 'ports:\n  - name: in\n    rx: vport\n  - name: out\n    tx: out.pcap\n' >a.yaml
 	kill -HUP "$pid"
 	wait_for grep -q 'SIGHUP' run.err
 	assert_equal "$(grep SIGHUP run.err)" "edp-run: SIGHUP: config a.yaml reloaded: generation 2"
 	asked lab status '.config.generation == 2 and .config.file == "a.yaml"'
-	"$RUN" --stats lab --json | jq -e '.config == "2 ports, threads, 1 queues/port" and .config_generation == 2'
+	"$RUN" --stats lab --json | jq -e '.config == "2 ports, 1 thread, 1 queue per port" and .config_generation == 2'
 	printf 'ports: [ { name: in, rx: vport } ]\n' >a.yaml
 	kill -HUP "$pid"
 	wait_for grep -q 'SIGHUP: the config stays' run.err

@@ -52,7 +52,7 @@ long_run() {
 	assert_equal "$(stat -c %a "$EDP_RUNDIR/default.stats")" 600
 	run "$RUN" --stats
 	assert_success
-	assert_line --index 0 --regexp "^instance default, pid $pid, up [0-9.]+ s, 2 ports, threads, 1 queues/port, config generation 1$"
+	assert_line --index 0 --regexp "^instance default, pid $pid, up [0-9.]+ s, 2 ports, 1 thread, 1 queue per port, config generation 1$"
 	stop_pid "$pid"
 	[ ! -e "$EDP_RUNDIR/default.stats" ]
 }
