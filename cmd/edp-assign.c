@@ -40,6 +40,8 @@ static void usage(FILE *f)
 		"      --driver PIN        e.g. ice>=1.12, ice, >=1.12, 1.12-1.14\n"
 		"      --firmware PIN      e.g. >=4.40\n"
 		"      --force             also offer devices the host uses\n"
+		"      --add               claim more for a workload that holds devices (without:\n"
+		"                          what it holds answers when it satisfies the request)\n"
 		"      --explain           say why this placement (plan, claim)\n"
 		"Inventory and ledger:\n"
 		"      --sysfs-root DIR    scan DIR instead of /sys\n"
@@ -166,13 +168,14 @@ static int cmd_check(const struct opts *o)
 
 static int assign(int argc, char **argv)
 {
-	enum { O_NEED = 256, O_NUMA, O_POLICY, O_CPUS, O_DRIVER, O_FIRMWARE, O_FORCE, O_EXPLAIN, O_SYSFS, O_INV, O_HOST,
+	enum { O_NEED = 256, O_NUMA, O_POLICY, O_CPUS, O_DRIVER, O_FIRMWARE, O_FORCE, O_ADD, O_EXPLAIN, O_SYSFS, O_INV, O_HOST,
 	       O_LEDGER, O_JSON, O_REQUEST };
 	static const struct option opts[] = {
 		{ "need", required_argument, NULL, O_NEED },        { "numa", required_argument, NULL, O_NUMA },
 		{ "policy", required_argument, NULL, O_POLICY },    { "cpus", required_argument, NULL, O_CPUS },
 		{ "driver", required_argument, NULL, O_DRIVER },    { "firmware", required_argument, NULL, O_FIRMWARE },
 		{ "force", no_argument, NULL, O_FORCE },            { "explain", no_argument, NULL, O_EXPLAIN },
+		{ "add", no_argument, NULL, O_ADD },
 		{ "sysfs-root", required_argument, NULL, O_SYSFS }, { "inventory", required_argument, NULL, O_INV },
 		{ "host", required_argument, NULL, O_HOST },        { "ledger", required_argument, NULL, O_LEDGER },
 		{ "json", no_argument, NULL, O_JSON },              { "request", required_argument, NULL, O_REQUEST },
@@ -228,6 +231,7 @@ static int assign(int argc, char **argv)
 		case O_DRIVER: snprintf(o.req.driver_pin, sizeof(o.req.driver_pin), "%s", optarg); break;
 		case O_FIRMWARE: snprintf(o.req.firmware_pin, sizeof(o.req.firmware_pin), "%s", optarg); break;
 		case O_FORCE: o.req.force = true; break;
+		case O_ADD: o.req.add = true; break;
 		case O_EXPLAIN: o.explain = true; break;
 		case O_SYSFS: o.src.sysfs_root = optarg; break;
 		case O_INV: o.src.yaml = optarg; break;
@@ -269,7 +273,7 @@ static int assign(int argc, char **argv)
 		return usage_error("%s", "give --sysfs-root or --inventory, not both");
 	bool request = strcmp(cmd, "plan") == 0 || strcmp(cmd, "claim") == 0;
 	if (!request && (o.req.n_needs || o.req.numa >= 0 || o.req.numa_same || policy_given || o.req.cpus[0] || o.explain ||
-			 request_file ||
+			 request_file || o.req.add ||
 			 o.req.driver_pin[0] || o.req.firmware_pin[0]))
 		return usage_error("%s: request options go with plan and claim", cmd);
 	if (strcmp(cmd, "devices") == 0 || strcmp(cmd, "check") == 0) {

@@ -35,7 +35,7 @@ _edp_assign() {
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '--need --numa --policy --cpus --request --driver --firmware --force --explain --sysfs-root --inventory --host --ledger --json -h --help -V --version' -- "$cur"))
+		COMPREPLY=($(compgen -W '--need --numa --policy --cpus --request --driver --firmware --force --add --explain --sysfs-root --inventory --host --ledger --json -h --help -V --version' -- "$cur"))
 		return
 	fi
 	if [[ -z $cmd ]]; then

@@ -255,7 +255,7 @@ static int units_build(struct units *us, const struct edp_inventory *inv, const 
 		*u = (struct unit){ .first = i, .n = j - i, .node = inv->dev[us->idx[i]].numa_node, .available = true };
 		for (uint32_t k = i; k < j; k++) {
 			const struct edp_device *d = &inv->dev[us->idx[k]];
-			const struct edp_claim *c = edp_ledger_owner(l, d->addr);
+			const struct edp_claim *c = edp_ledger_owner(l, inv->host, d->addr);
 			if (d->numa_node != u->node)
 				u->node = -1;
 			if (c && u->available) {
@@ -416,6 +416,76 @@ static void append_line(char *buf, size_t size, const char *fmt, ...)
 
 #define explain(p, ...) append_line((p)->explain, sizeof((p)->explain), __VA_ARGS__)
 
+/* Whether the inventory has NUMA node `node` (a node of its own list, or
+ * of a device); its nodes into list. */
+static bool node_known(const struct edp_inventory *inv, int32_t node, char *list, size_t size)
+{
+	bool known = false;
+	size_t n = 0;
+	list[0] = 0;
+	for (uint32_t i = 0; i < inv->n_nodes; i++) {
+		known |= inv->nodes[i].id == node;
+		n += (size_t)snprintf(list + n, size > n ? size - n : 0, "%s%d", i ? ", " : "", inv->nodes[i].id);
+	}
+	for (uint32_t i = 0; i < inv->n && !inv->n_nodes; i++) {
+		int32_t nd = inv->dev[i].numa_node;
+		bool seen = nd < 0;
+		for (uint32_t k = 0; k < i && !seen; k++)
+			seen = inv->dev[k].numa_node == nd;
+		known |= nd == node;
+		if (!seen)
+			n += (size_t)snprintf(list + n, size > n ? size - n : 0, "%s%d", n ? ", " : "", nd);
+	}
+	return known;
+}
+
+/* A workload that holds devices on the inventory's host: the plan of
+ * them when they satisfy the request (each need met by devices it holds
+ * that match it, on the node asked for), else why not. Returns 0 with
+ * p->held, 1 when it holds none, or EDP_ASSIGN_UNSATISFIABLE. */
+static int held_plan(const struct edp_inventory *inv, const struct edp_ledger *l, const struct edp_request *r,
+		     struct edp_plan *p, struct edp_error *err)
+{
+	uint32_t wanted[EDP_MAX_NEEDS];
+	for (uint32_t ni = 0; ni < r->n_needs; ni++)
+		wanted[ni] = r->needs[ni].count;
+	char list[512] = "";
+	size_t ll = 0;
+	bool fits = true;
+	int32_t node = -2;
+	for (uint32_t i = 0; i < l->n && p->n < EDP_PLAN_MAX; i++) {
+		const struct edp_claim *c = &l->claims[i];
+		if (strcmp(c->workload, r->workload) != 0 || strcmp(c->host, inv->host) != 0)
+			continue;
+		const struct edp_device *d = edp_inventory_find(inv, c->device);
+		ll += (size_t)snprintf(list + ll, ll < sizeof(list) ? sizeof(list) - ll : 0, "%s%s", ll ? " " : "", c->device);
+		fits &= d && (r->numa < 0 || d->numa_node == r->numa);
+		for (uint32_t ni = 0; d && !c->group_member && ni < r->n_needs; ni++)
+			if (wanted[ni] && matches(r, &r->needs[ni], d)) {
+				wanted[ni]--;
+				break;
+			}
+		node = !d ? -1 : node == -2 || node == d->numa_node ? d->numa_node : -1;
+		snprintf(p->dev[p->n].addr, sizeof(p->dev[0].addr), "%s", c->device);
+		p->dev[p->n++].member = c->group_member;
+	}
+	if (!p->n)
+		return 1;
+	for (uint32_t ni = 0; ni < r->n_needs; ni++)
+		fits &= wanted[ni] == 0;
+	if (!fits) {
+		uint32_t n = p->n;
+		p->n = 0;
+		return edp_error_set(err, EDP_ASSIGN_UNSATISFIABLE,
+				     "%s already holds %u device%s (%s) that do not satisfy this request: release them first, "
+				     "or give --add to claim more", r->workload, n, n == 1 ? "" : "s", list);
+	}
+	p->held = true;
+	p->node = node < 0 ? -1 : node;
+	explain(p, "%s already holds them: nothing to claim (--add claims more)", r->workload);
+	return 0;
+}
+
 int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l, const struct edp_request *r,
 		    struct edp_plan *p, struct edp_error *err)
 {
@@ -431,6 +501,12 @@ int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l,
 	int32_t cpus_node = r->cpus[0] ? node_of_cpus(inv, r->cpus) : -1;
 	if (r->cpus[0] && cpus_node < 0)
 		return edp_error_set(err, EDP_ERR_USAGE, "--cpus: '%s' is on no known NUMA node", r->cpus);
+	char nodes_list[256];
+	if (r->numa >= 0 && !node_known(inv, r->numa, nodes_list, sizeof(nodes_list)))
+		return edp_error_set(err, EDP_ERR_USAGE, "--numa %d: %s%s has no such NUMA node (its nodes: %s)", r->numa,
+				     inv->host[0] ? "host " : "this host", inv->host, nodes_list[0] ? nodes_list : "none known");
+	if (!r->add && (rc = held_plan(inv, l, r, p, err)) != 1)
+		return rc;
 	struct units us;
 	if ((rc = units_build(&us, inv, l, r->workload, r->force, err))) {
 		units_free(&us);
@@ -557,11 +633,12 @@ static int apply(struct edp_ledger *l, const struct edp_inventory *inv, const st
 {
 	for (uint32_t i = 0; i < p->n; i++) {
 		const struct edp_device *d = edp_inventory_find(inv, p->dev[i].addr);
-		if (!d || edp_ledger_owner(l, d->addr))
+		if (!d || edp_ledger_owner(l, inv->host, d->addr))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "device %s changed while planning", p->dev[i].addr);
 		struct edp_claim c = { .kind = d->kind, .numa_node = d->numa_node, .iommu_group = d->iommu_group,
 				       .group_member = p->dev[i].member, .claimed_at = (uint64_t)time(NULL) };
 		snprintf(c.workload, sizeof(c.workload), "%s", r->workload);
+		snprintf(c.host, sizeof(c.host), "%s", inv->host);
 		snprintf(c.device, sizeof(c.device), "%s", d->addr);
 		snprintf(c.driver, sizeof(c.driver), "%s", d->driver);
 		snprintf(c.driver_version, sizeof(c.driver_version), "%s", d->driver_version);
@@ -584,20 +661,27 @@ static int pick(const struct edp_ledger *l, const char *workload, const char *co
 {
 	int32_t groups[EDP_PLAN_MAX];
 	int n_groups = 0;
+	const char *hosts[EDP_PLAN_MAX];
 	for (int i = 0; i < n; i++) {
-		const struct edp_claim *c = edp_ledger_owner(l, devices[i]);
-		if (!c || strcmp(c->workload, workload) != 0)
+		const struct edp_claim *c = NULL, *other = NULL;
+		for (uint32_t k = 0; k < l->n && !c; k++) /* the workload's claim on it, on whichever host */
+			if (strcmp(l->claims[k].device, devices[i]) == 0)
+				*(strcmp(l->claims[k].workload, workload) == 0 ? &c : &other) = &l->claims[k];
+		if (!c)
 			return edp_error_set(err, EDP_ERR_RUNTIME, "%s does not hold %s (%s)", workload, devices[i],
-					     c ? c->workload : "nobody does"), -1;
-		if (n_groups < EDP_PLAN_MAX)
+					     other ? other->workload : "nobody does"), -1;
+		if (n_groups < EDP_PLAN_MAX) {
+			hosts[n_groups] = c->host;
 			groups[n_groups++] = c->iommu_group;
+		}
 	}
 	int count = 0;
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct edp_claim *c = &l->claims[i];
 		bool take = strcmp(c->workload, workload) == 0 && n == 0;
 		for (int k = 0; k < n && !take && strcmp(c->workload, workload) == 0; k++)
-			take = strcmp(c->device, devices[k]) == 0 || (c->iommu_group >= 0 && c->iommu_group == groups[k]);
+			take = strcmp(c->device, devices[k]) == 0 ||
+			       (k < n_groups && c->iommu_group >= 0 && c->iommu_group == groups[k] && !strcmp(c->host, hosts[k]));
 		picked[i] = take;
 		count += take;
 	}
@@ -666,7 +750,7 @@ int edp_assign_request(const char *ledger, const struct edp_inventory_source *sr
 		rc = edp_inventory_open(inv, src, err);
 	if (!rc)
 		rc = edp_assign_plan(inv, &l, r, p, err);
-	if (!rc && claim && !(rc = apply(&l, inv, r, p, err)))
+	if (!rc && claim && !p->held && !(rc = apply(&l, inv, r, p, err)))
 		rc = edp_ledger_write(&l, ledger, err);
 	edp_ledger_unlock(fd);
 	edp_ledger_free(&l);
@@ -681,6 +765,10 @@ int edp_assign_release(const char *ledger, const char *workload, const char *con
 	if (fd < 0)
 		return -1;
 	int gone = edp_ledger_read(&l, ledger, err) ? -1 : release(&l, workload, devices, n, err);
+	if (gone == 0) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s holds no device: nothing to release", workload);
+		gone = -1;
+	}
 	if (gone > 0 && edp_ledger_write(&l, ledger, err))
 		gone = -1;
 	edp_ledger_unlock(fd);
@@ -694,6 +782,8 @@ int edp_assign_check(const struct edp_inventory *inv, const struct edp_ledger *l
 	out[0] = 0;
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct edp_claim *c = &l->claims[i];
+		if (strcmp(c->host, inv->host) != 0)
+			continue; /* another host's: not in this inventory */
 		const struct edp_device *d = edp_inventory_find(inv, c->device);
 		if (!d) {
 			append_line(out, size, "%s: %s is gone", c->workload, c->device);
@@ -731,10 +821,10 @@ int edp_assign_check(const struct edp_inventory *inv, const struct edp_ledger *l
 		const struct edp_device *d = &inv->dev[i];
 		if (d->iommu_group < 0)
 			continue;
-		const struct edp_claim *mine = edp_ledger_owner(l, d->addr), *first = NULL;
+		const struct edp_claim *mine = edp_ledger_owner(l, inv->host, d->addr), *first = NULL;
 		const char *first_addr = NULL;
 		for (uint32_t j = 0; j < inv->n && !first; j++)
-			if (inv->dev[j].iommu_group == d->iommu_group && (first = edp_ledger_owner(l, inv->dev[j].addr)))
+			if (inv->dev[j].iommu_group == d->iommu_group && (first = edp_ledger_owner(l, inv->host, inv->dev[j].addr)))
 				first_addr = inv->dev[j].addr;
 		if (!first || (mine && strcmp(mine->workload, first->workload) == 0))
 			continue;
@@ -748,7 +838,7 @@ int edp_assign_check(const struct edp_inventory *inv, const struct edp_ledger *l
 const char *edp_assign_state(const struct edp_inventory *inv, const struct edp_ledger *l, const struct edp_device *d,
 			     bool force, char *why, size_t size)
 {
-	const struct edp_claim *c = edp_ledger_owner(l, d->addr);
+	const struct edp_claim *c = edp_ledger_owner(l, inv->host, d->addr);
 	why[0] = 0;
 	if (c) {
 		snprintf(why, size, "%s%s", c->workload, c->group_member ? " (group member)" : "");
@@ -760,7 +850,7 @@ const char *edp_assign_state(const struct edp_inventory *inv, const struct edp_l
 	}
 	for (uint32_t j = 0; d->iommu_group >= 0 && j < inv->n; j++) {
 		const struct edp_claim *o;
-		if (inv->dev[j].iommu_group == d->iommu_group && (o = edp_ledger_owner(l, inv->dev[j].addr))) {
+		if (inv->dev[j].iommu_group == d->iommu_group && (o = edp_ledger_owner(l, inv->host, inv->dev[j].addr))) {
 			snprintf(why, size, "IOMMU group %d is held by %s", d->iommu_group, o->workload);
 			return "unusable";
 		}

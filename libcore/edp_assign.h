@@ -56,6 +56,7 @@ struct edp_request {
 	char driver_pin[EDP_DEV_TEXT_MAX];   /* "ice>=1.12", ">=1.12" or "ice"; "" = none */
 	char firmware_pin[EDP_DEV_TEXT_MAX];
 	bool force;                     /* offer devices the host uses */
+	bool add;                       /* more devices for a workload that holds some (else what it holds answers) */
 };
 
 struct edp_plan {
@@ -65,6 +66,7 @@ struct edp_plan {
 	uint32_t beyond;                /* the score: devices claimed beyond the request (group members), */
 	uint32_t left;                  /* and free devices of the kinds asked for left in its scope */
 	char explain[4096];             /* why, line by line */
+	bool held;                      /* the workload holds these already and they satisfy the request */
 };
 
 /* Parse "nic:2", "gpu:1,model=A100", "vf:4,parent=0000:3b:00.0". NULL
@@ -79,13 +81,18 @@ int edp_numa_policy_parse(const char *s);
 const char *edp_numa_policy_name(enum edp_numa_policy p);
 
 /* What would be assigned. 0, or EDP_ASSIGN_UNSATISFIABLE with err saying
- * why (and p->explain the candidates), or EDP_ERR_USAGE for a bad request. */
+ * why (and p->explain the candidates), or EDP_ERR_USAGE for a bad request
+ * (a NUMA node the inventory does not have among them). A workload that
+ * already holds devices on the inventory's host is answered with them
+ * (p->held) when they satisfy the request, and refused (unsatisfiable)
+ * when they do not, unless r->add: then the plan is for more. */
 int edp_assign_plan(const struct edp_inventory *inv, const struct edp_ledger *l, const struct edp_request *r,
 		    struct edp_plan *p, struct edp_error *err);
 
 /* Plan a request, or claim it: under the ledger's lock (exclusive for a
  * claim) read the ledger at `ledger`, then the inventory as it is now,
- * plan, and for a claim record the plan and write the ledger. *inv is the
+ * plan, and for a claim record the plan and write the ledger (not for a
+ * plan of what the workload holds: p->held). *inv is the
  * inventory planned on (free it, whatever the result). Returns as
  * edp_assign_plan, or EDP_ERR_RUNTIME for the ledger or the inventory. */
 int edp_assign_request(const char *ledger, const struct edp_inventory_source *src, const struct edp_request *r,
@@ -93,8 +100,8 @@ int edp_assign_request(const char *ledger, const struct edp_inventory_source *sr
 
 /* Release the workload's devices (all when n == 0; a device releases its
  * whole group) in the ledger at `ledger`, under its lock. Returns how many
- * claims went, or -1 with err set (a device the workload does not hold, a
- * ledger that cannot be read or written). */
+ * claims went, or -1 with err set (a workload that holds nothing, a device
+ * it does not hold, a ledger that cannot be read or written). */
 int edp_assign_release(const char *ledger, const char *workload, const char *const *devices, int n,
 		       struct edp_error *err);
 

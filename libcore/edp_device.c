@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "edp_topo.h"
@@ -267,6 +268,57 @@ static void topo_nodes(struct edp_inventory *inv)
 	}
 }
 
+/* The PCI ID database: "VVVV  Vendor" lines, each followed by its
+ * "\tDDDD  Device" lines (and deeper ones, skipped); the class section
+ * ("C ...") ends the vendors. */
+static FILE *pci_ids_open(void)
+{
+	const char *env = getenv("EDP_PCI_IDS");
+	if (env && *env)
+		return fopen(env, "r");
+	FILE *f = fopen("/usr/share/misc/pci.ids", "r");
+	return f ? f : fopen("/usr/share/hwdata/pci.ids", "r");
+}
+
+/* Each device's name, "Vendor Device" (or the vendor alone when the
+ * database lists it without the device), from the database. */
+static void name_devices(struct edp_inventory *inv)
+{
+	FILE *f = inv->n ? pci_ids_open() : NULL;
+	if (!f)
+		return;
+	char line[512], vendor[EDP_DEV_TEXT_MAX] = "", vid[8] = "";
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = 0;
+		if (line[0] == 'C' && line[1] == ' ')
+			break;
+		bool dev_line = line[0] == '\t' && line[1] != '\t';
+		const char *id = dev_line ? line + 1 : line;
+		if ((line[0] != '\t' && !dev_line && line[0] != '#' && strlen(line) > 6 && line[4] == ' ') ||
+		    (dev_line && strlen(id) > 6 && id[4] == ' ')) {
+			char hex[5];
+			memcpy(hex, id, 4);
+			hex[4] = 0;
+			const char *text = id + 4 + strspn(id + 4, " ");
+			if (!dev_line) {
+				snprintf(vid, sizeof(vid), "%s", hex);
+				snprintf(vendor, sizeof(vendor), "%s", text);
+			}
+			for (uint32_t i = 0; i < inv->n; i++) {
+				struct edp_device *d = &inv->dev[i];
+				if (strcasecmp(d->vendor, vid) != 0)
+					continue;
+				if (!dev_line && !d->name[0])
+					snprintf(d->name, sizeof(d->name), "%s", vendor);
+				else if (dev_line && strcasecmp(d->device, hex) == 0)
+					snprintf(d->name, sizeof(d->name), "%.*s %.*s", EDP_DEV_TEXT_MAX - 1, vendor,
+						 EDP_DEV_TEXT_MAX - 1, text);
+			}
+		}
+	}
+	fclose(f);
+}
+
 int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_error *err)
 {
 	bool this_host = !root;
@@ -328,6 +380,7 @@ int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_e
 	}
 	if (inv->n) /* none: no array to sort (qsort must not be given NULL) */
 		qsort(inv->dev, inv->n, sizeof(*inv->dev), by_addr);
+	name_devices(inv);
 	if (this_host)
 		topo_nodes(inv);
 	else

@@ -40,6 +40,7 @@ struct edp_device {
 	char subsys_vendor[8], subsys_device[8];
 	char local_cpus[128];              /* local_cpulist: the CPUs near the device */
 	char model[EDP_DEV_TEXT_MAX];      /* YAML model, else vendor:device */
+	char name[2 * EDP_DEV_TEXT_MAX];   /* vendor and device names from pci.ids, "" when unknown */
 	char driver[EDP_DEV_TEXT_MAX];     /* "" when unbound */
 	char driver_version[EDP_DEV_TEXT_MAX];
 	char firmware[EDP_DEV_TEXT_MAX];
@@ -60,7 +61,9 @@ struct edp_inventory {
 };
 
 /* Scan sysfs under `root` ("/sys" when NULL). Errors: the tree has no
- * bus/pci/devices. */
+ * bus/pci/devices. Each device is named from the PCI ID database where it
+ * exists ($EDP_PCI_IDS, else /usr/share/misc/pci.ids or
+ * /usr/share/hwdata/pci.ids: the pci.ids package's). */
 int edp_inventory_scan(struct edp_inventory *inv, const char *root, struct edp_error *err);
 /* Load host `host` (NULL: the only one, or the first) of a YAML inventory.
  * Errors carry file:line:column (EDP_ERR_USAGE). */

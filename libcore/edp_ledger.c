@@ -105,10 +105,10 @@ void edp_ledger_remove(struct edp_ledger *l, uint32_t i)
 	l->n--;
 }
 
-const struct edp_claim *edp_ledger_owner(const struct edp_ledger *l, const char *addr)
+const struct edp_claim *edp_ledger_owner(const struct edp_ledger *l, const char *host, const char *addr)
 {
 	for (uint32_t i = 0; i < l->n; i++)
-		if (strcmp(l->claims[i].device, addr) == 0)
+		if (strcmp(l->claims[i].device, addr) == 0 && strcmp(l->claims[i].host, host) == 0)
 			return &l->claims[i];
 	return NULL;
 }
@@ -142,6 +142,8 @@ static int claim_key(struct edp_yaml *y, const char *k, yaml_node_t *v, void *ar
 	}
 	if (strcmp(k, "device") == 0)
 		return text(y, v, k, c->device, sizeof(c->device), false);
+	if (strcmp(k, "host") == 0)
+		return text(y, v, k, c->host, sizeof(c->host), false);
 	if (strcmp(k, "kind") == 0) {
 		const char *s = edp_yaml_scalar(v);
 		int kind = s ? edp_dev_kind_parse(s) : -1;
@@ -179,7 +181,7 @@ static int claim_key(struct edp_yaml *y, const char *k, yaml_node_t *v, void *ar
 		c->claimed_at = (uint64_t)x;
 		return 0;
 	}
-	return edp_yaml_unknown(y, "claim", k, "workload, device, kind, numa-node, iommu-group, driver, driver-version, "
+	return edp_yaml_unknown(y, "claim", k, "workload, host, device, kind, numa-node, iommu-group, driver, driver-version, "
 					       "firmware, driver-pin, firmware-pin, group-member, claimed-at");
 }
 
@@ -216,8 +218,9 @@ static int top_key(struct edp_yaml *y, const char *k, yaml_node_t *v, void *arg)
 				return rc;
 			if (!r->c.workload[0] || !r->c.device[0])
 				return edp_yaml_fail(y, n, "a claim needs a workload and a device");
-			if (edp_ledger_owner(r->l, r->c.device))
-				return edp_yaml_fail(y, n, "device %s is claimed twice", r->c.device);
+			if (edp_ledger_owner(r->l, r->c.host, r->c.device))
+				return edp_yaml_fail(y, n, "device %s%s%s is claimed twice", r->c.device, r->c.host[0] ? " of host " : "",
+						     r->c.host);
 			if ((rc = edp_ledger_add(r->l, &r->c, y->err)))
 				return rc;
 		}
@@ -226,62 +229,119 @@ static int top_key(struct edp_yaml *y, const char *k, yaml_node_t *v, void *arg)
 	return edp_yaml_unknown(y, "ledger", k, "version, checksum, generation, claims");
 }
 
-int edp_ledger_read(struct edp_ledger *l, const char *path, struct edp_error *err)
+/* The whole file at path, NUL-terminated (*len its bytes), or NULL with
+ * errno set. */
+static char *slurp(const char *path, size_t *len)
 {
-	memset(l, 0, sizeof(*l));
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return errno == ENOENT ? 0 : edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s: cannot open: %s", path, strerror(errno));
+		return NULL;
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	size_t cap = 0;
+	*len = 0;
 	for (;;) {
-		if (len + 4096 + 1 > cap) {
+		if (*len + 4096 + 1 > cap) {
 			cap = cap ? cap * 2 : 65536;
 			char *p = realloc(buf, cap);
 			if (!p) {
 				free(buf);
 				fclose(f);
-				return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+				errno = ENOMEM;
+				return NULL;
 			}
 			buf = p;
 		}
-		size_t k = fread(buf + len, 1, 4096, f);
-		len += k;
+		size_t k = fread(buf + *len, 1, 4096, f);
+		*len += k;
 		if (k < 4096)
 			break;
 	}
-	bool bad_read = ferror(f);
+	bool bad = ferror(f);
 	fclose(f);
-	int rc = 0;
-	buf[len] = 0;
-	const char *why = NULL;
-	char detail[128] = "";
+	if (bad) {
+		free(buf);
+		errno = EIO;
+		return NULL;
+	}
+	buf[*len] = 0;
+	return buf;
+}
+
+/* What is wrong with a ledger's bytes before they are parsed (header,
+ * version, checksum), or NULL. */
+static const char *damaged(const char *buf, size_t len, char *detail, size_t size)
+{
 	unsigned long version = 0;
 	const char *v = strstr(buf, "\nversion: ");
 	const char *ck = strstr(buf, "\n" CHECKSUM_KEY);
-	if (bad_read)
-		why = "cannot be read";
-	else if (strncmp(buf, HEADER, strlen(HEADER)) != 0 || !v)
-		why = "is not an edp-assign ledger";
-	else if ((version = strtoul(v + 10, NULL, 10)) != EDP_LEDGER_VERSION) {
-		snprintf(detail, sizeof(detail), "is version %lu; this edp-assign reads version %d", version, EDP_LEDGER_VERSION);
-		why = detail;
-	} else if (!ck || !strchr(ck + 1, '\n')) {
-		why = "has no checksum";
-	} else {
-		const char *body = strchr(ck + 1, '\n') + 1;
-		char want[32];
-		snprintf(want, sizeof(want), "%016llx", (unsigned long long)fnv1a64(body, len - (size_t)(body - buf)));
-		if (strncmp(ck + 1 + strlen(CHECKSUM_KEY), want, 16) != 0)
-			why = "fails its checksum (truncated, damaged or edited)";
+	if (strncmp(buf, HEADER, strlen(HEADER)) != 0 || !v)
+		return "is not an edp-assign ledger";
+	if ((version = strtoul(v + 10, NULL, 10)) != EDP_LEDGER_VERSION) {
+		snprintf(detail, size, "is version %lu; this edp-assign reads version %d", version, EDP_LEDGER_VERSION);
+		return detail;
+	}
+	if (!ck || !strchr(ck + 1, '\n'))
+		return "has no checksum";
+	const char *body = strchr(ck + 1, '\n') + 1;
+	char want[32];
+	snprintf(want, sizeof(want), "%016llx", (unsigned long long)fnv1a64(body, len - (size_t)(body - buf)));
+	if (strncmp(ck + 1 + strlen(CHECKSUM_KEY), want, 16) != 0)
+		return "fails its checksum (truncated, damaged or edited)";
+	return NULL;
+}
+
+/* The generation a ledger's bytes say, or -1. */
+static long long generation_of(const char *buf)
+{
+	const char *g = strstr(buf, "\ngeneration: ");
+	char *end;
+	long long n = g ? strtoll(g + 13, &end, 10) : -1;
+	return g && end > g + 13 && n >= 0 ? n : -1;
+}
+
+/* Where a refused ledger (its bytes buf, NULL when unreadable) leaves the
+ * operator: the backup beside it that is good and how far behind, or that
+ * there is none. */
+static void backup_note(const char *path, const char *buf, char *out, size_t size)
+{
+	char bak[PATH_MAX + 8], detail[128];
+	snprintf(bak, sizeof(bak), "%s.bak", path);
+	size_t len;
+	char *b = slurp(bak, &len);
+	if (!b) {
+		snprintf(out, size, "; there is no good copy (%s: %s)", bak, strerror(errno));
+		return;
+	}
+	long long mine = buf ? generation_of(buf) : -1, theirs = generation_of(b);
+	if (damaged(b, len, detail, sizeof(detail)) || theirs < 0)
+		snprintf(out, size, "; there is no good copy (%s is damaged too)", bak);
+	else if (mine > theirs)
+		snprintf(out, size, "; the newest good copy is %s, generation %lld: %lld generation%s older than this one's %lld",
+			 bak, theirs, mine - theirs, mine - theirs == 1 ? "" : "s", mine);
+	else
+		snprintf(out, size, "; the newest good copy is %s, generation %lld (this one's cannot be read)", bak, theirs);
+	free(b);
+}
+
+int edp_ledger_read(struct edp_ledger *l, const char *path, struct edp_error *err)
+{
+	memset(l, 0, sizeof(*l));
+	size_t len;
+	char *buf = slurp(path, &len);
+	if (!buf && errno == ENOENT)
+		return 0;
+	if (!buf && errno != EIO)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s: cannot open: %s", path, strerror(errno));
+	int rc = 0;
+	char detail[128];
+	const char *why = !buf ? "cannot be read" : damaged(buf, len, detail, sizeof(detail));
+	if (why) {
+		char note[PATH_MAX + 160];
+		backup_note(path, buf, note, sizeof(note));
+		free(buf);
+		return edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s %s: refused%s", path, why, note);
 	}
 	free(buf);
-	if (why) {
-		char bak[PATH_MAX + 8];
-		snprintf(bak, sizeof(bak), "%s.bak", path);
-		return edp_error_set(err, EDP_ERR_RUNTIME, "ledger %s %s: refused%s%s", path, why,
-				     access(bak, R_OK) == 0 ? "; the last good one is " : "", access(bak, R_OK) == 0 ? bak : "");
-	}
 	struct edp_yaml y;
 	if ((rc = edp_yaml_load(&y, path, "ledger", err)))
 		return EDP_ERR_RUNTIME;
@@ -377,6 +437,8 @@ int edp_ledger_write(struct edp_ledger *l, const char *path, struct edp_error *e
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct edp_claim *c = &l->claims[i];
 		fprintf(m, "  - workload: \"%s\"\n", c->workload);
+		if (c->host[0])
+			put_text(m, "host", c->host);
 		put_text(m, "device", c->device);
 		fprintf(m, "    kind: %s\n    numa-node: %d\n    iommu-group: %d\n", edp_dev_kind_name(c->kind), c->numa_node,
 			c->iommu_group);
@@ -449,7 +511,7 @@ int edp_ledger_check_ports(const struct edp_config *cfg, struct edp_error *err)
 	int rc = 0;
 	for (uint32_t i = 0; i < cfg->n_ports && !rc; i++) {
 		const struct edp_port_config *pc = &cfg->ports[i];
-		const struct edp_claim *c = pc->device[0] ? edp_ledger_owner(&l, pc->device) : NULL;
+		const struct edp_claim *c = pc->device[0] ? edp_ledger_owner(&l, "", pc->device) : NULL;
 		if (pc->device[0] && !c)
 			rc = edp_error_set(err, EDP_ERR_RUNTIME,
 					   "port %s: device %s is not assigned to %s (edp-assign claim %s ...; ledger %s)", pc->name,

@@ -29,6 +29,7 @@
 
 struct edp_claim {
 	char workload[EDP_WORKLOAD_MAX + 1];
+	char host[EDP_DEV_TEXT_MAX];  /* the inventory's host ("" for this host): an address is a device of one host */
 	char device[EDP_DEV_ADDR_MAX];
 	enum edp_dev_kind kind;
 	int32_t numa_node, iommu_group;
@@ -66,8 +67,8 @@ void edp_ledger_free(struct edp_ledger *l);
 
 int edp_ledger_add(struct edp_ledger *l, const struct edp_claim *c, struct edp_error *err);
 void edp_ledger_remove(struct edp_ledger *l, uint32_t i);
-/* The claim on device addr, or NULL. */
-const struct edp_claim *edp_ledger_owner(const struct edp_ledger *l, const char *addr);
+/* The claim on device addr of host ("" for this host), or NULL. */
+const struct edp_claim *edp_ledger_owner(const struct edp_ledger *l, const char *host, const char *addr);
 
 /* True when name is 1 to 64 of A-Z a-z 0-9 _ . - */
 bool edp_workload_name_valid(const char *name);

@@ -43,13 +43,16 @@ void edp_print_devices(FILE *f, const struct edp_inventory *inv, const struct ed
 			fprintf(f, "%-14s %-5s %-16s %4s %5s %-10s %-9s %s\n", d->addr, edp_dev_kind_name(d->kind), d->model,
 				num_or_dash(node, sizeof(node), d->numa_node), num_or_dash(group, sizeof(group), d->iommu_group),
 				dash(d->driver), state, why);
+			if (d->name[0]) /* pci.ids: under its ids, as lspci names it */
+				fprintf(f, "%-14s %s\n", "", d->name);
 			continue;
 		}
-		const struct edp_claim *c = edp_ledger_owner(l, d->addr);
+		const struct edp_claim *c = edp_ledger_owner(l, inv->host, d->addr);
 		edp_json_object(&j, NULL);
 		edp_json_string(&j, "address", d->addr);
 		edp_json_string(&j, "kind", edp_dev_kind_name(d->kind));
 		edp_json_string(&j, "model", d->model);
+		edp_json_string(&j, "name", d->name[0] ? d->name : NULL);
 		edp_json_string(&j, "vendor", d->vendor);
 		edp_json_string(&j, "device", d->device);
 		edp_json_string(&j, "subsystem_vendor", d->subsys_vendor);
@@ -81,7 +84,8 @@ void edp_print_plan(FILE *f, const char *workload, const struct edp_inventory *i
 		struct edp_json j;
 		edp_json_begin(&j, f);
 		edp_json_string(&j, "workload", workload);
-		edp_json_bool(&j, "claimed", claimed);
+		edp_json_bool(&j, "claimed", claimed && !p->held);
+		edp_json_bool(&j, "already_held", p->held);
 		edp_json_int(&j, "numa_node", p->node);
 		edp_json_object(&j, "score");
 		edp_json_uint(&j, "beyond_request", p->beyond);
@@ -107,7 +111,8 @@ void edp_print_plan(FILE *f, const char *workload, const struct edp_inventory *i
 	char node[32] = "across NUMA nodes", group[16];
 	if (p->node >= 0)
 		snprintf(node, sizeof(node), "on NUMA node %d", p->node);
-	fprintf(f, "%s: %s %u device%s %s\n", workload, claimed ? "claimed" : "would get", p->n, p->n == 1 ? "" : "s", node);
+	fprintf(f, "%s: %s %u device%s %s%s\n", workload, p->held ? "already holds" : claimed ? "claimed" : "would get", p->n,
+		p->n == 1 ? "" : "s", node, p->held && claimed ? " (nothing written)" : "");
 	for (uint32_t i = 0; i < p->n; i++) {
 		const struct edp_device *d = edp_inventory_find(inv, p->dev[i].addr);
 		fprintf(f, "  %-14s %-5s %-16s node %-3d group %-5s%s\n", d->addr, edp_dev_kind_name(d->kind), d->model,
@@ -137,6 +142,10 @@ void edp_print_claims(FILE *f, const struct edp_ledger *l, const char *workload,
 		if (json) {
 			edp_json_object(&j, NULL);
 			edp_json_string(&j, "workload", c->workload);
+			if (c->host[0])
+				edp_json_string(&j, "host", c->host);
+			else
+				edp_json_null(&j, "host");
 			edp_json_string(&j, "device", c->device);
 			edp_json_string(&j, "kind", edp_dev_kind_name(c->kind));
 			edp_json_int(&j, "numa_node", c->numa_node);
@@ -155,9 +164,9 @@ void edp_print_claims(FILE *f, const struct edp_ledger *l, const char *workload,
 			struct tm tm;
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			fprintf(f, "%-16s %-14s %-5s %4d %5d %-10s %-10s %s%s\n", c->workload, c->device, edp_dev_kind_name(c->kind),
-				c->numa_node, c->iommu_group, dash(c->driver), dash(c->firmware), when,
-				c->group_member ? " (group member)" : "");
+			fprintf(f, "%-16s %-14s %-5s %4d %5d %-10s %-10s %s%s%s%s%s\n", c->workload, c->device,
+				edp_dev_kind_name(c->kind), c->numa_node, c->iommu_group, dash(c->driver), dash(c->firmware), when,
+				c->group_member ? " (group member)" : "", c->host[0] ? " (host " : "", c->host, c->host[0] ? ")" : "");
 		}
 		shown++;
 	}

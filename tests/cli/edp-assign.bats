@@ -4,6 +4,9 @@
 load helper
 
 A=$EDP_BUILD/edp-assign
+# device names only where a test gives the PCI ID database (pci.ids may or
+# may not be installed on the machine)
+export EDP_PCI_IDS=/dev/null
 
 # A host with two NUMA nodes: a management NIC the host uses, free NICs in
 # groups of one and two, a GPU with its audio function in one group, two
@@ -236,7 +239,7 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 	sed -i 's/workload: "b"/workload: "c"/' "$L"
 	run as list
 	assert_failure 1
-	assert_output "edp-assign: ledger $L fails its checksum (truncated, damaged or edited): refused; the last good one is $L.bak"
+	assert_output "edp-assign: ledger $L fails its checksum (truncated, damaged or edited): refused; the newest good copy is $L.bak, generation 1: 1 generation older than this one's 2"
 	run as claim z --need nic:1
 	assert_failure 1
 	diff -u "$L" <(sed 's/workload: "b"/workload: "c"/' good.yaml) # never half-used, never rewritten
@@ -247,12 +250,21 @@ as() { "$A" "$@" --sysfs-root "$SYS"; }
 	sed 's/^version: 1$/version: 2/' good.yaml >"$L"
 	run as list
 	assert_failure 1
-	assert_output "edp-assign: ledger $L is version 2; this edp-assign reads version 1: refused; the last good one is $L.bak"
+	assert_output "edp-assign: ledger $L is version 2; this edp-assign reads version 1: refused; the newest good copy is $L.bak, generation 1: 1 generation older than this one's 2"
 	echo "garbage" >"$L"
 	run as list
 	assert_failure 1
-	assert_output --partial "is not an edp-assign ledger: refused"
-	cp "$L.bak" "$L" # the operator restores the last good one
+	assert_output "edp-assign: ledger $L is not an edp-assign ledger: refused; the newest good copy is $L.bak, generation 1 (this one's cannot be read)"
+	cp "$L.bak" bak.yaml
+	sed -i 's/workload: "a"/workload: "x"/' "$L.bak"
+	run as list
+	assert_failure 1
+	assert_output "edp-assign: ledger $L is not an edp-assign ledger: refused; there is no good copy ($L.bak is damaged too)"
+	rm "$L.bak"
+	run as list
+	assert_failure 1
+	assert_output "edp-assign: ledger $L is not an edp-assign ledger: refused; there is no good copy ($L.bak: No such file or directory)"
+	cp bak.yaml "$L" # the operator restores the last good one
 	run as list --json
 	assert_success
 	echo "$output" | jq -e '(.claims | map(.workload)) == ["a", "a"]'
@@ -438,4 +450,109 @@ YAML
 	run "$A" list
 	assert_success
 	assert_line --partial "0000:01:00.0"
+}
+
+@test "claim again: what the workload holds answers (nothing written); more only with --add" {
+	host
+	as claim w --need nic:1 --numa 1 >/dev/null
+	gen=$(as list --json | jq .generation)
+	run as claim w --need nic:1 --numa 1
+	assert_success
+	assert_line --index 0 "w: already holds 2 devices on NUMA node 1 (nothing written)"
+	assert_line --index 1 --regexp "^  0000:5e:00.0 +nic "
+	assert_equal "$(as list --json | jq .generation)" "$gen"
+	run as claim w --need nic:1 --json
+	assert_success
+	echo "$output" | jq -e '.already_held and (.claimed | not) and ([.devices[].address] == ["0000:5e:00.0", "0000:5e:00.1"])'
+	run as plan w --need nic:1
+	assert_success
+	assert_line --index 0 "w: already holds 2 devices on NUMA node 1"
+	# what it holds does not satisfy this one: refused, unless --add
+	run as claim w --need gpu:1
+	assert_failure 3
+	assert_output "edp-assign: w already holds 2 devices (0000:5e:00.0 0000:5e:00.1) that do not satisfy this request: release them first, or give --add to claim more"
+	run as claim w --need nic:1 --numa 0
+	assert_failure 3
+	run as claim w --need gpu:1 --add
+	assert_success
+	assert_line --index 0 "w: claimed 2 devices on NUMA node 1"
+	assert_equal "$(as list --json | jq .generation)" "$((gen + 1))"
+	run as claim w --need gpu:1 --need nic:1
+	assert_success
+	assert_line --index 0 "w: already holds 4 devices on NUMA node 1 (nothing written)"
+	run as list --add
+	assert_failure 2
+}
+
+@test "release of a workload that holds nothing exits 1; --numa beyond the host's nodes is a usage error" {
+	host
+	run as release nobody
+	assert_failure 1
+	assert_output "edp-assign: nobody holds no device: nothing to release"
+	run as claim w --need nic:1 --numa 5
+	assert_failure 2
+	assert_output "edp-assign: --numa 5: this host has no such NUMA node (its nodes: 0, 1)"
+	run as plan w --need nic:1 --numa 1
+	assert_success
+}
+
+@test "the ledger keeps each claim's host: the same PCI address on two hosts never collides" {
+	host
+	cat >inv.yaml <<'YAML'
+hosts:
+  - name: host-b
+    devices:
+      - { address: "0000:5e:00.0", class: nic, numa-node: 1, iommu-group: 20 }
+      - { address: "0000:5e:00.1", class: nic, numa-node: 1, iommu-group: 20 }
+YAML
+	run "$A" claim far --need nic:1 --inventory inv.yaml --host host-b
+	assert_success
+	assert_line --index 0 "far: claimed 2 devices on NUMA node 1"
+	# this host's devices of the same addresses are still free ...
+	run as claim near --need nic:1 --numa 1
+	assert_success
+	assert_line --index 1 --regexp "^  0000:5e:00.0 +nic "
+	# ... and host-b's are not freed by them
+	run "$A" claim other --need nic:1 --inventory inv.yaml --host host-b
+	assert_failure 3
+	as list --json | jq -e '[.claims[] | [.workload, .host, .device]] ==
+		[["far", "host-b", "0000:5e:00.0"], ["far", "host-b", "0000:5e:00.1"],
+		 ["near", null, "0000:5e:00.0"], ["near", null, "0000:5e:00.1"]]'
+	run as list
+	assert_line --regexp "^far +0000:5e:00.0 .* \\(host host-b\\)$"
+	# check on this host is not about host-b's claims
+	run as check
+	assert_success
+	run "$A" check --inventory inv.yaml --host host-b
+	assert_success
+	run as devices --json
+	echo "$output" | jq -e '.devices[] | select(.address == "0000:5e:00.0") | .owner == "near"'
+	run as release far
+	assert_success
+	as list --json | jq -e '[.claims[].workload] == ["near", "near"]'
+}
+
+@test "devices are named from pci.ids where it exists" {
+	host
+	cat >pci.ids <<'IDS'
+# a few lines in the format of the pci.ids package
+10de  NVIDIA Corporation
+	20b5  GA100 [A100 PCIe 80GB]
+	1aef  GA102 High Definition Audio Controller
+8086  Intel Corporation
+	1591  Ethernet Controller E810-C for backplane
+	1592  Ethernet Controller E810-C for QSFP
+		8086 0001  Ethernet Network Adapter E810-C-Q2
+C 02  Network controller
+	00  Ethernet controller
+IDS
+	EDP_PCI_IDS=$PWD/pci.ids run as devices
+	assert_success
+	assert_line --index 1 --regexp "^0000:3b:00.0   nic   8086:1592 "
+	assert_line --index 2 "               Intel Corporation Ethernet Controller E810-C for QSFP"
+	EDP_PCI_IDS=$PWD/pci.ids run as devices --json
+	echo "$output" | jq -e '(.devices[] | select(.address == "0000:af:00.0") | .name == "NVIDIA Corporation GA100 [A100 PCIe 80GB]")
+		and (.devices[] | select(.address == "0000:3b:00.0") | .name == "Intel Corporation Ethernet Controller E810-C for QSFP")'
+	run as devices --json # without the database: no names
+	echo "$output" | jq -e '[.devices[].name] | all(. == null)'
 }
