@@ -147,6 +147,7 @@ install: all
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 completions/edp-common.bash $(DESTDIR)$(BASHCOMPDIR)/edp-common.bash
 	for c in $(CMDS); do install -m 644 completions/$$c.bash $(DESTDIR)$(BASHCOMPDIR)/$$c; \
 		install -m 644 completions/_$$c $(DESTDIR)$(ZSHCOMPDIR)/_$$c; done
 

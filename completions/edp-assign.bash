@@ -1,4 +1,5 @@
 # bash completion for edp-assign(1)
+. "${BASH_SOURCE[0]%/*}/edp-common.bash"
 _edp_assign_ledger() {
 	local i l=${EDP_LEDGER:-}
 	for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
@@ -8,10 +9,8 @@ _edp_assign_ledger() {
 	echo "${l:-/var/lib/edp/ledger.yaml}"
 }
 
-_edp_assign() {
-	local cur prev cmd i
-	cur=${COMP_WORDS[COMP_CWORD]}
-	prev=${COMP_WORDS[COMP_CWORD - 1]}
+_edp_assign_complete() {
+	local cmd i
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		[[ ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i - 1]} != --@(need|numa|policy|cpus|request|driver|firmware|sysfs-root|inventory|host|ledger) ]] && { cmd=${COMP_WORDS[i]}; break; }
 	done
@@ -57,6 +56,14 @@ _edp_assign() {
 		COMPREPLY=($(compgen -W "${words[*]}" -- "$cur"))
 		;;
 	esac
+}
+# cur and prev as typed; the words completed whole, then cut to what bash
+# replaces
+_edp_assign() {
+	local cur prev
+	_edp_words
+	_edp_assign_complete
+	_edp_fix
 }
 shopt -s extglob 2>/dev/null
 complete -F _edp_assign edp-assign

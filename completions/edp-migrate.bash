@@ -1,8 +1,6 @@
 # bash completion for edp-migrate(1)
-_edp_migrate() {
-	local cur prev
-	cur=${COMP_WORDS[COMP_CWORD]}
-	prev=${COMP_WORDS[COMP_CWORD - 1]}
+. "${BASH_SOURCE[0]%/*}/edp-common.bash"
+_edp_migrate_complete() {
 	case $prev in
 	-o | --output | --ledger)
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -12,8 +10,8 @@ _edp_migrate() {
 		return ;;
 	esac
 	# the running instances: $EDP_RUNDIR/NAME.ctl
-	local d=${EDP_RUNDIR:-/run/edp} names
-	names=$(ls "$d" 2>/dev/null | sed -n 's/\.ctl$//p')
+	local names
+	names=$(_edp_instances ctl)
 	if ((COMP_CWORD == 1)); then
 		COMPREPLY=($(compgen -W "save inspect $names -h --help -V --version" -- "$cur"))
 		return
@@ -38,5 +36,13 @@ _edp_migrate() {
 			COMPREPLY=($(compgen -W "$names" -- "$cur"))
 		fi ;;
 	esac
+}
+# cur and prev as typed; the words completed whole, then cut to what bash
+# replaces
+_edp_migrate() {
+	local cur prev
+	_edp_words
+	_edp_migrate_complete
+	_edp_fix
 }
 complete -F _edp_migrate edp-migrate

@@ -1,8 +1,6 @@
 # bash completion for edp-replay(1)
-_edp_replay() {
-	local cur prev
-	cur=${COMP_WORDS[COMP_CWORD]}
-	prev=${COMP_WORDS[COMP_CWORD - 1]}
+. "${BASH_SOURCE[0]%/*}/edp-common.bash"
+_edp_replay_complete() {
 	case $prev in
 	-w | --write)
 		COMPREPLY=($(compgen -f -- "$cur") $(compgen -W '-' -- "$cur"))
@@ -12,8 +10,8 @@ _edp_replay() {
 		return ;;
 	--to)
 		# the vports of running instances: $EDP_RUNDIR/NAME.PORT.vport
-		local d=${EDP_RUNDIR:-/run/edp}
-		COMPREPLY=($(compgen -W "$(ls "$d" 2>/dev/null | sed -nE 's/^([a-z0-9_-]+)\.([a-z0-9_-]+)\.vport$/\1:\2/p')" -- "$cur"))
+		COMPREPLY=($(compgen -W "$(ls "$(_edp_rundir)" 2>/dev/null | sed -nE 's/^([a-z0-9_-]+)\.([a-z0-9_-]+)\.vport$/\1:\2/p')" -- "$cur"))
+		compopt +o filenames 2>/dev/null # NAME:PORT as it is, not quoted as a file name
 		return ;;
 	--synth)
 		COMPREPLY=($(compgen -W 'flows=10000,packets=1000000,size=64 flows=100000,packets=1000000,size=imix,proto=mix' -- "$cur"))
@@ -45,6 +43,14 @@ _edp_replay() {
 		return
 	fi
 	COMPREPLY=($(compgen -f -X '!*.@(pcap|pcapng|cap)' -- "$cur") $(compgen -d -- "$cur"))
+}
+# cur and prev as typed; the words completed whole, then cut to what bash
+# replaces
+_edp_replay() {
+	local cur prev
+	_edp_words
+	_edp_replay_complete
+	_edp_fix
 }
 shopt -s extglob 2>/dev/null
 complete -o filenames -F _edp_replay edp-replay

@@ -1,4 +1,5 @@
 # bash completion for edp-run(1)
+. "${BASH_SOURCE[0]%/*}/edp-common.bash"
 _edp_run_ports() {
 	# port names from the config given with -c/--config on the line
 	local i cfg
@@ -18,8 +19,7 @@ _edp_run_ports() {
 # edp-run ctl [NAME] COMMAND [ARG]: instance names, then the commands, then
 # what the command takes (reload: a config file)
 _edp_run_ctl() {
-	local cur=${COMP_WORDS[COMP_CWORD]} commands='status stop suspend resume rebalance reload flows macs stats-clear pin unpin version help'
-	local d=${EDP_RUNDIR:-/run/edp} w
+	local commands='status stop suspend resume rebalance reload flows macs stats-clear pin unpin version help' w
 	for w in "${COMP_WORDS[@]:2:COMP_CWORD-2}"; do
 		[[ " $commands " == *" $w "* ]] || continue
 		COMPREPLY=($(compgen -W '--json' -- "$cur"))
@@ -27,13 +27,10 @@ _edp_run_ctl() {
 		[[ $w == flows ]] && COMPREPLY+=($(compgen -W '--limit' -- "$cur"))
 		return
 	done
-	COMPREPLY=($(compgen -W "$commands --json $(ls "$d" 2>/dev/null | sed -n 's/\.ctl$//p')" -- "$cur"))
+	COMPREPLY=($(compgen -W "$commands --json $(_edp_instances ctl)" -- "$cur"))
 }
 
-_edp_run() {
-	local cur prev
-	cur=${COMP_WORDS[COMP_CWORD]}
-	prev=${COMP_WORDS[COMP_CWORD - 1]}
+_edp_run_complete() {
 	if [[ ${COMP_WORDS[1]} == ctl && $COMP_CWORD -ge 2 ]]; then
 		_edp_run_ctl
 		return
@@ -43,8 +40,7 @@ _edp_run() {
 		COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
 		return ;;
 	--stats)
-		local d=${EDP_RUNDIR:-/run/edp}
-		COMPREPLY=($(compgen -W "$(ls "$d" 2>/dev/null | sed -n 's/\.stats$//p')" -- "$cur"))
+		COMPREPLY=($(compgen -W "$(_edp_instances stats)" -- "$cur"))
 		return ;;
 	--name)
 		return ;;
@@ -69,8 +65,12 @@ _edp_run() {
 				COMPREPLY=($(compgen -f -- "$what" | sed "s/^/$port=/") $(compgen -W "$special" -- "$what" | sed "s/^/$port=/"))
 			fi
 		else
-			COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "$(_edp_run_ports | sed 's/$/=/')" -- "$cur"))
+			local files ports
+			files=$(compgen -f -- "$cur")
+			ports=$(compgen -W "$(_edp_run_ports | sed 's/$/=/')" -- "$cur")
+			COMPREPLY=($files $ports)
 			compopt -o nospace 2>/dev/null
+			[[ -z $files ]] && compopt +o filenames 2>/dev/null # PORT= as it is, not quoted as a file name
 		fi
 		return ;;
 	esac
@@ -81,6 +81,14 @@ _edp_run() {
 	local sub=
 	[[ $COMP_CWORD -eq 1 ]] && sub=ctl
 	COMPREPLY=($(compgen -W "$sub -c --config -r --read -w --write -t --threads --ordered --loop --count --duration --name --restore --allow-config-change --incoming --stats --json --json= -q --quiet -h --help -V --version" -- "$cur"))
+}
+# cur and prev as typed; the words completed whole, then cut to what bash
+# replaces
+_edp_run() {
+	local cur prev
+	_edp_words
+	_edp_run_complete
+	_edp_fix
 }
 shopt -s extglob 2>/dev/null
 complete -o filenames -F _edp_run edp-run

@@ -1,8 +1,6 @@
 # bash completion for edp-top(1)
-_edp_top() {
-	local cur prev
-	cur=${COMP_WORDS[COMP_CWORD]}
-	prev=${COMP_WORDS[COMP_CWORD - 1]}
+. "${BASH_SOURCE[0]%/*}/edp-common.bash"
+_edp_top_complete() {
 	case $prev in
 	-d | --delay)
 		COMPREPLY=($(compgen -W '0.1 0.5 1 2 5' -- "$cur"))
@@ -16,7 +14,14 @@ _edp_top() {
 		return
 	fi
 	# the running instances: $EDP_RUNDIR/NAME.stats
-	local d=${EDP_RUNDIR:-/run/edp}
-	COMPREPLY=($(compgen -W "$(ls "$d" 2>/dev/null | sed -n 's/\.stats$//p')" -- "$cur"))
+	COMPREPLY=($(compgen -W "$(_edp_instances stats)" -- "$cur"))
+}
+# cur and prev as typed; the words completed whole, then cut to what bash
+# replaces
+_edp_top() {
+	local cur prev
+	_edp_words
+	_edp_top_complete
+	_edp_fix
 }
 complete -F _edp_top edp-top

@@ -192,3 +192,65 @@ keys_documented() {
 	# edp-run(1)'s
 	jq -r '.drops | keys[]' run.json top.json | sort -u | keys_documented edp-run.1
 }
+
+# An interactive bash in tmux with every completion loaded ($tm), its
+# environment that of the test (EDP_RUNDIR when set): what an operator's
+# Tab does, COMP_WORDBREAKS and all.
+bash_pane() {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	tm=edp-compl-$$-$BATS_TEST_NUMBER
+	printf 'PS1="$ "\nfor f in %q/completions/edp-*.bash; do source "$f"; done\n' "$TOP" >rc.bash
+	tmux -L "$tm" new-session -d -x 200 -y 30 "PATH='$EDP_BUILD:$PATH' bash --rcfile rc.bash --noprofile -i"
+	when_finished tmux -L "$tm" kill-server
+	wait_for prompt_is "" # the completions loaded
+}
+
+# completes LINE EXPECTED: LINE and a Tab make the prompt line EXPECTED
+prompt_is() { # (tmux drops a line's trailing blanks)
+	local want="\$ $1"
+	[ "$(tmux -L "$tm" capture-pane -p | grep '^\$' | tail -1)" = "${want%"${want##*[! ]}"}" ]
+}
+completes() {
+	tmux -L "$tm" send-keys C-u "$1" Tab
+	wait_for prompt_is "$2" || { tmux -L "$tm" capture-pane -p | tail -5; false; }
+}
+
+@test "bash completion as bash runs it: after PORT= and --json=, PCI addresses, instances from the tools' run directory" {
+	touch alpha.json beta.pcap
+	printf 'ports:\n  - name: uplink\n  - { name: vm1 }\n' >c.yaml
+	start_run lab -r in=vport -w /dev/null -q
+	bash_pane
+	completes "edp-run --json=al" "edp-run --json=alpha.json"
+	completes "edp-run -r in=be" "edp-run -r in=beta.pcap"
+	completes "edp-run -c c.yaml -w upl" "edp-run -c c.yaml -w uplink="
+	completes "edp-run -r in=live:l" "edp-run -r in=live:lo"
+	completes "edp-run --stats la" "edp-run --stats lab"
+	completes "edp-run ctl la" "edp-run ctl lab"
+	completes "edp-top la" "edp-top lab"
+	completes "edp-migrate la" "edp-migrate lab"
+	completes "edp-replay --json=al" "edp-replay --json=alpha.json"
+	completes "edp-replay --to la" "edp-replay --to lab:in"
+	completes "edp-replay --to lab:" "edp-replay --to lab:in"
+	# a ledger's PCI addresses hold ':' (a word break too)
+	export SYS=$BATS_TEST_TMPDIR/sys
+	fake_node 0 0-3
+	fake_dev 0000:af:00.0 node=0 group=30 driver=vfio-pci
+	fake_dev 0000:af:00.1 node=0 group=30 driver=vfio-pci
+	"$EDP_BUILD/edp-assign" claim w --need nic:1 --sysfs-root "$SYS" >/dev/null
+	completes "edp-assign release w 0000:a" "edp-assign release w 0000:af:00."
+	completes "edp-assign release w 0000:af:00.1" "edp-assign release w 0000:af:00.1"
+}
+
+@test "bash completion finds instances where the tools put them without EDP_RUNDIR" {
+	name=compl-$$
+	(unset EDP_RUNDIR; exec "$RUN" --name "$name" -r "$DATA/tcpreplay-test.pcap" --loop 0 -w /dev/null -q) &
+	pid=$!
+	when_finished stop_pid "$pid"
+	unset EDP_RUNDIR
+	wait_for "$RUN" --stats "$name"
+	bash_pane
+	completes "edp-top ${name%?}" "edp-top $name"
+	run bash -c "source '$TOP/completions/edp-common.bash'; _edp_rundir"
+	assert_success
+	[ -e "$output/$name.stats" ]
+}
