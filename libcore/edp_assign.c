@@ -207,7 +207,8 @@ static bool model_has(const char *model, const char *want)
 
 static bool matches(const struct edp_request *r, const struct edp_need *n, const struct edp_device *d)
 {
-	return d->kind == n->kind && model_has(d->model, n->model) && (!n->parent[0] || strcmp(n->parent, d->parent) == 0) &&
+	return d->kind == n->kind && (model_has(d->model, n->model) || (d->name[0] && model_has(d->name, n->model))) &&
+	       (!n->parent[0] || strcmp(n->parent, d->parent) == 0) &&
 	       pins_hold(r, d);
 }
 

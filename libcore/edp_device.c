@@ -578,5 +578,8 @@ const struct edp_device *edp_inventory_find(const struct edp_inventory *inv, con
 
 int edp_inventory_open(struct edp_inventory *inv, const struct edp_inventory_source *src, struct edp_error *err)
 {
-	return src->yaml ? edp_inventory_load(inv, src->yaml, src->host, err) : edp_inventory_scan(inv, src->sysfs_root, err);
+	const char *env = getenv("EDP_SYSFS");
+	if (src->yaml)
+		return edp_inventory_load(inv, src->yaml, src->host, err);
+	return edp_inventory_scan(inv, src->sysfs_root ? src->sysfs_root : env && *env ? env : NULL, err);
 }

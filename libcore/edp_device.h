@@ -71,7 +71,7 @@ int edp_inventory_load(struct edp_inventory *inv, const char *path, const char *
 void edp_inventory_free(struct edp_inventory *inv);
 
 /* Where an inventory comes from: a YAML file (and its host), else sysfs
- * under sysfs_root (NULL: /sys). */
+ * under sysfs_root (NULL: $EDP_SYSFS when set, else /sys). */
 struct edp_inventory_source {
 	const char *sysfs_root, *yaml, *host;
 };

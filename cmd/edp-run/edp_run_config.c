@@ -65,8 +65,13 @@ int edp_run_apply_args(const struct run_args *a, struct edp_config *cfg, bool ha
 		char name[EDP_PORT_NAME_MAX + 1];
 		char kind = a->io[i].kind;
 		int port = split_port_arg(cfg, a->io[i].arg, &file, name), rc = 0;
-		if (port == -2)
-			return edp_error_set(err, EDP_ERR_USAGE, "unknown port '%s' (see the config's ports)", name);
+		if (port == -2) {
+			char known[EDP_MAX_PORTS * (EDP_PORT_NAME_MAX + 2)] = "";
+			for (uint32_t p = 0, n = 0; p < cfg->n_ports; p++)
+				n += (uint32_t)snprintf(known + n, sizeof(known) - n, "%s%s", p ? ", " : "", cfg->ports[p].name);
+			return edp_error_set(err, EDP_ERR_USAGE, "unknown port '%s' (the ports: %s%s)", name, known,
+					     have_config ? "" : ", of the built-in config; -c CONFIG names others");
+		}
 		if (!*file)
 			return edp_error_set(err, EDP_ERR_USAGE, "-%c needs a file name", kind);
 		if (kind == 'r')

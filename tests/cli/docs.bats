@@ -254,3 +254,28 @@ completes() {
 	assert_success
 	[ -e "$output/$name.stats" ]
 }
+
+# The commands of the README's code blocks and the man pages' EXAMPLES that
+# run an edp tool, one a line: a "$ " prompt, a trailing "&" or comment
+# dropped, continuation lines joined; output lines ("edp-run: ...", edp-top's
+# title) are not commands.
+example_commands() {
+	{
+		sed -n 's/^    //p' "$TOP/README.md"
+		for m in "$TOP"/man/*.[1-9]; do
+			awk '/^\.SH EXAMPLES?$/ { f = 1; next } /^\.SH/ { f = 0 } f' "$m" |
+				sed 's/\\-/-/g; s/\\(aq/'"'"'/g; s/\\&//g'
+		done
+	} | sed -e :a -e '/\\$/N; s/\\\n *//; ta' | sed 's/^\$ //; s/  *#.*$//; s/ *&$//' |
+		grep -E '^(cat [^|]*\| *)?edp-(run|replay|top|assign|migrate)( |$)' | grep -vE '^edp-[a-z]+:|^edp-top - '
+}
+
+@test "every command of the README and the man pages' EXAMPLES is run by examples.bats, as written" {
+	flat=$(sed -e :a -e '/\\$/N; s/\\\n *//; ta' "$BATS_TEST_DIRNAME/examples.bats")
+	n=0
+	while IFS= read -r cmd; do
+		n=$((n + 1))
+		grep -qF -- "$cmd" <<<"$flat" || { echo "not in examples.bats: $cmd"; false; }
+	done < <(example_commands)
+	assert_ge "$n" 40
+}

@@ -534,23 +534,11 @@ YAML
 
 @test "devices are named from pci.ids where it exists" {
 	host
-	cat >pci.ids <<'IDS'
-# a few lines in the format of the pci.ids package
-10de  NVIDIA Corporation
-	20b5  GA100 [A100 PCIe 80GB]
-	1aef  GA102 High Definition Audio Controller
-8086  Intel Corporation
-	1591  Ethernet Controller E810-C for backplane
-	1592  Ethernet Controller E810-C for QSFP
-		8086 0001  Ethernet Network Adapter E810-C-Q2
-C 02  Network controller
-	00  Ethernet controller
-IDS
-	EDP_PCI_IDS=$PWD/pci.ids run as devices
+	EDP_PCI_IDS=$DATA/pci.ids run as devices
 	assert_success
 	assert_line --index 1 --regexp "^0000:3b:00.0   nic   8086:1592 "
 	assert_line --index 2 "               Intel Corporation Ethernet Controller E810-C for QSFP"
-	EDP_PCI_IDS=$PWD/pci.ids run as devices --json
+	EDP_PCI_IDS=$DATA/pci.ids run as devices --json
 	echo "$output" | jq -e '(.devices[] | select(.address == "0000:af:00.0") | .name == "NVIDIA Corporation GA100 [A100 PCIe 80GB]")
 		and (.devices[] | select(.address == "0000:3b:00.0") | .name == "Intel Corporation Ethernet Controller E810-C for QSFP")'
 	run as devices --json # without the database: no names

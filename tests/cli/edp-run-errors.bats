@@ -75,7 +75,7 @@ load helper
 @test "-r to an unknown port is a usage error" {
 	run "$RUN" -r nosuch=x.pcap
 	assert_failure 2
-	assert_line --index 0 "edp-run: unknown port 'nosuch' (see the config's ports)"
+	assert_line --index 0 "edp-run: unknown port 'nosuch' (the ports: in, out, of the built-in config; -c CONFIG names others)"
 }
 
 @test "a port given two inputs or two outputs on the command line is a usage error" {
