@@ -19,6 +19,7 @@
 #include "common/edp_signals.h"
 #include "edp-run/edp_run_ask.h"
 #include "edp-run/edp_run_config.h"
+#include "edp-run/edp_run_progress.h"
 #include "edp-run/edp_run_serve.h"
 #include "edp_rundir.h"
 
@@ -82,7 +83,7 @@ static void usage(FILE *f)
 
 static void log_line(void *ctx, const char *line)
 {
-	(void)ctx;
+	edp_run_progress_clear(ctx); /* a line of its own, not over the progress */
 	fprintf(stderr, PROG ": %s\n", line);
 }
 
@@ -301,13 +302,17 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	struct edp_run_progress *progress = NULL;
 	if (!quiet) {
-		edp_datapath_set_log(dp, log_line, NULL);
 		edp_print_framing(stderr, PROG, dp);
+		if (!edp_datapath_numa(dp))
+			fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
+		if (!incoming)
+			progress = edp_run_progress_start(dp, name ? name : "default");
+		edp_datapath_set_log(dp, log_line, progress);
 	}
-	if (!quiet && !edp_datapath_numa(dp))
-		fprintf(stderr, PROG ": libnuma reports no NUMA support: one node, no per-node memory placement\n");
 	rc = edp_run_serve_run(&serving, dp, &err);
+	edp_run_progress_stop(progress);
 	struct edp_error close_err = { 0 };
 	int crc = edp_datapath_close_outputs(dp, &close_err);
 	if (rc)

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "edp_checkpoint.h"
@@ -424,6 +426,25 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		out->packets_dropped += unwritten;
 		out->drops[EDP_DROP_OUTPUT_ERROR] += unwritten;
 		out->ports[p].s.drops += unwritten;
+	}
+}
+
+void edp_datapath_input_progress(const struct edp_datapath *dp, uint64_t *done, uint64_t *total)
+{
+	*done = *total = 0;
+	if (dp->cfg->loop != 1) /* a reader opened again for each pass: not to be looked at from here */
+		return;
+	for (uint32_t i = 0; i < dp->in.n; i++) {
+		const struct edp_input *in = &dp->in.of[i];
+		int fd = in->reader && !in->live ? edp_pcap_reader_fd(in->reader) : -1;
+		struct stat st;
+		off_t at;
+		if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || (at = lseek(fd, 0, SEEK_CUR)) < 0) {
+			*done = *total = 0;
+			return;
+		}
+		*done += (uint64_t)at;
+		*total += (uint64_t)st.st_size;
 	}
 }
 

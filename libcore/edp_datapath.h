@@ -114,6 +114,14 @@ int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_e
 bool edp_datapath_suspend(struct edp_datapath *dp, bool on);
 bool edp_datapath_suspended(const struct edp_datapath *dp);
 
+/* How far a run is through its capture files: *done bytes read of *total
+ * (their sizes). *total is 0 when that is not known: an input that is no
+ * regular file (a pipe, an interface, a vport) or --loop. Reads each
+ * file's offset (what stdio has read ahead of the packets counts as read):
+ * callable from another thread while the run goes, not after the datapath
+ * is destroyed. */
+void edp_datapath_input_progress(const struct edp_datapath *dp, uint64_t *done, uint64_t *total);
+
 /* Zero the live counters (edp_stats_clear): what edp-top and --stats show
  * counts from now. The datapath's own counts, and so its summary, go on
  * over the whole run; the summary says how often and when they were

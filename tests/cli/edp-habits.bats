@@ -267,3 +267,22 @@ hexdump() {
 		assert_equal "${#row}" "${#h}"
 	done
 }
+
+@test "progress on a terminal: packets, rate, percent of the file and time left, erased at the end; none otherwise" {
+	"$GEN" flows=1000,packets=1000000,seed=3 big.pcap
+	# script(1) gives edp-run a terminal and keeps every byte it wrote to it
+	EDP_TEST_PROGRESS_MS=5 script -qec "'$RUN' -t 0 -r big.pcap -w /dev/null" /dev/null >tty.txt
+	grep -aqE $'\redp-run: [0-9.]+[KM]? packets, [0-9.]+[KM]? pps, [0-9.]+ s, [0-9]+% of 80 MB' tty.txt
+	grep -aqE $'% of 80 MB, [0-9.]+ s left\e\\[K' tty.txt
+	grep -aq $'\r\e\\[Kedp-run: 1000000 packets in, 1000000 forwarded' tty.txt # erased before the summary
+	# a pipe has no size: no percent
+	EDP_TEST_PROGRESS_MS=5 script -qec "cat big.pcap | '$RUN' -t 0 -r - -w /dev/null" /dev/null >tty.txt
+	grep -aqE $'\redp-run: [0-9.]+[KM]? packets, [0-9.]+[KM]? pps, [0-9.]+ s\e\\[K' tty.txt
+	! grep -aq '% of' tty.txt
+	# -q, or stderr not a terminal: none
+	EDP_TEST_PROGRESS_MS=5 script -qec "'$RUN' -q -t 0 -r big.pcap -w /dev/null" /dev/null >tty.txt
+	[ ! -s tty.txt ]
+	EDP_TEST_PROGRESS_MS=5 "$RUN" -t 0 -r big.pcap -w /dev/null 2>err.txt
+	! grep -aq $'\r' err.txt
+	assert_equal "$(head -c 27 err.txt)" "edp-run: 1000000 packets in"
+}
