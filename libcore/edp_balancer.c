@@ -13,6 +13,23 @@
 #include "edp_tlb.h"
 #include "edp_worker_impl.h"
 
+/* A move's spread measured over the intervals after it: into its summary
+ * event (event >= 0) and said, with the hold-off that follows. */
+static void measured(struct edp_datapath *dp, const struct edp_tlb_verdict *v, int32_t event, uint32_t intervals)
+{
+	if (event >= 0)
+		dp->events[event].spread_measured = v->measured;
+	if (!dp->log)
+		return;
+	char line[200];
+	snprintf(line, sizeof(line),
+		 "balancer: the last move: predicted %.2f, measured %.2f over the next %u interval%s; %sholding off %u "
+		 "interval%s",
+		 v->predicted, v->measured, intervals, intervals == 1 ? "" : "s",
+		 v->delivered ? "" : "it did not deliver: ", v->hold, v->hold == 1 ? "" : "s");
+	dp->log(dp->log_ctx, line);
+}
+
 /* The Thread Load Balancer: every interval, measure each queue's share of the
  * interval and each thread's reading and writing (a load that stays where it
  * is), plan (edp_tlb_plan) and, when worth it, ask the owners to hand the
@@ -30,6 +47,10 @@ void *edp_balancer_main(void *arg)
 	int32_t numa[EDP_TLB_MAX_THREADS];
 	for (uint32_t t = 0; t < EDP_TLB_MAX_THREADS; t++)
 		numa[t] = t < run->n_workers ? dp->worker_node[t] : -1;
+	const struct edp_tlb_policy policy = { cfg->tlb_threshold, cfg->tlb_min_improvement, cfg->tlb_min_gain,
+					      cfg->tlb_sustain, cfg->tlb_verify, cfg->tlb_backoff };
+	struct edp_tlb_state hysteresis = { 0 };
+	int32_t measuring = -1; /* the summary event of the move being measured */
 	uint64_t t0 = edp_stats_cycles();
 	atomic_store(&dp->balancer_on, last && tq && plan);
 	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
@@ -81,7 +102,11 @@ void *edp_balancer_main(void *arg)
 			continue;
 		}
 		edp_tlb_plan(tq, nq, numa, base, run->n_workers, plan);
-		bool worth = edp_tlb_worth_it(plan, cfg->tlb_threshold, cfg->tlb_min_improvement);
+		struct edp_tlb_verdict verdict;
+		char why[200];
+		bool worth = edp_tlb_decide(&hysteresis, &policy, plan, now_asked, &verdict, why, sizeof(why));
+		if (verdict.ready)
+			measured(dp, &verdict, measuring, cfg->tlb_verify);
 		if (worth)
 			for (uint32_t i = 0; i < nq; i++)
 				if (plan->owner[i] != tq[i].owner) {
@@ -95,9 +120,7 @@ void *edp_balancer_main(void *arg)
 		}
 		if (!worth) {
 			if (now_asked) {
-				snprintf(ans->reason, sizeof(ans->reason),
-					 "not worth it: spread %.2f -> %.2f planned (tlb: threshold %.2f, min-improvement %.2f)",
-					 plan->spread_before, plan->spread_after, cfg->tlb_threshold, cfg->tlb_min_improvement);
+				snprintf(ans->reason, sizeof(ans->reason), "%s", why);
 				atomic_store_explicit(&dp->rebalance_answered, asked, memory_order_release);
 			}
 			continue;
@@ -114,8 +137,10 @@ void *edp_balancer_main(void *arg)
 		}
 		dp->rebalances++;
 		dp->queues_moved += plan->moved;
+		measuring = dp->n_events < EDP_SUMMARY_EVENTS ? (int32_t)dp->n_events : -1;
 		if (dp->n_events < EDP_SUMMARY_EVENTS) {
 			struct edp_rebalance *e = &dp->events[dp->n_events++];
+			e->spread_measured = -1;
 			e->at_s = (double)(edp_clock_ns(CLOCK_MONOTONIC) - dp->run_start_ns) / 1e9;
 			e->moved = plan->moved;
 			e->spread_before = plan->spread_before;

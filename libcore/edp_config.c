@@ -534,7 +534,21 @@ static int tlb_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		return get_fraction(c, v, k, &c->cfg->tlb_min_improvement);
 	if (strcmp(k, "enabled") == 0)
 		return get_choice(c, v, k, "true", "false", &c->cfg->tlb_enabled);
-	return unknown(c, "tlb", k, "interval-ms, threshold, min-improvement, enabled");
+	if (strcmp(k, "min-gain") == 0)
+		return get_fraction(c, v, k, &c->cfg->tlb_min_gain);
+	uint32_t *n = strcmp(k, "sustain-intervals") == 0  ? &c->cfg->tlb_sustain
+		      : strcmp(k, "verify-intervals") == 0 ? &c->cfg->tlb_verify
+		      : strcmp(k, "backoff-intervals") == 0 ? &c->cfg->tlb_backoff
+							    : NULL;
+	if (n) {
+		if (get_int(c, v, k, n == &c->cfg->tlb_backoff ? 0 : 1, 1000, &x))
+			return EDP_ERR_USAGE;
+		*n = (uint32_t)x;
+		return 0;
+	}
+	return unknown(c, "tlb", k,
+		       "interval-ms, threshold, min-improvement, min-gain, sustain-intervals, verify-intervals, "
+		       "backoff-intervals, enabled");
 }
 
 static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
@@ -585,6 +599,10 @@ static void set_defaults(struct edp_config *cfg)
 	cfg->tlb_interval_ms = 1000;
 	cfg->tlb_threshold = 0.85;
 	cfg->tlb_min_improvement = 0.25;
+	cfg->tlb_min_gain = 0.05;
+	cfg->tlb_sustain = 3;
+	cfg->tlb_verify = 3;
+	cfg->tlb_backoff = 30;
 	cfg->firewall_default = EDP_FW_ALLOW;
 	cfg->ageing_s = DEFAULT_AGEING_S;
 	cfg->mac_table_size = DEFAULT_MAC_TABLE;

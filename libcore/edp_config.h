@@ -76,6 +76,9 @@ struct edp_config {
 	bool tlb_enabled;               /* the Thread Load Balancer (edp_tlb.h) */
 	uint32_t tlb_interval_ms;
 	double tlb_threshold, tlb_min_improvement;
+	double tlb_min_gain;            /* the hysteresis (edp_tlb_decide): a spread reduction of at least this, */
+	uint32_t tlb_sustain;           /* worth it this many intervals in a row; a move measured over */
+	uint32_t tlb_verify, tlb_backoff; /* the next tlb_verify, held off tlb_backoff after one that missed */
 
 	bool has_firewall;
 	uint8_t firewall_default;       /* enum edp_fw_action */

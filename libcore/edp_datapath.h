@@ -56,7 +56,8 @@ struct edp_datapath_stats {
 	struct edp_rebalance {
 		double at_s;               /* seconds into the run */
 		uint32_t moved;
-		double spread_before, spread_after;
+		double spread_before, spread_after; /* measured before, predicted after */
+		double spread_measured;    /* measured over the intervals after it (tlb verify-intervals), -1: not yet */
 		char what[160];            /* which queues moved where */
 	} events[8];
 	struct edp_flowcache_stats flow_cache;

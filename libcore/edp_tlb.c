@@ -1,5 +1,6 @@
 #include "edp_tlb.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void spread_of(const double *load, uint32_t nt, double *spread, double *max)
@@ -72,6 +73,55 @@ bool edp_tlb_worth_it(const struct edp_tlb_plan *plan, double threshold, double 
 		return false;
 	return plan->spread_before > 0 &&
 	       (plan->spread_before - plan->spread_after) >= min_improvement * plan->spread_before;
+}
+
+bool edp_tlb_decide(struct edp_tlb_state *s, const struct edp_tlb_policy *p, const struct edp_tlb_plan *plan,
+		    bool asked, struct edp_tlb_verdict *v, char *why, size_t size)
+{
+	memset(v, 0, sizeof(*v));
+	if (s->verifying) { /* this interval's spread is what the last move left */
+		s->measured_sum += plan->spread_before;
+		s->measured_n++;
+		if (--s->verifying == 0) {
+			*v = (struct edp_tlb_verdict){ true, s->predicted, s->measured_sum / s->measured_n, false, 0 };
+			v->delivered = v->measured <= s->predicted + p->min_gain;
+			s->missed = v->delivered ? 0 : s->missed + 1;
+			s->hold = v->hold = p->backoff << (s->missed < 6 ? s->missed : 6);
+		}
+	}
+	bool worth = edp_tlb_worth_it(plan, p->threshold, p->min_improvement) &&
+		     plan->spread_before - plan->spread_after >= p->min_gain;
+	s->streak = worth ? s->streak + 1 : 0;
+	if (asked && worth) /* no waiting: worth it is enough */
+		s->streak = p->sustain, s->hold = 0, s->verifying = 0;
+	if (s->verifying && !asked) {
+		snprintf(why, size, "measuring the last move (%u interval%s left)", s->verifying, s->verifying == 1 ? "" : "s");
+		return false;
+	}
+	if (s->hold && !asked) {
+		s->hold--;
+		snprintf(why, size, "holding off after a move%s (%u interval%s left)", s->missed ? " that did not deliver" : "",
+			 s->hold + 1, s->hold ? "s" : "");
+		return false;
+	}
+	if (!worth) {
+		snprintf(why, size, "not worth it: spread %.2f -> %.2f planned (threshold %.2f, min-improvement %.2f, "
+			 "min-gain %.2f)", plan->spread_before, plan->spread_after, p->threshold, p->min_improvement,
+			 p->min_gain);
+		return false;
+	}
+	if (s->streak < p->sustain) {
+		snprintf(why, size, "unbalanced for %u of %u intervals in a row", s->streak, p->sustain);
+		return false;
+	}
+	s->streak = 0;
+	s->verifying = p->verify ? p->verify : 1;
+	s->predicted = plan->spread_after;
+	s->measured_sum = 0;
+	s->measured_n = 0;
+	snprintf(why, size, "moved %u queue%s: spread %.2f -> %.2f planned", plan->moved, plan->moved == 1 ? "" : "s",
+		 plan->spread_before, plan->spread_after);
+	return true;
 }
 
 void edp_tlb_place(const int32_t *queue_node, const int32_t *queue_pin, uint32_t nq, const int32_t *thread_numa,

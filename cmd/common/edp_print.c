@@ -88,9 +88,13 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	if (s->threads > 1)
 		fprintf(f, "  balancer: %llu rebalances, %llu queues moved\n", (unsigned long long)s->rebalances,
 			(unsigned long long)s->queues_moved);
-	for (uint32_t i = 0; i < s->n_events; i++)
-		fprintf(f, "    at %.1f s: %s; spread %.2f -> %.2f\n", s->events[i].at_s, s->events[i].what,
+	for (uint32_t i = 0; i < s->n_events; i++) {
+		fprintf(f, "    at %.1f s: %s; spread %.2f -> %.2f predicted", s->events[i].at_s, s->events[i].what,
 			s->events[i].spread_before, s->events[i].spread_after);
+		if (s->events[i].spread_measured >= 0)
+			fprintf(f, ", %.2f measured after", s->events[i].spread_measured);
+		fputc('\n', f);
+	}
 	if (s->suspends)
 		fprintf(f, "  suspended %llu time%s, %.3f s in all (edp-run ctl suspend)\n", (unsigned long long)s->suspends,
 			s->suspends == 1 ? "" : "s", s->suspended_s);
@@ -228,6 +232,10 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 		edp_json_uint(&j, "moved", s->events[i].moved);
 		edp_json_fixed(&j, "spread_before", s->events[i].spread_before, 4);
 		edp_json_fixed(&j, "spread_after", s->events[i].spread_after, 4);
+		if (s->events[i].spread_measured >= 0)
+			edp_json_fixed(&j, "spread_measured", s->events[i].spread_measured, 4);
+		else
+			edp_json_null(&j, "spread_measured");
 		edp_json_string(&j, "what", s->events[i].what);
 		edp_json_end(&j);
 	}

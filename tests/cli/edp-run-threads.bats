@@ -269,6 +269,23 @@ two_cpus() {
 	jq -e '.balancer.rebalances >= 1 and .balancer.events[0].moved >= 1 and .balancer.events[0].spread_after < .balancer.events[0].spread_before' live.json
 }
 
+@test "the balancer settles on a steady load: one move at most after the first intervals, measured against its prediction" {
+	# the load that made it flap (9 moves in 10 s): Zipf(1.5) over 200
+	# flows, looped, 2 threads, 8 receive queues
+	"$GEN" flows=200,packets=200000,zipf=1.5,seed=11 zipf.pcap
+	printf 'ports: [ { name: in }, { name: out } ]\ndatapath: { threads: 2, rx-queues: 8 }\ntlb: { interval-ms: 200 }\n' >z.yaml
+	run "$RUN" -c z.yaml --loop 0 --duration 6 -r zipf.pcap -w /dev/null --json=sum.json
+	assert_success
+	# 30 intervals: after the first 3 (sustain-intervals) at most one move
+	jq -e '([.balancer.events[] | select(.at_s > 0.7)] | length) <= 1 and .packets_in == .packets_forwarded' sum.json
+	# every move is followed by what it measured (null only when the run ended first)
+	jq -e '[.balancer.events[] | .spread_measured] | all(. == null or (. >= 0 and . <= 1))' sum.json
+	if [ "$(jq '.balancer.rebalances' sum.json)" -gt 0 ]; then
+		assert_line --regexp '^edp-run: balancer: the last move: predicted [0-9.]+, measured [0-9.]+ over the next 3 intervals'
+		assert_line --regexp '^    at [0-9.]+ s: .*; spread [0-9.]+ -> [0-9.]+ predicted, [0-9.]+ measured after$'
+	fi
+}
+
 @test "tlb config keys are checked" {
 	printf 'ports:\n  - name: a\ntlb:\n  threshold: 1.5\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
@@ -282,7 +299,11 @@ two_cpus() {
 	assert_output "edp-run: bad.yaml:4:12: enabled must be true or false, not 'maybe'"
 	printf 'ports:\n  - name: a\ntlb:\n  period: 5\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
-	assert_output "edp-run: bad.yaml:4:3: tlb: unknown key 'period' (known: interval-ms, threshold, min-improvement, enabled)"
+	assert_output "edp-run: bad.yaml:4:3: tlb: unknown key 'period' (known: interval-ms, threshold, min-improvement, min-gain, sustain-intervals, verify-intervals, backoff-intervals, enabled)"
+	printf 'ports:\n  - name: a\ntlb:\n  sustain-intervals: 0\n' >bad.yaml
+	run "$RUN" -c bad.yaml -r x.pcap
+	assert_failure 2
+	assert_output "edp-run: bad.yaml:4:22: sustain-intervals must be an integer from 1 to 1000, not '0'"
 }
 
 @test "workers run on datapath.cpus; rx-queue-cpus pins queues the balancer never moves" {

@@ -121,6 +121,102 @@ static void test_place_pinned_and_numa(void **state)
 	assert_int_equal(owner[4], 1); /* node 2 has none: the least loaded (thread 0 reads) */
 }
 
+/* One interval of the hysteresis on a plan that would take the spread from
+ * `before` to `after` (the busiest thread at 1: always unbalanced). */
+static bool interval(struct edp_tlb_state *s, const struct edp_tlb_policy *p, double before, double after,
+		     struct edp_tlb_verdict *v)
+{
+	struct edp_tlb_plan pl = { .spread_before = before, .spread_after = after, .max_before = 1, .moved = 2 };
+	char why[200];
+	return edp_tlb_decide(s, p, &pl, false, v, why, sizeof(why));
+}
+
+static const struct edp_tlb_policy policy = { 0.85, 0.25, 0.05, 3, 3, 30 }; /* the defaults (edp.yaml(5)) */
+
+/* A move only after `sustain` intervals in a row worth it, and never for a
+ * gain under min-gain (noise). */
+static void test_hysteresis_sustain_and_min_gain(void **state)
+{
+	(void)state;
+	struct edp_tlb_state s = { 0 };
+	struct edp_tlb_verdict v;
+	for (int i = 0; i < 20; i++) /* 0.04 -> 0.00: a gain of noise */
+		assert_false(interval(&s, &policy, 0.04, 0.0, &v));
+	assert_false(interval(&s, &policy, 0.30, 0.02, &v));
+	assert_false(interval(&s, &policy, 0.30, 0.02, &v));
+	assert_false(interval(&s, &policy, 0.03, 0.02, &v)); /* the streak broken */
+	assert_false(interval(&s, &policy, 0.30, 0.02, &v));
+	assert_false(interval(&s, &policy, 0.30, 0.02, &v));
+	assert_true(interval(&s, &policy, 0.30, 0.02, &v)); /* the third in a row */
+}
+
+/* After a move: measured over `verify` intervals, then held off for
+ * `backoff` intervals, twice as long for each move in a row that did not
+ * deliver. */
+static void test_hysteresis_verify_and_backoff(void **state)
+{
+	(void)state;
+	const struct edp_tlb_policy p10 = { 0.85, 0.25, 0.05, 3, 3, 10 }, *pp = &p10;
+	struct edp_tlb_state s = { 0 };
+	struct edp_tlb_verdict v;
+	for (int i = 0; i < 3; i++)
+		interval(&s, pp, 0.40, 0.05, &v);
+	assert_false(interval(&s, pp, 0.06, 0.05, &v)); /* measuring */
+	assert_false(v.ready);
+	assert_false(interval(&s, pp, 0.08, 0.05, &v));
+	assert_false(interval(&s, pp, 0.04, 0.05, &v));
+	assert_true(v.ready && v.delivered && v.hold == 10);
+	assert_float_equal(v.measured, 0.06, 1e-9);
+	assert_float_equal(v.predicted, 0.05, 1e-9);
+	/* the load shifts: moved again once the hold is over, and missing */
+	int at[4], moves = 0;
+	for (int i = 0; i < 60; i++)
+		if (interval(&s, pp, 0.45, 0.10, &v) && moves < 4)
+			at[moves++] = i;
+		else if (v.ready)
+			assert_false(v.delivered);
+	/* held 10 intervals (the first in the interval of the verdict), a
+	 * move, 3 measured, held 20, a move, 3 measured, held 40 */
+	assert_int_equal(moves, 2);
+	assert_int_equal(at[0], 9);
+	assert_int_equal(at[1], 32);
+	assert_int_equal(s.missed, 2);
+}
+
+/* The spreads and predictions a run that flapped logged, one a second (2
+ * threads, 8 queues, Zipf(1.5) over 200 flows, looped: 9 rebalances in 10
+ * s before the hysteresis), repeated over 30 intervals: one move, after
+ * the first three, and a hold-off that outlasts the rest. */
+static void test_hysteresis_recorded_steady(void **state)
+{
+	(void)state;
+	static const double spread[] = { 0.07, 0.05, 0.12, 0.10, 0.19, 0.09, 0.10, 0.16, 0.11 };
+	static const double predicted[] = { 0.01, 0.00, 0.02, 0.00, 0.00, 0.00, 0.00, 0.01, 0.02 };
+	struct edp_tlb_state s = { 0 };
+	struct edp_tlb_verdict v;
+	int moves = 0, first = -1;
+	for (int i = 0; i < 30; i++)
+		if (interval(&s, &policy, spread[i % 9], predicted[i % 9], &v) && moves++ == 0)
+			first = i;
+	assert_int_equal(moves, 1);
+	assert_true(first >= 2);
+}
+
+/* Asked for now (edp-run ctl rebalance): no waiting, worth it is enough. */
+static void test_hysteresis_asked(void **state)
+{
+	(void)state;
+	struct edp_tlb_state s = { .hold = 7 };
+	struct edp_tlb_plan pl = { .spread_before = 0.3, .spread_after = 0.0, .max_before = 1, .moved = 1 };
+	struct edp_tlb_verdict v;
+	char why[200];
+	assert_false(edp_tlb_decide(&s, &policy, &pl, false, &v, why, sizeof(why)));
+	assert_string_equal(why, "holding off after a move (7 intervals left)");
+	assert_true(edp_tlb_decide(&s, &policy, &pl, true, &v, why, sizeof(why)));
+	pl.spread_before = 0.03;
+	assert_false(edp_tlb_decide(&s, &policy, &pl, true, &v, why, sizeof(why))); /* not worth it, asked or not */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +226,10 @@ int main(void)
 		cmocka_unit_test(test_base_load),
 		cmocka_unit_test(test_place_spread),
 		cmocka_unit_test(test_place_pinned_and_numa),
+		cmocka_unit_test(test_hysteresis_sustain_and_min_gain),
+		cmocka_unit_test(test_hysteresis_verify_and_backoff),
+		cmocka_unit_test(test_hysteresis_recorded_steady),
+		cmocka_unit_test(test_hysteresis_asked),
 	};
 	return cmocka_run_group_tests_name("tlb", tests, NULL, NULL);
 }
