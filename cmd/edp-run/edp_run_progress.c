@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/edp_monitor_print.h"
 #include "edp_clock.h"
 #include "edp_monitor.h"
 
@@ -21,20 +22,6 @@ struct edp_run_progress {
 	bool stop, shown;
 };
 
-/* "12.3M" */
-static const char *si(char *buf, size_t size, double v)
-{
-	if (v >= 1e9)
-		snprintf(buf, size, "%.2fG", v / 1e9);
-	else if (v >= 1e6)
-		snprintf(buf, size, "%.2fM", v / 1e6);
-	else if (v >= 1e4)
-		snprintf(buf, size, "%.1fK", v / 1e3);
-	else
-		snprintf(buf, size, "%.0f", v);
-	return buf;
-}
-
 /* One refresh: "edp-run: 1.23M packets, 4.56M pps, 42% of 152 MB, 3 s left" */
 static void draw(struct edp_run_progress *p, uint64_t start_ns, uint64_t *last_done, uint64_t *last_ns, double *byte_rate)
 {
@@ -44,8 +31,8 @@ static void draw(struct edp_run_progress *p, uint64_t start_ns, uint64_t *last_d
 	uint64_t done, total, now = edp_clock_ns(CLOCK_MONOTONIC);
 	edp_datapath_input_progress(p->dp, &done, &total);
 	char pk[16], rate[16], line[160];
-	int n = snprintf(line, sizeof(line), PROG ": %s packets, %s pps, %.1f s", si(pk, sizeof(pk), (double)s.rx_packets),
-			 si(rate, sizeof(rate), s.rx_pps), (double)(now - start_ns) / 1e9);
+	int n = snprintf(line, sizeof(line), PROG ": %s packets, %s pps, %.1f s", edp_print_si(pk, sizeof(pk), (double)s.rx_packets),
+			 edp_print_si(rate, sizeof(rate), s.rx_pps), (double)(now - start_ns) / 1e9);
 	if (total) {
 		if (*last_ns && now > *last_ns && done >= *last_done) /* smoothed over a few refreshes */
 			*byte_rate = 0.7 * *byte_rate + 0.3 * (double)(done - *last_done) * 1e9 / (double)(now - *last_ns);
