@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_linktype.h"
+
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
 #define PCAP_MAGIC_NSEC 0xa1b23c4du
 #define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
@@ -208,24 +210,11 @@ static const char *link_name(int dlt)
 	return n ? n : "unknown";
 }
 
-/* The bytes of a link header that a packet loses when it is given an
- * Ethernet one, or -1: a link type that is not read. */
-static int link_header_len(int dlt)
-{
-	switch (dlt) {
-	case DLT_EN10MB: case DLT_RAW: case DLT_IPV4: case DLT_IPV6: return 0;
-	case DLT_NULL: case DLT_LOOP: return 4;
-	case DLT_LINUX_SLL: return 16;
-	case DLT_LINUX_SLL2: return 20;
-	default: return -1;
-	}
-}
-
 /* r reads link type dlt: Ethernet as it is, the others framed. 0, or -1
  * with err set for a link type that is not read. */
 static int link_set(struct edp_pcap_reader *r, int dlt, struct edp_error *err)
 {
-	int hdr = link_header_len(dlt);
+	int hdr = edp_linktype_header_len(dlt);
 	if (hdr < 0)
 		return edp_error_set(err, EDP_ERR_RUNTIME,
 				     "%s: link type %s (%d) is not supported (supported: EN10MB, LINUX_SLL, LINUX_SLL2, "
@@ -239,81 +228,13 @@ static int link_set(struct edp_pcap_reader *r, int dlt, struct edp_error *err)
 	return 0;
 }
 
-static inline uint16_t be16_at(const u_char *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-/* The EtherType of an IP packet by its version, 0 when it is neither. */
-static uint16_t ip_ethertype(const u_char *payload, uint32_t len)
+/* Packet (h, data) of r's link type given an Ethernet header in r->frame
+ * (edp_linktype_frame), counted. */
+static inline const u_char *frame(struct edp_pcap_reader *r, const struct pcap_pkthdr *h, const u_char *data,
+				  struct pcap_pkthdr *out)
 {
-	unsigned v = len ? payload[0] >> 4 : 0;
-	return v == 4 ? 0x0800 : v == 6 ? 0x86dd : 0;
-}
-
-/* The EtherType of a NULL or LOOP packet by its address family (a BSD's
- * AF_INET6 differs from Linux's), else by its IP version. */
-static uint16_t family_ethertype(uint32_t family, const u_char *payload, uint32_t len)
-{
-	if (family == 2)
-		return 0x0800;
-	if (family == 10 || family == 24 || family == 28 || family == 30)
-		return 0x86dd;
-	return ip_ethertype(payload, len);
-}
-
-/* Packet (h, data) of r's link type given an Ethernet header in r->frame,
- * described by *out: the link header's addresses where it has them (a
- * Linux cooked header: the sender's; a broadcast goes to ff:ff:ff:ff:ff:ff),
- * else EDP_PCAP_FRAME_SRC/DST; the EtherType from its protocol field, its
- * address family or its IP version. What follows the link header is kept
- * as it is (VLAN tags included, where libpcap put them back). */
-static const u_char *frame(struct edp_pcap_reader *r, const struct pcap_pkthdr *h, const u_char *data,
-			   struct pcap_pkthdr *out)
-{
-	static const uint8_t src[6] = EDP_PCAP_FRAME_SRC, dst[6] = EDP_PCAP_FRAME_DST;
-	uint32_t cap = h->caplen, wire = h->len < cap ? cap : h->len, hdr = r->link_hdr;
-	bool whole = cap >= hdr; /* a header cut short gives an empty payload and no addresses */
-	const u_char *payload = data + (whole ? hdr : cap);
-	uint32_t len = whole ? cap - hdr : 0;
-	uint8_t *f = r->frame;
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	uint16_t type = 0;
-	const u_char *addr = NULL;
-	unsigned pkttype = 0, halen = 0;
-	switch (whole ? r->dlt : -1) {
-	case DLT_LINUX_SLL: /* packet type, ARPHRD, address length, address[8], protocol */
-		pkttype = be16_at(data), halen = be16_at(data + 4), addr = data + 6, type = be16_at(data + 14);
-		break;
-	case DLT_LINUX_SLL2: /* protocol, reserved, ifindex, ARPHRD, packet type, address length, address[8] */
-		type = be16_at(data), pkttype = data[10], halen = data[11], addr = data + 12;
-		break;
-	case DLT_NULL: /* the address family in the byte order of the host that captured */
-		type = family_ethertype(data[0] || data[1] ? (uint32_t)data[0] | (uint32_t)data[1] << 8
-							   : (uint32_t)data[2] << 8 | data[3],
-					payload, len);
-		break;
-	case DLT_LOOP:
-		type = family_ethertype((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3],
-					payload, len);
-		break;
-	case DLT_IPV4: type = 0x0800; break;
-	case DLT_IPV6: type = 0x86dd; break;
-	default: type = ip_ethertype(payload, len); break; /* RAW, or a header cut short */
-	}
-	if (addr && halen == 6)
-		memcpy(f + 6, addr, 6);
-	if (addr && pkttype == 1) /* LINUX_SLL_BROADCAST */
-		memset(f, 0xff, 6);
-	if (addr && type < 0x0600) /* not an EtherType (802.2 LLC, 802.3 raw, ...): the frame's length */
-		type = (uint16_t)(len < 1500 ? len : 1500);
-	f[12] = (uint8_t)(type >> 8);
-	f[13] = (uint8_t)type;
-	uint32_t room = EDP_PCAP_MAX_SNAPLEN - 14;
-	memcpy(f + 14, payload, len < room ? len : room);
-	out->ts = h->ts;
-	out->caplen = 14 + (len < room ? len : room);
-	out->len = 14 + (wire > hdr ? wire - hdr : 0);
 	r->framed++;
-	return f;
+	return edp_linktype_frame(r->dlt, r->link_hdr, r->frame, EDP_PCAP_MAX_SNAPLEN, h, data, out);
 }
 
 /* Whether the filter takes the packet (h, data) as the capture has it. */
@@ -1043,7 +964,7 @@ static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err)
 			pcap_close(p);
 		return NULL;
 	}
-	if (pcap_datalink(p) != DLT_EN10MB && (!receive || link_header_len(pcap_datalink(p)) < 0)) {
+	if (pcap_datalink(p) != DLT_EN10MB && (!receive || edp_linktype_header_len(pcap_datalink(p)) < 0)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not an Ethernet interface (link type %s)%s", iface,
 			      link_name(pcap_datalink(p)), receive ? "" : ": frames are sent only on Ethernet");
 		pcap_close(p);

@@ -4,8 +4,8 @@
  * timestamps; each packet keeps its capture length, its original wire length
  * and its timestamp. A reader delivers Ethernet: a capture of Linux cooked
  * (LINUX_SLL, LINUX_SLL2), raw IP (RAW, IPV4, IPV6) or NULL/LOOP packets
- * gives each packet an Ethernet header in place of its link header (its
- * lengths grow by 14 less that header; see edp_pcap_reader_link); any other
+ * gives each packet an Ethernet header in place of its link header
+ * (edp_linktype.h; see edp_pcap_reader_link); any other
  * link type is refused with an error naming the file and the link type.
  * A reader may take a filter expression (pcap-filter(7), compiled for the
  * capture's own link type and run on the packet as captured): the packets
@@ -54,10 +54,6 @@ struct edp_pcap_writer;
 #define EDP_PCAP_MAX_BUFFERED (EDP_PCAP_WRITE_BUFFER / 16)
 #define EDP_PCAP_AGAIN 2 /* a live reader has nothing now */
 #define EDP_PCAP_MAX_SNAPLEN 262144u /* libpcap's largest: no record is longer */
-/* The addresses of a framed packet whose link header has none:
- * locally administered ones. */
-#define EDP_PCAP_FRAME_SRC { 0x02, 0, 0, 0, 0, 0x01 }
-#define EDP_PCAP_FRAME_DST { 0x02, 0, 0, 0, 0, 0x02 }
 
 /* True when paths a and b are one file, pipe or socket: the same name (a
  * file not made yet too), a link or another name of it; "-" is the
