@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "edp_json.h"
 #include "common/edp_print.h"
+#include "common/edp_replay_print.h"
+#include "edp_config.h"
 #include "common/edp_signals.h"
 #include "edp_replay.h"
 
@@ -100,55 +101,6 @@ static int positive(const char *opt, const char *what, const char *s, double max
 	return 0;
 }
 
-static bool parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned b[6];
-	char tail;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
-	    strlen(s) != 17)
-		return false;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return true;
-}
-
-static void human_ns(char *buf, size_t size, uint64_t ns)
-{
-	if (ns < 10000)
-		snprintf(buf, size, "%llu ns", (unsigned long long)ns);
-	else if (ns < 10000000)
-		snprintf(buf, size, "%.1f us", (double)ns / 1e3);
-	else
-		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
-}
-
-static double achieved_pps(const struct edp_replay_result *r)
-{
-	return r->seconds > 0 && r->packets > 1 ? (double)(r->packets - 1) / r->seconds : 0;
-}
-
-/* Megabits per second of frames (plus 20 bytes each on the wire). */
-static double achieved_mbps(const struct edp_replay_result *r, bool wire)
-{
-	return r->packets ? achieved_pps(r) * 8 * ((double)r->bytes / (double)r->packets + (wire ? 20 : 0)) / 1e6 : 0;
-}
-
-static void progress_line(void *ctx, const struct edp_replay_result *r)
-{
-	(void)ctx;
-	fprintf(stderr, "\r" PROG ": %llu packets, %.1f s, %.0f pps, %llu flows\033[K",
-		(unsigned long long)r->packets, r->seconds, achieved_pps(r), (unsigned long long)r->flows);
-}
-
-static double target_error(const struct edp_replay_config *c, const struct edp_replay_result *r)
-{
-	if (c->pace.mode == EDP_PACE_PPS)
-		return achieved_pps(r) / c->pace.rate - 1;
-	if (c->pace.mode == EDP_PACE_MBPS)
-		return achieved_mbps(r, c->pace.wire_bits) / c->pace.rate - 1;
-	return 0;
-}
-
 /* A capture, not a filter expression's first word: "-", a file that
  * exists, or a name with a '/', a capture's suffix or "live:" (a missing
  * capture is then said to be missing, an interface refused). */
@@ -160,87 +112,6 @@ static bool looks_like_capture(const char *arg)
 	       strncmp(arg, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0 ||
 	       (n > 5 && strcmp(arg + n - 5, ".pcap") == 0) || (n > 7 && strcmp(arg + n - 7, ".pcapng") == 0) ||
 	       (n > 4 && strcmp(arg + n - 4, ".cap") == 0);
-}
-
-static const char *mode_name(enum edp_pace_mode m)
-{
-	return m == EDP_PACE_PPS ? "pps" : m == EDP_PACE_MBPS ? "mbps" : m == EDP_PACE_TOPSPEED ? "topspeed" : "capture";
-}
-
-static void summary(FILE *f, const struct edp_replay_config *c, const struct edp_replay_result *r)
-{
-	double mbps = achieved_mbps(r, false);
-	fprintf(f, PROG ": %llu packets (%llu bytes) in %.3f s: %.1f pps, %.2f Mbps; %s%llu flows, %llu loop%s",
-		(unsigned long long)r->packets, (unsigned long long)r->bytes, r->seconds, achieved_pps(r), mbps,
-		r->flows_capped ? "over " : "", (unsigned long long)r->flows, (unsigned long long)r->loops,
-		r->loops == 1 ? "" : "s");
-	if (r->failed)
-		fprintf(f, ", %llu failed", (unsigned long long)r->failed);
-	if (r->retried)
-		fprintf(f, ", %llu retried", (unsigned long long)r->retried);
-	if (r->dropped)
-		fprintf(f, ", %llu dropped (vport full)", (unsigned long long)r->dropped);
-	if (r->rewrite_skipped)
-		fprintf(f, ", %llu VLAN pushes skipped (no room)", (unsigned long long)r->rewrite_skipped);
-	if (c->filter)
-		fprintf(f, ", %llu filtered", (unsigned long long)r->filtered);
-	fprintf(f, "\n");
-	if (r->link)
-		fprintf(f, "  %llu packets of link type %s given an Ethernet header\n", (unsigned long long)r->framed,
-			r->link);
-	char g50[32], g99[32], l50[32], l99[32];
-	human_ns(g50, sizeof(g50), r->gap_p50_ns);
-	human_ns(g99, sizeof(g99), r->gap_p99_ns);
-	human_ns(l50, sizeof(l50), r->late_p50_ns);
-	human_ns(l99, sizeof(l99), r->late_p99_ns);
-	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS)
-		fprintf(f, "  pacing: target %.10g %s, achieved %+.3f%%; gap p50 %s, p99 %s; late p50 %s, p99 %s\n",
-			c->pace.rate, c->pace.mode == EDP_PACE_PPS ? "pps" : c->pace.wire_bits ? "Mbps (wire)" : "Mbps",
-			100 * target_error(c, r), g50, g99, l50, l99);
-	else if (c->pace.mode == EDP_PACE_CAPTURE)
-		fprintf(f, "  pacing: capture gaps x%g; gap p50 %s, p99 %s; late p50 %s, p99 %s\n", c->pace.multiplier,
-			g50, g99, l50, l99);
-	else
-		fprintf(f, "  pacing: top speed; gap p50 %s, p99 %s\n", g50, g99);
-}
-
-static void summary_json(FILE *f, const struct edp_replay_config *c, const struct edp_replay_result *r)
-{
-	struct edp_json j;
-	edp_json_begin(&j, f);
-	edp_json_uint(&j, "packets", r->packets);
-	edp_json_uint(&j, "bytes", r->bytes);
-	edp_json_fixed(&j, "seconds", r->seconds, 6);
-	edp_json_fixed(&j, "pps", achieved_pps(r), 3);
-	edp_json_fixed(&j, "mbps", achieved_mbps(r, false), 3);
-	edp_json_fixed(&j, "wire_mbps", achieved_mbps(r, true), 3);
-	edp_json_uint(&j, "flows", r->flows);
-	edp_json_bool(&j, "flows_capped", r->flows_capped);
-	edp_json_uint(&j, "loops", r->loops);
-	edp_json_uint(&j, "failed", r->failed);
-	edp_json_uint(&j, "retried", r->retried);
-	edp_json_uint(&j, "dropped", r->dropped);
-	edp_json_uint(&j, "rewrite_skipped", r->rewrite_skipped);
-	edp_json_uint(&j, "filtered", r->filtered);
-	if (c->filter)
-		edp_json_string(&j, "filter", c->filter);
-	else
-		edp_json_null(&j, "filter");
-	edp_json_uint(&j, "framed", r->framed);
-	edp_json_object(&j, "pacing");
-	edp_json_string(&j, "mode", mode_name(c->pace.mode));
-	if (c->pace.mode == EDP_PACE_PPS || c->pace.mode == EDP_PACE_MBPS) {
-		edp_json_fixed(&j, "target", c->pace.rate, 3);
-		edp_json_bool(&j, "wire_bits", c->pace.wire_bits);
-		edp_json_fixed(&j, "rate_error", target_error(c, r), 6);
-	}
-	if (c->pace.mode == EDP_PACE_CAPTURE)
-		edp_json_fixed(&j, "multiplier", c->pace.multiplier, 3);
-	edp_json_uint(&j, "gap_p50_ns", r->gap_p50_ns);
-	edp_json_uint(&j, "gap_p99_ns", r->gap_p99_ns);
-	edp_json_uint(&j, "late_p50_ns", r->late_p50_ns);
-	edp_json_uint(&j, "late_p99_ns", r->late_p99_ns);
-	edp_json_finish(&j);
 }
 
 enum { O_MERGE = 256, O_SYNTH, O_PRELOAD, O_MBPS, O_WIRE, O_DURATION, O_SRC, O_DST, O_VADD, O_VSTRIP,
@@ -312,7 +183,7 @@ int main(int argc, char **argv)
 			break;
 		case O_SRC:
 		case O_DST:
-			if (!parse_mac(optarg, c == O_SRC ? cfg.rewrite.src_mac : cfg.rewrite.dst_mac))
+			if (edp_parse_mac(optarg, c == O_SRC ? cfg.rewrite.src_mac : cfg.rewrite.dst_mac))
 				return usage_error(c == O_SRC ? "--src-mac" : "--dst-mac", "expected xx:xx:xx:xx:xx:xx, not '%s'", optarg);
 			*(c == O_SRC ? &cfg.rewrite.set_src_mac : &cfg.rewrite.set_dst_mac) = true;
 			break;
@@ -394,7 +265,7 @@ int main(int argc, char **argv)
 	bool live = !quiet && isatty(STDERR_FILENO);
 	struct edp_replay_result res;
 	struct edp_error err = { 0 };
-	int rc = edp_replay_run(&cfg, &edp_stop_requested, live ? progress_line : NULL, NULL, &res, &err);
+	int rc = edp_replay_run(&cfg, &edp_stop_requested, live ? edp_replay_print_progress : NULL, NULL, &res, &err);
 	if (live)
 		fprintf(stderr, "\r\033[K");
 	if (rc)
@@ -402,12 +273,12 @@ int main(int argc, char **argv)
 	if (rc == EDP_ERR_USAGE)
 		return 2;
 	if (!quiet && res.loops) /* it started: say what was sent */
-		summary(stderr, &cfg, &res);
+		edp_replay_print_summary(stderr, &cfg, &res);
 	if (json) {
 		FILE *jf = edp_print_json_open(PROG, json_path);
 		if (!jf)
 			return 1;
-		summary_json(jf, &cfg, &res);
+		edp_replay_print_json(jf, &cfg, &res);
 		if (edp_print_json_close(PROG, jf, json_path))
 			return 1;
 	}
