@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "edp_linktype.h"
+#include "edp_pcapio_impl.h"
 
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
 #define PCAP_MAGIC_NSEC 0xa1b23c4du
@@ -26,9 +27,6 @@
  * between the syscall that fills (or drains) it and libpcap's small copies;
  * 1 MiB made reading 1,000,000 64-byte packets take 120 ms instead of 50 */
 #define IO_BUFFER (1u << 16)
-#define LIVE_RX_BUFFER (64 << 20)
-#define LIVE_TX_BATCH 32
-#define LIVE_TX_ARENA (512u << 10)
 
 struct edp_pcap_reader {
 	pcap_t *pcap;
@@ -54,43 +52,8 @@ struct edp_pcap_reader {
 	char name[256];
 };
 
-static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err);
 static int stream_open(struct edp_pcap_reader *r, struct edp_error *err);
 static uint32_t capture_snaplen(const struct edp_pcap_reader *r);
-/* A live writer: frames are copied into a batch and handed to libpcap's
- * socket with one sendmmsg per batch (libpcap injects one frame a call);
- * a full device queue is waited out. */
-struct live_tx {
-	int fd;
-	uint32_t n, used;
-	struct mmsghdr msg[LIVE_TX_BATCH];
-	struct iovec iov[LIVE_TX_BATCH];
-	uint32_t wire_len[LIVE_TX_BATCH];
-	uint8_t arena[LIVE_TX_ARENA];
-};
-
-static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err);
-static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err);
-
-/* A capture file or pipe is written from a buffer of our own with
- * write(2): a failure is seen with its errno on the thread that met it,
- * and what reached the output is known to the record (a partial write is
- * walked record by record). */
-struct edp_pcap_writer {
-	struct live_tx *live;       /* a network interface instead of a file */
-	pcap_t *live_pcap;
-	uint64_t retried;           /* sends that found the device queue full */
-	int fd;
-	bool own_fd;                /* false for stdout, left open */
-	uint8_t *buf;
-	uint32_t used;              /* bytes in buf: the records taken and not yet written */
-	uint64_t accepted, written; /* records taken, and those on the output */
-	uint64_t accepted_bytes, written_bytes; /* their wire lengths */
-	bool nanosecond;
-	int failed;                 /* errno of the failed write: nothing more is taken */
-	char name[256];
-};
-
 static int write_failed(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	edp_error_set(err, EDP_ERR_RUNTIME, "%s: write failed: %s", w->name, strerror(w->failed));
@@ -204,7 +167,7 @@ static bool known_magic(uint32_t m)
 	return m == PCAP_MAGIC_USEC || m == PCAP_MAGIC_NSEC || m == PCAP_MAGIC_KUZNETSOV || m == PCAPNG_MAGIC;
 }
 
-static const char *link_name(int dlt)
+const char *edp_pcap_link_name(int dlt)
 {
 	const char *n = pcap_datalink_val_to_name(dlt);
 	return n ? n : "unknown";
@@ -219,7 +182,7 @@ static int link_set(struct edp_pcap_reader *r, int dlt, struct edp_error *err)
 		return edp_error_set(err, EDP_ERR_RUNTIME,
 				     "%s: link type %s (%d) is not supported (supported: EN10MB, LINUX_SLL, LINUX_SLL2, "
 				     "RAW, IPV4, IPV6, NULL, LOOP)",
-				     r->name, link_name(dlt), dlt);
+				     r->name, edp_pcap_link_name(dlt), dlt);
 	r->dlt = dlt;
 	r->link_hdr = (uint32_t)hdr;
 	r->framing = dlt != DLT_EN10MB;
@@ -290,7 +253,7 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	bool is_stdin = strcmp(path, "-") == 0;
 	snprintf(r->name, sizeof(r->name), "%s", is_stdin ? "stdin" : path);
 	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
-		if (!(r->pcap = live_open(path + strlen(EDP_LIVE_PREFIX), true, err))) {
+		if (!(r->pcap = edp_pcap_live_open(path + strlen(EDP_LIVE_PREFIX), true, err))) {
 			free(r);
 			return NULL;
 		}
@@ -502,7 +465,7 @@ int edp_pcap_reader_set_filter(struct edp_pcap_reader *r, const char *expr, stru
 		return 0;
 	if (pcap_compile(r->pcap, &r->filter, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
 		return edp_error_set(err, EDP_ERR_USAGE, "filter expression '%s': %s (for %s, link type %s)", expr,
-				     pcap_geterr(r->pcap), r->name, link_name(r->dlt));
+				     pcap_geterr(r->pcap), r->name, edp_pcap_link_name(r->dlt));
 	r->filtering = true;
 	return 0;
 }
@@ -511,7 +474,7 @@ uint64_t edp_pcap_reader_filtered(const struct edp_pcap_reader *r) { return r->f
 uint64_t edp_pcap_reader_framed(const struct edp_pcap_reader *r) { return r->framed; }
 const char *edp_pcap_reader_link(const struct edp_pcap_reader *r)
 {
-	return r->framing ? link_name(r->dlt) : NULL;
+	return r->framing ? edp_pcap_link_name(r->dlt) : NULL;
 }
 
 struct edp_pcap_filter {
@@ -750,7 +713,7 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	w->fd = -1;
 	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
 		w->live = calloc(1, sizeof(*w->live));
-		if (!w->live || !(w->live_pcap = live_open(path + strlen(EDP_LIVE_PREFIX), false, err))) {
+		if (!w->live || !(w->live_pcap = edp_pcap_live_open(path + strlen(EDP_LIVE_PREFIX), false, err))) {
 			if (!w->live)
 				edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", path);
 			free(w->live);
@@ -797,7 +760,7 @@ int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pc
 {
 	if (__builtin_expect(w->live != NULL, 0)) {
 		for (uint32_t i = 0; i < n; i++)
-			if (live_tx_write(w, &rec[i], err) < 0)
+			if (edp_pcap_live_send(w, &rec[i], err) < 0)
 				return -1;
 		return 0;
 	}
@@ -848,7 +811,7 @@ int edp_pcap_writer_write(struct edp_pcap_writer *w, const struct edp_mbuf *m, s
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
 {
 	if (w->live)
-		return live_tx_flush(w, err);
+		return edp_pcap_live_flush(w, err);
 	return writer_drain(w, err);
 }
 
@@ -923,7 +886,7 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 		return 0;
 	int rc = 0;
 	if (w->live) {
-		rc = live_tx_flush(w, err);
+		rc = edp_pcap_live_flush(w, err);
 		pcap_close(w->live_pcap);
 		free(w->live);
 		free(w);
@@ -938,105 +901,4 @@ int edp_pcap_writer_close(struct edp_pcap_writer *w, struct edp_error *err)
 	free(w->buf);
 	free(w);
 	return rc;
-}
-
-static pcap_t *live_open(const char *iface, bool receive, struct edp_error *err)
-{
-	char ebuf[PCAP_ERRBUF_SIZE] = "";
-	pcap_t *p = pcap_create(iface, ebuf);
-	int rc = p ? pcap_set_immediate_mode(p, 1) : PCAP_ERROR;
-	if (rc == 0 && receive) {
-		pcap_set_snaplen(p, 262144);
-		pcap_set_buffer_size(p, LIVE_RX_BUFFER); /* a burst while the reader is off its CPU */
-		pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO); /* else microseconds */
-	}
-	if (rc == 0)
-		rc = pcap_activate(p);
-	if (rc < 0) {
-		const char *why = rc == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
-				  : rc == PCAP_ERROR_PERM_DENIED ? "permission denied (needs root or CAP_NET_RAW)"
-				  : rc == PCAP_ERROR_IFACE_NOT_UP ? "the interface is down"
-				  : p && pcap_geterr(p)[0]         ? pcap_geterr(p)
-								   : ebuf;
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot open for %s: %s", iface, receive ? "capture" : "sending",
-			      why);
-		if (p)
-			pcap_close(p);
-		return NULL;
-	}
-	if (pcap_datalink(p) != DLT_EN10MB && (!receive || edp_linktype_header_len(pcap_datalink(p)) < 0)) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not an Ethernet interface (link type %s)%s", iface,
-			      link_name(pcap_datalink(p)), receive ? "" : ": frames are sent only on Ethernet");
-		pcap_close(p);
-		return NULL;
-	}
-	if (receive) {
-		if (pcap_setnonblock(p, 1, ebuf) < 0 || pcap_setdirection(p, PCAP_D_IN) < 0) {
-			edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot set up capture: %s", iface, pcap_geterr(p));
-			pcap_close(p);
-			return NULL;
-		}
-		return p;
-	}
-	/* a sender reads nothing: a filter that takes no packet keeps the
-	 * kernel from queueing every frame on the interface (ours included)
-	 * to this socket */
-	struct bpf_program none;
-	if (pcap_compile(p, &none, "less 0", 1, PCAP_NETMASK_UNKNOWN) == 0) {
-		pcap_setfilter(p, &none);
-		pcap_freecode(&none);
-	}
-	return p;
-}
-
-static int live_tx_flush(struct edp_pcap_writer *w, struct edp_error *err)
-{
-	struct live_tx *t = w->live;
-	uint32_t done = 0;
-	while (done < t->n) {
-		int k = sendmmsg(t->fd, t->msg + done, t->n - done, 0);
-		if (k > 0) {
-			for (uint32_t i = done; i < done + (uint32_t)k; i++)
-				w->written_bytes += t->wire_len[i];
-			done += (uint32_t)k;
-			w->written += (uint32_t)k;
-			continue;
-		}
-		if (k < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
-			w->failed = errno;
-			edp_error_set(err, EDP_ERR_RUNTIME, "%s: send failed: %s", w->name, strerror(errno));
-			t->n = t->used = 0;
-			return -1;
-		}
-		w->retried++;
-		struct timespec ts = { 0, 10000 };
-		nanosleep(&ts, NULL);
-	}
-	t->n = t->used = 0;
-	return 0;
-}
-
-static int live_tx_write(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err)
-{
-	struct live_tx *t = w->live;
-	if (w->failed)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: send failed: %s", w->name, strerror(w->failed)), -1;
-	if ((t->n == LIVE_TX_BATCH || t->used + rec->caplen > LIVE_TX_ARENA) && live_tx_flush(w, err) < 0)
-		return -1;
-	if (rec->caplen > LIVE_TX_ARENA)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: a %u-byte frame is too large to send", w->name,
-				     rec->caplen), -1;
-	memcpy(t->arena + t->used, rec->data, rec->caplen);
-	t->iov[t->n] = (struct iovec){ t->arena + t->used, rec->caplen };
-	t->msg[t->n] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &t->iov[t->n], .msg_iovlen = 1 } };
-	t->used += rec->caplen;
-	t->wire_len[t->n++] = rec->wire_len;
-	w->accepted++;
-	w->accepted_bytes += rec->wire_len;
-	return 0;
-}
-
-uint64_t edp_pcap_writer_retried(const struct edp_pcap_writer *w)
-{
-	return w->retried;
 }

@@ -1,0 +1,63 @@
+/* edp_pcapio's insides shared by its two files: edp_pcapio.c (captures,
+ * files and pipes) and edp_pcaplive.c (network interfaces). Not for other
+ * engines. */
+#ifndef EDP_PCAPIO_IMPL_H
+#define EDP_PCAPIO_IMPL_H
+
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "edp_error.h"
+#include "edp_pcapio.h"
+
+#define LIVE_TX_BATCH 32
+#define LIVE_TX_ARENA (512u << 10)
+
+/* A live writer: frames are copied into a batch and handed to libpcap's
+ * socket with one sendmmsg per batch (libpcap injects one frame a call);
+ * a full device queue is waited out. */
+struct live_tx {
+	int fd;
+	uint32_t n, used;
+	struct mmsghdr msg[LIVE_TX_BATCH];
+	struct iovec iov[LIVE_TX_BATCH];
+	uint32_t wire_len[LIVE_TX_BATCH];
+	uint8_t arena[LIVE_TX_ARENA];
+};
+
+/* A capture file or pipe is written from a buffer of our own with
+ * write(2): a failure is seen with its errno on the thread that met it,
+ * and what reached the output is known to the record (a partial write is
+ * walked record by record). */
+struct edp_pcap_writer {
+	struct live_tx *live;       /* a network interface instead of a file */
+	pcap_t *live_pcap;
+	uint64_t retried;           /* sends that found the device queue full */
+	int fd;
+	bool own_fd;                /* false for stdout, left open */
+	uint8_t *buf;
+	uint32_t used;              /* bytes in buf: the records taken and not yet written */
+	uint64_t accepted, written; /* records taken, and those on the output */
+	uint64_t accepted_bytes, written_bytes; /* their wire lengths */
+	bool nanosecond;
+	int failed;                 /* errno of the failed write: nothing more is taken */
+	char name[256];
+};
+
+/* A link type's name ("unknown" when libpcap has none). */
+const char *edp_pcap_link_name(int dlt);
+
+/* A capture handle on interface iface for receiving (non-blocking, incoming
+ * frames only, a link type edp_linktype reads) or for sending (Ethernet, a
+ * filter that takes nothing); NULL with err naming the interface. */
+pcap_t *edp_pcap_live_open(const char *iface, bool receive, struct edp_error *err);
+
+/* A live writer's record into its batch (the batch sent first when full),
+ * and the batch handed to the device (a full queue waited out). 0, or -1
+ * with err set: the writer fails from then on. */
+int edp_pcap_live_send(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err);
+int edp_pcap_live_flush(struct edp_pcap_writer *w, struct edp_error *err);
+
+#endif
