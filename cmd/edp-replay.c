@@ -1,7 +1,6 @@
 /* edp-replay: replay captures or synthetic traffic, paced, into a pcap file
  * or a pipe. Options, one call into libcore, and the summary. */
 #include <errno.h>
-#include <math.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,25 +81,6 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
-/* A number greater than 0 and at most max into *out; else the usage
- * error of option opt, which expects `what` ("a rate") greater than 0. */
-static int positive(const char *opt, const char *what, const char *s, double max, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-	char msg[96];
-	if (*s && !*end && v > max && v <= HUGE_VAL) {
-		snprintf(msg, sizeof(msg), "'%%s' is above the maximum of %.10g", max);
-		return usage_error(opt, msg, s);
-	}
-	if (!*s || *end || !(v > 0 && v <= max)) {
-		snprintf(msg, sizeof(msg), "expected %s greater than 0, not '%%s'", what);
-		return usage_error(opt, msg, s);
-	}
-	*out = v;
-	return 0;
-}
-
 /* A capture, not a filter expression's first word: "-", a file that
  * exists, or a name with a '/', a capture's suffix or "live:" (a missing
  * capture is then said to be missing, an interface refused). */
@@ -155,13 +135,13 @@ int main(int argc, char **argv)
 		}
 		case O_PRELOAD: cfg.preload = true; break;
 		case 'x':
-			if (positive("--multiplier", "a factor", optarg, 1e9, &cfg.pace.multiplier))
+			if (edp_parse_positive(PROG, "--multiplier", "a factor", optarg, 1e9, &cfg.pace.multiplier))
 				return 2;
 			timing++;
 			break;
 		case 'p':
 		case O_MBPS:
-			if (positive(c == 'p' ? "--pps" : "--mbps", "a rate", optarg, c == 'p' ? 1e9 : 1e7, &d))
+			if (edp_parse_positive(PROG, c == 'p' ? "--pps" : "--mbps", "a rate", optarg, c == 'p' ? 1e9 : 1e7, &d))
 				return 2;
 			cfg.pace = (struct edp_pace_config){ c == 'p' ? EDP_PACE_PPS : EDP_PACE_MBPS, 1, d, false };
 			timing++;
@@ -177,7 +157,7 @@ int main(int argc, char **argv)
 				return usage_error("--limit", "expected a packet count greater than 0, not '%s'", optarg);
 			break;
 		case O_DURATION:
-			if (positive("--duration", "seconds", optarg, 1e9, &d))
+			if (edp_parse_positive(PROG, "--duration", "seconds", optarg, 1e9, &d))
 				return 2;
 			cfg.duration_ns = (uint64_t)(d * 1e9);
 			break;

@@ -202,16 +202,8 @@ int main(int argc, char **argv)
 		}
 	}
 	double seconds = 0;
-	if (duration) {
-		char *end;
-		seconds = strtod(duration, &end);
-		if (!*duration || *end || !(seconds > 0 && seconds < 1e9)) {
-			rc = *duration && !*end && seconds >= 1e9
-				     ? usage_error("--duration: '%s' is above the maximum of 999999999 seconds", duration)
-				     : usage_error("--duration: expected seconds greater than 0, not '%s'", duration);
-			goto out;
-		}
-	}
+	if (duration && (rc = edp_parse_positive(PROG, "--duration", "seconds", duration, 999999999, &seconds)))
+		goto out;
 	if (edp_run_apply_args(&args, &cfg, config_path != NULL, &err)) {
 		rc = usage_error("%s", err.msg);
 		goto out;

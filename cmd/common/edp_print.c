@@ -171,6 +171,18 @@ int edp_usage_error(const char *prog, const char *fmt, ...)
 	return 2;
 }
 
+int edp_parse_positive(const char *prog, const char *opt, const char *what, const char *s, double max, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (*s && !*end && v > max)
+		return edp_usage_error(prog, "%s: '%s' is above the maximum of %.10g", opt, s, max);
+	if (!*s || *end || !(v > 0 && v <= max))
+		return edp_usage_error(prog, "%s: expected %s greater than 0, not '%s'", opt, what, s);
+	*out = v;
+	return 0;
+}
+
 int edp_option_error(const char *prog, int c, char *const argv[])
 {
 	/* a long option is named as typed (up to any '='); a short one by its

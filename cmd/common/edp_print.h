@@ -16,6 +16,12 @@ int edp_usage_error(const char *prog, const char *fmt, ...) __attribute__((forma
  * returned c, '?' or ':': the usage error naming the option. Returns 2. */
 int edp_option_error(const char *prog, int c, char *const argv[]);
 
+/* An option's value that must be a number greater than 0 and at most max
+ * (fractions allowed): 0 with it in *out, or 2 after the usage error of
+ * option opt ("'1e12' is above the maximum of 1000000000", or "expected
+ * WHAT greater than 0, not '0'"). */
+int edp_parse_positive(const char *prog, const char *opt, const char *what, const char *s, double max, double *out);
+
 /* Flush f (called `name` in the error): 0, or 1 after "PROG: NAME: write
  * failed: REASON" on stderr. A command calls it on stdout before exit 0:
  * output that did not arrive (a broken pipe, a full disk) is a failure. */

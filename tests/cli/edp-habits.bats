@@ -249,7 +249,7 @@ hexdump() {
 	assert_line --index 0 "edp-replay: --pps: expected a rate greater than 0, not '0'"
 	run "$RUN" -r "$T" -w out.pcap --duration 1e12
 	assert_failure 2
-	assert_line --index 0 "edp-run: --duration: '1e12' is above the maximum of 999999999 seconds"
+	assert_line --index 0 "edp-run: --duration: '1e12' is above the maximum of 999999999"
 	printf 'ports:\n\t- name: in\n' >tab.yaml
 	run "$RUN" -c tab.yaml -r "$T"
 	assert_failure 2
