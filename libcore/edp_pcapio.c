@@ -44,9 +44,7 @@ struct edp_pcap_reader {
 	bool framing;      /* not Ethernet: each packet is given an Ethernet header (frame) */
 	uint8_t *frame;    /* ... built here: EDP_PCAP_MAX_SNAPLEN bytes */
 	uint64_t framed;
-	bool filtering;    /* a filter expression: packets it rejects are counted, not delivered */
-	struct bpf_program filter;
-	uint64_t filtered;
+	struct edp_pcap_filter *filter; /* a filter expression (NULL: none): packets it rejects are counted, not delivered */
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
 	char name[256];
@@ -200,12 +198,18 @@ static inline const u_char *frame(struct edp_pcap_reader *r, const struct pcap_p
 	return edp_linktype_frame(r->dlt, r->link_hdr, r->frame, EDP_PCAP_MAX_SNAPLEN, h, data, out);
 }
 
-/* Whether the filter takes the packet (h, data) as the capture has it. */
-static inline bool filter_takes(struct edp_pcap_reader *r, const struct pcap_pkthdr *h, const u_char *data)
+struct edp_pcap_filter {
+	struct bpf_program prog;
+	uint64_t filtered;
+};
+
+/* Whether filter f takes the packet (h, data) as the capture has it; a
+ * packet it rejects is counted. */
+static inline bool filter_takes(struct edp_pcap_filter *f, const struct pcap_pkthdr *h, const u_char *data)
 {
-	if (pcap_offline_filter(&r->filter, h, data))
+	if (pcap_offline_filter(&f->prog, h, data))
 		return true;
-	r->filtered++;
+	f->filtered++;
 	return false;
 }
 
@@ -426,8 +430,7 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r)
 		pcap_close(r->pcap); /* closes r->fp */
 	else if (r->fp)
 		fclose(r->fp);
-	if (r->filtering)
-		pcap_freecode(&r->filter);
+	edp_pcap_filter_free(r->filter);
 	free(r->frame);
 	free(r->iobuf);
 	free(r);
@@ -456,35 +459,11 @@ uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r)
 	return (uint64_t)ps.ps_drop + ps.ps_ifdrop;
 }
 
-int edp_pcap_reader_set_filter(struct edp_pcap_reader *r, const char *expr, struct edp_error *err)
+/* expr compiled for link type dlt; NULL with err set (EDP_ERR_USAGE with
+ * libpcap's message). */
+static struct edp_pcap_filter *filter_compile(const char *expr, int dlt, struct edp_error *err)
 {
-	if (r->filtering)
-		pcap_freecode(&r->filter);
-	r->filtering = false;
-	if (!expr)
-		return 0;
-	if (pcap_compile(r->pcap, &r->filter, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
-		return edp_error_set(err, EDP_ERR_USAGE, "filter expression '%s': %s (for %s, link type %s)", expr,
-				     pcap_geterr(r->pcap), r->name, edp_pcap_link_name(r->dlt));
-	r->filtering = true;
-	return 0;
-}
-
-uint64_t edp_pcap_reader_filtered(const struct edp_pcap_reader *r) { return r->filtered; }
-uint64_t edp_pcap_reader_framed(const struct edp_pcap_reader *r) { return r->framed; }
-const char *edp_pcap_reader_link(const struct edp_pcap_reader *r)
-{
-	return r->framing ? edp_pcap_link_name(r->dlt) : NULL;
-}
-
-struct edp_pcap_filter {
-	struct bpf_program prog;
-	uint64_t filtered;
-};
-
-struct edp_pcap_filter *edp_pcap_filter_new(const char *expr, struct edp_error *err)
-{
-	pcap_t *p = pcap_open_dead(DLT_EN10MB, EDP_PCAP_MAX_SNAPLEN);
+	pcap_t *p = pcap_open_dead(dlt, EDP_PCAP_MAX_SNAPLEN);
 	struct edp_pcap_filter *f = calloc(1, sizeof(*f));
 	if (!p || !f) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
@@ -500,13 +479,35 @@ struct edp_pcap_filter *edp_pcap_filter_new(const char *expr, struct edp_error *
 	return NULL;
 }
 
+int edp_pcap_reader_set_filter(struct edp_pcap_reader *r, const char *expr, struct edp_error *err)
+{
+	edp_pcap_filter_free(r->filter);
+	r->filter = NULL;
+	if (!expr)
+		return 0;
+	struct edp_error why = { 0 };
+	if (!(r->filter = filter_compile(expr, r->dlt, &why)))
+		return edp_error_set(err, why.status, "%s (for %s, link type %s)", why.msg, r->name,
+				     edp_pcap_link_name(r->dlt));
+	return 0;
+}
+
+uint64_t edp_pcap_reader_filtered(const struct edp_pcap_reader *r) { return edp_pcap_filter_rejected(r->filter); }
+uint64_t edp_pcap_reader_framed(const struct edp_pcap_reader *r) { return r->framed; }
+const char *edp_pcap_reader_link(const struct edp_pcap_reader *r)
+{
+	return r->framing ? edp_pcap_link_name(r->dlt) : NULL;
+}
+
+struct edp_pcap_filter *edp_pcap_filter_new(const char *expr, struct edp_error *err)
+{
+	return filter_compile(expr, DLT_EN10MB, err);
+}
+
 bool edp_pcap_filter_takes(struct edp_pcap_filter *f, const struct edp_pcap_packet *pkt)
 {
 	struct pcap_pkthdr h = { { 0, 0 }, pkt->caplen, pkt->wire_len };
-	if (pcap_offline_filter(&f->prog, &h, pkt->data))
-		return true;
-	f->filtered++;
-	return false;
+	return filter_takes(f, &h, pkt->data);
 }
 
 uint64_t edp_pcap_filter_rejected(const struct edp_pcap_filter *f) { return f ? f->filtered : 0; }
@@ -563,7 +564,7 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 	int rc;
 	while ((rc = pcap_next_ex(r->pcap, &h, &data)) == 1) {
 		r->count++;
-		if (r->filtering && !filter_takes(r, h, data))
+		if (r->filter && !filter_takes(r->filter, h, data))
 			continue;
 		struct pcap_pkthdr fh;
 		if (r->framing)
@@ -636,7 +637,7 @@ static void view_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
 {
 	struct view *v = (struct view *)user;
 	v->records++;
-	if (v->r->filtering && !filter_takes(v->r, h, data))
+	if (v->r->filter && !filter_takes(v->r->filter, h, data))
 		return;
 	struct pcap_pkthdr fh;
 	if (v->r->framing)
@@ -661,7 +662,7 @@ int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handl
 	}
 	uint32_t before = b->n, n;
 	int rc;
-	if (r->filtering || r->framing) {
+	if (r->filter || r->framing) {
 		struct view v = { r, fn, b, 0 };
 		rc = pcap_dispatch(r->pcap, (int)max, view_packet, (u_char *)&v);
 		n = v.records;
