@@ -59,7 +59,9 @@ static bool live_change_refused(const struct edp_config *a, const struct edp_con
 	if (a->flow_cache_entries != b->flow_cache_entries)
 		REFUSE("flow-cache: entries %u -> %u", a->flow_cache_entries, b->flow_cache_entries);
 	if (a->tlb_enabled != b->tlb_enabled || a->tlb_interval_ms != b->tlb_interval_ms ||
-	    a->tlb_threshold != b->tlb_threshold || a->tlb_min_improvement != b->tlb_min_improvement)
+	    a->tlb_threshold != b->tlb_threshold || a->tlb_min_improvement != b->tlb_min_improvement ||
+	    a->tlb_min_gain != b->tlb_min_gain || a->tlb_sustain != b->tlb_sustain || a->tlb_verify != b->tlb_verify ||
+	    a->tlb_backoff != b->tlb_backoff)
 		REFUSE("tlb: the balancer's settings");
 	if (a->has_switch != b->has_switch)
 		REFUSE("pipeline: the switch %s", a->has_switch ? "removed" : "added");
