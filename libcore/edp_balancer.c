@@ -13,45 +13,57 @@
 #include "edp_tlb.h"
 #include "edp_worker_impl.h"
 
-/* A move's spread measured over the intervals after it: into its summary
- * event (event >= 0) and said, with the hold-off that follows. */
+/* A move's spread (and a saturated run's rate) measured over the intervals
+ * after it: into its summary event (event >= 0), and said, with the
+ * hold-off that follows. */
 static void measured(struct edp_datapath *dp, const struct edp_tlb_verdict *v, int32_t event, uint32_t intervals)
 {
-	if (event >= 0)
+	if (event >= 0) {
 		dp->events[event].spread_measured = v->measured;
+		dp->events[event].speedup_measured = v->speedup;
+	}
 	if (!dp->log)
 		return;
-	char line[200];
+	char line[240], rate[64] = "";
+	if (v->speedup_predicted != 1)
+		snprintf(rate, sizeof(rate), " (saturated: rate x%.2f predicted, x%.2f measured)", v->speedup_predicted,
+			 v->speedup);
 	snprintf(line, sizeof(line),
-		 "balancer: the last move: predicted %.2f, measured %.2f over the next %u interval%s; %sholding off %u "
-		 "interval%s",
-		 v->predicted, v->measured, intervals, intervals == 1 ? "" : "s",
+		 "balancer: the last move: predicted %.2f, measured %.2f over the next %u interval%s%s; %sholding off "
+		 "%u interval%s",
+		 v->predicted, v->measured, intervals, intervals == 1 ? "" : "s", rate,
 		 v->delivered ? "" : "it did not deliver: ", v->hold, v->hold == 1 ? "" : "s");
 	dp->log(dp->log_ctx, line);
 }
 
 /* The Thread Load Balancer: every interval, measure each queue's share of the
- * interval and each thread's reading and writing (a load that stays where it
- * is), plan (edp_tlb_plan) and, when worth it, ask the owners to hand the
- * moved queues over. */
+ * interval and its packets, each thread's reading and writing (a load that
+ * stays where it is) and the packet rate, learn the threads' costs from the
+ * interval after a move (edp_tlb_learn), plan (edp_tlb_plan), decide
+ * (edp_tlb_decide) and, when worth it, ask the owners to hand the moved
+ * queues over. */
 void *edp_balancer_main(void *arg)
 {
 	struct run *run = arg;
 	struct edp_datapath *dp = run->dp;
 	const struct edp_config *cfg = dp->cfg;
 	uint32_t nq = run->n_queues < EDP_TLB_MAX_QUEUES ? run->n_queues : EDP_TLB_MAX_QUEUES;
-	uint64_t *last = calloc(nq + 1, sizeof(uint64_t)), last_io[EDP_TLB_MAX_THREADS] = { 0 };
-	double base[EDP_TLB_MAX_THREADS] = { 0 };
-	struct edp_tlb_queue *tq = calloc(nq + 1, sizeof(*tq));
+	uint64_t *last = calloc(2 * (nq + 1), sizeof(uint64_t)), *last_packets = last + nq + 1;
+	uint64_t last_io[EDP_TLB_MAX_THREADS] = { 0 };
+	/* this interval's queues, and those of the interval the last move was planned on */
+	struct edp_tlb_queue *tq = calloc(2 * (nq + 1), sizeof(*tq)), *planned_on = tq + nq + 1;
 	struct edp_tlb_plan *plan = malloc(sizeof(*plan));
-	int32_t numa[EDP_TLB_MAX_THREADS];
-	for (uint32_t t = 0; t < EDP_TLB_MAX_THREADS; t++)
-		numa[t] = t < run->n_workers ? dp->worker_node[t] : -1;
+	struct edp_tlb_threads threads;
+	uint32_t nt = run->n_workers < EDP_TLB_MAX_THREADS ? run->n_workers : EDP_TLB_MAX_THREADS;
+	edp_tlb_threads_init(&threads, nt);
+	for (uint32_t t = 0; t < nt; t++)
+		threads.numa[t] = dp->worker_node[t];
+	bool learning = false; /* the first interval after a move teaches the threads' costs */
 	const struct edp_tlb_policy policy = { cfg->tlb_threshold, cfg->tlb_min_improvement, cfg->tlb_min_gain,
-					      cfg->tlb_sustain, cfg->tlb_verify, cfg->tlb_backoff };
+					      cfg->tlb_sustain, cfg->tlb_verify, cfg->tlb_backoff, cfg->tlb_shift };
 	struct edp_tlb_state hysteresis = { 0 };
 	int32_t measuring = -1; /* the summary event of the move being measured */
-	uint64_t t0 = edp_stats_cycles();
+	uint64_t t0 = edp_stats_cycles(), ns0 = edp_clock_ns(CLOCK_MONOTONIC);
 	atomic_store(&dp->balancer_on, last && tq && plan);
 	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
 		/* one interval, cut short when the run finishes or a rebalance is
@@ -74,23 +86,28 @@ void *edp_balancer_main(void *arg)
 		bool now_asked = asked != atomic_load(&dp->rebalance_answered);
 		struct edp_rebalance_answer *ans = &dp->rebalance_answer;
 		pthread_mutex_lock(&dp->moves_lock); /* the pins hold still until the plan is applied */
-		uint64_t t1 = edp_stats_cycles();
+		uint64_t t1 = edp_stats_cycles(), ns1 = edp_clock_ns(CLOCK_MONOTONIC), packets = 0;
 		bool pending = false;
 		for (uint32_t i = 0; i < nq; i++) {
 			struct queue *q = &run->q[i];
 			uint64_t c = atomic_load_explicit(&q->cycles, memory_order_relaxed);
+			uint64_t p = atomic_load_explicit(&q->packets, memory_order_relaxed);
 			tq[i] = (struct edp_tlb_queue){ t1 > t0 ? (double)(c - last[i]) / (double)(t1 - t0) : 0,
 							atomic_load_explicit(&q->owner, memory_order_acquire),
-							dp->queue_node[i], dp->queue_pin[i] >= 0 };
+							dp->queue_node[i], dp->queue_pin[i] >= 0, p - last_packets[i] };
 			last[i] = c;
+			last_packets[i] = p;
+			packets += tq[i].packets;
 			pending |= atomic_load_explicit(&q->move_to, memory_order_relaxed) >= 0;
 		}
-		for (uint32_t t = 0; t < run->n_workers && t < EDP_TLB_MAX_THREADS; t++) {
+		for (uint32_t t = 0; t < nt; t++) {
 			uint64_t c = atomic_load_explicit(&run->w[t].io_cycles, memory_order_relaxed);
-			base[t] = t1 > t0 ? (double)(c - last_io[t]) / (double)(t1 - t0) : 0;
+			threads.base[t] = t1 > t0 ? (double)(c - last_io[t]) / (double)(t1 - t0) : 0;
 			last_io[t] = c;
 		}
+		double rate = ns1 > ns0 ? (double)packets * 1e9 / (double)(ns1 - ns0) : 0;
 		t0 = t1;
+		ns0 = ns1;
 		if (now_asked)
 			memset(ans, 0, sizeof(*ans));
 		if (pending) { /* the last moves are not done yet: measure again first */
@@ -101,18 +118,42 @@ void *edp_balancer_main(void *arg)
 			}
 			continue;
 		}
-		edp_tlb_plan(tq, nq, numa, base, run->n_workers, plan);
+		if (learning)
+			edp_tlb_learn(&threads, planned_on, tq, nq);
+		learning = false;
+		edp_tlb_plan(tq, nq, &threads, plan);
 		struct edp_tlb_verdict verdict;
 		char why[200];
-		bool worth = edp_tlb_decide(&hysteresis, &policy, plan, now_asked, &verdict, why, sizeof(why));
+		bool worth = edp_tlb_decide(&hysteresis, &policy, plan, rate, now_asked, &verdict, why, sizeof(why));
 		if (verdict.ready)
 			measured(dp, &verdict, measuring, cfg->tlb_verify);
-		if (worth)
+		if (verdict.shifted && dp->log) {
+			char line[200];
+			snprintf(line, sizeof(line), "balancer: the load shifted: %.0f%% of the packets are on other queues "
+				 "than after the last move; no longer holding off", 100 * verdict.shift);
+			dp->log(dp->log_ctx, line);
+		}
+		bool back = verdict.worse;
+		if (back) { /* the owners before the last move, where no pin has moved them since */
+			plan->moved = 0;
+			for (uint32_t i = 0; i < nq; i++) {
+				plan->owner[i] = dp->queue_pin[i] >= 0 ? tq[i].owner : planned_on[i].owner;
+				plan->moved += plan->owner[i] != tq[i].owner;
+			}
+			plan->spread_after = hysteresis.spread_moved;
+			plan->speedup = 1;
+			worth = plan->moved > 0;
+		} else if (worth) {
+			memcpy(planned_on, tq, nq * sizeof(*tq));
+			learning = true;
+		}
+		if (worth) {
 			for (uint32_t i = 0; i < nq; i++)
 				if (plan->owner[i] != tq[i].owner) {
 					atomic_store_explicit(&run->q[i].move_to, plan->owner[i], memory_order_relaxed);
 					edp_doorbell_ring(&run->w[tq[i].owner].bell); /* a sleeping owner hands it over */
 				}
+		}
 		pthread_mutex_unlock(&dp->moves_lock);
 		if (now_asked) {
 			ans->spread_before = plan->spread_before;
@@ -126,21 +167,23 @@ void *edp_balancer_main(void *arg)
 			continue;
 		}
 		char what[512];
-		int len = 0;
+		int len = back ? snprintf(what, sizeof(what), "back: ") : 0;
 		for (uint32_t i = 0; i < nq; i++) {
 			if (plan->owner[i] == tq[i].owner)
 				continue;
 			if (len < (int)sizeof(what))
 				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
-						len ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
+						len > (back ? 6 : 0) ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
 						tq[i].owner, plan->owner[i]);
 		}
 		dp->rebalances++;
 		dp->queues_moved += plan->moved;
-		measuring = dp->n_events < EDP_SUMMARY_EVENTS ? (int32_t)dp->n_events : -1;
+		measuring = dp->n_events < EDP_SUMMARY_EVENTS && !back ? (int32_t)dp->n_events : -1;
 		if (dp->n_events < EDP_SUMMARY_EVENTS) {
 			struct edp_rebalance *e = &dp->events[dp->n_events++];
 			e->spread_measured = -1;
+			e->speedup = plan->speedup;
+			e->speedup_measured = -1;
 			e->at_s = (double)(edp_clock_ns(CLOCK_MONOTONIC) - dp->run_start_ns) / 1e9;
 			e->moved = plan->moved;
 			e->spread_before = plan->spread_before;
@@ -151,8 +194,17 @@ void *edp_balancer_main(void *arg)
 			edp_stats_event(dp->stats, plan->moved, (float)plan->spread_before, (float)plan->spread_after, what);
 		if (dp->log) {
 			char line[700];
-			snprintf(line, sizeof(line), "balancer: moved %u queue%s: %s; spread %.2f -> %.2f", plan->moved,
-				 plan->moved == 1 ? "" : "s", what, plan->spread_before, plan->spread_after);
+			char speed[48] = "";
+			if (plan->speedup != 1)
+				snprintf(speed, sizeof(speed), ", rate x%.2f (saturated)", plan->speedup);
+			if (back)
+				snprintf(line, sizeof(line), "balancer: the last move left the run worse than before it: moved "
+					 "%u queue%s %s; spread %.2f -> %.2f (before the last move)", plan->moved,
+					 plan->moved == 1 ? "" : "s", what, plan->spread_before, plan->spread_after);
+			else
+				snprintf(line, sizeof(line), "balancer: moved %u queue%s: %s; spread %.2f -> %.2f%s",
+					 plan->moved, plan->moved == 1 ? "" : "s", what, plan->spread_before,
+					 plan->spread_after, speed);
 			dp->log(dp->log_ctx, line);
 		}
 		if (now_asked) {

@@ -536,6 +536,8 @@ static int tlb_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		return get_choice(c, v, k, "true", "false", &c->cfg->tlb_enabled);
 	if (strcmp(k, "min-gain") == 0)
 		return get_fraction(c, v, k, &c->cfg->tlb_min_gain);
+	if (strcmp(k, "shift") == 0)
+		return get_fraction(c, v, k, &c->cfg->tlb_shift);
 	uint32_t *n = strcmp(k, "sustain-intervals") == 0  ? &c->cfg->tlb_sustain
 		      : strcmp(k, "verify-intervals") == 0 ? &c->cfg->tlb_verify
 		      : strcmp(k, "backoff-intervals") == 0 ? &c->cfg->tlb_backoff
@@ -548,7 +550,7 @@ static int tlb_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	}
 	return unknown(c, "tlb", k,
 		       "interval-ms, threshold, min-improvement, min-gain, sustain-intervals, verify-intervals, "
-		       "backoff-intervals, enabled");
+		       "backoff-intervals, shift, enabled");
 }
 
 static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
@@ -600,6 +602,7 @@ static void set_defaults(struct edp_config *cfg)
 	cfg->tlb_threshold = 0.85;
 	cfg->tlb_min_improvement = 0.25;
 	cfg->tlb_min_gain = 0.05;
+	cfg->tlb_shift = 0.25;
 	cfg->tlb_sustain = 3;
 	cfg->tlb_verify = 3;
 	cfg->tlb_backoff = 30;

@@ -79,6 +79,7 @@ struct edp_config {
 	double tlb_min_gain;            /* the hysteresis (edp_tlb_decide): a spread reduction of at least this, */
 	uint32_t tlb_sustain;           /* worth it this many intervals in a row; a move measured over */
 	uint32_t tlb_verify, tlb_backoff; /* the next tlb_verify, held off tlb_backoff after one that missed */
+	double tlb_shift;               /* the share of the packets on other queues that ends a hold */
 
 	bool has_firewall;
 	uint8_t firewall_default;       /* enum edp_fw_action */

@@ -58,6 +58,8 @@ struct edp_datapath_stats {
 		uint32_t moved;
 		double spread_before, spread_after; /* measured before, predicted after */
 		double spread_measured;    /* measured over the intervals after it (tlb verify-intervals), -1: not yet */
+		double speedup, speedup_measured; /* a saturated run's rate after / before: predicted (1: not
+						   * saturated), measured (-1: not yet) */
 		char what[160];            /* which queues moved where */
 	} events[8];
 	struct edp_flowcache_stats flow_cache;

@@ -61,7 +61,7 @@ static bool live_change_refused(const struct edp_config *a, const struct edp_con
 	if (a->tlb_enabled != b->tlb_enabled || a->tlb_interval_ms != b->tlb_interval_ms ||
 	    a->tlb_threshold != b->tlb_threshold || a->tlb_min_improvement != b->tlb_min_improvement ||
 	    a->tlb_min_gain != b->tlb_min_gain || a->tlb_sustain != b->tlb_sustain || a->tlb_verify != b->tlb_verify ||
-	    a->tlb_backoff != b->tlb_backoff)
+	    a->tlb_backoff != b->tlb_backoff || a->tlb_shift != b->tlb_shift)
 		REFUSE("tlb: the balancer's settings");
 	if (a->has_switch != b->has_switch)
 		REFUSE("pipeline: the switch %s", a->has_switch ? "removed" : "added");

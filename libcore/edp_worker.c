@@ -217,6 +217,8 @@ static void process_taken(struct run *run, struct worker *w, uint64_t *now)
 		uint64_t c = *now - c0;
 		atomic_store_explicit(&q->cycles, atomic_load_explicit(&q->cycles, memory_order_relaxed) + c,
 				      memory_order_relaxed);
+		atomic_store_explicit(&q->packets, atomic_load_explicit(&q->packets, memory_order_relaxed) + n,
+				      memory_order_relaxed);
 		edp_publish_queue(run->dp, w->mine[i], w->lane->index, n, c);
 	}
 }

@@ -30,7 +30,8 @@ struct queue {
 	uint16_t port;            /* its input port (kept here: the reader writes the input's lines) */
 	_Atomic int32_t owner;
 	_Atomic int32_t move_to;   /* -1, or the thread to hand over to */
-	_Alignas(64) _Atomic uint64_t cycles; /* spent on it so far (by its owners); own line */
+	_Alignas(64) _Atomic uint64_t cycles; /* spent on it so far (by its owners); own line, */
+	_Atomic uint64_t packets;            /* and the packets it took */
 };
 
 struct run;

@@ -89,11 +89,11 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 		fprintf(f, "  balancer: %llu rebalances, %llu queues moved\n", (unsigned long long)s->rebalances,
 			(unsigned long long)s->queues_moved);
 	for (uint32_t i = 0; i < s->n_events; i++) {
-		fprintf(f, "    at %.1f s: %s; spread %.2f -> %.2f predicted", s->events[i].at_s, s->events[i].what,
-			s->events[i].spread_before, s->events[i].spread_after);
-		if (s->events[i].spread_measured >= 0)
-			fprintf(f, ", %.2f measured after", s->events[i].spread_measured);
-		fputc('\n', f);
+		const struct edp_rebalance *e = &s->events[i];
+		char move[200];
+		edp_print_move(move, sizeof(move), e->spread_before, e->spread_after, e->spread_measured, e->speedup,
+			       e->speedup_measured);
+		fprintf(f, "    at %.1f s: %s; %s\n", e->at_s, e->what, move);
 	}
 	if (s->suspends)
 		fprintf(f, "  suspended %llu time%s, %.3f s in all (edp-run ctl suspend)\n", (unsigned long long)s->suspends,
@@ -202,6 +202,31 @@ int edp_option_error(const char *prog, int c, char *const argv[])
 }
 
 /* "drops": each reason's count (reason 0 is none). */
+void edp_print_move(char *buf, size_t n, double before, double after, double measured, double speedup,
+		    double speedup_measured)
+{
+	int len = snprintf(buf, n, "spread %.2f -> %.2f predicted", before, after);
+	if (measured >= 0 && len >= 0 && (size_t)len < n)
+		len += snprintf(buf + len, n - (size_t)len, ", %.2f measured after", measured);
+	if (speedup != 1 && len >= 0 && (size_t)len < n)
+		len += snprintf(buf + len, n - (size_t)len, "; rate x%.2f predicted (saturated)", speedup);
+	if (speedup != 1 && speedup_measured >= 0 && len >= 0 && (size_t)len < n)
+		snprintf(buf + len, n - (size_t)len, ", x%.2f measured", speedup_measured);
+}
+
+void edp_print_move_json(struct edp_json *j, double measured, double speedup, double speedup_measured)
+{
+	if (measured >= 0)
+		edp_json_fixed(j, "spread_measured", measured, 4);
+	else
+		edp_json_null(j, "spread_measured");
+	edp_json_fixed(j, "speedup", speedup, 4);
+	if (speedup_measured >= 0)
+		edp_json_fixed(j, "speedup_measured", speedup_measured, 4);
+	else
+		edp_json_null(j, "speedup_measured");
+}
+
 static void json_drops(struct edp_json *j, const uint64_t *drops)
 {
 	edp_json_object(j, "drops");
@@ -244,10 +269,7 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 		edp_json_uint(&j, "moved", s->events[i].moved);
 		edp_json_fixed(&j, "spread_before", s->events[i].spread_before, 4);
 		edp_json_fixed(&j, "spread_after", s->events[i].spread_after, 4);
-		if (s->events[i].spread_measured >= 0)
-			edp_json_fixed(&j, "spread_measured", s->events[i].spread_measured, 4);
-		else
-			edp_json_null(&j, "spread_measured");
+		edp_print_move_json(&j, s->events[i].spread_measured, s->events[i].speedup, s->events[i].speedup_measured);
 		edp_json_string(&j, "what", s->events[i].what);
 		edp_json_end(&j);
 	}

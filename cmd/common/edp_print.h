@@ -48,6 +48,16 @@ bool edp_print_join(char *const *words, int n, char *buf, size_t size);
  * start of a run. */
 void edp_print_framing(FILE *f, const char *prog, const struct edp_datapath *dp);
 
+/* A balancer move's prediction and what followed: "spread B -> A
+ * predicted[, M measured after][; rate xS predicted (saturated)[, xT
+ * measured]]" (measured < 0: not yet; speedup 1: not saturated). */
+void edp_print_move(char *buf, size_t n, double before, double after, double measured, double speedup,
+		    double speedup_measured);
+/* The same as JSON keys: spread_measured and speedup_measured (null until
+ * measured), speedup. */
+struct edp_json;
+void edp_print_move_json(struct edp_json *j, double measured, double speedup, double speedup_measured);
+
 /* The end-of-run summary of edp-run. */
 void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s);
 void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s);

@@ -232,7 +232,7 @@ fw_config() {
 		run "$RUN" ctl lab reload c.yaml
 		assert_failure 1
 		assert_output "edp-run: lab: not reloaded: port out: tx 'out.pcap' -> '$PWD/other.pcap' cannot change while the instance runs (restart it to change that)"
-		for key in "min-gain: 0.1" "sustain-intervals: 5" "verify-intervals: 2" "backoff-intervals: 9"; do
+		for key in "min-gain: 0.1" "sustain-intervals: 5" "verify-intervals: 2" "backoff-intervals: 9" "shift: 0.5"; do
 			{ cat b.yaml; printf 'tlb:\n  %s\n' "$key"; } >d.yaml
 			run "$RUN" ctl lab reload d.yaml
 			assert_failure 1
