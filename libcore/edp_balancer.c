@@ -14,10 +14,13 @@
 #include "edp_worker_impl.h"
 
 /* A move's spread (and a saturated run's rate) measured over the intervals
- * after it: into its summary event (event >= 0), and said, with the
- * hold-off that follows. */
-static void measured(struct edp_datapath *dp, const struct edp_tlb_verdict *v, int32_t event, uint32_t intervals)
+ * after it: into its summary event (event >= 0) and its stats segment
+ * event, and said, with the hold-off that follows. */
+static void measured(struct edp_datapath *dp, const struct edp_tlb_verdict *v, int32_t event, uint64_t stats_event,
+		     uint32_t intervals)
 {
+	if (dp->stats)
+		edp_stats_event_measured(dp->stats, stats_event, (float)v->measured, (float)v->speedup);
 	if (event >= 0) {
 		dp->events[event].spread_measured = v->measured;
 		dp->events[event].speedup_measured = v->speedup;
@@ -63,6 +66,7 @@ void *edp_balancer_main(void *arg)
 					      cfg->tlb_sustain, cfg->tlb_verify, cfg->tlb_backoff, cfg->tlb_shift };
 	struct edp_tlb_state hysteresis = { 0 };
 	int32_t measuring = -1; /* the summary event of the move being measured */
+	uint64_t stats_event = 0; /* its number in the stats segment */
 	uint64_t t0 = edp_stats_cycles(), ns0 = edp_clock_ns(CLOCK_MONOTONIC);
 	atomic_store(&dp->balancer_on, last && tq && plan);
 	while (last && tq && plan && !atomic_load_explicit(&run->finished, memory_order_acquire)) {
@@ -126,7 +130,7 @@ void *edp_balancer_main(void *arg)
 		char why[200];
 		bool worth = edp_tlb_decide(&hysteresis, &policy, plan, rate, now_asked, &verdict, why, sizeof(why));
 		if (verdict.ready)
-			measured(dp, &verdict, measuring, cfg->tlb_verify);
+			measured(dp, &verdict, measuring, stats_event, cfg->tlb_verify);
 		if (verdict.shifted && dp->log) {
 			char line[200];
 			snprintf(line, sizeof(line), "balancer: the load shifted: %.0f%% of the packets are on other queues "
@@ -191,7 +195,8 @@ void *edp_balancer_main(void *arg)
 			snprintf(e->what, sizeof(e->what), "%.*s", (int)sizeof(e->what) - 1, what);
 		}
 		if (dp->stats)
-			edp_stats_event(dp->stats, plan->moved, (float)plan->spread_before, (float)plan->spread_after, what);
+			stats_event = edp_stats_event(dp->stats, plan->moved, (float)plan->spread_before,
+						      (float)plan->spread_after, (float)plan->speedup, what);
 		if (dp->log) {
 			char line[700];
 			char speed[48] = "";

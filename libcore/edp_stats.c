@@ -255,17 +255,27 @@ void edp_stats_clear(struct edp_stats_writer *w)
 	edp_stats_write_end(&c->seq);
 }
 
-void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, const char *what)
+uint64_t edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, float speedup,
+			 const char *what)
 {
 	struct edp_stats_header *h = edp_stats_header(w);
 	edp_stats_write_begin(&h->seq);
 	struct edp_stats_event *e = &h->events[w->events % EDP_STATS_EVENTS];
-	e->time_ns = edp_clock_ns(CLOCK_REALTIME);
-	e->moved = moved;
-	e->spread_before = before;
-	e->spread_after = after;
+	*e = (struct edp_stats_event){ edp_clock_ns(CLOCK_REALTIME), moved, before, after, -1, speedup, -1, "" };
 	snprintf(e->what, sizeof(e->what), "%s", what);
 	h->n_events = ++w->events;
+	edp_stats_write_end(&h->seq);
+	return w->events - 1;
+}
+
+void edp_stats_event_measured(struct edp_stats_writer *w, uint64_t number, float spread, float speedup)
+{
+	if (w->events - number > EDP_STATS_EVENTS)
+		return;
+	struct edp_stats_header *h = edp_stats_header(w);
+	edp_stats_write_begin(&h->seq);
+	h->events[number % EDP_STATS_EVENTS].spread_measured = spread;
+	h->events[number % EDP_STATS_EVENTS].speedup_measured = speedup;
 	edp_stats_write_end(&h->seq);
 }
 
@@ -302,9 +312,9 @@ static void sanitize(char *s, size_t size)
 			*s = '?';
 }
 
-static float finite_or_0(float x)
+static float finite_or(float x, float otherwise)
 {
-	return isfinite(x) ? x : 0;
+	return isfinite(x) ? x : otherwise;
 }
 
 /* a - b, never below 0 */
@@ -450,8 +460,11 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 		sanitize(snap->ports[i].name, sizeof(snap->ports[i].name));
 	for (uint32_t i = 0; i < EDP_STATS_EVENTS; i++) {
 		sanitize(c->events[i].what, sizeof(c->events[i].what));
-		c->events[i].spread_before = finite_or_0(c->events[i].spread_before);
-		c->events[i].spread_after = finite_or_0(c->events[i].spread_after);
+		c->events[i].spread_before = finite_or(c->events[i].spread_before, 0);
+		c->events[i].spread_after = finite_or(c->events[i].spread_after, 0);
+		c->events[i].spread_measured = finite_or(c->events[i].spread_measured, -1);
+		c->events[i].speedup = finite_or(c->events[i].speedup, 1);
+		c->events[i].speedup_measured = finite_or(c->events[i].speedup_measured, -1);
 	}
 	c->cycles_per_s = cycles_per_s(c);
 	since_cleared(snap, base_copy);

@@ -34,7 +34,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 8
+#define EDP_STATS_VERSION 9
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -69,8 +69,11 @@ struct edp_stats_port_tx {
 struct edp_stats_event {
 	uint64_t time_ns;   /* CLOCK_REALTIME */
 	uint32_t moved;     /* queues moved */
-	float spread_before, spread_after;
-	char what[108];
+	float spread_before, spread_after; /* measured before, predicted after */
+	float spread_measured;             /* measured after (tlb verify-intervals), < 0 until then */
+	float speedup, speedup_measured;   /* a saturated run's rate after over before: predicted (1: not
+					    * saturated), measured (< 0 until then) */
+	char what[96];
 };
 
 /* What the instance does (its control block's state). */
@@ -161,8 +164,12 @@ struct edp_stats_queue *edp_stats_queue(struct edp_stats_writer *w, uint32_t i);
 struct edp_stats_port *edp_stats_port(struct edp_stats_writer *w, uint32_t i);
 struct edp_stats_port_tx *edp_stats_port_tx(struct edp_stats_writer *w, uint32_t i);
 
-/* Log an event (balancer moves, ...) in the header's ring. */
-void edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, const char *what);
+/* Log a balancer move in the header's ring, not yet measured. Returns its
+ * number, for edp_stats_event_measured. */
+uint64_t edp_stats_event(struct edp_stats_writer *w, uint32_t moved, float before, float after, float speedup,
+			 const char *what);
+/* What move `number` measured after, if the ring still holds it. */
+void edp_stats_event_measured(struct edp_stats_writer *w, uint64_t number, float spread, float speedup);
 /* The control socket's block (its thread only). */
 struct edp_stats_control *edp_stats_control(struct edp_stats_writer *w);
 

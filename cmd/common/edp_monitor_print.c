@@ -55,9 +55,12 @@ void edp_print_event_text(char *buf, size_t n, const struct edp_monitor_sample *
 	}
 	char when[16];
 	clock_text(when, sizeof(when), s->last_event.time_ns);
-	snprintf(buf, n, "balancer: %llu rebalance%s, last at %s: %s; spread %.2f -> %.2f",
-		 (unsigned long long)s->n_events, s->n_events == 1 ? "" : "s", when, s->last_event.what,
-		 s->last_event.spread_before, s->last_event.spread_after);
+	const struct edp_stats_event *e = &s->last_event;
+	char move[200];
+	edp_print_move(move, sizeof(move), e->spread_before, e->spread_after, e->spread_measured, e->speedup,
+		       e->speedup_measured);
+	snprintf(buf, n, "balancer: %llu rebalance%s, last at %s: %s; %s", (unsigned long long)s->n_events,
+		 s->n_events == 1 ? "" : "s", when, e->what, move);
 }
 
 void edp_print_totals_text(char *buf, size_t n, const struct edp_monitor_sample *s)
@@ -206,6 +209,8 @@ void edp_print_sample_json(FILE *f, const struct edp_monitor_sample *s, const ch
 		edp_json_uint(&j, "moved", s->last_event.moved);
 		edp_json_fixed(&j, "spread_before", s->last_event.spread_before, 4);
 		edp_json_fixed(&j, "spread_after", s->last_event.spread_after, 4);
+		edp_print_move_json(&j, s->last_event.spread_measured, s->last_event.speedup,
+				    s->last_event.speedup_measured);
 		edp_json_string(&j, "what", s->last_event.what);
 		edp_json_end(&j);
 	} else {

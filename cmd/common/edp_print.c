@@ -429,6 +429,7 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 		edp_json_uint(&j, "moved", ev->moved);
 		edp_json_fixed(&j, "spread_before", ev->spread_before, 4);
 		edp_json_fixed(&j, "spread_after", ev->spread_after, 4);
+		edp_print_move_json(&j, ev->spread_measured, ev->speedup, ev->speedup_measured);
 		edp_json_string(&j, "what", ev->what);
 		edp_json_end(&j);
 	}
@@ -483,4 +484,15 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 	uint64_t drops[EDP_DROP_REASONS];
 	drops_by_reason(s, drops);
 	print_drops(f, drops);
+	if (h->n_threads < 2)
+		return;
+	fprintf(f, "  balancer: %llu rebalance%s\n", (unsigned long long)h->n_events, h->n_events == 1 ? "" : "s");
+	for (uint64_t e = h->n_events > EDP_STATS_EVENTS ? h->n_events - EDP_STATS_EVENTS : 0; e < h->n_events; e++) {
+		const struct edp_stats_event *ev = &h->events[e % EDP_STATS_EVENTS];
+		char move[200];
+		edp_print_move(move, sizeof(move), ev->spread_before, ev->spread_after, ev->spread_measured, ev->speedup,
+			       ev->speedup_measured);
+		fprintf(f, "    at %.1f s: %s; %s\n", ev->time_ns > h->start_ns ? (double)(ev->time_ns - h->start_ns) / 1e9 : 0,
+			ev->what, move);
+	}
 }

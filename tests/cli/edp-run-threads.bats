@@ -244,29 +244,43 @@ two_cpus() {
 	echo "$output" | jq -e '.packets_in == 0'
 }
 
-@test "the balancer moves the other queues away from the thread of a hot queue" {
+# the first move's measurement has reached the stats segment
+first_move_measured() {
+	"$RUN" --stats tlb --json | jq -e '.balancer.events[0].spread_measured != null'
+}
+
+@test "the balancer moves the other queues away from the thread of a hot queue; --stats and edp-top show what it predicted and measured" {
 	hot_queue_trace mix.pcap
 	# an 8-entry flow cache and 300 rules: every packet takes the slow path,
 	# so the hot queue's processing outweighs the reading on thread 0
 	"$BATS_TEST_DIRNAME/../bench/gen-config" 300 10 8 >tlb.yaml
 	printf 'datapath:\n  threads: 2\n  rx-queues: 4\ntlb:\n  interval-ms: 200\n  threshold: 0.0\n  min-improvement: 0.01\n' >>tlb.yaml
-	"$RUN" -c tlb.yaml --name tlb --loop 0 --duration 4 -r in=mix.pcap -w out=/dev/null --json=sum.json 2>err.txt &
+	"$RUN" -c tlb.yaml --name tlb --loop 0 --duration 6 -r in=mix.pcap -w out=/dev/null --json=sum.json 2>err.txt &
 	pid=$!
 	wait_for "$RUN" --stats tlb
-	sleep 2
+	wait_for first_move_measured
 	"$RUN" --stats tlb --json >live.json
+	"$RUN" --stats tlb >live.txt
+	"$EDP_BUILD/edp-top" -b -n 1 tlb >top.txt
 	wait "$pid"
 	grep -qE '^edp-run: balancer: moved [1-4] queues?: queue [0-3] \(in\) [01]->[01](, queue [0-3] \(in\) [01]->[01])*; spread [0-9.]+ -> [0-9.]+(, rate x[0-9.]+ \(saturated\))?$' err.txt
 	jq -e '.balancer.rebalances >= 1 and .balancer.queues_moved >= 1
 		and .packets_in == .packets_forwarded and .packets_in > 60000' sum.json
 	jq -e '.balancer.events[0].moved >= 1 and .balancer.events[0].at_s > 0
 		and (.balancer.events[0].what | test("^queue [0-3] \\(in\\) [01]->[01]"))
-		and .balancer.events[0].spread_after < .balancer.events[0].spread_before' sum.json
+		and .balancer.events[0].spread_after < .balancer.events[0].spread_before
+		and .balancer.events[0].spread_measured >= 0 and .balancer.events[0].speedup >= 0' sum.json
 	grep -qE '^    at [0-9.]+ s: queue [0-3] \(in\) [01]->[01]' err.txt
 	# queue 0 is the hot one, and its thread owns no other queue any more
 	jq -e '(.queues | max_by(.packets)) as $hot | $hot.queue == 0
 		and ([.queues[] | select(.queue != 0 and .thread == $hot.thread)] | length == 0)' live.json
-	jq -e '.balancer.rebalances >= 1 and .balancer.events[0].moved >= 1 and .balancer.events[0].spread_after < .balancer.events[0].spread_before' live.json
+	# the live stats: the same first move, with what it measured after
+	jq -e --slurpfile s sum.json '.balancer.events[0] as $e | $s[0].balancer.events[0] as $f
+		| $e.moved == $f.moved and $e.what == $f.what and $e.spread_measured == $f.spread_measured
+		and $e.speedup == $f.speedup and $e.speedup_measured == $f.speedup_measured' live.json
+	grep -qE '^  balancer: [1-9][0-9]* rebalances?$' live.txt
+	grep -qE '^    at [0-9.]+ s: queue [0-3] \(in\) [01]->[01].*; spread [0-9.]+ -> [0-9.]+ predicted, [0-9.]+ measured after(; rate x[0-9.]+ predicted \(saturated\), x[0-9.]+ measured)?$' live.txt
+	grep -qE '^balancer: [1-9][0-9]* rebalances?, last at [0-9:]{8}: queue [0-3] \(in\).*; spread [0-9.]+ -> [0-9.]+ predicted(, [0-9.]+ measured after)?' top.txt
 }
 
 @test "the balancer settles on a steady load: one move at most after the first intervals, measured against its prediction" {

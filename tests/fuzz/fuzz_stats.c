@@ -5,6 +5,7 @@
  * wait; never a crash or a SIGBUS. */
 #include "fuzz.h"
 
+#include <math.h>
 #include <sys/stat.h>
 
 #include "edp_monitor.h"
@@ -48,6 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(*s >= 0x20 && *s < 0x7f);
 		for (uint32_t i = 0; i < snap.header.n_ports; i++)
 			FUZZ_CHECK(strlen(snap.ports[i].name) < sizeof(snap.ports[i].name));
+		for (uint32_t i = 0; i < EDP_STATS_EVENTS; i++) { /* what the printers show: finite numbers */
+			const struct edp_stats_event *e = &snap.header.events[i];
+			FUZZ_CHECK(isfinite(e->spread_before) && isfinite(e->spread_after) && isfinite(e->spread_measured) &&
+				   isfinite(e->speedup) && isfinite(e->speedup_measured));
+		}
 		edp_stats_snapshot_free(&snap);
 	}
 	struct edp_monitor *m = edp_monitor_create("fuzz", &err);

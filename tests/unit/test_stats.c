@@ -176,13 +176,15 @@ static void test_hostile_segment(void **state)
 	l.port_names[1] = "out";
 	struct edp_stats_writer *w = edp_stats_create("hostile", &l, &err);
 	assert_non_null(w);
-	edp_stats_event(w, 1, 0.0f / 0.0f, 1.0f, "moved\ttab");
+	edp_stats_event(w, 1, 0.0f / 0.0f, 1.0f, 1.0f / 0.0f, "moved\ttab");
 	struct edp_stats_snapshot snap;
 	assert_int_equal(edp_stats_read("hostile", &snap, &err), 0);
 	assert_string_equal(snap.header.control.config, "a?[2Jb");
 	assert_string_equal(snap.ports[0].name, "in?");
 	assert_string_equal(snap.header.events[0].what, "moved?tab");
 	assert_true(snap.header.events[0].spread_before == 0.0f);
+	assert_true(snap.header.events[0].speedup == 1.0f);
+	assert_true(snap.header.events[0].spread_measured == -1.0f); /* not yet */
 	edp_stats_snapshot_free(&snap);
 
 	for (uint32_t i = 0; i < l.n_queues; i++)
