@@ -250,7 +250,7 @@ bool edp_tlb_decide(struct edp_tlb_state *s, const struct edp_tlb_policy *p, con
 void edp_tlb_place(const int32_t *queue_node, const int32_t *queue_pin, uint32_t nq, const int32_t *thread_numa,
 		   uint32_t nt, int32_t *owner)
 {
-	uint32_t load[EDP_TLB_MAX_THREADS] = { nt > 1 };
+	uint32_t load[EDP_TLB_MAX_THREADS] = { nt > 1 ? nq + 1 : 0 }; /* the reader: more than any other */
 	for (uint32_t q = 0; q < nq; q++)
 		if (queue_pin[q] >= 0)
 			load[queue_pin[q]]++;

@@ -5,9 +5,10 @@
  * cache + counters) and queues the results on the queue's out ring. Two
  * roles are taken by workers rather than given threads of their own, so N
  * threads use N cores and no more:
- *   reader (worker 0): inputs -> RSS hash -> rx queue rings; it gets
- *     queues last, reading being a load of its own (which the balancer
- *     counts as the thread's base load). It fills the packets' buffers
+ *   reader (worker 0): inputs -> RSS hash -> rx queue rings; it gets no
+ *     queue at first when there are others (edp_tlb_place), only what the
+ *     balancer gives it, reading being a load of its own (the thread's
+ *     base load to the balancer). It fills the packets' buffers
  *     only: a packet's time and lengths go in an array beside the ring
  *     (edp_rx_meta), and the worker that takes the packet sets its
  *     descriptor up, so the descriptor's line stays on the processing core

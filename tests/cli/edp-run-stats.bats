@@ -22,11 +22,11 @@ long_run() {
 	stop_pid "$pid"
 	jq -e --argjson pid "$pid" '.name == "lab" and .pid == $pid and .running == true
 		and (.threads | length) == 2 and (.queues | length) == 3
-		and ([.queues[].port] | unique) == ["uplink"] and ([.queues[].thread] | sort) == [0, 1, 1]
+		and ([.queues[].port] | unique) == ["uplink"] and ([.queues[].thread] | sort) == [1, 1, 1]
 		and (.ports | map(.name)) == ["uplink", "vm1"]
-		and .threads[0].packets > 0 and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1
-		and .threads[0].flow_cache.hits > 0 and .threads[0].packets_per_batch >= 1
-		and (.threads[0].drops | has("firewall")) and .ports[0].drops == 0' a.json
+		and .threads[0].packets == 0 and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1
+		and .threads[1].packets > 0 and .threads[1].flow_cache.hits > 0 and .threads[1].packets_per_batch >= 1
+		and (.threads[1].drops | has("firewall")) and .ports[0].drops == 0' a.json
 	assert_gt "$(jq '.ports[0].rx_packets' b.json)" "$(jq '.ports[0].rx_packets' a.json)"
 	assert_gt "$(jq '[.threads[].packets] | add' b.json)" "$(jq '[.threads[].packets] | add' a.json)"
 }

@@ -44,10 +44,10 @@ tmux_server() {
 	jq -e --argjson pid "$pid" '.name == "lab" and .pid == $pid and .status == "running"
 		and (.threads | length) == 2 and (.threads | map(.thread)) == [0, 1]
 		and (.queues | length) == 3 and ([.queues[].port] | unique) == ["uplink"]
-		and ([.queues[].thread] | sort) == [0, 1, 1]
+		and ([.queues[].thread] | sort) == [1, 1, 1]
 		and (.ports | map(.name)) == ["uplink", "vm1"]
 		and .totals.rx_pps > 0 and .totals.flow_cache.hit_rate > 0.9
-		and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1 and .threads[0].packets_per_batch >= 1
+		and .threads[0].busy_ratio > 0 and .threads[0].busy_ratio <= 1 and .threads[1].packets_per_batch >= 1
 		and (.drops | has("firewall")) and .balancer.rebalances >= 0 and .schema == 1
 		and (.threads[0] | has("cycles_per_packet") and has("rx_pps") and has("tx_pps") and has("numa_node"))' top.json
 	assert_gt "$(sed -n 3p top.json | jq .totals.rx_packets)" "$(sed -n 1p top.json | jq .totals.rx_packets)"

@@ -184,15 +184,19 @@ static void test_plan_costs_and_saturation(void **state)
 	assert_float_equal(plan.after[1], 0.3975, 1e-9);
 }
 
-/* The first placement: the reader (thread 0) counts one queue more and
- * loses ties, so with 2 threads the queues go 1, 1, 0, 1, 0, 1. */
+/* The first placement: the reader (thread 0) gets none while there are
+ * others, so with 3 threads the queues go 1, 2, 1, 2, 1, 2. */
 static void test_place_spread(void **state)
 {
 	(void)state;
-	int32_t node[6] = { 0, 0, 0, 0, 0, 0 }, pin[6] = { -1, -1, -1, -1, -1, -1 }, numa[2] = { 0, 0 }, owner[6];
-	edp_tlb_place(node, pin, 6, numa, 2, owner);
-	int32_t want[6] = { 1, 1, 0, 1, 0, 1 };
+	int32_t node[6] = { 0, 0, 0, 0, 0, 0 }, pin[6] = { -1, -1, -1, -1, -1, -1 }, numa[3] = { 0, 0, 0 }, owner[6];
+	edp_tlb_place(node, pin, 6, numa, 3, owner);
+	int32_t want[6] = { 1, 2, 1, 2, 1, 2 };
 	assert_memory_equal(owner, want, sizeof(want));
+	/* two threads: thread 1 takes them all */
+	edp_tlb_place(node, pin, 6, numa, 2, owner);
+	int32_t all1[6] = { 1, 1, 1, 1, 1, 1 };
+	assert_memory_equal(owner, all1, sizeof(all1));
 	/* one thread: it reads and takes every queue */
 	edp_tlb_place(node, pin, 3, numa, 1, owner);
 	assert_int_equal(owner[0], 0);
