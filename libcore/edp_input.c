@@ -1,7 +1,9 @@
 #include "edp_input.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "edp_clock.h"
 #include "edp_flow.h"
@@ -299,6 +301,26 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 	if (__builtin_expect(!set->first_ns, 0) && n)
 		__atomic_store_n(&set->first_ns, edp_clock_ns(CLOCK_MONOTONIC), __ATOMIC_RELAXED);
 	return got;
+}
+
+void edp_inputs_wait(const struct edp_inputs *set, uint64_t timeout_ns)
+{
+	struct pollfd fds[EDP_MAX_PORTS];
+	nfds_t n = 0;
+	bool pollable = !atomic_load_explicit(&set->suspended, memory_order_relaxed);
+	for (uint32_t i = 0; i < set->n && pollable; i++) {
+		const struct edp_input *in = &set->of[i];
+		if (!in->live || in->done || in->next)
+			continue;
+		int fd = in->reader ? edp_pcap_reader_pollfd(in->reader) : -1;
+		pollable = fd >= 0;
+		if (pollable)
+			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	if (!pollable || !n)
+		timeout_ns = EDP_LIVE_POLL_NS, n = 0;
+	struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
+	ppoll(fds, n, &ts, NULL); /* a signal ends it early, as it should */
 }
 
 int edp_input_open_reader(const struct edp_inputs *set, struct edp_input *in, const char *path, struct edp_error *err)

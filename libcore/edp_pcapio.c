@@ -582,6 +582,7 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block; }
 
 int edp_pcap_reader_fd(const struct edp_pcap_reader *r) { return r->live ? -1 : r->src_fd; }
+int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r) { return r->live ? pcap_get_selectable_fd(r->pcap) : -1; }
 
 bool edp_pcap_reader_classic(const struct edp_pcap_reader *r)
 {

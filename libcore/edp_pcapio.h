@@ -122,6 +122,8 @@ bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r);
 
 /* The descriptor a capture is read from (-1: none, an interface). */
 int edp_pcap_reader_fd(const struct edp_pcap_reader *r);
+/* An interface's descriptor to poll for frames (-1: not an interface). */
+int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r);
 
 /* A classic pcap (not pcapng, not an interface): what a hand-over takes. */
 bool edp_pcap_reader_classic(const struct edp_pcap_reader *r);

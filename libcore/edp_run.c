@@ -8,12 +8,6 @@
 #include "edp_publish.h"
 #include "edp_worker.h"
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec d = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
-	nanosleep(&d, NULL);
-}
-
 /* The batch loop on the calling thread, lane 0: take a burst, process it,
  * write it, until the inputs end. */
 static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
@@ -28,7 +22,7 @@ static int run_inline(struct edp_datapath *dp, const volatile sig_atomic_t *stop
 			uint64_t c0 = edp_stats_cycles();
 			if (edp_output_flush(&dp->out, rc ? NULL : err))
 				return rc ? rc : EDP_ERR_RUNTIME;
-			sleep_ns(EDP_LIVE_POLL_NS);
+			edp_inputs_wait(&dp->in, EDP_LIVE_WAIT_NS);
 			lane->idle_cycles += edp_stats_cycles() - c0;
 			edp_publish_lane(dp, lane, false);
 			continue;

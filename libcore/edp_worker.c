@@ -42,13 +42,17 @@ static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(stru
 		return false;
 	}
 	uint32_t ticket = edp_doorbell_prepare(&w->bell);
-	if (ready(w))
+	if (ready(w)) {
 		edp_doorbell_cancel(&w->bell);
-	else /* the reader polls idle live inputs at a short interval */
+	} else if (w->index == 0 && atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)) {
+		/* the reader of idle live inputs waits for them instead (what
+		 * its bell would bring, it sees at the bound) */
+		edp_doorbell_cancel(&w->bell);
+		edp_inputs_wait(&w->run->dp->in, EDP_LIVE_WAIT_NS);
+	} else { /* while the live inputs are idle, only a ring brings work */
 		edp_doorbell_wait(&w->bell, ticket,
-				  w->index == 0 && atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)
-					  ? EDP_LIVE_POLL_NS
-					  : SLEEP_NS);
+				  atomic_load_explicit(&w->run->live_idle, memory_order_relaxed) ? EDP_LIVE_WAIT_NS : SLEEP_NS);
+	}
 	return true;
 }
 

@@ -189,6 +189,27 @@ consumer() {
 	assert_equal "$(od -An -tu4 -j16 -N4 got.pcap | tr -d ' ')" 65600
 }
 
+# cpu_ticks PID: the user and system time PID took so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+@test "live interfaces: an instance on an idle interface waits in poll, taking under 2% of a CPU" {
+	netns_up
+	for t in 1 2; do
+		ip netns exec "$ns" "$RUN" --name idle -t "$t" -r in=live:veth1 -w /dev/null -q 3>&- &
+		pid=$!
+		when_finished stop_pid "$pid"
+		wait_for "$RUN" --stats idle
+		sleep 0.5
+		a=$(cpu_ticks "$pid")
+		sleep 3
+		b=$(cpu_ticks "$pid")
+		stop_pid "$pid"
+		# 3 s are 300 ticks of one CPU: polling every 50 us took 24-44
+		echo "-t $t: $((b - a)) ticks in 3 s"
+		[ $((b - a)) -le 6 ]
+	done
+}
+
 # put8 FILE OFFSET VALUE: a little-endian 64-bit value into FILE at OFFSET
 put8() {
 	{ le32 $(($3 & 0xffffffff)) && le32 $(($3 >> 32)); } | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
