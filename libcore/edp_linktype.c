@@ -3,6 +3,12 @@
 #include <stdbool.h>
 #include <string.h>
 
+const char *edp_linktype_name(int dlt)
+{
+	const char *n = pcap_datalink_val_to_name(dlt);
+	return n ? n : "unknown";
+}
+
 int edp_linktype_header_len(int dlt)
 {
 	switch (dlt) {

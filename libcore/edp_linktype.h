@@ -7,8 +7,8 @@
  * protocol field, its address family (a BSD's AF_INET6 numbers too) or
  * its IP version. What follows the link header is kept as it is (VLAN tags
  * included, where libpcap put them back); its lengths grow by 14 less the
- * link header. No allocation, no libpcap call: edp_pcapio's reader does
- * the reading.
+ * link header. No allocation, no libpcap call but its table of names:
+ * edp_pcapio's reader does the reading.
  */
 #ifndef EDP_LINKTYPE_H
 #define EDP_LINKTYPE_H
@@ -20,6 +20,9 @@
  * administered ones. */
 #define EDP_LINKTYPE_SRC { 0x02, 0, 0, 0, 0, 0x01 }
 #define EDP_LINKTYPE_DST { 0x02, 0, 0, 0, 0, 0x02 }
+
+/* A link type's name, as libpcap knows it ("unknown" when it does not). */
+const char *edp_linktype_name(int dlt);
 
 /* The bytes of link type dlt's header that a packet loses (0 for Ethernet
  * and raw IP), or -1: a link type that is not read. */

@@ -165,12 +165,6 @@ static bool known_magic(uint32_t m)
 	return m == PCAP_MAGIC_USEC || m == PCAP_MAGIC_NSEC || m == PCAP_MAGIC_KUZNETSOV || m == PCAPNG_MAGIC;
 }
 
-const char *edp_pcap_link_name(int dlt)
-{
-	const char *n = pcap_datalink_val_to_name(dlt);
-	return n ? n : "unknown";
-}
-
 /* r reads link type dlt: Ethernet as it is, the others framed. 0, or -1
  * with err set for a link type that is not read. */
 static int link_set(struct edp_pcap_reader *r, int dlt, struct edp_error *err)
@@ -180,7 +174,7 @@ static int link_set(struct edp_pcap_reader *r, int dlt, struct edp_error *err)
 		return edp_error_set(err, EDP_ERR_RUNTIME,
 				     "%s: link type %s (%d) is not supported (supported: EN10MB, LINUX_SLL, LINUX_SLL2, "
 				     "RAW, IPV4, IPV6, NULL, LOOP)",
-				     r->name, edp_pcap_link_name(dlt), dlt);
+				     r->name, edp_linktype_name(dlt), dlt);
 	r->dlt = dlt;
 	r->link_hdr = (uint32_t)hdr;
 	r->framing = dlt != DLT_EN10MB;
@@ -488,7 +482,7 @@ int edp_pcap_reader_set_filter(struct edp_pcap_reader *r, const char *expr, stru
 	struct edp_error why = { 0 };
 	if (!(r->filter = filter_compile(expr, r->dlt, &why)))
 		return edp_error_set(err, why.status, "%s (for %s, link type %s)", why.msg, r->name,
-				     edp_pcap_link_name(r->dlt));
+				     edp_linktype_name(r->dlt));
 	return 0;
 }
 
@@ -496,7 +490,7 @@ uint64_t edp_pcap_reader_filtered(const struct edp_pcap_reader *r) { return edp_
 uint64_t edp_pcap_reader_framed(const struct edp_pcap_reader *r) { return r->framed; }
 const char *edp_pcap_reader_link(const struct edp_pcap_reader *r)
 {
-	return r->framing ? edp_pcap_link_name(r->dlt) : NULL;
+	return r->framing ? edp_linktype_name(r->dlt) : NULL;
 }
 
 struct edp_pcap_filter *edp_pcap_filter_new(const char *expr, struct edp_error *err)

@@ -46,9 +46,6 @@ struct edp_pcap_writer {
 	char name[256];
 };
 
-/* A link type's name ("unknown" when libpcap has none). */
-const char *edp_pcap_link_name(int dlt);
-
 /* A capture handle on interface iface for receiving (non-blocking, incoming
  * frames only, a link type edp_linktype reads) or for sending (Ethernet, a
  * filter that takes nothing); NULL with err naming the interface. */

@@ -72,7 +72,7 @@ pcap_t *edp_pcap_live_open(const char *iface, bool receive, struct edp_error *er
 	}
 	if (pcap_datalink(p) != DLT_EN10MB && (!receive || edp_linktype_header_len(pcap_datalink(p)) < 0)) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: not an Ethernet interface (link type %s)%s", iface,
-			      edp_pcap_link_name(pcap_datalink(p)), receive ? "" : ": frames are sent only on Ethernet");
+			      edp_linktype_name(pcap_datalink(p)), receive ? "" : ": frames are sent only on Ethernet");
 		pcap_close(p);
 		return NULL;
 	}
