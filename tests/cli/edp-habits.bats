@@ -155,14 +155,7 @@ hexdump() {
 	assert_equal "$(tcpdump -nn -e -r out.pcap 2>/dev/null | grep -c ' 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv6 ')" 5
 	assert_equal "$(tcpdump -nn -e -r out.pcap 2>/dev/null | grep -c ' 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 ')" 20
 	# a framed capture meets the pipeline like Ethernet: a firewall sees its ports
-	cat >fw.yaml <<-'EOF'
-		ports: [ { name: in }, { name: out } ]
-		pipeline:
-		  firewall:
-		    default: allow
-		    rules:
-		      - { action: drop, proto: tcp, dst-port: 443 }
-	EOF
+	fw_yaml fw.yaml "proto: tcp, dst-port: 443"
 	run "$RUN" -q -c fw.yaml -r "$DATA/linux-sll.pcap" -w out.pcap --json
 	assert_success
 	echo "$output" | jq -e --argjson n "$(tcpdump -r "$DATA/linux-sll.pcap" 'tcp dst port 443' 2>/dev/null | wc -l)" \
@@ -196,14 +189,7 @@ hexdump() {
 }
 
 @test "--stats and ctl name the only instance; several are listed; run options are refused; drops by port and reason" {
-	cat >fw.yaml <<-'EOF2'
-		ports: [ { name: in }, { name: out } ]
-		pipeline:
-		  firewall:
-		    default: allow
-		    rules:
-		      - { action: drop, proto: udp }
-	EOF2
+	fw_yaml fw.yaml "proto: udp"
 	start_run one -c fw.yaml -r "$T" --loop 0 -w /dev/null -q
 	"$RUN" ctl suspend >/dev/null # the counters hold still
 	run "$RUN" --stats

@@ -21,15 +21,7 @@ setup() {
 	cp "$TOP/examples/demo.yaml" examples/demo.yaml
 	cp "$TOP/examples/demo.yaml" edp.yaml
 	cp "$TOP/examples/demo.yaml" acl.yaml
-	# the README's fw.yaml
-	cat >fw.yaml <<-'EOF'
-		ports: [ { name: in }, { name: out } ]
-		pipeline:
-		  firewall:
-		    default: allow
-		    rules:
-		      - { priority: 100, proto: udp, dst-port: 53, action: drop }
-	EOF
+	fw_yaml fw.yaml "priority: 100, proto: udp, dst-port: 53" # the README's fw.yaml
 }
 
 # bg CMD...: CMD in the background, its PID in $pid, stopped when the test ends

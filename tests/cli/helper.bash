@@ -115,6 +115,18 @@ wait_for() {
 	"$@"
 }
 
+# fw_yaml FILE RULE...: a config of ports in and out whose firewall allows
+# by default and drops by each RULE (a flow mapping's keys, as
+# "proto: udp, dst-port: 53"), one line each
+fw_yaml() {
+	local file=$1 rule
+	shift
+	printf 'ports: [ { name: in }, { name: out } ]\npipeline:\n  firewall:\n    default: allow\n    rules:\n' >"$file"
+	for rule in "$@"; do
+		printf '      - { %s, action: drop }\n' "$rule" >>"$file"
+	done
+}
+
 # fnv1a64 FILE: the 64-bit FNV-1a of a file's bytes, as edp-run's status gives it
 fnv1a64() {
 	od -An -tu1 -v "$1" | tr -s ' ' '\n' | grep . | {
