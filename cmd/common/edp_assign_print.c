@@ -142,10 +142,7 @@ void edp_print_claims(FILE *f, const struct edp_ledger *l, const char *workload,
 		if (json) {
 			edp_json_object(&j, NULL);
 			edp_json_string(&j, "workload", c->workload);
-			if (c->host[0])
-				edp_json_string(&j, "host", c->host);
-			else
-				edp_json_null(&j, "host");
+			edp_json_string(&j, "host", c->host[0] ? c->host : NULL);
 			edp_json_string(&j, "device", c->device);
 			edp_json_string(&j, "kind", edp_dev_kind_name(c->kind));
 			edp_json_int(&j, "numa_node", c->numa_node);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -216,15 +217,9 @@ void edp_print_move(char *buf, size_t n, double before, double after, double mea
 
 void edp_print_move_json(struct edp_json *j, double measured, double speedup, double speedup_measured)
 {
-	if (measured >= 0)
-		edp_json_fixed(j, "spread_measured", measured, 4);
-	else
-		edp_json_null(j, "spread_measured");
+	edp_json_fixed(j, "spread_measured", measured >= 0 ? measured : NAN, 4); /* not finite: null */
 	edp_json_fixed(j, "speedup", speedup, 4);
-	if (speedup_measured >= 0)
-		edp_json_fixed(j, "speedup_measured", speedup_measured, 4);
-	else
-		edp_json_null(j, "speedup_measured");
+	edp_json_fixed(j, "speedup_measured", speedup_measured >= 0 ? speedup_measured : NAN, 4);
 }
 
 static void json_drops(struct edp_json *j, const uint64_t *drops)
@@ -245,10 +240,7 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	edp_json_uint(&j, "packets_forwarded", s->packets_forwarded);
 	edp_json_uint(&j, "packets_dropped", s->packets_dropped);
 	edp_json_uint(&j, "packets_filtered", s->packets_filtered);
-	if (s->filter)
-		edp_json_string(&j, "filter", s->filter);
-	else
-		edp_json_null(&j, "filter");
+	edp_json_string(&j, "filter", s->filter); /* NULL: null */
 	json_drops(&j, s->drops);
 	edp_json_object(&j, "flow_cache");
 	edp_json_uint(&j, "hits", s->flow_cache.hits);

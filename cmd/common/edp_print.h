@@ -54,7 +54,7 @@ void edp_print_framing(FILE *f, const char *prog, const struct edp_datapath *dp)
 void edp_print_move(char *buf, size_t n, double before, double after, double measured, double speedup,
 		    double speedup_measured);
 /* The same as JSON keys: spread_measured and speedup_measured (null until
- * measured), speedup. */
+ * measured: < 0), speedup. */
 struct edp_json;
 void edp_print_move_json(struct edp_json *j, double measured, double speedup, double speedup_measured);
 

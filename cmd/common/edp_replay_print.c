@@ -103,10 +103,7 @@ void edp_replay_print_json(FILE *f, const struct edp_replay_config *c, const str
 	edp_json_uint(&j, "dropped", r->dropped);
 	edp_json_uint(&j, "rewrite_skipped", r->rewrite_skipped);
 	edp_json_uint(&j, "filtered", r->filtered);
-	if (c->filter)
-		edp_json_string(&j, "filter", c->filter);
-	else
-		edp_json_null(&j, "filter");
+	edp_json_string(&j, "filter", c->filter); /* NULL: null */
 	edp_json_uint(&j, "framed", r->framed);
 	edp_json_object(&j, "pacing");
 	edp_json_string(&j, "mode", mode_name(c->pace.mode));

@@ -14,7 +14,8 @@ hexdump() {
 
 @test "a filter expression: the same bytes as tcpdump's filter piped in, rejects counted as filtered" {
 	expr='tcp and port 80'
-	tcpdump -r "$T" -w - "$expr" 2>/dev/null | "$RUN" -q -r - -w ref.pcap
+	tcpdump -r "$T" -w - "$expr" 2>/dev/null | "$RUN" -q -r - -w ref.pcap --json=ref.json
+	jq -e '.filter == null and .packets_filtered == 0' ref.json # no expression: null
 	n=$(count ref.pcap)
 	assert_equal "$n" 107
 	for t in 0 1 "2 --ordered"; do
