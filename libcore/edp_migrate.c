@@ -76,11 +76,7 @@ static struct edp_move *alloc_move(struct edp_commands *env)
 	if (!m)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	edp_clock_cond_init(&m->cond);
 	m->env = env;
 	return m;
 }

@@ -88,11 +88,7 @@ struct edp_run_progress *edp_run_progress_start(struct edp_datapath *dp, const c
 	}
 	p->dp = dp;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	edp_clock_cond_init(&p->wake);
 	if (pthread_create(&p->thread, NULL, progress_thread, p)) {
 		edp_monitor_destroy(p->m);
 		free(p);
