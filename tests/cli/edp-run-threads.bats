@@ -271,9 +271,16 @@ first_move_measured() {
 		and .balancer.events[0].spread_after < .balancer.events[0].spread_before
 		and .balancer.events[0].spread_measured >= 0 and .balancer.events[0].speedup >= 0' sum.json
 	grep -qE '^    at [0-9.]+ s: queue [0-3] \(in\) [01]->[01]' err.txt
-	# queue 0 is the hot one, and its thread owns no other queue any more
-	jq -e '(.queues | max_by(.packets)) as $hot | $hot.queue == 0
-		and ([.queues[] | select(.queue != 0 and .thread == $hot.thread)] | length == 0)' live.json
+	# queue 0 is the hot one; all four start on thread 1 (thread 0 reads), and
+	# after the first move queue 0's thread owns no other queue
+	jq -e '(.queues | max_by(.packets)).queue == 0' live.json
+	jq -e '[.balancer.events[0].what | scan("queue ([0-3]) \\(in\\) 1->([01])")
+		| {key: .[0], value: .[1]}] | from_entries as $to
+		| [range(4) | tostring | $to[.] // "1"] as $thread
+		| [range(1; 4) | select($thread[.] == $thread[0])] | length == 0' sum.json
+	# and so it still is, unless a later move (or a move back) changed it
+	jq -e '(.queues[] | select(.queue == 0).thread) as $t | (.balancer.events | length) > 1
+		or ([.queues[] | select(.queue != 0 and .thread == $t)] | length == 0)' live.json
 	# the live stats: the same first move, with what it measured after
 	jq -e --slurpfile s sum.json '.balancer.events[0] as $e | $s[0].balancer.events[0] as $f
 		| $e.moved == $f.moved and $e.what == $f.what and $e.spread_measured == $f.spread_measured
