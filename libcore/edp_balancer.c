@@ -265,9 +265,12 @@ int edp_datapath_pin(struct edp_datapath *dp, uint32_t port, uint32_t queue, int
 	struct run *run = dp->worker_run;
 	uint32_t q;
 	int32_t to;
-	int rc = run ? pin_target(dp, port, queue, cpu, &q, &to, err)
-		     : edp_error_set(err, EDP_ERR_RUNTIME, "no worker threads run: %s",
-				     dp->cfg->threads ? "the run is inline on one thread" : "the run is inline (threads: 0)");
+	int rc = run	      ? pin_target(dp, port, queue, cpu, &q, &to, err)
+		 : dp->fanout ? edp_error_set(err, EDP_ERR_RUNTIME, "no queue moves: the workers read sockets of a "
+							     "fanout group, which the kernel's hash feeds")
+			      : edp_error_set(err, EDP_ERR_RUNTIME, "no worker threads run: %s",
+					      dp->cfg->threads ? "the run is inline on one thread"
+							       : "the run is inline (threads: 0)");
 	if (!rc) {
 		dp->queue_pin[q] = to;
 		int32_t owner = atomic_load_explicit(&run->q[q].owner, memory_order_acquire);

@@ -10,6 +10,7 @@
 #include "edp_checkpoint.h"
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
+#include "edp_fanout.h"
 
 /* Every input and output of the config, opened; with a plan (a
  * migration's checkpoint with an IO section), set up as the source had
@@ -107,14 +108,8 @@ static int create_pools(struct edp_datapath *dp, struct edp_error *err)
 				set = &dp->pools[k];
 		if (!set) {
 			set = &dp->pools[dp->n_pools++];
-			set->node = node;
-			uint32_t n = threads ? EDP_WORKER_IN_FLIGHT + base : base;
-			if (!(set->of[EDP_POOL_TINY] = edp_mbuf_pool_create_on(n, EDP_TINY_BUF, node, err)) ||
-			    !(set->of[EDP_POOL_SMALL] = edp_mbuf_pool_create_on(n, EDP_SMALL_BUF, node, err)))
-				return EDP_ERR_RUNTIME;
-			if (dp->in.snaplen > EDP_SMALL_BUF &&
-			    !(set->of[EDP_POOL_LARGE] = edp_mbuf_pool_create_on(
-				      threads ? EDP_WORKER_LARGE_IN_FLIGHT + base : base, dp->in.snaplen, node, err)))
+			if (edp_pools_create(set, node, threads ? EDP_WORKER_IN_FLIGHT + base : base,
+					     threads ? EDP_WORKER_LARGE_IN_FLIGHT + base : base, dp->in.snaplen, err))
 				return EDP_ERR_RUNTIME;
 		}
 		dp->in.of[i].pools = set;
@@ -211,6 +206,7 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	}
 	edp_doorbell_init(&dp->balancer_bell);
 	pthread_mutex_init(&dp->moves_lock, NULL);
+	pthread_mutex_init(&dp->out_lock, NULL);
 	dp->in.cfg = cfg;
 	if (open_io(dp, plan, err))
 		goto fail;
@@ -230,7 +226,11 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	 * processed in input order: one queue an input (edp_worker_run takes
 	 * more than one input inline) */
 	dp->in_input_order = cfg->ordered && cfg->has_switch;
-	dp->in.queues_per_port = !cfg->threads || dp->in_input_order ? 1 : cfg->rx_queues ? cfg->rx_queues : cfg->threads;
+	/* several threads on interfaces only: a socket each (edp_fanout) */
+	dp->fanout = edp_fanout_fits(cfg, &dp->in);
+	dp->in.queues_per_port = !cfg->threads || dp->in_input_order ? 1
+				 : dp->fanout || !cfg->rx_queues ? cfg->threads
+								 : cfg->rx_queues;
 	if ((cfg->threads && place_workers(dp, err)) || create_pools(dp, err))
 		goto fail;
 	dp->lanes = aligned_alloc(64, dp->n_lanes * sizeof(*dp->lanes));
@@ -335,6 +335,9 @@ int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_r
 					     cfg->threads == 1 ? "" : "s");
 		if (!cfg->tlb_enabled)
 			return edp_error_set(err, EDP_ERR_RUNTIME, "the balancer is off (tlb: enabled: false)");
+		if (dp->fanout)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "no balancer: the workers read sockets of a fanout group, "
+					     "which the kernel's hash feeds");
 		return edp_error_set(err, EDP_ERR_RUNTIME, "the balancer is not running");
 	}
 	uint32_t ticket = atomic_fetch_add(&dp->rebalance_asked, 1) + 1;
@@ -380,8 +383,7 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	for (uint32_t p = 0; p < out->n_ports; p++) {
 		out->ports[p].name = dp->cfg->ports[p].name;
 		out->ports[p].rx = dp->cfg->ports[p].rx;
-		out->ports[p].s.rx_packets = dp->in.rx[p].packets; /* counted where read */
-		out->ports[p].s.rx_bytes = dp->in.rx[p].bytes;
+		edp_datapath_rx(dp, (uint16_t)p, &out->ports[p].s.rx_packets, &out->ports[p].s.rx_bytes);
 		out->ports[p].s.tx_packets = dp->out.tx[p].packets;
 		out->ports[p].s.tx_bytes = dp->out.tx[p].bytes;
 		out->ports[p].s.tx_errors = dp->out.tx[p].errors;
@@ -391,8 +393,13 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		out->ports[p].live = mine && in->live && in->reader;
 		if (out->ports[p].vport)
 			out->ports[p].s.queued = edp_vport_queued(in->vport);
-		if (out->ports[p].live)
+		if (out->ports[p].live) {
 			out->ports[p].s.kernel_drops = edp_pcap_reader_kernel_drops(in->reader);
+			for (uint32_t k = 1; dp->fanout && k < dp->n_lanes; k++)
+				if (dp->fan[k] && dp->fan[k]->of[dp->in.by_port[p]].reader)
+					out->ports[p].s.kernel_drops +=
+						edp_pcap_reader_kernel_drops(dp->fan[k]->of[dp->in.by_port[p]].reader);
+		}
 		if (mine) {
 			out->ports[p].link = in->reader ? edp_pcap_reader_link(in->reader) : NULL;
 			out->ports[p].s.filtered = edp_input_filtered(in);
@@ -453,6 +460,7 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	if (!dp)
 		return;
 	edp_inputs_close(&dp->in);
+	edp_fanout_close(dp);
 	edp_output_destroy(&dp->out);
 	edp_stats_destroy(dp->stats);
 	edp_pipeline_destroy(atomic_load(&dp->pipeline));
@@ -460,11 +468,11 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 		edp_flowcache_destroy(dp->lanes[i].fc);
 	free(dp->lanes);
 	for (uint32_t i = 0; i < dp->n_pools; i++)
-		for (int c = 0; c < EDP_POOL_CLASSES; c++)
-			edp_mbuf_pool_destroy(dp->pools[i].of[c]);
+		edp_pools_destroy(&dp->pools[i]);
 	free(dp->queue_node);
 	free(dp->queue_pin);
 	free(dp->config_path);
 	pthread_mutex_destroy(&dp->moves_lock);
+	pthread_mutex_destroy(&dp->out_lock);
 	free(dp);
 }

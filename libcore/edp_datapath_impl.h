@@ -49,6 +49,12 @@ struct edp_datapath {
 	 * datapath thread; worker_run is edp_worker's run while it has one */
 	pthread_mutex_t moves_lock;
 	void *worker_run;
+	/* fanout (edp_fanout): worker k >= 1 reads its own inputs, fan[k],
+	 * from buffers of its own; worker 0 reads `in`; one writes at a time */
+	bool fanout;
+	struct edp_inputs *fan[EDP_MAX_THREADS];
+	struct edp_pools fan_pools[EDP_MAX_THREADS];
+	pthread_mutex_t out_lock;
 	struct edp_stats_writer *stats;   /* NULL when not published */
 	uint64_t suspends, suspended_ns, suspended_at; /* the control thread's; read at the end */
 	uint64_t stats_clears, cleared_at;             /* the same */
@@ -67,6 +73,18 @@ struct edp_datapath {
 	struct edp_rebalance events[EDP_SUMMARY_EVENTS];
 	double seconds;
 };
+
+/* What port p read (rx), over every worker's inputs. */
+static inline void edp_datapath_rx(const struct edp_datapath *dp, uint16_t p, uint64_t *packets, uint64_t *bytes)
+{
+	*packets = __atomic_load_n(&dp->in.rx[p].packets, __ATOMIC_RELAXED);
+	*bytes = __atomic_load_n(&dp->in.rx[p].bytes, __ATOMIC_RELAXED);
+	for (uint32_t k = 1; dp->fanout && k < dp->n_lanes; k++)
+		if (dp->fan[k]) {
+			*packets += __atomic_load_n(&dp->fan[k]->rx[p].packets, __ATOMIC_RELAXED);
+			*bytes += __atomic_load_n(&dp->fan[k]->rx[p].bytes, __ATOMIC_RELAXED);
+		}
+}
 
 /* The one-line summary of a config the stats segment shows. */
 void edp_datapath_summary(const struct edp_datapath *dp, const struct edp_config *cfg, char *buf, size_t size);

@@ -347,6 +347,26 @@ uint64_t edp_input_framed(const struct edp_input *in)
 	return in->framed + (in->reader ? edp_pcap_reader_framed(in->reader) : 0);
 }
 
+int edp_pools_create(struct edp_pools *set, int32_t node, uint32_t n, uint32_t n_large, uint32_t snaplen,
+		     struct edp_error *err)
+{
+	set->node = node;
+	if (!(set->of[EDP_POOL_TINY] = edp_mbuf_pool_create_on(n, EDP_TINY_BUF, node, err)) ||
+	    !(set->of[EDP_POOL_SMALL] = edp_mbuf_pool_create_on(n, EDP_SMALL_BUF, node, err)))
+		return EDP_ERR_RUNTIME;
+	if (snaplen > EDP_SMALL_BUF && !(set->of[EDP_POOL_LARGE] = edp_mbuf_pool_create_on(n_large, snaplen, node, err)))
+		return EDP_ERR_RUNTIME;
+	return 0;
+}
+
+void edp_pools_destroy(struct edp_pools *set)
+{
+	for (int c = 0; c < EDP_POOL_CLASSES; c++) {
+		edp_mbuf_pool_destroy(set->of[c]);
+		set->of[c] = NULL;
+	}
+}
+
 void edp_inputs_close(struct edp_inputs *set)
 {
 	for (uint32_t i = 0; i < set->n; i++) {

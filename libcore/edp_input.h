@@ -55,6 +55,14 @@ static inline bool edp_pools_have(const struct edp_pools *set, uint32_t n)
 	return true;
 }
 
+/* Make a set of pools on `node` (-1: wherever first touched): n buffers
+ * each of the tiny and small classes, n_large of the large one when
+ * snaplen is larger than EDP_SMALL_BUF. On failure what was made stays for
+ * edp_pools_destroy. */
+int edp_pools_create(struct edp_pools *set, int32_t node, uint32_t n, uint32_t n_large, uint32_t snaplen,
+		     struct edp_error *err);
+void edp_pools_destroy(struct edp_pools *set);
+
 /* What the threaded reader knows of a packet it queues, carried next to
  * the mbuf pointer (edp_worker keeps an array of them beside each receive
  * ring): the worker that takes the packet sets the descriptor up from it,

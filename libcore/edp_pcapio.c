@@ -11,6 +11,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <linux/if_packet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -47,6 +48,7 @@ struct edp_pcap_reader {
 	struct edp_pcap_filter *filter; /* a filter expression (NULL: none): packets it rejects are counted, not delivered */
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
+	uint64_t copies_before_ns; /* a fanout member that joined late: frames stamped before this are copies */
 	char name[256];
 };
 
@@ -557,6 +559,11 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 	const u_char *data;
 	int rc;
 	while ((rc = pcap_next_ex(r->pcap, &h, &data)) == 1) {
+		if (__builtin_expect(r->copies_before_ns, 0)) {
+			if ((uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec < r->copies_before_ns)
+				continue;
+			r->copies_before_ns = 0;
+		}
 		r->count++;
 		if (r->filter && !filter_takes(r->filter, h, data))
 			continue;
@@ -577,6 +584,21 @@ bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block
 
 int edp_pcap_reader_fd(const struct edp_pcap_reader *r) { return r->live ? -1 : r->src_fd; }
 int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r) { return r->live ? pcap_get_selectable_fd(r->pcap) : -1; }
+
+int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err)
+{
+	int arg = group | PACKET_FANOUT_HASH << 16;
+	int fd = edp_pcap_reader_pollfd(r);
+	if (copies) { /* nanosecond stamps, on CLOCK_REALTIME (edp_pcap_live_open) */
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		r->copies_before_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	}
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s", r->name,
+				     fd < 0 ? "not an interface" : strerror(errno)), -1;
+	return 0;
+}
 
 bool edp_pcap_reader_classic(const struct edp_pcap_reader *r)
 {

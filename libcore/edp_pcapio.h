@@ -125,6 +125,14 @@ int edp_pcap_reader_fd(const struct edp_pcap_reader *r);
 /* An interface's descriptor to poll for frames (-1: not an interface). */
 int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r);
 
+/* Put an interface's reader in PACKET_FANOUT group `group` of its
+ * interface, in hash mode: the kernel hands each frame to one socket of the
+ * group, a flow's frames always to the same one. `copies`: until now r took
+ * every frame as another socket of the group did (a socket takes them all
+ * until it joins), so the frames it holds from before the join are passed
+ * over, never read. Errors name the interface. */
+int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err);
+
 /* A classic pcap (not pcapng, not an interface): what a hand-over takes. */
 bool edp_pcap_reader_classic(const struct edp_pcap_reader *r);
 

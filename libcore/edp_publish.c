@@ -58,8 +58,7 @@ void edp_publish_rx(struct edp_datapath *dp)
 		uint16_t p = dp->in.of[i].port;
 		struct edp_stats_port *b = edp_stats_port(dp->stats, p);
 		edp_stats_write_begin(&b->seq);
-		b->rx_packets = dp->in.rx[p].packets;
-		b->rx_bytes = dp->in.rx[p].bytes;
+		edp_datapath_rx(dp, p, &b->rx_packets, &b->rx_bytes);
 		edp_stats_write_end(&b->seq);
 	}
 }

@@ -18,8 +18,11 @@ static bool wait_drained(struct edp_datapath *dp, uint64_t timeout_ns)
 	uint64_t until = edp_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
 	for (;;) {
 		uint64_t read = 0, done = 0;
-		for (uint32_t p = 0; p < dp->cfg->n_ports; p++)
-			read += __atomic_load_n(&dp->in.rx[p].packets, __ATOMIC_RELAXED);
+		for (uint32_t p = 0; p < dp->cfg->n_ports; p++) {
+			uint64_t packets, bytes;
+			edp_datapath_rx(dp, (uint16_t)p, &packets, &bytes);
+			read += packets;
+		}
 		for (uint32_t l = 0; l < dp->n_lanes; l++)
 			done += __atomic_load_n(&dp->lanes[l].packets_in, __ATOMIC_RELAXED);
 		if (done >= read)

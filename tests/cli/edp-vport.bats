@@ -189,6 +189,76 @@ consumer() {
 	assert_equal "$(od -An -tu4 -j16 -N4 got.pcap | tr -d ' ')" 65600
 }
 
+# flow_ids CAPTURE: "FLOW ID" a line, each IPv4 frame's 5-tuple and its IP ID
+# (edp-gen numbers its packets there), in the capture's order
+flow_ids() {
+	tshark -r "$1" -Y ip -T fields -e ip.src -e ip.dst -e ip.proto -e udp.srcport -e udp.dstport \
+		-e tcp.srcport -e tcp.dstport -e ip.id 2>/dev/null | awk '{ id = $NF; $NF = ""; print $0 "|" id }'
+}
+
+# per_flow FLOW_IDS: each flow and its frames' IDs in the order they came
+per_flow() {
+	awk -F'|' '{ seq[$1] = seq[$1] " " $2 } END { for (f in seq) print f ":" seq[f] }' "$1" | sort
+}
+
+@test "live interfaces: two threads without a reader, each its own socket in a fanout group; a flow stays in order" {
+	netns_up
+	# 60,000 frames: fewer than 65,536, so every IP ID is one frame
+	"$GEN" flows=1000,packets=60000,size=64,seed=15 want.pcap
+	ip netns exec "$ns" "$RUN" --name fan -t 2 -r in=live:veth1 -w got.pcap --json=got.json 2>err.txt 3>&- &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait_for "$RUN" --stats fan
+	ip netns exec "$ns" "$REPLAY" -q --preload want.pcap -i veth0
+	wait_rx fan 0 -eq 60000
+	"$RUN" --stats fan --json >stats.json
+	# nothing to move, and the operator is told why
+	run "$RUN" ctl fan rebalance
+	assert_failure 1
+	assert_output "edp-run: fan: no balancer: the workers read sockets of a fanout group, which the kernel's hash feeds"
+	run "$RUN" ctl fan pin in:0 0
+	assert_failure 1
+	assert_output "edp-run: fan: no queue moves: the workers read sockets of a fanout group, which the kernel's hash feeds"
+	stop_pid "$pid"
+	assert_equal "$(head -1 err.txt)" "edp-run: fanout: 2 workers, each with its own socket on every interface (PACKET_FANOUT hash: a flow stays on one); the balancer does not move these queues"
+	jq -e '.packets_in == 60000 and .packets_forwarded == 60000 and .ports[0].kernel_drops == 0
+		and .ports[0].rx_packets == 60000' got.json
+	# a queue a worker, fixed, and the kernel gave each some of the flows
+	jq -e '[.queues[] | [.queue, .thread]] == [[0, 0], [1, 1]] and all(.queues[]; .packets > 10000)
+		and ([.queues[].packets] | add) == 60000' stats.json
+	# the same frames; each flow's in the order sent
+	flow_ids want.pcap >want.txt
+	flow_ids got.pcap >got.txt
+	assert_equal "$(wc -l <got.txt)" 60000
+	diff -q <(sort want.txt) <(sort got.txt)
+	diff -q <(per_flow want.txt) <(per_flow got.txt)
+	# started while frames arrive: a worker's socket takes every frame until
+	# it joins the group, and those copies are passed over: none twice
+	ip netns exec "$ns" "$REPLAY" -q --preload --pps 30000 want.pcap -i veth0 &
+	rpid=$!
+	when_finished stop_pid "$rpid"
+	sleep 0.3
+	ip netns exec "$ns" "$RUN" --name fan -t 2 -r in=live:veth1 -w got.pcap --json=got.json -q 3>&- &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait "$rpid"
+	sleep 0.3
+	stop_pid "$pid"
+	flow_ids got.pcap >got.txt
+	n=$(wc -l <got.txt)
+	[ "$n" -gt 30000 ] && [ "$n" -lt 60000 ]
+	assert_equal "$(sort got.txt | uniq -d | wc -l)" 0
+	jq -e --argjson n "$n" '.packets_in == $n and .ports[0].kernel_drops == 0' got.json
+	# in input order (--ordered), or with --count: the reader thread, no fanout
+	ip netns exec "$ns" timeout 5 "$RUN" -t 2 --ordered -r live:veth1 -w got.pcap --duration 0.2 2>err.txt
+	ip netns exec "$ns" timeout 5 "$RUN" -t 2 --count 10 -r live:veth1 -w got.pcap --duration 0.2 2>>err.txt
+	printf 'ports: [ { name: a }, { name: b }, { name: out } ]\n' >mix.yaml
+	ip netns exec "$ns" timeout 5 "$RUN" --name mix -c mix.yaml -t 2 -r a=live:veth1 -r b=vport -w out=got.pcap \
+		--duration 0.2 2>>err.txt
+	cat err.txt
+	refute grep -q fanout err.txt
+}
+
 # cpu_ticks PID: the user and system time PID took so far, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 

@@ -1,0 +1,160 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "edp_fanout.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edp_datapath_impl.h"
+#include "edp_loop.h"
+
+bool edp_fanout_fits(const struct edp_config *cfg, const struct edp_inputs *in)
+{
+	if (cfg->threads < 2 || cfg->ordered || cfg->count || !in->n)
+		return false;
+	for (uint32_t i = 0; i < in->n; i++)
+		if (!in->of[i].live || !in->of[i].reader)
+			return false;
+	return true;
+}
+
+struct fan_worker {
+	struct edp_datapath *dp;
+	struct edp_inputs *set;
+	uint32_t index;
+	volatile sig_atomic_t *stop; /* the run's: set by the caller on a stop, by a worker that fails */
+	int rc;
+	struct edp_error err;
+	atomic_int done;
+};
+
+/* Worker k's inputs: a socket of its own on each interface, buffers of
+ * its own on its node. */
+static int open_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
+{
+	struct edp_inputs *set = aligned_alloc(64, (sizeof(*set) + 63) & ~(size_t)63);
+	if (!set)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory"), EDP_ERR_RUNTIME;
+	memset(set, 0, sizeof(*set));
+	dp->fan[k] = set;
+	set->cfg = dp->cfg;
+	set->queues_per_port = dp->in.queues_per_port;
+	set->snaplen = dp->in.snaplen;
+	memcpy(set->by_port, dp->in.by_port, sizeof(set->by_port));
+	uint32_t room = edp_inputs_read_room(&dp->in) + 1;
+	if (edp_pools_create(&dp->fan_pools[k], dp->worker_node[k], room, room, set->snaplen, err))
+		return EDP_ERR_RUNTIME;
+	for (uint32_t i = 0; i < dp->in.n; i++) {
+		struct edp_input *in = &set->of[i];
+		in->port = dp->in.of[i].port;
+		in->passes = 1;
+		in->live = true;
+		in->pools = &dp->fan_pools[k];
+		set->n++;
+		int rc = edp_input_open_reader(set, in, dp->cfg->ports[in->port].rx, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void *fan_main(void *arg)
+{
+	struct fan_worker *w = arg;
+	struct edp_datapath *dp = w->dp;
+	dp->lanes[w->index].n_queues = dp->in.n; /* a socket on each interface */
+	edp_lane_place(&dp->lanes[w->index], &dp->topo, dp->worker_cpu[w->index], dp->worker_node[w->index], true);
+	w->rc = edp_loop_run(dp, w->set, &dp->lanes[w->index], &dp->out_lock, w->stop, &w->err);
+	if (w->rc)
+		*w->stop = 1;
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
+{
+	uint32_t n = dp->n_lanes;
+	int rc = 0;
+	for (uint32_t k = 1; k < n && !rc; k++)
+		rc = open_set(dp, k, err);
+	/* a group an interface, numbered apart from other processes'; worker
+	 * 0's socket joins first, and what the others took before they joined
+	 * is a copy of what it took */
+	uint16_t group = (uint16_t)(getpid() * 31u);
+	for (uint32_t i = 0; i < dp->in.n && !rc; i++)
+		for (uint32_t k = 0; k < n && !rc; k++)
+			if (edp_pcap_reader_fanout(k ? dp->fan[k]->of[i].reader : dp->in.of[i].reader,
+						   (uint16_t)(group + i), k > 0, err))
+				rc = EDP_ERR_RUNTIME;
+	if (rc)
+		return rc;
+	if (dp->log) {
+		char line[200];
+		snprintf(line, sizeof(line), "fanout: %u workers, each with its own socket on every interface (PACKET_FANOUT "
+			 "hash: a flow stays on one); the balancer does not move these queues", n);
+		dp->log(dp->log_ctx, line);
+	}
+	volatile sig_atomic_t fan_stop = 0;
+	struct fan_worker w[EDP_MAX_THREADS];
+	pthread_t tid[EDP_MAX_THREADS];
+	uint32_t started = 0;
+	/* signals go to this thread, whose wait below they end */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (uint32_t k = 0; k < n; k++) {
+		w[k] = (struct fan_worker){ .dp = dp, .set = k ? dp->fan[k] : &dp->in, .index = k, .stop = &fan_stop };
+		atomic_init(&w[k].done, 0);
+		if (pthread_create(&tid[k], NULL, fan_main, &w[k])) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "cannot start worker %u", k);
+			break;
+		}
+		char name[16]; /* as top -H and ps -L show it */
+		snprintf(name, sizeof(name), "edp-worker%u", k % 100);
+		pthread_setname_np(tid[k], name);
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started < n)
+		fan_stop = 1;
+	/* the caller's stop reaches the workers within a wait of theirs (as
+	 * long as this one's, EDP_LIVE_WAIT_NS) */
+	for (uint32_t done = 0; done < started;) {
+		if (*stop)
+			fan_stop = 1;
+		nanosleep(&(struct timespec){ 0, EDP_LIVE_WAIT_NS }, NULL);
+		done = 0;
+		for (uint32_t k = 0; k < started; k++)
+			done += (uint32_t)atomic_load(&w[k].done);
+	}
+	for (uint32_t k = 0; k < started; k++) {
+		pthread_join(tid[k], NULL);
+		if (w[k].rc && !rc) {
+			rc = w[k].rc;
+			if (err)
+				*err = w[k].err;
+		}
+	}
+	return rc;
+}
+
+void edp_fanout_close(struct edp_datapath *dp)
+{
+	for (uint32_t k = 1; k < EDP_MAX_THREADS; k++) {
+		if (!dp->fan[k])
+			continue;
+		edp_inputs_close(dp->fan[k]);
+		edp_pools_destroy(&dp->fan_pools[k]);
+		free(dp->fan[k]);
+		dp->fan[k] = NULL;
+	}
+}
