@@ -307,17 +307,28 @@ void edp_inputs_wait(const struct edp_inputs *set, uint64_t timeout_ns)
 {
 	struct pollfd fds[EDP_MAX_PORTS];
 	nfds_t n = 0;
+	struct edp_vport *vport = NULL;
+	uint32_t vports = 0;
 	bool pollable = !atomic_load_explicit(&set->suspended, memory_order_relaxed);
 	for (uint32_t i = 0; i < set->n && pollable; i++) {
 		const struct edp_input *in = &set->of[i];
 		if (!in->live || in->done || in->next)
 			continue;
+		if (in->vport) {
+			vport = in->vport;
+			vports++;
+			continue;
+		}
 		int fd = in->reader ? edp_pcap_reader_pollfd(in->reader) : -1;
 		pollable = fd >= 0;
 		if (pollable)
 			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
-	if (!pollable || !n)
+	if (pollable && vports == 1 && !n) { /* its producer rings */
+		edp_vport_wait(vport, timeout_ns);
+		return;
+	}
+	if (!pollable || vports || !n) /* one wait cannot take a doorbell and sockets, or two doorbells */
 		timeout_ns = EDP_LIVE_POLL_NS, n = 0;
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 	ppoll(fds, n, &ts, NULL); /* a signal ends it early, as it should */

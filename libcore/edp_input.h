@@ -136,10 +136,12 @@ struct edp_inputs {
 	_Alignas(64) struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
 };
 
-/* After EDP_PICK_IDLE: wait for a frame on the idle interfaces, at most
- * timeout_ns (poll: a frame wakes it at once, an idle instance costs
- * nothing); while a vport is among them, or the inputs are suspended, sleep
- * EDP_LIVE_POLL_NS instead (a vport's producer rings nothing). */
+/* After EDP_PICK_IDLE: wait for a frame on the idle interfaces (poll), or
+ * for the producer of the one idle vport to ring its doorbell, at most
+ * timeout_ns: a frame wakes it at once, an idle instance costs nothing.
+ * While several vports, or a vport and an interface, are idle together, or
+ * the inputs are suspended, it sleeps EDP_LIVE_POLL_NS instead (one wait
+ * cannot take them all). */
 void edp_inputs_wait(const struct edp_inputs *set, uint64_t timeout_ns);
 
 /* Open in's reader of `path` (a capture or live:IFACE) through cfg's
@@ -183,7 +185,7 @@ int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
  * were taken. A single input that is a capture (set->solo) has nothing to be
  * merged with: it is read straight into the arrays, with no lookahead. */
 #define EDP_PICK_IDLE 2
-#define EDP_LIVE_POLL_NS 50000 /* how long a reader with an idle vport sleeps */
+#define EDP_LIVE_POLL_NS 50000 /* how long a reader sleeps when it cannot wait for its idle inputs */
 #define EDP_LIVE_WAIT_NS 10000000ull /* the longest a reader waits for idle interfaces */
 int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
 			  struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,

@@ -266,11 +266,12 @@ static void flowset_add(struct flowset *fs, const struct edp_mbuf *m)
 }
 
 /* Where packets go: a pcap writer (a file, stdout or live:IFACE) or a
- * vport. A paced live sink hands its batch over before every wait, so a
- * frame on time leaves on time and a late run goes out in batches. */
+ * vport. A paced live sink hands its batch over (a vport rings its
+ * consumer) before every wait, so a frame on time leaves on time and a late
+ * run goes out in batches. */
 struct sink {
 	struct edp_pcap_writer *w;
-	bool live;
+	bool live; /* an interface or a vport */
 	struct edp_vport *vport;
 };
 
@@ -294,6 +295,7 @@ static int sink_send(struct sink *k, const struct edp_replay_config *cfg, const 
 		}
 		if (*stop)
 			return 2;
+		edp_vport_ring(k->vport); /* a consumer asleep makes no room */
 		if (!waited)
 			res->retried++;
 		waited = true;
@@ -304,6 +306,8 @@ static int sink_send(struct sink *k, const struct edp_replay_config *cfg, const 
 
 static int sink_flush(struct sink *k, struct edp_error *err)
 {
+	if (k->vport)
+		edp_vport_ring(k->vport);
 	return k->w ? edp_pcap_writer_flush(k->w, err) : 0;
 }
 
@@ -323,6 +327,8 @@ static int sink_close(struct sink *k, struct edp_replay_result *res, struct edp_
 		if (edp_pcap_writer_close(k->w, rc ? NULL : err) < 0)
 			rc = -1;
 	}
+	if (k->vport)
+		edp_vport_ring(k->vport);
 	edp_vport_close(k->vport);
 	memset(k, 0, sizeof(*k));
 	return rc;
@@ -333,6 +339,7 @@ static int sink_open(struct sink *k, const struct edp_replay_config *cfg, bool n
 {
 	if (cfg->vport_instance) {
 		k->vport = edp_vport_attach(cfg->vport_instance, cfg->vport_port, err);
+		k->live = true; /* rung before every wait, as a live writer is flushed */
 		return k->vport ? 0 : EDP_ERR_RUNTIME;
 	}
 	char live[64];

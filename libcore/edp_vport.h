@@ -17,6 +17,11 @@
  * consumer, lock-free: head is stored by the producer only (release, after
  * the record), tail by the consumer only (release, after it copied out).
  *
+ * A consumer that found the ring empty sleeps on a doorbell in the header
+ * (a futex word and a count of waiters), which the producer rings after a
+ * record while someone waits: an idle port costs nothing and a frame wakes
+ * it at once.
+ *
  * The mapping ends with a page that nothing may touch (a missed bound
  * faults at once).
  *
@@ -81,6 +86,12 @@ const char *edp_vport_path(const struct edp_vport *v);
 int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, uint32_t wire_len, uint64_t ts_ns,
 		   struct edp_error *err);
 
+/* Producer: wake the consumer if it sleeps on the ring (edp_vport_wait).
+ * A send rings every 32 frames; ring before a pause (a paced gap, a full
+ * ring, the end), or the frames since wait for the consumer's next look
+ * (10 ms at most). */
+void edp_vport_ring(struct edp_vport *v);
+
 /* Consumer: the next frame, in place (valid until edp_vport_done). Returns
  * 1, 0 when the ring is empty now, or -1 with err set when the ring holds
  * what its layout cannot (a head or record the producer never wrote, a
@@ -88,6 +99,13 @@ int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, ui
 int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt, struct edp_error *err);
 /* Consumer: finished with the frame of the last peek. */
 void edp_vport_done(struct edp_vport *v);
+
+/* Consumer, on an empty ring: sleep until the producer queues a frame
+ * (it rings the ring's doorbell, a futex in the shared header), or
+ * timeout_ns; returns at once when a frame is there already. For about 2
+ * ms after the last frame it sleeps 50 us instead and is not rung: traffic
+ * that paused goes on without a wake-up a frame. */
+void edp_vport_wait(struct edp_vport *v, uint64_t timeout_ns);
 
 /* Packets queued now (sent and not yet received). */
 uint64_t edp_vport_queued(const struct edp_vport *v);

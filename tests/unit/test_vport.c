@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -277,6 +278,59 @@ static void test_hostile_ring(void **state)
 	unlink(path);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int sent_later;
+
+static void *send_later(void *arg)
+{
+	struct edp_vport *p = arg;
+	uint8_t buf[60] = { 0 };
+	usleep(100000);
+	sent_later = edp_vport_send(p, buf, sizeof(buf), sizeof(buf), 1, NULL);
+	edp_vport_ring(p);
+	return NULL;
+}
+
+/* A consumer asleep on an empty ring wakes when the producer rings, long
+ * before its timeout; with a frame there it does not sleep at all. */
+static void test_doorbell(void **state)
+{
+	(void)state;
+	struct edp_error err;
+	struct edp_vport *c = edp_vport_create("inst", "bell", NULL, &err);
+	struct edp_vport *p = edp_vport_attach("inst", "bell", &err);
+	assert_non_null(c);
+	assert_non_null(p);
+	struct edp_pcap_packet pkt;
+	assert_int_equal(edp_vport_peek(c, &pkt, &err), 0);
+	for (int i = 0; i < 100; i++) /* past the short waits after the last frame */
+		edp_vport_wait(c, 1000000);
+	pthread_t t;
+	pthread_create(&t, NULL, send_later, p);
+	uint64_t t0 = mono_ns();
+	edp_vport_wait(c, 5000000000ull);
+	uint64_t slept = mono_ns() - t0;
+	pthread_join(t, NULL);
+	assert_int_equal(sent_later, 1);
+	assert_true(slept >= 50000000ull);  /* it slept until the frame ... */
+	assert_true(slept < 2000000000ull); /* ... which woke it */
+	assert_int_equal(edp_vport_peek(c, &pkt, &err), 1);
+	edp_vport_done(c);
+	uint8_t buf[60] = { 0 };
+	assert_int_equal(edp_vport_send(p, buf, sizeof(buf), sizeof(buf), 2, &err), 1);
+	t0 = mono_ns();
+	edp_vport_wait(c, 5000000000ull);
+	assert_true(mono_ns() - t0 < 50000000ull);
+	edp_vport_close(p);
+	edp_vport_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_restart_and_rules),
 		cmocka_unit_test(test_replaced),
 		cmocka_unit_test(test_hostile_ring),
+		cmocka_unit_test(test_doorbell),
 	};
 	return cmocka_run_group_tests_name("vport", tests, unit_dir_setup, unit_dir_teardown);
 }
