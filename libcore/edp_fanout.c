@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "edp_datapath_impl.h"
+#include "edp_doorbell.h"
 #include "edp_loop.h"
+
+#define WATCH_NS 100000000ull /* the longest the caller's wait for its workers */
 
 bool edp_fanout_fits(const struct edp_config *cfg, const struct edp_inputs *in)
 {
@@ -29,6 +31,7 @@ struct fan_worker {
 	struct edp_inputs *set;
 	uint32_t index;
 	volatile sig_atomic_t *stop; /* the run's: set by the caller on a stop, by a worker that fails */
+	struct edp_doorbell *bell;   /* the caller's, rung when done */
 	int rc;
 	struct edp_error err;
 	atomic_int done;
@@ -74,6 +77,7 @@ static void *fan_main(void *arg)
 	if (w->rc)
 		*w->stop = 1;
 	atomic_store(&w->done, 1);
+	edp_doorbell_ring(w->bell);
 	return NULL;
 }
 
@@ -101,6 +105,8 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		dp->log(dp->log_ctx, line);
 	}
 	volatile sig_atomic_t fan_stop = 0;
+	struct edp_doorbell bell; /* a worker rings it when it is done */
+	edp_doorbell_init(&bell);
 	struct fan_worker w[EDP_MAX_THREADS];
 	pthread_t tid[EDP_MAX_THREADS];
 	uint32_t started = 0;
@@ -112,7 +118,9 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	sigaddset(&block, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (uint32_t k = 0; k < n; k++) {
-		w[k] = (struct fan_worker){ .dp = dp, .set = k ? dp->fan[k] : &dp->in, .index = k, .stop = &fan_stop };
+		w[k] = (struct fan_worker){
+			.dp = dp, .set = k ? dp->fan[k] : &dp->in, .index = k, .stop = &fan_stop, .bell = &bell
+		};
 		atomic_init(&w[k].done, 0);
 		if (pthread_create(&tid[k], NULL, fan_main, &w[k])) {
 			rc = edp_error_set(err, EDP_ERR_RUNTIME, "cannot start worker %u", k);
@@ -126,15 +134,20 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (started < n)
 		fan_stop = 1;
-	/* the caller's stop reaches the workers within a wait of theirs (as
-	 * long as this one's, EDP_LIVE_WAIT_NS) */
-	for (uint32_t done = 0; done < started;) {
+	/* until every worker is done; a signal (SIGINT, SIGTERM, --duration's
+	 * SIGALRM) ends this wait, and the caller's stop reaches the workers
+	 * within a wait of theirs (EDP_LIVE_WAIT_NS) */
+	for (;;) {
+		uint32_t ticket = edp_doorbell_prepare(&bell), done = 0;
 		if (*stop)
 			fan_stop = 1;
-		nanosleep(&(struct timespec){ 0, EDP_LIVE_WAIT_NS }, NULL);
-		done = 0;
 		for (uint32_t k = 0; k < started; k++)
 			done += (uint32_t)atomic_load(&w[k].done);
+		if (done == started) {
+			edp_doorbell_cancel(&bell);
+			break;
+		}
+		edp_doorbell_wait(&bell, ticket, WATCH_NS);
 	}
 	for (uint32_t k = 0; k < started; k++) {
 		pthread_join(tid[k], NULL);
