@@ -178,7 +178,13 @@ static int place_workers(struct edp_datapath *dp, struct edp_error *err)
 
 uint64_t edp_datapath_first_packet_ns(const struct edp_datapath *dp)
 {
-	return __atomic_load_n(&dp->in.first_ns, __ATOMIC_RELAXED);
+	uint64_t first = __atomic_load_n(&dp->in.first_ns, __ATOMIC_RELAXED);
+	for (uint32_t k = 1; dp->fanout && k < dp->n_lanes; k++) { /* the earliest of the workers' inputs */
+		uint64_t t = dp->fan[k] ? __atomic_load_n(&dp->fan[k]->first_ns, __ATOMIC_RELAXED) : 0;
+		if (t && (!first || t < first))
+			first = t;
+	}
+	return first;
 }
 
 bool edp_datapath_numa(const struct edp_datapath *dp) { return !dp->cfg->threads || dp->topo.numa; }
@@ -208,6 +214,7 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	pthread_mutex_init(&dp->moves_lock, NULL);
 	pthread_mutex_init(&dp->out_lock, NULL);
 	dp->in.cfg = cfg;
+	dp->in.suspended = &dp->suspended;
 	if (open_io(dp, plan, err))
 		goto fail;
 	dp->in.solo = dp->in.n == 1 && !dp->in.of[0].live;
@@ -305,7 +312,7 @@ struct edp_stats_writer *edp_datapath_stats_writer(struct edp_datapath *dp) { re
 
 bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 {
-	bool was = atomic_exchange(&dp->in.suspended, on) != 0;
+	bool was = atomic_exchange(&dp->suspended, on) != 0;
 	if (on && !was) {
 		dp->suspends++;
 		dp->suspended_at = edp_clock_ns(CLOCK_MONOTONIC);
@@ -315,7 +322,7 @@ bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 	return was;
 }
 
-bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->in.suspended) != 0; }
+bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->suspended) != 0; }
 
 uint64_t edp_datapath_clear_stats(struct edp_datapath *dp)
 {
@@ -395,10 +402,11 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 			out->ports[p].s.queued = edp_vport_queued(in->vport);
 		if (out->ports[p].live) {
 			out->ports[p].s.kernel_drops = edp_pcap_reader_kernel_drops(in->reader);
-			for (uint32_t k = 1; dp->fanout && k < dp->n_lanes; k++)
-				if (dp->fan[k] && dp->fan[k]->of[dp->in.by_port[p]].reader)
-					out->ports[p].s.kernel_drops +=
-						edp_pcap_reader_kernel_drops(dp->fan[k]->of[dp->in.by_port[p]].reader);
+			for (uint32_t k = 1; dp->fanout && k < dp->n_lanes; k++) { /* and the workers' sockets */
+				const struct edp_pcap_reader *r = dp->fan[k] ? dp->fan[k]->of[dp->in.by_port[p]].reader : NULL;
+				if (r)
+					out->ports[p].s.kernel_drops += edp_pcap_reader_kernel_drops(r);
+			}
 		}
 		if (mine) {
 			out->ports[p].link = in->reader ? edp_pcap_reader_link(in->reader) : NULL;

@@ -30,6 +30,10 @@
 struct edp_datapath {
 	const struct edp_config *cfg;
 	struct edp_inputs in;             /* written by the reading thread */
+	/* the inputs take nothing (edp_datapath_suspend, a checkpoint's
+	 * pause): set by the control thread, read by every reading one, a line
+	 * of its own */
+	_Alignas(64) _Atomic int suspended;
 	struct edp_output out;            /* written by the writer role */
 	struct edp_pools pools[EDP_MAX_PORTS]; /* one per NUMA node of an input port */
 	uint32_t n_pools;

@@ -47,6 +47,7 @@ static int open_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 	memset(set, 0, sizeof(*set));
 	dp->fan[k] = set;
 	set->cfg = dp->cfg;
+	set->suspended = &dp->suspended; /* suspended with the datapath's */
 	set->queues_per_port = dp->in.queues_per_port;
 	set->snaplen = dp->in.snaplen;
 	memcpy(set->by_port, dp->in.by_port, sizeof(set->by_port));

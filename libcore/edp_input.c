@@ -224,11 +224,16 @@ static uint64_t earliest_until(const struct edp_inputs *set, const struct edp_in
 	return until;
 }
 
+static inline bool suspended(const struct edp_inputs *set)
+{
+	return set->suspended && atomic_load_explicit(set->suspended, memory_order_relaxed);
+}
+
 int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
 			  struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
 			  struct edp_error *err)
 {
-	if (__builtin_expect(atomic_load_explicit(&set->suspended, memory_order_relaxed), 0) && !*stop) {
+	if (__builtin_expect(suspended(set), 0) && !*stop) {
 		*n_out = 0;
 		return EDP_PICK_IDLE; /* the takers idle as with quiet live inputs: the writers flush */
 	}
@@ -309,7 +314,7 @@ void edp_inputs_wait(const struct edp_inputs *set, uint64_t timeout_ns)
 	nfds_t n = 0;
 	struct edp_vport *vport = NULL;
 	uint32_t vports = 0;
-	bool pollable = !atomic_load_explicit(&set->suspended, memory_order_relaxed);
+	bool pollable = !suspended(set);
 	for (uint32_t i = 0; i < set->n && pollable; i++) {
 		const struct edp_input *in = &set->of[i];
 		if (!in->live || in->done || in->next)

@@ -126,7 +126,8 @@ struct edp_inputs {
 	_Alignas(64) struct edp_input of[EDP_MAX_PORTS];
 	_Alignas(64) uint32_t n;
 	bool solo; /* one input, a capture: read with no lookahead (no merge) */
-	_Atomic int suspended;            /* take nothing (edp_datapath_suspend); set by another thread */
+	const _Atomic int *suspended;     /* nonzero: take nothing (edp_datapath_suspend's flag, which
+					   * every set of a datapath reads); NULL: never */
 	uint32_t queues_per_port;         /* receive queues of each input */
 	uint32_t snaplen;                 /* largest input snapshot length */
 	int16_t by_port[EDP_MAX_PORTS];   /* input index of a port that reads */

@@ -1,7 +1,5 @@
 #include "edp_loop.h"
 
-#include <stdatomic.h>
-
 #include "edp_datapath_impl.h"
 #include "edp_publish.h"
 
@@ -26,11 +24,6 @@ int edp_loop_run(struct edp_datapath *dp, struct edp_inputs *set, struct edp_lan
 	 * an input and worker */
 	uint32_t queue_of = lane->index % set->queues_per_port;
 	for (;;) {
-		if (set != &dp->in) { /* a fanout worker's inputs are suspended with the datapath's */
-			int s = atomic_load_explicit(&dp->in.suspended, memory_order_relaxed);
-			if (s != atomic_load_explicit(&set->suspended, memory_order_relaxed))
-				atomic_store_explicit(&set->suspended, s, memory_order_relaxed);
-		}
 		uint32_t n;
 		int got = edp_inputs_pick_burst(set, stop, batch, NULL, NULL, EDP_BATCH, &n, &rc, err);
 		if (n == 0 && got == EDP_PICK_IDLE) { /* live inputs, nothing now */
@@ -47,8 +40,6 @@ int edp_loop_run(struct edp_datapath *dp, struct edp_inputs *set, struct edp_lan
 		}
 		if (n == 0)
 			break;
-		if (set != &dp->in && !__atomic_load_n(&dp->in.first_ns, __ATOMIC_RELAXED)) /* read by the control thread */
-			__atomic_store_n(&dp->in.first_ns, set->first_ns, __ATOMIC_RELAXED);
 		uint64_t c0 = edp_stats_cycles();
 		edp_lane_process(lane, batch, n);
 		lock(out_lock);

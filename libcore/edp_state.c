@@ -135,7 +135,7 @@ int edp_datapath_save_changed(struct edp_datapath *dp, const char *name, bool pa
 		snprintf(ck->ports[i], sizeof(ck->ports[i]), "%s", cfg->ports[i].name);
 	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
 	/* the pause is not an operator's suspend: not counted as one */
-	bool was = pause && atomic_exchange(&dp->in.suspended, 1);
+	bool was = pause && atomic_exchange(&dp->suspended, 1);
 	report->paused = pause;
 	report->drained = pause && wait_drained(dp, 1000000000ull);
 	uint64_t t1 = edp_clock_ns(CLOCK_MONOTONIC);
@@ -143,7 +143,7 @@ int edp_datapath_save_changed(struct edp_datapath *dp, const char *name, bool pa
 	int rc = save_macs(pl, ck, err) || save_flows(dp, pl, marks, ck, err) ? -1 : 0;
 	uint64_t t2 = edp_clock_ns(CLOCK_MONOTONIC);
 	if (pause && !was)
-		atomic_store(&dp->in.suspended, 0);
+		atomic_store(&dp->suspended, 0);
 	report->copy_ms = (double)(t2 - t1) / 1e6;
 	report->pause_ms = pause ? (double)(edp_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6 : 0;
 	if (rc) {

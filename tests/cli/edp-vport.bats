@@ -249,6 +249,21 @@ per_flow() {
 	[ "$n" -gt 30000 ] && [ "$n" -lt 60000 ]
 	assert_equal "$(sort got.txt | uniq -d | wc -l)" 0
 	jq -e --argjson n "$n" '.packets_in == $n and .ports[0].kernel_drops == 0' got.json
+	# suspended: neither worker takes a frame; resumed: every one, from the
+	# sockets' rings
+	"$GEN" flows=1000,packets=1000,size=64,seed=16 more.pcap
+	ip netns exec "$ns" "$RUN" --name fan -t 2 -r in=live:veth1 -w /dev/null --json=sus.json -q 3>&- &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait_for "$RUN" --stats fan
+	"$RUN" ctl fan suspend >/dev/null
+	ip netns exec "$ns" "$REPLAY" -q more.pcap -i veth0
+	sleep 0.3
+	assert_equal "$(rx_of fan 0)" 0
+	"$RUN" ctl fan resume >/dev/null
+	wait_rx fan 0 -eq 1000
+	stop_pid "$pid"
+	jq -e '.packets_in == 1000 and .ports[0].kernel_drops == 0' sus.json
 	# in input order (--ordered), or with --count: the reader thread, no fanout
 	ip netns exec "$ns" timeout 5 "$RUN" -t 2 --ordered -r live:veth1 -w got.pcap --duration 0.2 2>err.txt
 	ip netns exec "$ns" timeout 5 "$RUN" -t 2 --count 10 -r live:veth1 -w got.pcap --duration 0.2 2>>err.txt
