@@ -12,6 +12,7 @@
 #define EDP_DATAPATH_IMPL_H
 
 #include <pthread.h>
+#include <signal.h>
 
 #include "edp_datapath.h"
 #include "edp_doorbell.h"
@@ -77,6 +78,20 @@ struct edp_datapath {
 	struct edp_rebalance events[EDP_SUMMARY_EVENTS];
 	double seconds;
 };
+
+/* Block the signals that stop a run (SIGINT, SIGTERM, --duration's
+ * SIGALRM) in the calling thread for the threads it starts next, so that
+ * they reach the calling thread only, whose wait they end; restore *old
+ * (pthread_sigmask(SIG_SETMASK, old, NULL)) once they are started. */
+static inline void edp_datapath_block_stop_signals(sigset_t *old)
+{
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, old);
+}
 
 /* What port p read (rx), over every worker's inputs. */
 static inline void edp_datapath_rx(const struct edp_datapath *dp, uint16_t p, uint64_t *packets, uint64_t *bytes)

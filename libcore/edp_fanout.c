@@ -111,13 +111,8 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	struct fan_worker w[EDP_MAX_THREADS];
 	pthread_t tid[EDP_MAX_THREADS];
 	uint32_t started = 0;
-	/* signals go to this thread, whose wait below they end */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	sigset_t old; /* signals go to this thread, whose wait below they end */
+	edp_datapath_block_stop_signals(&old);
 	for (uint32_t k = 0; k < n; k++) {
 		w[k] = (struct fan_worker){
 			.dp = dp, .set = k ? dp->fan[k] : &dp->in, .index = k, .stop = &fan_stop, .bell = &bell

@@ -707,12 +707,8 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	run.read_rc = edp_inputs_prime(&dp->in, stop, err);
 	/* signals go to the calling thread (worker 0, the reader), whose
 	 * blocking read they interrupt */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	sigset_t old;
+	edp_datapath_block_stop_signals(&old);
 	uint32_t started = 1;
 	for (; started < run.n_workers; started++) {
 		if (pthread_create(&run.w[started].tid, NULL, worker_main, &run.w[started]))
