@@ -171,13 +171,13 @@ void *edp_balancer_main(void *arg)
 			continue;
 		}
 		char what[512];
-		int len = back ? snprintf(what, sizeof(what), "back: ") : 0;
+		int head = back ? snprintf(what, sizeof(what), "back: ") : 0, len = head;
 		for (uint32_t i = 0; i < nq; i++) {
 			if (plan->owner[i] == tq[i].owner)
 				continue;
 			if (len < (int)sizeof(what))
 				len += snprintf(what + len, sizeof(what) - (size_t)len, "%squeue %u (%s) %d->%d",
-						len > (back ? 6 : 0) ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
+						len > head ? ", " : "", i, cfg->ports[dp->in.of[i / dp->in.queues_per_port].port].name,
 						tq[i].owner, plan->owner[i]);
 		}
 		dp->rebalances++;
