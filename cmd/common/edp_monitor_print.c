@@ -206,12 +206,10 @@ void edp_print_sample_json(FILE *f, const struct edp_monitor_sample *s, const ch
 	if (s->has_event) {
 		edp_json_object(&j, "last");
 		edp_json_uint(&j, "time_ns", s->last_event.time_ns);
-		edp_json_uint(&j, "moved", s->last_event.moved);
-		edp_json_fixed(&j, "spread_before", s->last_event.spread_before, 4);
-		edp_json_fixed(&j, "spread_after", s->last_event.spread_after, 4);
-		edp_print_move_json(&j, s->last_event.spread_measured, s->last_event.speedup,
-				    s->last_event.speedup_measured);
-		edp_json_string(&j, "what", s->last_event.what);
+		const struct edp_stats_event *e = &s->last_event;
+		edp_print_move_json(&j, e->moved, e->spread_before, e->spread_after, e->spread_measured, e->speedup,
+				    e->speedup_measured);
+		edp_json_string(&j, "what", e->what);
 		edp_json_end(&j);
 	} else {
 		edp_json_null(&j, "last");

@@ -202,7 +202,6 @@ int edp_option_error(const char *prog, int c, char *const argv[])
 	return edp_usage_error(prog, "unknown option '%s'", name);
 }
 
-/* "drops": each reason's count (reason 0 is none). */
 void edp_print_move(char *buf, size_t n, double before, double after, double measured, double speedup,
 		    double speedup_measured)
 {
@@ -215,13 +214,18 @@ void edp_print_move(char *buf, size_t n, double before, double after, double mea
 		snprintf(buf + len, n - (size_t)len, ", x%.2f measured", speedup_measured);
 }
 
-void edp_print_move_json(struct edp_json *j, double measured, double speedup, double speedup_measured)
+void edp_print_move_json(struct edp_json *j, uint32_t moved, double before, double after, double measured,
+			 double speedup, double speedup_measured)
 {
+	edp_json_uint(j, "moved", moved);
+	edp_json_fixed(j, "spread_before", before, 4);
+	edp_json_fixed(j, "spread_after", after, 4);
 	edp_json_fixed(j, "spread_measured", measured >= 0 ? measured : NAN, 4); /* not finite: null */
 	edp_json_fixed(j, "speedup", speedup, 4);
 	edp_json_fixed(j, "speedup_measured", speedup_measured >= 0 ? speedup_measured : NAN, 4);
 }
 
+/* "drops": each reason's count (reason 0 is none). */
 static void json_drops(struct edp_json *j, const uint64_t *drops)
 {
 	edp_json_object(j, "drops");
@@ -256,13 +260,12 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	edp_json_uint(&j, "queues_moved", s->queues_moved);
 	edp_json_array(&j, "events");
 	for (uint32_t i = 0; i < s->n_events; i++) {
+		const struct edp_rebalance *e = &s->events[i];
 		edp_json_object(&j, NULL);
-		edp_json_fixed(&j, "at_s", s->events[i].at_s, 3);
-		edp_json_uint(&j, "moved", s->events[i].moved);
-		edp_json_fixed(&j, "spread_before", s->events[i].spread_before, 4);
-		edp_json_fixed(&j, "spread_after", s->events[i].spread_after, 4);
-		edp_print_move_json(&j, s->events[i].spread_measured, s->events[i].speedup, s->events[i].speedup_measured);
-		edp_json_string(&j, "what", s->events[i].what);
+		edp_json_fixed(&j, "at_s", e->at_s, 3);
+		edp_print_move_json(&j, e->moved, e->spread_before, e->spread_after, e->spread_measured, e->speedup,
+				    e->speedup_measured);
+		edp_json_string(&j, "what", e->what);
 		edp_json_end(&j);
 	}
 	edp_json_end(&j);
@@ -418,10 +421,8 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 		const struct edp_stats_event *ev = &h->events[e % EDP_STATS_EVENTS];
 		edp_json_object(&j, NULL);
 		edp_json_uint(&j, "time_ns", ev->time_ns);
-		edp_json_uint(&j, "moved", ev->moved);
-		edp_json_fixed(&j, "spread_before", ev->spread_before, 4);
-		edp_json_fixed(&j, "spread_after", ev->spread_after, 4);
-		edp_print_move_json(&j, ev->spread_measured, ev->speedup, ev->speedup_measured);
+		edp_print_move_json(&j, ev->moved, ev->spread_before, ev->spread_after, ev->spread_measured, ev->speedup,
+				    ev->speedup_measured);
 		edp_json_string(&j, "what", ev->what);
 		edp_json_end(&j);
 	}

@@ -53,10 +53,11 @@ void edp_print_framing(FILE *f, const char *prog, const struct edp_datapath *dp)
  * measured]]" (measured < 0: not yet; speedup 1: not saturated). */
 void edp_print_move(char *buf, size_t n, double before, double after, double measured, double speedup,
 		    double speedup_measured);
-/* The same as JSON keys: spread_measured and speedup_measured (null until
- * measured: < 0), speedup. */
+/* The same as JSON keys: moved, spread_before, spread_after,
+ * spread_measured, speedup and speedup_measured (null until measured: < 0). */
 struct edp_json;
-void edp_print_move_json(struct edp_json *j, double measured, double speedup, double speedup_measured);
+void edp_print_move_json(struct edp_json *j, uint32_t moved, double before, double after, double measured,
+			 double speedup, double speedup_measured);
 
 /* The end-of-run summary of edp-run. */
 void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stats *s);
