@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_afpacket.h"
 #include "edp_linktype.h"
 #include "edp_pcapio_impl.h"
 
@@ -31,6 +32,8 @@
 
 struct edp_pcap_reader {
 	pcap_t *pcap;
+	struct edp_afpacket *ring; /* an Ethernet interface: our own ring (libpcap's for the others) */
+	uint32_t ring_snaplen;
 	FILE *fp;          /* the stream libpcap reads (maybe a replay cookie) */
 	char *iobuf;
 	bool nanosecond;
@@ -253,11 +256,22 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	bool is_stdin = strcmp(path, "-") == 0;
 	snprintf(r->name, sizeof(r->name), "%s", is_stdin ? "stdin" : path);
 	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
-		if (!(r->pcap = edp_pcap_live_open(path + strlen(EDP_LIVE_PREFIX), true, err))) {
+		const char *iface = path + strlen(EDP_LIVE_PREFIX);
+		r->live = true;
+		if (edp_afpacket_fits(iface)) {
+			r->ring_snaplen = edp_pcap_live_snaplen(iface);
+			if (!(r->ring = edp_afpacket_open(iface, r->ring_snaplen, err))) {
+				free(r);
+				return NULL;
+			}
+			r->nanosecond = true;
+			link_set(r, DLT_EN10MB, err); /* Ethernet: cannot fail */
+			return r;
+		}
+		if (!(r->pcap = edp_pcap_live_open(iface, true, err))) {
 			free(r);
 			return NULL;
 		}
-		r->live = true;
 		r->nanosecond = pcap_get_tstamp_precision(r->pcap) == PCAP_TSTAMP_PRECISION_NANO;
 		if (link_set(r, pcap_datalink(r->pcap), err)) {
 			edp_pcap_reader_close(r);
@@ -351,6 +365,10 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 {
 	memset(h, 0, sizeof(*h));
 	h->fd = -1;
+	if (r->ring) { /* the socket, and where its ring is read */
+		h->nanosecond = true;
+		return edp_afpacket_handover(r->ring, &h->fd, &h->bytes, &h->len, err);
+	}
 	uint32_t m = r->magic, plain = known_magic(m) ? m : bswap32(m);
 	if (r->live || !r->fp || (plain != PCAP_MAGIC_USEC && plain != PCAP_MAGIC_NSEC))
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: only a classic pcap file or pipe can be handed over%s",
@@ -384,8 +402,33 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 	return 0;
 }
 
+/* An interface's ring handed over: it goes on where the source stopped. */
+static struct edp_pcap_reader *adopt_ring(struct edp_pcap_handover *h, const char *iface, const char *name,
+					  struct edp_error *err)
+{
+	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
+	int fd = h->fd;
+	h->fd = -1; /* the ring's, or closed */
+	if (!r) {
+		close(fd);
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", name);
+		return NULL;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->live = r->nanosecond = true;
+	r->ring_snaplen = edp_pcap_live_snaplen(iface);
+	if (!(r->ring = edp_afpacket_adopt(fd, h->bytes, h->len, iface, r->ring_snaplen, err))) {
+		free(r);
+		return NULL;
+	}
+	link_set(r, DLT_EN10MB, err);
+	return r;
+}
+
 struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const char *name, struct edp_error *err)
 {
+	if (strncmp(name, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0)
+		return adopt_ring(h, name + strlen(EDP_LIVE_PREFIX), name, err);
 	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
 	FILE *fp = r ? replay_stream(h->fd, h->bytes, h->len, &r->cookie) : NULL;
 	if (!fp) {
@@ -422,6 +465,7 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r)
 {
 	if (!r)
 		return;
+	edp_afpacket_close(r->ring);
 	if (r->pcap)
 		pcap_close(r->pcap); /* closes r->fp */
 	else if (r->fp)
@@ -436,7 +480,7 @@ bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r) { return r->nan
 /* The capture's own snapshot length (its link header included). */
 static uint32_t capture_snaplen(const struct edp_pcap_reader *r)
 {
-	int s = pcap_snapshot(r->pcap);
+	int s = r->ring ? (int)r->ring_snaplen : pcap_snapshot(r->pcap);
 	return s <= 0 || (uint32_t)s > EDP_PCAP_MAX_SNAPLEN ? EDP_PCAP_MAX_SNAPLEN : (uint32_t)s;
 }
 
@@ -450,9 +494,20 @@ uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r) { return r->co
 uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r)
 {
 	struct pcap_stat ps;
+	if (r->ring)
+		return edp_afpacket_drops(r->ring);
 	if (!r->live || pcap_stats(r->pcap, &ps) < 0)
 		return 0;
 	return (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+}
+
+bool edp_pcap_reader_ring(const struct edp_pcap_reader *r, uint32_t *queued, uint32_t *frames, uint64_t *bytes)
+{
+	if (!r->ring)
+		return false;
+	*queued = edp_afpacket_queued(r->ring);
+	edp_afpacket_ring(r->ring, frames, bytes);
+	return true;
 }
 
 /* expr compiled for link type dlt; NULL with err set (EDP_ERR_USAGE with
@@ -553,11 +608,41 @@ static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
 	return -1;
 }
 
+/* The next frame of r's ring as libpcap would hand it (nanoseconds in
+ * tv_usec); false when the ring has none now. */
+static inline bool ring_next(struct edp_pcap_reader *r, struct pcap_pkthdr *h, const u_char **data)
+{
+	struct edp_afpacket_frame f;
+	while (edp_afpacket_next(r->ring, &f)) {
+		if (__builtin_expect(r->copies_before_ns, 0)) {
+			if (f.ts_ns < r->copies_before_ns)
+				continue;
+			r->copies_before_ns = 0;
+		}
+		h->ts.tv_sec = (time_t)(f.ts_ns / 1000000000u);
+		h->ts.tv_usec = (suseconds_t)(f.ts_ns % 1000000000u);
+		h->caplen = f.caplen;
+		h->len = f.wire_len;
+		*data = f.data;
+		return true;
+	}
+	return false;
+}
+
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc;
+	if (r->ring) {
+		struct pcap_pkthdr rh;
+		while (ring_next(r, &rh, &data))
+			if (r->count++, !r->filter || filter_takes(r->filter, &rh, data)) {
+				edp_pcap_file_packet(&rh, data, pkt);
+				return 1;
+			}
+		return EDP_PCAP_AGAIN;
+	}
 	while ((rc = pcap_next_ex(r->pcap, &h, &data)) == 1) {
 		if (__builtin_expect(r->copies_before_ns, 0)) {
 			if ((uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec < r->copies_before_ns)
@@ -583,7 +668,10 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block; }
 
 int edp_pcap_reader_fd(const struct edp_pcap_reader *r) { return r->live ? -1 : r->src_fd; }
-int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r) { return r->live ? pcap_get_selectable_fd(r->pcap) : -1; }
+int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r)
+{
+	return r->ring ? edp_afpacket_fd(r->ring) : r->live ? pcap_get_selectable_fd(r->pcap) : -1;
+}
 
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err)
 {
@@ -679,6 +767,15 @@ int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handl
 	}
 	uint32_t before = b->n, n;
 	int rc;
+	if (r->ring) { /* the frames the ring has now, up to max */
+		struct view v = { r, fn, b, 0 };
+		struct pcap_pkthdr h;
+		const u_char *data;
+		while (v.records < max && ring_next(r, &h, &data))
+			view_packet((u_char *)&v, &h, data);
+		r->count += v.records;
+		return (int)v.records;
+	}
 	if (r->filter || r->framing) {
 		struct view v = { r, fn, b, 0 };
 		rc = pcap_dispatch(r->pcap, (int)max, view_packet, (u_char *)&v);
@@ -868,7 +965,9 @@ static void put_null_over(int fd)
 
 void edp_pcap_reader_detach(struct edp_pcap_reader *r)
 {
-	if (r && !r->live)
+	if (r && r->ring)
+		edp_afpacket_detach(r->ring);
+	else if (r && !r->live)
 		put_null_over(r->src_fd);
 }
 

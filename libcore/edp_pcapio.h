@@ -78,6 +78,10 @@ uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
 /* A live reader: frames the kernel or the interface dropped before they
  * could be read (a full capture buffer); 0 for a capture file. */
 uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r);
+/* An interface read through a ring of our own (edp_afpacket: an Ethernet
+ * interface, which a hand-over can move): true, with the frames waiting
+ * in it and its size. */
+bool edp_pcap_reader_ring(const struct edp_pcap_reader *r, uint32_t *queued, uint32_t *frames, uint64_t *bytes);
 
 /* Read r through the filter expression expr (NULL: none), compiled for
  * r's link type. Errors: EDP_ERR_USAGE with libpcap's message. */

@@ -46,6 +46,10 @@ struct edp_pcap_writer {
 	char name[256];
 };
 
+/* The snapshot length of a capture on iface: its MTU and a link header
+ * (two VLAN tags), or 64 KiB when the interface hands up GRO frames. */
+uint32_t edp_pcap_live_snaplen(const char *iface);
+
 /* A capture handle on interface iface for receiving (non-blocking, incoming
  * frames only, a link type edp_linktype reads) or for sending (Ethernet, a
  * filter that takes nothing); NULL with err naming the interface. */

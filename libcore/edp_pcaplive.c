@@ -22,15 +22,16 @@
 #define LIVE_LINK_ROOM 22     /* an Ethernet header and two VLAN tags over the MTU */
 #define LIVE_GRO_SNAPLEN 65600 /* a GRO frame: 64 KiB of IP and its link header */
 
-/* The snapshot length for receiving on iface: in immediate mode libpcap
- * reads through a TPACKET_V2 ring whose every frame is that long, so it
- * sets how many frames the ring holds. 262,144 made 256 frames of the 64 MB
- * ring, which a reader off its CPU for a millisecond overran at 300 kpps
+/* The snapshot length for receiving on iface: the ring (ours, or
+ * libpcap's in immediate mode) is TPACKET_V2, whose every frame is that
+ * long, so it sets how many frames the ring holds. 262,144 made 256
+ * frames of the 64 MB ring, which a reader off its CPU for a millisecond
+ * overran at 300 kpps
  * (2 threads on 2 CPUs lost 34% of 200,000 frames where tcpdump lost
  * none); the interface's MTU and a link header make about 38,000. An
  * interface with GRO on hands up frames of up to 64 KiB: read whole, in
  * frames that long. An MTU that cannot be asked (live:any) takes that too. */
-static int live_snaplen(const char *iface)
+uint32_t edp_pcap_live_snaplen(const char *iface)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr;
@@ -43,7 +44,7 @@ static int live_snaplen(const char *iface)
 		     (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && gro.data);
 	if (fd >= 0)
 		close(fd);
-	return whole ? LIVE_GRO_SNAPLEN : mtu + LIVE_LINK_ROOM < 1518 ? 1518 : mtu + LIVE_LINK_ROOM;
+	return whole ? LIVE_GRO_SNAPLEN : mtu + LIVE_LINK_ROOM < 1518 ? 1518 : (uint32_t)mtu + LIVE_LINK_ROOM;
 }
 
 pcap_t *edp_pcap_live_open(const char *iface, bool receive, struct edp_error *err)
@@ -52,7 +53,7 @@ pcap_t *edp_pcap_live_open(const char *iface, bool receive, struct edp_error *er
 	pcap_t *p = pcap_create(iface, ebuf);
 	int rc = p ? pcap_set_immediate_mode(p, 1) : PCAP_ERROR;
 	if (rc == 0 && receive) {
-		pcap_set_snaplen(p, live_snaplen(iface));
+		pcap_set_snaplen(p, (int)edp_pcap_live_snaplen(iface));
 		pcap_set_buffer_size(p, LIVE_RX_BUFFER); /* a burst while the reader is off its CPU */
 		pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO); /* else microseconds */
 	}

@@ -126,9 +126,14 @@ consumer() {
 	assert_output "edp-run: bad.yaml:2:21: rx: 'live:' names no interface (expected live:IFACE)"
 }
 
-@test "live interfaces: edp-run reads what edp-replay sends on a veth pair, and sends on one" {
+@test "live interfaces: edp-run reads what edp-replay sends on a veth pair (VLAN tags kept), and sends on one" {
 	netns_up
-	"$GEN" flows=20,packets=3000,size=64-1000,proto=mix,seed=12 want.pcap
+	# untagged frames, then tagged ones: the receiving veth strips a tag
+	# into the frame's metadata, and the reader puts it back
+	"$GEN" flows=20,packets=2000,size=64-1000,proto=mix,seed=12 plain.pcap
+	"$GEN" flows=20,packets=1000,size=64-1000,proto=mix,vlan=100,seed=13 tagged.pcap
+	mergecap -a -F pcap -w want.pcap plain.pcap tagged.pcap
+	assert_equal "$(tcpdump -nr want.pcap vlan 100 2>/dev/null | wc -l)" 1000
 	ip netns exec "$ns" "$RUN" --name live -r in=live:veth1 -w got.pcap --json=got.json -q 3>&- &
 	pid=$!
 	when_finished stop_pid "$pid"
@@ -158,6 +163,10 @@ consumer() {
 	run "$RUN" -r live:nosuch0 -w x.pcap
 	assert_failure 1
 	assert_output "edp-run: nosuch0: cannot open for capture: no such interface"
+	ip netns exec "$ns" ip link set veth1 down
+	run ip netns exec "$ns" "$RUN" -r live:veth1 -w x.pcap
+	assert_failure 1
+	assert_output "edp-run: veth1: cannot open for capture: the interface is down"
 }
 
 @test "live interfaces: a burst at the pair's top speed arrives whole and in order with 1 and 2 threads" {
