@@ -20,7 +20,8 @@
  *            u16 length + tx, u8 flags (1: its input is handed over, 2: its
  *            output, 4: the output is in nanoseconds); handed inputs then
  *            u32 length + the bytes its next reader takes before the
- *            descriptor's (edp_pcap_handover). The descriptors go beside
+ *            descriptor's (edp_pcap_handover; an interface's: where its
+ *            ring is read, edp_afpacket). The descriptors go beside
  *            the stream (SCM_RIGHTS), in port order: the handed inputs',
  *            then the handed outputs'.
  *     COUNTERS (a migration's, optional) u64 packets in, bytes in,

@@ -28,11 +28,20 @@ static int open_io(struct edp_datapath *dp, const struct edp_checkpoint *plan, s
 			struct edp_input *in = &dp->in.of[dp->in.n];
 			in->passes = 1;
 			in->port = (uint16_t)i;
-			in->live = plan->io[i].rx_kind == EDP_IO_VPORT + 1;
+			in->live = plan->io[i].rx_kind == EDP_IO_VPORT + 1 || plan->io[i].rx_kind == EDP_IO_LIVE + 1;
 			dp->in.by_port[i] = (int16_t)dp->in.n++;
 		}
 		dp->in.snaplen = plan->io_snaplen;
-		return edp_output_plan(&dp->out, cfg, err) ? EDP_ERR_RUNTIME : 0;
+		if (edp_output_plan(&dp->out, cfg, err))
+			return EDP_ERR_RUNTIME;
+		for (uint32_t i = 0; i < cfg->n_ports; i++) { /* an interface is sent on through a socket of our own */
+			int8_t s = dp->out.port_sink[i];
+			const char *tx = cfg->ports[i].tx;
+			if (s >= 0 && !dp->out.sinks[s] && edp_port_io_kind(tx) == EDP_IO_LIVE &&
+			    !(dp->out.sinks[s] = edp_pcap_writer_open(tx, true, dp->in.snaplen, err)))
+				return EDP_ERR_RUNTIME;
+		}
+		return 0;
 	}
 	for (uint32_t i = 0; i < cfg->n_ports; i++) { /* before anything is opened */
 		const struct edp_port_config *pc = &cfg->ports[i];

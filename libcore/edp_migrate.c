@@ -151,23 +151,19 @@ static const char *not_movable(const struct edp_datapath *dp, char *buf, size_t 
 		return "a run with --loop cannot be moved (its inputs are opened again by name)";
 	if (cfg->filter || cfg->count)
 		return "a run with a filter expression or --count cannot be moved yet (the destination has neither)";
-	for (uint32_t p = 0; p < cfg->n_ports; p++) {
-		const char *rx = cfg->ports[p].rx;
-		if (rx && edp_port_io_kind(rx) == EDP_IO_LIVE) {
-			snprintf(buf, size, "port %s: live interface '%s' cannot be handed over yet (captures, pipes and "
-				 "vports can)", cfg->ports[p].name, rx);
-			return buf;
-		}
-		const char *tx = cfg->ports[p].tx;
-		if (tx && edp_port_io_kind(tx) != EDP_IO_FILE) {
-			snprintf(buf, size, "port %s: output '%s' cannot be handed over yet (captures and pipes can)",
-				 cfg->ports[p].name, tx);
-			return buf;
-		}
-	}
+	if (dp->fanout)
+		return "a fanout run (several threads on interfaces, a socket each) cannot be moved yet: run the "
+		       "source with -t 1, or with --ordered";
 	for (uint32_t i = 0; i < dp->in.n; i++) {
 		const struct edp_input *in = &dp->in.of[i];
-		if (in->reader && !edp_pcap_reader_classic(in->reader)) {
+		uint32_t queued, frames;
+		uint64_t bytes;
+		if (in->reader && in->live && !edp_pcap_reader_ring(in->reader, &queued, &frames, &bytes)) {
+			snprintf(buf, size, "port %s: '%s' is not an Ethernet interface: libpcap reads it, and its socket "
+				 "cannot be handed over", cfg->ports[in->port].name, cfg->ports[in->port].rx);
+			return buf;
+		}
+		if (in->reader && !in->live && !edp_pcap_reader_classic(in->reader)) {
 			snprintf(buf, size, "port %s: '%s' is pcapng: only a classic pcap input can be handed over yet",
 				 cfg->ports[in->port].name, cfg->ports[in->port].rx);
 			return buf;
@@ -226,6 +222,11 @@ static int fill_io(struct edp_datapath *dp, struct edp_checkpoint *ck, int *fds,
 			continue;
 		bool nano;
 		int fd;
+		if (edp_port_io_kind(cfg->ports[p].tx) == EDP_IO_LIVE) { /* sent: the destination sends on its own socket */
+			if (edp_pcap_writer_flush(dp->out.sinks[s], err))
+				return EDP_ERR_RUNTIME;
+			continue;
+		}
 		if (edp_pcap_writer_handover(dp->out.sinks[s], &fd, &nano, err))
 			return EDP_ERR_RUNTIME;
 		ck->io[p].flags |= EDP_CK_IO_HANDED_TX | (nano ? EDP_CK_IO_TX_NANO : 0);
@@ -310,6 +311,12 @@ static void queued(struct edp_datapath *dp, const struct edp_checkpoint *ck, uin
 		const struct edp_input *in = &dp->in.of[dp->in.by_port[p]];
 		if (in->vport) {
 			*packets += edp_vport_queued(in->vport);
+			continue;
+		}
+		uint32_t frames, ring_frames;
+		uint64_t ring_bytes;
+		if (edp_pcap_reader_ring(in->reader, &frames, &ring_frames, &ring_bytes)) { /* an interface's ring */
+			*packets += frames;
 			continue;
 		}
 		*bytes += ck->io[p].head_len > 24 ? ck->io[p].head_len - 24 : 0; /* less the file header made for it */
@@ -592,8 +599,6 @@ static int take_ports(struct edp_config *cfg, const struct edp_checkpoint *ck, s
 		return edp_error_set(err, EDP_ERR_RUNTIME, "a destination cannot read its inputs more than once (--loop)");
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
 		const struct edp_checkpoint_io *io = &ck->io[i];
-		if (io->rx && io->rx_kind == EDP_IO_LIVE + 1)
-			return edp_error_set(err, EDP_ERR_RUNTIME, "port %s: a live interface cannot be moved yet", ck->ports[i]);
 		char *rx = io->rx ? strdup(io->rx) : NULL, *tx = io->tx ? strdup(io->tx) : NULL;
 		if ((io->rx && !rx) || (io->tx && !tx)) {
 			free(rx);

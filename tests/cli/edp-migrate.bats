@@ -297,7 +297,7 @@ start_incoming() {
 	assert_success
 	assert_line --regexp '^edp-migrate: pre-copy round 1: [0-9]+ MACs, [0-9]+ flows, [0-9]+ bytes'
 	assert_line --regexp '^edp-migrate: stun round: .* 3 descriptors; drain .* ms, hand-over .* ms$'
-	assert_line --regexp '^edp-migrate: queued for dst at the hand-over: 0 packets in vports, [1-9][0-9]* bytes of captures$'
+	assert_line --regexp '^edp-migrate: queued for dst at the hand-over: 0 packets in vports and interface rings, [1-9][0-9]* bytes of captures$'
 	assert_line --regexp '^edp-migrate: src: [0-9]+ packets in, [0-9]+ forwarded, 0 dropped, 0 lost; 1 device claim moved$'
 	assert_equal "$(owners)" "0000:3b:00.1 dst 2" # one generation
 	wait "$src"
@@ -496,6 +496,83 @@ start_incoming() {
 		test ! -e "$EDP_RUNDIR/src.a.vport" # consumed whole: the last consumer removed it
 		rm -f b.pcap c.pcap
 	done
+}
+
+# frames A: a capture's frames as tcpdump reads them, without their times
+# (a live capture's differ from run to run)
+frames() {
+	tcpdump -r "$1" -nn -t -xx 2>/dev/null
+}
+
+@test "SRC DST: a live interface's socket and ring move, a live output is sent on by DST: the frames of an unmoved run (-t 0, 1)" {
+	netns_up
+	"$GEN" flows=300,packets=20000,proto=mix,seed=11 in.pcap
+	# a reads veth1; b writes a file; c sends back out of veth1 (to veth0, seen there)
+	printf 'ports:\n  - { name: a, rx: "live:veth1" }\n  - { name: b, tx: b.pcap }\n  - { name: c, tx: "live:veth1" }\npipeline:\n  switch: { ageing-s: 3600 }\n' >sw.yaml
+	local inns="ip netns exec $ns"
+	# back NAME: what reaches veth0 from c, into NAME.pcap (a frame at a
+	# time: count_is reads it), until stopped ($td)
+	back() {
+		$inns tcpdump -i veth0 -Q in -U -w "$1.pcap" 2>"$1.err" &
+		td=$!
+		when_finished stop_pid "$td"
+		wait_for grep -q listening "$1.err"
+	}
+	count_is() { [ "$(tcpdump -nr "$1" 2>/dev/null | wc -l)" -eq "$2" ]; }
+	# the unmoved run
+	back ref-c
+	$inns "$RUN" -q --name ref -c sw.yaml --ordered -t 1 --json=ref.json &
+	local ref=$!
+	when_finished stop_pid "$ref"
+	wait_for "$RUN" --stats ref
+	$inns "$REPLAY" -q --pps 20000 in.pcap -i veth0
+	wait_tx ref 1 -eq 20000
+	wait_for count_is ref-c.pcap 20000
+	stop_pid "$ref"
+	stop_pid "$td"
+	mv b.pcap ref-b.pcap
+	jq -e '.ports[0].kernel_drops == 0 and .packets_in == 20000' ref.json
+	for t in 0:1 1:0; do # SRC's threads:DST's
+		rm -f b.pcap src.json dst.json
+		back c
+		$inns "$RUN" -q --name src -c sw.yaml --ordered -t "${t%:*}" --json=src.json &
+		local src=$!
+		when_finished stop_pid "$src"
+		$inns "$RUN" --name dst --incoming -c sw.yaml --ordered -t "${t#*:}" -q --json=dst.json &
+		dst_pid=$!
+		when_finished stop_pid "$dst_pid"
+		wait_for "$RUN" ctl dst status
+		wait_for "$RUN" --stats src
+		$inns "$REPLAY" -q --pps 20000 in.pcap -i veth0 &
+		local producer=$!
+		wait_rx src 0 -gt 3000
+		run $inns "$MIGRATE" src dst --json
+		assert_success
+		echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 2 and .stun_ms > 0'
+		wait "$src"
+		wait "$producer"
+		wait_tx dst 1 -eq "$((20000 - $(jq .packets_in src.json)))"
+		wait_for count_is c.pcap 20000
+		"$RUN" ctl dst stop >/dev/null
+		wait "$dst_pid"
+		stop_pid "$td"
+		jq -e -s '.[0].packets_in > 3000 and .[1].packets_in > 0 and .[0].packets_in + .[1].packets_in == 20000
+			and .[0].ports[0].kernel_drops == 0 and .[1].ports[0].kernel_drops == 0' src.json dst.json
+		diff <(frames ref-b.pcap) <(frames b.pcap)
+		diff <(frames ref-c.pcap) <(frames c.pcap)
+	done
+	# a fanout run (two threads, a socket each) is refused before the stun, and goes on
+	$inns "$RUN" -q --name fan -c sw.yaml -t 2 &
+	local fan=$!
+	when_finished stop_pid "$fan"
+	$inns "$RUN" --name dst --incoming -c sw.yaml -t 2 -q &
+	dst_pid=$!
+	when_finished stop_pid "$dst_pid"
+	wait_for "$RUN" ctl dst status
+	wait_for "$RUN" --stats fan
+	run -1 $inns "$MIGRATE" fan dst
+	assert_line --index 0 "edp-migrate: fan: migrate-stun 5000 dst: a fanout run (several threads on interfaces, a socket each) cannot be moved yet: run the source with -t 1, or with --ordered"
+	"$RUN" --stats fan --json | jq -e '.state == "running"'
 }
 
 @test "edp-run --incoming: usage" {
