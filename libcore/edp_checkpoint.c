@@ -337,7 +337,8 @@ static int take_io(struct in *p, struct edp_checkpoint *ck, const char *where, s
 	for (uint32_t k = 0; k < n; k++) {
 		struct edp_checkpoint_io *io = &ck->io[k];
 		if (!take(p, &io->rx_kind, 1) || io->rx_kind > EDP_IO_LIVE + 1 || !get_path(p, &io->rx) ||
-		    !get_path(p, &io->tx) || !take(p, &io->flags, 1) || io->flags > 7 || !io->rx != !io->rx_kind ||
+		    !get_path(p, &io->tx) || !take(p, &io->flags, 1) || io->flags > 15 || !io->rx != !io->rx_kind ||
+		    ((io->flags & EDP_CK_IO_FANOUT) && io->rx_kind != EDP_IO_LIVE + 1) ||
 		    ((io->flags & EDP_CK_IO_HANDED_RX) && !io->rx) || ((io->flags & EDP_CK_IO_HANDED_TX) && !io->tx))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: port %u: a kind, a name or flags that do not fit",
 					     where, k + 1);

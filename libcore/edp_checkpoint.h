@@ -18,7 +18,9 @@
  *            u8 their precision (1: nanoseconds), u32 ports, then each:
  *            u8 rx kind (enum edp_io_kind + 1, 0: none), u16 length + rx,
  *            u16 length + tx, u8 flags (1: its input is handed over, 2: its
- *            output, 4: the output is in nanoseconds); handed inputs then
+ *            output, 4: the output is in nanoseconds, 8: the input is an
+ *            interface read through a socket a thread, as many as META's
+ *            threads: a fanout run); handed inputs then
  *            u32 length + the bytes its next reader takes before the
  *            descriptor's (edp_pcap_handover; an interface's: where its
  *            ring is read, edp_afpacket). The descriptors go beside
@@ -78,6 +80,7 @@ struct edp_checkpoint_flow {
 #define EDP_CK_IO_HANDED_RX 1
 #define EDP_CK_IO_HANDED_TX 2
 #define EDP_CK_IO_TX_NANO 4
+#define EDP_CK_IO_FANOUT 8 /* an interface read through a socket per thread (META's threads) */
 #define EDP_CK_MAX_HEAD (16u << 20) /* bytes a handed input may carry */
 
 /* A port's inputs and outputs as the source had them (the IO section). */

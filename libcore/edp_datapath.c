@@ -220,6 +220,7 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 		return NULL;
 	}
 	edp_doorbell_init(&dp->balancer_bell);
+	edp_doorbell_init(&dp->fan_bell);
 	pthread_mutex_init(&dp->moves_lock, NULL);
 	pthread_mutex_init(&dp->out_lock, NULL);
 	dp->in.cfg = cfg;
@@ -244,6 +245,8 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	dp->in_input_order = cfg->ordered && cfg->has_switch;
 	/* several threads on interfaces only: a socket each (edp_fanout) */
 	dp->fanout = edp_fanout_fits(cfg, &dp->in);
+	for (uint32_t i = 0; plan && i < cfg->n_ports; i++) /* a destination: as the source read */
+		dp->fanout |= plan->io[i].flags & EDP_CK_IO_FANOUT;
 	dp->in.queues_per_port = !cfg->threads || dp->in_input_order ? 1
 				 : dp->fanout || !cfg->rx_queues ? cfg->threads
 								 : cfg->rx_queues;

@@ -57,6 +57,8 @@ struct edp_datapath {
 	/* fanout (edp_fanout): worker k >= 1 reads its own inputs, fan[k],
 	 * from buffers of its own; worker 0 reads `in`; one writes at a time */
 	bool fanout;
+	bool fan_grouped;                 /* the sockets are in their groups */
+	struct edp_doorbell fan_bell;     /* the fanout run's caller waits on it */
 	struct edp_inputs *fan[EDP_MAX_THREADS];
 	struct edp_pools fan_pools[EDP_MAX_THREADS];
 	pthread_mutex_t out_lock;

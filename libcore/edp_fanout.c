@@ -37,10 +37,13 @@ struct fan_worker {
 	atomic_int done;
 };
 
-/* Worker k's inputs: a socket of its own on each interface, buffers of
- * its own on its node. */
-static int open_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
+/* Worker k's inputs, one on each interface, none opened yet, and buffers
+ * of its own on its node (made once: a run resumed after a stun keeps
+ * them). */
+static int make_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 {
+	if (dp->fan[k])
+		return 0;
 	struct edp_inputs *set = aligned_alloc(64, (sizeof(*set) + 63) & ~(size_t)63);
 	if (!set)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory"), EDP_ERR_RUNTIME;
@@ -61,10 +64,33 @@ static int open_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 		in->live = true;
 		in->pools = &dp->fan_pools[k];
 		set->n++;
-		int rc = edp_input_open_reader(set, in, dp->cfg->ports[in->port].rx, err);
-		if (rc)
-			return rc;
 	}
+	return 0;
+}
+
+/* Worker k's inputs with a socket of its own on each interface (but the
+ * ones it has: adopted, or opened by an earlier run). */
+static int open_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
+{
+	int rc = make_set(dp, k, err);
+	for (uint32_t i = 0; i < dp->in.n && !rc; i++) {
+		struct edp_input *in = &dp->fan[k]->of[i];
+		in->done = false; /* the stop that ended a run ended it */
+		if (!in->reader)
+			rc = edp_input_open_reader(dp->fan[k], in, dp->cfg->ports[in->port].rx, err);
+	}
+	return rc;
+}
+
+int edp_fanout_adopt(struct edp_datapath *dp, uint32_t k, uint32_t input, struct edp_pcap_reader *r,
+		     struct edp_error *err)
+{
+	if (make_set(dp, k, err)) {
+		edp_pcap_reader_close(r);
+		return EDP_ERR_RUNTIME;
+	}
+	dp->fan[k]->of[input].reader = r;
+	dp->fan_grouped = true; /* the source's groups */
 	return 0;
 }
 
@@ -90,15 +116,17 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		rc = open_set(dp, k, err);
 	/* a group an interface, numbered apart from other processes'; worker
 	 * 0's socket joins first, and what the others took before they joined
-	 * is a copy of what it took */
+	 * is a copy of what it took. Once: a run resumed after a stun, or
+	 * sockets handed over by a source, are in their groups. */
 	uint16_t group = (uint16_t)(getpid() * 31u);
-	for (uint32_t i = 0; i < dp->in.n && !rc; i++)
+	for (uint32_t i = 0; i < dp->in.n && !rc && !dp->fan_grouped; i++)
 		for (uint32_t k = 0; k < n && !rc; k++)
 			if (edp_pcap_reader_fanout(k ? dp->fan[k]->of[i].reader : dp->in.of[i].reader,
 						   (uint16_t)(group + i), k > 0, err))
 				rc = EDP_ERR_RUNTIME;
 	if (rc)
 		return rc;
+	dp->fan_grouped = true;
 	if (dp->log) {
 		char line[200];
 		snprintf(line, sizeof(line), "fanout: %u workers, each with its own socket on every interface (PACKET_FANOUT "
@@ -106,8 +134,7 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		dp->log(dp->log_ctx, line);
 	}
 	volatile sig_atomic_t fan_stop = 0;
-	struct edp_doorbell bell; /* a worker rings it when it is done */
-	edp_doorbell_init(&bell);
+	struct edp_doorbell *bell = &dp->fan_bell; /* a worker rings it when it is done, a stun when it begins */
 	struct fan_worker w[EDP_MAX_THREADS];
 	pthread_t tid[EDP_MAX_THREADS];
 	uint32_t started = 0;
@@ -115,7 +142,7 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	edp_datapath_block_stop_signals(&old);
 	for (uint32_t k = 0; k < n; k++) {
 		w[k] = (struct fan_worker){
-			.dp = dp, .set = k ? dp->fan[k] : &dp->in, .index = k, .stop = &fan_stop, .bell = &bell
+			.dp = dp, .set = k ? dp->fan[k] : &dp->in, .index = k, .stop = &fan_stop, .bell = bell
 		};
 		atomic_init(&w[k].done, 0);
 		if (pthread_create(&tid[k], NULL, fan_main, &w[k])) {
@@ -134,16 +161,16 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	 * SIGALRM) ends this wait, and the caller's stop reaches the workers
 	 * within a wait of theirs (EDP_LIVE_WAIT_NS) */
 	for (;;) {
-		uint32_t ticket = edp_doorbell_prepare(&bell), done = 0;
+		uint32_t ticket = edp_doorbell_prepare(bell), done = 0;
 		if (*stop)
 			fan_stop = 1;
 		for (uint32_t k = 0; k < started; k++)
 			done += (uint32_t)atomic_load(&w[k].done);
 		if (done == started) {
-			edp_doorbell_cancel(&bell);
+			edp_doorbell_cancel(bell);
 			break;
 		}
-		edp_doorbell_wait(&bell, ticket, WATCH_NS);
+		edp_doorbell_wait(bell, ticket, WATCH_NS);
 	}
 	for (uint32_t k = 0; k < started; k++) {
 		pthread_join(tid[k], NULL);
@@ -155,6 +182,8 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	}
 	return rc;
 }
+
+void edp_fanout_wake(struct edp_datapath *dp) { edp_doorbell_ring(&dp->fan_bell); }
 
 void edp_fanout_close(struct edp_datapath *dp)
 {

@@ -35,10 +35,21 @@ struct edp_datapath;
  * --count (which counts the packets of one set of inputs). */
 bool edp_fanout_fits(const struct edp_config *cfg, const struct edp_inputs *in);
 
-/* Open workers 1..'s sockets, put every socket in its interface's group,
+/* Open workers 1..'s sockets (those not open yet), put every socket in
+ * its interface's group (once),
  * run a worker on each lane until the inputs end (a stop), and return the
  * first worker's error (0: none). */
 int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
+
+/* Worker k's (k >= 1) socket on input `input`: r, handed over by a source
+ * whose fanout run had it (in its group already). r is taken (closed on
+ * failure). */
+int edp_fanout_adopt(struct edp_datapath *dp, uint32_t k, uint32_t input, struct edp_pcap_reader *r,
+		     struct edp_error *err);
+
+/* The run's stop was set by another thread than a signal would reach (a
+ * stun): the workers are told now, not at the caller's next look. */
+void edp_fanout_wake(struct edp_datapath *dp);
 
 /* Close workers 1..'s inputs and give back their pools. */
 void edp_fanout_close(struct edp_datapath *dp);

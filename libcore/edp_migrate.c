@@ -12,6 +12,7 @@
 #include "edp_checkpoint.h"
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
+#include "edp_fanout.h"
 #include "edp_mover.h"
 #include "edp_rundir.h"
 #include "edp_state.h"
@@ -151,9 +152,12 @@ static const char *not_movable(const struct edp_datapath *dp, char *buf, size_t 
 		return "a run with --loop cannot be moved (its inputs are opened again by name)";
 	if (cfg->filter || cfg->count)
 		return "a run with a filter expression or --count cannot be moved yet (the destination has neither)";
-	if (dp->fanout)
-		return "a fanout run (several threads on interfaces, a socket each) cannot be moved yet: run the "
-		       "source with -t 1, or with --ordered";
+	uint32_t descriptors = 1 + dp->out.n_sinks + dp->in.n * (dp->fanout ? dp->n_lanes : 1); /* the checkpoint's too */
+	if (descriptors > EDP_CTL_MAX_FDS) {
+		snprintf(buf, size, "%u inputs, outputs and threads' sockets to hand over: one request carries %u at most",
+			 descriptors - 1, EDP_CTL_MAX_FDS - 1);
+		return buf;
+	}
 	for (uint32_t i = 0; i < dp->in.n; i++) {
 		const struct edp_input *in = &dp->in.of[i];
 		uint32_t queued, frames;
@@ -194,6 +198,7 @@ static int fill_io(struct edp_datapath *dp, struct edp_checkpoint *ck, int *fds,
 		struct edp_checkpoint_io *io = &ck->io[p];
 		const struct edp_port_config *pc = &cfg->ports[p];
 		io->rx_kind = pc->rx ? (uint8_t)(edp_port_io_kind(pc->rx) + 1) : 0;
+		io->flags = dp->fanout && pc->rx ? EDP_CK_IO_FANOUT : 0;
 		io->rx = dup_or_null(pc->rx, &oom);
 		io->tx = dup_or_null(pc->tx, &oom);
 	}
@@ -205,13 +210,26 @@ static int fill_io(struct edp_datapath *dp, struct edp_checkpoint *ck, int *fds,
 		if (!cfg->ports[p].rx)
 			continue;
 		struct edp_input *in = &dp->in.of[dp->in.by_port[p]];
-		struct edp_pcap_handover h = { .fd = -1 };
-		if (in->vport ? edp_vport_handover(in->vport, &h.fd, err) : edp_pcap_reader_handover(in->reader, &h, err))
-			return EDP_ERR_RUNTIME;
 		ck->io[p].flags |= EDP_CK_IO_HANDED_RX;
-		ck->io[p].head = h.bytes;
-		ck->io[p].head_len = (uint32_t)h.len;
-		fds[(*n_fds)++] = h.fd;
+		/* a fanout run's interface: each worker's socket, worker 0's first */
+		for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++) {
+			const struct edp_input *kin = k ? &dp->fan[k]->of[dp->in.by_port[p]] : in;
+			struct edp_pcap_handover h = { .fd = -1 };
+			if (kin->vport ? edp_vport_handover(kin->vport, &h.fd, err)
+				       : edp_pcap_reader_handover(kin->reader, &h, err))
+				return EDP_ERR_RUNTIME;
+			fds[(*n_fds)++] = h.fd;
+			uint8_t *all = realloc(ck->io[p].head, ck->io[p].head_len + h.len + 1);
+			if (!all) {
+				free(h.bytes);
+				return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+			}
+			if (h.len) /* a vport hands its descriptor only */
+				memcpy(all + ck->io[p].head_len, h.bytes, h.len);
+			free(h.bytes);
+			ck->io[p].head = all;
+			ck->io[p].head_len += (uint32_t)h.len;
+		}
 	}
 	for (uint32_t p = 0; p < cfg->n_ports; p++) {
 		int8_t s = dp->out.port_sink[p];
@@ -235,6 +253,13 @@ static int fill_io(struct edp_datapath *dp, struct edp_checkpoint *ck, int *fds,
 	return 0;
 }
 
+/* The sockets a handed input comes with: a fanout run's interface one a
+ * thread (the destination runs as many: edp_move checked), else one. */
+static uint32_t sockets(const struct edp_datapath *dp, const struct edp_checkpoint_io *io)
+{
+	return io->flags & EDP_CK_IO_FANOUT ? dp->n_lanes : 1;
+}
+
 /* The source's inputs and outputs into dp (made by
  * edp_datapath_create_planned from the first round): fds in ck's order,
  * each taken (closed on failure). */
@@ -244,7 +269,8 @@ static int adopt_io(struct edp_datapath *dp, struct edp_checkpoint *ck, const in
 	const struct edp_config *cfg = dp->cfg;
 	uint32_t k = 0, want = 0;
 	for (uint32_t p = 0; p < cfg->n_ports; p++)
-		want += !!(ck->io[p].flags & EDP_CK_IO_HANDED_RX) + !!(ck->io[p].flags & EDP_CK_IO_HANDED_TX);
+		want += (ck->io[p].flags & EDP_CK_IO_HANDED_RX ? sockets(dp, &ck->io[p]) : 0) +
+			!!(ck->io[p].flags & EDP_CK_IO_HANDED_TX);
 	int rc = 0;
 	if (want != n_fds)
 		rc = edp_error_set(err, EDP_ERR_RUNTIME, "the final round names %u inputs and outputs and came with %u", want,
@@ -263,18 +289,32 @@ static int adopt_io(struct edp_datapath *dp, struct edp_checkpoint *ck, const in
 				rc = EDP_ERR_RUNTIME;
 			continue;
 		}
-		uint32_t magic = 0;
-		memcpy(&magic, io->head, io->head_len >= 4 ? 4 : 0);
-		struct edp_pcap_handover h = { fds[k], io->head, io->head_len,
-					       magic == 0xa1b23c4du || magic == 0x4d3cb2a1u };
-		in->reader = edp_pcap_reader_adopt(&h, cfg->ports[p].rx, err);
-		io->head = NULL; /* the reader's; what it did not take is freed */
-		free(h.bytes);
-		if (h.fd >= 0 && !in->reader)
-			close(h.fd);
-		k++;
-		if (!in->reader)
-			rc = EDP_ERR_RUNTIME;
+		uint32_t n = sockets(dp, io), each = io->head_len / n;
+		if (io->head_len % n) {
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "port %s: %u bytes for %u sockets", cfg->ports[p].name,
+					   io->head_len, n);
+			break;
+		}
+		for (uint32_t w = 0; w < n && !rc; w++) { /* a fanout run's interface: worker w's socket */
+			uint32_t magic = 0;
+			if (each >= 4)
+				memcpy(&magic, io->head + w * each, 4);
+			struct edp_pcap_handover h = { fds[k++], malloc(each + 1), each,
+						       magic == 0xa1b23c4du || magic == 0x4d3cb2a1u };
+			bool oom = !h.bytes;
+			if (!oom && each)
+				memcpy(h.bytes, io->head + w * each, each);
+			struct edp_pcap_reader *r = oom ? NULL : edp_pcap_reader_adopt(&h, cfg->ports[p].rx, err);
+			free(h.bytes); /* what the reader did not take */
+			if (h.fd >= 0 && !r)
+				close(h.fd);
+			if (!r)
+				rc = oom ? edp_error_set(err, EDP_ERR_RUNTIME, "out of memory") : EDP_ERR_RUNTIME;
+			else if (!w)
+				in->reader = r;
+			else
+				rc = edp_fanout_adopt(dp, w, (uint32_t)dp->in.by_port[p], r, err);
+		}
 	}
 	for (uint32_t p = 0; p < cfg->n_ports && !rc; p++) {
 		struct edp_checkpoint_io *io = &ck->io[p];
@@ -315,8 +355,11 @@ static void queued(struct edp_datapath *dp, const struct edp_checkpoint *ck, uin
 		}
 		uint32_t frames, ring_frames;
 		uint64_t ring_bytes;
-		if (edp_pcap_reader_ring(in->reader, &frames, &ring_frames, &ring_bytes)) { /* an interface's ring */
-			*packets += frames;
+		if (edp_pcap_reader_ring(in->reader, &frames, &ring_frames, &ring_bytes)) { /* an interface's rings */
+			for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++)
+				if (edp_pcap_reader_ring(k ? dp->fan[k]->of[dp->in.by_port[p]].reader : in->reader, &frames,
+							 &ring_frames, &ring_bytes))
+					*packets += frames;
 			continue;
 		}
 		*bytes += ck->io[p].head_len > 24 ? ck->io[p].head_len - 24 : 0; /* less the file header made for it */
@@ -436,6 +479,7 @@ static int migrate_stun(void *aux, int argc, char **argv, struct edp_json *j, st
 	set_state(m, STUNNING);
 	edp_stats_set_state(dp->stats, EDP_STATE_MIGRATING);
 	m->end_run(m->ctx, true);
+	edp_fanout_wake(dp);
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += EDP_MOVE_DRAIN_MS / 1000;
@@ -568,6 +612,8 @@ enum edp_move_verdict edp_move_park(struct edp_move *m)
 	for (uint32_t i = 0; i < dp->in.n; i++) { /* DONE: the destination's now */
 		edp_pcap_reader_detach(dp->in.of[i].reader);
 		edp_vport_detach(dp->in.of[i].vport);
+		for (uint32_t k = 1; dp->fanout && k < dp->n_lanes; k++)
+			edp_pcap_reader_detach(dp->fan[k]->of[i].reader);
 	}
 	for (uint32_t s2 = 0; s2 < dp->out.n_sinks; s2++)
 		edp_pcap_writer_detach(dp->out.sinks[s2]);
@@ -616,6 +662,12 @@ static int take_ports(struct edp_config *cfg, const struct edp_checkpoint *ck, s
 /* The first round: the datapath, published in place of the placeholder. */
 static int first_round(struct edp_move *m, const struct edp_checkpoint *ck, struct edp_error *err)
 {
+	const struct edp_config *cfg = m->cfg;
+	for (uint32_t i = 0; i < cfg->n_ports; i++) /* its workers take the source's sockets, one each */
+		if ((ck->io[i].flags & EDP_CK_IO_FANOUT) && (cfg->threads != ck->threads || cfg->ordered || cfg->count))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "the source reads its interfaces with %u threads, a socket "
+					     "each (fanout): the destination must run -t %u, without --ordered", ck->threads,
+					     ck->threads);
 	if (take_ports(m->cfg, ck, err) || !(m->dp = edp_datapath_create_planned(m->cfg, ck, err)))
 		return EDP_ERR_RUNTIME;
 	edp_ctl_set_stats(m->ctl, NULL);
