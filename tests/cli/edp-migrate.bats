@@ -585,6 +585,35 @@ frames_sorted() {
 	done
 }
 
+@test "SRC DST, save: another user is refused, by the run directory and by the socket's peer check; SRC goes on" {
+	[ "$(id -u)" = 0 ] || skip "needs root to act as another user"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
+	EDP_RUNDIR=$(mktemp -d /tmp/edp-peer.XXXXXX)
+	when_finished rm -rf "$EDP_RUNDIR"
+	chmod 711 "$EDP_RUNDIR"
+	"$GEN" flows=20,packets=20000,seed=4 in.pcap
+	wire3
+	local src
+	piped_src 2000 0
+	start_incoming dst -t 0 -q
+	wait_rx src 0 -gt 0
+	chmod 666 "$EDP_RUNDIR"/*.ctl # past the file modes, to the peer check
+	nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env EDP_RUNDIR="$EDP_RUNDIR" "$@"; }
+	run -1 nobody "$MIGRATE" src dst
+	assert_line --index 0 "edp-migrate: EDP_RUNDIR=$EDP_RUNDIR: not a usable run directory: owned by uid 0, not by this user (65534)"
+	assert_line --index 1 "edp-migrate: failed at check; src was never stunned"
+	run -1 nobody "$MIGRATE" save src -o "$BATS_TEST_TMPDIR/ck.bin"
+	test ! -e ck.bin
+	# the socket itself: refused on connecting, before any request (a stun
+	# or a save) is read
+	run setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 5 -u "UNIX-CONNECT:$EDP_RUNDIR/src.ctl" -
+	assert_output '{"schema":1,"ok":false,"error":"permission denied: another user'"'"'s connection"}'
+	"$RUN" --stats src --json | jq -e '.state == "running" and .control.refused_peer == 1'
+	"$RUN" ctl dst status --json | jq -e '.state == "incoming"'
+	"$RUN" ctl src stop >/dev/null
+	wait "$src"
+}
+
 @test "edp-run --incoming: usage" {
 	run -2 "$RUN" --incoming -c /dev/null
 	assert_output --partial "--incoming needs --name"
