@@ -381,7 +381,9 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 		uint16_t major, minor;
 		int32_t zone;
 		uint32_t sigfigs, snaplen, linktype;
-	} head = { m, 2, 4, 0, 0, capture_snaplen(r), (uint32_t)r->dlt };
+	} head = { m, (uint16_t)pcap_major_version(r->pcap), (uint16_t)pcap_minor_version(r->pcap), 0, 0,
+		    capture_snaplen(r), (uint32_t)r->dlt }; /* the file's version: before 2.3, libpcap reads a record's
+							  * two lengths the other way round */
 	if (m != plain) { /* the records are in the file's byte order: so is the header */
 		head.major = __builtin_bswap16(head.major);
 		head.minor = __builtin_bswap16(head.minor);

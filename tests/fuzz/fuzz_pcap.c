@@ -1,5 +1,6 @@
 /* A capture: read to its end or refused; what was read is written and
- * reads back the same; the datapath (inline and 2 threads) conserves every
+ * reads back the same, and reads the same when its reader is handed over
+ * half-way; the datapath (inline and 2 threads) conserves every
  * packet it reads. */
 #include "fuzz.h"
 
@@ -31,6 +32,37 @@ static void run_datapath(const char *in, const char *out, uint32_t threads, uint
 		edp_datapath_destroy(dp);
 	}
 	edp_config_free(&cfg);
+}
+
+/* A reader handed over after `half` of its n packets (edp-migrate) goes
+ * on in the reader that adopts it with the rest, as one that was not
+ * handed over reads them; or the hand-over is refused with a message. */
+static void handed_over(const char *in, uint64_t n, uint64_t half)
+{
+	struct edp_error err;
+	struct edp_pcap_reader *a = edp_pcap_reader_open(in, &err), *b = edp_pcap_reader_open(in, &err), *c = NULL;
+	FUZZ_CHECK(a && b);
+	struct edp_pcap_packet pa, pb;
+	for (uint64_t i = 0; i < half; i++)
+		FUZZ_CHECK(edp_pcap_reader_read(a, &pa, &err) == 1 && edp_pcap_reader_read(b, &pb, &err) == 1);
+	struct edp_pcap_handover h;
+	if (edp_pcap_reader_handover(a, &h, &err)) {
+		FUZZ_CHECK(err.msg[0] && !strchr(err.msg, '\n'));
+	} else {
+		edp_pcap_reader_detach(a); /* its close must not move the offset the adopter reads from */
+		c = edp_pcap_reader_adopt(&h, in, &err);
+		edp_pcap_handover_free(&h);
+		FUZZ_CHECK(c);
+		for (uint64_t i = half; i < n; i++) {
+			FUZZ_CHECK(edp_pcap_reader_read(c, &pa, &err) == 1 && edp_pcap_reader_read(b, &pb, &err) == 1);
+			FUZZ_CHECK(pa.caplen == pb.caplen && pa.wire_len == pb.wire_len && pa.ts_ns == pb.ts_ns &&
+				   memcmp(pa.data, pb.data, pa.caplen) == 0);
+		}
+		FUZZ_CHECK(edp_pcap_reader_read(c, &pa, &err) == edp_pcap_reader_read(b, &pb, &err));
+	}
+	edp_pcap_reader_close(a);
+	edp_pcap_reader_close(b);
+	edp_pcap_reader_close(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(edp_pcap_reader_read(b, &pb, &err) == 0);
 	edp_pcap_reader_close(a);
 	edp_pcap_reader_close(b);
+	handed_over(in, n, n / 2);
 	if (!late) {
 		run_datapath(in, out, 0, n);
 		run_datapath(in, out, 2, n);
