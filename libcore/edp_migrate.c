@@ -160,16 +160,9 @@ static const char *not_movable(const struct edp_datapath *dp, char *buf, size_t 
 	}
 	for (uint32_t i = 0; i < dp->in.n; i++) {
 		const struct edp_input *in = &dp->in.of[i];
-		uint32_t queued, frames;
-		uint64_t bytes;
-		if (in->reader && in->live && !edp_pcap_reader_ring(in->reader, &queued, &frames, &bytes)) {
-			snprintf(buf, size, "port %s: '%s' is not an Ethernet interface: libpcap reads it, and its socket "
-				 "cannot be handed over", cfg->ports[in->port].name, cfg->ports[in->port].rx);
-			return buf;
-		}
-		if (in->reader && !in->live && !edp_pcap_reader_classic(in->reader)) {
-			snprintf(buf, size, "port %s: '%s' is pcapng: only a classic pcap input can be handed over yet",
-				 cfg->ports[in->port].name, cfg->ports[in->port].rx);
+		const char *why = in->reader ? edp_pcap_reader_unmovable(in->reader) : NULL;
+		if (why) {
+			snprintf(buf, size, "port %s: '%s' %s", cfg->ports[in->port].name, cfg->ports[in->port].rx, why);
 			return buf;
 		}
 	}

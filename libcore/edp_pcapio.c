@@ -19,6 +19,7 @@
 
 #include "edp_afpacket.h"
 #include "edp_linktype.h"
+#include "edp_ngscan.h"
 #include "edp_pcapio_impl.h"
 
 #define PCAP_MAGIC_USEC 0xa1b2c3d4u
@@ -117,18 +118,22 @@ struct replay_cookie {
 	int fd;
 	unsigned char *head;
 	size_t head_len, head_pos;
+	struct edp_ngscan *scan; /* a pcapng stream: its header blocks, kept as they pass */
 };
 
 static ssize_t replay_read(void *c, char *buf, size_t size)
 {
 	struct replay_cookie *rc = c;
+	ssize_t n = 0;
 	if (rc->head_pos < rc->head_len) {
-		size_t n = 0;
-		while (rc->head_pos < rc->head_len && n < size)
+		while (rc->head_pos < rc->head_len && (size_t)n < size)
 			buf[n++] = (char)rc->head[rc->head_pos++];
-		return (ssize_t)n;
+	} else {
+		n = read(rc->fd, buf, size);
 	}
-	return read(rc->fd, buf, size);
+	if (rc->scan && n > 0)
+		edp_ngscan_feed(rc->scan, (const uint8_t *)buf, (size_t)n);
+	return n;
 }
 
 static int replay_close(void *c)
@@ -137,22 +142,29 @@ static int replay_close(void *c)
 	if (rc->fd > 0)
 		close(rc->fd);
 	free(rc->head);
+	edp_ngscan_free(rc->scan);
 	free(rc);
 	return 0;
 }
 
 /* A stream of head's bytes (taken) then fd's (taken), or NULL; *cookie
- * gets its state. */
+ * gets its state. A pcapng stream (head begins with its magic) keeps its
+ * header blocks. */
 static FILE *replay_stream(int fd, unsigned char *head, size_t len, struct replay_cookie **cookie)
 {
 	struct replay_cookie *rc = calloc(1, sizeof(*rc));
 	*cookie = rc;
 	cookie_io_functions_t io = { .read = replay_read, .close = replay_close };
 	FILE *f = NULL;
+	uint32_t magic = 0;
+	memcpy(&magic, head, len >= 4 ? 4 : 0);
 	if (rc) {
-		*rc = (struct replay_cookie){ fd, head, len, 0 };
-		if (!(f = fopencookie(rc, "rb", io)))
+		*rc = (struct replay_cookie){ fd, head, len, 0, magic == PCAPNG_MAGIC ? edp_ngscan_new() : NULL };
+		if ((magic == PCAPNG_MAGIC && !rc->scan) || !(f = fopencookie(rc, "rb", io))) {
+			edp_ngscan_free(rc->scan);
 			free(rc);
+			*cookie = NULL;
+		}
 	}
 	return f;
 }
@@ -317,7 +329,7 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	r->magic = magic;
 	r->src_fd = fd;
 	r->may_block = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
-	if (lseek(fd, 0, SEEK_SET) == 0) {
+	if (m != PCAPNG_MAGIC && lseek(fd, 0, SEEK_SET) == 0) { /* pcapng: a stream that keeps its header blocks */
 		r->fp = fdopen(fd, "rb");
 	} else {
 		unsigned char *copy = malloc(sizeof(head));
@@ -370,12 +382,15 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 		return edp_afpacket_handover(r->ring, &h->fd, &h->bytes, &h->len, err);
 	}
 	uint32_t m = r->magic, plain = known_magic(m) ? m : bswap32(m);
-	if (r->live || !r->fp || (plain != PCAP_MAGIC_USEC && plain != PCAP_MAGIC_NSEC))
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: only a classic pcap file or pipe can be handed over%s",
-				     r->name, plain == PCAPNG_MAGIC ? " (this one is pcapng)" : "");
+	struct edp_ngscan *scan = r->cookie ? r->cookie->scan : NULL;
+	if (r->live || !r->fp || (plain != PCAP_MAGIC_USEC && plain != PCAP_MAGIC_NSEC && !scan))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: only a classic pcap or pcapng file or pipe can be handed over",
+				     r->name);
 	/* the bytes stdio read ahead and libpcap has not taken yet (glibc's
-	 * FILE: between the read pointer and the end of what it read) */
+	 * FILE: between the read pointer and the end of what it read), and
+	 * those of the stream's head it has not read yet */
 	size_t ahead = (size_t)(r->fp->_IO_read_end - r->fp->_IO_read_ptr);
+	size_t rest = r->cookie ? r->cookie->head_len - r->cookie->head_pos : 0;
 	struct {
 		uint32_t magic;
 		uint16_t major, minor;
@@ -384,17 +399,29 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 	} head = { m, (uint16_t)pcap_major_version(r->pcap), (uint16_t)pcap_minor_version(r->pcap), 0, 0,
 		    capture_snaplen(r), (uint32_t)r->dlt }; /* the file's version: before 2.3, libpcap reads a record's
 							  * two lengths the other way round */
-	if (m != plain) { /* the records are in the file's byte order: so is the header */
+	uint8_t *lead = (uint8_t *)&head; /* what the next reader takes first */
+	size_t lead_len = sizeof(head);
+	if (scan) { /* pcapng: the section header and interfaces before the next block */
+		const char *why = edp_ngscan_headers(scan, edp_ngscan_fed(scan) - ahead, &lead, &lead_len);
+		if (why)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot hand over: %s", r->name, why);
+	} else if (m != plain) { /* the records are in the file's byte order: so is the header */
 		head.major = __builtin_bswap16(head.major);
 		head.minor = __builtin_bswap16(head.minor);
 		head.snaplen = bswap32(head.snaplen);
 		head.linktype = bswap32(head.linktype);
 	}
-	h->len = sizeof(head) + ahead;
-	if (!(h->bytes = malloc(h->len)))
+	h->len = lead_len + ahead + rest;
+	if ((h->bytes = malloc(h->len))) {
+		memcpy(h->bytes, lead, lead_len);
+		memcpy(h->bytes + lead_len, r->fp->_IO_read_ptr, ahead);
+		if (rest)
+			memcpy(h->bytes + lead_len + ahead, r->cookie->head + r->cookie->head_pos, rest);
+	}
+	if (scan)
+		free(lead);
+	if (!h->bytes)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", r->name);
-	memcpy(h->bytes, &head, sizeof(head));
-	memcpy(h->bytes + sizeof(head), r->fp->_IO_read_ptr, ahead);
 	if (r->src_fd < 0 || (h->fd = fcntl(r->src_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		free(h->bytes);
 		h->bytes = NULL;
@@ -439,6 +466,7 @@ struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const
 		return NULL;
 	}
 	memcpy(&r->magic, h->bytes, sizeof(r->magic));
+	r->nanosecond = h->nanosecond || r->magic == PCAPNG_MAGIC;
 	r->src_fd = h->fd;
 	struct stat st;
 	r->may_block = fstat(h->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
@@ -446,7 +474,6 @@ struct edp_pcap_reader *edp_pcap_reader_adopt(struct edp_pcap_handover *h, const
 	h->bytes = NULL;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->fp = fp;
-	r->nanosecond = h->nanosecond;
 	if (stream_open(r, err)) {
 		edp_pcap_reader_close(r);
 		return NULL;
@@ -688,6 +715,15 @@ int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copie
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s", r->name,
 				     fd < 0 ? "not an interface" : strerror(errno)), -1;
 	return 0;
+}
+
+const char *edp_pcap_reader_unmovable(const struct edp_pcap_reader *r)
+{
+	if (r->live && !r->ring)
+		return "is not an Ethernet interface: libpcap reads it, and its socket cannot be handed over";
+	if (!r->live && !edp_pcap_reader_classic(r) && !(r->cookie && r->cookie->scan))
+		return "is a modified (Kuznetsov) pcap: only classic pcap and pcapng can be handed over";
+	return NULL;
 }
 
 bool edp_pcap_reader_classic(const struct edp_pcap_reader *r)

@@ -137,7 +137,11 @@ int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r);
  * over, never read. Errors name the interface. */
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err);
 
-/* A classic pcap (not pcapng, not an interface): what a hand-over takes. */
+/* Why r cannot be handed over (NULL: it can, being a classic pcap or a
+ * pcapng file or pipe, or an Ethernet interface). */
+const char *edp_pcap_reader_unmovable(const struct edp_pcap_reader *r);
+
+/* A classic pcap (not pcapng, not an interface). */
 bool edp_pcap_reader_classic(const struct edp_pcap_reader *r);
 
 /* Before a read of a capture from a pipe (a FIFO, a socket): wait until

@@ -392,7 +392,7 @@ start_incoming() {
 	jq -e -s '.[0].packets_in == 100 and .[1].packets_in == 100' src.json dst.json
 }
 
-@test "SRC DST: refusals: DST gone, SRC as DST, --strict, no such SRC, pcapng; SRC goes on" {
+@test "SRC DST: refusals: DST gone, SRC as DST, --strict, no such SRC, a modified pcap; SRC goes on" {
 	"$GEN" flows=20,packets=20000,seed=4 in.pcap
 	wire3
 	reference in.pcap
@@ -421,22 +421,61 @@ start_incoming() {
 	assert_line --index 0 "edp-migrate: instance dst is incoming, not running or suspended"
 	wait "$src"
 	same_bytes ref-b.pcap b.pcap
-	# pcapng cannot be handed over yet: said before the stun
-	editcap -F pcapng in.pcap in.pcapng
-	mkfifo ng
-	"$RUN" -q --name ngsrc -c sw.yaml -t 0 -r a=ng -w b=/dev/null &
-	local ng=$!
-	when_finished stop_pid "$ng"
+	# a modified (Kuznetsov) pcap cannot be handed over: said before the stun
+	editcap -F modpcap in.pcap in.modpcap
+	mkfifo mod
+	"$RUN" -q --name modsrc -c sw.yaml -t 0 -r a=mod -w b=/dev/null &
+	local mod=$!
+	when_finished stop_pid "$mod"
 	start_incoming dst2 -t 0 -q
-	exec 8>ng
-	cat in.pcapng >&8
-	wait_rx ngsrc 0 -eq 20000
-	run -1 "$MIGRATE" ngsrc dst2
-	assert_line --index 0 "edp-migrate: ngsrc: migrate-stun 5000 dst2: port a: 'ng' is pcapng: only a classic pcap input can be handed over yet"
-	assert_line --regexp '^edp-migrate: failed at stun; ngsrc was stunned at most [0-9.]+ ms and goes on$'
-	"$RUN" --stats ngsrc --json | jq -e '.state == "running"'
+	exec 8>mod
+	cat in.modpcap >&8
+	wait_rx modsrc 0 -eq 20000
+	run -1 "$MIGRATE" modsrc dst2
+	assert_line --index 0 "edp-migrate: modsrc: migrate-stun 5000 dst2: port a: 'mod' is a modified (Kuznetsov) pcap: only classic pcap and pcapng can be handed over"
+	assert_line --regexp '^edp-migrate: failed at stun; modsrc was stunned at most [0-9.]+ ms and goes on$'
+	"$RUN" --stats modsrc --json | jq -e '.state == "running"'
 	exec 8>&-
-	wait "$ng"
+	wait "$mod"
+}
+
+@test "SRC DST: a pcapng capture (two interfaces) goes on at its next block, from a file and from a pipe" {
+	"$GEN" flows=100,packets=100000,proto=mix,seed=21 a.pcap
+	"$GEN" flows=100,packets=100000,proto=mix,vlan=5,seed=22 b.pcap
+	mergecap -I none -F pcapng -w in.pcapng a.pcap b.pcap # two interface blocks, packets of both
+	rm -f a.pcap b.pcap
+	wire3
+	reference in.pcapng
+	# a file: moved early, while it is suspended
+	start_incoming dst -t 1 -q
+	"$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=in.pcapng -w b=b.pcap -w c=c.pcap --json=src.json &
+	local src=$!
+	when_finished stop_pid "$src"
+	for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
+	run "$MIGRATE" src dst --json
+	assert_success
+	echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 3'
+	wait "$src"
+	wait "$dst_pid"
+	same_bytes ref-b.pcap b.pcap
+	same_bytes ref-c.pcap c.pcap
+	jq -e -s '.[0].packets_in + .[1].packets_in == 200000 and .[1].packets_in > 0' src.json dst.json
+	# a pipe: the first part, a pause in which it moves, the rest
+	rm -f b.pcap c.pcap src.json dst.json
+	local half=$(($(stat -c %s in.pcapng) / 2))
+	start_incoming dst -t 1 -q
+	{ head -c "$half" in.pcapng; sleep 1; tail -c +"$((half + 1))" in.pcapng; } |
+		"$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=- -w b=b.pcap -w c=c.pcap --json=src.json &
+	src=$!
+	wait_rx src 0 -gt 1000
+	run "$MIGRATE" src dst --json
+	assert_success
+	echo "$output" | jq -e '.ok and .packets_lost == 0'
+	wait "$src"
+	wait "$dst_pid"
+	same_bytes ref-b.pcap b.pcap
+	same_bytes ref-c.pcap c.pcap
+	jq -e -s '.[0].packets_in + .[1].packets_in == 200000 and .[1].packets_in > 0' src.json dst.json
 }
 
 @test "SRC DST: another config on DST is refused before it makes anything, or moves the MACs only" {
