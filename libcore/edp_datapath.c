@@ -203,6 +203,22 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	return edp_datapath_create_planned(cfg, NULL, err);
 }
 
+void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint64_t *drops, uint32_t *frames,
+			    uint64_t *bytes)
+{
+	*drops = *bytes = *frames = 0;
+	for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++) { /* a fanout run: each worker's socket */
+		const struct edp_pcap_reader *r = k ? (dp->fan[k] ? dp->fan[k]->of[input].reader : NULL) : dp->in.of[input].reader;
+		uint32_t queued, f;
+		uint64_t b;
+		if (!r)
+			continue;
+		*drops += edp_pcap_reader_kernel_drops(r);
+		if (edp_pcap_reader_ring(r, &queued, &f, &b))
+			*frames += f, *bytes += b;
+	}
+}
+
 struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, const struct edp_checkpoint *plan,
 						 struct edp_error *err)
 {
@@ -412,14 +428,9 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		out->ports[p].live = mine && in->live && in->reader;
 		if (out->ports[p].vport)
 			out->ports[p].s.queued = edp_vport_queued(in->vport);
-		if (out->ports[p].live) {
-			out->ports[p].s.kernel_drops = edp_pcap_reader_kernel_drops(in->reader);
-			for (uint32_t k = 1; dp->fanout && k < dp->n_lanes; k++) { /* and the workers' sockets */
-				const struct edp_pcap_reader *r = dp->fan[k] ? dp->fan[k]->of[dp->in.by_port[p]].reader : NULL;
-				if (r)
-					out->ports[p].s.kernel_drops += edp_pcap_reader_kernel_drops(r);
-			}
-		}
+		if (out->ports[p].live)
+			edp_datapath_live_port(dp, (uint32_t)dp->in.by_port[p], &out->ports[p].s.kernel_drops,
+					       &out->ports[p].s.ring_frames, &out->ports[p].s.ring_bytes);
 		if (mine) {
 			out->ports[p].link = in->reader ? edp_pcap_reader_link(in->reader) : NULL;
 			out->ports[p].s.filtered = edp_input_filtered(in);

@@ -37,6 +37,8 @@ struct edp_port_stats {
 	uint64_t drops; /* packets received on the port and dropped */
 	uint64_t queued; /* a vport: packets left in its ring for the next run */
 	uint64_t kernel_drops; /* a live interface: frames dropped before they were read */
+	uint32_t ring_frames;  /* ... read through rings of our own: their frames and bytes (0: libpcap's) */
+	uint64_t ring_bytes;
 	uint64_t filtered; /* packets the filter expression rejected: never read in (not in rx) */
 	uint64_t framed;   /* packets given an Ethernet header (link is another link type) */
 };

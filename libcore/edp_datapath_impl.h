@@ -59,6 +59,7 @@ struct edp_datapath {
 	bool fanout;
 	bool fan_grouped;                 /* the sockets are in their groups */
 	struct edp_doorbell fan_bell;     /* the fanout run's caller waits on it */
+	uint64_t live_published_at;       /* cycles: when the interfaces' drops were last published */
 	struct edp_inputs *fan[EDP_MAX_THREADS];
 	struct edp_pools fan_pools[EDP_MAX_THREADS];
 	pthread_mutex_t out_lock;
@@ -106,6 +107,11 @@ static inline void edp_datapath_rx(const struct edp_datapath *dp, uint16_t p, ui
 			*bytes += __atomic_load_n(&dp->fan[k]->rx[p].bytes, __ATOMIC_RELAXED);
 		}
 }
+
+/* Input `input`, an interface: the frames the kernel dropped for it and
+ * the size of its rings, over every socket a fanout run has on it. */
+void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint64_t *drops, uint32_t *frames,
+			    uint64_t *bytes);
 
 /* The one-line summary of a config the stats segment shows. */
 void edp_datapath_summary(const struct edp_datapath *dp, const struct edp_config *cfg, char *buf, size_t size);

@@ -30,6 +30,7 @@ int edp_loop_run(struct edp_datapath *dp, struct edp_inputs *set, struct edp_lan
 			uint64_t c0 = edp_stats_cycles();
 			lock(out_lock);
 			int frc = edp_output_flush(&dp->out, rc ? NULL : err);
+			edp_publish_rx(dp); /* the interfaces' drops, now that a burst is over */
 			unlock(out_lock);
 			if (frc)
 				return rc ? rc : EDP_ERR_RUNTIME;

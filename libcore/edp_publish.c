@@ -54,11 +54,20 @@ void edp_publish_rx(struct edp_datapath *dp)
 {
 	if (!dp->stats)
 		return;
+	/* an interface's drops are a system call away: a few times a second */
+	uint64_t c = edp_stats_cycles();
+	bool live = c - dp->live_published_at >= EDP_PUBLISH_CYCLES;
+	if (live)
+		dp->live_published_at = c;
 	for (uint32_t i = 0; i < dp->in.n; i++) {
-		uint16_t p = dp->in.of[i].port;
-		struct edp_stats_port *b = edp_stats_port(dp->stats, p);
+		const struct edp_input *in = &dp->in.of[i];
+		struct edp_stats_port *b = edp_stats_port(dp->stats, in->port);
 		edp_stats_write_begin(&b->seq);
-		edp_datapath_rx(dp, p, &b->rx_packets, &b->rx_bytes);
+		edp_datapath_rx(dp, in->port, &b->rx_packets, &b->rx_bytes);
+		if (live && in->live && in->reader) {
+			b->live = 1;
+			edp_datapath_live_port(dp, i, &b->kernel_drops, &b->ring_frames, &b->ring_bytes);
+		}
 		edp_stats_write_end(&b->seq);
 	}
 }

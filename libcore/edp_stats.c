@@ -360,6 +360,7 @@ static void since_cleared(struct edp_stats_snapshot *s, const uint8_t *block)
 	for (uint32_t i = 0; i < h->n_ports; i++) {
 		sub(&s->ports[i].rx_packets, p0[i].rx_packets);
 		sub(&s->ports[i].rx_bytes, p0[i].rx_bytes);
+		sub(&s->ports[i].kernel_drops, p0[i].kernel_drops);
 		sub(&s->ports_tx[i].tx_packets, x0[i].tx_packets);
 		sub(&s->ports_tx[i].tx_bytes, x0[i].tx_bytes);
 	}

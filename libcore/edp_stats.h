@@ -34,7 +34,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 9
+#define EDP_STATS_VERSION 10
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -59,6 +59,13 @@ struct edp_stats_port {
 	_Alignas(64) _Atomic uint32_t seq;
 	char name[EDP_NAME_MAX + 1];
 	uint64_t rx_packets, rx_bytes; /* written by the reading thread */
+	/* an interface read through rings of our own (edp_afpacket), else 0:
+	 * the frames the kernel dropped (a full ring), written by the reading
+	 * thread a few times a second, and the rings' size (all its sockets') */
+	uint64_t kernel_drops;
+	uint64_t ring_bytes;
+	uint32_t ring_frames;
+	uint8_t live;
 };
 
 struct edp_stats_port_tx {

@@ -406,6 +406,7 @@ static uint32_t read_batch(struct run *run, struct worker *w, uint64_t *now)
 	if (idle != atomic_load_explicit(&run->live_idle, memory_order_relaxed)) /* written when it flips */
 		atomic_store_explicit(&run->live_idle, idle, memory_order_relaxed);
 	if (idle) {
+		edp_publish_rx(dp); /* the interfaces' drops, now that a burst is over */
 		*now = edp_stats_cycles();
 		count_io(w, *now - c0);
 		return 0;

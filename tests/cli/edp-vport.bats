@@ -141,8 +141,13 @@ consumer() {
 	run ip netns exec "$ns" "$REPLAY" -q --pps 20000 want.pcap -i veth0
 	assert_success
 	wait_rx live 0 -eq 3000
+	# the ring it reads through, and the kernel's drops, while it runs
+	"$RUN" --stats live --json | jq -e '.ports[0].kernel_drops == 0 and .ports[0].ring_bytes == 67108864
+		and .ports[0].ring_frames >= 900 and (.ports[1] | has("ring_frames") | not)'
+	run "$RUN" --stats live
+	assert_line --regexp '^  port in: an interface read through [0-9]+ ring frames \(64\.0 MiB\); 0 dropped by the kernel \(a full ring\)$'
 	stop_pid "$pid"
-	jq -e '.packets_in == 3000 and .ports[0].kernel_drops == 0' got.json
+	jq -e '.packets_in == 3000 and .ports[0].kernel_drops == 0 and .ports[0].ring_frames >= 900' got.json
 	packets got.pcap | cut -d' ' -f2- >got.txt # arrival times, not the sender's
 	packets want.pcap | cut -d' ' -f2- >want.txt
 	diff -u got.txt want.txt
