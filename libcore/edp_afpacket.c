@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -219,6 +220,40 @@ int edp_afpacket_next(struct edp_afpacket *a, struct edp_afpacket_frame *f)
 }
 
 int edp_afpacket_fd(const struct edp_afpacket *a) { return a->fd; }
+
+/* Every frame the ring holds now, passed over. */
+static void flush(struct edp_afpacket *a)
+{
+	struct edp_afpacket_frame f;
+	while (edp_afpacket_next(a, &f))
+		;
+	release(a);
+}
+
+int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err)
+{
+	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog drop = { 1, &none };
+	int arg = group | PACKET_FANOUT_HASH << 16, off = 0;
+	const char *step = "a filter";
+	if (copies && setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) < 0)
+		goto fail;
+	if (copies)
+		flush(a); /* what it had: another member's too */
+	step = "the group";
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+		goto fail;
+	if (copies) {
+		flush(a); /* one its own hook still gave it while the join took it off */
+		step = "the filter off";
+		if (setsockopt(a->fd, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off)) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s: %s", a->name, step,
+			     strerror(errno));
+}
 
 uint64_t edp_afpacket_drops(struct edp_afpacket *a)
 {

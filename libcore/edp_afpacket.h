@@ -55,8 +55,17 @@ struct edp_afpacket *edp_afpacket_open(const char *iface, uint32_t snaplen, stru
  * none now. */
 int edp_afpacket_next(struct edp_afpacket *a, struct edp_afpacket_frame *f);
 
-/* The socket, to poll for frames or to join a fanout group. */
+/* The socket, to poll for frames. */
 int edp_afpacket_fd(const struct edp_afpacket *a);
+
+/* Join PACKET_FANOUT group `group` of the interface in hash mode (a
+ * flow's frames always to the same socket of the group). `copies`: the
+ * group has a member already, which has had every frame this socket had
+ * (a socket takes every frame until it joins): those are passed over,
+ * and none comes twice. A drop-all filter holds the socket's own frames
+ * off while it joins; the frames the group gives it before the filter is
+ * lifted, a few microseconds, go to no one. Errors name the interface. */
+int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err);
 /* Frames the kernel dropped for a full ring since this process took it. */
 uint64_t edp_afpacket_drops(struct edp_afpacket *a);
 /* Frames in the ring waiting to be read. */

@@ -642,12 +642,7 @@ static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
 static inline bool ring_next(struct edp_pcap_reader *r, struct pcap_pkthdr *h, const u_char **data)
 {
 	struct edp_afpacket_frame f;
-	while (edp_afpacket_next(r->ring, &f)) {
-		if (__builtin_expect(r->copies_before_ns, 0)) {
-			if (f.ts_ns < r->copies_before_ns)
-				continue;
-			r->copies_before_ns = 0;
-		}
+	if (edp_afpacket_next(r->ring, &f)) {
 		h->ts.tv_sec = (time_t)(f.ts_ns / 1000000000u);
 		h->ts.tv_usec = (suseconds_t)(f.ts_ns % 1000000000u);
 		h->caplen = f.caplen;
@@ -704,16 +699,24 @@ int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r)
 
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err)
 {
+	if (r->ring)
+		return edp_afpacket_fanout(r->ring, group, copies, err) ? -1 : 0;
 	int arg = group | PACKET_FANOUT_HASH << 16;
 	int fd = edp_pcap_reader_pollfd(r);
-	if (copies) { /* nanosecond stamps, on CLOCK_REALTIME (edp_pcap_live_open) */
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s", r->name,
+				     fd < 0 ? "not an interface" : strerror(errno)), -1;
+	/* libpcap's ring (an interface that is not Ethernet): frames stamped
+	 * before now are passed over; a stamp is when the frame came in, or
+	 * when the kernel put it in the ring (a host where no socket asked for
+	 * receive stamps), so one the group gave after the join linked the
+	 * socket may be among them, or a copy the socket's own hook gave while
+	 * it was being taken off may not */
+	if (copies) {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		r->copies_before_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	}
-	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s", r->name,
-				     fd < 0 ? "not an interface" : strerror(errno)), -1;
 	return 0;
 }
 

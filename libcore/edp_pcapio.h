@@ -134,7 +134,9 @@ int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r);
  * group, a flow's frames always to the same one. `copies`: until now r took
  * every frame as another socket of the group did (a socket takes them all
  * until it joins), so the frames it holds from before the join are passed
- * over, never read. Errors name the interface. */
+ * over, never read (edp_afpacket_fanout; by their stamps on libpcap's
+ * ring, which may let one copy through or pass one frame over). Errors
+ * name the interface. */
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err);
 
 /* Why r cannot be handed over (NULL: it can, being a classic pcap or a
