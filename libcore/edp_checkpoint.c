@@ -15,7 +15,7 @@ static const char MAGIC[8] = { 'E', 'D', 'P', 'C', 'K', 'P', 'T', '\n' };
 
 const char *edp_checkpoint_section_name(uint32_t type)
 {
-	static const char *const names[EDP_CK_SECTIONS] = { "end", "meta", "macs", "flows", "io", "counters" };
+	static const char *const names[EDP_CK_SECTIONS] = { "end", "meta", "macs", "flows", "io", "counters", "reading" };
 	return type < EDP_CK_SECTIONS ? names[type] : NULL;
 }
 
@@ -195,6 +195,11 @@ int edp_checkpoint_write(FILE *f, const char *what, struct edp_checkpoint *ck, s
 		put64(&o, c->dropped);
 		put64(&o, c->last_packet_ns);
 		section(&s, EDP_CK_COUNTERS, &o, ck);
+	}
+	if (ck->has_reading) {
+		put_path(&o, ck->filter);
+		put64(&o, ck->count_left);
+		section(&s, EDP_CK_READING, &o, ck);
 	}
 	put32(&o, ck->n_sections);
 	section(&s, EDP_CK_END, &o, ck);
@@ -419,6 +424,11 @@ static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint3
 		ck->has_counters = true;
 		break;
 	}
+	case EDP_CK_READING:
+		if (!get_path(p, &ck->filter) || !get64(p, &ck->count_left))
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated, or a filter expression with a NUL", where);
+		ck->has_reading = true;
+		break;
 	case EDP_CK_END:
 		if (!get32(p, &count) || count != sections_before)
 			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: says %u sections came before it, not %u", where,
@@ -550,5 +560,6 @@ void edp_checkpoint_free(struct edp_checkpoint *ck)
 	}
 	free(ck->macs);
 	free(ck->flows);
+	free(ck->filter);
 	memset(ck, 0, sizeof(*ck));
 }

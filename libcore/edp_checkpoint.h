@@ -29,6 +29,9 @@
  *     COUNTERS (a migration's, optional) u64 packets in, bytes in,
  *            forwarded, dropped by the source, u64 CLOCK_MONOTONIC when it
  *            took its last packet
+ *     READING (a migration's, optional: a run with a filter expression or
+ *            --count) u16 length + the filter expression (0: none), u64
+ *            the packets --count still lets in (0: no --count)
  *   end      a section of type END whose payload is u32 the sections before
  *            it; nothing may follow
  * A stream is checked whole before anything of it is used: the magic, the
@@ -59,10 +62,11 @@ enum edp_checkpoint_section {
 	EDP_CK_FLOWS = 3,
 	EDP_CK_IO = 4,
 	EDP_CK_COUNTERS = 5,
+	EDP_CK_READING = 6,
 	EDP_CK_SECTIONS
 };
 
-/* "meta", "macs", "flows", "io", "counters", "end", or NULL for a type not known. */
+/* "meta", "macs", "flows", "io", "counters", "reading", "end", or NULL for a type not known. */
 const char *edp_checkpoint_section_name(uint32_t type);
 
 struct edp_checkpoint_mac {
@@ -108,11 +112,13 @@ struct edp_checkpoint {
 	uint32_t n_macs;
 	struct edp_checkpoint_flow *flows;
 	uint32_t n_flows;
-	bool has_io, has_counters;
+	bool has_io, has_counters, has_reading;
 	uint32_t io_snaplen;
 	bool io_nanosecond;
 	struct edp_checkpoint_io io[EDP_MAX_PORTS]; /* n_ports of them */
 	struct edp_checkpoint_counters counters;
+	char *filter;           /* READING: the filter expression the inputs are read through (NULL: none) */
+	uint64_t count_left;    /* ... and the packets --count still lets in (0: no --count) */
 	/* what the stream held (filled by parse; write fills them too) */
 	uint32_t n_sections;
 	uint64_t bytes;

@@ -47,6 +47,7 @@ struct edp_move {
 	uint64_t generation;              /* of the config the rounds were taken under */
 	uint64_t deadline_ns;             /* PARKED: resume then (CLOCK_MONOTONIC) */
 	char peer[EDP_NAME_MAX + 1];      /* the destination */
+	char *filter;                     /* a destination's: the source's filter expression, in force in cfg */
 	/* destination */
 	struct edp_config *cfg;
 	struct edp_datapath *dp;
@@ -124,6 +125,7 @@ void edp_move_destroy(struct edp_move *m)
 	if (m->dp && m->state != GO) /* never handed to the main thread */
 		edp_datapath_destroy(m->dp);
 	edp_checkpoint_free(&m->arrived);
+	free(m->filter);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -150,8 +152,8 @@ static const char *not_movable(const struct edp_datapath *dp, char *buf, size_t 
 	const struct edp_config *cfg = dp->cfg;
 	if (cfg->loop != 1)
 		return "a run with --loop cannot be moved (its inputs are opened again by name)";
-	if (cfg->filter || cfg->count)
-		return "a run with a filter expression or --count cannot be moved yet (the destination has neither)";
+	if (cfg->count && dp->in.taken >= cfg->count)
+		return "its --count is reached: it takes no more packets, nothing is left to move";
 	uint32_t descriptors = 1 + dp->out.n_sinks + dp->in.n * (dp->fanout ? dp->n_lanes : 1); /* the checkpoint's too */
 	if (descriptors > EDP_CTL_MAX_FDS) {
 		snprintf(buf, size, "%u inputs, outputs and threads' sockets to hand over: one request carries %u at most",
@@ -187,6 +189,11 @@ static int fill_io(struct edp_datapath *dp, struct edp_checkpoint *ck, int *fds,
 	bool oom = false;
 	ck->has_io = true;
 	ck->io_snaplen = dp->in.snaplen;
+	/* the filter the inputs are read through, and what --count lets in
+	 * still (not_movable: some) */
+	ck->has_reading = cfg->filter || cfg->count;
+	ck->filter = dup_or_null(cfg->filter, &oom);
+	ck->count_left = cfg->count ? cfg->count - dp->in.taken : 0;
 	for (uint32_t p = 0; p < cfg->n_ports; p++) {
 		struct edp_checkpoint_io *io = &ck->io[p];
 		const struct edp_port_config *pc = &cfg->ports[p];
@@ -278,7 +285,8 @@ static int adopt_io(struct edp_datapath *dp, struct edp_checkpoint *ck, const in
 			continue;
 		struct edp_input *in = &dp->in.of[dp->in.by_port[p]];
 		if (io->rx_kind == EDP_IO_VPORT + 1) { /* the ring keeps the source's name */
-			if (!(in->vport = edp_vport_adopt(fds[k++], ck->name, cfg->ports[p].name, err)))
+			if (!(in->vport = edp_vport_adopt(fds[k++], ck->name, cfg->ports[p].name, err)) ||
+			    edp_input_open_filter(&dp->in, in, err))
 				rc = EDP_ERR_RUNTIME;
 			continue;
 		}
@@ -303,6 +311,8 @@ static int adopt_io(struct edp_datapath *dp, struct edp_checkpoint *ck, const in
 				close(h.fd);
 			if (!r)
 				rc = oom ? edp_error_set(err, EDP_ERR_RUNTIME, "out of memory") : EDP_ERR_RUNTIME;
+			else if (edp_pcap_reader_set_filter(r, cfg->filter, err)) /* the source's */
+				rc = EDP_ERR_RUNTIME, edp_pcap_reader_close(r);
 			else if (!w)
 				in->reader = r;
 			else
@@ -656,6 +666,9 @@ static int take_ports(struct edp_config *cfg, const struct edp_checkpoint *ck, s
 static int first_round(struct edp_move *m, const struct edp_checkpoint *ck, struct edp_error *err)
 {
 	const struct edp_config *cfg = m->cfg;
+	if (ck->filter && !(m->filter = strdup(ck->filter)))
+		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+	m->cfg->filter = m->filter; /* the source's inputs are read through its filter expression */
 	for (uint32_t i = 0; i < cfg->n_ports; i++) /* its workers take the source's sockets, one each */
 		if ((ck->io[i].flags & EDP_CK_IO_FANOUT) && (cfg->threads != ck->threads || cfg->ordered || cfg->count))
 			return edp_error_set(err, EDP_ERR_RUNTIME, "the source reads its interfaces with %u threads, a socket "
@@ -713,6 +726,8 @@ static int migrate_in(void *aux, int argc, char **argv, struct edp_json *j, stru
 	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
 	if (!rc && !m->dp && first_round(m, &ck, err))
 		rc = EDP_ERR_RUNTIME;
+	if (!rc) /* what lets packets in goes on as the source had it: --count's packets left */
+		m->cfg->count = ck.has_reading ? ck.count_left : 0;
 	struct edp_restore_report rr = { 0 };
 	if (!rc && edp_datapath_restore(m->dp, &ck, what, flags, &rr, err))
 		rc = EDP_ERR_RUNTIME;

@@ -309,6 +309,31 @@ start_incoming() {
 	jq -e -s '.[0].packets_in + .[1].packets_in == 400000 and .[1].packets_in > 0' src.json dst.json
 }
 
+@test "SRC DST: a run with a filter expression and --count moves with both: the destination lets in what is left" {
+	"$GEN" flows=300,packets=40000,proto=mix,seed=31 in.pcap
+	wire3
+	"$RUN" -q -c sw.yaml --ordered -t 1 -r a=in.pcap -w b=ref-b.pcap -w c=ref-c.pcap --count 15000 udp
+	assert_equal "$(tcpdump -nr ref-b.pcap 2>/dev/null | wc -l)" 15000
+	for t in 0 1; do
+		rm -f b.pcap c.pcap src.json dst.json
+		start_incoming dst -t "$t" -q
+		{ "$REPLAY" -q --pps 20000 in.pcap -w - 2>/dev/null | "$RUN" -q --name src -c sw.yaml --ordered -t "$t" \
+			-r a=- -w b=b.pcap -w c=c.pcap --count 15000 --json=src.json udp; } &
+		local src=$!
+		when_finished stop_pid "$src"
+		wait_rx src 0 -gt 2000
+		run "$MIGRATE" src dst --json
+		assert_success
+		echo "$output" | jq -e '.ok and .packets_lost == 0'
+		wait "$src"
+		wait "$dst_pid" # its --count reached: it ends by itself
+		same_bytes ref-b.pcap b.pcap
+		same_bytes ref-c.pcap c.pcap
+		jq -e -s '.[0].packets_in + .[1].packets_in == 15000 and .[1].packets_in > 0
+			and .[0].packets_filtered > 0 and .[1].packets_filtered > 0 and .[1].filter == "udp"' src.json dst.json
+	done
+}
+
 @test "SRC DST: a capture file moved at -t 0 and 2 writes what an unmoved run writes" {
 	"$GEN" flows=300,packets=400000,proto=mix,seed=9 in.pcap
 	wire3

@@ -85,11 +85,14 @@ static void test_move_sections(void **state)
 					      head, sizeof(head) };
 	w.io[1] = (struct edp_checkpoint_io){ 0, EDP_CK_IO_HANDED_TX | EDP_CK_IO_TX_NANO, NULL, "vm1.pcap", NULL, 0 };
 	w.counters = (struct edp_checkpoint_counters){ 10, 640, 7, 3, 123456789 };
+	w.has_reading = true;
+	w.filter = "udp or vlan 5";
+	w.count_left = 4242;
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, &len);
 	assert_int_equal(edp_checkpoint_write(f, "mem", &w, NULL), 0);
 	fclose(f);
-	assert_int_equal(w.n_sections, 6);
+	assert_int_equal(w.n_sections, 7);
 	struct edp_error err = { 0 };
 	int rc = edp_checkpoint_parse((uint8_t *)buf, len, "mem", &r, &err);
 	assert_string_equal(err.msg, "");
@@ -104,6 +107,9 @@ static void test_move_sections(void **state)
 	assert_null(r.io[1].rx);
 	assert_int_equal(r.io[1].flags, EDP_CK_IO_HANDED_TX | EDP_CK_IO_TX_NANO);
 	assert_memory_equal(&r.counters, &w.counters, sizeof(w.counters));
+	assert_true(r.has_reading);
+	assert_string_equal(r.filter, "udp or vlan 5");
+	assert_int_equal(r.count_left, 4242);
 	edp_checkpoint_free(&r);
 	free(buf);
 	w.io[1].rx_kind = EDP_IO_FILE + 1; /* a kind with no name: refused, naming the port */
