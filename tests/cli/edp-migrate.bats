@@ -334,25 +334,32 @@ start_incoming() {
 	done
 }
 
+# move_file_early FILE THREADS PACKETS: src reads FILE (suspended as soon
+# as it answers: the move comes early) and moves into dst of as many
+# threads; b and c are the unmoved run's, the summaries add up to PACKETS
+move_file_early() {
+	rm -f b.pcap c.pcap src.json dst.json
+	start_incoming dst -t "$2" -q
+	"$RUN" -q --name src -c sw.yaml --ordered -t "$2" -r a="$1" -w b=b.pcap -w c=c.pcap --json=src.json &
+	local src=$!
+	when_finished stop_pid "$src"
+	for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
+	run "$MIGRATE" src dst --json
+	assert_success
+	echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 3'
+	wait "$src"
+	wait "$dst_pid"
+	same_bytes ref-b.pcap b.pcap
+	same_bytes ref-c.pcap c.pcap
+	jq -e -s --argjson n "$3" '.[0].packets_in + .[1].packets_in == $n and .[1].packets_in > 0' src.json dst.json
+}
+
 @test "SRC DST: a capture file moved at -t 0 and 2 writes what an unmoved run writes" {
 	"$GEN" flows=300,packets=400000,proto=mix,seed=9 in.pcap
 	wire3
 	reference in.pcap
 	for t in 0 2; do
-		rm -f b.pcap c.pcap src.json dst.json
-		start_incoming dst -t "$t" -q
-		"$RUN" -q --name src -c sw.yaml --ordered -t "$t" -r a=in.pcap -w b=b.pcap -w c=c.pcap --json=src.json &
-		local src=$!
-		when_finished stop_pid "$src"
-		for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
-		run "$MIGRATE" src dst --json
-		assert_success
-		echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 3'
-		wait "$src"
-		wait "$dst_pid"
-		same_bytes ref-b.pcap b.pcap
-		same_bytes ref-c.pcap c.pcap
-		jq -e -s '.[0].packets_in + .[1].packets_in == 400000 and .[1].packets_in > 0' src.json dst.json
+		move_file_early in.pcap "$t" 400000
 	done
 }
 
@@ -471,20 +478,7 @@ start_incoming() {
 	rm -f a.pcap b.pcap
 	wire3
 	reference in.pcapng
-	# a file: moved early, while it is suspended
-	start_incoming dst -t 1 -q
-	"$RUN" -q --name src -c sw.yaml --ordered -t 1 -r a=in.pcapng -w b=b.pcap -w c=c.pcap --json=src.json &
-	local src=$!
-	when_finished stop_pid "$src"
-	for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
-	run "$MIGRATE" src dst --json
-	assert_success
-	echo "$output" | jq -e '.ok and .packets_lost == 0 and .descriptors == 3'
-	wait "$src"
-	wait "$dst_pid"
-	same_bytes ref-b.pcap b.pcap
-	same_bytes ref-c.pcap c.pcap
-	jq -e -s '.[0].packets_in + .[1].packets_in == 200000 and .[1].packets_in > 0' src.json dst.json
+	move_file_early in.pcapng 1 200000
 	# a pipe: the first part, a pause in which it moves, the rest
 	rm -f b.pcap c.pcap src.json dst.json
 	local half=$(($(stat -c %s in.pcapng) / 2))
