@@ -123,8 +123,9 @@ static void print_move_text(const struct edp_mover_options *o, const struct edp_
 	fprintf(stderr, PROG ": stun round: %u MACs, %u flows, %llu bytes, %u descriptors; drain %.3f ms, hand-over %.3f ms\n",
 		r->final.macs, r->final.flows, (unsigned long long)r->final.bytes, r->descriptors, r->drain_ms,
 		r->handover_ms);
-	fprintf(stderr, PROG ": queued for %s at the hand-over: %llu packets in vports and interface rings, %llu bytes of captures\n", o->dst,
-		(unsigned long long)r->queued_packets, (unsigned long long)r->queued_bytes);
+	fprintf(stderr,
+		PROG ": queued for %s at the hand-over: %llu packets in vports and interface rings, %llu bytes of captures\n",
+		o->dst, (unsigned long long)r->queued_packets, (unsigned long long)r->queued_bytes);
 	if (r->stun_ms >= 0)
 		fprintf(stderr, PROG ": stun %.3f ms (%s told to stop taking packets to %s's first)\n", r->stun_ms, o->src,
 			o->dst);

@@ -426,7 +426,8 @@ static int payload(struct in *p, uint32_t type, struct edp_checkpoint *ck, uint3
 	}
 	case EDP_CK_READING:
 		if (!get_path(p, &ck->filter) || !get64(p, &ck->count_left))
-			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated, or a filter expression with a NUL", where);
+			return edp_error_set(err, EDP_ERR_RUNTIME, "%s: truncated, or a filter expression with a NUL",
+					     where);
 		ck->has_reading = true;
 		break;
 	case EDP_CK_END:

@@ -208,7 +208,8 @@ void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint6
 {
 	*drops = *bytes = *frames = 0;
 	for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++) { /* a fanout run: each worker's socket */
-		const struct edp_pcap_reader *r = k ? (dp->fan[k] ? dp->fan[k]->of[input].reader : NULL) : dp->in.of[input].reader;
+		const struct edp_inputs *set = k ? dp->fan[k] : &dp->in;
+		const struct edp_pcap_reader *r = set ? set->of[input].reader : NULL;
 		uint32_t queued, f;
 		uint64_t b;
 		if (!r)
