@@ -221,6 +221,16 @@ int edp_afpacket_next(struct edp_afpacket *a, struct edp_afpacket_frame *f)
 
 int edp_afpacket_fd(const struct edp_afpacket *a) { return a->fd; }
 
+/* Until every frame the kernel is handing to a packet socket now has
+ * landed: closing a packet socket waits for a grace period of the
+ * receive path (packet_release: synchronize_net). */
+static void grace(void)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Every frame the ring holds now, passed over. */
 static void flush(struct edp_afpacket *a)
 {
@@ -235,20 +245,24 @@ int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, str
 	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog drop = { 1, &none };
 	int arg = group | PACKET_FANOUT_HASH << 16, off = 0;
+	/* while the join takes the socket's own hook off and the group's on,
+	 * a frame on another CPU can meet both: held off, it goes to no one
+	 * rather than twice (the first member's too, which has no copies) */
 	const char *step = "a filter";
-	if (copies && setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) < 0)
+	if (setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) < 0)
 		goto fail;
 	if (copies)
 		flush(a); /* what it had: another member's too */
 	step = "the group";
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
 		goto fail;
-	if (copies) {
-		flush(a); /* one its own hook still gave it while the join took it off */
-		step = "the filter off";
-		if (setsockopt(a->fd, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off)) < 0)
-			goto fail;
+	if (copies) { /* one its own hook was still giving it when the filter came on */
+		grace();
+		flush(a);
 	}
+	step = "the filter off";
+	if (setsockopt(a->fd, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off)) < 0)
+		goto fail;
 	return 0;
 fail:
 	return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s: %s", a->name, step,

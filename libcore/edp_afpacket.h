@@ -62,9 +62,11 @@ int edp_afpacket_fd(const struct edp_afpacket *a);
  * flow's frames always to the same socket of the group). `copies`: the
  * group has a member already, which has had every frame this socket had
  * (a socket takes every frame until it joins): those are passed over,
- * and none comes twice. A drop-all filter holds the socket's own frames
- * off while it joins; the frames the group gives it before the filter is
- * lifted, a few microseconds, go to no one. Errors name the interface. */
+ * and none comes twice (the last of them can land late: a grace period of
+ * the receive path is waited out). A drop-all filter holds frames off
+ * while it joins (a frame the kernel handles on another CPU meanwhile
+ * could come through both the socket's own hook and the group's): those
+ * of that moment go to no one. Errors name the interface. */
 int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err);
 /* Frames the kernel dropped for a full ring since this process took it. */
 uint64_t edp_afpacket_drops(struct edp_afpacket *a);
