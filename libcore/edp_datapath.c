@@ -1,9 +1,12 @@
 #include "edp_datapath.h"
 
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -347,8 +350,15 @@ bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 		dp->suspended_at = edp_clock_ns(CLOCK_MONOTONIC);
 	} else if (!on && was) {
 		dp->suspended_ns += edp_clock_ns(CLOCK_MONOTONIC) - dp->suspended_at;
+		edp_datapath_wake_inputs(dp);
 	}
 	return was;
+}
+
+void edp_datapath_wake_inputs(struct edp_datapath *dp)
+{
+	syscall(SYS_futex, &dp->suspended, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0); /* edp_inputs_wait */
+	edp_fanout_wake(dp);
 }
 
 bool edp_datapath_suspended(const struct edp_datapath *dp) { return atomic_load(&dp->suspended) != 0; }

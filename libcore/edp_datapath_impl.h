@@ -113,6 +113,11 @@ static inline void edp_datapath_rx(const struct edp_datapath *dp, uint16_t p, ui
 void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint64_t *drops, uint32_t *frames,
 			    uint64_t *bytes);
 
+/* The run's stop was set by another thread than a signal reaches (a
+ * stun), or a suspension lifted: the threads that wait for inputs
+ * (suspended ones on the flag, a fanout run's caller) look now. */
+void edp_datapath_wake_inputs(struct edp_datapath *dp);
+
 /* The one-line summary of a config the stats segment shows. */
 void edp_datapath_summary(const struct edp_datapath *dp, const struct edp_config *cfg, char *buf, size_t size);
 

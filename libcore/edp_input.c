@@ -1,9 +1,12 @@
 #include "edp_input.h"
 
 #include <assert.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "edp_clock.h"
 #include "edp_flow.h"
@@ -308,20 +311,29 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 	return got;
 }
 
-void edp_inputs_wait(const struct edp_inputs *set, uint64_t timeout_ns)
+void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 {
 	struct pollfd fds[EDP_MAX_PORTS];
 	nfds_t n = 0;
-	struct edp_vport *vport = NULL;
-	uint32_t vports = 0;
-	bool pollable = !suspended(set);
+	struct edp_vport *vports[EDP_MAX_PORTS];
+	uint32_t n_vports = 0;
+	int on = set->suspended ? atomic_load_explicit(set->suspended, memory_order_acquire) : 0;
+	if (on) { /* until resumed (edp_datapath_wake_inputs), or the timeout */
+		struct timespec ts = { 0, (long)(timeout_ns < 999999999ull ? timeout_ns : 999999999ull) };
+		syscall(SYS_futex, set->suspended, FUTEX_WAIT_PRIVATE, on, &ts, NULL, 0);
+		return;
+	}
+	if (set->taken != set->taken_at_wait) { /* packets since the last wait: busy again */
+		set->taken_at_wait = set->taken;
+		set->idle_waits = 0;
+	}
+	bool pollable = true;
 	for (uint32_t i = 0; i < set->n && pollable; i++) {
 		const struct edp_input *in = &set->of[i];
 		if (!in->live || in->done || in->next)
 			continue;
 		if (in->vport) {
-			vport = in->vport;
-			vports++;
+			vports[n_vports++] = in->vport;
 			continue;
 		}
 		int fd = in->reader ? edp_pcap_reader_pollfd(in->reader) : -1;
@@ -329,12 +341,19 @@ void edp_inputs_wait(const struct edp_inputs *set, uint64_t timeout_ns)
 		if (pollable)
 			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
-	if (pollable && vports == 1 && !n) { /* its producer rings */
-		edp_vport_wait(vport, timeout_ns);
+	if (pollable && n_vports && !n) { /* their producers ring */
+		edp_vport_wait(vports, n_vports, timeout_ns);
 		return;
 	}
-	if (!pollable || vports || !n) /* one wait cannot take a doorbell and sockets, or two doorbells */
-		timeout_ns = EDP_LIVE_POLL_NS, n = 0;
+	if (!pollable || n_vports || !n) {
+		/* sockets and doorbells (one wait cannot take both: the sockets
+		 * are polled, the rings looked at when it ends), or a socket
+		 * that cannot be polled: looked at every 50 us at first, every
+		 * millisecond once they have been idle for 2 ms */
+		timeout_ns = set->idle_waits < EDP_LIVE_POLL_FAST ? EDP_LIVE_POLL_NS : EDP_LIVE_POLL_IDLE_NS;
+		set->idle_waits += set->idle_waits < EDP_LIVE_POLL_FAST;
+		n = pollable ? n : 0;
+	}
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 	ppoll(fds, n, &ts, NULL); /* a signal ends it early, as it should */
 }

@@ -133,17 +133,21 @@ struct edp_inputs {
 	int16_t by_port[EDP_MAX_PORTS];   /* input index of a port that reads */
 	uint64_t first_ns;                /* CLOCK_MONOTONIC of the first packet taken (0: none yet) */
 	uint64_t taken;                   /* packets taken, for cfg->count */
+	uint64_t taken_at_wait;           /* ... when edp_inputs_wait last saw it */
+	uint32_t idle_waits;              /* waits since it changed (up to EDP_LIVE_POLL_FAST) */
 	/* by port: what was read (by the reading thread) */
 	_Alignas(64) struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
 };
 
 /* After EDP_PICK_IDLE: wait for a frame on the idle interfaces (poll), or
- * for the producer of the one idle vport to ring its doorbell, at most
+ * for the producer of an idle vport to ring its doorbell, at most
  * timeout_ns: a frame wakes it at once, an idle instance costs nothing.
- * While several vports, or a vport and an interface, are idle together, or
- * the inputs are suspended, it sleeps EDP_LIVE_POLL_NS instead (one wait
- * cannot take them all). */
-void edp_inputs_wait(const struct edp_inputs *set, uint64_t timeout_ns);
+ * While vports and interfaces are idle together (one wait cannot take a
+ * doorbell and a socket), the sockets are polled and the vports looked at
+ * every EDP_LIVE_POLL_NS, every EDP_LIVE_POLL_IDLE_NS once nothing came
+ * for EDP_LIVE_POLL_FAST of those. Suspended, it sleeps on the flag
+ * (a futex) until resumed or woken. */
+void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns);
 
 /* Open in's reader of `path` (a capture or live:IFACE) through cfg's
  * filter expression, or in's vport filter: errors name the input
@@ -187,6 +191,8 @@ int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
  * merged with: it is read straight into the arrays, with no lookahead. */
 #define EDP_PICK_IDLE 2
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader sleeps when it cannot wait for its idle inputs */
+#define EDP_LIVE_POLL_FAST 40 /* ... for about 2 ms, then */
+#define EDP_LIVE_POLL_IDLE_NS 1000000ull
 #define EDP_LIVE_WAIT_NS 10000000ull /* the longest a reader waits for idle interfaces */
 int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
 			  struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,

@@ -482,7 +482,7 @@ static int migrate_stun(void *aux, int argc, char **argv, struct edp_json *j, st
 	set_state(m, STUNNING);
 	edp_stats_set_state(dp->stats, EDP_STATE_MIGRATING);
 	m->end_run(m->ctx, true);
-	edp_fanout_wake(dp);
+	edp_datapath_wake_inputs(dp);
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += EDP_MOVE_DRAIN_MS / 1000;

@@ -100,12 +100,14 @@ int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt, struct edp_
 /* Consumer: finished with the frame of the last peek. */
 void edp_vport_done(struct edp_vport *v);
 
-/* Consumer, on an empty ring: sleep until the producer queues a frame
- * (it rings the ring's doorbell, a futex in the shared header), or
+/* Consumer, on n empty rings (one thread's, up to EDP_VPORT_WAIT_MAX):
+ * sleep until a producer queues a frame (it rings its ring's doorbell, a
+ * futex in the shared header; several are waited on with futex_waitv), or
  * timeout_ns; returns at once when a frame is there already. For about 2
- * ms after the last frame it sleeps 50 us instead and is not rung: traffic
- * that paused goes on without a wake-up a frame. */
-void edp_vport_wait(struct edp_vport *v, uint64_t timeout_ns);
+ * ms after a ring's last frame it sleeps 50 us instead and is not rung:
+ * traffic that paused goes on without a wake-up a frame. */
+#define EDP_VPORT_WAIT_MAX 128 /* futex_waitv's limit */
+void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns);
 
 /* Packets queued now (sent and not yet received). */
 uint64_t edp_vport_queued(const struct edp_vport *v);

@@ -310,11 +310,11 @@ static void test_doorbell(void **state)
 	struct edp_pcap_packet pkt;
 	assert_int_equal(edp_vport_peek(c, &pkt, &err), 0);
 	for (int i = 0; i < 100; i++) /* past the short waits after the last frame */
-		edp_vport_wait(c, 1000000);
+		edp_vport_wait(&c, 1, 1000000);
 	pthread_t t;
 	pthread_create(&t, NULL, send_later, p);
 	uint64_t t0 = mono_ns();
-	edp_vport_wait(c, 5000000000ull);
+	edp_vport_wait(&c, 1, 5000000000ull);
 	uint64_t slept = mono_ns() - t0;
 	pthread_join(t, NULL);
 	assert_int_equal(sent_later, 1);
@@ -325,7 +325,7 @@ static void test_doorbell(void **state)
 	uint8_t buf[60] = { 0 };
 	assert_int_equal(edp_vport_send(p, buf, sizeof(buf), sizeof(buf), 2, &err), 1);
 	t0 = mono_ns();
-	edp_vport_wait(c, 5000000000ull);
+	edp_vport_wait(&c, 1, 5000000000ull);
 	assert_true(mono_ns() - t0 < 50000000ull);
 	edp_vport_close(p);
 	edp_vport_close(c);
