@@ -213,12 +213,12 @@ void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint6
 	for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++) { /* a fanout run: each worker's socket */
 		const struct edp_inputs *set = k ? dp->fan[k] : &dp->in;
 		const struct edp_pcap_reader *r = set ? set->of[input].reader : NULL;
-		uint32_t queued, f;
+		uint32_t f;
 		uint64_t b;
 		if (!r)
 			continue;
 		*drops += edp_pcap_reader_kernel_drops(r);
-		if (edp_pcap_reader_ring(r, &queued, &f, &b))
+		if (edp_pcap_reader_ring(r, NULL, &f, &b))
 			*frames += f, *bytes += b;
 	}
 }

@@ -534,7 +534,8 @@ bool edp_pcap_reader_ring(const struct edp_pcap_reader *r, uint32_t *queued, uin
 {
 	if (!r->ring)
 		return false;
-	*queued = edp_afpacket_queued(r->ring);
+	if (queued)
+		*queued = edp_afpacket_queued(r->ring);
 	edp_afpacket_ring(r->ring, frames, bytes);
 	return true;
 }

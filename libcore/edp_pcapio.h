@@ -79,8 +79,9 @@ uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
  * could be read (a full capture buffer); 0 for a capture file. */
 uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r);
 /* An interface read through a ring of our own (edp_afpacket: an Ethernet
- * interface, which a hand-over can move): true, with the frames waiting
- * in it and its size. */
+ * interface, which a hand-over can move): true, with its size and (when
+ * queued is not NULL: a walk over them, not for a hot path) the frames
+ * waiting in it. */
 bool edp_pcap_reader_ring(const struct edp_pcap_reader *r, uint32_t *queued, uint32_t *frames, uint64_t *bytes);
 
 /* Read r through the filter expression expr (NULL: none), compiled for
