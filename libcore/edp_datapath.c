@@ -206,23 +206,6 @@ struct edp_datapath *edp_datapath_create(const struct edp_config *cfg, struct ed
 	return edp_datapath_create_planned(cfg, NULL, err);
 }
 
-void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint64_t *drops, uint32_t *frames,
-			    uint64_t *bytes)
-{
-	*drops = *bytes = *frames = 0;
-	for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++) { /* a fanout run: each worker's socket */
-		const struct edp_inputs *set = k ? dp->fan[k] : &dp->in;
-		const struct edp_pcap_reader *r = set ? set->of[input].reader : NULL;
-		uint32_t f;
-		uint64_t b;
-		if (!r)
-			continue;
-		*drops += edp_pcap_reader_kernel_drops(r);
-		if (edp_pcap_reader_ring(r, NULL, &f, &b))
-			*frames += f, *bytes += b;
-	}
-}
-
 struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, const struct edp_checkpoint *plan,
 						 struct edp_error *err)
 {

@@ -110,8 +110,22 @@ static inline void edp_datapath_rx(const struct edp_datapath *dp, uint16_t p, ui
 
 /* Input `input`, an interface: the frames the kernel dropped for it and
  * the size of its rings, over every socket a fanout run has on it. */
-void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint64_t *drops, uint32_t *frames,
-			    uint64_t *bytes);
+static inline void edp_datapath_live_port(const struct edp_datapath *dp, uint32_t input, uint64_t *drops,
+					  uint32_t *frames, uint64_t *bytes)
+{
+	*drops = *bytes = *frames = 0;
+	for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++) { /* a fanout run: each worker's socket */
+		const struct edp_inputs *set = k ? dp->fan[k] : &dp->in;
+		const struct edp_pcap_reader *r = set ? set->of[input].reader : NULL;
+		uint32_t f;
+		uint64_t b;
+		if (!r)
+			continue;
+		*drops += edp_pcap_reader_kernel_drops(r);
+		if (edp_pcap_reader_ring(r, NULL, &f, &b))
+			*frames += f, *bytes += b;
+	}
+}
 
 /* The run's stop was set by another thread than a signal reaches (a
  * stun), or a suspension lifted: the threads that wait for inputs
