@@ -1,16 +1,22 @@
-/* edp_pcapio's insides shared by its two files: edp_pcapio.c (captures,
- * files and pipes) and edp_pcaplive.c (network interfaces). Not for other
- * engines. */
+/* edp_pcapio's insides shared by its files: edp_pcapio.c (reading
+ * captures, files, pipes and interfaces), edp_pcapwrite.c (writing them)
+ * and edp_pcaplive.c (network interfaces' libpcap handles and sending).
+ * Not for other engines. */
 #ifndef EDP_PCAPIO_IMPL_H
 #define EDP_PCAPIO_IMPL_H
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "edp_error.h"
 #include "edp_pcapio.h"
+
+#define PCAP_MAGIC_USEC 0xa1b2c3d4u /* a classic pcap's first word: microseconds */
+#define PCAP_MAGIC_NSEC 0xa1b23c4du /* ... nanoseconds */
 
 #define LIVE_TX_BATCH 32
 #define LIVE_TX_ARENA (512u << 10)
@@ -60,5 +66,16 @@ pcap_t *edp_pcap_live_open(const char *iface, bool receive, struct edp_error *er
  * with err set: the writer fails from then on. */
 int edp_pcap_live_send(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, struct edp_error *err);
 int edp_pcap_live_flush(struct edp_pcap_writer *w, struct edp_error *err);
+
+/* /dev/null in place of descriptor fd: what is done with it from now on
+ * (a read, a seek, a write, its close) does not touch what it was. */
+static inline void edp_pcap_put_null_over(int fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0 && fd >= 0 && null != fd) {
+		dup2(null, fd);
+		close(null);
+	}
+}
 
 #endif
