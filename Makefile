@@ -13,7 +13,7 @@ OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wvla -Wmissing-prototypes $(WERROR)
 # -MMD -MP: each object's header dependencies, from the compiler
 CFLAGS_BASE = -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DEDP_VERSION='"$(VERSION)"' -Ilibcore
-LIBS = -lpcap -lyaml -lnuma -lpthread -lm
+LIBS = -lpcap -lxdp -lbpf -lyaml -lnuma -lpthread -lm
 
 # BUILD selects the flavour: build/ (optimised) or build-asan/ (sanitizers).
 BUILD ?= build

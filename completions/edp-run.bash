@@ -57,10 +57,11 @@ _edp_run_complete() {
 		return ;;
 	-r | --read | -w | --write)
 		if [[ $cur == *=* ]]; then
-			local port=${cur%%=*} what=${cur#*=} special='live:'
-			[[ $prev == -r || $prev == --read ]] && special='vport live:'
-			if [[ $what == live:* ]]; then
-				COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null | sed 's/^/live:/')" -- "$what" | sed "s/^/$port=/"))
+			local port=${cur%%=*} what=${cur#*=} special='live: xdp:'
+			[[ $prev == -r || $prev == --read ]] && special='vport live: xdp:'
+			if [[ $what == live:* || $what == xdp:* ]]; then
+				COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null | sed "s/^/${what%%:*}:/")" -- "$what" |
+					sed "s/^/$port=/"))
 			else
 				COMPREPLY=($(compgen -f -- "$what" | sed "s/^/$port=/") $(compgen -W "$special" -- "$what" | sed "s/^/$port=/"))
 			fi

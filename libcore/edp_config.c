@@ -681,7 +681,7 @@ enum edp_io_kind edp_port_io_kind(const char *spec)
 {
 	if (strcmp(spec, EDP_VPORT_SPEC) == 0)
 		return EDP_IO_VPORT;
-	if (strncmp(spec, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0)
+	if (edp_pcap_iface(spec))
 		return EDP_IO_LIVE;
 	return EDP_IO_FILE;
 }
@@ -692,10 +692,11 @@ const char *edp_port_io_check(const char *spec, bool rx)
 	case EDP_IO_VPORT:
 		return rx ? NULL : "is an input only (edp-replay --to NAME:PORT feeds it)";
 	case EDP_IO_LIVE: {
-		const char *iface = spec + strlen(EDP_LIVE_PREFIX);
+		const char *iface = edp_pcap_iface(spec);
 		size_t n = strlen(iface);
 		if (n == 0 || n >= 16 || strpbrk(iface, "/: \t"))
-			return "names no interface (expected live:IFACE)";
+			return *spec == 'x' ? "names no interface (expected xdp:IFACE)"
+					    : "names no interface (expected live:IFACE)";
 		return NULL;
 	}
 	default:

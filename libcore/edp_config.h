@@ -27,7 +27,8 @@
 
 /* What a port's rx or tx names: a capture file ("-" = stdin or stdout),
  * the port's virtual port ("vport", rx only: edp_vport.h) or a network
- * interface ("live:IFACE"). A file called so is given as ./vport. */
+ * interface ("live:IFACE", or "xdp:IFACE": read through AF_XDP). A file
+ * called so is given as ./vport. */
 #define EDP_VPORT_SPEC "vport"
 enum edp_io_kind { EDP_IO_FILE, EDP_IO_VPORT, EDP_IO_LIVE };
 enum edp_io_kind edp_port_io_kind(const char *spec);
@@ -44,7 +45,7 @@ struct edp_config_at {
 struct edp_port_config {
 	char name[EDP_PORT_NAME_MAX + 1];
 	char *rx;          /* what to read (edp_io_kind), "-" = stdin, NULL = none */
-	char *tx;          /* what to write (a file or live:IFACE), "-" = stdout, NULL = none */
+	char *tx;          /* what to write (a file, live:IFACE or xdp:IFACE), "-" = stdout, NULL = none */
 	bool has_mac;
 	uint8_t mac[6];
 	char device[32];               /* PCI address the port uses ("" = none): the instance must own it */

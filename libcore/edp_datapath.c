@@ -419,7 +419,7 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 		const struct edp_input *in = &dp->in.of[dp->in.by_port[p]];
 		bool mine = dp->cfg->ports[p].rx && in->port == p;
 		out->ports[p].vport = mine && in->vport;
-		out->ports[p].live = mine && in->live && in->reader;
+		out->ports[p].live = mine && in->live && in->reader ? (uint8_t)edp_pcap_reader_socket(in->reader) : 0;
 		if (out->ports[p].vport)
 			out->ports[p].s.queued = edp_vport_queued(in->vport);
 		if (out->ports[p].live)

@@ -70,7 +70,8 @@ struct edp_datapath_stats {
 	uint32_t n_ports;
 	struct {
 		const char *name;
-		bool vport, live; /* rx is a vport, a live interface */
+		bool vport;       /* rx is a vport */
+		uint8_t live;     /* ... a live interface: how it is read (enum edp_pcap_socket), 0: not one */
 		const char *rx;   /* what the port reads (its config's rx), NULL: nothing */
 		const char *link; /* rx's link type when it is not Ethernet (its packets are framed), else NULL */
 		struct edp_port_stats s;

@@ -75,6 +75,7 @@ struct edp_datapath {
 	struct edp_rebalance_answer rebalance_answer;
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
+	bool noted;                       /* the inputs' notes (edp_pcap_reader_note) were logged */
 	uint64_t rebalances, queues_moved;
 	uint64_t run_start_ns;            /* CLOCK_MONOTONIC */
 	uint32_t n_events;

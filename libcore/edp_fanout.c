@@ -68,6 +68,37 @@ static int make_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 	return 0;
 }
 
+/* Worker k's reader of input i: its share of worker 0's AF_XDP queues
+ * (q % workers == k), or a socket of its own. An xdp: input with fewer
+ * queues than workers is read through AF_PACKET by every worker. */
+static int open_reader(struct edp_datapath *dp, uint32_t k, uint32_t i, struct edp_error *err)
+{
+	struct edp_input *in0 = &dp->in.of[i], *in = &dp->fan[k]->of[i];
+	const char *rx = dp->cfg->ports[in->port].rx, *iface = edp_pcap_iface(rx);
+	uint32_t queues = edp_pcap_reader_queues(in0->reader), n = dp->n_lanes;
+	char live[64];
+	snprintf(live, sizeof(live), "%s%s", EDP_LIVE_PREFIX, iface ? iface : "");
+	if (queues && queues < n && k == 1) { /* before worker 0 read a frame */
+		if (dp->log) {
+			char line[300];
+			snprintf(line, sizeof(line), "%s: read through AF_PACKET: %u receive queue%s for %u threads (AF_XDP "
+				 "gives each thread queues of its own: ethtool -L %s combined %u)", rx, queues,
+				 queues == 1 ? "" : "s", n, iface, n);
+			dp->log(dp->log_ctx, line);
+		}
+		edp_pcap_reader_close(in0->reader);
+		in0->reader = NULL;
+		if (edp_input_open_reader(&dp->in, in0, live, err))
+			return EDP_ERR_RUNTIME;
+		queues = 0;
+	}
+	if (!queues)
+		return edp_input_open_reader(dp->fan[k], in, iface ? live : rx, err);
+	if (!(in->reader = edp_pcap_reader_split(in0->reader, k, n, err)))
+		return EDP_ERR_RUNTIME;
+	return edp_pcap_reader_set_filter(in->reader, dp->cfg->filter, err) ? EDP_ERR_USAGE : 0;
+}
+
 /* Worker k's inputs with a socket of its own on each interface (but the
  * ones it has: adopted, or opened by an earlier run). */
 static int open_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
@@ -77,7 +108,7 @@ static int open_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 		struct edp_input *in = &dp->fan[k]->of[i];
 		in->done = false; /* the stop that ended a run ended it */
 		if (!in->reader)
-			rc = edp_input_open_reader(dp->fan[k], in, dp->cfg->ports[in->port].rx, err);
+			rc = open_reader(dp, k, i, err);
 	}
 	return rc;
 }
@@ -129,8 +160,12 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	dp->fan_grouped = true;
 	if (dp->log) {
 		char line[200];
-		snprintf(line, sizeof(line), "fanout: %u workers, each with its own socket on every interface (PACKET_FANOUT "
-			 "hash: a flow stays on one); the balancer does not move these queues", n);
+		bool xsk = false;
+		for (uint32_t i = 0; i < dp->in.n; i++)
+			xsk |= edp_pcap_reader_queues(dp->in.of[i].reader) > 0;
+		snprintf(line, sizeof(line), "fanout: %u workers, each with its own socket on every interface (%s: a flow "
+			 "stays on one); the balancer does not move these queues", n,
+			 xsk ? "AF_XDP receive queues of its own" : "PACKET_FANOUT hash");
 		dp->log(dp->log_ctx, line);
 	}
 	volatile sig_atomic_t fan_stop = 0;

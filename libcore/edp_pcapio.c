@@ -21,6 +21,7 @@
 #include "edp_linktype.h"
 #include "edp_ngscan.h"
 #include "edp_pcapio_impl.h"
+#include "edp_xsk.h"
 
 #define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
 #define PCAPNG_MAGIC 0x0a0d0d0au
@@ -32,6 +33,8 @@
 struct edp_pcap_reader {
 	pcap_t *pcap;
 	struct edp_afpacket *ring; /* an Ethernet interface: our own ring (libpcap's for the others) */
+	struct edp_xsk *xsk;       /* "xdp:IFACE" read through AF_XDP */
+	char note[600];            /* "xdp:IFACE" read through AF_PACKET: why */
 	uint32_t ring_snaplen;
 	FILE *fp;          /* the stream libpcap reads (maybe a replay cookie) */
 	char *iobuf;
@@ -207,6 +210,33 @@ bool edp_pcap_same_file(const char *a, int a_std, const char *b, int b_std)
 	return named_alike || (stat_of(b, b_std, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
 }
 
+/* r reads network interface iface: our own ring when it is Ethernet,
+ * libpcap's otherwise. r freed on failure. */
+static int iface_open(struct edp_pcap_reader *r, const char *iface, struct edp_error *err)
+{
+	r->live = true;
+	if (edp_afpacket_fits(iface)) {
+		r->ring_snaplen = edp_pcap_live_snaplen(iface);
+		if (!(r->ring = edp_afpacket_open(iface, r->ring_snaplen, err))) {
+			free(r);
+			return -1;
+		}
+		r->nanosecond = true;
+		link_set(r, DLT_EN10MB, err); /* Ethernet: cannot fail */
+		return 0;
+	}
+	if (!(r->pcap = edp_pcap_live_open(iface, true, err))) {
+		free(r);
+		return -1;
+	}
+	r->nanosecond = pcap_get_tstamp_precision(r->pcap) == PCAP_TSTAMP_PRECISION_NANO;
+	if (link_set(r, pcap_datalink(r->pcap), err)) {
+		edp_pcap_reader_close(r);
+		return -1;
+	}
+	return 0;
+}
+
 struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err)
 {
 	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
@@ -216,30 +246,20 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	}
 	bool is_stdin = strcmp(path, "-") == 0;
 	snprintf(r->name, sizeof(r->name), "%s", is_stdin ? "stdin" : path);
-	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
-		const char *iface = path + strlen(EDP_LIVE_PREFIX);
-		r->live = true;
-		if (edp_afpacket_fits(iface)) {
+	if (strncmp(path, EDP_XDP_PREFIX, strlen(EDP_XDP_PREFIX)) == 0) {
+		const char *iface = path + strlen(EDP_XDP_PREFIX);
+		struct edp_error why = { 0 };
+		if ((r->xsk = edp_xsk_open(iface, &why))) {
+			r->live = r->nanosecond = true;
 			r->ring_snaplen = edp_pcap_live_snaplen(iface);
-			if (!(r->ring = edp_afpacket_open(iface, r->ring_snaplen, err))) {
-				free(r);
-				return NULL;
-			}
-			r->nanosecond = true;
 			link_set(r, DLT_EN10MB, err); /* Ethernet: cannot fail */
 			return r;
 		}
-		if (!(r->pcap = edp_pcap_live_open(iface, true, err))) {
-			free(r);
-			return NULL;
-		}
-		r->nanosecond = pcap_get_tstamp_precision(r->pcap) == PCAP_TSTAMP_PRECISION_NANO;
-		if (link_set(r, pcap_datalink(r->pcap), err)) {
-			edp_pcap_reader_close(r);
-			return NULL;
-		}
-		return r;
+		snprintf(r->note, sizeof(r->note), "%s: read through AF_PACKET: %s", path, why.msg);
+		return iface_open(r, iface, err) ? NULL : r;
 	}
+	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0)
+		return iface_open(r, path + strlen(EDP_LIVE_PREFIX), err) ? NULL : r;
 	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	unsigned char head[4];
@@ -444,6 +464,7 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r)
 	if (!r)
 		return;
 	edp_afpacket_close(r->ring);
+	edp_xsk_close(r->xsk);
 	if (r->pcap)
 		pcap_close(r->pcap); /* closes r->fp */
 	else if (r->fp)
@@ -458,7 +479,7 @@ bool edp_pcap_reader_nanosecond(const struct edp_pcap_reader *r) { return r->nan
 /* The capture's own snapshot length (its link header included). */
 static uint32_t capture_snaplen(const struct edp_pcap_reader *r)
 {
-	int s = r->ring ? (int)r->ring_snaplen : pcap_snapshot(r->pcap);
+	int s = r->ring || r->xsk ? (int)r->ring_snaplen : pcap_snapshot(r->pcap);
 	return s <= 0 || (uint32_t)s > EDP_PCAP_MAX_SNAPLEN ? EDP_PCAP_MAX_SNAPLEN : (uint32_t)s;
 }
 
@@ -474,6 +495,8 @@ uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r)
 	struct pcap_stat ps;
 	if (r->ring)
 		return edp_afpacket_drops(r->ring);
+	if (r->xsk)
+		return edp_xsk_drops(r->xsk);
 	if (!r->live || pcap_stats(r->pcap, &ps) < 0)
 		return 0;
 	return (uint64_t)ps.ps_drop + ps.ps_ifdrop;
@@ -481,6 +504,12 @@ uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r)
 
 bool edp_pcap_reader_ring(const struct edp_pcap_reader *r, uint32_t *queued, uint32_t *frames, uint64_t *bytes)
 {
+	if (r->xsk) {
+		if (queued)
+			*queued = 0; /* not asked of AF_XDP: it never moves */
+		edp_xsk_ring(r->xsk, frames, bytes);
+		return true;
+	}
 	if (!r->ring)
 		return false;
 	if (queued)
@@ -587,10 +616,21 @@ static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
 	return -1;
 }
 
-/* The next frame of r's ring as libpcap would hand it (nanoseconds in
- * tv_usec); false when the ring has none now. */
+/* The next frame of r's ring (or AF_XDP sockets) as libpcap would hand
+ * it (nanoseconds in tv_usec); false when there is none now. */
 static inline bool ring_next(struct edp_pcap_reader *r, struct pcap_pkthdr *h, const u_char **data)
 {
+	if (r->xsk) {
+		struct edp_xsk_frame x;
+		if (!edp_xsk_next(r->xsk, &x))
+			return false;
+		h->ts.tv_sec = (time_t)(x.ts_ns / 1000000000u);
+		h->ts.tv_usec = (suseconds_t)(x.ts_ns % 1000000000u);
+		h->caplen = x.len < r->ring_snaplen ? x.len : r->ring_snaplen;
+		h->len = x.len;
+		*data = x.data;
+		return true;
+	}
 	struct edp_afpacket_frame f;
 	if (edp_afpacket_next(r->ring, &f)) {
 		h->ts.tv_sec = (time_t)(f.ts_ns / 1000000000u);
@@ -608,7 +648,7 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc;
-	if (r->ring) {
+	if (r->ring || r->xsk) {
 		struct pcap_pkthdr rh;
 		while (ring_next(r, &rh, &data))
 			if (r->count++, !r->filter || filter_takes(r->filter, &rh, data)) {
@@ -644,13 +684,15 @@ bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block
 int edp_pcap_reader_fd(const struct edp_pcap_reader *r) { return r->live ? -1 : r->src_fd; }
 int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r)
 {
-	return r->ring ? edp_afpacket_fd(r->ring) : r->live ? pcap_get_selectable_fd(r->pcap) : -1;
+	return r->ring ? edp_afpacket_fd(r->ring) : r->xsk ? edp_xsk_fd(r->xsk) : r->live ? pcap_get_selectable_fd(r->pcap) : -1;
 }
 
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err)
 {
 	if (r->ring)
 		return edp_afpacket_fanout(r->ring, group, copies, err) ? -1 : 0;
+	if (r->xsk) /* its queues were split (edp_pcap_reader_split): the device's hash spreads the flows */
+		return 0;
 	int arg = group | PACKET_FANOUT_HASH << 16;
 	int fd = edp_pcap_reader_pollfd(r);
 	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
@@ -672,6 +714,8 @@ int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copie
 
 const char *edp_pcap_reader_unmovable(const struct edp_pcap_reader *r)
 {
+	if (r->xsk)
+		return "is read through AF_XDP: its frames are in this process's memory, which cannot be handed over";
 	if (r->live && !r->ring)
 		return "is not an Ethernet interface: libpcap reads it, and its socket cannot be handed over";
 	if (!r->live && !edp_pcap_reader_classic(r) && !(r->cookie && r->cookie->scan))
@@ -758,7 +802,7 @@ int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handl
 	}
 	uint32_t before = b->n, n;
 	int rc;
-	if (r->ring) { /* the frames the ring has now, up to max */
+	if (r->ring || r->xsk) { /* the frames the ring has now, up to max */
 		struct view v = { r, fn, b, 0 };
 		struct pcap_pkthdr h;
 		const u_char *data;
@@ -812,4 +856,38 @@ void edp_pcap_reader_detach(struct edp_pcap_reader *r)
 		edp_afpacket_detach(r->ring);
 	else if (r && !r->live)
 		edp_pcap_put_null_over(r->src_fd);
+}
+
+enum edp_pcap_socket edp_pcap_reader_socket(const struct edp_pcap_reader *r)
+{
+	return r->xsk ? EDP_SOCKET_AF_XDP : r->ring ? EDP_SOCKET_AF_PACKET : r->live ? EDP_SOCKET_LIBPCAP : EDP_SOCKET_NONE;
+}
+
+const char *edp_pcap_socket_name(enum edp_pcap_socket s)
+{
+	static const char *const names[] = { "", "libpcap", "af_packet", "af_xdp" };
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "";
+}
+
+const char *edp_pcap_reader_note(const struct edp_pcap_reader *r) { return r->note[0] ? r->note : NULL; }
+
+uint32_t edp_pcap_reader_queues(const struct edp_pcap_reader *r) { return r->xsk ? edp_xsk_queues(r->xsk) : 0; }
+
+struct edp_pcap_reader *edp_pcap_reader_split(struct edp_pcap_reader *r, uint32_t k, uint32_t n, struct edp_error *err)
+{
+	struct edp_pcap_reader *part = calloc(1, sizeof(*part));
+	if (!part || !r->xsk) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s", r->name, part ? "not read through AF_XDP" : "out of memory");
+		free(part);
+		return NULL;
+	}
+	if (!(part->xsk = edp_xsk_split(r->xsk, k, n, err))) {
+		free(part);
+		return NULL;
+	}
+	part->live = part->nanosecond = true;
+	part->ring_snaplen = r->ring_snaplen;
+	snprintf(part->name, sizeof(part->name), "%s", r->name);
+	link_set(part, DLT_EN10MB, err); /* Ethernet: cannot fail */
+	return part;
 }

@@ -20,13 +20,16 @@
  * later call fails with the same error. A packet whose time does not fit a
  * pcap record (after 2106) is refused with an error, never wrapped.
  *
- * "live:IFACE" names a network interface (libpcap, immediate mode, not
- * promiscuous): a reader of it takes the frames that arrive on it (not those
- * this host sends), never waits and never ends (EDP_PCAP_AGAIN when nothing
- * has arrived), and reads an interface of another link type ("any": Linux
- * cooked) as it reads such a capture; a writer of it (Ethernet only) sends
- * each frame as it is, in batches that flush and close hand over, waiting
- * out a full device queue.
+ * "live:IFACE" names a network interface: a reader of it takes the frames
+ * that arrive on it (not those this host sends; through our own ring,
+ * edp_afpacket, when it is Ethernet, libpcap's otherwise), never waits and
+ * never ends (EDP_PCAP_AGAIN when nothing has arrived), and reads an
+ * interface of another link type ("any": Linux cooked) as it reads such a
+ * capture; a writer of it (Ethernet only) sends each frame as it is, in
+ * batches that flush and close hand over, waiting out a full device queue.
+ * "xdp:IFACE" reads the interface through AF_XDP (edp_xsk), or through
+ * AF_PACKET as live:IFACE when that cannot be had (edp_pcap_reader_note
+ * says why); a writer of it is live:IFACE's.
  *
  * Errors always name the file ("-" is called "stdin"/"stdout"). A reader that
  * fails mid-file has delivered every packet before the fault.
@@ -40,6 +43,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "edp_error.h"
 #include "edp_mbuf.h"
@@ -48,6 +52,16 @@ struct edp_pcap_reader;
 struct edp_pcap_writer;
 
 #define EDP_LIVE_PREFIX "live:"
+#define EDP_XDP_PREFIX "xdp:"
+/* The interface "live:IFACE" or "xdp:IFACE" names; NULL for a file. */
+static inline const char *edp_pcap_iface(const char *path)
+{
+	if (strncmp(path, EDP_LIVE_PREFIX, sizeof(EDP_LIVE_PREFIX) - 1) == 0)
+		return path + sizeof(EDP_LIVE_PREFIX) - 1;
+	if (strncmp(path, EDP_XDP_PREFIX, sizeof(EDP_XDP_PREFIX) - 1) == 0)
+		return path + sizeof(EDP_XDP_PREFIX) - 1;
+	return NULL;
+}
 /* A writer's buffer: it holds at most this many records not yet written
  * (a record takes 16 bytes and its captured bytes). */
 #define EDP_PCAP_WRITE_BUFFER (1u << 16)
@@ -79,9 +93,9 @@ uint64_t edp_pcap_reader_packets(const struct edp_pcap_reader *r);
  * could be read (a full capture buffer); 0 for a capture file. */
 uint64_t edp_pcap_reader_kernel_drops(const struct edp_pcap_reader *r);
 /* An interface read through a ring of our own (edp_afpacket: an Ethernet
- * interface, which a hand-over can move): true, with its size and (when
- * queued is not NULL: a walk over them, not for a hot path) the frames
- * waiting in it. */
+ * interface, which a hand-over can move; or AF_XDP's UMEMs): true, with its
+ * size and (when queued is not NULL: a walk over them, not for a hot path;
+ * 0 for AF_XDP) the frames waiting in it. */
 bool edp_pcap_reader_ring(const struct edp_pcap_reader *r, uint32_t *queued, uint32_t *frames, uint64_t *bytes);
 
 /* Read r through the filter expression expr (NULL: none), compiled for
@@ -139,6 +153,24 @@ int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r);
  * ring, which may let one copy through or pass one frame over). Errors
  * name the interface. */
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err);
+
+/* How a reader takes an interface's frames (NONE: it reads a capture). */
+enum edp_pcap_socket { EDP_SOCKET_NONE, EDP_SOCKET_LIBPCAP, EDP_SOCKET_AF_PACKET, EDP_SOCKET_AF_XDP };
+enum edp_pcap_socket edp_pcap_reader_socket(const struct edp_pcap_reader *r);
+/* "libpcap", "af_packet", "af_xdp" ("" for NONE). */
+const char *edp_pcap_socket_name(enum edp_pcap_socket s);
+
+/* "xdp:IFACE" read through AF_PACKET (edp_xsk could not open it): a line
+ * that says so and why; NULL otherwise. */
+const char *edp_pcap_reader_note(const struct edp_pcap_reader *r);
+/* The receive queues an AF_XDP reader reads (0: not one). */
+uint32_t edp_pcap_reader_queues(const struct edp_pcap_reader *r);
+/* Another thread's reader of an AF_XDP reader's interface: the queues q
+ * with q % n == k (0 < k < n), taken out of r, which has read nothing yet
+ * (edp_xsk_split). Its filter is set apart. NULL with err when r has no
+ * such queue. */
+struct edp_pcap_reader *edp_pcap_reader_split(struct edp_pcap_reader *r, uint32_t k, uint32_t n,
+					      struct edp_error *err);
 
 /* Why r cannot be handed over (NULL: it can, being a classic pcap or a
  * pcapng file or pipe, or an Ethernet interface). */

@@ -74,9 +74,10 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	bool is_stdout = strcmp(path, "-") == 0;
 	snprintf(w->name, sizeof(w->name), "%s", is_stdout ? "stdout" : path);
 	w->fd = -1;
-	if (strncmp(path, EDP_LIVE_PREFIX, strlen(EDP_LIVE_PREFIX)) == 0) {
+	const char *iface = edp_pcap_iface(path);
+	if (iface) {
 		w->live = calloc(1, sizeof(*w->live));
-		if (!w->live || !(w->live_pcap = edp_pcap_live_open(path + strlen(EDP_LIVE_PREFIX), false, err))) {
+		if (!w->live || !(w->live_pcap = edp_pcap_live_open(iface, false, err))) {
 			if (!w->live)
 				edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", path);
 			free(w->live);

@@ -65,7 +65,7 @@ void edp_publish_rx(struct edp_datapath *dp)
 		edp_stats_write_begin(&b->seq);
 		edp_datapath_rx(dp, in->port, &b->rx_packets, &b->rx_bytes);
 		if (live && in->live && in->reader) {
-			b->live = 1;
+			b->live = (uint8_t)edp_pcap_reader_socket(in->reader);
 			edp_datapath_live_port(dp, i, &b->kernel_drops, &b->ring_frames, &b->ring_bytes);
 		}
 		edp_stats_write_end(&b->seq);

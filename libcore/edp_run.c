@@ -40,6 +40,10 @@ static int run_mode(struct edp_datapath *dp, const volatile sig_atomic_t *stop, 
 
 int edp_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
+	for (uint32_t i = 0; i < dp->in.n && dp->log && !dp->noted; i++) /* once, not again after a stun */
+		if (dp->in.of[i].reader && edp_pcap_reader_note(dp->in.of[i].reader))
+			dp->log(dp->log_ctx, edp_pcap_reader_note(dp->in.of[i].reader));
+	dp->noted = true;
 	dp->run_start_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	int rc = run_mode(dp, stop, err);
 	dp->seconds += (double)(edp_clock_ns(CLOCK_MONOTONIC) - dp->run_start_ns) / 1e9;

@@ -65,7 +65,7 @@ struct edp_stats_port {
 	uint64_t kernel_drops;
 	uint64_t ring_bytes;
 	uint32_t ring_frames;
-	uint8_t live;
+	uint8_t live; /* 0, or how the interface is read (enum edp_pcap_socket) */
 };
 
 struct edp_stats_port_tx {

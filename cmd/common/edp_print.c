@@ -228,8 +228,10 @@ void edp_print_move_json(struct edp_json *j, uint32_t moved, double before, doub
 /* "drops": each reason's count (reason 0 is none). */
 /* An interface's port: the kernel's drops, and its rings' size when they
  * are edp-run's own (0: libpcap's, not known). */
-static void json_live(struct edp_json *j, uint64_t kernel_drops, uint32_t ring_frames, uint64_t ring_bytes)
+static void json_live(struct edp_json *j, uint8_t socket, uint64_t kernel_drops, uint32_t ring_frames,
+		      uint64_t ring_bytes)
 {
+	edp_json_string(j, "socket", edp_pcap_socket_name(socket));
 	edp_json_uint(j, "kernel_drops", kernel_drops);
 	edp_json_uint(j, "ring_frames", ring_frames);
 	edp_json_uint(j, "ring_bytes", ring_bytes);
@@ -298,7 +300,7 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 		if (s->ports[i].vport)
 			edp_json_uint(&j, "vport_queued", p->queued);
 		if (s->ports[i].live)
-			json_live(&j, p->kernel_drops, p->ring_frames, p->ring_bytes);
+			json_live(&j, s->ports[i].live, p->kernel_drops, p->ring_frames, p->ring_bytes);
 		edp_json_end(&j);
 	}
 	edp_json_end(&j);
@@ -417,7 +419,8 @@ void edp_print_stats_json(FILE *f, const struct edp_stats_snapshot *s, double up
 		edp_json_uint(&j, "tx_bytes", s->ports_tx[i].tx_bytes);
 		edp_json_uint(&j, "drops", drops);
 		if (s->ports[i].live)
-			json_live(&j, s->ports[i].kernel_drops, s->ports[i].ring_frames, s->ports[i].ring_bytes);
+			json_live(&j, s->ports[i].live, s->ports[i].kernel_drops, s->ports[i].ring_frames,
+				  s->ports[i].ring_bytes);
 		edp_json_end(&j);
 	}
 	edp_json_end(&j);
@@ -487,8 +490,9 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 			(unsigned long long)port_drops(s, i));
 	for (uint32_t i = 0; i < h->n_ports; i++)
 		if (s->ports[i].live && s->ports[i].ring_frames)
-			fprintf(f, "  port %s: an interface read through %u ring frames (%.1f MiB); %llu dropped by the "
-				"kernel (a full ring)\n", s->ports[i].name, s->ports[i].ring_frames,
+			fprintf(f, "  port %s: an interface read through %s, %u ring frames (%.1f MiB); %llu dropped by "
+				"the kernel (a full ring)\n", s->ports[i].name,
+				s->ports[i].live == EDP_SOCKET_AF_XDP ? "AF_XDP" : "AF_PACKET", s->ports[i].ring_frames,
 				(double)s->ports[i].ring_bytes / (1 << 20), (unsigned long long)s->ports[i].kernel_drops);
 	uint64_t drops[EDP_DROP_REASONS];
 	drops_by_reason(s, drops);

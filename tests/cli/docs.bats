@@ -85,7 +85,7 @@ YAML
 	done
 }
 
-@test "completion: edp-replay --to offers running vports; edp-run -r offers vport and live interfaces" {
+@test "completion: edp-replay --to offers running vports; edp-run -r offers vport and live and xdp interfaces" {
 	mkdir -p run
 	touch run/lab.uplink.vport run/lab.stats
 	run bash -c "source '$TOP/completions/edp-replay.bash'
@@ -93,12 +93,16 @@ YAML
 		source '$TOP/completions/edp-run.bash'
 		COMP_WORDS=(edp-run -r in=v); COMP_CWORD=2; _edp_run; echo \"[\${COMPREPLY[*]}]\"
 		COMP_WORDS=(edp-run -w out=v); COMP_CWORD=2; _edp_run; echo \"[\${COMPREPLY[*]}]\"
-		COMP_WORDS=(edp-run -r in=live:l); COMP_CWORD=2; _edp_run; echo \"[\${COMPREPLY[*]}]\""
+		COMP_WORDS=(edp-run -r in=live:l); COMP_CWORD=2; _edp_run; echo \"[\${COMPREPLY[*]}]\"
+		COMP_WORDS=(edp-run -r in=xdp:l); COMP_CWORD=2; _edp_run; echo \"[\${COMPREPLY[*]}]\"
+		COMP_WORDS=(edp-run -r in=x); COMP_CWORD=2; _edp_run; echo \"[\${COMPREPLY[*]}]\""
 	assert_success
 	assert_line --index 0 "[lab:uplink]"
 	assert_line --index 1 "[in=vport]"
 	assert_line --index 2 "[]"
 	assert_line --index 3 "[in=live:lo]"
+	assert_line --index 4 "[in=xdp:lo]"
+	assert_line --index 5 "[in=xdp:]"
 }
 
 @test "edp-top's bash completion completes options and running instances" {

@@ -566,6 +566,21 @@ frames_sorted() {
 	frames "$1" | awk '/^\t0x/ { printf " %s", $2 $3 $4 $5 $6 $7 $8 $9; next } NR > 1 { print "" } { printf "%s", $0 } END { print "" }' | sort
 }
 
+@test "SRC DST: an AF_XDP input is refused before the stun (its frames are in the source's memory)" {
+	netns_up
+	printf 'ports:\n  - { name: a, rx: "xdp:veth1" }\n  - { name: b, tx: b.pcap }\n  - { name: c }\npipeline:\n  switch: { ageing-s: 3600 }\n' >sw.yaml
+	ip netns exec "$ns" "$RUN" -q --name xsrc -c sw.yaml --ordered -t 1 3>&- &
+	local src=$!
+	when_finished stop_pid "$src"
+	wait_for "$RUN" --stats xsrc
+	"$RUN" --stats xsrc --json | jq -e '.ports[0].socket == "af_xdp"'
+	start_incoming xdst -t 1 -q
+	run -1 "$MIGRATE" xsrc xdst
+	assert_line --index 0 "edp-migrate: xsrc: migrate-stun 5000 xdst: port a: 'xdp:veth1' is read through AF_XDP: its frames are in this process's memory, which cannot be handed over"
+	assert_line --regexp '^edp-migrate: failed at stun; xsrc was stunned at most [0-9.]+ ms and goes on$'
+	"$RUN" --stats xsrc --json | jq -e '.state == "running"'
+}
+
 @test "SRC DST: a live interface's sockets and rings move, a live output is sent on by DST: the frames of an unmoved run (-t 0, 1, 2 fanout)" {
 	netns_up
 	"$GEN" flows=300,packets=20000,proto=mix,seed=11 in.pcap

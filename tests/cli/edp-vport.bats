@@ -142,10 +142,11 @@ consumer() {
 	assert_success
 	wait_rx live 0 -eq 3000
 	# the ring it reads through, and the kernel's drops, while it runs
-	"$RUN" --stats live --json | jq -e '.ports[0].kernel_drops == 0 and .ports[0].ring_bytes == 67108864
+	"$RUN" --stats live --json | jq -e '.ports[0].socket == "af_packet" and .ports[0].kernel_drops == 0
+		and .ports[0].ring_bytes == 67108864
 		and .ports[0].ring_frames >= 900 and (.ports[1] | has("ring_frames") | not)'
 	run "$RUN" --stats live
-	assert_line --regexp '^  port in: an interface read through [0-9]+ ring frames \(64\.0 MiB\); 0 dropped by the kernel \(a full ring\)$'
+	assert_line --regexp '^  port in: an interface read through AF_PACKET, [0-9]+ ring frames \(64\.0 MiB\); 0 dropped by the kernel \(a full ring\)$'
 	stop_pid "$pid"
 	jq -e '.packets_in == 3000 and .ports[0].kernel_drops == 0 and .ports[0].ring_frames >= 900' got.json
 	packets got.pcap | cut -d' ' -f2- >got.txt # arrival times, not the sender's
@@ -286,6 +287,84 @@ per_flow() {
 		--duration 0.2 2>>err.txt
 	cat err.txt
 	refute grep -q fanout err.txt
+}
+
+@test "xdp interfaces: read through AF_XDP, frame for frame; with -t 2 a worker its queues; else AF_PACKET, said why" {
+	netns_up
+	# at 200 kpps (the pair's top speed is the bench's: tests/bench/live)
+	"$GEN" flows=1000,packets=100000,size=64-1000,proto=mix,seed=17 want.pcap
+	packets want.pcap | cut -d' ' -f2- >want.txt
+	ip netns exec "$ns" "$RUN" --name xdp -r in=xdp:veth1 -w got.pcap --json=got.json 2>err.txt 3>&- &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait_for "$RUN" --stats xdp
+	# libxdp's program is on the interface while it runs, and taken off after
+	ip netns exec "$ns" ip link show veth1 | grep -q "prog/xdp"
+	ip netns exec "$ns" "$REPLAY" -q --preload --pps 200000 want.pcap -i veth0
+	wait_rx xdp 0 -eq 100000
+	run "$RUN" --stats xdp
+	assert_line "  port in: an interface read through AF_XDP, 32768 ring frames (64.0 MiB); 0 dropped by the kernel (a full ring)"
+	stop_pid "$pid"
+	refute grep -q "AF_PACKET" err.txt
+	jq -e '.packets_in == 100000 and .ports[0].socket == "af_xdp" and .ports[0].kernel_drops == 0
+		and .ports[0].ring_frames == 32768 and .ports[0].ring_bytes == 67108864' got.json
+	packets got.pcap | cut -d' ' -f2- >got.txt
+	diff -q got.txt want.txt
+	run ip netns exec "$ns" ip link show veth1
+	refute_output --partial "prog/xdp"
+	# two threads on a pair of two queues: each worker the sockets of its own
+	# queue, no reader thread, a flow on one worker and in order
+	ip netns exec "$ns" ip link add veth2 numtxqueues 2 numrxqueues 2 type veth peer name veth3 numtxqueues 2 numrxqueues 2
+	ip netns exec "$ns" ip link set veth2 up
+	ip netns exec "$ns" ip link set veth3 up
+	ip netns exec "$ns" "$RUN" --name xdp -t 2 -r in=xdp:veth3 -w got.pcap --json=got.json 2>err.txt 3>&- &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait_for "$RUN" --stats xdp
+	ip netns exec "$ns" "$REPLAY" -q --preload --pps 200000 want.pcap -i veth2
+	wait_rx xdp 0 -eq 100000
+	"$RUN" --stats xdp --json >stats.json
+	stop_pid "$pid"
+	assert_equal "$(head -1 err.txt)" "edp-run: fanout: 2 workers, each with its own socket on every interface (AF_XDP receive queues of its own: a flow stays on one); the balancer does not move these queues"
+	jq -e '.packets_in == 100000 and .ports[0].socket == "af_xdp" and .ports[0].kernel_drops == 0
+		and .ports[0].ring_frames == 32768' got.json
+	jq -e 'all(.queues[]; .packets > 20000) and ([.queues[].packets] | add) == 100000' stats.json
+	flow_ids want.pcap >want.txt
+	flow_ids got.pcap >got.txt
+	diff -q <(sort want.txt) <(sort got.txt)
+	diff -q <(per_flow want.txt) <(per_flow got.txt)
+	# one queue for two threads: AF_PACKET fanout, and one line says so
+	ip netns exec "$ns" timeout 5 "$RUN" -t 2 -r xdp:veth1 -w got.pcap --duration 0.2 2>err.txt
+	assert_equal "$(head -1 err.txt)" "edp-run: xdp:veth1: read through AF_PACKET: 1 receive queue for 2 threads (AF_XDP gives each thread queues of its own: ethtool -L veth1 combined 2)"
+	# without CAP_BPF and CAP_NET_ADMIN; an interface AF_XDP holds already
+	ip netns exec "$ns" "$RUN" --name xdp -r in=xdp:veth1 -w /dev/null -q 3>&- &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait_for "$RUN" --stats xdp
+	ip netns exec "$ns" timeout 5 "$RUN" -r xdp:veth1 -w got.pcap --duration 0.2 --json=got.json 2>err.txt
+	assert_equal "$(head -1 err.txt)" "edp-run: xdp:veth1: read through AF_PACKET: veth1: queue 0: no AF_XDP socket: Device or resource busy (another XDP program or AF_XDP socket has it)"
+	jq -e '.ports[0].socket == "af_packet" and .ports[0].ring_bytes == 67108864' got.json
+	stop_pid "$pid"
+	ip netns exec "$ns" capsh --drop=cap_bpf,cap_sys_admin,cap_net_admin -- -c \
+		"exec '$RUN' --name xdp -r in=xdp:veth1 -w got.pcap --json=got.json 2>err.txt 3>&-" &
+	pid=$!
+	when_finished stop_pid "$pid"
+	wait_for "$RUN" --stats xdp
+	ip netns exec "$ns" "$REPLAY" -q --preload --pps 200000 want.pcap -i veth0
+	wait_rx xdp 0 -eq 100000
+	stop_pid "$pid"
+	assert_equal "$(head -1 err.txt)" "edp-run: xdp:veth1: read through AF_PACKET: veth1: queue 0: no AF_XDP socket: Operation not permitted (needs CAP_NET_ADMIN and CAP_BPF)"
+	jq -e '.packets_in == 100000 and .ports[0].socket == "af_packet" and .ports[0].kernel_drops == 0' got.json
+	packets got.pcap | cut -d' ' -f2- >got.txt
+	packets want.pcap | cut -d' ' -f2- >want.txt
+	diff -q got.txt want.txt
+	# an MTU no AF_XDP frame holds; a spec without an interface
+	ip netns exec "$ns" ip link set veth1 mtu 9000
+	ip netns exec "$ns" timeout 5 "$RUN" -r xdp:veth1 -w got.pcap --duration 0.2 2>err.txt
+	assert_equal "$(head -1 err.txt)" "edp-run: xdp:veth1: read through AF_PACKET: veth1: an MTU of 9000: an AF_XDP frame holds 3840 bytes"
+	run "$RUN" -r xdp: -w got.pcap
+	assert_failure 2
+	assert_output "edp-run: port in: rx 'xdp:' names no interface (expected xdp:IFACE)"
 }
 
 # cpu_ticks PID: the user and system time PID took so far, in clock ticks

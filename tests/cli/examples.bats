@@ -102,25 +102,34 @@ bg() {
 		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	done
 	# eth1 here and the sender's eth1 on the far side; veth-vm1 to a VM
-	ip link add eth1 netns "$ns" type veth peer name eth1 netns "$ns-far"
+	ip link add eth1 netns "$ns" numrxqueues 2 type veth peer name eth1 netns "$ns-far" numtxqueues 2
 	ip netns exec "$ns" ip link add veth-vm1 type veth peer name vm1
 	for i in eth1 veth-vm1 vm1; do ip netns exec "$ns" ip link set "$i" up; done
 	ip netns exec "$ns-far" ip link set eth1 up
 	ip netns exec "$ns" tcpdump -i vm1 -w got.pcap -U -Q in 2>/dev/null &
 	dump=$!
 	when_finished kill "$dump"
+	# feed PID: the sender's trace into eth1 while edp-run PID runs, then stop it
+	feed() {
+		when_finished stop_pid "$1"
+		sleep 1
+		ip netns exec "$ns-far" edp-replay trace.pcap --pps 50000 -i eth1 -q
+		sleep 0.5
+		stop_pid "$1"
+	}
 	ip netns exec "$ns" edp-run -c edp.yaml -r uplink=live:eth1 -w vm1=live:veth-vm1 -q --json=live.json &
-	pid=$!
-	when_finished stop_pid "$pid"
-	sleep 1
-	ip netns exec "$ns-far" edp-replay trace.pcap --pps 50000 -i eth1 -q
-	sleep 0.5
-	stop_pid "$pid"
+	feed $!
 	jq -e '.packets_in == 2000 and .ports[1].tx_packets == .packets_forwarded and .packets_forwarded > 0' live.json
 	sleep 1.5
 	kill "$dump"
 	wait "$dump" || true
 	assert_equal "$(count got.pcap)" "$(jq .packets_forwarded live.json)"
+	# through AF_XDP, a worker on each of eth1's two receive queues
+	ip netns exec "$ns" edp-run -t 2 -r xdp:eth1 -w out.pcap --json=xdp.json 2>xdp.err &
+	feed $!
+	jq -e '.packets_in == 2000 and .ports[0].socket == "af_xdp"' xdp.json
+	assert_equal "$(count out.pcap)" 2000
+	refute grep -q AF_PACKET xdp.err
 }
 
 @test "README and edp-top(1): watching a running datapath" {
