@@ -66,7 +66,8 @@ int edp_afpacket_fd(const struct edp_afpacket *a);
  * the receive path is waited out). A drop-all filter holds frames off
  * while it joins (a frame the kernel handles on another CPU meanwhile
  * could come through both the socket's own hook and the group's): those
- * of that moment go to no one. Errors name the interface. */
+ * of that moment (the grace period too, when `copies`: about 12 ms) go to
+ * no one, uncounted. Errors name the interface. */
 int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err);
 /* Frames the kernel dropped for a full ring since this process took it. */
 uint64_t edp_afpacket_drops(struct edp_afpacket *a);
