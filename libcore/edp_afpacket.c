@@ -242,24 +242,36 @@ static void flush(struct edp_afpacket *a)
 
 int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err)
 {
+	/* a group that gives every frame to its first member until
+	 * edp_afpacket_spread sets its program */
+	int arg = group | PACKET_FANOUT_CBPF << 16, off = 0;
+	const char *step = "the group";
+	if (copies) {
+		/* what this socket took through its own hook, and what it is
+		 * still being given there (a grace period of the receive path),
+		 * the first member took too: passed over; the group gives it
+		 * none meanwhile, so nothing is lost */
+		if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+			goto fail;
+		grace();
+		flush(a);
+		struct tpacket_stats st; /* a full ring of copies lost none */
+		socklen_t len = sizeof(st);
+		getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len);
+		atomic_store(&a->drops, 0);
+		return 0;
+	}
+	/* the first member: while the join takes the socket's own hook off
+	 * and the group's on, a frame on another CPU can meet both: held off,
+	 * it goes to no one rather than twice */
 	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog drop = { 1, &none };
-	int arg = group | PACKET_FANOUT_HASH << 16, off = 0;
-	/* while the join takes the socket's own hook off and the group's on,
-	 * a frame on another CPU can meet both: held off, it goes to no one
-	 * rather than twice (the first member's too, which has no copies) */
-	const char *step = "a filter";
+	step = "a filter";
 	if (setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) < 0)
 		goto fail;
-	if (copies)
-		flush(a); /* what it had: another member's too */
 	step = "the group";
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
 		goto fail;
-	if (copies) { /* one its own hook was still giving it when the filter came on */
-		grace();
-		flush(a);
-	}
 	step = "the filter off";
 	if (setsockopt(a->fd, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off)) < 0)
 		goto fail;
@@ -267,6 +279,62 @@ int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, str
 fail:
 	return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s: %s", a->name, step,
 			     strerror(errno));
+}
+
+/* A flow's hash from its addresses and ports (IPv4, IPv6 without
+ * extension headers; others 0), the same both ways, folded so that its
+ * remainder by a few members spreads the flows. The kernel takes it
+ * modulo the members. Offsets from the network header. */
+#define NET(k) ((uint32_t)(SKF_NET_OFF + (k)))
+static const struct sock_filter flow_hash[] = {
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL)), /* 0 */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 14),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(12)), /* 2: IPv4 source */
+	BPF_STMT(BPF_MISC | BPF_TAX, 0),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(16)), /* destination */
+	BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+	BPF_STMT(BPF_ST, 0),
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NET(9)), /* protocol */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 20),
+	BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, NET(0)), /* 10: the header's length */
+	BPF_STMT(BPF_LD | BPF_W | BPF_IND, NET(0)),  /* the ports */
+	BPF_STMT(BPF_MISC | BPF_TAX, 0),
+	BPF_STMT(BPF_LD | BPF_MEM, 0),
+	BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+	BPF_JUMP(BPF_JMP | BPF_JA, 15, 0, 0), /* 15: to the fold */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 21), /* 16 */
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(20)), /* 17: IPv6 source's last word */
+	BPF_STMT(BPF_MISC | BPF_TAX, 0),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(36)), /* destination's */
+	BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+	BPF_STMT(BPF_ST, 0),
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NET(6)), /* next header */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 5),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(40)), /* 25: the ports */
+	BPF_STMT(BPF_MISC | BPF_TAX, 0),
+	BPF_STMT(BPF_LD | BPF_MEM, 0),
+	BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+	BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0), /* 29: to the fold */
+	BPF_STMT(BPF_LD | BPF_MEM, 0), /* 30: addresses only */
+	BPF_STMT(BPF_MISC | BPF_TAX, 0), /* 31: the fold */
+	BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+	BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+	BPF_STMT(BPF_MISC | BPF_TAX, 0),
+	BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 8),
+	BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+	BPF_STMT(BPF_RET | BPF_A, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0), /* 38: neither IPv4 nor IPv6 */
+};
+
+int edp_afpacket_spread(struct edp_afpacket *a, struct edp_error *err)
+{
+	struct sock_fprog prog = { sizeof(flow_hash) / sizeof(flow_hash[0]), (struct sock_filter *)flow_hash };
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof(prog)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot spread a fanout group: %s", a->name,
+				     strerror(errno));
+	return 0;
 }
 
 uint64_t edp_afpacket_drops(struct edp_afpacket *a)

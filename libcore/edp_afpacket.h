@@ -58,17 +58,21 @@ int edp_afpacket_next(struct edp_afpacket *a, struct edp_afpacket_frame *f);
 /* The socket, to poll for frames. */
 int edp_afpacket_fd(const struct edp_afpacket *a);
 
-/* Join PACKET_FANOUT group `group` of the interface in hash mode (a
- * flow's frames always to the same socket of the group). `copies`: the
- * group has a member already, which has had every frame this socket had
- * (a socket takes every frame until it joins): those are passed over,
- * and none comes twice (the last of them can land late: a grace period of
- * the receive path is waited out). A drop-all filter holds frames off
- * while it joins (a frame the kernel handles on another CPU meanwhile
- * could come through both the socket's own hook and the group's): those
- * of that moment (the grace period too, when `copies`: about 12 ms) go to
- * no one, uncounted. Errors name the interface. */
+/* Join PACKET_FANOUT group `group` of the interface, a group that gives
+ * every frame to its first member until edp_afpacket_spread. `copies`:
+ * the group has a member already, which has had every frame this socket
+ * had (a socket takes every frame until it joins): those are passed over
+ * (the last of them can land late: a grace period of the receive path is
+ * waited out, in which the group gives this socket nothing), so none
+ * comes twice and none is lost. The first member joins behind a drop-all
+ * filter (a frame the kernel handles on another CPU meanwhile could come
+ * through both the socket's own hook and the group's): those of that
+ * moment (microseconds) go to no one. Errors name the interface. */
 int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err);
+/* Once every member joined a's group: frames go to the members by their
+ * flow (a hash of addresses and ports, the same both ways), a flow's
+ * always to the same one. */
+int edp_afpacket_spread(struct edp_afpacket *a, struct edp_error *err);
 /* Frames the kernel dropped for a full ring since this process took it. */
 uint64_t edp_afpacket_drops(struct edp_afpacket *a);
 /* Frames in the ring waiting to be read. */

@@ -150,11 +150,14 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	 * is a copy of what it took. Once: a run resumed after a stun, or
 	 * sockets handed over by a source, are in their groups. */
 	uint16_t group = (uint16_t)(getpid() * 31u);
-	for (uint32_t i = 0; i < dp->in.n && !rc && !dp->fan_grouped; i++)
+	for (uint32_t i = 0; i < dp->in.n && !rc && !dp->fan_grouped; i++) {
 		for (uint32_t k = 0; k < n && !rc; k++)
 			if (edp_pcap_reader_fanout(k ? dp->fan[k]->of[i].reader : dp->in.of[i].reader,
 						   (uint16_t)(group + i), k > 0, err))
 				rc = EDP_ERR_RUNTIME;
+		if (!rc && edp_pcap_reader_fanout_spread(dp->in.of[i].reader, err))
+			rc = EDP_ERR_RUNTIME;
+	}
 	if (rc)
 		return rc;
 	dp->fan_grouped = true;

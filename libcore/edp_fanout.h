@@ -1,8 +1,9 @@
 /* edp_fanout: several threads on network interfaces without a reader
  * thread. Each worker has a socket of its own on every interface, the
- * sockets of an interface in one PACKET_FANOUT group in hash mode (the
- * kernel gives each frame to one socket, a flow's frames always to the
- * same), and runs to completion on its lane: it reads its sockets, processes
+ * sockets of an interface in one PACKET_FANOUT group (the kernel gives
+ * each frame to one socket by a hash of its flow, a flow's frames always
+ * to the same; worker 0's alone until all joined), or AF_XDP receive
+ * queues of its own (an xdp: input), and runs to completion on its lane: it reads its sockets, processes
  * and writes, with packet buffers of its own on its node; no packet passes
  * from one core to another. When its sockets are idle it flushes the
  * outputs and waits in poll.

@@ -712,6 +712,11 @@ int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copie
 	return 0;
 }
 
+int edp_pcap_reader_fanout_spread(struct edp_pcap_reader *r, struct edp_error *err)
+{
+	return r->ring && edp_afpacket_spread(r->ring, err) ? -1 : 0;
+}
+
 const char *edp_pcap_reader_unmovable(const struct edp_pcap_reader *r)
 {
 	if (r->xsk)

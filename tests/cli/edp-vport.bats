@@ -223,7 +223,7 @@ per_flow() {
 	ip netns exec "$ns" "$RUN" --name fan -t 2 -r in=live:veth1 -w got.pcap --json=got.json 2>err.txt 3>&- &
 	pid=$!
 	when_finished stop_pid "$pid"
-	wait_for "$RUN" --stats fan
+	wait_for grep -q "fanout: 2 workers" err.txt # its sockets joined: flows in order from here on
 	ip netns exec "$ns" "$REPLAY" -q --preload want.pcap -i veth0
 	wait_rx fan 0 -eq 60000
 	"$RUN" --stats fan --json >stats.json
@@ -248,7 +248,9 @@ per_flow() {
 	diff -q <(sort want.txt) <(sort got.txt)
 	diff -q <(per_flow want.txt) <(per_flow got.txt)
 	# started while frames arrive: a worker's socket takes every frame until
-	# it joins the group, and those copies are passed over: none twice
+	# it joins the group, and those copies are passed over: none twice, and
+	# none lost (the group gives a joining socket nothing until all joined):
+	# every frame from the first one read on
 	ip netns exec "$ns" "$REPLAY" -q --preload --pps 30000 want.pcap -i veth0 &
 	rpid=$!
 	when_finished stop_pid "$rpid"
@@ -263,6 +265,9 @@ per_flow() {
 	n=$(wc -l <got.txt)
 	[ "$n" -gt 30000 ] && [ "$n" -lt 60000 ]
 	assert_equal "$(sort got.txt | uniq -d | wc -l)" 0
+	cut -d'|' -f2 got.txt | sort -n >ids.txt
+	assert_equal "$(tail -1 ids.txt)" "$(cut -d'|' -f2 want.txt | sort -n | tail -1)"
+	assert_equal "$n" "$(($(tail -1 ids.txt) - $(head -1 ids.txt) + 1))"
 	jq -e --argjson n "$n" '.packets_in == $n and .ports[0].kernel_drops == 0' got.json
 	# suspended: neither worker takes a frame; resumed: every one, from the
 	# sockets' rings
