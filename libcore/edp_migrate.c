@@ -358,7 +358,7 @@ static void queued(struct edp_datapath *dp, const struct edp_checkpoint *ck, uin
 		}
 		uint32_t frames, ring_frames;
 		uint64_t ring_bytes;
-		if (edp_pcap_reader_ring(in->reader, &frames, &ring_frames, &ring_bytes)) { /* an interface's rings */
+		if (edp_pcap_reader_ring(in->reader, NULL, &ring_frames, &ring_bytes)) { /* an interface's rings */
 			for (uint32_t k = 0; k < (dp->fanout ? dp->n_lanes : 1); k++)
 				if (edp_pcap_reader_ring(k ? dp->fan[k]->of[dp->in.by_port[p]].reader : in->reader, &frames,
 							 &ring_frames, &ring_bytes))
