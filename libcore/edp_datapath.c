@@ -272,6 +272,11 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 		if (pl->sw)
 			edp_flowcache_set_freshness(lane->fc, edp_switch_stamps(pl->sw), pl->ageing_ns);
 	}
+	/* a fanout run's sockets and groups now, not when it starts: frames
+	 * that come once it is up wait in rings that workers read (a
+	 * destination adopts the source's) */
+	if (dp->fanout && !plan && edp_fanout_prepare(dp, err))
+		goto fail;
 	return dp;
 fail:
 	edp_datapath_destroy(dp);

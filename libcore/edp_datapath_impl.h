@@ -76,6 +76,7 @@ struct edp_datapath {
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
 	bool noted;                       /* the inputs' notes (edp_pcap_reader_note) were logged */
+	char fan_note[300];               /* xdp: inputs read through AF_PACKET fanout: why ("": none) */
 	uint64_t rebalances, queues_moved;
 	uint64_t run_start_ns;            /* CLOCK_MONOTONIC */
 	uint32_t n_events;

@@ -79,13 +79,9 @@ static int open_reader(struct edp_datapath *dp, uint32_t k, uint32_t i, struct e
 	char live[64];
 	snprintf(live, sizeof(live), "%s%s", EDP_LIVE_PREFIX, iface ? iface : "");
 	if (queues && queues < n && k == 1) { /* before worker 0 read a frame */
-		if (dp->log) {
-			char line[300];
-			snprintf(line, sizeof(line), "%s: read through AF_PACKET: %u receive queue%s for %u threads (AF_XDP "
-				 "gives each thread queues of its own: ethtool -L %s combined %u)", rx, queues,
-				 queues == 1 ? "" : "s", n, iface, n);
-			dp->log(dp->log_ctx, line);
-		}
+		snprintf(dp->fan_note, sizeof(dp->fan_note), "%s: read through AF_PACKET: %u receive queue%s for %u "
+			 "threads (AF_XDP gives each thread queues of its own: ethtool -L %s combined %u)", rx, queues,
+			 queues == 1 ? "" : "s", n, iface, n);
 		edp_pcap_reader_close(in0->reader);
 		in0->reader = NULL;
 		if (edp_input_open_reader(&dp->in, in0, live, err))
@@ -139,7 +135,7 @@ static void *fan_main(void *arg)
 	return NULL;
 }
 
-int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
+int edp_fanout_prepare(struct edp_datapath *dp, struct edp_error *err)
 {
 	uint32_t n = dp->n_lanes;
 	int rc = 0;
@@ -158,9 +154,16 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 		if (!rc && edp_pcap_reader_fanout_spread(dp->in.of[i].reader, err))
 			rc = EDP_ERR_RUNTIME;
 	}
+	dp->fan_grouped |= !rc;
+	return rc;
+}
+
+int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
+{
+	uint32_t n = dp->n_lanes;
+	int rc = edp_fanout_prepare(dp, err);
 	if (rc)
 		return rc;
-	dp->fan_grouped = true;
 	if (dp->log) {
 		char line[200];
 		bool xsk = false;

@@ -36,10 +36,13 @@ struct edp_datapath;
  * --count (which counts the packets of one set of inputs). */
 bool edp_fanout_fits(const struct edp_config *cfg, const struct edp_inputs *in);
 
-/* Open workers 1..'s sockets (those not open yet), put every socket in
- * its interface's group (once),
- * run a worker on each lane until the inputs end (a stop), and return the
- * first worker's error (0: none). */
+/* Open workers 1..'s sockets (those not open yet) and put every socket in
+ * its interface's group (once): at the datapath's creation, so that a run
+ * that says it is up reads with all its sockets. */
+int edp_fanout_prepare(struct edp_datapath *dp, struct edp_error *err);
+
+/* edp_fanout_prepare (if not done), then run a worker on each lane until
+ * the inputs end (a stop), and return the first worker's error (0: none). */
 int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err);
 
 /* Worker k's (k >= 1) socket on input `input`: r, handed over by a source

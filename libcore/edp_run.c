@@ -43,6 +43,8 @@ int edp_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct e
 	for (uint32_t i = 0; i < dp->in.n && dp->log && !dp->noted; i++) /* once, not again after a stun */
 		if (dp->in.of[i].reader && edp_pcap_reader_note(dp->in.of[i].reader))
 			dp->log(dp->log_ctx, edp_pcap_reader_note(dp->in.of[i].reader));
+	if (dp->log && !dp->noted && dp->fan_note[0])
+		dp->log(dp->log_ctx, dp->fan_note);
 	dp->noted = true;
 	dp->run_start_ns = edp_clock_ns(CLOCK_MONOTONIC);
 	int rc = run_mode(dp, stop, err);
