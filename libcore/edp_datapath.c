@@ -228,6 +228,7 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	pthread_mutex_init(&dp->out_lock, NULL);
 	dp->in.cfg = cfg;
 	dp->in.suspended = &dp->suspended;
+	dp->in.wake_fd = -1;
 	if (open_io(dp, plan, err))
 		goto fail;
 	dp->in.solo = dp->in.n == 1 && !dp->in.of[0].live;

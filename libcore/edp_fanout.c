@@ -3,11 +3,13 @@
 #endif
 #include "edp_fanout.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "edp_datapath_impl.h"
@@ -49,6 +51,8 @@ static int make_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory"), EDP_ERR_RUNTIME;
 	memset(set, 0, sizeof(*set));
 	dp->fan[k] = set;
+	if ((set->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "eventfd: %s", strerror(errno)), EDP_ERR_RUNTIME;
 	set->cfg = dp->cfg;
 	set->suspended = &dp->suspended; /* suspended with the datapath's */
 	set->queues_per_port = dp->in.queues_per_port;
@@ -139,6 +143,8 @@ int edp_fanout_prepare(struct edp_datapath *dp, struct edp_error *err)
 {
 	uint32_t n = dp->n_lanes;
 	int rc = 0;
+	if (dp->in.wake_fd < 0 && (dp->in.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "eventfd: %s", strerror(errno)), EDP_ERR_RUNTIME;
 	for (uint32_t k = 1; k < n && !rc; k++)
 		rc = open_set(dp, k, err);
 	/* a group an interface, numbered apart from other processes'; worker
@@ -199,12 +205,16 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	if (started < n)
 		fan_stop = 1;
 	/* until every worker is done; a signal (SIGINT, SIGTERM, --duration's
-	 * SIGALRM) ends this wait, and the caller's stop reaches the workers
-	 * within a wait of theirs (EDP_LIVE_WAIT_NS) */
+	 * SIGALRM) ends this wait, and the caller's stop (or a worker's
+	 * failure) ends the workers' waits */
+	bool woken = false;
 	for (;;) {
 		uint32_t ticket = edp_doorbell_prepare(bell), done = 0;
 		if (*stop)
 			fan_stop = 1;
+		for (uint32_t k = 0; k < started && fan_stop && !woken; k++)
+			edp_inputs_wake(w[k].set);
+		woken |= fan_stop;
 		for (uint32_t k = 0; k < started; k++)
 			done += (uint32_t)atomic_load(&w[k].done);
 		if (done == started) {
@@ -228,9 +238,14 @@ void edp_fanout_wake(struct edp_datapath *dp) { edp_doorbell_ring(&dp->fan_bell)
 
 void edp_fanout_close(struct edp_datapath *dp)
 {
+	if (dp->in.wake_fd >= 0)
+		close(dp->in.wake_fd);
+	dp->in.wake_fd = -1;
 	for (uint32_t k = 1; k < EDP_MAX_THREADS; k++) {
 		if (!dp->fan[k])
 			continue;
+		if (dp->fan[k]->wake_fd >= 0)
+			close(dp->fan[k]->wake_fd);
 		edp_inputs_close(dp->fan[k]);
 		edp_pools_destroy(&dp->fan_pools[k]);
 		free(dp->fan[k]);

@@ -313,7 +313,7 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 
 void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 {
-	struct pollfd fds[EDP_MAX_PORTS];
+	struct pollfd fds[EDP_MAX_PORTS + 1];
 	nfds_t n = 0;
 	struct edp_vport *vports[EDP_MAX_PORTS];
 	uint32_t n_vports = 0;
@@ -345,6 +345,12 @@ void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 		edp_vport_wait(vports, n_vports, timeout_ns);
 		return;
 	}
+	int wake = -1; /* fds[wake]: the set's eventfd */
+	if (pollable && !n_vports && n && set->wake_fd >= 0) {
+		wake = (int)n;
+		fds[n++] = (struct pollfd){ .fd = set->wake_fd, .events = POLLIN };
+		timeout_ns = timeout_ns > EDP_LIVE_WAKE_WAIT_NS ? timeout_ns : EDP_LIVE_WAKE_WAIT_NS;
+	}
 	if (!pollable || n_vports || !n) {
 		/* sockets and doorbells (one wait cannot take both: the sockets
 		 * are polled, the rings looked at when it ends), or a socket
@@ -356,6 +362,16 @@ void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 	}
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 	ppoll(fds, n, &ts, NULL); /* a signal ends it early, as it should */
+	uint64_t count;
+	if (wake >= 0 && (fds[wake].revents & POLLIN) && read(set->wake_fd, &count, sizeof(count)) < 0)
+		return; /* another reader of it took the count: woken all the same */
+}
+
+void edp_inputs_wake(struct edp_inputs *set)
+{
+	uint64_t one = 1;
+	if (set->wake_fd >= 0 && write(set->wake_fd, &one, sizeof(one)) < 0)
+		return; /* the count is full: a wake is pending anyway */
 }
 
 int edp_input_open_reader(const struct edp_inputs *set, struct edp_input *in, const char *path, struct edp_error *err)

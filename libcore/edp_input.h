@@ -135,6 +135,7 @@ struct edp_inputs {
 	uint64_t taken;                   /* packets taken, for cfg->count */
 	uint64_t taken_at_wait;           /* ... when edp_inputs_wait last saw it */
 	uint32_t idle_waits;              /* waits since it changed (up to EDP_LIVE_POLL_FAST) */
+	int wake_fd;                      /* an eventfd that ends a wait on sockets (edp_inputs_wake), or -1 */
 	/* by port: what was read (by the reading thread) */
 	_Alignas(64) struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
 };
@@ -148,6 +149,10 @@ struct edp_inputs {
  * for EDP_LIVE_POLL_FAST of those. Suspended, it sleeps on the flag
  * (a futex) until resumed or woken. */
 void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns);
+/* A set with a wake_fd (a fanout worker's, whose thread no signal
+ * reaches) waits on sockets for EDP_LIVE_WAKE_WAIT_NS at least: another
+ * thread ends the wait with edp_inputs_wake, not a timeout. */
+void edp_inputs_wake(struct edp_inputs *set);
 
 /* Open in's reader of `path` (a capture or live:IFACE) through cfg's
  * filter expression, or in's vport filter: errors name the input
@@ -194,6 +199,7 @@ int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
 #define EDP_LIVE_POLL_FAST 40 /* ... for about 2 ms, then */
 #define EDP_LIVE_POLL_IDLE_NS 1000000ull
 #define EDP_LIVE_WAIT_NS 10000000ull /* the longest a reader waits for idle interfaces */
+#define EDP_LIVE_WAKE_WAIT_NS 200000000ull /* ... with a wake_fd: woken, not timed out */
 int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
 			  struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
 			  struct edp_error *err);

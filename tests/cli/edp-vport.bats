@@ -397,7 +397,7 @@ idle_cpu() {
 
 @test "live interfaces: an idle instance waits: under 2% of a CPU on interfaces, vports, suspended; 5% on both" {
 	netns_up
-	for rx in live:veth1 vport; do
+	for rx in live:veth1 xdp:veth1 vport; do
 		for t in 1 2; do
 			idle_cpu 6 -t "$t" -r in="$rx" -w /dev/null
 		done
