@@ -240,45 +240,26 @@ static void flush(struct edp_afpacket *a)
 	release(a);
 }
 
-int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err)
+int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, struct edp_error *err)
 {
 	/* a group that gives every frame to its first member until
 	 * edp_afpacket_spread sets its program */
-	int arg = group | PACKET_FANOUT_CBPF << 16, off = 0;
-	const char *step = "the group";
-	if (copies) {
-		/* what this socket took through its own hook, and what it is
-		 * still being given there (a grace period of the receive path),
-		 * the first member took too: passed over; the group gives it
-		 * none meanwhile, so nothing is lost */
-		if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
-			goto fail;
-		grace();
-		flush(a);
-		struct tpacket_stats st; /* a full ring of copies lost none */
-		socklen_t len = sizeof(st);
-		getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len);
-		atomic_store(&a->drops, 0);
-		return 0;
-	}
-	/* the first member: while the join takes the socket's own hook off
-	 * and the group's on, a frame on another CPU can meet both: held off,
-	 * it goes to no one rather than twice */
-	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
-	struct sock_fprog drop = { 1, &none };
-	step = "a filter";
-	if (setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) < 0)
-		goto fail;
-	step = "the group";
+	int arg = group | PACKET_FANOUT_CBPF << 16;
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
-		goto fail;
-	step = "the filter off";
-	if (setsockopt(a->fd, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off)) < 0)
-		goto fail;
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s", a->name,
+				     strerror(errno));
+	/* what the socket's own hook gave it, the last of that a grace period
+	 * of the receive path after the join (a frame on another CPU then may
+	 * come through both hooks), passed over: the first member's frames
+	 * from before the group began, the others' copies of the first's (the
+	 * group gives them nothing yet) */
+	grace();
+	flush(a);
+	struct tpacket_stats st; /* a ring full of those lost nothing */
+	socklen_t len = sizeof(st);
+	getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len);
+	atomic_store(&a->drops, 0);
 	return 0;
-fail:
-	return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot join a fanout group: %s: %s", a->name, step,
-			     strerror(errno));
 }
 
 /* A flow's hash from its addresses and ports (IPv4, IPv6 without

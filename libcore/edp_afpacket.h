@@ -59,16 +59,16 @@ int edp_afpacket_next(struct edp_afpacket *a, struct edp_afpacket_frame *f);
 int edp_afpacket_fd(const struct edp_afpacket *a);
 
 /* Join PACKET_FANOUT group `group` of the interface, a group that gives
- * every frame to its first member until edp_afpacket_spread. `copies`:
- * the group has a member already, which has had every frame this socket
- * had (a socket takes every frame until it joins): those are passed over
- * (the last of them can land late: a grace period of the receive path is
- * waited out, in which the group gives this socket nothing), so none
- * comes twice and none is lost. The first member joins behind a drop-all
- * filter (a frame the kernel handles on another CPU meanwhile could come
- * through both the socket's own hook and the group's): those of that
- * moment (microseconds) go to no one. Errors name the interface. */
-int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, bool copies, struct edp_error *err);
+ * every frame to its first member until edp_afpacket_spread. What the
+ * socket took before (a socket takes every frame until it joins) is passed
+ * over, the last of it a grace period of the receive path later (a frame
+ * the kernel handles on another CPU during the join can come through both
+ * the socket's own hook and the group's): for the first member, the frames
+ * before the group began, which it then reads from; for the others, copies
+ * of the first's (the group gives them nothing meanwhile). So none comes
+ * twice and none after the group began is lost. Errors name the
+ * interface. */
+int edp_afpacket_fanout(struct edp_afpacket *a, uint16_t group, struct edp_error *err);
 /* Once every member joined a's group: frames go to the members by their
  * flow (a hash of addresses and ports, the same both ways), a flow's
  * always to the same one. */

@@ -690,7 +690,7 @@ int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r)
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err)
 {
 	if (r->ring)
-		return edp_afpacket_fanout(r->ring, group, copies, err) ? -1 : 0;
+		return edp_afpacket_fanout(r->ring, group, err) ? -1 : 0;
 	if (r->xsk) /* its queues were split (edp_pcap_reader_split): the device's hash spreads the flows */
 		return 0;
 	int arg = group | PACKET_FANOUT_HASH << 16;

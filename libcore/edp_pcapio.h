@@ -148,12 +148,12 @@ int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r);
  * interface: the kernel hands each frame to one socket of the group, a
  * flow's frames always to the same one (libpcap's sockets: in hash mode;
  * ours: to the first member until edp_pcap_reader_fanout_spread, then by
- * the flow, edp_afpacket_spread). `copies`: until now r took every frame
- * as another socket of the group did (a socket takes them all until it
- * joins), so the frames it holds from before the join are passed over,
- * never read (edp_afpacket_fanout: none lost, none twice; by their stamps
- * on libpcap's ring, which may let one copy through or pass one frame
- * over). Errors name the interface. */
+ * the flow, edp_afpacket_spread). What r took before it joined is passed
+ * over: ours read from the group's start (edp_afpacket_fanout: none lost
+ * after it, none twice); libpcap's, with `copies` (another member joined
+ * first, and r took every frame it did), pass over the frames stamped
+ * before the join, which may let one copy through or pass one frame
+ * over. Errors name the interface. */
 int edp_pcap_reader_fanout(struct edp_pcap_reader *r, uint16_t group, bool copies, struct edp_error *err);
 /* r's group has all its members: spread the frames over them (our own
  * rings' groups; nothing for libpcap's, which spread from the start). */
