@@ -249,7 +249,7 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	if (strncmp(path, EDP_XDP_PREFIX, strlen(EDP_XDP_PREFIX)) == 0) {
 		const char *iface = path + strlen(EDP_XDP_PREFIX);
 		struct edp_error why = { 0 };
-		if ((r->xsk = edp_xsk_open(iface, &why))) {
+		if ((r->xsk = edp_xsk_open(iface, edp_pcap_live_mtu(iface), &why))) {
 			r->live = r->nanosecond = true;
 			r->ring_snaplen = edp_pcap_live_snaplen(iface);
 			link_set(r, DLT_EN10MB, err); /* Ethernet: cannot fail */

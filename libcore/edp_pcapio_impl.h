@@ -52,6 +52,9 @@ struct edp_pcap_writer {
 	char name[256];
 };
 
+/* iface's MTU (-1: not known). */
+int edp_pcap_live_mtu(const char *iface);
+
 /* The snapshot length of a capture on iface: its MTU and a link header
  * (two VLAN tags), or 64 KiB when the interface hands up GRO frames. */
 uint32_t edp_pcap_live_snaplen(const char *iface);

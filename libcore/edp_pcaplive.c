@@ -31,13 +31,25 @@
  * none); the interface's MTU and a link header make about 38,000. An
  * interface with GRO on hands up frames of up to 64 KiB: read whole, in
  * frames that long. An MTU that cannot be asked (live:any) takes that too. */
-uint32_t edp_pcap_live_snaplen(const char *iface)
+int edp_pcap_live_mtu(const char *iface)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-	int mtu = fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 0;
+	int mtu = fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : -1;
+	if (fd >= 0)
+		close(fd);
+	return mtu;
+}
+
+uint32_t edp_pcap_live_snaplen(const char *iface)
+{
+	int mtu = edp_pcap_live_mtu(iface);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
 	struct ethtool_value gro = { .cmd = ETHTOOL_GGRO };
 	ifr.ifr_data = (char *)&gro;
 	bool whole = mtu <= 0 || mtu > LIVE_GRO_SNAPLEN - LIVE_LINK_ROOM ||

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -71,18 +70,6 @@ static uint32_t rx_queues(const char *iface)
 	if (d)
 		closedir(d);
 	return n ? n : 1;
-}
-
-static int iface_mtu(const char *iface)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-	int mtu = fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : -1;
-	if (fd >= 0)
-		close(fd);
-	return mtu;
 }
 
 static const char *why(int e)
@@ -183,7 +170,7 @@ static struct edp_xsk *xsk_new(const char *iface, uint32_t frame_size, uint32_t 
 	return x;
 }
 
-struct edp_xsk *edp_xsk_open(const char *iface, struct edp_error *err)
+struct edp_xsk *edp_xsk_open(const char *iface, int mtu, struct edp_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, quiet);
@@ -193,7 +180,6 @@ struct edp_xsk *edp_xsk_open(const char *iface, struct edp_error *err)
 	}
 	/* a frame lies after XDP's headroom in its UMEM frame, which is a
 	 * page at most: an Ethernet header and two VLAN tags over the MTU */
-	int mtu = iface_mtu(iface);
 	uint32_t frame = mtu > 0 && mtu + 22 <= 2048 - XDP_PACKET_HEADROOM ? 2048 : 4096;
 	if (mtu < 0 || mtu + 22 > 4096 - XDP_PACKET_HEADROOM) {
 		edp_error_set(err, EDP_ERR_RUNTIME, "%s: an MTU of %d: an AF_XDP frame holds %u bytes", iface, mtu,

@@ -48,13 +48,14 @@ struct edp_xsk_frame {
 	uint64_t ts_ns;
 };
 
-/* A socket on each receive queue of iface, whose MTU sets the UMEM frame
+/* A socket on each receive queue of iface, whose MTU (-1: not known)
+ * sets the UMEM frame
  * (2 KiB, or 4 KiB above an MTU of 1,770). NULL with err (naming iface and
  * the queue, with the kernel's or libxdp's reason) when any cannot be had:
  * no such interface, an MTU above 3,818 (a frame is a page at most), no
  * XDP in its driver, another program or socket on it, no CAP_NET_ADMIN
  * and CAP_BPF. */
-struct edp_xsk *edp_xsk_open(const char *iface, struct edp_error *err);
+struct edp_xsk *edp_xsk_open(const char *iface, int mtu, struct edp_error *err);
 
 /* The next frame (the one before it handed back): 1, or 0 when no queue
  * has one now. */
