@@ -311,6 +311,16 @@ int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *s
 	return got;
 }
 
+/* The set's watch of its vports' doorbells, started at the first wait
+ * that needs it; false when it cannot start (the vports are looked at). */
+static bool watching(struct edp_inputs *set)
+{
+	struct edp_error e;
+	if (!set->watch && !set->unwatched)
+		set->unwatched = !(set->watch = edp_vport_watch_start(&e));
+	return set->watch;
+}
+
 void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 {
 	struct pollfd fds[EDP_MAX_PORTS + 1];
@@ -345,26 +355,34 @@ void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 		edp_vport_wait(vports, n_vports, timeout_ns);
 		return;
 	}
-	int wake = -1; /* fds[wake]: the set's eventfd */
+	int wake = -1, rung = -1; /* fds[wake]: the set's eventfd; fds[rung]: its watch's */
 	if (pollable && !n_vports && n && set->wake_fd >= 0) {
 		wake = (int)n;
 		fds[n++] = (struct pollfd){ .fd = set->wake_fd, .events = POLLIN };
 		timeout_ns = timeout_ns > EDP_LIVE_WAKE_WAIT_NS ? timeout_ns : EDP_LIVE_WAKE_WAIT_NS;
 	}
-	if (!pollable || n_vports || !n) {
-		/* sockets and doorbells (one wait cannot take both: the sockets
-		 * are polled, the rings looked at when it ends), or a socket
-		 * that cannot be polled: looked at every 50 us at first, every
-		 * millisecond once they have been idle for 2 ms */
+	if (pollable && n_vports && n && set->idle_waits >= EDP_LIVE_POLL_FAST && watching(set)) {
+		/* sockets and doorbells idle for 2 ms: the sockets polled, the
+		 * doorbells slept on by the watch */
+		edp_vport_watch_arm(set->watch, vports, n_vports);
+		rung = (int)n;
+		fds[n++] = (struct pollfd){ .fd = edp_vport_watch_fd(set->watch), .events = POLLIN };
+	} else if (!pollable || n_vports || !n) {
+		/* sockets and doorbells (the sockets polled, the rings looked at
+		 * when it ends), or a socket that cannot be polled: looked at
+		 * every 50 us at first, every millisecond once they have been
+		 * idle for 2 ms (without a watch) */
 		timeout_ns = set->idle_waits < EDP_LIVE_POLL_FAST ? EDP_LIVE_POLL_NS : EDP_LIVE_POLL_IDLE_NS;
 		set->idle_waits += set->idle_waits < EDP_LIVE_POLL_FAST;
 		n = pollable ? n : 0;
 	}
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 	ppoll(fds, n, &ts, NULL); /* a signal ends it early, as it should */
-	uint64_t count;
+	uint64_t count; /* a count another reader took: woken all the same */
 	if (wake >= 0 && (fds[wake].revents & POLLIN) && read(set->wake_fd, &count, sizeof(count)) < 0)
-		return; /* another reader of it took the count: woken all the same */
+		return;
+	if (rung >= 0 && (fds[rung].revents & POLLIN) && read(fds[rung].fd, &count, sizeof(count)) < 0)
+		return;
 }
 
 void edp_inputs_wake(struct edp_inputs *set)
@@ -420,6 +438,9 @@ void edp_pools_destroy(struct edp_pools *set)
 
 void edp_inputs_close(struct edp_inputs *set)
 {
+	edp_vport_watch_stop(set->watch); /* before the rings it may look at go */
+	set->watch = NULL;
+	set->unwatched = false;
 	for (uint32_t i = 0; i < set->n; i++) {
 		struct edp_input *in = &set->of[i];
 		for (uint32_t k = in->ahead_pos - (in->next != NULL); k < in->ahead_n; k++) /* read, never taken */

@@ -136,6 +136,8 @@ struct edp_inputs {
 	uint64_t taken_at_wait;           /* ... when edp_inputs_wait last saw it */
 	uint32_t idle_waits;              /* waits since it changed (up to EDP_LIVE_POLL_FAST) */
 	int wake_fd;                      /* an eventfd that ends a wait on sockets (edp_inputs_wake), or -1 */
+	struct edp_vport_watch *watch;    /* the doorbells of idle vports while it polls sockets, or NULL */
+	bool unwatched;                   /* ... which could not start: they are looked at */
 	/* by port: what was read (by the reading thread) */
 	_Alignas(64) struct { uint64_t packets, bytes; } rx[EDP_MAX_PORTS];
 };
@@ -145,9 +147,11 @@ struct edp_inputs {
  * timeout_ns: a frame wakes it at once, an idle instance costs nothing.
  * While vports and interfaces are idle together (one wait cannot take a
  * doorbell and a socket), the sockets are polled and the vports looked at
- * every EDP_LIVE_POLL_NS, every EDP_LIVE_POLL_IDLE_NS once nothing came
- * for EDP_LIVE_POLL_FAST of those. Suspended, it sleeps on the flag
- * (a futex) until resumed or woken. */
+ * every EDP_LIVE_POLL_NS for EDP_LIVE_POLL_FAST waits; then a watch
+ * thread (edp_vport_watch, started at the first such wait) sleeps on the
+ * doorbells and ends the poll (or, without one, they are looked at every
+ * EDP_LIVE_POLL_IDLE_NS). Suspended, it sleeps on the flag (a futex)
+ * until resumed or woken. */
 void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns);
 /* A set with a wake_fd (a fanout worker's, whose thread no signal
  * reaches) waits on sockets for EDP_LIVE_WAKE_WAIT_NS at least: another

@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -316,6 +319,18 @@ void edp_vport_ring(struct edp_vport *v)
 	}
 }
 
+/* Count a waiter on s's doorbell and read the bell into *w, then the
+ * head (ordered against the producer's ring, edp_vport_ring): true when
+ * the head is still at pos. */
+static bool announce(struct shm *s, uint64_t pos, struct futex_waitv *w)
+{
+	atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
+	edp_doorbell_fence(); /* the announcement before the look at the head */
+	*w = (struct futex_waitv){ .val = atomic_load_explicit(&s->bell, memory_order_acquire),
+				   .uaddr = (uintptr_t)&s->bell, .flags = FUTEX_32 }; /* shared: not private */
+	return atomic_load_explicit(&s->head, memory_order_acquire) == pos;
+}
+
 void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns)
 {
 	/* a ring that ran dry a moment ago is looked at again soon: a producer
@@ -332,14 +347,8 @@ void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns)
 	struct futex_waitv w[EDP_VPORT_WAIT_MAX];
 	bool empty = true;
 	n = n < EDP_VPORT_WAIT_MAX ? n : EDP_VPORT_WAIT_MAX;
-	for (uint32_t i = 0; i < n; i++) {
-		struct shm *s = v[i]->shm;
-		atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
-		edp_doorbell_fence(); /* the announcement before the look at the head */
-		w[i] = (struct futex_waitv){ .val = atomic_load_explicit(&s->bell, memory_order_acquire),
-					     .uaddr = (uintptr_t)&s->bell, .flags = FUTEX_32 }; /* shared: not private */
-		empty &= atomic_load_explicit(&s->head, memory_order_acquire) == v[i]->pos;
-	}
+	for (uint32_t i = 0; i < n; i++)
+		empty &= announce(v[i]->shm, v[i]->pos, &w[i]);
 	if (empty && n == 1) { /* at once if rung since the ticket */
 		struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 		syscall(SYS_futex, &v[0]->shm->bell, FUTEX_WAIT, (uint32_t)w[0].val, &ts, NULL, 0);
@@ -354,6 +363,152 @@ void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns)
 	}
 	for (uint32_t i = 0; i < n; i++)
 		atomic_fetch_sub_explicit(&v[i]->shm->waiters, 1, memory_order_relaxed);
+}
+
+struct edp_vport_watch {
+	pthread_t thread;
+	int fd;                  /* the eventfd it makes readable */
+	pthread_mutex_t lock;    /* the rings and flags below */
+	pthread_cond_t seen_cond;
+	_Atomic uint32_t gen;    /* bumped by every change below: the thread's futex */
+	uint32_t seen;           /* the last generation the thread took */
+	bool told, stop;         /* the eventfd written for this generation; end the thread */
+	uint32_t n;              /* rings watched (0: none) */
+	struct shm *shm[EDP_VPORT_WAIT_MAX];
+	uint64_t pos[EDP_VPORT_WAIT_MAX]; /* the consumer's position in each (empty there when armed) */
+};
+
+static void *watch_main(void *arg)
+{
+	struct edp_vport_watch *w = arg;
+	struct shm *shm[EDP_VPORT_WAIT_MAX];
+	uint64_t pos[EDP_VPORT_WAIT_MAX];
+	struct futex_waitv fw[EDP_VPORT_WAIT_MAX + 1];
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		uint32_t gen = atomic_load_explicit(&w->gen, memory_order_relaxed), n = w->told ? 0 : w->n;
+		bool stop = w->stop;
+		memcpy(shm, w->shm, n * sizeof(shm[0]));
+		memcpy(pos, w->pos, n * sizeof(pos[0]));
+		w->seen = gen; /* holds no ring of an earlier generation (edp_vport_watch_park) */
+		pthread_cond_broadcast(&w->seen_cond);
+		pthread_mutex_unlock(&w->lock);
+		if (stop)
+			return NULL;
+		/* until a ring moves past where it was armed, or the next generation */
+		bool empty = true;
+		for (uint32_t i = 0; i < n; i++)
+			empty &= announce(shm[i], pos[i], &fw[i]);
+		fw[n] = (struct futex_waitv){ .val = gen, .uaddr = (uintptr_t)&w->gen, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG };
+		if (empty && syscall(SYS_futex_waitv, fw, n + 1, 0, NULL, CLOCK_MONOTONIC) < 0 && errno != EAGAIN &&
+		    errno != EINTR) /* no futex_waitv (before Linux 5.16): looked at every millisecond */
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		bool moved = false;
+		for (uint32_t i = 0; i < n; i++) {
+			atomic_fetch_sub_explicit(&shm[i]->waiters, 1, memory_order_relaxed);
+			moved |= atomic_load_explicit(&shm[i]->head, memory_order_acquire) != pos[i];
+		}
+		if (!moved)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		w->told |= atomic_load_explicit(&w->gen, memory_order_relaxed) == gen;
+		pthread_mutex_unlock(&w->lock);
+		uint64_t one = 1;
+		if (write(w->fd, &one, sizeof(one)) < 0)
+			continue; /* the count is full: readable all the same */
+	}
+}
+
+struct edp_vport_watch *edp_vport_watch_start(struct edp_error *err)
+{
+	struct edp_vport_watch *w = calloc(1, sizeof(*w));
+	if (!w) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->seen_cond, NULL);
+	/* signals are the consumer's (they end its poll): the thread blocks
+	 * all but the faults (a blocked SIGBUS would kill, not reach edp_shm) */
+	sigset_t block, old;
+	sigfillset(&block);
+	sigdelset(&block, SIGBUS);
+	sigdelset(&block, SIGSEGV);
+	sigdelset(&block, SIGFPE);
+	sigdelset(&block, SIGILL);
+	int rc = 0;
+	if ((w->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) >= 0) {
+		pthread_sigmask(SIG_BLOCK, &block, &old);
+		rc = pthread_create(&w->thread, NULL, watch_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (w->fd < 0 || rc) {
+		edp_error_set(err, EDP_ERR_RUNTIME, "%s: %s", w->fd < 0 ? "eventfd" : "a watch thread",
+			      strerror(w->fd < 0 ? errno : rc));
+		if (w->fd >= 0)
+			close(w->fd);
+		pthread_cond_destroy(&w->seen_cond);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int edp_vport_watch_fd(const struct edp_vport_watch *w) { return w->fd; }
+
+/* Under w->lock: a new generation, the thread woken to take it. */
+static void next_gen(struct edp_vport_watch *w)
+{
+	atomic_fetch_add_explicit(&w->gen, 1, memory_order_relaxed);
+	syscall(SYS_futex, &w->gen, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void edp_vport_watch_arm(struct edp_vport_watch *w, struct edp_vport *const *v, uint32_t n)
+{
+	n = n < EDP_VPORT_WAIT_MAX ? n : EDP_VPORT_WAIT_MAX;
+	pthread_mutex_lock(&w->lock);
+	bool same = !w->told && w->n == n;
+	for (uint32_t i = 0; i < n && same; i++)
+		same = w->shm[i] == v[i]->shm && w->pos[i] == v[i]->pos;
+	if (!same) { /* what it watches already, and not told: nothing to do (an idle wait's every time) */
+		for (uint32_t i = 0; i < n; i++) {
+			w->shm[i] = v[i]->shm;
+			w->pos[i] = v[i]->pos;
+		}
+		w->n = n;
+		w->told = false;
+		next_gen(w);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void edp_vport_watch_park(struct edp_vport_watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->n = 0;
+	next_gen(w);
+	uint32_t gen = atomic_load_explicit(&w->gen, memory_order_relaxed);
+	while (w->seen != gen)
+		pthread_cond_wait(&w->seen_cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void edp_vport_watch_stop(struct edp_vport_watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	next_gen(w);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	close(w->fd);
+	pthread_cond_destroy(&w->seen_cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
 }
 
 int edp_vport_peek(struct edp_vport *v, struct edp_pcap_packet *pkt, struct edp_error *err)

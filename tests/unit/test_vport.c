@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +332,63 @@ static void test_doorbell(void **state)
 	edp_vport_close(c);
 }
 
+/* Readable within timeout_ms? The eventfd's count is taken. */
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	uint64_t count;
+	return poll(&pf, 1, timeout_ms) == 1 && read(fd, &count, sizeof(count)) == sizeof(count) && count > 0;
+}
+
+/* A watch of two empty rings makes its eventfd readable when a producer
+ * rings one, long before any timeout, and not before; armed again at a
+ * ring that moved already, at once; parked, not at all. */
+static void test_watch(void **state)
+{
+	(void)state;
+	struct edp_error err;
+	struct edp_vport *c[2] = { edp_vport_create("inst", "w1", NULL, &err), edp_vport_create("inst", "w2", NULL, &err) };
+	struct edp_vport *p1 = edp_vport_attach("inst", "w1", &err), *p2 = edp_vport_attach("inst", "w2", &err);
+	assert_non_null(c[0]);
+	assert_non_null(c[1]);
+	assert_non_null(p1);
+	assert_non_null(p2);
+	struct edp_vport_watch *w = edp_vport_watch_start(&err);
+	assert_non_null(w);
+	int fd = edp_vport_watch_fd(w);
+	edp_vport_watch_arm(w, c, 2);
+	assert_false(readable(fd, 200));
+	edp_vport_watch_arm(w, c, 2); /* the same: goes on */
+	pthread_t t;
+	pthread_create(&t, NULL, send_later, p2);
+	uint64_t t0 = mono_ns();
+	assert_true(readable(fd, 5000));
+	uint64_t slept = mono_ns() - t0;
+	pthread_join(t, NULL);
+	assert_int_equal(sent_later, 1);
+	assert_true(slept >= 50000000ull && slept < 2000000000ull);
+	assert_false(readable(fd, 100)); /* told once */
+	edp_vport_watch_arm(w, c, 2);    /* the frame not taken yet: at once */
+	assert_true(readable(fd, 50));
+	struct edp_pcap_packet pkt;
+	assert_int_equal(edp_vport_peek(c[1], &pkt, &err), 1);
+	edp_vport_done(c[1]);
+	edp_vport_watch_arm(w, c, 2);
+	assert_false(readable(fd, 100));
+	edp_vport_watch_park(w);
+	uint8_t buf[60] = { 0 };
+	assert_int_equal(edp_vport_send(p1, buf, sizeof(buf), sizeof(buf), 2, &err), 1);
+	edp_vport_ring(p1);
+	assert_false(readable(fd, 100));
+	edp_vport_watch_arm(w, c, 1); /* ring w1 has a frame past the consumer */
+	assert_true(readable(fd, 50));
+	edp_vport_watch_stop(w);
+	edp_vport_close(p1);
+	edp_vport_close(p2);
+	edp_vport_close(c[0]);
+	edp_vport_close(c[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_replaced),
 		cmocka_unit_test(test_hostile_ring),
 		cmocka_unit_test(test_doorbell),
+		cmocka_unit_test(test_watch),
 	};
 	return cmocka_run_group_tests_name("vport", tests, unit_dir_setup, unit_dir_teardown);
 }
