@@ -476,8 +476,8 @@ void edp_datapath_input_progress(const struct edp_datapath *dp, uint64_t *done, 
 		const struct edp_input *in = &dp->in.of[i];
 		int fd = in->reader && !in->live ? edp_pcap_reader_fd(in->reader) : -1;
 		struct stat st;
-		off_t at;
-		if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || (at = lseek(fd, 0, SEEK_CUR)) < 0) {
+		int64_t at;
+		if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || (at = edp_pcap_reader_offset(in->reader)) < 0) {
 			*done = *total = 0;
 			return;
 		}

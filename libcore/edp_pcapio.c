@@ -21,6 +21,7 @@
 #include "edp_linktype.h"
 #include "edp_ngscan.h"
 #include "edp_pcapio_impl.h"
+#include "edp_pcapmap.h"
 #include "edp_xsk.h"
 
 #define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
@@ -50,6 +51,8 @@ struct edp_pcap_reader {
 	bool framing;      /* not Ethernet: each packet is given an Ethernet header (frame) */
 	uint8_t *frame;    /* ... built here: EDP_PCAP_MAX_SNAPLEN bytes */
 	uint64_t framed;
+	struct edp_pcapmap *map; /* a classic pcap file read where it lies (libpcap read its header only) */
+	char map_msg[PCAP_ERRBUF_SIZE]; /* ... the error it met, in libpcap's words */
 	struct edp_pcap_filter *filter; /* a filter expression (NULL: none): packets it rejects are counted, not delivered */
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
@@ -237,7 +240,21 @@ static int iface_open(struct edp_pcap_reader *r, const char *iface, struct edp_e
 	return 0;
 }
 
-struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err)
+/* A regular file in classic pcap format, version 2.4 (libpcap read its
+ * header and found it sound): its records read from a mapping, unless it
+ * cannot be mapped (then libpcap reads them). */
+static void map_records(struct edp_pcap_reader *r)
+{
+	struct stat st;
+	uint32_t plain = known_magic(r->magic) ? r->magic : bswap32(r->magic);
+	if ((plain != PCAP_MAGIC_USEC && plain != PCAP_MAGIC_NSEC) || r->cookie || fstat(r->src_fd, &st) ||
+	    !S_ISREG(st.st_mode) || pcap_major_version(r->pcap) != 2 || pcap_minor_version(r->pcap) != 4)
+		return;
+	r->map = edp_pcapmap_open(r->src_fd, 24, (uint32_t)pcap_snapshot(r->pcap), pcap_is_swapped(r->pcap),
+				  plain == PCAP_MAGIC_USEC);
+}
+
+static struct edp_pcap_reader *open_reader(const char *path, bool mapped, struct edp_error *err)
 {
 	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -314,12 +331,24 @@ struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error 
 	fd = -1; /* owned by r->fp now */
 	if (stream_open(r, err))
 		goto fail;
+	if (mapped)
+		map_records(r);
 	return r;
 fail:
 	if (fd > 0)
 		close(fd);
 	edp_pcap_reader_close(r);
 	return NULL;
+}
+
+struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err)
+{
+	return open_reader(path, true, err);
+}
+
+struct edp_pcap_reader *edp_pcap_reader_open_libpcap(const char *path, struct edp_error *err)
+{
+	return open_reader(path, false, err);
 }
 
 /* libpcap on r->fp (r->name and r->nanosecond set): a capture file of
@@ -358,7 +387,7 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 	/* the bytes stdio read ahead and libpcap has not taken yet (glibc's
 	 * FILE: between the read pointer and the end of what it read), and
 	 * those of the stream's head it has not read yet */
-	size_t ahead = (size_t)(r->fp->_IO_read_end - r->fp->_IO_read_ptr);
+	size_t ahead = r->map ? 0 : (size_t)(r->fp->_IO_read_end - r->fp->_IO_read_ptr);
 	size_t rest = r->cookie ? r->cookie->head_len - r->cookie->head_pos : 0;
 	struct {
 		uint32_t magic;
@@ -391,7 +420,8 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 		free(lead);
 	if (!h->bytes)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", r->name);
-	if (r->src_fd < 0 || (h->fd = fcntl(r->src_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+	if (r->src_fd < 0 || (h->fd = fcntl(r->src_fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
+	    (r->map && lseek(h->fd, (off_t)edp_pcapmap_pos(r->map), SEEK_SET) < 0)) {
 		free(h->bytes);
 		h->bytes = NULL;
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot hand over: %s", r->name, strerror(errno));
@@ -465,6 +495,7 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r)
 		return;
 	edp_afpacket_close(r->ring);
 	edp_xsk_close(r->xsk);
+	edp_pcapmap_close(r->map);
 	if (r->pcap)
 		pcap_close(r->pcap); /* closes r->fp */
 	else if (r->fp)
@@ -607,7 +638,7 @@ static inline void to_packet(const struct edp_pcap_reader *r, const struct pcap_
 static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
 {
 	char msg[PCAP_ERRBUF_SIZE + 1];
-	snprintf(msg, sizeof(msg), "%s", pcap_geterr(r->pcap));
+	snprintf(msg, sizeof(msg), "%s", r->map ? r->map_msg : pcap_geterr(r->pcap));
 	size_t l = strlen(msg);
 	while (l && (msg[l - 1] == '\n' || msg[l - 1] == '.'))
 		msg[--l] = 0;
@@ -657,6 +688,20 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 			}
 		return EDP_PCAP_AGAIN;
 	}
+	if (r->map) {
+		struct pcap_pkthdr mh, fh;
+		while ((rc = edp_pcapmap_next(r->map, &mh, &data, r->map_msg, sizeof(r->map_msg))) == 1) {
+			r->count++;
+			if (r->filter && !filter_takes(r->filter, &mh, data))
+				continue;
+			h = &mh;
+			if (r->framing)
+				data = frame(r, h, data, &fh), h = &fh;
+			to_packet(r, h, data, pkt);
+			return 1;
+		}
+		return rc == 0 ? 0 : read_failed(r, err);
+	}
 	while ((rc = pcap_next_ex(r->pcap, &h, &data)) == 1) {
 		if (__builtin_expect(r->copies_before_ns, 0)) {
 			if ((uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec < r->copies_before_ns)
@@ -682,6 +727,11 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block; }
 
 int edp_pcap_reader_fd(const struct edp_pcap_reader *r) { return r->live ? -1 : r->src_fd; }
+int64_t edp_pcap_reader_offset(const struct edp_pcap_reader *r)
+{
+	return r->map ? (int64_t)edp_pcapmap_pos(r->map) : r->live ? -1 : (int64_t)lseek(r->src_fd, 0, SEEK_CUR);
+}
+bool edp_pcap_reader_mapped(const struct edp_pcap_reader *r) { return r->map; }
 int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r)
 {
 	return r->ring ? edp_afpacket_fd(r->ring) : r->xsk ? edp_xsk_fd(r->xsk) : r->live ? pcap_get_selectable_fd(r->pcap) : -1;
@@ -816,7 +866,22 @@ int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handl
 		r->count += v.records;
 		return (int)v.records;
 	}
-	if (r->filter || r->framing) {
+	if (r->map) { /* records where they lie */
+		struct view v = { r, fn, b, 0 };
+		struct pcap_pkthdr h;
+		const u_char *data;
+		bool plain = !r->filter && !r->framing;
+		rc = 0;
+		while (v.records < max && (rc = edp_pcapmap_next(r->map, &h, &data, r->map_msg, sizeof(r->map_msg))) == 1) {
+			if (plain) {
+				v.records++;
+				fn((u_char *)b, &h, data);
+			} else {
+				view_packet((u_char *)&v, &h, data);
+			}
+		}
+		n = v.records;
+	} else if (r->filter || r->framing) {
 		struct view v = { r, fn, b, 0 };
 		rc = pcap_dispatch(r->pcap, (int)max, view_packet, (u_char *)&v);
 		n = v.records;

@@ -297,7 +297,8 @@ start_incoming() {
 	assert_success
 	assert_line --regexp '^edp-migrate: pre-copy round 1: [0-9]+ MACs, [0-9]+ flows, [0-9]+ bytes'
 	assert_line --regexp '^edp-migrate: stun round: .* 3 descriptors; drain .* ms, hand-over .* ms$'
-	assert_line --regexp '^edp-migrate: queued for dst at the hand-over: 0 packets in vports and interface rings, [1-9][0-9]* bytes of captures$'
+	# a classic pcap file is read from a mapping: nothing read ahead to carry
+	assert_line 'edp-migrate: queued for dst at the hand-over: 0 packets in vports and interface rings, 0 bytes of captures'
 	assert_line --regexp '^edp-migrate: src: [0-9]+ packets in, [0-9]+ forwarded, 0 dropped, 0 lost; 1 device claim moved$'
 	assert_equal "$(owners)" "0000:3b:00.1 dst 2" # one generation
 	wait "$src"

@@ -49,6 +49,18 @@ load helper
 	jq -e '.packets_in == 50 and .packets_forwarded == 50' sum.json
 }
 
+@test "a capture cut by another process while it is read: exit 1, the packets before the cut written" {
+	"$GEN" flows=10,packets=200000,size=64,seed=1 in.pcap
+	head -c $((24 + 100000 * 80)) in.pcap >want.pcap
+	# the run blocks on its full output pipe while the file is cut under
+	# its mapping (a page past the cut faults: SIGBUS, caught)
+	{ "$RUN" -r in.pcap -w - -q 2>err.txt && echo 0 >rc || echo $? >rc; } |
+		{ sleep 1; truncate -s $((24 + 100000 * 80 + 10)) in.pcap; cat >out.pcap; }
+	assert_equal "$(cat rc)" 1
+	assert_equal "$(cat err.txt)" "edp-run: in.pcap: after packet 100000: truncated dump file; tried to read 16 header bytes, only got 10"
+	cmp out.pcap want.pcap
+}
+
 @test "a corrupt record length: exit 1, earlier packets kept" {
 	"$GEN" flows=10,packets=20,seed=1 in.pcap
 	perl -e 'open F, "+<", "in.pcap"; binmode F; seek F, 24 + 5 * 80 + 8, 0; print F pack("V", 0x7fffffff); close F;'
@@ -92,13 +104,18 @@ load helper
 	echo "$output" | jq -e '.packets_in == 179'
 }
 
-# Every real capture is processed with conservation, or refused in one line.
-@test "every real capture: conservation or the right refusal" {
+# Every real capture is processed with conservation, or refused in one line;
+# read from the file (a classic pcap from a mapping) as from a pipe (libpcap).
+@test "every real capture: conservation or the right refusal, the same from a pipe" {
 	traces=("$DATA"/*.pcap "$DATA"/*.pcapng)
 	[ -d "$BATS_TEST_DIRNAME/../../../shared/traces" ] && traces+=("$BATS_TEST_DIRNAME"/../../../shared/traces/*.pcap*)
 	for t in "${traces[@]}"; do
 		name=$(basename "$t")
+		run bash -c "'$RUN' -r - -w pipe.pcap -q <'$t'"
+		piped=$status
 		run "$RUN" -r "$t" -w out.pcap -q --json
+		assert_equal "$status" "$piped"
+		[ "$status" -ne 0 ] || cmp out.pcap pipe.pcap
 		case "$name" in
 		tcpdump-cve2015-0261-ipv6.pcap)
 			assert_failure 1
@@ -324,9 +341,12 @@ flow-cache:
 			perl -e 'my ($f, $seed) = @ARGV; srand($seed); open F, "+<", $f or die; binmode F;
 				my $size = -s $f; for (1 .. 30) { seek F, 24 + int(rand($size - 24)), 0; print F chr(int(rand(256))); }
 				close F;' "$src" "$seed" 2>/dev/null
+			run bash -c "'$RUN' -c all.yaml -r a=- -q <'$src' 2>&1 | sed 's/stdin: //'"
+			piped=$output
 			run "$RUN" -c all.yaml -r "a=$src" -q --json=sum.json
 			[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
 			assert_le "${#lines[@]}" 1
+			assert_equal "${output//$src: /}" "$piped" # the mapped file's error is libpcap's
 			if [ "$status" -eq 0 ]; then
 				jq -e '.packets_in == .packets_forwarded + .packets_dropped and .packets_dropped == ([.drops[]] | add)' sum.json
 			fi

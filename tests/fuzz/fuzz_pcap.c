@@ -1,7 +1,7 @@
-/* A capture: read to its end or refused; what was read is written and
- * reads back the same, and reads the same when its reader is handed over
- * half-way; the datapath (inline and 2 threads) conserves every
- * packet it reads. */
+/* A capture: read to its end or refused, the same from a mapping as
+ * through libpcap; what was read is written and reads back the same, and
+ * reads the same when its reader is handed over half-way; the datapath
+ * (inline and 2 threads) conserves every packet it reads. */
 #include "fuzz.h"
 
 #include <signal.h>
@@ -65,9 +65,67 @@ static void handed_over(const char *in, uint64_t n, uint64_t half)
 	edp_pcap_reader_close(c);
 }
 
+/* Up to 5 packets of a burst, copied. */
+struct burst_copy {
+	uint32_t n;
+	struct edp_pcap_packet pkt[5];
+	uint8_t data[5][EDP_PCAP_MAX_SNAPLEN];
+};
+
+static void copy_packet(void *ctx, const struct edp_pcap_packet *pkt)
+{
+	struct burst_copy *c = ctx;
+	FUZZ_CHECK(c->n < 5 && pkt->caplen <= EDP_PCAP_MAX_SNAPLEN);
+	memcpy(c->data[c->n], pkt->data, pkt->caplen);
+	c->pkt[c->n] = *pkt;
+	c->pkt[c->n].data = c->data[c->n];
+	c->n++;
+}
+
+static bool same_packet(const struct edp_pcap_packet *a, const struct edp_pcap_packet *b)
+{
+	return a->caplen == b->caplen && a->wire_len == b->wire_len && a->ts_ns == b->ts_ns &&
+	       memcmp(a->data, b->data, a->caplen) == 0;
+}
+
+/* A classic pcap file is read from a mapping (edp_pcapmap) as libpcap
+ * reads it: the same packets, one at a time and in bursts, and the same
+ * end, or the same error after the same packet. */
+static void mapped_as_libpcap(const char *in)
+{
+	static struct burst_copy c;
+	struct edp_error ea = { 0 }, eb = { 0 };
+	for (int bursts = 0; bursts < 2; bursts++) {
+		struct edp_pcap_reader *a = edp_pcap_reader_open(in, &ea), *b = edp_pcap_reader_open_libpcap(in, &eb);
+		FUZZ_CHECK(!a == !b);
+		if (!a) {
+			FUZZ_CHECK(strcmp(ea.msg, eb.msg) == 0);
+			return;
+		}
+		FUZZ_CHECK(!edp_pcap_reader_mapped(b));
+		struct edp_pcap_packet pa, pb;
+		int ra;
+		do {
+			c.n = 0;
+			if (bursts)
+				ra = edp_pcap_reader_read_burst(a, 5, copy_packet, &c, &ea);
+			else if ((ra = edp_pcap_reader_read(a, &pa, &ea)) == 1)
+				copy_packet(&c, &pa);
+			FUZZ_CHECK(ra <= 0 || (uint32_t)ra == c.n);
+			for (uint32_t i = 0; i < c.n; i++)
+				FUZZ_CHECK(edp_pcap_reader_read(b, &pb, &eb) == 1 && same_packet(&c.pkt[i], &pb));
+		} while (ra > 0);
+		int rb = edp_pcap_reader_read(b, &pb, &eb);
+		FUZZ_CHECK(ra == 0 ? rb == 0 : rb < 0 && strcmp(ea.msg, eb.msg) == 0);
+		edp_pcap_reader_close(a);
+		edp_pcap_reader_close(b);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = fuzz_file("in.pcap", data, size);
+	mapped_as_libpcap(in);
 	char out[320];
 	snprintf(out, sizeof(out), "%s/out.pcap", fuzz_dir());
 	struct edp_error err;

@@ -6,6 +6,7 @@
 
 #include "unit.h"
 #include "edp_pcapio.h"
+#include "edp_shm.h"
 
 /* Write packets with nanosecond timestamps and truncated captures (the
  * first half one at a time, the second ten at a time), read them back:
@@ -346,6 +347,220 @@ static void test_writer_handover(void **state)
 static void test_handover_file(void **state) { (void)state; handover(false); }
 static void test_handover_pipe(void **state) { (void)state; handover(true); }
 
+/* Both readers of path, the mapped one (edp_pcap_reader_open) and
+ * libpcap's: the same packets, then the same end or the same error.
+ * Returns whether the first read from a mapping (-1: both refused it,
+ * with the same words). */
+static int read_alike(const char *path)
+{
+	struct edp_error ea = { 0 }, eb = { 0 };
+	struct edp_pcap_reader *a = edp_pcap_reader_open(path, &ea), *b = edp_pcap_reader_open_libpcap(path, &eb);
+	if (!a || !b) {
+		assert_null(a);
+		assert_null(b);
+		assert_string_equal(ea.msg, eb.msg);
+		return -1;
+	}
+	bool mapped = edp_pcap_reader_mapped(a);
+	assert_false(edp_pcap_reader_mapped(b));
+	struct edp_pcap_packet pa, pb;
+	int ra, rb;
+	do {
+		ra = edp_pcap_reader_read(a, &pa, &ea);
+		rb = edp_pcap_reader_read(b, &pb, &eb);
+		assert_int_equal(ra, rb);
+		if (ra == 1) {
+			assert_int_equal(pa.caplen, pb.caplen);
+			assert_int_equal(pa.wire_len, pb.wire_len);
+			assert_int_equal(pa.ts_ns, pb.ts_ns);
+			assert_memory_equal(pa.data, pb.data, pa.caplen);
+		}
+	} while (ra == 1);
+	if (ra < 0)
+		assert_string_equal(ea.msg, eb.msg);
+	edp_pcap_reader_close(a);
+	edp_pcap_reader_close(b);
+	return mapped;
+}
+
+/* Every capture of tests/data and ../shared/traces reads the same both
+ * ways; the classic pcaps of version 2.4 from a mapping. */
+static void test_mapped_traces(void **state)
+{
+	(void)state;
+	const char *dirs[] = { "tests/data", "../shared/traces" };
+	uint32_t read = 0, mapped = 0;
+	for (uint32_t d = 0; d < 2; d++) {
+		DIR *dir = opendir(dirs[d]);
+		for (struct dirent *e; dir && (e = readdir(dir));) {
+			size_t l = strlen(e->d_name);
+			if (l < 5 || (strcmp(e->d_name + l - 5, ".pcap") != 0 && strcmp(e->d_name + l - 7, ".pcapng") != 0))
+				continue;
+			char path[512];
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], e->d_name);
+			unsigned char head[8] = { 0 };
+			FILE *f = fopen(path, "rb");
+			assert_non_null(f);
+			assert_int_equal(fread(head, 1, 8, f), 8);
+			fclose(f);
+			uint32_t magic = (uint32_t)head[0] | (uint32_t)head[1] << 8 | (uint32_t)head[2] << 16 |
+					 (uint32_t)head[3] << 24;
+			bool le = magic == 0xa1b2c3d4u || magic == 0xa1b23c4du,
+			     be = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
+			bool v24 = (le && head[4] == 2 && head[6] == 4) || (be && head[5] == 2 && head[7] == 4);
+			int m = read_alike(path);
+			if (m < 0) /* a link type edp does not read */
+				continue;
+			assert_int_equal(m, v24);
+			read++;
+			mapped += (uint32_t)m;
+		}
+		if (dir)
+			closedir(dir);
+	}
+	assert_true(read >= 10 && mapped >= 8); /* run from the top of the tree, as make test does */
+}
+
+/* A classic pcap made byte by byte: magic, version, snapshot length,
+ * link type Ethernet, then `n` records of the given lengths and times,
+ * each record's bytes its index; in the other byte order when asked. */
+struct rec_spec {
+	uint32_t sec, frac, caplen, len;
+};
+
+static void craft(const char *path, uint32_t magic, uint16_t major, uint16_t minor, uint32_t snaplen, bool swap,
+		  const struct rec_spec *rec, uint32_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	uint32_t hdr[6] = { magic, (uint32_t)major | (uint32_t)minor << 16, 0, 0, snaplen, 1 };
+	if (swap) {
+		for (int i = 0; i < 6; i++)
+			hdr[i] = __builtin_bswap32(hdr[i]);
+		hdr[1] = (uint32_t)__builtin_bswap16(major) | (uint32_t)__builtin_bswap16(minor) << 16;
+	}
+	fwrite(hdr, 4, 6, f);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t r[4] = { rec[i].sec, rec[i].frac, rec[i].caplen, rec[i].len };
+		for (int k = 0; swap && k < 4; k++)
+			r[k] = __builtin_bswap32(r[k]);
+		fwrite(r, 4, 4, f);
+		for (uint32_t k = 0; k < rec[i].caplen && k < 300000; k++)
+			fputc((int)(i + k), f);
+	}
+	fclose(f);
+}
+
+/* Crafted files read the same both ways, whole and cut at every byte:
+ * both byte orders, micro- and nanoseconds, time words with the top bit
+ * set, a record longer than the snapshot length (cut to it), one longer
+ * than libpcap takes; a version before 2.4 is left to libpcap. */
+static void test_mapped_crafted(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/edp-pcapio-XXXXXX", cut[] = "/tmp/edp-pcapio-XXXXXX";
+	close(mkstemp(path));
+	close(mkstemp(cut));
+	const struct rec_spec recs[] = { { 1700000000, 999999, 60, 60 },
+					 { 0x80000001u, 0xb8000100u, 14, 1514 },
+					 { 5, 1000000, 150, 150 }, /* over the snapshot length of 100 */
+					 { 7, 3, 0, 0 } };
+	for (int swap = 0; swap < 2; swap++) {
+		for (int nano = 0; nano < 2; nano++) {
+			craft(path, nano ? 0xa1b23c4du : 0xa1b2c3d4u, 2, 4, 100, swap, recs, 4);
+			struct stat st;
+			assert_int_equal(stat(path, &st), 0);
+			assert_int_equal(1, read_alike(path));
+			for (off_t size = 24; size < st.st_size; size++) {
+				assert_int_equal(truncate(path, st.st_size), 0);
+				FILE *in = fopen(path, "rb"), *out = fopen(cut, "wb");
+				char buf[1024];
+				size_t got = fread(buf, 1, (size_t)size, in);
+				fwrite(buf, 1, got, out);
+				fclose(in);
+				fclose(out);
+				assert_int_equal(1, read_alike(cut));
+			}
+		}
+		const struct rec_spec huge[] = { { 1, 1, 60, 60 }, { 2, 2, 262145, 262145 } };
+		craft(path, 0xa1b2c3d4u, 2, 4, 0, swap, huge, 2); /* snapshot 0: libpcap's largest */
+		assert_int_equal(1, read_alike(path));
+		craft(path, 0xa1b2c3d4u, 2, 4, 1000, swap, huge, 2);
+		assert_int_equal(1, read_alike(path));
+		craft(path, 0xa1b2c3d4u, 2, 2, 1000, swap, recs, 4); /* lengths read the other way round */
+		assert_int_equal(read_alike(path), 0);
+	}
+	unlink(path);
+	unlink(cut);
+}
+
+/* A file another process cuts while it is read from the mapping: the
+ * packets before the cut, then the error libpcap gives for a file cut
+ * there (mid-page, where no fault comes, and pages before); a file that
+ * grows is read on. */
+static void test_mapped_file_changes(void **state)
+{
+	(void)state;
+	assert_int_equal(edp_shm_guard_install(), 0);
+	char path[] = "/tmp/edp-pcapio-XXXXXX";
+	close(mkstemp(path));
+	uint64_t rec_end[3001] = { 24 }; /* where record i ends */
+	for (uint32_t i = 0; i < 3000; i++)
+		rec_end[i + 1] = rec_end[i] + 16 + 60 + i % 900;
+	const struct {
+		uint32_t read, cut_after;
+		off_t extra;
+		const char *error;
+	} cuts[] = {
+		{ 1000, 2000, 10, ": after packet 2000: truncated dump file; tried to read 16 header bytes, only got 10" },
+		{ 1000, 1500, 20, ": after packet 1500: truncated dump file; tried to read 660 captured bytes, only got 4" },
+		{ 10, 2999, 16 + 5, NULL },
+	};
+	for (uint32_t c = 0; c < 3; c++) {
+		write_numbered(path, 3000, true);
+		struct edp_error err = { 0 };
+		struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
+		assert_non_null(r);
+		assert_true(edp_pcap_reader_mapped(r));
+		for (uint32_t i = 0; i < cuts[c].read; i++)
+			assert_numbered(r, i);
+		assert_int_equal(truncate(path, (off_t)rec_end[cuts[c].cut_after] + cuts[c].extra), 0);
+		for (uint32_t i = cuts[c].read; i < cuts[c].cut_after; i++)
+			assert_numbered(r, i);
+		struct edp_pcap_packet pkt;
+		assert_int_equal(edp_pcap_reader_read(r, &pkt, &err), -1);
+		if (cuts[c].error)
+			assert_string_equal(err.msg + strlen(path), cuts[c].error);
+		edp_pcap_reader_close(r);
+		assert_int_equal(1, read_alike(path)); /* libpcap says the same of the cut file */
+	}
+	/* grown while read: read on to the new end */
+	write_numbered(path, 100, true);
+	struct edp_error err = { 0 };
+	struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
+	assert_non_null(r);
+	for (uint32_t i = 0; i < 100; i++)
+		assert_numbered(r, i);
+	char more[] = "/tmp/edp-pcapio-XXXXXX";
+	close(mkstemp(more));
+	write_numbered(more, 200, true);
+	FILE *in = fopen(more, "rb"), *out = fopen(path, "ab");
+	char buf[4096];
+	size_t n;
+	assert_int_equal(fseek(in, (long)rec_end[100], SEEK_SET), 0);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	for (uint32_t i = 100; i < 200; i++)
+		assert_numbered(r, i);
+	struct edp_pcap_packet pkt;
+	assert_int_equal(edp_pcap_reader_read(r, &pkt, &err), 0);
+	edp_pcap_reader_close(r);
+	unlink(more);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +573,9 @@ int main(void)
 		cmocka_unit_test(test_handover_file),
 		cmocka_unit_test(test_handover_pipe),
 		cmocka_unit_test(test_writer_handover),
+		cmocka_unit_test(test_mapped_traces),
+		cmocka_unit_test(test_mapped_crafted),
+		cmocka_unit_test(test_mapped_file_changes),
 	};
 	return cmocka_run_group_tests_name("pcapio", tests, NULL, NULL);
 }
