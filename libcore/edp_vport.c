@@ -369,9 +369,7 @@ struct edp_vport_watch {
 	pthread_t thread;
 	int fd;                  /* the eventfd it makes readable */
 	pthread_mutex_t lock;    /* the rings and flags below */
-	pthread_cond_t seen_cond;
 	_Atomic uint32_t gen;    /* bumped by every change below: the thread's futex */
-	uint32_t seen;           /* the last generation the thread took */
 	bool told, stop;         /* the eventfd written for this generation; end the thread */
 	uint32_t n;              /* rings watched (0: none) */
 	struct shm *shm[EDP_VPORT_WAIT_MAX];
@@ -390,8 +388,6 @@ static void *watch_main(void *arg)
 		bool stop = w->stop;
 		memcpy(shm, w->shm, n * sizeof(shm[0]));
 		memcpy(pos, w->pos, n * sizeof(pos[0]));
-		w->seen = gen; /* holds no ring of an earlier generation (edp_vport_watch_park) */
-		pthread_cond_broadcast(&w->seen_cond);
 		pthread_mutex_unlock(&w->lock);
 		if (stop)
 			return NULL;
@@ -427,7 +423,6 @@ struct edp_vport_watch *edp_vport_watch_start(struct edp_error *err)
 		return NULL;
 	}
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->seen_cond, NULL);
 	/* signals are the consumer's (they end its poll): the thread blocks
 	 * all but the faults (a blocked SIGBUS would kill, not reach edp_shm) */
 	sigset_t block, old;
@@ -447,7 +442,6 @@ struct edp_vport_watch *edp_vport_watch_start(struct edp_error *err)
 			      strerror(w->fd < 0 ? errno : rc));
 		if (w->fd >= 0)
 			close(w->fd);
-		pthread_cond_destroy(&w->seen_cond);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return NULL;
@@ -483,19 +477,6 @@ void edp_vport_watch_arm(struct edp_vport_watch *w, struct edp_vport *const *v, 
 	pthread_mutex_unlock(&w->lock);
 }
 
-void edp_vport_watch_park(struct edp_vport_watch *w)
-{
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->n = 0;
-	next_gen(w);
-	uint32_t gen = atomic_load_explicit(&w->gen, memory_order_relaxed);
-	while (w->seen != gen)
-		pthread_cond_wait(&w->seen_cond, &w->lock);
-	pthread_mutex_unlock(&w->lock);
-}
-
 void edp_vport_watch_stop(struct edp_vport_watch *w)
 {
 	if (!w)
@@ -506,7 +487,6 @@ void edp_vport_watch_stop(struct edp_vport_watch *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	close(w->fd);
-	pthread_cond_destroy(&w->seen_cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

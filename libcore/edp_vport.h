@@ -114,15 +114,14 @@ void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns)
  * cannot take a futex and a socket), and makes its eventfd readable once
  * one of them moves past where it was armed. The consumer arms it before
  * each such wait (the same rings at the same positions: nothing to do)
- * and reads the eventfd after; an arm or park ends the last one's watch.
- * The thread looks at a ring from its arm until the next arm, park or
- * stop: park (or stop) it before any ring it was armed with is closed.
- * Start returns NULL with err set (no memory, thread or eventfd). */
+ * and reads the eventfd after; an arm ends the last one's watch. The
+ * thread looks at a ring from its arm until the next arm or the stop:
+ * stop it before any ring it was armed with is closed. Start returns
+ * NULL with err set (no memory, thread or eventfd). */
 struct edp_vport_watch;
 struct edp_vport_watch *edp_vport_watch_start(struct edp_error *err);
 int edp_vport_watch_fd(const struct edp_vport_watch *w);
 void edp_vport_watch_arm(struct edp_vport_watch *w, struct edp_vport *const *v, uint32_t n);
-void edp_vport_watch_park(struct edp_vport_watch *w);
 void edp_vport_watch_stop(struct edp_vport_watch *w);
 
 /* Packets queued now (sent and not yet received). */
