@@ -53,6 +53,7 @@ struct edp_pcap_reader {
 	uint64_t framed;
 	struct edp_pcapmap *map; /* a classic pcap file read where it lies (libpcap read its header only) */
 	char map_msg[PCAP_ERRBUF_SIZE]; /* ... the error it met, in libpcap's words */
+	struct pcap_pkthdr map_hdr;     /* ... the header of its last record */
 	struct edp_pcap_filter *filter; /* a filter expression (NULL: none): packets it rejects are counted, not delivered */
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
@@ -674,6 +675,31 @@ static inline bool ring_next(struct edp_pcap_reader *r, struct pcap_pkthdr *h, c
 	return false;
 }
 
+/* The next record of a capture (or of an interface libpcap reads) as
+ * pcap_next_ex gives it: from the mapping when r has one. */
+static inline int next_record(struct edp_pcap_reader *r, struct pcap_pkthdr **h, const u_char **data)
+{
+	if (!r->map)
+		return pcap_next_ex(r->pcap, h, data);
+	*h = &r->map_hdr;
+	int rc = edp_pcapmap_next(r->map, &r->map_hdr, data, r->map_msg, sizeof(r->map_msg));
+	return rc == 0 ? PCAP_ERROR_BREAK : rc;
+}
+
+/* pcap_dispatch over r's records: from the mapping when it has one. */
+static inline int dispatch_records(struct edp_pcap_reader *r, uint32_t max, pcap_handler fn, u_char *user)
+{
+	if (!r->map)
+		return pcap_dispatch(r->pcap, (int)max, fn, user);
+	struct pcap_pkthdr h;
+	const u_char *data;
+	int rc = 0;
+	uint32_t n = 0;
+	for (; n < max && (rc = edp_pcapmap_next(r->map, &h, &data, r->map_msg, sizeof(r->map_msg))) == 1; n++)
+		fn(user, &h, data);
+	return rc < 0 ? -1 : (int)n;
+}
+
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err)
 {
 	struct pcap_pkthdr *h;
@@ -688,21 +714,7 @@ int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt,
 			}
 		return EDP_PCAP_AGAIN;
 	}
-	if (r->map) {
-		struct pcap_pkthdr mh, fh;
-		while ((rc = edp_pcapmap_next(r->map, &mh, &data, r->map_msg, sizeof(r->map_msg))) == 1) {
-			r->count++;
-			if (r->filter && !filter_takes(r->filter, &mh, data))
-				continue;
-			h = &mh;
-			if (r->framing)
-				data = frame(r, h, data, &fh), h = &fh;
-			to_packet(r, h, data, pkt);
-			return 1;
-		}
-		return rc == 0 ? 0 : read_failed(r, err);
-	}
-	while ((rc = pcap_next_ex(r->pcap, &h, &data)) == 1) {
+	while ((rc = next_record(r, &h, &data)) == 1) {
 		if (__builtin_expect(r->copies_before_ns, 0)) {
 			if ((uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec < r->copies_before_ns)
 				continue;
@@ -866,27 +878,12 @@ int edp_pcap_reader_dispatch(struct edp_pcap_reader *r, uint32_t max, pcap_handl
 		r->count += v.records;
 		return (int)v.records;
 	}
-	if (r->map) { /* records where they lie */
+	if (r->filter || r->framing) {
 		struct view v = { r, fn, b, 0 };
-		struct pcap_pkthdr h;
-		const u_char *data;
-		bool plain = !r->filter && !r->framing;
-		rc = 0;
-		while (v.records < max && (rc = edp_pcapmap_next(r->map, &h, &data, r->map_msg, sizeof(r->map_msg))) == 1) {
-			if (plain) {
-				v.records++;
-				fn((u_char *)b, &h, data);
-			} else {
-				view_packet((u_char *)&v, &h, data);
-			}
-		}
-		n = v.records;
-	} else if (r->filter || r->framing) {
-		struct view v = { r, fn, b, 0 };
-		rc = pcap_dispatch(r->pcap, (int)max, view_packet, (u_char *)&v);
+		rc = dispatch_records(r, max, view_packet, (u_char *)&v);
 		n = v.records;
 	} else {
-		rc = pcap_dispatch(r->pcap, (int)max, fn, (u_char *)b);
+		rc = dispatch_records(r, max, fn, (u_char *)b);
 		n = b->n - before;
 	}
 	r->count += n;
