@@ -695,8 +695,9 @@ const char *edp_port_io_check(const char *spec, bool rx)
 		const char *iface = edp_pcap_iface(spec);
 		size_t n = strlen(iface);
 		if (n == 0 || n >= 16 || strpbrk(iface, "/: \t"))
-			return *spec == 'x' ? "names no interface (expected xdp:IFACE)"
-					    : "names no interface (expected live:IFACE)";
+			return strncmp(spec, EDP_XDP_PREFIX, strlen(EDP_XDP_PREFIX)) == 0
+				       ? "names no interface (expected " EDP_XDP_PREFIX "IFACE)"
+				       : "names no interface (expected " EDP_LIVE_PREFIX "IFACE)";
 		return NULL;
 	}
 	default:
