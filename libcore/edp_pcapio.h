@@ -313,10 +313,41 @@ static inline struct edp_pcap_record edp_pcap_record_of(const struct edp_mbuf *m
 	return (struct edp_pcap_record){ m->data, m->ts_ns, m->data_len, m->wire_len };
 }
 
+/* The latest time a classic pcap record holds: its seconds are 32 bits. */
+#define EDP_PCAP_LAST_SECOND 0xffffffffull
+
+/* Whether rec's time fits a classic pcap record (a writer refuses one
+ * that does not, after the packets before it). */
+static inline bool edp_pcap_record_fits(const struct edp_pcap_record *rec)
+{
+	return rec->ts_ns / 1000000000ull <= EDP_PCAP_LAST_SECOND;
+}
+
+/* rec as a classic pcap record (header in this host's byte order, time in
+ * nanoseconds or microseconds) at dst, which has room for 16 + caplen
+ * bytes; returns that size. rec fits (edp_pcap_record_fits). */
+static inline uint32_t edp_pcap_record_format(uint8_t *dst, const struct edp_pcap_record *rec, bool nanosecond)
+{
+	uint64_t sec = rec->ts_ns / 1000000000ull, frac = rec->ts_ns % 1000000000ull;
+	uint32_t h[4] = { (uint32_t)sec, (uint32_t)(nanosecond ? frac : frac / 1000), rec->caplen, rec->wire_len };
+	memcpy(dst, h, 16);
+	memcpy(dst + 16, rec->data, rec->caplen);
+	return 16 + rec->caplen;
+}
+
 /* Append n packets. Returns 0, or -1 with err set when a write failed
  * (the packets after the failure were not taken: see edp_pcap_writer_counts). */
 int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, uint32_t n,
 				  struct edp_error *err);
+/* Append n records formatted already (edp_pcap_record_format, in this
+ * writer's precision: edp_pcap_writer_nanosecond), len bytes of them whose
+ * wire lengths add up to wire_bytes: what is buffered goes out first, then
+ * the block in one write. Not for an interface. Returns 0, or -1 with err
+ * set when a write failed (the records that went out whole are counted
+ * written: edp_pcap_writer_counts). */
+int edp_pcap_writer_write_block(struct edp_pcap_writer *w, const uint8_t *bytes, size_t len, uint32_t n,
+				uint64_t wire_bytes, struct edp_error *err);
+bool edp_pcap_writer_nanosecond(const struct edp_pcap_writer *w);
 /* Hand what is buffered to the file or pipe now. Returns 0, or -1 with err
  * set when the write failed. */
 int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err);

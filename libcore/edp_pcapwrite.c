@@ -36,6 +36,20 @@ static size_t write_all(int fd, const void *p, size_t n)
 	return done;
 }
 
+/* The records of buf[0, done) that went out whole, counted written. */
+static void count_whole(struct edp_pcap_writer *w, const uint8_t *buf, size_t done)
+{
+	for (size_t at = 0; at + 16 <= done;) {
+		uint32_t len[2];
+		memcpy(len, buf + at + 8, 8); /* caplen, wire length */
+		if (at + 16 + len[0] > done)
+			break;
+		at += 16 + len[0];
+		w->written++;
+		w->written_bytes += len[1];
+	}
+}
+
 /* Hand the buffer to the output. On a failure the records that went out
  * whole count as written, the rest are lost, and the writer takes no more. */
 static int writer_drain(struct edp_pcap_writer *w, struct edp_error *err)
@@ -45,15 +59,7 @@ static int writer_drain(struct edp_pcap_writer *w, struct edp_error *err)
 	size_t done = write_all(w->fd, w->buf, w->used);
 	if (done < w->used) {
 		w->failed = errno ? errno : EIO;
-		for (size_t at = 0; at + 16 <= done;) {
-			uint32_t len[2];
-			memcpy(len, w->buf + at + 8, 8); /* caplen, wire length */
-			if (at + 16 + len[0] > done)
-				break;
-			at += 16 + len[0];
-			w->written++;
-			w->written_bytes += len[1];
-		}
+		count_whole(w, w->buf, done);
 		w->used = 0;
 		return write_failed(w, err);
 	}
@@ -116,9 +122,6 @@ struct edp_pcap_writer *edp_pcap_writer_open(const char *path, bool nanosecond, 
 	return w;
 }
 
-/* The latest time a classic pcap record holds: its seconds are 32 bits. */
-#define PCAP_LAST_SECOND 0xffffffffull
-
 int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pcap_record *rec, uint32_t n,
 				  struct edp_error *err)
 {
@@ -131,7 +134,7 @@ int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pc
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t sec = rec[i].ts_ns / 1000000000ull, frac = rec[i].ts_ns % 1000000000ull;
 		uint32_t caplen = rec[i].caplen;
-		if (__builtin_expect(sec > PCAP_LAST_SECOND, 0)) { /* refused, after the packets before it */
+		if (__builtin_expect(sec > EDP_PCAP_LAST_SECOND, 0)) { /* refused, after the packets before it */
 			if (writer_drain(w, err) == 0)
 				edp_error_set(err, EDP_ERR_RUNTIME,
 					      "%s: packet %llu: time %llu s is after 2106-02-07, the last a pcap file holds",
@@ -140,9 +143,9 @@ int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pc
 		}
 		if (__builtin_expect(w->used + 16 + caplen > EDP_PCAP_WRITE_BUFFER, 0) && writer_drain(w, err) < 0)
 			return -1;
-		uint32_t h[4] = { (uint32_t)sec, (uint32_t)(w->nanosecond ? frac : frac / 1000), caplen,
-				  rec[i].wire_len };
 		if (__builtin_expect(16 + caplen > EDP_PCAP_WRITE_BUFFER, 0)) { /* larger than the buffer: straight out */
+			uint32_t h[4] = { (uint32_t)sec, (uint32_t)(w->nanosecond ? frac : frac / 1000), caplen,
+					  rec[i].wire_len };
 			memcpy(w->buf, h, 16);
 			size_t done = write_all(w->fd, w->buf, 16);
 			if (done == 16)
@@ -157,9 +160,7 @@ int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pc
 			w->written_bytes = w->accepted_bytes;
 			continue;
 		}
-		memcpy(w->buf + w->used, h, 16);
-		memcpy(w->buf + w->used + 16, rec[i].data, caplen);
-		w->used += 16 + caplen;
+		w->used += edp_pcap_record_format(w->buf + w->used, &rec[i], w->nanosecond);
 		w->accepted++;
 		w->accepted_bytes += rec[i].wire_len;
 	}
@@ -178,6 +179,28 @@ int edp_pcap_writer_flush(struct edp_pcap_writer *w, struct edp_error *err)
 		return edp_pcap_live_flush(w, err);
 	return writer_drain(w, err);
 }
+
+int edp_pcap_writer_write_block(struct edp_pcap_writer *w, const uint8_t *bytes, size_t len, uint32_t n,
+				uint64_t wire_bytes, struct edp_error *err)
+{
+	if (w->live)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: an interface is not written records", w->name), -1;
+	if (writer_drain(w, err) < 0)
+		return -1;
+	w->accepted += n;
+	w->accepted_bytes += wire_bytes;
+	size_t done = write_all(w->fd, bytes, len);
+	if (done < len) {
+		w->failed = errno ? errno : EIO;
+		count_whole(w, bytes, done);
+		return write_failed(w, err);
+	}
+	w->written = w->accepted;
+	w->written_bytes = w->accepted_bytes;
+	return 0;
+}
+
+bool edp_pcap_writer_nanosecond(const struct edp_pcap_writer *w) { return w->nanosecond; }
 
 void edp_pcap_writer_counts(const struct edp_pcap_writer *w, uint64_t *accepted, uint64_t *written,
 			    uint64_t *written_bytes)
