@@ -183,6 +183,156 @@ int edp_output_emit_mbufs(struct edp_output *o, struct edp_mbuf **mbufs, uint32_
 	return rc;
 }
 
+int edp_output_stage_init(const struct edp_output *o, struct edp_output_stage *st, uint32_t packets, size_t bytes,
+			  struct edp_error *err)
+{
+	memset(st, 0, sizeof(*st));
+	for (uint32_t s = 0; s < o->n_sinks; s++) {
+		struct edp_output_block *b = &st->of[s];
+		b->refused = UINT32_MAX;
+		b->cap = bytes + 16 * (size_t)packets;
+		b->cap_n = packets;
+		if (!(b->bytes = malloc(b->cap)) || !(b->sent = malloc(packets * sizeof(*b->sent)))) {
+			edp_output_stage_free(st);
+			return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
+		}
+	}
+	return 0;
+}
+
+void edp_output_stage_free(struct edp_output_stage *st)
+{
+	for (uint32_t s = 0; s < EDP_MAX_PORTS; s++) {
+		free(st->of[s].bytes);
+		free(st->of[s].sent);
+	}
+	memset(st, 0, sizeof(*st));
+}
+
+/* Room in b for one more copy of caplen bytes: 0, or -1 (out of memory). */
+static int block_room(struct edp_output_block *b, uint32_t caplen)
+{
+	if (b->used + 16 + caplen > b->cap) {
+		size_t cap = b->cap * 2 > b->used + 16 + caplen ? b->cap * 2 : b->used + 16 + caplen;
+		uint8_t *p = realloc(b->bytes, cap);
+		if (!p)
+			return -1;
+		b->bytes = p;
+		b->cap = cap;
+	}
+	if (b->n == b->cap_n) {
+		uint32_t cap = b->cap_n ? b->cap_n * 2 : 64;
+		struct edp_output_sent *p = realloc(b->sent, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		b->sent = p;
+		b->cap_n = cap;
+	}
+	return 0;
+}
+
+int edp_output_stage_mbufs(const struct edp_output *o, struct edp_output_stage *st, struct edp_mbuf *const *mbufs,
+			   uint32_t n, struct edp_error *err)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct edp_mbuf *m = mbufs[i];
+		for (uint64_t ports = m->out_ports; ports; ports &= ports - 1) {
+			unsigned p = (unsigned)__builtin_ctzll(ports);
+			struct edp_output_block *b = &st->of[o->port_sink[p]];
+			if (__builtin_expect(block_room(b, m->data_len) < 0, 0)) /* its copies staged so far are undone */
+				return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory: %llu packets could not be staged",
+						     (unsigned long long)(n - i));
+			b->sent[b->n] = (struct edp_output_sent){ st->packets + i, m->wire_len, (uint8_t)m->in_port,
+								  (uint8_t)p };
+			struct edp_pcap_record rec = edp_pcap_record_of(m);
+			if (b->refused == UINT32_MAX && __builtin_expect(edp_pcap_record_fits(&rec), 1)) {
+				b->used += edp_pcap_record_format(b->bytes + b->used, &rec,
+								  edp_pcap_writer_nanosecond(o->sinks[o->port_sink[p]]));
+				b->wire_bytes += m->wire_len;
+				st->tx[p].packets++;
+				st->tx[p].bytes += m->wire_len;
+			} else if (b->refused == UINT32_MAX) {
+				b->refused = b->n;
+				b->refused_ts = m->ts_ns;
+			}
+			b->n++;
+		}
+	}
+	st->packets += n;
+	return 0;
+}
+
+/* The copies of block b from sent[from] on did not reach sink s (after
+ * `in_tx` of them had been counted sent). */
+static void unsent(struct edp_output *o, const struct edp_output_block *b, uint32_t from, uint32_t in_tx)
+{
+	for (uint32_t k = from; k < b->n; k++) {
+		struct edp_output_sent c = b->sent[k];
+		c.serial += o->serial;
+		if (k < in_tx)
+			unsend(o, &c);
+		else
+			count_unwritten(o, 1ull << c.out_port, c.serial, c.in_port);
+	}
+}
+
+/* Write block b to sink s's writer (what the writer holds goes out first).
+ * Returns 0, or -1 with the copies that did not reach the output counted
+ * (those in bytes were counted sent). */
+static int commit_block(struct edp_output *o, uint32_t s, const struct edp_output_block *b, struct edp_error *err)
+{
+	struct edp_pcap_writer *w = o->sinks[s];
+	uint32_t whole = b->refused < b->n ? b->refused : b->n; /* the copies in bytes */
+	if (edp_pcap_writer_flush(w, err) < 0) { /* what emit handed it: settled as emit's */
+		settle(o, s);
+		unsent(o, b, 0, whole);
+		return -1;
+	}
+	uint64_t before, accepted, written;
+	edp_pcap_writer_counts(w, &before, &written, NULL);
+	int rc = edp_pcap_writer_write_block(w, b->bytes, b->used, whole, b->wire_bytes, err);
+	if (rc == 0 && whole < b->n) { /* the refusal, in the writer's words */
+		struct edp_pcap_record late = { NULL, b->refused_ts, 0, 0 };
+		rc = edp_pcap_writer_write_records(w, &late, 1, err);
+	}
+	edp_pcap_writer_counts(w, &accepted, &written, NULL);
+	o->taken[s] = o->settled[s] = accepted;
+	if (rc)
+		unsent(o, b, (uint32_t)(written - before), whole);
+	return rc;
+}
+
+int edp_output_commit(struct edp_output *o, struct edp_output_stage *st, struct edp_error *err)
+{
+	int rc = 0;
+	bool counted = !o->failed; /* the copies in bytes count as sent, until one is not */
+	for (uint32_t p = 0; p < o->n_ports && counted; p++) {
+		o->tx[p].packets += st->tx[p].packets;
+		o->tx[p].bytes += st->tx[p].bytes;
+	}
+	for (uint32_t s = 0; s < o->n_sinks; s++) {
+		struct edp_output_block *b = &st->of[s];
+		if (!b->n)
+			continue;
+		if (o->failed) {
+			unsent(o, b, 0, counted ? (b->refused < b->n ? b->refused : b->n) : 0);
+		} else if (commit_block(o, s, b, err)) {
+			o->failed = true;
+			rc = EDP_ERR_RUNTIME;
+		}
+		b->used = 0;
+		b->n = 0;
+		b->wire_bytes = 0;
+		b->refused = UINT32_MAX;
+	}
+	memset(st->tx, 0, sizeof(st->tx));
+	o->serial += st->packets;
+	st->packets = 0;
+	if (o->stats)
+		publish_tx(o);
+	return rc ? rc : o->failed ? EDP_ERR_RUNTIME : 0;
+}
+
 void edp_output_publish(struct edp_output *o, struct edp_stats_writer *stats)
 {
 	o->stats = stats;

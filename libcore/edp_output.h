@@ -87,6 +87,47 @@ int edp_output_emit(struct edp_output *o, const struct edp_pcap_record *rec, con
 /* The same from the packets' descriptors (any n). */
 int edp_output_emit_mbufs(struct edp_output *o, struct edp_mbuf **mbufs, uint32_t n, struct edp_error *err);
 
+/* Records staged for the outputs by a thread that is not writing (the
+ * chunk mode, edp_chunk.h): each copy formatted for its sink as the
+ * writer would write it, with what the account needs of it, to be written
+ * in its turn, whole, by edp_output_commit. A stage belongs to one thread
+ * until it is committed; staging reads only the output's plan. */
+struct edp_output_block {
+	uint8_t *bytes;
+	size_t used, cap;
+	struct edp_output_sent *sent; /* a copy each; serial: its packet's number in the stage */
+	uint32_t n, cap_n;
+	uint64_t wire_bytes;          /* of the copies in bytes */
+	uint32_t refused;             /* sent[refused]'s time is past what a pcap record holds: neither it nor
+				       * a copy after it is in bytes (UINT32_MAX: none is) */
+	uint64_t refused_ts;
+};
+
+struct edp_output_stage {
+	struct edp_output_block of[EDP_MAX_PORTS]; /* by sink */
+	struct edp_output_port tx[EDP_MAX_PORTS];  /* the copies in bytes, by port */
+	uint64_t packets;                           /* packets staged: the serials they take */
+};
+
+/* Room in each sink's block for `packets` copies of `bytes` bytes of
+ * packets (it grows past that when it must). Returns 0, or
+ * EDP_ERR_RUNTIME (out of memory) with err set. */
+int edp_output_stage_init(const struct edp_output *o, struct edp_output_stage *st, uint32_t packets, size_t bytes,
+			  struct edp_error *err);
+void edp_output_stage_free(struct edp_output_stage *st);
+
+/* Stage n processed packets, after those staged so far. Returns 0, or
+ * EDP_ERR_RUNTIME with err set (out of memory: the copies from the one
+ * that found no room on are not staged). */
+int edp_output_stage_mbufs(const struct edp_output *o, struct edp_output_stage *st, struct edp_mbuf *const *mbufs,
+			   uint32_t n, struct edp_error *err);
+
+/* Write a stage's records, each sink's in one write, as if its packets had
+ * been handed to edp_output_emit now, and empty it (the writer role).
+ * Returns 0, or EDP_ERR_RUNTIME when the outputs have failed (err set by
+ * the call that met the failure). */
+int edp_output_commit(struct edp_output *o, struct edp_output_stage *st, struct edp_error *err);
+
 /* Publish the tx counters of the ports to `stats` from now on. */
 void edp_output_publish(struct edp_output *o, struct edp_stats_writer *stats);
 
