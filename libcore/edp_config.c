@@ -569,8 +569,17 @@ static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		return get_choice(c, v, k, "true", "false", &c->cfg->ordered);
 	} else if (strcmp(k, "cpus") == 0) {
 		return get_cpu_list(c, v, k, c->cfg->cpus, c->cfg->cpus_at, EDP_MAX_THREADS, &c->cfg->n_cpus);
+	} else if (strcmp(k, "parallel") == 0) {
+		static const char *const modes[] = { "auto", "chunks", "flows" };
+		const char *s = scalar(v);
+		for (uint8_t i = 0; s && i < 3; i++)
+			if (strcmp(s, modes[i]) == 0) {
+				c->cfg->parallel = i;
+				return 0;
+			}
+		return fail(c, v, "%s must be auto, chunks or flows, not '%s'", k, s ? s : "");
 	} else {
-		return unknown(c, "datapath", k, "threads, rx-queues, ordered, cpus");
+		return unknown(c, "datapath", k, "threads, rx-queues, ordered, cpus, parallel");
 	}
 	return 0;
 }

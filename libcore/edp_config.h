@@ -66,6 +66,7 @@ struct edp_config {
 	uint32_t threads;               /* worker threads; 0 = inline, single-threaded */
 	uint32_t rx_queues;             /* receive queues per input port; 0 = threads */
 	bool ordered;                   /* keep the global input order on output */
+	uint8_t parallel;               /* enum edp_parallel: how threads share a capture file */
 	int32_t cpus[EDP_MAX_THREADS];  /* worker i runs on cpus[i % n_cpus]; none = automatic */
 	uint32_t n_cpus;
 	struct edp_config_at cpus_at[EDP_MAX_THREADS];
@@ -94,6 +95,14 @@ struct edp_config {
 	bool has_switch;
 	uint32_t ageing_s;
 	uint32_t mac_table_size;
+};
+
+/* datapath.parallel: how the threads of a run on a capture file share it
+ * (edp-run(1), THREADS AND ORDER). */
+enum edp_parallel {
+	EDP_PARALLEL_AUTO,   /* chunks where they fit, else flows */
+	EDP_PARALLEL_CHUNKS, /* each worker a run of consecutive records (edp_chunk) */
+	EDP_PARALLEL_FLOWS,  /* a reader spreads the packets over the workers by flow (edp_worker) */
 };
 
 /* The built-in default: a two-port wire, ports "in" and "out", no modules,

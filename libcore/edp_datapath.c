@@ -13,6 +13,7 @@
 #include "edp_checkpoint.h"
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
+#include "edp_chunk.h"
 #include "edp_fanout.h"
 
 /* Every input and output of the config, opened; with a plan (a
@@ -251,7 +252,26 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	dp->fanout = edp_fanout_fits(cfg, &dp->in);
 	for (uint32_t i = 0; plan && i < cfg->n_ports; i++) /* a destination: as the source read */
 		dp->fanout |= plan->io[i].flags & EDP_CK_IO_FANOUT;
-	dp->in.queues_per_port = !cfg->threads || dp->in_input_order ? 1
+	/* several threads on a capture file: a chunk each (edp_chunk), where
+	 * they fit and the config does not ask for flows */
+	if (cfg->threads > 1 && !dp->fanout) {
+		bool pinned = false;
+		for (uint32_t i = 0; i < cfg->n_ports; i++)
+			pinned |= cfg->ports[i].n_rx_queue_cpus > 0;
+		dp->chunk_unfit = cfg->parallel == EDP_PARALLEL_FLOWS ? "datapath.parallel is flows"
+				  : cfg->parallel == EDP_PARALLEL_AUTO && cfg->rx_queues
+					  ? "datapath.rx-queues is set (datapath.parallel: chunks takes chunks all the same)"
+				  : cfg->parallel == EDP_PARALLEL_AUTO && pinned
+					  ? "receive queues are pinned (rx-queue-cpus)"
+					  : edp_chunk_unfit(dp);
+		dp->chunks = !dp->chunk_unfit;
+		if (cfg->parallel == EDP_PARALLEL_CHUNKS && !dp->chunks) {
+			edp_error_set(err, EDP_ERR_USAGE, "datapath.parallel is chunks, which this run cannot use: %s",
+				      dp->chunk_unfit);
+			goto fail;
+		}
+	}
+	dp->in.queues_per_port = !cfg->threads || dp->in_input_order || dp->chunks ? 1
 				 : dp->fanout || !cfg->rx_queues ? cfg->threads
 								 : cfg->rx_queues;
 	if ((cfg->threads && place_workers(dp, err)) || create_pools(dp, err))
@@ -373,6 +393,9 @@ int edp_datapath_rebalance(struct edp_datapath *dp, int timeout_ms, struct edp_r
 		if (dp->fanout)
 			return edp_error_set(err, EDP_ERR_RUNTIME, "no balancer: the workers read sockets of a fanout group, "
 					     "which the kernel's hash feeds");
+		if (dp->chunks)
+			return edp_error_set(err, EDP_ERR_RUNTIME, "no balancer: the workers take the capture's records "
+					     "chunk by chunk, as they have time");
 		return edp_error_set(err, EDP_ERR_RUNTIME, "the balancer is not running");
 	}
 	uint32_t ticket = atomic_fetch_add(&dp->rebalance_asked, 1) + 1;
@@ -414,6 +437,7 @@ void edp_datapath_stats(const struct edp_datapath *dp, struct edp_datapath_stats
 	out->n_events = dp->n_events;
 	memcpy(out->events, dp->events, sizeof(out->events));
 	out->threads = dp->cfg->threads;
+	out->mode = dp->mode;
 	out->n_ports = dp->cfg->n_ports;
 	for (uint32_t p = 0; p < out->n_ports; p++) {
 		out->ports[p].name = dp->cfg->ports[p].name;
@@ -500,6 +524,8 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	free(dp->lanes);
 	for (uint32_t i = 0; i < dp->n_pools; i++)
 		edp_pools_destroy(&dp->pools[i]);
+	for (uint32_t k = 0; k < EDP_MAX_THREADS; k++)
+		edp_pools_destroy(&dp->worker_pools[k]);
 	free(dp->queue_node);
 	free(dp->queue_pin);
 	free(dp->config_path);

@@ -67,6 +67,8 @@ struct edp_datapath_stats {
 	struct edp_flowcache_stats flow_cache;
 	double seconds;
 	uint32_t threads;
+	const char *mode;                  /* how the threads shared the work: "inline" (one thread), "chunks",
+					    * "flows" (a reader and workers), "fanout"; NULL before a run */
 	uint32_t n_ports;
 	struct {
 		const char *name;

@@ -61,7 +61,9 @@ struct edp_datapath {
 	struct edp_doorbell fan_bell;     /* the fanout run's caller waits on it */
 	uint64_t live_published_at;       /* cycles: when the interfaces' drops were last published */
 	struct edp_inputs *fan[EDP_MAX_THREADS];
-	struct edp_pools fan_pools[EDP_MAX_THREADS];
+	struct edp_pools worker_pools[EDP_MAX_THREADS]; /* of workers 1.. in a fanout or chunk run */
+	bool chunks;                      /* threads on a capture file take chunks of it (edp_chunk) */
+	const char *chunk_unfit;          /* threads on inputs that are not all interfaces: why not chunks */
 	pthread_mutex_t out_lock;
 	struct edp_stats_writer *stats;   /* NULL when not published */
 	uint64_t suspends, suspended_ns, suspended_at; /* the control thread's; read at the end */
@@ -76,6 +78,8 @@ struct edp_datapath {
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
 	bool noted;                       /* the inputs' notes (edp_pcap_reader_note) were logged */
+	bool noted_mode;                  /* ... and the threaded mode (edp_run) */
+	const char *mode;                 /* the run's (edp_datapath_stats.mode) */
 	char fan_note[300];               /* xdp: inputs read through AF_PACKET fanout: why ("": none) */
 	uint64_t rebalances, queues_moved;
 	uint64_t run_start_ns;            /* CLOCK_MONOTONIC */

@@ -59,14 +59,14 @@ static int make_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 	set->snaplen = dp->in.snaplen;
 	memcpy(set->by_port, dp->in.by_port, sizeof(set->by_port));
 	uint32_t room = edp_inputs_read_room(&dp->in) + 1;
-	if (edp_pools_create(&dp->fan_pools[k], dp->worker_node[k], room, room, set->snaplen, err))
+	if (edp_pools_create(&dp->worker_pools[k], dp->worker_node[k], room, room, set->snaplen, err))
 		return EDP_ERR_RUNTIME;
 	for (uint32_t i = 0; i < dp->in.n; i++) {
 		struct edp_input *in = &set->of[i];
 		in->port = dp->in.of[i].port;
 		in->passes = 1;
 		in->live = true;
-		in->pools = &dp->fan_pools[k];
+		in->pools = &dp->worker_pools[k];
 		set->n++;
 	}
 	return 0;
@@ -246,8 +246,7 @@ void edp_fanout_close(struct edp_datapath *dp)
 			continue;
 		if (dp->fan[k]->wake_fd >= 0)
 			close(dp->fan[k]->wake_fd);
-		edp_inputs_close(dp->fan[k]);
-		edp_pools_destroy(&dp->fan_pools[k]);
+		edp_inputs_close(dp->fan[k]); /* its pools go with the datapath's */
 		free(dp->fan[k]);
 		dp->fan[k] = NULL;
 	}

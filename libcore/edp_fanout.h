@@ -9,7 +9,7 @@
  * outputs and waits in poll.
  *
  * Owns: the worker threads of a fanout run, the inputs and pools of
- * workers 1.. (dp->fan, dp->fan_pools; worker 0 reads dp->in), kept until
+ * workers 1.. (dp->fan, dp->worker_pools; worker 0 reads dp->in), kept until
  * the datapath is destroyed so that their counts can be read.
  *
  * Invariants: receive queue i * threads + k is input i's socket of worker k

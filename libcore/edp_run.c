@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "edp_chunk.h"
 #include "edp_clock.h"
 #include "edp_datapath_impl.h"
 #include "edp_fanout.h"
@@ -18,6 +19,7 @@
 static int run_mode(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)
 {
 	const struct edp_config *cfg = dp->cfg;
+	dp->mode = "inline";
 	if (!cfg->threads)
 		return edp_loop_run(dp, &dp->in, &dp->lanes[0], NULL, stop, err);
 	bool merged = dp->in_input_order && dp->in.n > 1;
@@ -33,9 +35,22 @@ static int run_mode(struct edp_datapath *dp, const volatile sig_atomic_t *stop, 
 		dp->lanes[0].n_queues = dp->in.n;
 		return edp_loop_run(dp, &dp->in, &dp->lanes[0], NULL, stop, err);
 	}
+	dp->mode = dp->fanout ? "fanout" : dp->chunks ? "chunks" : "flows";
 	if (dp->fanout)
 		return edp_fanout_run(dp, stop, err);
-	return edp_worker_run(dp, stop, err);
+	if (dp->log && !dp->noted_mode) { /* once, not again after a stun */
+		char line[300];
+		if (dp->chunks)
+			snprintf(line, sizeof(line), "chunks: %u workers, each takes a run of the capture's records through "
+				 "the pipeline; written in input order", cfg->threads);
+		else
+			snprintf(line, sizeof(line), "reader and workers: thread 0 reads and spreads the packets over %u "
+				 "workers by flow; not chunks: %s", cfg->threads,
+				 dp->chunk_unfit ? dp->chunk_unfit : "one worker");
+		dp->log(dp->log_ctx, line);
+	}
+	dp->noted_mode = true;
+	return dp->chunks ? edp_chunk_run(dp, stop, err) : edp_worker_run(dp, stop, err);
 }
 
 int edp_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, struct edp_error *err)

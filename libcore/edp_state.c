@@ -89,6 +89,25 @@ static void take_flow(void *ctx, const struct edp_flowcache_entry *e)
 		s->ck->n_flows = s->start;
 }
 
+static int by_key(const void *a, const void *b)
+{
+	return memcmp(&((const struct edp_checkpoint_flow *)a)->key, &((const struct edp_checkpoint_flow *)b)->key,
+		      sizeof(struct edp_flow_key));
+}
+
+/* ck's flows, each key once. */
+static void unique_flows(struct edp_checkpoint *ck)
+{
+	if (ck->n_flows < 2)
+		return;
+	qsort(ck->flows, ck->n_flows, sizeof(*ck->flows), by_key);
+	uint32_t n = 1;
+	for (uint32_t i = 1; i < ck->n_flows; i++)
+		if (!edp_flow_equal(&ck->flows[i].key, &ck->flows[n - 1].key))
+			ck->flows[n++] = ck->flows[i];
+	ck->n_flows = n;
+}
+
 /* Every thread's flow-cache keys of the running config into ck (with
  * marks: those of the buckets changed since the marks were taken). */
 static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, uint32_t *const *marks,
@@ -110,6 +129,8 @@ static int save_flows(struct edp_datapath *dp, struct edp_pipeline *pl, uint32_t
 		else
 			edp_flowcache_dump_each(dp->lanes[l].fc, room[l], take_flow, &s);
 	}
+	if (dp->chunks) /* every worker sees every flow: each key once (restored to every lane) */
+		unique_flows(ck);
 	return 0;
 }
 
@@ -249,7 +270,11 @@ int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *c
 		uint32_t hash;
 		struct edp_lane *lane = flow_lane(dp, owner, key, &hash);
 		edp_pipeline_classify(pl, key, now, &prog);
-		edp_flowcache_insert(lane->fc, key, hash, &prog, now);
+		if (dp->chunks) /* any worker may take the flow's next packet */
+			for (uint32_t l = 0; l < dp->n_lanes; l++)
+				edp_flowcache_insert(dp->lanes[l].fc, key, hash, &prog, now);
+		else
+			edp_flowcache_insert(lane->fc, key, hash, &prog, now);
 	}
 	free(owner);
 	report->flows = ck->n_flows;

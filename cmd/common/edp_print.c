@@ -12,12 +12,13 @@
 #include "edp_clock.h"
 #include "edp_json.h"
 
-static const char *threads_text(uint32_t n)
+static const char *threads_text(uint32_t n, const char *mode)
 {
-	static char buf[32];
+	static char buf[48];
 	if (n == 0)
 		return "inline";
-	snprintf(buf, sizeof(buf), "%u thread%s", n, n == 1 ? "" : "s");
+	snprintf(buf, sizeof(buf), "%u thread%s%s%s", n, n == 1 ? "" : "s", n > 1 && mode ? ", " : "",
+		 n > 1 && mode ? mode : "");
 	return buf;
 }
 
@@ -71,7 +72,7 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	double mpps = s->seconds > 0 ? (double)s->packets_in / s->seconds / 1e6 : 0;
 	fprintf(f, "%s: %llu packets in, %llu forwarded, %llu dropped in %.3f s (%.3f Mpps), %s\n",
 		prog, (unsigned long long)s->packets_in, (unsigned long long)s->packets_forwarded,
-		(unsigned long long)s->packets_dropped, s->seconds, mpps, threads_text(s->threads));
+		(unsigned long long)s->packets_dropped, s->seconds, mpps, threads_text(s->threads, s->mode));
 	fprintf(f, "  %-16s %12s %14s %12s %14s %10s\n", "port", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
 		"drops");
 	for (uint32_t i = 0; i < s->n_ports; i++)
@@ -86,7 +87,7 @@ void edp_print_summary(FILE *f, const char *prog, const struct edp_datapath_stat
 	fprintf(f, "  flow cache: %llu hits, %llu misses, %s hit rate, %llu evictions; slow path runs: %llu\n",
 		(unsigned long long)s->flow_cache.hits, (unsigned long long)s->flow_cache.misses, rate,
 		(unsigned long long)s->flow_cache.evictions, (unsigned long long)s->slow_path_runs);
-	if (s->threads > 1)
+	if (s->threads > 1 && !(s->mode && strcmp(s->mode, "chunks") == 0)) /* chunks: no queues to move */
 		fprintf(f, "  balancer: %llu rebalances, %llu queues moved\n", (unsigned long long)s->rebalances,
 			(unsigned long long)s->queues_moved);
 	for (uint32_t i = 0; i < s->n_events; i++) {
@@ -305,6 +306,7 @@ void edp_print_summary_json(FILE *f, const struct edp_datapath_stats *s)
 	}
 	edp_json_end(&j);
 	edp_json_uint(&j, "threads", s->threads);
+	edp_json_string(&j, "mode", s->mode);
 	edp_json_uint(&j, "suspends", s->suspends);
 	edp_json_fixed(&j, "suspended_s", s->suspended_s, 3);
 	edp_json_uint(&j, "stats_clears", s->stats_clears);

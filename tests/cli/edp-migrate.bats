@@ -90,7 +90,8 @@ switch3() {
 		assert_success
 		jq -e '.flow_cache.misses == 0 and .flow_cache.hits == 2000' warm.json
 		"$RUN" -c fw.yaml -t "$t" --ordered -r in.pcap -w cold.pcap -q --json=cold.json
-		jq -e '.flow_cache.misses == 50' cold.json
+		# chunks (-t 2): each worker meets a flow's first packet once
+		jq -e --argjson t "$t" '.flow_cache.misses >= 50 and .flow_cache.misses <= 50 * ([$t, 1] | max)' cold.json
 		same_bytes out.pcap cold.pcap
 	done
 	# another config: refused, or its MACs only when allowed

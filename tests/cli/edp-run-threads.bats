@@ -167,21 +167,29 @@ two_cpus() {
 	(($(nproc) >= 2)) || skip "needs two CPUs"
 	cpus=$(two_cpus)
 	"$GEN" flows=500,packets=200000,seed=57 in.pcap
+	# a reader and workers (chunks have no polling worker: below)
+	printf 'ports:\n  - name: in\n  - name: out\ndatapath:\n  parallel: flows\n' >flows.yaml
 	one=$(cpu_seconds taskset -c "$cpus" "$RUN" -t 1 -r in.pcap -w out1.pcap -q)
-	eight=$(cpu_seconds taskset -c "$cpus" "$RUN" -t 8 -r in.pcap -w out8.pcap -q)
+	eight=$(cpu_seconds taskset -c "$cpus" "$RUN" -c flows.yaml -t 8 -r in.pcap -w out8.pcap -q)
 	diff -u <(tcpdump -r out1.pcap -nn -tt 2>/dev/null | sort) <(tcpdump -r out8.pcap -nn -tt 2>/dev/null | sort)
 	# workers that polled for output they could not write took 26x the
 	# CPU time of -t 1 here; sleeping, 3x
 	echo "-t 1: $one s, -t 8: $eight s"
 	awk -v a="$one" -v b="$eight" 'BEGIN { exit !(b <= 6 * a + 0.05) }'
 	# in input order: 36x before, 2.7x now
-	four=$(cpu_seconds taskset -c "$cpus" "$RUN" -t 4 --ordered -r in.pcap -w out4.pcap -q)
+	four=$(cpu_seconds taskset -c "$cpus" "$RUN" -c flows.yaml -t 4 --ordered -r in.pcap -w out4.pcap -q)
 	same_bytes out1.pcap out4.pcap
 	echo "-t 4 --ordered: $four s"
 	awk -v a="$one" -v b="$four" 'BEGIN { exit !(b <= 6 * a + 0.05) }'
-	run taskset -c "$cpus" "$RUN" -t 3 -r in.pcap -w out3.pcap
+	run taskset -c "$cpus" "$RUN" -c flows.yaml -t 3 -r in.pcap -w out3.pcap
 	assert_success
-	assert_line --index 0 "edp-run: 3 threads on 2 CPUs: they take turns, and an idle one sleeps at once instead of polling"
+	assert_line --index 0 "edp-run: reader and workers: thread 0 reads and spreads the packets over 3 workers by flow; not chunks: datapath.parallel is flows"
+	assert_line --index 1 "edp-run: 3 threads on 2 CPUs: they take turns, and an idle one sleeps at once instead of polling"
+	# chunks: a worker whose chunks wait for another's to be written sleeps
+	chunks=$(cpu_seconds taskset -c "$cpus" "$RUN" -t 8 -r in.pcap -w out8c.pcap -q)
+	echo "-t 8, chunks: $chunks s"
+	same_bytes out1.pcap out8c.pcap
+	awk -v a="$one" -v b="$chunks" 'BEGIN { exit !(b <= 6 * a + 0.05) }'
 }
 
 @test "bad thread counts are usage errors" {
@@ -202,7 +210,7 @@ two_cpus() {
 	assert_output "edp-run: bad.yaml:4:12: ordered must be true or false, not 'yes'"
 	printf 'ports:\n  - name: a\ndatapath:\n  cpu: [1]\n' >bad.yaml
 	run "$RUN" -c bad.yaml -r "$DATA/tcpreplay-test.pcap"
-	assert_output "edp-run: bad.yaml:4:3: datapath: unknown key 'cpu' (known: threads, rx-queues, ordered, cpus)"
+	assert_output "edp-run: bad.yaml:4:3: datapath: unknown key 'cpu' (known: threads, rx-queues, ordered, cpus, parallel)"
 }
 
 @test "--loop N reads each input N times" {
