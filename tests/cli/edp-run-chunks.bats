@@ -13,7 +13,7 @@ flows_line() {
 
 # the counts of a summary that do not depend on how the run was made
 counts() {
-	jq -S 'del(.seconds, .mpps, .threads, .mode, .balancer, .flow_cache, .slow_path_runs, .suspended_s)' "$1"
+	jq -S 'del(.seconds, .mpps, .threads, .mode, .balancer, .flow_cache, .slow_path_runs, .suspends, .suspended_s)' "$1"
 }
 
 pipeline_yaml() {
@@ -161,4 +161,28 @@ YAML
 	# one thread: inline, nothing said
 	run "$RUN" -t 1 -r in.pcap -w out.pcap -q --json
 	echo "$output" | jq -e '.mode == "inline"'
+}
+
+@test "chunks: suspended, no worker takes a packet; resumed, the output is -t 0's; no balancer to ask" {
+	"$GEN" flows=1000,packets=200000,size=64-600,seed=77 in.pcap
+	"$RUN" -t 0 --loop 10 -r in.pcap -w out0.pcap -q --json=sum0.json
+	start_run lab -t 2 --loop 10 -r in.pcap -w out2.pcap -q --json=sum2.json
+	run "$RUN" ctl lab suspend --json
+	assert_output '{"schema":1,"ok":true,"state":"suspended","changed":true}'
+	sleep 0.2 # a chunk taken before is finished and written
+	a=$(rx_of lab 0)
+	sleep 0.5
+	assert_equal "$(rx_of lab 0)" "$a"
+	assert_lt "$a" 2000000
+	run "$EDP_BUILD/edp-top" -b -n 1 lab
+	assert_line --index 0 --regexp "^edp-top - lab, pid $pid, up [0-9.]+ s, 2 threads, suspended$"
+	run "$RUN" ctl lab rebalance
+	assert_failure 1
+	assert_output "edp-run: lab: no balancer: the workers take the capture's records chunk by chunk, as they have time"
+	run "$RUN" ctl lab resume --json
+	assert_output '{"schema":1,"ok":true,"state":"running","changed":true}'
+	wait "$pid"
+	jq -e '.mode == "chunks" and .suspends == 1 and .packets_in == 2000000' sum2.json
+	same_bytes out0.pcap out2.pcap
+	diff <(counts sum0.json) <(counts sum2.json)
 }
