@@ -306,9 +306,9 @@ fail:
 
 void edp_datapath_summary(const struct edp_datapath *dp, const struct edp_config *cfg, char *buf, size_t size)
 {
-	char threads[24];
-	snprintf(threads, sizeof(threads), cfg->threads ? "%u thread%s" : "inline", cfg->threads,
-		 cfg->threads == 1 ? "" : "s");
+	char threads[32];
+	snprintf(threads, sizeof(threads), cfg->threads ? "%u thread%s%s" : "inline", cfg->threads,
+		 cfg->threads == 1 ? "" : "s", dp->chunks ? " in chunks" : "");
 	snprintf(buf, size, "%u port%s, %s, %u queue%s per port%s%s%s%s", cfg->n_ports, cfg->n_ports == 1 ? "" : "s",
 		 threads, dp->in.queues_per_port, dp->in.queues_per_port == 1 ? "" : "s",
 		 cfg->has_firewall ? ", firewall" : "", cfg->has_router ? ", router" : "", cfg->has_switch ? ", switch" : "",

@@ -176,6 +176,7 @@ YAML
 	assert_lt "$a" 2000000
 	run "$EDP_BUILD/edp-top" -b -n 1 lab
 	assert_line --index 0 --regexp "^edp-top - lab, pid $pid, up [0-9.]+ s, 2 threads, suspended$"
+	"$RUN" --stats lab --json | jq -e '.config == "2 ports, 2 threads in chunks, 1 queue per port"'
 	run "$RUN" ctl lab rebalance
 	assert_failure 1
 	assert_output "edp-run: lab: no balancer: the workers take the capture's records chunk by chunk, as they have time"
