@@ -243,6 +243,11 @@ fw_config() {
 		assert_failure 1
 		assert_output "edp-run: lab: not reloaded: datapath: rx-queues 0 -> 4 cannot change while the instance runs (restart it to change that)"
 		fw_config b.yaml tcp ipv6
+		{ cat b.yaml; printf 'datapath:\n  parallel: flows\n'; } >e.yaml
+		run "$RUN" ctl lab reload e.yaml
+		assert_failure 1
+		assert_output "edp-run: lab: not reloaded: datapath: parallel auto -> flows cannot change while the instance runs (restart it to change that)"
+		fw_config b.yaml tcp ipv6
 		"$RUN" ctl lab status --json | jq -e '.config.generation == 2'
 		stop_pid "$pid"
 		{ cat a.pcap; body b.pcap; } >ab.pcap
