@@ -12,26 +12,6 @@ hot_queue_trace() {
 	mergecap -F pcap -w "$1" hot.pcap cold.pcap
 }
 
-pipeline_config() {
-	cat >p.yaml <<'YAML'
-ports:
-  - { name: in, mac: "02:00:00:00:00:fe" }
-  - { name: out, tx: out.pcap, mac: "02:00:00:00:01:fe" }
-  - { name: side, tx: side.pcap }
-datapath:
-  rx-queues: 3
-pipeline:
-  firewall:
-    default: allow
-    rules:
-      - { proto: udp, dst-port: 53, action: drop }
-      - { dst: "2001:db8:1::/64", proto: tcp, dst-port: 80-443, action: drop }
-  router:
-    routes:
-      - { prefix: 192.168.0.0/17, port: out, next-hop-mac: "02:00:00:00:02:01" }
-YAML
-}
-
 @test "--ordered: -t 0, -t 1 and -t 4 give byte-identical outputs through a full pipeline" {
 	"$GEN" flows=3000,packets=60000,size=64-700,proto=mix,v6=0.3,seed=51 in.pcap
 	pipeline_config

@@ -289,3 +289,26 @@ pcapng_at() {
 		done
 	} >"$out"
 }
+
+# pipeline_config: p.yaml, a firewall and a router over ports in, out
+# (out.pcap) and side (side.pcap), with 3 receive queues an input
+pipeline_config() {
+	cat >p.yaml <<'YAML'
+ports:
+  - { name: in, mac: "02:00:00:00:00:fe" }
+  - { name: out, tx: out.pcap, mac: "02:00:00:00:01:fe" }
+  - { name: side, tx: side.pcap }
+datapath:
+  rx-queues: 3
+pipeline:
+  firewall:
+    default: allow
+    rules:
+      - { proto: udp, dst-port: 53, action: drop }
+      - { dst: "2001:db8:1::/64", proto: tcp, dst-port: 80-443, action: drop }
+  router:
+    routes:
+      - { prefix: 192.168.0.0/17, port: out, next-hop-mac: "02:00:00:00:02:01" }
+      - { prefix: 10.0.0.0/8, port: side, next-hop-mac: "02:00:00:00:02:02" }
+YAML
+}
