@@ -143,9 +143,9 @@ static struct stage *free_stage(struct cworker *w)
 	}
 }
 
-/* Take the next chunk into w's buffers: its packets (0: none now, and
- * *more says whether any may come: a suspended run sleeps here until
- * resumed) and its number. */
+/* Take the next chunk into w's buffers: its packets and its number; 0
+ * when there are none, and *more says whether any may come (a suspended
+ * run, which sleeps here a while). */
 static uint32_t claim(struct cworker *w, uint64_t *number, bool *more)
 {
 	struct chunk_run *run = w->run;
@@ -178,7 +178,11 @@ static uint32_t claim(struct cworker *w, uint64_t *number, bool *more)
 			}
 		}
 		in->pools = own;
-		*more |= !run->ended;
+		if (!n && !*more && !run->ended) { /* (its buffers are all free between chunks) */
+			run->ended = true;
+			if (!run->read_rc)
+				run->read_rc = edp_error_set(&run->read_err, EDP_ERR_RUNTIME, "packet pool exhausted");
+		}
 		edp_publish_rx(dp);
 	}
 	*number = run->claimed;
