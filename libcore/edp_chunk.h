@@ -32,7 +32,7 @@
 
 #include "edp_error.h"
 
-#define EDP_CHUNK_PACKETS 1024
+#define EDP_CHUNK_PACKETS 2048
 #define EDP_CHUNK_BYTES (256u << 10)
 #define EDP_CHUNK_STAGES 3
 
