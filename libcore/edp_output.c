@@ -190,6 +190,7 @@ int edp_output_stage_init(const struct edp_output *o, struct edp_output_stage *s
 	for (uint32_t s = 0; s < o->n_sinks; s++) {
 		struct edp_output_block *b = &st->of[s];
 		b->refused = UINT32_MAX;
+		b->nanosecond = edp_pcap_writer_nanosecond(o->sinks[s]);
 		b->cap = bytes + 16 * (size_t)packets;
 		b->cap_n = packets;
 		if (!(b->bytes = malloc(b->cap)) || !(b->sent = malloc(packets * sizeof(*b->sent)))) {
@@ -246,8 +247,7 @@ int edp_output_stage_mbufs(const struct edp_output *o, struct edp_output_stage *
 								  (uint8_t)p };
 			struct edp_pcap_record rec = edp_pcap_record_of(m);
 			if (b->refused == UINT32_MAX && __builtin_expect(edp_pcap_record_fits(&rec), 1)) {
-				b->used += edp_pcap_record_format(b->bytes + b->used, &rec,
-								  edp_pcap_writer_nanosecond(o->sinks[o->port_sink[p]]));
+				b->used += edp_pcap_record_format(b->bytes + b->used, &rec, b->nanosecond);
 				b->wire_bytes += m->wire_len;
 				st->tx[p].packets++;
 				st->tx[p].bytes += m->wire_len;

@@ -101,6 +101,7 @@ struct edp_output_block {
 	uint32_t refused;             /* sent[refused]'s time is past what a pcap record holds: neither it nor
 				       * a copy after it is in bytes (UINT32_MAX: none is) */
 	uint64_t refused_ts;
+	bool nanosecond;              /* its writer's precision */
 };
 
 struct edp_output_stage {
@@ -110,7 +111,8 @@ struct edp_output_stage {
 };
 
 /* Room in each sink's block for `packets` copies of `bytes` bytes of
- * packets (it grows past that when it must). Returns 0, or
+ * packets (it grows past that when it must), and its writer's precision
+ * (the writers are open). Returns 0, or
  * EDP_ERR_RUNTIME (out of memory) with err set. */
 int edp_output_stage_init(const struct edp_output *o, struct edp_output_stage *st, uint32_t packets, size_t bytes,
 			  struct edp_error *err);
