@@ -553,6 +553,12 @@ static int tlb_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 		       "backoff-intervals, shift, enabled");
 }
 
+const char *edp_parallel_name(uint8_t mode)
+{
+	static const char *const names[EDP_PARALLEL_MODES] = { "auto", "chunks", "flows" };
+	return mode < EDP_PARALLEL_MODES ? names[mode] : "?";
+}
+
 static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
@@ -570,10 +576,9 @@ static int datapath_key(struct ctx *c, const char *k, yaml_node_t *v, void *arg)
 	} else if (strcmp(k, "cpus") == 0) {
 		return get_cpu_list(c, v, k, c->cfg->cpus, c->cfg->cpus_at, EDP_MAX_THREADS, &c->cfg->n_cpus);
 	} else if (strcmp(k, "parallel") == 0) {
-		static const char *const modes[] = { "auto", "chunks", "flows" };
 		const char *s = scalar(v);
-		for (uint8_t i = 0; s && i < 3; i++)
-			if (strcmp(s, modes[i]) == 0) {
+		for (uint8_t i = 0; s && i < EDP_PARALLEL_MODES; i++)
+			if (strcmp(s, edp_parallel_name(i)) == 0) {
 				c->cfg->parallel = i;
 				return 0;
 			}

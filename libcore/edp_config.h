@@ -103,7 +103,11 @@ enum edp_parallel {
 	EDP_PARALLEL_AUTO,   /* chunks where they fit, else flows */
 	EDP_PARALLEL_CHUNKS, /* each worker a run of consecutive records (edp_chunk) */
 	EDP_PARALLEL_FLOWS,  /* a reader spreads the packets over the workers by flow (edp_worker) */
+	EDP_PARALLEL_MODES
 };
+
+/* A mode's word in the config ("auto", "chunks", "flows"). */
+const char *edp_parallel_name(uint8_t mode);
 
 /* The built-in default: a two-port wire, ports "in" and "out", no modules,
  * one worker thread. */

@@ -52,10 +52,8 @@ static bool live_change_refused(const struct edp_config *a, const struct edp_con
 		REFUSE("datapath: rx-queues %u -> %u", a->rx_queues, b->rx_queues);
 	if (a->ordered != b->ordered)
 		REFUSE("datapath: ordered %s -> %s", a->ordered ? "true" : "false", b->ordered ? "true" : "false");
-	if (a->parallel != b->parallel) {
-		static const char *const modes[] = { "auto", "chunks", "flows" };
-		REFUSE("datapath: parallel %s -> %s", modes[a->parallel % 3], modes[b->parallel % 3]);
-	}
+	if (a->parallel != b->parallel)
+		REFUSE("datapath: parallel %s -> %s", edp_parallel_name(a->parallel), edp_parallel_name(b->parallel));
 	if (a->n_cpus != b->n_cpus || memcmp(a->cpus, b->cpus, a->n_cpus * sizeof(a->cpus[0])))
 		REFUSE("datapath: cpus");
 	if (a->loop != b->loop)
