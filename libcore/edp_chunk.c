@@ -68,6 +68,15 @@ struct chunk_run {
 const char *edp_chunk_unfit(const struct edp_datapath *dp)
 {
 	const struct edp_config *cfg = dp->cfg;
+	bool pinned = false;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		pinned |= cfg->ports[i].n_rx_queue_cpus > 0;
+	if (cfg->parallel == EDP_PARALLEL_FLOWS)
+		return "datapath.parallel is flows";
+	if (cfg->parallel == EDP_PARALLEL_AUTO && cfg->rx_queues)
+		return "datapath.rx-queues is set (datapath.parallel: chunks takes chunks all the same)";
+	if (cfg->parallel == EDP_PARALLEL_AUTO && pinned)
+		return "receive queues are pinned (rx-queue-cpus)";
 	if (dp->in.n != 1)
 		return "more than one input (their packets are merged by time)";
 	const struct edp_input *in = &dp->in.of[0];

@@ -38,11 +38,13 @@
 
 struct edp_datapath;
 
-/* Why a threaded run of dp cannot go chunk by chunk (a line for the log),
- * or NULL when it can: one input, a capture file (not a pipe: its records
- * come as another process writes them); outputs that are files or pipes
- * (an interface is sent on, not written records); no learning switch
- * (its verdicts depend on what the packets before taught it). */
+/* Why a threaded run of dp does not go chunk by chunk (a line for the
+ * log), or NULL when it does: datapath.parallel is not flows (nor auto
+ * with receive queues set or pinned: those are the flows mode's); one
+ * input, a capture file (not a pipe: its records come as another process
+ * writes them); outputs that are files or pipes (an interface is sent on,
+ * not written records); no learning switch (its verdicts depend on what
+ * the packets before taught it). */
 const char *edp_chunk_unfit(const struct edp_datapath *dp);
 
 /* Run dp's input to its end (or a stop) on cfg->threads workers, chunk by

@@ -253,17 +253,10 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	for (uint32_t i = 0; plan && i < cfg->n_ports; i++) /* a destination: as the source read */
 		dp->fanout |= plan->io[i].flags & EDP_CK_IO_FANOUT;
 	/* several threads on a capture file: a chunk each (edp_chunk), where
-	 * they fit and the config does not ask for flows */
+	 * they fit and the config does not ask for flows; datapath.parallel:
+	 * chunks where they cannot is the config's error */
 	if (cfg->threads > 1 && !dp->fanout) {
-		bool pinned = false;
-		for (uint32_t i = 0; i < cfg->n_ports; i++)
-			pinned |= cfg->ports[i].n_rx_queue_cpus > 0;
-		dp->chunk_unfit = cfg->parallel == EDP_PARALLEL_FLOWS ? "datapath.parallel is flows"
-				  : cfg->parallel == EDP_PARALLEL_AUTO && cfg->rx_queues
-					  ? "datapath.rx-queues is set (datapath.parallel: chunks takes chunks all the same)"
-				  : cfg->parallel == EDP_PARALLEL_AUTO && pinned
-					  ? "receive queues are pinned (rx-queue-cpus)"
-					  : edp_chunk_unfit(dp);
+		dp->chunk_unfit = edp_chunk_unfit(dp);
 		dp->chunks = !dp->chunk_unfit;
 		if (cfg->parallel == EDP_PARALLEL_CHUNKS && !dp->chunks) {
 			edp_error_set(err, EDP_ERR_USAGE, "datapath.parallel is chunks, which this run cannot use: %s",
