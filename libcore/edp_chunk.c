@@ -328,14 +328,11 @@ int edp_chunk_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, st
 	sigset_t old; /* signals go to the calling thread, worker 0 */
 	edp_datapath_block_stop_signals(&old);
 	for (uint32_t k = 1; k < run->n_workers; k++) {
-		if (pthread_create(&run->w[k].tid, NULL, worker_main, &run->w[k])) {
+		if (edp_datapath_start_worker(&run->w[k].tid, worker_main, &run->w[k], k)) {
 			run->w[0].rc = edp_error_set(&run->w[0].err, EDP_ERR_RUNTIME, "cannot start worker %u", k);
 			atomic_store(&run->abort, 1);
 			break;
 		}
-		char name[16]; /* as top -H and ps -L show it */
-		snprintf(name, sizeof(name), "edp-worker%u", k % 100);
-		pthread_setname_np(run->w[k].tid, name);
 		started++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 
 #include "edp_datapath.h"
 #include "edp_doorbell.h"
@@ -100,6 +101,19 @@ static inline void edp_datapath_block_stop_signals(sigset_t *old)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+/* Start worker k's thread, fn(arg), named as top -H and ps -L show it
+ * ("edp-workerK"). Returns pthread_create's result. */
+static inline int edp_datapath_start_worker(pthread_t *tid, void *(*fn)(void *), void *arg, uint32_t k)
+{
+	int rc = pthread_create(tid, NULL, fn, arg);
+	if (rc == 0) {
+		char name[16];
+		snprintf(name, sizeof(name), "edp-worker%u", k % 100);
+		pthread_setname_np(*tid, name);
+	}
+	return rc;
 }
 
 /* What port p read (rx), over every worker's inputs. */

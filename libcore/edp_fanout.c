@@ -192,13 +192,10 @@ int edp_fanout_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 			.dp = dp, .set = k ? dp->fan[k] : &dp->in, .index = k, .stop = &fan_stop, .bell = bell
 		};
 		atomic_init(&w[k].done, 0);
-		if (pthread_create(&tid[k], NULL, fan_main, &w[k])) {
+		if (edp_datapath_start_worker(&tid[k], fan_main, &w[k], k)) {
 			rc = edp_error_set(err, EDP_ERR_RUNTIME, "cannot start worker %u", k);
 			break;
 		}
-		char name[16]; /* as top -H and ps -L show it */
-		snprintf(name, sizeof(name), "edp-worker%u", k % 100);
-		pthread_setname_np(tid[k], name);
 		started++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

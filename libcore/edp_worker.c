@@ -711,13 +711,9 @@ int edp_worker_run(struct edp_datapath *dp, const volatile sig_atomic_t *stop, s
 	sigset_t old;
 	edp_datapath_block_stop_signals(&old);
 	uint32_t started = 1;
-	for (; started < run.n_workers; started++) {
-		if (pthread_create(&run.w[started].tid, NULL, worker_main, &run.w[started]))
+	for (; started < run.n_workers; started++)
+		if (edp_datapath_start_worker(&run.w[started].tid, worker_main, &run.w[started], started))
 			break;
-		char name[16]; /* as top -H and ps -L show it */
-		snprintf(name, sizeof(name), "edp-worker%u", started % 100);
-		pthread_setname_np(run.w[started].tid, name);
-	}
 	bool balancer = started == run.n_workers && dp->cfg->tlb_enabled && run.n_workers > 1 &&
 			pthread_create(&run.balancer, NULL, edp_balancer_main, &run) == 0;
 	if (balancer)
