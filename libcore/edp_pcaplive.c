@@ -22,6 +22,24 @@
 #define LIVE_LINK_ROOM 22     /* an Ethernet header and two VLAN tags over the MTU */
 #define LIVE_GRO_SNAPLEN 65600 /* a GRO frame: 64 KiB of IP and its link header */
 
+/* ioctl `request` on interface iface with ifr (its name set here):
+ * whether it answered. */
+static bool ask_iface(const char *iface, unsigned long request, struct ifreq *ifr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", iface);
+	bool ok = fd >= 0 && ioctl(fd, request, ifr) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+int edp_pcap_live_mtu(const char *iface)
+{
+	struct ifreq ifr = { 0 };
+	return ask_iface(iface, SIOCGIFMTU, &ifr) ? ifr.ifr_mtu : -1;
+}
+
 /* The snapshot length for receiving on iface: the ring (ours, or
  * libpcap's in immediate mode) is TPACKET_V2, whose every frame is that
  * long, so it sets how many frames the ring holds. 262,144 made 256
@@ -31,31 +49,13 @@
  * none); the interface's MTU and a link header make about 38,000. An
  * interface with GRO on hands up frames of up to 64 KiB: read whole, in
  * frames that long. An MTU that cannot be asked (live:any) takes that too. */
-int edp_pcap_live_mtu(const char *iface)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-	int mtu = fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : -1;
-	if (fd >= 0)
-		close(fd);
-	return mtu;
-}
-
 uint32_t edp_pcap_live_snaplen(const char *iface)
 {
 	int mtu = edp_pcap_live_mtu(iface);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
 	struct ethtool_value gro = { .cmd = ETHTOOL_GGRO };
-	ifr.ifr_data = (char *)&gro;
+	struct ifreq ifr = { .ifr_data = (char *)&gro };
 	bool whole = mtu <= 0 || mtu > LIVE_GRO_SNAPLEN - LIVE_LINK_ROOM ||
-		     (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && gro.data);
-	if (fd >= 0)
-		close(fd);
+		     (ask_iface(iface, SIOCETHTOOL, &ifr) && gro.data);
 	return whole ? LIVE_GRO_SNAPLEN : mtu + LIVE_LINK_ROOM < 1518 ? 1518 : (uint32_t)mtu + LIVE_LINK_ROOM;
 }
 
