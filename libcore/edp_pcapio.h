@@ -323,14 +323,21 @@ static inline bool edp_pcap_record_fits(const struct edp_pcap_record *rec)
 	return rec->ts_ns / 1000000000ull <= EDP_PCAP_LAST_SECOND;
 }
 
-/* rec as a classic pcap record (header in this host's byte order, time in
- * nanoseconds or microseconds) at dst, which has room for 16 + caplen
- * bytes; returns that size. rec fits (edp_pcap_record_fits). */
-static inline uint32_t edp_pcap_record_format(uint8_t *dst, const struct edp_pcap_record *rec, bool nanosecond)
+/* rec's classic pcap record header (in this host's byte order, the time
+ * in nanoseconds or microseconds) at dst, 16 bytes. rec fits
+ * (edp_pcap_record_fits). */
+static inline void edp_pcap_record_header(uint8_t *dst, const struct edp_pcap_record *rec, bool nanosecond)
 {
 	uint64_t sec = rec->ts_ns / 1000000000ull, frac = rec->ts_ns % 1000000000ull;
 	uint32_t h[4] = { (uint32_t)sec, (uint32_t)(nanosecond ? frac : frac / 1000), rec->caplen, rec->wire_len };
 	memcpy(dst, h, 16);
+}
+
+/* rec as a whole record (header and bytes) at dst, which has room for
+ * 16 + caplen bytes; returns that size. */
+static inline uint32_t edp_pcap_record_format(uint8_t *dst, const struct edp_pcap_record *rec, bool nanosecond)
+{
+	edp_pcap_record_header(dst, rec, nanosecond);
 	memcpy(dst + 16, rec->data, rec->caplen);
 	return 16 + rec->caplen;
 }

@@ -132,21 +132,19 @@ int edp_pcap_writer_write_records(struct edp_pcap_writer *w, const struct edp_pc
 		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t sec = rec[i].ts_ns / 1000000000ull, frac = rec[i].ts_ns % 1000000000ull;
 		uint32_t caplen = rec[i].caplen;
-		if (__builtin_expect(sec > EDP_PCAP_LAST_SECOND, 0)) { /* refused, after the packets before it */
+		if (__builtin_expect(!edp_pcap_record_fits(&rec[i]), 0)) { /* refused, after the packets before it */
 			if (writer_drain(w, err) == 0)
 				edp_error_set(err, EDP_ERR_RUNTIME,
 					      "%s: packet %llu: time %llu s is after 2106-02-07, the last a pcap file holds",
-					      w->name, (unsigned long long)w->accepted + 1, (unsigned long long)sec);
+					      w->name, (unsigned long long)w->accepted + 1,
+					      (unsigned long long)(rec[i].ts_ns / 1000000000ull));
 			return -1;
 		}
 		if (__builtin_expect(w->used + 16 + caplen > EDP_PCAP_WRITE_BUFFER, 0) && writer_drain(w, err) < 0)
 			return -1;
 		if (__builtin_expect(16 + caplen > EDP_PCAP_WRITE_BUFFER, 0)) { /* larger than the buffer: straight out */
-			uint32_t h[4] = { (uint32_t)sec, (uint32_t)(w->nanosecond ? frac : frac / 1000), caplen,
-					  rec[i].wire_len };
-			memcpy(w->buf, h, 16);
+			edp_pcap_record_header(w->buf, &rec[i], w->nanosecond);
 			size_t done = write_all(w->fd, w->buf, 16);
 			if (done == 16)
 				done += write_all(w->fd, rec[i].data, caplen);
