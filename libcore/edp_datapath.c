@@ -314,7 +314,7 @@ int edp_datapath_publish(struct edp_datapath *dp, const char *name, struct edp_e
 	char summary[128];
 	edp_datapath_summary(dp, cfg, summary, sizeof(summary));
 	struct edp_stats_layout l = { .n_threads = dp->n_lanes, .n_queues = dp->in.n * dp->in.queues_per_port,
-				      .n_ports = cfg->n_ports, .config = summary };
+				      .n_ports = cfg->n_ports, .chunks = dp->chunks, .config = summary };
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		l.port_names[i] = cfg->ports[i].name;
 	dp->stats = edp_stats_create(name, &l, err);

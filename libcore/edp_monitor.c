@@ -226,6 +226,7 @@ int edp_monitor_sample(struct edp_monitor *m, struct edp_monitor_sample *s, stru
 		s->rx_packets += o->rx_packets;
 		s->tx_packets += o->tx_packets;
 	}
+	s->chunks = h->chunks;
 	s->n_events = h->n_events;
 	if (h->n_events) {
 		s->has_event = true;

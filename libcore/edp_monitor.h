@@ -72,7 +72,8 @@ struct edp_monitor_sample {
 	uint64_t rx_packets, tx_packets, drops;
 	uint64_t drops_by_reason[EDP_DROP_REASONS];
 	double drops_by_reason_ps[EDP_DROP_REASONS];
-	/* the balancer */
+	/* the balancer (none when chunks: workers take a capture chunk by chunk) */
+	bool chunks;
 	uint64_t n_events;
 	bool has_event;
 	struct edp_stats_event last_event;

@@ -165,6 +165,7 @@ struct edp_stats_writer *edp_stats_create(const char *name, const struct edp_sta
 	h->n_threads = l->n_threads;
 	h->n_queues = l->n_queues;
 	h->n_ports = l->n_ports;
+	h->chunks = l->chunks;
 	offsets(h, w->off);
 	h->start_ns = edp_clock_ns(CLOCK_REALTIME);
 	h->start_mono_ns = edp_clock_ns(CLOCK_MONOTONIC);

@@ -34,7 +34,7 @@
 #include "edp_rundir.h"
 
 #define EDP_STATS_MAGIC 0x3154415453504445ull /* "EDPSTAT1" */
-#define EDP_STATS_VERSION 10
+#define EDP_STATS_VERSION 11
 #define EDP_STATS_EVENTS 16
 
 struct edp_stats_thread {
@@ -125,6 +125,7 @@ struct edp_stats_header {
 	uint32_t version, size;
 	int32_t pid;
 	uint32_t n_threads, n_queues, n_ports;
+	uint32_t chunks;        /* 1: the workers take a capture's records chunk by chunk (no balancer) */
 	uint64_t start_ns;      /* CLOCK_REALTIME at start */
 	uint64_t cycles_per_s;  /* the unit of every *_cycles counter: 0 in the segment, where the
 				 * reader works it out from start_cycles and start_mono_ns */
@@ -152,6 +153,7 @@ static inline void edp_stats_write_end(_Atomic uint32_t *seq)
 
 struct edp_stats_layout {
 	uint32_t n_threads, n_queues, n_ports;
+	bool chunks;
 	const char *port_names[EDP_MAX_PORTS];
 	const char *config;
 };

@@ -49,6 +49,10 @@ static void clock_text(char *buf, size_t n, uint64_t time_ns)
 
 void edp_print_event_text(char *buf, size_t n, const struct edp_monitor_sample *s)
 {
+	if (s->chunks) {
+		snprintf(buf, n, "balancer: none: the workers take the capture's records chunk by chunk");
+		return;
+	}
 	if (!s->has_event) {
 		snprintf(buf, n, "balancer: no rebalance yet");
 		return;

@@ -499,7 +499,7 @@ void edp_print_stats_text(FILE *f, const struct edp_stats_snapshot *s, double up
 	uint64_t drops[EDP_DROP_REASONS];
 	drops_by_reason(s, drops);
 	print_drops(f, drops);
-	if (h->n_threads < 2)
+	if (h->n_threads < 2 || h->chunks) /* chunks: no queues to move */
 		return;
 	fprintf(f, "  balancer: %llu rebalance%s\n", (unsigned long long)h->n_events, h->n_events == 1 ? "" : "s");
 	for (uint64_t e = h->n_events > EDP_STATS_EVENTS ? h->n_events - EDP_STATS_EVENTS : 0; e < h->n_events; e++) {

@@ -145,7 +145,7 @@ counts() {
 	echo "$output" | jq -e '.mode == "inline"'
 }
 
-@test "chunks: suspended, no worker takes a packet; resumed, the output is -t 0's; no balancer to ask" {
+@test "chunks: suspended, no worker takes a packet; resumed, the output is -t 0's; no balancer to ask or show" {
 	"$GEN" flows=1000,packets=200000,size=64-600,seed=77 in.pcap
 	"$RUN" -t 0 --loop 10 -r in.pcap -w out0.pcap -q --json=sum0.json
 	start_run lab -t 2 --loop 10 -r in.pcap -w out2.pcap -q --json=sum2.json
@@ -158,6 +158,10 @@ counts() {
 	assert_lt "$a" 2000000
 	run "$EDP_BUILD/edp-top" -b -n 1 lab
 	assert_line --index 0 --regexp "^edp-top - lab, pid $pid, up [0-9.]+ s, 2 threads, suspended$"
+	assert_line --index 2 "balancer: none: the workers take the capture's records chunk by chunk"
+	run "$RUN" --stats lab
+	assert_line --index 0 --regexp "^instance lab, pid $pid, up [0-9.]+ s, 2 ports, 2 threads in chunks, "
+	refute_output --partial "balancer"
 	"$RUN" --stats lab --json | jq -e '.config == "2 ports, 2 threads in chunks, 1 queue per port"'
 	run "$RUN" ctl lab rebalance
 	assert_failure 1
