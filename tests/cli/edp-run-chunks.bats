@@ -85,6 +85,27 @@ counts() {
 	done
 }
 
+@test "chunks: stopped mid-run (--duration, SIGTERM): exit 0, every packet read written in order" {
+	"$GEN" flows=500,packets=50000,size=64-300,proto=mix,seed=76 in.pcap
+	for stop in duration term; do
+		if [ "$stop" = duration ]; then
+			"$RUN" -t 2 --loop 0 --duration 0.7 -r in.pcap -w out2.pcap -q --json=sum2.json
+		else
+			"$RUN" -t 2 --loop 0 -r in.pcap -w out2.pcap -q --json=sum2.json &
+			pid=$!
+			sleep 0.7
+			kill -TERM "$pid"
+			wait "$pid"
+		fi
+		n=$(jq .packets_in sum2.json)
+		jq -e '.mode == "chunks" and .packets_in > 50000 and .packets_in == .packets_forwarded' sum2.json
+		assert_equal "$(count out2.pcap)" "$n"
+		# the same packets as -t 0 takes when told to stop after as many
+		"$RUN" -t 0 --loop 0 --count "$n" -r in.pcap -w out0.pcap -q --json=sum0.json
+		same_bytes out0.pcap out2.pcap
+	done
+}
+
 @test "chunks: a capture cut short: -t 0's error, output and counts" {
 	"$GEN" flows=10,packets=100000,seed=75 in.pcap
 	head -c $((24 + 70000 * 80 + 30)) in.pcap >cut.pcap
