@@ -31,7 +31,7 @@ CMDS = edp-run edp-replay edp-top edp-assign edp-migrate
 BINS = $(CMDS:%=$(BUILD)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-c2c $(BUILD)/tests/edp-ctl-attack
+TOOLS = $(BUILD)/tests/edp-gen $(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-iofloor $(BUILD)/tests/edp-c2c $(BUILD)/tests/edp-ctl-attack
 
 .PHONY: all deps test check bench demo install clean fuzz fuzz-build
 all: $(BINS) $(TOOLS) $(UNIT_BINS)
@@ -76,7 +76,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) | $(BUILD)/tests
 $(BUILD)/tests/edp-gen: tests/tools/edp-gen.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/tests/edp-fastpath: tests/bench/fastpath.c $(LIB) | $(BUILD)/tests
+$(BUILD)/tests/edp-fastpath $(BUILD)/tests/edp-iofloor: $(BUILD)/tests/edp-%: tests/bench/%.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) -MF $(BUILD)/obj/$(@F).d $< -o $@ $(LIB) $(LDFLAGS_ALL) $(LIBS)
 
 $(BUILD)/tests/edp-c2c: tests/bench/c2c.c | $(BUILD)/tests $(BUILD)/obj
