@@ -1,6 +1,7 @@
 #include "edp_pcapmap.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct edp_pcapmap {
 	const uint8_t *map; /* the file's [0, len) */
 	size_t len;
 	int guard;
+	const atomic_bool *lost; /* the guard's flag: the file shrank under the mapping */
 	uint64_t pos;  /* the next record */
 	uint64_t kept; /* the pages before it were given back */
 	uint64_t fetched; /* the lines before it were prefetched */
@@ -54,6 +56,7 @@ static int map_file(struct edp_pcapmap *m)
 	m->map = p;
 	m->len = len;
 	m->guard = g;
+	m->lost = edp_shm_lost_flag(g);
 	m->kept = 0;
 	m->fetched = m->pos & ~(uint64_t)63;
 	return 0;
@@ -68,6 +71,7 @@ static void unmap(struct edp_pcapmap *m)
 	m->map = NULL;
 	m->len = 0;
 	m->guard = -1;
+	m->lost = edp_shm_lost_flag(-1);
 }
 
 struct edp_pcapmap *edp_pcapmap_open(int fd, uint64_t pos, uint32_t snapshot, bool swapped, bool usec)
@@ -104,21 +108,27 @@ static bool grew(struct edp_pcapmap *m)
 	return fstat(m->fd, &st) == 0 && (uint64_t)st.st_size > m->len && remap(m, NULL, 0) == 0;
 }
 
+/* holds() for an end in the mapping's last page: the file's size asked. */
+static __attribute__((noinline)) bool holds_at_end(const struct edp_pcapmap *m, uint64_t end)
+{
+	struct stat st;
+	return !atomic_load_explicit(m->lost, memory_order_acquire) && fstat(m->fd, &st) == 0 &&
+	       (uint64_t)st.st_size >= end;
+}
+
 /* Whether the file still holds its first `end` bytes, as the mapping
  * does. A file cut inside a page reads as zeros past its end there
  * without a fault: the page after end's is looked at (it faults if the
- * file ends before it, and the guard says so), and for end's in the last
- * page of the mapping the file's size is asked. */
-static bool holds(const struct edp_pcapmap *m, uint64_t end)
+ * file ends before it, and the guard says so). Asked for every record:
+ * inline, the guard's flag read in place. */
+static inline __attribute__((always_inline)) bool holds(const struct edp_pcapmap *m, uint64_t end)
 {
 	uint64_t next_page = (end + m->page - 1) & ~(m->page - 1);
-	if (next_page < m->len) {
-		volatile uint8_t look = m->map[next_page];
-		(void)look;
-		return !edp_shm_lost(m->guard);
-	}
-	struct stat st;
-	return !edp_shm_lost(m->guard) && fstat(m->fd, &st) == 0 && (uint64_t)st.st_size >= end;
+	if (__builtin_expect(next_page >= m->len, 0))
+		return holds_at_end(m, end);
+	volatile uint8_t look = m->map[next_page];
+	(void)look;
+	return !atomic_load_explicit(m->lost, memory_order_acquire);
 }
 
 /* The pages before the next record, this process's hold on them let go

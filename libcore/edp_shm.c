@@ -59,6 +59,12 @@ bool edp_shm_lost(int g)
 	return g >= 0 && atomic_load_explicit(&guards[g].lost, memory_order_acquire);
 }
 
+const atomic_bool *edp_shm_lost_flag(int g)
+{
+	static const atomic_bool never;
+	return g >= 0 ? &guards[g].lost : &never;
+}
+
 void edp_shm_unguard(int g)
 {
 	if (g < 0)

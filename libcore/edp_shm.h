@@ -16,6 +16,7 @@
 #ifndef EDP_SHM_H
 #define EDP_SHM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,9 @@ int edp_shm_guard_install(void);
 int edp_shm_guard(void *base, size_t len);
 /* True once guard g's file shrank under its mapping (false for -1). */
 bool edp_shm_lost(int g);
+/* The flag edp_shm_lost reads, for a path that asks it once a record (an
+ * acquire load of it is the same answer); -1's is always false. */
+const atomic_bool *edp_shm_lost_flag(int g);
 /* Stop guarding (before munmap). */
 void edp_shm_unguard(int g);
 
