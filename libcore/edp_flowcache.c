@@ -202,7 +202,7 @@ static uint32_t dump_walk(const struct edp_flowcache *fc, uint32_t max, uint32_t
 		if (f0 & 1)
 			continue;
 		if (attempt)
-			fn(ctx, NULL);
+			fn(ctx, NULL, 0);
 		for (uint32_t b = 0; b < fc->n_buckets && n < max; b++) {
 			/* a dump of a big cache waits on memory: the buckets a few
 			 * ahead, and the entries of the ones nearer, asked for now */
@@ -219,13 +219,13 @@ static uint32_t dump_walk(const struct edp_flowcache *fc, uint32_t max, uint32_t
 			if (marks && k >= 0)
 				marks[b] = seq;
 			for (int i = 0; i < k && n < max; i++, n++)
-				fn(ctx, &ways[i]);
+				fn(ctx, &ways[i], b);
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&fc->flush_seq, __ATOMIC_RELAXED) == f0)
 			return n;
 	}
-	fn(ctx, NULL);
+	fn(ctx, NULL, 0);
 	return 0;
 }
 
@@ -247,8 +247,9 @@ struct into_array {
 	uint32_t n;
 };
 
-static void into_array(void *ctx, const struct edp_flowcache_entry *e)
+static void into_array(void *ctx, const struct edp_flowcache_entry *e, uint32_t bucket)
 {
+	(void)bucket;
 	struct into_array *a = ctx;
 	if (e)
 		a->out[a->n++] = *e;

@@ -190,10 +190,11 @@ void edp_flowcache_warm(struct edp_flowcache *fc);
  * would find stale (a MAC that moved or aged) are included. */
 uint32_t edp_flowcache_dump(const struct edp_flowcache *fc, struct edp_flowcache_entry *out, uint32_t max);
 
-/* The same, each entry handed to fn (a copy, valid while fn runs) instead
- * of copied into an array; fn(ctx, NULL) says to forget those handed so
- * far (a flush came midway: the dump starts over). Returns how many. */
-typedef void (*edp_flowcache_dump_fn)(void *ctx, const struct edp_flowcache_entry *e);
+/* The same, each entry handed to fn (a copy, valid while fn runs, and the
+ * index of its bucket: they come in bucket order) instead of copied into
+ * an array; fn(ctx, NULL, 0) says to forget those handed so far (a flush
+ * came midway: the dump starts over). Returns how many. */
+typedef void (*edp_flowcache_dump_fn)(void *ctx, const struct edp_flowcache_entry *e, uint32_t bucket);
 uint32_t edp_flowcache_dump_each(const struct edp_flowcache *fc, uint32_t max, edp_flowcache_dump_fn fn, void *ctx);
 
 /* The same, for the buckets an insert changed since the last call with

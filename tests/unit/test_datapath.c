@@ -6,6 +6,7 @@
 #include "unit.h"
 #include "edp_config.h"
 #include "edp_datapath_impl.h"
+#include "edp_state.h"
 
 #define PASS_PACKETS 40 /* not a multiple of a read-ahead: a pass ends with a short one */
 
@@ -140,11 +141,62 @@ static void test_slow_path_timing(void **state)
 	edp_config_free(&cfg);
 }
 
+/* A chunk run's checkpoint: every worker may hold a flow, and the save
+ * keeps each key once, whichever workers hold it (the lanes' dumps merged
+ * bucket by bucket); a changed-buckets round the same. */
+static void test_chunk_save_each_key_once(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/edp-datapath-XXXXXX";
+	close(mkstemp(path));
+	write_capture(path);
+	struct edp_config cfg;
+	edp_config_default(&cfg);
+	cfg.threads = 3;
+	cfg.ports[0].rx = strdup(path);
+	cfg.ports[1].tx = strdup("/dev/null");
+	struct edp_error err = { 0 };
+	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
+	assert_non_null(dp);
+	assert_true(dp->chunks);
+	/* lane 0: flows 0-999; lane 1: 500-1499; lane 2: 0-99 and 1400-1999 */
+	const uint32_t from[] = { 0, 500, 0, 1400 }, to[] = { 1000, 1500, 100, 2000 }, in_lane[] = { 0, 1, 2, 2 };
+	struct edp_action_prog prog = { 0 };
+	for (uint32_t r = 0; r < 4; r++)
+		for (uint32_t i = from[r]; i < to[r]; i++) {
+			struct edp_flow_key k = { .eth_type = 0x0800, .nw_proto = 17, .tp_src = (uint16_t)i,
+						  .tp_dst = (uint16_t)(i >> 16) };
+			edp_flowcache_insert(dp->lanes[in_lane[r]].fc, &k, edp_flow_hash(&k), &prog, 1);
+		}
+	uint32_t *marks[3];
+	for (uint32_t l = 0; l < 3; l++)
+		marks[l] = calloc(edp_flowcache_buckets(dp->lanes[l].fc), sizeof(uint32_t));
+	for (int round = 0; round < 2; round++) { /* every key, then with marks (a move's first round) */
+		struct edp_checkpoint ck;
+		struct edp_save_report report;
+		assert_int_equal(edp_datapath_save_changed(dp, "t", false, round ? marks : NULL, &ck, &report, &err), 0);
+		assert_int_equal(ck.n_flows, 2000);
+		uint8_t *seen = calloc(2000, 1);
+		for (uint32_t i = 0; i < ck.n_flows; i++)
+			seen[ck.flows[i].key.tp_src]++;
+		for (uint32_t i = 0; i < 2000; i++)
+			assert_int_equal(seen[i], 1);
+		free(seen);
+		edp_checkpoint_free(&ck);
+	}
+	for (uint32_t l = 0; l < 3; l++)
+		free(marks[l]);
+	edp_datapath_destroy(dp);
+	edp_config_free(&cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_within_read_room),
 		cmocka_unit_test(test_slow_path_timing),
+		cmocka_unit_test(test_chunk_save_each_key_once),
 	};
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);
 }

@@ -258,8 +258,9 @@ static void test_dump(void **state)
 	edp_flowcache_destroy(fc);
 }
 
-static void count_entry(void *ctx, const struct edp_flowcache_entry *e)
+static void count_entry(void *ctx, const struct edp_flowcache_entry *e, uint32_t bucket)
 {
+	(void)bucket;
 	uint32_t *n = ctx;
 	*n = e ? *n + 1 : 0;
 }
