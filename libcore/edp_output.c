@@ -246,12 +246,14 @@ int edp_output_stage_mbufs(const struct edp_output *o, struct edp_output_stage *
 			b->sent[b->n] = (struct edp_output_sent){ st->packets + i, m->wire_len, (uint8_t)m->in_port,
 								  (uint8_t)p };
 			struct edp_pcap_record rec = edp_pcap_record_of(m);
-			if (b->refused == UINT32_MAX && __builtin_expect(edp_pcap_record_fits(&rec), 1)) {
+			if (b->refused != UINT32_MAX) {
+				/* after a refused copy: no more in bytes */
+			} else if (__builtin_expect(edp_pcap_record_fits(&rec), 1)) {
 				b->used += edp_pcap_record_format(b->bytes + b->used, &rec, b->nanosecond);
 				b->wire_bytes += m->wire_len;
 				st->tx[p].packets++;
 				st->tx[p].bytes += m->wire_len;
-			} else if (b->refused == UINT32_MAX) {
+			} else {
 				b->refused = b->n;
 				b->refused_ts = m->ts_ns;
 			}
@@ -261,6 +263,9 @@ int edp_output_stage_mbufs(const struct edp_output *o, struct edp_output_stage *
 	st->packets += n;
 	return 0;
 }
+
+/* The copies of block b that are in its bytes: those before a refused one. */
+static inline uint32_t in_bytes(const struct edp_output_block *b) { return b->refused < b->n ? b->refused : b->n; }
 
 /* The copies of block b from sent[from] on did not reach sink s (after
  * `in_tx` of them had been counted sent). */
@@ -282,7 +287,7 @@ static void unsent(struct edp_output *o, const struct edp_output_block *b, uint3
 static int commit_block(struct edp_output *o, uint32_t s, const struct edp_output_block *b, struct edp_error *err)
 {
 	struct edp_pcap_writer *w = o->sinks[s];
-	uint32_t whole = b->refused < b->n ? b->refused : b->n; /* the copies in bytes */
+	uint32_t whole = in_bytes(b);
 	if (edp_pcap_writer_flush(w, err) < 0) { /* what emit handed it: settled as emit's */
 		settle(o, s);
 		unsent(o, b, 0, whole);
@@ -315,7 +320,7 @@ int edp_output_commit(struct edp_output *o, struct edp_output_stage *st, struct 
 		if (!b->n)
 			continue;
 		if (o->failed) {
-			unsent(o, b, 0, counted ? (b->refused < b->n ? b->refused : b->n) : 0);
+			unsent(o, b, 0, counted ? in_bytes(b) : 0);
 		} else if (commit_block(o, s, b, err)) {
 			o->failed = true;
 			rc = EDP_ERR_RUNTIME;

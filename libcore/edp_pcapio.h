@@ -313,14 +313,16 @@ static inline struct edp_pcap_record edp_pcap_record_of(const struct edp_mbuf *m
 	return (struct edp_pcap_record){ m->data, m->ts_ns, m->data_len, m->wire_len };
 }
 
-/* The latest time a classic pcap record holds: its seconds are 32 bits. */
-#define EDP_PCAP_LAST_SECOND 0xffffffffull
+/* The latest time a classic pcap record holds (its seconds are 32 bits),
+ * in nanoseconds: the last of second 0xffffffff. */
+#define EDP_PCAP_LAST_NS ((0xffffffffull + 1) * 1000000000ull - 1)
 
 /* Whether rec's time fits a classic pcap record (a writer refuses one
- * that does not, after the packets before it). */
+ * that does not, after the packets before it): a compare a record, the
+ * division into seconds left to the header that is written. */
 static inline bool edp_pcap_record_fits(const struct edp_pcap_record *rec)
 {
-	return rec->ts_ns / 1000000000ull <= EDP_PCAP_LAST_SECOND;
+	return rec->ts_ns <= EDP_PCAP_LAST_NS;
 }
 
 /* rec's classic pcap record header (in this host's byte order, the time
