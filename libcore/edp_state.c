@@ -282,22 +282,25 @@ int edp_datapath_restore(struct edp_datapath *dp, const struct edp_checkpoint *c
 	}
 	/* the queues' first owners, as edp_worker will place them */
 	uint32_t nq = dp->in.n * dp->in.queues_per_port;
-	int32_t *owner = dp->cfg->threads > 1 ? calloc(nq ? nq : 1, sizeof(*owner)) : NULL;
-	if (dp->cfg->threads > 1 && !owner)
+	bool spread = dp->cfg->threads > 1 && !dp->chunks; /* chunks: every lane gets every flow */
+	int32_t *owner = spread ? calloc(nq ? nq : 1, sizeof(*owner)) : NULL;
+	if (spread && !owner)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory");
 	if (owner)
 		edp_tlb_place(dp->queue_node, dp->queue_pin, nq, dp->worker_node, dp->cfg->threads, owner);
 	for (uint32_t i = 0; i < ck->n_flows; i++) {
 		const struct edp_flow_key *key = &ck->flows[i].key;
 		struct edp_action_prog prog;
-		uint32_t hash;
-		struct edp_lane *lane = flow_lane(dp, owner, key, &hash);
 		edp_pipeline_classify(pl, key, now, &prog);
-		if (dp->chunks) /* any worker may take the flow's next packet */
+		if (dp->chunks) { /* any worker may take the flow's next packet (one that comes without an RSS hash) */
+			uint32_t hash = edp_flow_hash(key);
 			for (uint32_t l = 0; l < dp->n_lanes; l++)
 				edp_flowcache_insert(dp->lanes[l].fc, key, hash, &prog, now);
-		else
+		} else {
+			uint32_t hash;
+			struct edp_lane *lane = flow_lane(dp, owner, key, &hash);
 			edp_flowcache_insert(lane->fc, key, hash, &prog, now);
+		}
 	}
 	free(owner);
 	report->flows = ck->n_flows;
