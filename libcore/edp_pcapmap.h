@@ -23,7 +23,7 @@
  * (edp_shm_guard_install) that fault kills, as it would any reader of a
  * mapping.
  *
- * Memory: the pages read are given back every 32 MiB (MADV_DONTNEED on
+ * Memory: the pages read are given back every 8 MiB (MADV_DONTNEED on
  * a shared file mapping drops this process's hold; the page cache keeps
  * them), so a 10 GB capture does not count 10 GB resident.
  *
