@@ -685,7 +685,10 @@ int edp_ctl_exchange_fds(const char *name, const char *request, const int *pass,
 		}
 		uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
 		struct pollfd p = { fd, POLLIN, 0 };
-		if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) == 0) {
+		int ready = now < deadline ? poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) : 0;
+		if (ready < 0 && errno == EINTR) /* a signal's handler ran: the deadline still holds */
+			continue;
+		if (ready <= 0) {
 			snprintf(late, sizeof(late), "no reply in %d ms", timeout_ms);
 			why = late;
 			break;

@@ -2,8 +2,12 @@
 #include "edp_ctl.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 static int echo(void *aux, int argc, char **argv, struct edp_json *j, struct edp_error *err)
 {
@@ -117,6 +121,55 @@ static void test_socket_life(void **state)
 	unlink(path);
 }
 
+/* A server that takes the connection and never answers: a signal's
+ * handler that runs while the client waits does not make it wait past
+ * its timeout (a poll that a signal cut short once left it in a read with
+ * no end). The listener hangs up when the client is done, or after 3 s: a
+ * client still waiting then says so, instead of hanging the test. */
+struct mute {
+	int listen_fd, done[2];
+	pthread_t client;
+};
+
+static void on_signal(int sig) { (void)sig; }
+
+static void *mute_server(void *arg)
+{
+	struct mute *m = arg;
+	nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	pthread_kill(m->client, SIGUSR1); /* the client is waiting by now */
+	struct pollfd p = { m->done[0], POLLIN, 0 };
+	poll(&p, 1, 3000);
+	int fd = accept(m->listen_fd, NULL, NULL);
+	close(fd);
+	return NULL;
+}
+
+static void test_no_reply_signal(void **state)
+{
+	(void)state;
+	struct sigaction sa = { .sa_handler = on_signal }, old; /* no SA_RESTART */
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	struct mute m = { .listen_fd = socket(AF_UNIX, SOCK_STREAM, 0), .client = pthread_self() };
+	assert_int_equal(pipe(m.done), 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%.80s/mute.ctl", unit_dir());
+	assert_int_equal(bind(m.listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(m.listen_fd, 4), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, mute_server, &m), 0);
+	char *reply = NULL;
+	struct edp_error err = { 0 };
+	assert_int_equal(edp_ctl_request("mute", "version", 300, &reply, &err), EDP_ERR_RUNTIME);
+	close(m.done[1]);
+	assert_string_equal(err.msg, "instance 'mute': no reply in 300 ms");
+	pthread_join(t, NULL);
+	close(m.done[0]);
+	close(m.listen_fd);
+	unlink(a.sun_path);
+	sigaction(SIGUSR1, &old, NULL);
+}
+
 /* "cat": the descriptor the request came with is read to its end, and
  * what it held goes back in the reply; "pipe": a pipe's read end goes
  * back with the reply, "hello" in it; "pipe-no": the same, then a
@@ -204,6 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_socket_life),
+		cmocka_unit_test(test_no_reply_signal),
 		cmocka_unit_test(test_descriptors),
 	};
 	return cmocka_run_group_tests_name("ctl", tests, unit_dir_setup, unit_dir_teardown);
