@@ -230,11 +230,18 @@ static int write_patiently(int fd, const char *buf, size_t len, struct edp_error
 		struct pollfd p = { fd, POLLOUT, 0 };
 		if (n < 0 && errno == EINTR)
 			continue;
+		int ready = 1;
 		if (n < 0 && errno != EAGAIN)
 			rc = edp_error_set(err, EDP_ERR_RUNTIME, "the checkpoint: cannot write it: %s", strerror(errno));
-		else if (poll(&p, 1, 10000) <= 0 || !(p.revents & POLLOUT))
+		else
+			while ((ready = poll(&p, 1, 10000)) < 0 && errno == EINTR) /* a signal's handler ran */
+				;
+		if (ready == 0)
 			rc = edp_error_set(err, EDP_ERR_RUNTIME,
 					   "the checkpoint: its reader took nothing for 10 s (%zu of %zu bytes written)", at, len);
+		else if (ready < 0 || !(p.revents & POLLOUT))
+			rc = edp_error_set(err, EDP_ERR_RUNTIME, "the checkpoint: %s (%zu of %zu bytes written)",
+					   ready < 0 ? strerror(errno) : "its reader is gone", at, len);
 	}
 	if (flags >= 0)
 		fcntl(fd, F_SETFL, flags);

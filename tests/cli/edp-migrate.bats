@@ -178,7 +178,7 @@ switch3() {
 	assert_output "edp-run: lab: save writes to a file passed with the request (SCM_RIGHTS): edp-migrate save does"
 }
 
-@test "save into a pipe no one reads: given up after 10 s, the control socket free again" {
+@test "save into a pipe no one reads: given up after 10 s, the control socket free again; one whose reader goes: at once" {
 	"$GEN" flows=3000,packets=6000,seed=2 in.pcap
 	start_run lab --loop 0 -r in.pcap -w /dev/null -q
 	# a checkpoint larger than a pipe holds, into a pipe read by no one
@@ -187,6 +187,12 @@ switch3() {
 	assert_output --regexp "^edp-migrate: lab: the checkpoint: its reader took nothing for 10 s \([0-9]+ of [0-9]+ bytes written\)$"
 	run "$RUN" ctl lab status --json
 	assert_success
+	# a reader that goes away: said so at once (as the pipe fills, or at the next write)
+	SECONDS=0
+	run bash -c "'$MIGRATE' save lab -o - | head -c 1000 >/dev/null; exit \${PIPESTATUS[0]}"
+	assert_failure 1
+	assert_output --regexp "^edp-migrate: lab: the checkpoint: (its reader is gone \([0-9]+ of [0-9]+ bytes written\)|cannot write it: Broken pipe)$"
+	((SECONDS < 5))
 }
 
 # ---- the live move: edp-migrate SRC DST ----
