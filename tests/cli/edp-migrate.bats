@@ -81,7 +81,7 @@ switch3() {
 @test "restore: a warm start, every flow in the cache from the first packet" {
 	"$GEN" flows=50,packets=2000,proto=mix,seed=42 in.pcap
 	printf 'ports:\n  - name: in\n  - name: out\npipeline:\n  firewall: { default: allow, rules: [ { proto: udp, dst-port: 53, action: drop } ] }\n' >fw.yaml
-	for t in 0 1 2; do
+	for t in 0 1 2 3; do
 		start_run lab -c fw.yaml -t "$t" --loop 0 -r in.pcap -w /dev/null -q
 		"$MIGRATE" save lab -o "ck$t.bin" 2>/dev/null
 		stop_pid "$pid"
