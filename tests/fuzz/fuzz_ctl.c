@@ -5,6 +5,7 @@
  * client hangs up the server still answers a fresh connection. */
 #include "fuzz.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -83,7 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 0;
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		FUZZ_CHECK(poll(&p, 1, 10000) == 1); /* the server answers or hangs up, never stalls */
+		int ready;
+		while ((ready = poll(&p, 1, 10000)) < 0 && errno == EINTR) /* libFuzzer's timer */
+			;
+		FUZZ_CHECK(ready == 1); /* the server answers or hangs up, never stalls */
 		ssize_t r = recv(fd, buf + n, sizeof(buf) - n, 0);
 		if (r <= 0)
 			break;
