@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -521,8 +522,10 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-/* Connect to the socket at path: the fd, or -1 with errno. */
-static int connect_to(const char *path)
+/* Connect to the socket at path, waiting at most timeout_ms for room in
+ * a busy listener's backlog (then EAGAIN; the request's send is bounded
+ * alike): the fd, or -1 with errno. */
+static int connect_to(const char *path, int timeout_ms)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(a.sun_path)) {
@@ -533,7 +536,10 @@ static int connect_to(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	timeout_ms = timeout_ms > 0 ? timeout_ms : 1; /* 0 would be no bound */
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -548,8 +554,9 @@ int edp_ctl_listen(struct edp_ctl *c, const char *name, struct edp_stats_writer 
 		return err ? err->status : EDP_ERR_RUNTIME;
 	struct stat st;
 	if (lstat(c->path, &st) == 0) {
-		int fd = S_ISSOCK(st.st_mode) ? connect_to(c->path) : -1;
-		if (fd >= 0) { /* it answers: another instance's */
+		int fd = S_ISSOCK(st.st_mode) ? connect_to(c->path, 1000) : -1;
+		bool busy = fd < 0 && S_ISSOCK(st.st_mode) && errno == EAGAIN; /* its backlog full */
+		if (fd >= 0 || busy) { /* it answers: another instance's */
 			close(fd);
 			c->path[0] = 0;
 			return edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' already has a control socket", name);
@@ -643,7 +650,11 @@ int edp_ctl_exchange_fds(const char *name, const char *request, const int *pass,
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	if (edp_rundir_file(name, ".ctl", path, sizeof(path), err))
 		return err ? err->status : EDP_ERR_RUNTIME;
-	int fd = connect_to(path);
+	uint64_t deadline = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
+	int fd = connect_to(path, timeout_ms);
+	if (fd < 0 && errno == EAGAIN)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': its control socket took no connection in %d ms",
+				     name, timeout_ms);
 	if (fd < 0)
 		return edp_error_set(err, EDP_ERR_RUNTIME,
 				     errno == ENOENT	     ? "no instance '%s' is running (no %s)"
@@ -670,7 +681,6 @@ int edp_ctl_exchange_fds(const char *name, const char *request, const int *pass,
 	const char *why = sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(len + 1) ? NULL : "the request could not be sent";
 	char *buf = NULL, *nl = NULL;
 	size_t have = 0, cap = 0, scanned = 0; /* bytes known to hold no newline */
-	uint64_t deadline = edp_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	char late[48];
 	while (!why && !(nl = have > scanned ? memchr(buf + scanned, '\n', have - scanned) : NULL)) {
 		scanned = have;

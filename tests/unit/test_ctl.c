@@ -1,6 +1,8 @@
 #include "unit.h"
+#include "edp_clock.h"
 #include "edp_ctl.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -170,6 +172,60 @@ static void test_no_reply_signal(void **state)
 	sigaction(SIGUSR1, &old, NULL);
 }
 
+/* A listener whose backlog is full (it takes no connection): a request
+ * gives up at its timeout, not when the listener lets go; listening under
+ * its name is refused (it is alive), its socket left in place. The
+ * listener closes when the test is done, or after 3 s: a client still
+ * waiting then fails the test instead of hanging it. */
+static void *full_server(void *arg)
+{
+	struct mute *m = arg;
+	struct pollfd p = { m->done[0], POLLIN, 0 };
+	poll(&p, 1, 3000);
+	close(m->listen_fd); /* a connect still waiting is refused */
+	return NULL;
+}
+
+static void test_backlog_full(void **state)
+{
+	(void)state;
+	struct mute m = { .listen_fd = socket(AF_UNIX, SOCK_STREAM, 0) };
+	assert_int_equal(pipe(m.done), 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%.80s/full.ctl", unit_dir());
+	assert_int_equal(bind(m.listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(m.listen_fd, 0), 0);
+	int queued[8], n = 0;
+	for (; n < 8; n++) { /* until the backlog takes no more */
+		queued[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(queued[n], (struct sockaddr *)&a, sizeof(a)) != 0) {
+			assert_int_equal(errno, EAGAIN);
+			close(queued[n]);
+			break;
+		}
+	}
+	assert_true(n >= 1 && n < 8);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, full_server, &m), 0);
+	char *reply = NULL;
+	struct edp_error err = { 0 };
+	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
+	assert_int_equal(edp_ctl_request("full", "version", 300, &reply, &err), EDP_ERR_RUNTIME);
+	assert_string_equal(err.msg, "instance 'full': its control socket took no connection in 300 ms");
+	assert_true(edp_clock_ns(CLOCK_MONOTONIC) - t0 < 2000000000ull);
+	struct edp_ctl *c = commands();
+	assert_int_equal(edp_ctl_listen(c, "full", NULL, &err), EDP_ERR_RUNTIME);
+	assert_string_equal(err.msg, "instance 'full' already has a control socket");
+	edp_ctl_destroy(c);
+	assert_int_equal(access(a.sun_path, F_OK), 0);
+	close(m.done[1]);
+	pthread_join(t, NULL);
+	for (int i = 0; i < n; i++)
+		close(queued[i]);
+	close(m.done[0]);
+	unlink(a.sun_path);
+}
+
 /* "cat": the descriptor the request came with is read to its end, and
  * what it held goes back in the reply; "pipe": a pipe's read end goes
  * back with the reply, "hello" in it; "pipe-no": the same, then a
@@ -258,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_socket_life),
 		cmocka_unit_test(test_no_reply_signal),
+		cmocka_unit_test(test_backlog_full),
 		cmocka_unit_test(test_descriptors),
 	};
 	return cmocka_run_group_tests_name("ctl", tests, unit_dir_setup, unit_dir_teardown);
