@@ -31,6 +31,30 @@ static void write_capture(const char *path)
 	edp_mbuf_pool_destroy(pool);
 }
 
+/* A datapath of `threads` over a fresh capture (write_capture's) at path,
+ * a mkstemp template, passed over `loop` times, into /dev/null. */
+static struct edp_datapath *capture_datapath(char *path, uint32_t threads, uint32_t loop, struct edp_config *cfg)
+{
+	close(mkstemp(path));
+	write_capture(path);
+	edp_config_default(cfg);
+	cfg->threads = threads;
+	cfg->loop = loop;
+	cfg->ports[0].rx = strdup(path);
+	cfg->ports[1].tx = strdup("/dev/null");
+	struct edp_error err = { 0 };
+	struct edp_datapath *dp = edp_datapath_create(cfg, &err);
+	assert_non_null(dp);
+	return dp;
+}
+
+static void capture_datapath_destroy(struct edp_datapath *dp, struct edp_config *cfg, const char *path)
+{
+	edp_datapath_destroy(dp);
+	edp_config_free(cfg);
+	unlink(path);
+}
+
 static bool pools_have(const struct edp_datapath *dp, uint32_t n)
 {
 	for (uint32_t i = 0; i < dp->n_pools; i++)
@@ -49,18 +73,9 @@ static void test_burst_within_read_room(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/edp-datapath-XXXXXX";
-	int fd = mkstemp(path);
-	close(fd);
-	write_capture(path);
 	struct edp_config cfg;
-	edp_config_default(&cfg);
-	cfg.threads = 2;
-	cfg.loop = 0;
-	cfg.ports[0].rx = strdup(path);
-	cfg.ports[1].tx = strdup("/dev/null");
+	struct edp_datapath *dp = capture_datapath(path, 2, 0, &cfg);
 	struct edp_error err = { 0 };
-	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
-	assert_non_null(dp);
 	volatile sig_atomic_t stop = 0;
 	assert_int_equal(edp_inputs_prime(&dp->in, &stop, &err), 0);
 	enum { HELD = 4096 };
@@ -96,9 +111,7 @@ static void test_burst_within_read_room(void **state)
 	while (head != tail)
 		edp_mbuf_free_bulk(&held[head++ % HELD], 1);
 	free(held);
-	edp_datapath_destroy(dp);
-	edp_config_free(&cfg);
-	unlink(path);
+	capture_datapath_destroy(dp, &cfg, path);
 }
 
 /* Slow-path cycles: every run of a thread's first EDP_SLOW_TIMED_ALL is
@@ -148,16 +161,9 @@ static void test_chunk_save_each_key_once(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/edp-datapath-XXXXXX";
-	close(mkstemp(path));
-	write_capture(path);
 	struct edp_config cfg;
-	edp_config_default(&cfg);
-	cfg.threads = 3;
-	cfg.ports[0].rx = strdup(path);
-	cfg.ports[1].tx = strdup("/dev/null");
+	struct edp_datapath *dp = capture_datapath(path, 3, 1, &cfg);
 	struct edp_error err = { 0 };
-	struct edp_datapath *dp = edp_datapath_create(&cfg, &err);
-	assert_non_null(dp);
 	assert_true(dp->chunks);
 	/* lane 0: flows 0-999; lane 1: 500-1499; lane 2: 0-99 and 1400-1999 */
 	const uint32_t from[] = { 0, 500, 0, 1400 }, to[] = { 1000, 1500, 100, 2000 }, in_lane[] = { 0, 1, 2, 2 };
@@ -186,9 +192,7 @@ static void test_chunk_save_each_key_once(void **state)
 	}
 	for (uint32_t l = 0; l < 3; l++)
 		free(marks[l]);
-	edp_datapath_destroy(dp);
-	edp_config_free(&cfg);
-	unlink(path);
+	capture_datapath_destroy(dp, &cfg, path);
 }
 
 int main(void)
