@@ -227,15 +227,16 @@ static int write_patiently(int fd, const char *buf, size_t len, struct edp_error
 			at += (size_t)n;
 			continue;
 		}
-		struct pollfd p = { fd, POLLOUT, 0 };
 		if (n < 0 && errno == EINTR)
 			continue;
-		int ready = 1;
-		if (n < 0 && errno != EAGAIN)
+		if (n < 0 && errno != EAGAIN) {
 			rc = edp_error_set(err, EDP_ERR_RUNTIME, "the checkpoint: cannot write it: %s", strerror(errno));
-		else
-			while ((ready = poll(&p, 1, 10000)) < 0 && errno == EINTR) /* a signal's handler ran */
-				;
+			break;
+		}
+		struct pollfd p = { fd, POLLOUT, 0 };
+		int ready;
+		while ((ready = poll(&p, 1, 10000)) < 0 && errno == EINTR) /* a signal's handler ran */
+			;
 		if (ready == 0)
 			rc = edp_error_set(err, EDP_ERR_RUNTIME,
 					   "the checkpoint: its reader took nothing for 10 s (%zu of %zu bytes written)", at, len);

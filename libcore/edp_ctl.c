@@ -557,7 +557,8 @@ int edp_ctl_listen(struct edp_ctl *c, const char *name, struct edp_stats_writer 
 		int fd = S_ISSOCK(st.st_mode) ? connect_to(c->path, 1000) : -1;
 		bool busy = fd < 0 && S_ISSOCK(st.st_mode) && errno == EAGAIN; /* its backlog full */
 		if (fd >= 0 || busy) { /* it answers: another instance's */
-			close(fd);
+			if (fd >= 0)
+				close(fd);
 			c->path[0] = 0;
 			return edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s' already has a control socket", name);
 		}

@@ -134,11 +134,16 @@ struct flow_arrays {
 	uint64_t cap;
 };
 
+/* The lanes' dump rooms (each in room[l] when room is not NULL), summed. */
 static uint64_t rooms(const struct edp_datapath *dp, uint32_t *room)
 {
 	uint64_t cap = 0;
-	for (uint32_t l = 0; l < dp->n_lanes; l++)
-		cap += room[l] = edp_flowcache_dump_room(dp->lanes[l].fc);
+	for (uint32_t l = 0; l < dp->n_lanes; l++) {
+		uint32_t r = edp_flowcache_dump_room(dp->lanes[l].fc);
+		if (room)
+			room[l] = r;
+		cap += r;
+	}
 	return cap;
 }
 
@@ -219,8 +224,7 @@ int edp_datapath_save_changed(struct edp_datapath *dp, const char *name, bool pa
 		snprintf(ck->ports[i], sizeof(ck->ports[i]), "%s", cfg->ports[i].name);
 	/* a whole save's arrays made before the pause, with the lanes' room
 	 * now (a change's few flows touch few of their pages) */
-	uint32_t room[EDP_MAX_THREADS];
-	struct flow_arrays a = { .cap = rooms(dp, room) };
+	struct flow_arrays a = { .cap = rooms(dp, NULL) };
 	if (reserve_flows(dp, &a, !marks))
 		a = (struct flow_arrays){ 0 }; /* tried again in the pause, and said there */
 	uint64_t t0 = edp_clock_ns(CLOCK_MONOTONIC);
