@@ -12,7 +12,10 @@
  * order of their best rule and the search stops as soon as no remaining tuple
  * can beat the best match. A lookup never scans the rule list: it probes one
  * slot per tuple (a handful of tuples for real ACLs, since port ranges do not
- * create tuples) and checks the ranges of the rules sharing that slot.
+ * create tuples) and checks the ranges of the rules sharing that slot. A
+ * tuple whose rules name addresses first asks a bitmap of its masked
+ * addresses (about 16 bits a distinct value, in L1): a key no rule of it
+ * can match by address skips the whole-key hash and the slot's miss.
  *
  * Ports match only packets that carry L4 ports (TCP, UDP, SCTP, not a later
  * fragment); a protocol matches only IP packets; a prefix also fixes the IP

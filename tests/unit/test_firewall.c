@@ -128,6 +128,64 @@ static void test_against_linear(void **state)
 	free(rules);
 }
 
+/* IPv6 rules and keys whose addresses share prefixes of every length, so
+ * that both words of each address decide matches (the addresses' stage folds
+ * them): the tuple-space search agrees with a linear scan. */
+static void test_ipv6_against_linear(void **state)
+{
+	(void)state;
+	enum { RULES = 300, KEYS = 20000, POOL = 16 };
+	static const unsigned lens[] = { 0, 16, 48, 64, 72, 96, 120, 128 };
+	uint8_t pool[POOL][16];
+	for (int i = 0; i < POOL; i++)
+		for (int b = 0; b < 16; b++)
+			pool[i][b] = (uint8_t)rnd();
+	struct edp_fw_rule *rules = calloc(RULES, sizeof(*rules));
+	for (int i = 0; i < RULES; i++) {
+		struct edp_fw_rule *r = &rules[i];
+		*r = any_rule();
+		r->priority = rnd() % 8;
+		r->action = (uint8_t)(rnd() & 1);
+		struct edp_prefix *p[2] = { &r->src, &r->dst };
+		for (int j = 0; j < 2; j++) {
+			if (j == 0 && rnd() % 3 == 0)
+				continue;
+			p[j]->af = 6;
+			p[j]->len = (uint8_t)lens[j + rnd() % (8 - j)]; /* dst: /16 or longer */
+			memcpy(p[j]->addr, pool[rnd() % POOL], 16);
+			for (unsigned b = p[j]->len; b < 128; b++)
+				p[j]->addr[b / 8] &= (uint8_t)~(0x80 >> b % 8);
+		}
+		if (rnd() % 3 == 0) {
+			r->dport_lo = (int32_t)(rnd() % 1024);
+			r->dport_hi = r->dport_lo + (int32_t)(rnd() % 200);
+		}
+	}
+	struct edp_firewall *fw = edp_firewall_create(rules, RULES, EDP_FW_ALLOW, NULL);
+	assert_non_null(fw);
+	int matched = 0;
+	for (int i = 0; i < KEYS; i++) {
+		struct edp_flow_key k = udp_key(0, 0, (uint16_t)rnd(), (uint16_t)(rnd() % 1300));
+		k.eth_type = 0x86dd;
+		uint8_t *addr[2] = { k.nw_src, k.nw_dst };
+		for (int j = 0; j < 2; j++) {
+			memcpy(addr[j], pool[rnd() % POOL], 16);
+			for (unsigned b = 128 - rnd() % 129; b < 128; b++) /* the last 0..128 bits anything */
+				if (rnd() & 1)
+					addr[j][b / 8] ^= (uint8_t)(0x80 >> b % 8);
+		}
+		int32_t a, b;
+		uint8_t va = edp_firewall_classify(fw, &k, &a);
+		uint8_t vb = edp_firewall_classify_linear(rules, RULES, EDP_FW_ALLOW, &k, &b);
+		assert_int_equal(a, b);
+		assert_int_equal(va, vb);
+		matched += a >= 0;
+	}
+	assert_true(matched > KEYS / 10 && matched < KEYS);
+	edp_firewall_destroy(fw);
+	free(rules);
+}
+
 static void test_ipv6_prefix(void **state)
 {
 	(void)state;
@@ -163,7 +221,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_priority_and_order), cmocka_unit_test(test_ports_need_l4),
 		cmocka_unit_test(test_against_linear),     cmocka_unit_test(test_ipv6_prefix),
-		cmocka_unit_test(test_contradiction_refused),
+		cmocka_unit_test(test_contradiction_refused), cmocka_unit_test(test_ipv6_against_linear),
 	};
 	return cmocka_run_group_tests_name("firewall", tests, NULL, NULL);
 }
