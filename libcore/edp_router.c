@@ -1,10 +1,13 @@
 #include "edp_router.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* An address is two 64-bit words as it lies in memory (network order):
+ * masking and comparing are two operations, not sixteen. */
 struct slot {
-	uint8_t addr[16];
+	uint64_t w[2];
 	int32_t route; /* -1 = empty */
 	uint8_t len;
 };
@@ -12,8 +15,9 @@ struct slot {
 struct family {
 	struct slot *slots;
 	uint32_t mask;
-	uint8_t lens[129]; /* lengths in use, longest first */
 	unsigned n_lens;
+	uint8_t lens[129];      /* lengths in use, longest first */
+	uint64_t len_mask[129][2]; /* len_mask[i]: the mask of lens[i] */
 };
 
 struct edp_router {
@@ -21,32 +25,32 @@ struct edp_router {
 	struct family fam[2]; /* [0] IPv4, [1] IPv6 */
 };
 
-static void masked(const uint8_t *addr, unsigned len, uint8_t *out)
+static void prefix_words(unsigned len, uint64_t w[2])
 {
+	uint8_t m[16];
 	for (unsigned i = 0; i < 16; i++) {
 		unsigned bits = len > 8 * i ? len - 8 * i : 0;
-		out[i] = addr[i] & (bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits));
+		m[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
 	}
+	memcpy(w, m, 16);
 }
 
-static uint32_t slot_hash(const uint8_t *addr, unsigned len)
+static uint32_t slot_hash(const uint64_t w[2], unsigned len)
 {
-	uint64_t a, b;
-	memcpy(&a, addr, 8);
-	memcpy(&b, addr + 8, 8);
-	uint64_t h = (a * 0xff51afd7ed558ccdull) ^ (b * 0xc4ceb9fe1a85ec53ull) ^ (len * 0x9e3779b97f4a7c15ull);
+	uint64_t h = (w[0] * 0xff51afd7ed558ccdull) ^ (w[1] * 0xc4ceb9fe1a85ec53ull) ^ (len * 0x9e3779b97f4a7c15ull);
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	return (uint32_t)(h ^ h >> 32);
 }
 
-static int find(const struct family *f, const uint8_t *addr, unsigned len)
+/* The route of prefix w/len (w already masked), or -1. */
+static int find(const struct family *f, const uint64_t w[2], unsigned len)
 {
-	for (uint32_t s = slot_hash(addr, len) & f->mask;; s = (s + 1) & f->mask) {
+	for (uint32_t s = slot_hash(w, len) & f->mask;; s = (s + 1) & f->mask) {
 		const struct slot *x = &f->slots[s];
 		if (x->route < 0)
 			return -1;
-		if (x->len == len && memcmp(x->addr, addr, 16) == 0)
+		if (x->len == len && x->w[0] == w[0] && x->w[1] == w[1])
 			return x->route;
 	}
 }
@@ -76,8 +80,11 @@ struct edp_router *edp_router_create(const struct edp_route *routes, uint32_t n,
 	for (uint32_t i = 0; i < n; i++) {
 		const struct edp_prefix *p = &routes[i].prefix;
 		struct family *f = &rt->fam[p->af == 6];
-		uint8_t a[16];
-		masked(p->addr, p->len, a);
+		uint64_t a[2], m[2];
+		memcpy(a, p->addr, 16);
+		prefix_words(p->len, m);
+		a[0] &= m[0];
+		a[1] &= m[1];
 		if (find(f, a, p->len) >= 0) {
 			edp_error_set(err, EDP_ERR_USAGE, "route %u: duplicate prefix", i + 1);
 			edp_router_destroy(rt);
@@ -86,15 +93,17 @@ struct edp_router *edp_router_create(const struct edp_route *routes, uint32_t n,
 		uint32_t s = slot_hash(a, p->len) & f->mask;
 		while (f->slots[s].route >= 0)
 			s = (s + 1) & f->mask;
-		memcpy(f->slots[s].addr, a, 16);
+		memcpy(f->slots[s].w, a, 16);
 		f->slots[s].len = p->len;
 		f->slots[s].route = (int32_t)i;
 		used[p->af == 6][p->len] = true;
 	}
 	for (int f = 0; f < 2; f++)
 		for (int len = 128; len >= 0; len--)
-			if (used[f][len])
+			if (used[f][len]) {
+				prefix_words((unsigned)len, rt->fam[f].len_mask[rt->fam[f].n_lens]);
 				rt->fam[f].lens[rt->fam[f].n_lens++] = (uint8_t)len;
+			}
 	return rt;
 oom:
 	edp_router_destroy(rt);
@@ -115,11 +124,10 @@ void edp_router_destroy(struct edp_router *rt)
 const struct edp_route *edp_router_lookup(const struct edp_router *rt, int af, const uint8_t *addr)
 {
 	const struct family *f = &rt->fam[af == 6];
-	uint8_t full[16] = { 0 };
+	uint64_t full[2] = { 0, 0 };
 	memcpy(full, addr, af == 6 ? 16 : 4);
 	for (unsigned i = 0; i < f->n_lens; i++) {
-		uint8_t a[16];
-		masked(full, f->lens[i], a);
+		uint64_t a[2] = { full[0] & f->len_mask[i][0], full[1] & f->len_mask[i][1] };
 		int r = find(f, a, f->lens[i]);
 		if (r >= 0)
 			return &rt->routes[r];
@@ -137,10 +145,10 @@ const struct edp_route *edp_router_lookup_linear(const struct edp_route *routes,
 		const struct edp_prefix *p = &routes[i].prefix;
 		if (p->af != af || (best && best->prefix.len >= p->len))
 			continue;
-		uint8_t a[16], b[16];
-		masked(full, p->len, a);
-		masked(p->addr, p->len, b);
-		if (memcmp(a, b, 16) == 0)
+		bool same = true; /* bit by bit: a reference shares no code with the lookup */
+		for (unsigned bit = 0; bit < p->len; bit++)
+			same &= ((full[bit / 8] ^ p->addr[bit / 8]) & (0x80 >> bit % 8)) == 0;
+		if (same)
 			best = &routes[i];
 	}
 	return best;
