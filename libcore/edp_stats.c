@@ -197,6 +197,13 @@ void edp_stats_destroy(struct edp_stats_writer *w)
 	}
 	if (w->fd >= 0) {
 		unlink(w->path); /* while still holding the lock */
+		/* emptied first: closing an unlinked file that still has dirty
+		 * pages waits for the file system when the run directory is on
+		 * disk (/run on a machine without systemd, a container's
+		 * overlay: 1 ms on ext4, on every run's way out); empty, 4 us */
+		if (ftruncate(w->fd, 0) < 0) {
+			/* nothing to do: the close frees the pages itself */
+		}
 		close(w->fd);
 	}
 	free(w);
@@ -381,6 +388,10 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 	void *base = MAP_FAILED;
 	uint8_t *base_copy = NULL; /* the cleared block */
 	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_nlink == 0) { /* opened as its instance ended (edp_stats_destroy) */
+		edp_error_set(err, EDP_ERR_RUNTIME, "no instance '%s' is running (it ended)", name);
+		goto out;
+	}
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* no instance holds it */
 		int32_t pid = pid_in(fd);
 		if (pid)
@@ -449,7 +460,10 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 	if (!bad)
 		bad |= read_block(base_copy, (const uint8_t *)base + off[4], cleared, deadline);
 	if (edp_shm_lost(guard)) {
-		edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s shrank while it was read", name, path);
+		if (fstat(fd, &st) == 0 && st.st_nlink == 0)
+			edp_error_set(err, EDP_ERR_RUNTIME, "no instance '%s' is running (it ended)", name);
+		else
+			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s shrank while it was read", name, path);
 		goto out;
 	}
 	if (bad) {

@@ -100,8 +100,14 @@ static void test_lifecycle(void **state)
 	assert_int_equal(edp_stats_read("life", &s, &err), 0);
 	assert_true(s.header.cycles_per_s > hz * 0.99 && s.header.cycles_per_s < hz * 1.01);
 	edp_stats_snapshot_free(&s);
+	int held = open(path, O_RDONLY); /* as a reader that opened it just before the exit */
+	assert_true(held >= 0);
 	edp_stats_destroy(w);
 	assert_int_equal(stat(path, &st), -1); /* removed at exit */
+	assert_int_equal(fstat(held, &st), 0); /* and emptied before its close (its pages given back) */
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(st.st_size, 0);
+	close(held);
 	assert_null(edp_stats_create("Bad Name", &l, &err));
 	assert_int_equal(err.status, EDP_ERR_USAGE);
 }

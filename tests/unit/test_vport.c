@@ -151,7 +151,17 @@ static void test_restart_and_rules(void **state)
 		k++;
 	}
 	assert_int_equal(k, sent);
-	edp_vport_close(c);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/inst.x.vport", unit_dir());
+	int held = open(path, O_RDONLY); /* as a producer that opened it just before */
+	assert_true(held >= 0);
+	edp_vport_close(c); /* drained, no producer: removed */
+	struct stat st;
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(fstat(held, &st), 0); /* and emptied before its close */
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(st.st_size, 0);
+	close(held);
 }
 
 /* A file that is not a ring is replaced, and said so. */
