@@ -75,6 +75,16 @@ static void test_answers(void **state)
 	edp_ctl_destroy(c);
 }
 
+/* A socket bound where instance name's control socket goes (a->sun_path). */
+static int bound_at(const char *name, struct sockaddr_un *a)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	*a = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	snprintf(a->sun_path, sizeof(a->sun_path), "%.80s/%s.ctl", unit_dir(), name);
+	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
+	return fd;
+}
+
 /* One live socket a name: a second server is refused; a dead one's socket
  * is replaced; a file that is no socket is left alone and refused. */
 static void test_socket_life(void **state)
@@ -99,11 +109,8 @@ static void test_socket_life(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(edp_ctl_request("life", "echo x", 5000, &reply, &err), EDP_ERR_RUNTIME);
 	/* a socket nobody serves: stale, replaced */
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	close(fd);
+	struct sockaddr_un sa;
+	close(bound_at("life", &sa));
 	assert_int_equal(edp_ctl_request("life", "echo x", 5000, &reply, &err), EDP_ERR_RUNTIME);
 	char want[256];
 	snprintf(want, sizeof(want), "instance 'life' is not running (stale socket %s)", path);
@@ -129,9 +136,17 @@ static void test_socket_life(void **state)
  * no end). The listener hangs up when the client is done, or after 3 s: a
  * client still waiting then says so, instead of hanging the test. */
 struct mute {
-	int listen_fd, done[2];
+	int listen_fd, done[2]; /* done: closed when the test is done */
+	struct sockaddr_un a;
 	pthread_t client;
 };
+
+static void mute_listen(struct mute *m, const char *name, int backlog)
+{
+	assert_int_equal(pipe(m->done), 0);
+	m->listen_fd = bound_at(name, &m->a);
+	assert_int_equal(listen(m->listen_fd, backlog), 0);
+}
 
 static void on_signal(int sig) { (void)sig; }
 
@@ -152,12 +167,8 @@ static void test_no_reply_signal(void **state)
 	(void)state;
 	struct sigaction sa = { .sa_handler = on_signal }, old; /* no SA_RESTART */
 	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
-	struct mute m = { .listen_fd = socket(AF_UNIX, SOCK_STREAM, 0), .client = pthread_self() };
-	assert_int_equal(pipe(m.done), 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%.80s/mute.ctl", unit_dir());
-	assert_int_equal(bind(m.listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(m.listen_fd, 4), 0);
+	struct mute m = { .client = pthread_self() };
+	mute_listen(&m, "mute", 4);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, mute_server, &m), 0);
 	char *reply = NULL;
@@ -168,7 +179,7 @@ static void test_no_reply_signal(void **state)
 	pthread_join(t, NULL);
 	close(m.done[0]);
 	close(m.listen_fd);
-	unlink(a.sun_path);
+	unlink(m.a.sun_path);
 	sigaction(SIGUSR1, &old, NULL);
 }
 
@@ -189,16 +200,12 @@ static void *full_server(void *arg)
 static void test_backlog_full(void **state)
 {
 	(void)state;
-	struct mute m = { .listen_fd = socket(AF_UNIX, SOCK_STREAM, 0) };
-	assert_int_equal(pipe(m.done), 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%.80s/full.ctl", unit_dir());
-	assert_int_equal(bind(m.listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(m.listen_fd, 0), 0);
+	struct mute m = { 0 };
+	mute_listen(&m, "full", 0);
 	int queued[8], n = 0;
 	for (; n < 8; n++) { /* until the backlog takes no more */
 		queued[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		if (connect(queued[n], (struct sockaddr *)&a, sizeof(a)) != 0) {
+		if (connect(queued[n], (struct sockaddr *)&m.a, sizeof(m.a)) != 0) {
 			assert_int_equal(errno, EAGAIN);
 			close(queued[n]);
 			break;
@@ -217,13 +224,13 @@ static void test_backlog_full(void **state)
 	assert_int_equal(edp_ctl_listen(c, "full", NULL, &err), EDP_ERR_RUNTIME);
 	assert_string_equal(err.msg, "instance 'full' already has a control socket");
 	edp_ctl_destroy(c);
-	assert_int_equal(access(a.sun_path, F_OK), 0);
+	assert_int_equal(access(m.a.sun_path, F_OK), 0);
 	close(m.done[1]);
 	pthread_join(t, NULL);
 	for (int i = 0; i < n; i++)
 		close(queued[i]);
 	close(m.done[0]);
-	unlink(a.sun_path);
+	unlink(m.a.sun_path);
 }
 
 /* "cat": the descriptor the request came with is read to its end, and
