@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 struct guard {
 	atomic_bool taken;
@@ -71,4 +72,12 @@ void edp_shm_unguard(int g)
 		return;
 	atomic_store_explicit(&guards[g].base, 0, memory_order_release);
 	atomic_store(&guards[g].taken, false);
+}
+
+void edp_shm_close_removed(int fd)
+{
+	if (ftruncate(fd, 0) < 0) {
+		/* nothing to do: the close frees the pages itself */
+	}
+	close(fd);
 }

@@ -197,14 +197,7 @@ void edp_stats_destroy(struct edp_stats_writer *w)
 	}
 	if (w->fd >= 0) {
 		unlink(w->path); /* while still holding the lock */
-		/* emptied first: closing an unlinked file that still has dirty
-		 * pages waits for the file system when the run directory is on
-		 * disk (/run on a machine without systemd, a container's
-		 * overlay: 1 ms on ext4, on every run's way out); empty, 4 us */
-		if (ftruncate(w->fd, 0) < 0) {
-			/* nothing to do: the close frees the pages itself */
-		}
-		close(w->fd);
+		edp_shm_close_removed(w->fd);
 	}
 	free(w);
 }

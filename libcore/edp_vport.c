@@ -603,12 +603,9 @@ void edp_vport_close(struct edp_vport *v)
 	}
 	edp_shm_unguard(v->guard);
 	munmap(v->shm, MAPPED + GUARD_PAGE);
-	/* a ring removed is emptied before its close: closing an unlinked
-	 * file with dirty pages waits for a run directory on disk (14 ms for
-	 * a full ring on ext4; emptied first, 0.9 ms), as edp_stats_destroy */
-	if (gone && ftruncate(v->fd, 0) < 0) {
-		/* nothing to do: the close frees the pages itself */
-	}
-	close(v->fd);
+	if (gone)
+		edp_shm_close_removed(v->fd);
+	else
+		close(v->fd);
 	free(v);
 }
