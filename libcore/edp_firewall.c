@@ -98,7 +98,7 @@ static inline uint32_t fwkey_hash(const struct fwkey *k)
 
 /* The addresses' stage of a lookup (as Open vSwitch stages its tuple
  * search): a tuple whose rules name addresses keeps a bitmap of its values'
- * masked addresses, about sixteen bits a value, so that a key whose
+ * masked addresses, sixteen bits a rule, so that a key whose
  * addresses no rule of the tuple has is turned away with one multiplication
  * and one bit of a table that stays in L1, before the whole key is masked
  * and hashed and its slot fetched. Most flows meet most tuples of an ACL
@@ -193,11 +193,8 @@ static int addr_filter_build(struct tuple *t)
 	memcpy(mask, &t->mask, sizeof(mask));
 	if (!(mask[2] | mask[3] | mask[4] | mask[5])) /* no rule of it names an address */
 		return 0;
-	uint32_t distinct = 0;
-	for (uint32_t s = 0; s <= t->slot_mask; s++)
-		distinct += t->slots[s].rank != 0;
-	unsigned log2 = ADDR_FILTER_MIN_LOG2;
-	while (log2 < ADDR_FILTER_MAX_LOG2 && (1ull << log2) < 16ull * distinct)
+	unsigned log2 = ADDR_FILTER_MIN_LOG2; /* 16 bits a rule: at least as many as values */
+	while (log2 < ADDR_FILTER_MAX_LOG2 && (1ull << log2) < 16ull * t->count)
 		log2++;
 	t->addr_filter = calloc((1ull << log2) / 64, sizeof(uint64_t));
 	if (!t->addr_filter)

@@ -14,7 +14,7 @@
  * slot per tuple (a handful of tuples for real ACLs, since port ranges do not
  * create tuples) and checks the ranges of the rules sharing that slot. A
  * tuple whose rules name addresses first asks a bitmap of its masked
- * addresses (about 16 bits a distinct value, in L1): a key no rule of it
+ * addresses (16 bits a rule, in L1): a key no rule of it
  * can match by address skips the whole-key hash and the slot's miss.
  *
  * Ports match only packets that carry L4 ports (TCP, UDP, SCTP, not a later
