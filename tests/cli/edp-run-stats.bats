@@ -46,6 +46,21 @@ long_run() {
 	assert_gt "$(jq '.queues[0].packets' b.json)" "$(jq '.queues[0].packets' a.json)"
 }
 
+@test "--stats --json of -t 1 with two inputs: each input's queue counts its own packets" {
+	"$GEN" flows=200,packets=20000,proto=mix,seed=61 in.pcap
+	"$GEN" flows=20,packets=2000,proto=mix,seed=62 in2.pcap
+	printf 'ports:\n  - { name: a, rx: in.pcap, tx: /dev/null }\n  - { name: b, rx: in2.pcap, tx: /dev/null }\n' >two.yaml
+	start_run two -t 1 -c two.yaml --loop 0 --duration 20 -q
+	sleep 0.5
+	"$RUN" --stats two --json >a.json
+	stop_pid "$pid"
+	# merged by time, both loop: both queues busy, the thread's packets all theirs
+	jq -e '(.queues | length) == 2 and ([.queues[].port] | sort) == ["a", "b"]
+		and all(.queues[]; .thread == 0 and .packets > 0)' a.json
+	# each block is published on its own clock: the sum within 1% of the thread's
+	jq -e '([.queues[].packets] | add) as $q | .threads[0].packets as $t | ($q - $t) * 100 < $t and ($t - $q) * 100 < $t' a.json
+}
+
 @test "the segment is owner-only under EDP_RUNDIR and removed at exit" {
 	long_run ""
 	assert_equal "$(stat -c %a "$EDP_RUNDIR")" 700
