@@ -48,12 +48,12 @@ int edp_loop_run(struct edp_datapath *dp, struct edp_inputs *set, struct edp_lan
 		uint64_t cycles = edp_stats_cycles() - c0;
 		lane->busy_cycles += cycles;
 		if (dp->stats) { /* one queue per input port: share the cycles by packets */
-			uint32_t per_input[EDP_MAX_PORTS] = { n };
-			if (set->n > 1) { /* counted: one input's count bumped a packet at a time waits on its own store */
-				per_input[0] = 0;
+			uint32_t per_input[EDP_MAX_PORTS] = { 0 };
+			if (set->n == 1) /* all of them (bumped a packet at a time, it waits on its own store) */
+				per_input[0] = n;
+			else
 				for (uint32_t i = 0; i < n; i++)
 					per_input[set->by_port[batch[i]->in_port]]++;
-			}
 			for (uint32_t i = 0; i < set->n; i++)
 				if (per_input[i])
 					edp_publish_queue(dp, i * set->queues_per_port + queue_of, lane->index, per_input[i],
