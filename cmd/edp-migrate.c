@@ -19,7 +19,6 @@
 #include "edp_json.h"
 #include "edp_mover.h"
 #include "edp_rundir.h"
-#include "edp_shm.h"
 
 #define PROG "edp-migrate"
 #define usage_error(...) edp_usage_error(PROG, __VA_ARGS__)
@@ -283,9 +282,6 @@ static int inspect(const char *path, int json)
 
 int main(int argc, char **argv)
 {
-	/* a move watches the destination's stats segment, which its instance
-	 * empties as it ends: a read that faults there says it ended */
-	edp_shm_guard_install();
 	static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
 					      { "max-stun-ms", required_argument, NULL, 'm' },
 					      { "strict", no_argument, NULL, 'S' },

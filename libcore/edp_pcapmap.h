@@ -19,9 +19,8 @@
  * on); one truncated under the mapping by another process faults (SIGBUS),
  * and once the guard has replaced the mapping it is mapped again at its
  * new size and read as a file of that size (its last record cut short:
- * libpcap's error for one). Without the process's SIGBUS handler
- * (edp_shm_guard_install) that fault kills, as it would any reader of a
- * mapping.
+ * libpcap's error for one). The mapping's guard (edp_shm_guard) installs
+ * the SIGBUS handler that catches that fault.
  *
  * Memory: the pages read are given back every 8 MiB (MADV_DONTNEED on
  * a shared file mapping drops this process's hold; the page cache keeps

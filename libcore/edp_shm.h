@@ -2,11 +2,12 @@
  * vport rings), and surviving one that another process truncates.
  *
  * Touching a mapped page past the end of a file that shrank raises SIGBUS.
- * A region registered here is guarded: once the process's handler is
- * installed (edp_shm_guard_install, by the binary), a SIGBUS inside a
- * guarded region replaces the whole region with private zero pages and
- * marks it lost, and the access that faulted goes on (it reads zeros, or
- * writes where nobody reads). The region's owner looks at
+ * A region registered here is guarded: its registration installs the
+ * process's SIGBUS handler (a guard without it guards nothing: a binary
+ * that forgot to install it died where it should have read a shrink), and
+ * a SIGBUS inside a guarded region replaces the whole region with private
+ * zero pages and marks it lost, and the access that faulted goes on (it
+ * reads zeros, or writes where nobody reads). The region's owner looks at
  * edp_shm_lost where it can stop with an error naming the file. A SIGBUS
  * anywhere else is what it always was.
  *
@@ -22,12 +23,13 @@
 
 #define EDP_SHM_GUARDS 128
 
-/* Install the SIGBUS handler (again, if something replaced it). Returns 0
- * or -1 (errno set). */
+/* Install the SIGBUS handler (again, if something replaced it; each
+ * edp_shm_guard does). Returns 0 or -1 (errno set). */
 int edp_shm_guard_install(void);
 
-/* Guard [base, base + len), a shared mapping of a file. Returns the
- * guard's index, or -1 when all are in use (the region is then unguarded). */
+/* Guard [base, base + len), a shared mapping of a file, and install the
+ * handler. Returns the guard's index, or -1 when all are in use (the region
+ * is then unguarded). */
 int edp_shm_guard(void *base, size_t len);
 /* True once guard g's file shrank under its mapping (false for -1). */
 bool edp_shm_lost(int g);

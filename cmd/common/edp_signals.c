@@ -1,7 +1,5 @@
 #include "edp_signals.h"
 
-#include "edp_shm.h"
-
 volatile sig_atomic_t edp_stop_requested;
 
 static void on_signal(int sig)
@@ -12,7 +10,6 @@ static void on_signal(int sig)
 
 void edp_catch_stop_signals(void)
 {
-	edp_shm_guard_install();
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);

@@ -2,7 +2,7 @@
  * --duration timer) set edp_stop_requested, which the library polls; a
  * broken pipe is an error from the write, not a signal. A shared file that
  * another process shrinks under its mapping is an error, not a SIGBUS
- * (edp_shm.h). */
+ * (edp_shm.h: the mapping's guard catches it). */
 #ifndef EDP_SIGNALS_H
 #define EDP_SIGNALS_H
 

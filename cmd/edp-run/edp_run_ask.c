@@ -12,7 +12,6 @@
 #include "common/edp_print.h"
 #include "edp_clock.h"
 #include "edp_ctl.h"
-#include "edp_shm.h"
 #include "edp_stats.h"
 
 #define PROG "edp-run"
@@ -34,7 +33,6 @@ static int show_stats(const char *name, int json, const char *json_path)
 {
 	struct edp_stats_snapshot snap;
 	struct edp_error err = { 0 };
-	edp_shm_guard_install();
 	if (edp_stats_read(name, &snap, &err)) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return err.status;

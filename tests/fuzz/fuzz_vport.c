@@ -6,7 +6,6 @@
 
 #include <sys/stat.h>
 
-#include "edp_shm.h"
 #include "edp_vport.h"
 
 #define RING_DATA 4096 /* where the records start in the file */
@@ -16,7 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 17)
 		return 0;
 	fuzz_dir();
-	edp_shm_guard_install();
 	struct edp_error err;
 	bool replaced;
 	struct edp_vport *c = edp_vport_create("fuzz", "in", &replaced, &err);

@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "unit.h"
-#include "edp_shm.h"
 #include "edp_stats.h"
 
 static atomic_int stop_writer;
@@ -175,7 +174,6 @@ static void *shrinker(void *arg)
 static void test_hostile_segment(void **state)
 {
 	(void)state;
-	assert_int_equal(edp_shm_guard_install(), 0);
 	struct edp_error err;
 	struct edp_stats_layout l = { .n_threads = 2, .n_queues = 4096, .n_ports = 2, .config = "a\033[2Jb" };
 	l.port_names[0] = "in\x07";

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "edp_shm.h"
 #include "edp_vport.h"
 
 
@@ -216,7 +215,6 @@ static uint64_t get_index(const char *path, off_t at)
 static void test_hostile_ring(void **state)
 {
 	(void)state;
-	assert_int_equal(edp_shm_guard_install(), 0);
 	struct edp_error err;
 	bool replaced;
 	static uint8_t frame[64];
