@@ -280,6 +280,17 @@ void edp_stats_event_measured(struct edp_stats_writer *w, uint64_t number, float
 	edp_stats_write_end(&h->seq);
 }
 
+/* Whether segment fd was removed (edp_stats_destroy unlinks and empties
+ * it as its instance ends): then err says the instance ended. */
+static bool ended(int fd, const char *name, struct edp_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_nlink != 0)
+		return false;
+	edp_error_set(err, EDP_ERR_RUNTIME, "no instance '%s' is running (it ended)", name);
+	return true;
+}
+
 /* Copy a block consistently (its seqlock even and unchanged around the
  * copy). Returns -1 once `deadline` (CLOCK_MONOTONIC) has passed: one
  * bounded wait for the whole segment, however many blocks stay odd (a
@@ -381,10 +392,8 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 	void *base = MAP_FAILED;
 	uint8_t *base_copy = NULL; /* the cleared block */
 	struct stat st;
-	if (fstat(fd, &st) == 0 && st.st_nlink == 0) { /* opened as its instance ended (edp_stats_destroy) */
-		edp_error_set(err, EDP_ERR_RUNTIME, "no instance '%s' is running (it ended)", name);
+	if (ended(fd, name, err)) /* opened as its instance ended */
 		goto out;
-	}
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* no instance holds it */
 		int32_t pid = pid_in(fd);
 		if (pid)
@@ -453,9 +462,7 @@ int edp_stats_read(const char *name, struct edp_stats_snapshot *snap, struct edp
 	if (!bad)
 		bad |= read_block(base_copy, (const uint8_t *)base + off[4], cleared, deadline);
 	if (edp_shm_lost(guard)) {
-		if (fstat(fd, &st) == 0 && st.st_nlink == 0)
-			edp_error_set(err, EDP_ERR_RUNTIME, "no instance '%s' is running (it ended)", name);
-		else
+		if (!ended(fd, name, err)) /* emptied as its instance ended, or cut by someone else */
 			edp_error_set(err, EDP_ERR_RUNTIME, "instance '%s': %s shrank while it was read", name, path);
 		goto out;
 	}
