@@ -686,18 +686,26 @@ static inline int next_record(struct edp_pcap_reader *r, struct pcap_pkthdr **h,
 	return rc == 0 ? PCAP_ERROR_BREAK : rc;
 }
 
+#define MAP_BATCH 32 /* records taken from the mapping at a time */
+
 /* pcap_dispatch over r's records: from the mapping when it has one. */
 static inline int dispatch_records(struct edp_pcap_reader *r, uint32_t max, pcap_handler fn, u_char *user)
 {
 	if (!r->map)
 		return pcap_dispatch(r->pcap, (int)max, fn, user);
-	struct pcap_pkthdr h;
-	const u_char *data;
-	int rc = 0;
+	struct pcap_pkthdr h[MAP_BATCH];
+	const u_char *data[MAP_BATCH];
 	uint32_t n = 0;
-	for (; n < max && (rc = edp_pcapmap_next(r->map, &h, &data, r->map_msg, sizeof(r->map_msg))) == 1; n++)
-		fn(user, &h, data);
-	return rc < 0 ? -1 : (int)n;
+	while (n < max) {
+		int k = edp_pcapmap_next_batch(r->map, max - n < MAP_BATCH ? max - n : MAP_BATCH, h, data, r->map_msg,
+					       sizeof(r->map_msg));
+		if (k <= 0)
+			return k < 0 ? -1 : (int)n; /* as pcap_dispatch: -1 after the packets before the error */
+		for (int i = 0; i < k; i++)
+			fn(user, &h[i], data[i]);
+		n += (uint32_t)k;
+	}
+	return (int)n;
 }
 
 int edp_pcap_reader_read(struct edp_pcap_reader *r, struct edp_pcap_packet *pkt, struct edp_error *err)

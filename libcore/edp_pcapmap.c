@@ -151,6 +151,16 @@ static inline int64_t stamp(const struct edp_pcapmap *m, uint32_t v)
 	return m->swapped ? (int64_t)__builtin_bswap32(v) : (int64_t)(int32_t)v;
 }
 
+/* A record's header as libpcap's reader hands it over (opened with
+ * nanosecond precision). */
+static inline void header(const struct edp_pcapmap *m, const uint32_t w[4], uint32_t caplen, struct pcap_pkthdr *h)
+{
+	h->caplen = caplen > m->snapshot ? m->snapshot : caplen;
+	h->len = word(m, w[3]);
+	h->ts.tv_sec = stamp(m, w[0]);
+	h->ts.tv_usec = stamp(m, w[1]) * (m->usec ? 1000 : 1);
+}
+
 int edp_pcapmap_next(struct edp_pcapmap *m, struct pcap_pkthdr *h, const u_char **data, char *msg, size_t msg_len)
 {
 	if (m->ended)
@@ -213,14 +223,49 @@ int edp_pcapmap_next(struct edp_pcapmap *m, struct pcap_pkthdr *h, const u_char 
 		ahead = ahead < m->len ? ahead : m->len;
 		for (; m->fetched < ahead; m->fetched += 64)
 			__builtin_prefetch(m->map + m->fetched);
-		h->caplen = caplen > m->snapshot ? m->snapshot : caplen;
-		h->len = word(m, w[3]);
-		h->ts.tv_sec = stamp(m, w[0]);
-		h->ts.tv_usec = stamp(m, w[1]) * (m->usec ? 1000 : 1);
+		header(m, w, caplen, h);
 		*data = p + RECORD_HEADER;
 		__atomic_store_n(&m->pos, m->pos + RECORD_HEADER + caplen, __ATOMIC_RELAXED); /* edp_pcapmap_pos */
 		return 1;
 	}
+}
+
+int edp_pcapmap_next_batch(struct edp_pcapmap *m, uint32_t max, struct pcap_pkthdr *h, const u_char **data,
+			   char *msg, size_t msg_len)
+{
+	if (m->ended)
+		return 0;
+	give_back(m);
+	/* m's fields in locals: the stores to h[] might alias them */
+	const struct edp_pcapmap c = *m;
+	uint64_t pos = c.pos, fetched = c.fetched;
+	uint32_t n = 0;
+	/* whole records in the mapping, each header read before the next's;
+	 * anything else (the end, a record cut short or too long, a file
+	 * that grew or shrank) is edp_pcapmap_next's, one record at a time */
+	while (n < max && c.len >= pos + RECORD_HEADER) {
+		const uint8_t *p = c.map + pos;
+		uint32_t w[4];
+		memcpy(w, p, sizeof(w)); /* zeros if the file was cut: holds() says so below */
+		uint32_t caplen = word(&c, w[2]);
+		if (caplen > EDP_PCAPMAP_MAX_CAPLEN || c.len - pos - RECORD_HEADER < caplen)
+			break;
+		header(&c, w, caplen, &h[n]);
+		data[n++] = p + RECORD_HEADER;
+		pos += RECORD_HEADER + caplen;
+		/* the lines PREFETCH_AHEAD bytes on, each once (the hardware's
+		 * prefetch stops at every page) */
+		uint64_t ahead = pos + PREFETCH_AHEAD < c.len ? pos + PREFETCH_AHEAD : c.len;
+		for (; fetched < ahead; fetched += 64)
+			__builtin_prefetch(c.map + fetched);
+	}
+	/* one look past the last record's end answers for all of them: a
+	 * file cut before it faults there (or is shorter now) */
+	if (n == 0 || !holds(m, pos))
+		return edp_pcapmap_next(m, h, data, msg, msg_len);
+	m->fetched = fetched;
+	__atomic_store_n(&m->pos, pos, __ATOMIC_RELAXED); /* edp_pcapmap_pos */
+	return (int)n;
 }
 
 uint64_t edp_pcapmap_pos(const struct edp_pcapmap *m) { return __atomic_load_n(&m->pos, __ATOMIC_RELAXED); }

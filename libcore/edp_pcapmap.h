@@ -52,6 +52,14 @@ struct edp_pcapmap *edp_pcapmap_open(int fd, uint64_t pos, uint32_t snapshot, bo
  * the end of the file, -1 with libpcap's words for the error in msg. */
 int edp_pcapmap_next(struct edp_pcapmap *m, struct pcap_pkthdr *h, const u_char **data, char *msg, size_t msg_len);
 
+/* Up to max records (max >= 1) into h[] and data[] (valid until the
+ * next call), as many calls of edp_pcapmap_next would give them: how
+ * many, 0 at the end of the file, or -1 with msg as there (after a batch
+ * that ended before the record in error). The checks a record needs
+ * against a file cut under the mapping are made once a batch. */
+int edp_pcapmap_next_batch(struct edp_pcapmap *m, uint32_t max, struct pcap_pkthdr *h, const u_char **data,
+			   char *msg, size_t msg_len);
+
 /* The offset of the next record (any thread may ask). */
 uint64_t edp_pcapmap_pos(const struct edp_pcapmap *m);
 

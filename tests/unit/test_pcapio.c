@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "edp_mbuf.h"
 #include "edp_pcapio.h"
 
 /* Write packets with nanosecond timestamps and truncated captures (the
@@ -350,35 +351,77 @@ static void test_handover_pipe(void **state) { (void)state; handover(true); }
  * libpcap's: the same packets, then the same end or the same error.
  * Returns whether the first read from a mapping (-1: both refused it,
  * with the same words). */
+struct copied {
+	struct edp_pcap_packet pkt[EDP_BATCH];
+	uint8_t data[EDP_BATCH][262144]; /* the largest record read */
+	uint32_t n;
+};
+
+static void copy_packet(void *ctx, const struct edp_pcap_packet *pkt)
+{
+	struct copied *c = ctx;
+	assert_true(c->n < EDP_BATCH && pkt->caplen <= sizeof(c->data[0]));
+	memcpy(c->data[c->n], pkt->data, pkt->caplen);
+	c->pkt[c->n] = *pkt;
+	c->pkt[c->n].data = c->data[c->n];
+	c->n++;
+}
+
+/* The next packet of a, one at a time or from bursts of `burst` (>1). */
+static int read_next(struct edp_pcap_reader *a, uint32_t burst, struct copied *c, uint32_t *at,
+		     struct edp_pcap_packet *pkt, struct edp_error *err)
+{
+	if (burst == 1)
+		return edp_pcap_reader_read(a, pkt, err);
+	if (*at == c->n) {
+		c->n = *at = 0;
+		int rc = edp_pcap_reader_read_burst(a, burst, copy_packet, c, err);
+		if (rc <= 0)
+			return rc;
+		assert_int_equal(rc, c->n);
+	}
+	*pkt = c->pkt[(*at)++];
+	return 1;
+}
+
+/* Both readers of path, the mapped one (edp_pcap_reader_open, one packet
+ * at a time and in bursts) and libpcap's: the same packets, then the same
+ * end or the same error. Returns whether the first was mapped, -1 when
+ * neither opens it. */
 static int read_alike(const char *path)
 {
-	struct edp_error ea = { 0 }, eb = { 0 };
-	struct edp_pcap_reader *a = edp_pcap_reader_open(path, &ea), *b = edp_pcap_reader_open_libpcap(path, &eb);
-	if (!a || !b) {
-		assert_null(a);
-		assert_null(b);
-		assert_string_equal(ea.msg, eb.msg);
-		return -1;
-	}
-	bool mapped = edp_pcap_reader_mapped(a);
-	assert_false(edp_pcap_reader_mapped(b));
-	struct edp_pcap_packet pa, pb;
-	int ra, rb;
-	do {
-		ra = edp_pcap_reader_read(a, &pa, &ea);
-		rb = edp_pcap_reader_read(b, &pb, &eb);
-		assert_int_equal(ra, rb);
-		if (ra == 1) {
-			assert_int_equal(pa.caplen, pb.caplen);
-			assert_int_equal(pa.wire_len, pb.wire_len);
-			assert_int_equal(pa.ts_ns, pb.ts_ns);
-			assert_memory_equal(pa.data, pb.data, pa.caplen);
+	static struct copied c;
+	int mapped = -1;
+	for (uint32_t burst = 1; burst <= EDP_BATCH; burst += EDP_BATCH - 1) {
+		struct edp_error ea = { 0 }, eb = { 0 };
+		struct edp_pcap_reader *a = edp_pcap_reader_open(path, &ea), *b = edp_pcap_reader_open_libpcap(path, &eb);
+		if (!a || !b) {
+			assert_null(a);
+			assert_null(b);
+			assert_string_equal(ea.msg, eb.msg);
+			return -1;
 		}
-	} while (ra == 1);
-	if (ra < 0)
-		assert_string_equal(ea.msg, eb.msg);
-	edp_pcap_reader_close(a);
-	edp_pcap_reader_close(b);
+		mapped = edp_pcap_reader_mapped(a);
+		assert_false(edp_pcap_reader_mapped(b));
+		struct edp_pcap_packet pa, pb;
+		int ra, rb;
+		uint32_t at = c.n = 0;
+		do {
+			ra = read_next(a, burst, &c, &at, &pa, &ea);
+			rb = edp_pcap_reader_read(b, &pb, &eb);
+			assert_int_equal(ra, rb);
+			if (ra == 1) {
+				assert_int_equal(pa.caplen, pb.caplen);
+				assert_int_equal(pa.wire_len, pb.wire_len);
+				assert_int_equal(pa.ts_ns, pb.ts_ns);
+				assert_memory_equal(pa.data, pb.data, pa.caplen);
+			}
+		} while (ra == 1);
+		if (ra < 0)
+			assert_string_equal(ea.msg, eb.msg);
+		edp_pcap_reader_close(a);
+		edp_pcap_reader_close(b);
+	}
 	return mapped;
 }
 
@@ -514,7 +557,10 @@ static void test_mapped_file_changes(void **state)
 		{ 1000, 1500, 20, ": after packet 1500: truncated dump file; tried to read 660 captured bytes, only got 4" },
 		{ 10, 2999, 16 + 5, NULL },
 	};
-	for (uint32_t c = 0; c < 3; c++) {
+	/* after the cut, read one at a time and in bursts: a burst that
+	 * crosses the cut brings the packets before it, then the error */
+	for (uint32_t t = 0; t < 6; t++) {
+		uint32_t c = t % 3, burst = t < 3 ? 1 : EDP_BATCH;
 		write_numbered(path, 3000, true);
 		struct edp_error err = { 0 };
 		struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
@@ -523,10 +569,17 @@ static void test_mapped_file_changes(void **state)
 		for (uint32_t i = 0; i < cuts[c].read; i++)
 			assert_numbered(r, i);
 		assert_int_equal(truncate(path, (off_t)rec_end[cuts[c].cut_after] + cuts[c].extra), 0);
-		for (uint32_t i = cuts[c].read; i < cuts[c].cut_after; i++)
-			assert_numbered(r, i);
+		uint32_t next = cuts[c].read;
+		int rc;
 		struct edp_pcap_packet pkt;
-		assert_int_equal(edp_pcap_reader_read(r, &pkt, &err), -1);
+		if (burst == 1)
+			while ((rc = edp_pcap_reader_read(r, &pkt, &err)) == 1)
+				see_numbered(&next, &pkt);
+		else
+			while ((rc = edp_pcap_reader_read_burst(r, burst, see_numbered, &next, &err)) > 0)
+				;
+		assert_int_equal(rc, -1);
+		assert_int_equal(next, cuts[c].cut_after);
 		if (cuts[c].error)
 			assert_string_equal(err.msg + strlen(path), cuts[c].error);
 		edp_pcap_reader_close(r);
