@@ -33,19 +33,20 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 	signal(sig, SIG_DFL); /* not ours: fault again, as without the handler */
 }
 
-int edp_shm_guard_install(void)
+/* The SIGBUS handler installed (again, if something replaced it). */
+static void install_handler(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 }
 
 int edp_shm_guard(void *base, size_t len)
 {
-	edp_shm_guard_install(); /* a system call a mapping; a test harness replaces it between tests */
+	install_handler(); /* a system call a mapping; a test harness replaces it between tests */
 	for (int i = 0; i < EDP_SHM_GUARDS; i++)
 		if (!atomic_exchange(&guards[i].taken, true)) {
 			atomic_store(&guards[i].len, len);

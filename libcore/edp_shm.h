@@ -23,10 +23,6 @@
 
 #define EDP_SHM_GUARDS 128
 
-/* Install the SIGBUS handler (again, if something replaced it; each
- * edp_shm_guard does). Returns 0 or -1 (errno set). */
-int edp_shm_guard_install(void);
-
 /* Guard [base, base + len), a shared mapping of a file, and install the
  * handler. Returns the guard's index, or -1 when all are in use (the region
  * is then unguarded). */

@@ -1,7 +1,7 @@
 /* edp_shm: a guarded mapping survives its file cut under it, in a process
- * that never called edp_shm_guard_install (nothing here does: the guard
- * installs its handler itself; cmocka's own, or ASan's, would report the
- * fault as a crash). */
+ * that installs no SIGBUS handler of its own (the guard installs its
+ * handler itself; cmocka's own, or ASan's, would report the fault as a
+ * crash). */
 #include <fcntl.h>
 #include <sys/mman.h>
 
