@@ -151,6 +151,18 @@ static inline int64_t stamp(const struct edp_pcapmap *m, uint32_t v)
 	return m->swapped ? (int64_t)__builtin_bswap32(v) : (int64_t)(int32_t)v;
 }
 
+/* The lines up to PREFETCH_AHEAD bytes past `end`, from `fetched` on,
+ * each asked for once, from memory while the records before them are
+ * handled (the hardware's prefetch stops at every page). Returns the new
+ * `fetched`. */
+static inline uint64_t prefetch_ahead(const struct edp_pcapmap *m, uint64_t end, uint64_t fetched)
+{
+	uint64_t ahead = end + PREFETCH_AHEAD < m->len ? end + PREFETCH_AHEAD : m->len;
+	for (; fetched < ahead; fetched += 64)
+		__builtin_prefetch(m->map + fetched);
+	return fetched;
+}
+
 /* A record's header as libpcap's reader hands it over (opened with
  * nanosecond precision). */
 static inline void header(const struct edp_pcapmap *m, const uint32_t w[4], uint32_t caplen, struct pcap_pkthdr *h)
@@ -216,13 +228,7 @@ int edp_pcapmap_next(struct edp_pcapmap *m, struct pcap_pkthdr *h, const u_char 
 				 cut && left < m->snapshot ? m->snapshot : caplen, (unsigned long long)left);
 			return -1;
 		}
-		/* the lines PREFETCH_AHEAD bytes on, each once, from memory while
-		 * these records are handled (the hardware's prefetch stops at
-		 * every page) */
-		uint64_t ahead = m->pos + RECORD_HEADER + caplen + PREFETCH_AHEAD;
-		ahead = ahead < m->len ? ahead : m->len;
-		for (; m->fetched < ahead; m->fetched += 64)
-			__builtin_prefetch(m->map + m->fetched);
+		m->fetched = prefetch_ahead(m, m->pos + RECORD_HEADER + caplen, m->fetched);
 		header(m, w, caplen, h);
 		*data = p + RECORD_HEADER;
 		__atomic_store_n(&m->pos, m->pos + RECORD_HEADER + caplen, __ATOMIC_RELAXED); /* edp_pcapmap_pos */
@@ -253,11 +259,7 @@ int edp_pcapmap_next_batch(struct edp_pcapmap *m, uint32_t max, struct pcap_pkth
 		header(&c, w, caplen, &h[n]);
 		data[n++] = p + RECORD_HEADER;
 		pos += RECORD_HEADER + caplen;
-		/* the lines PREFETCH_AHEAD bytes on, each once (the hardware's
-		 * prefetch stops at every page) */
-		uint64_t ahead = pos + PREFETCH_AHEAD < c.len ? pos + PREFETCH_AHEAD : c.len;
-		for (; fetched < ahead; fetched += 64)
-			__builtin_prefetch(c.map + fetched);
+		fetched = prefetch_ahead(&c, pos, fetched);
 	}
 	/* one look past the last record's end answers for all of them: a
 	 * file cut before it faults there (or is shorter now) */
