@@ -5,11 +5,21 @@
  * `edp-run -r IN -w OUT` on this design: the rest of a run's time is the
  * datapath (edp-fastpath measures that part alone).
  *
- * usage: edp-iofloor IN OUT */
+ * --lookup adds the least a flow-cache datapath does to each packet on
+ * top: its headers parsed into a flow key, the key hashed and looked up in
+ * a flow cache of the default size (a miss inserts a fixed verdict), with
+ * the buckets and entries of the burst asked for ahead; no classification,
+ * actions or counters. The floor of any run that looks at every packet.
+ *
+ * usage: edp-iofloor [--lookup] IN OUT */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "edp_config.h"
+#include "edp_flowcache.h"
+#include "edp_parse.h"
 #include "edp_pcapio.h"
 
 #define BURST 32
@@ -32,6 +42,32 @@ static void take(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 	b->rec[i] = (struct edp_pcap_record){ copy, pkt.ts_ns, pkt.caplen, pkt.wire_len };
 }
 
+/* Parse, hash and look up the burst's packets; returns those a verdict
+ * forwards (all of them: the verdict inserted on a miss forwards). */
+static uint32_t look_up(struct edp_flowcache *fc, const struct burst *b, uint32_t n)
+{
+	static const struct edp_action_prog forward = { .out_ports = 2 };
+	struct edp_flow_key keys[BURST];
+	uint32_t hashes[BURST], forwarded = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct edp_parse_result pr;
+		edp_parse(b->rec[i].data, b->rec[i].caplen, b->rec[i].wire_len, 0, &keys[i], &pr);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		hashes[i] = edp_flow_hash(&keys[i]);
+	edp_flowcache_prefetch_buckets(fc, hashes, n);
+	edp_flowcache_prefetch_entries(fc, hashes, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct edp_action_prog *p = edp_flowcache_lookup(fc, &keys[i], hashes[i], b->rec[i].ts_ns);
+		if (!p) {
+			edp_flowcache_insert(fc, &keys[i], hashes[i], &forward, b->rec[i].ts_ns);
+			p = &forward;
+		}
+		forwarded += p->out_ports != 0;
+	}
+	return forwarded;
+}
+
 static int die(const char *what)
 {
 	fprintf(stderr, "edp-iofloor: %s\n", what);
@@ -40,11 +76,18 @@ static int die(const char *what)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: edp-iofloor IN OUT\n");
+	bool lookup = argc > 1 && strcmp(argv[1], "--lookup") == 0;
+	if (argc != 3 + lookup) {
+		fprintf(stderr, "usage: edp-iofloor [--lookup] IN OUT\n");
 		return 2;
 	}
+	argv += lookup;
 	struct edp_error err = { 0 };
+	struct edp_flowcache *fc = NULL;
+	static struct edp_config cfg; /* the flow cache's default size */
+	edp_config_default(&cfg);
+	if (lookup && !(fc = edp_flowcache_create(cfg.flow_cache_entries, NULL, &err)))
+		return die(err.msg);
 	struct edp_pcap_reader *r = edp_pcap_reader_open(argv[1], &err);
 	if (!r)
 		return die(err.msg);
@@ -55,9 +98,11 @@ int main(int argc, char **argv)
 	struct edp_pcap_writer *w = edp_pcap_writer_open(argv[2], edp_pcap_reader_nanosecond(r), snaplen, &err);
 	if (!w)
 		return die(err.msg);
-	unsigned long long n = 0;
+	unsigned long long n = 0, forwarded = 0;
 	int k;
 	while (b.b.n = 0, b.used = 0, (k = edp_pcap_reader_dispatch(r, BURST, take, &b.b, &err)) > 0) {
+		if (fc)
+			forwarded += look_up(fc, &b, (uint32_t)k);
 		if (edp_pcap_writer_write_records(w, b.rec, (uint32_t)k, &err))
 			return die(err.msg);
 		n += (unsigned)k;
@@ -66,6 +111,10 @@ int main(int argc, char **argv)
 		return die(err.msg);
 	edp_pcap_reader_close(r);
 	free(b.buf);
-	printf("packets=%llu\n", n);
+	if (fc) {
+		printf("packets=%llu forwarded=%llu flows=%u\n", n, forwarded, edp_flowcache_used(fc));
+		edp_flowcache_destroy(fc);
+	} else
+		printf("packets=%llu\n", n);
 	return 0;
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bats
+# The measuring tools of make bench: a floor that copied the wrong bytes
+# or skipped the lookups would make every ratio beside it wrong.
+
+load helper
+
+IOFLOOR=$EDP_BUILD/tests/edp-iofloor
+
+@test "edp-iofloor: the capture copied byte for byte, with and without --lookup" {
+	"$GEN" flows=300,packets=5000,size=imix,proto=mix,seed=7 in.pcap
+	run "$IOFLOOR" in.pcap out.pcap
+	assert_success
+	assert_output "packets=5000"
+	cmp in.pcap out.pcap
+	rm out.pcap
+	run "$IOFLOOR" --lookup in.pcap out.pcap
+	assert_success
+	# as many flows as edp-run's flow cache misses on the same capture
+	misses=$("$RUN" -r in.pcap -w /dev/null -q --json=- | jq '.flow_cache.misses')
+	assert_equal "$misses" 300
+	assert_output "packets=5000 forwarded=5000 flows=300"
+	cmp in.pcap out.pcap
+}
+
+@test "edp-iofloor: a usage error exits 2, a missing capture 1" {
+	run "$IOFLOOR" --lookup in.pcap
+	assert_failure 2
+	assert_output "usage: edp-iofloor [--lookup] IN OUT"
+	run "$IOFLOOR" missing.pcap out.pcap
+	assert_failure 1
+	assert_output --partial "edp-iofloor: missing.pcap"
+}
