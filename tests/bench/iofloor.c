@@ -42,13 +42,13 @@ static void take(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 	b->rec[i] = (struct edp_pcap_record){ copy, pkt.ts_ns, pkt.caplen, pkt.wire_len };
 }
 
-/* Parse, hash and look up the burst's packets; returns those a verdict
- * forwards (all of them: the verdict inserted on a miss forwards). */
-static uint32_t look_up(struct edp_flowcache *fc, const struct burst *b, uint32_t n)
+/* Parse, hash and look up the burst's packets, a miss inserting a verdict
+ * that forwards. */
+static void look_up(struct edp_flowcache *fc, const struct burst *b, uint32_t n)
 {
 	static const struct edp_action_prog forward = { .out_ports = 2 };
 	struct edp_flow_key keys[BURST];
-	uint32_t hashes[BURST], forwarded = 0;
+	uint32_t hashes[BURST];
 	for (uint32_t i = 0; i < n; i++) {
 		struct edp_parse_result pr;
 		edp_parse(b->rec[i].data, b->rec[i].caplen, b->rec[i].wire_len, 0, &keys[i], &pr);
@@ -57,15 +57,9 @@ static uint32_t look_up(struct edp_flowcache *fc, const struct burst *b, uint32_
 		hashes[i] = edp_flow_hash(&keys[i]);
 	edp_flowcache_prefetch_buckets(fc, hashes, n);
 	edp_flowcache_prefetch_entries(fc, hashes, n);
-	for (uint32_t i = 0; i < n; i++) {
-		const struct edp_action_prog *p = edp_flowcache_lookup(fc, &keys[i], hashes[i], b->rec[i].ts_ns);
-		if (!p) {
+	for (uint32_t i = 0; i < n; i++)
+		if (!edp_flowcache_lookup(fc, &keys[i], hashes[i], b->rec[i].ts_ns))
 			edp_flowcache_insert(fc, &keys[i], hashes[i], &forward, b->rec[i].ts_ns);
-			p = &forward;
-		}
-		forwarded += p->out_ports != 0;
-	}
-	return forwarded;
 }
 
 static int die(const char *what)
@@ -98,11 +92,11 @@ int main(int argc, char **argv)
 	struct edp_pcap_writer *w = edp_pcap_writer_open(argv[2], edp_pcap_reader_nanosecond(r), snaplen, &err);
 	if (!w)
 		return die(err.msg);
-	unsigned long long n = 0, forwarded = 0;
+	unsigned long long n = 0;
 	int k;
 	while (b.b.n = 0, b.used = 0, (k = edp_pcap_reader_dispatch(r, BURST, take, &b.b, &err)) > 0) {
 		if (fc)
-			forwarded += look_up(fc, &b, (uint32_t)k);
+			look_up(fc, &b, (uint32_t)k);
 		if (edp_pcap_writer_write_records(w, b.rec, (uint32_t)k, &err))
 			return die(err.msg);
 		n += (unsigned)k;
@@ -112,7 +106,9 @@ int main(int argc, char **argv)
 	edp_pcap_reader_close(r);
 	free(b.buf);
 	if (fc) {
-		printf("packets=%llu forwarded=%llu flows=%u\n", n, forwarded, edp_flowcache_used(fc));
+		const struct edp_flowcache_stats *st = edp_flowcache_stats(fc);
+		printf("packets=%llu hits=%llu misses=%llu\n", n, (unsigned long long)st->hits,
+		       (unsigned long long)st->misses);
 		edp_flowcache_destroy(fc);
 	} else
 		printf("packets=%llu\n", n);
