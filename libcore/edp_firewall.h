@@ -13,9 +13,10 @@
  * can beat the best match. A lookup never scans the rule list: it probes one
  * slot per tuple (a handful of tuples for real ACLs, since port ranges do not
  * create tuples) and checks the ranges of the rules sharing that slot. A
- * tuple whose rules name addresses first asks a bitmap of its masked
- * addresses (16 bits a rule, in L1): a key no rule of it
- * can match by address skips the whole-key hash and the slot's miss.
+ * tuple whose rules name addresses first asks a Bloom filter of its masked
+ * addresses (16 bits or more a rule, in L1): a key no rule of it can match
+ * by address skips the whole-key hash and the slot's miss, but for about
+ * one tuple in a hundred.
  *
  * Ports match only packets that carry L4 ports (TCP, UDP, SCTP, not a later
  * fragment); a protocol matches only IP packets; a prefix also fixes the IP
