@@ -108,12 +108,14 @@ static inline uint32_t fwkey_hash(const struct fwkey *k)
  * value, and each pass costs a slot fetched from memory. */
 #define ADDR_FILTER_MIN_LOG2 6
 #define ADDR_FILTER_MAX_LOG2 20
+_Static_assert(ADDR_FILTER_MAX_LOG2 - 6 <= 14, "a filter's words are numbered by 14 bits of the hash");
 
 static inline uint64_t rotl64(uint64_t x, unsigned r) { return x << r | x >> (64 - r); }
 
-/* The filter's word (of the top 14 bits) and its two bits (the twelve
- * below them, mixed as well) for key words w under tuple t's mask (src is words
- * 2 and 3, dst 4 and 5; an IPv4 pair folds into one word without loss). */
+/* The filter's word (from the hash's top 14 bits) and its two bits (from
+ * the twelve below them) for key words w under tuple t's mask (src is
+ * words 2 and 3, dst 4 and 5; an IPv4 pair folds into one word without
+ * loss). */
 static inline void addr_bits(const struct tuple *t, const uint64_t *w, uint64_t *word, uint64_t *bits)
 {
 	uint64_t m[FWKEY_WORDS];
