@@ -2,8 +2,11 @@
  *
  * Each route names an egress port and a next-hop MAC. The table keeps one hash
  * table of prefixes per address family, and the list of prefix lengths in use,
- * longest first: a lookup probes only the lengths that exist, so it costs at
- * most 33 (IPv4) or 129 (IPv6) probes and usually a handful.
+ * longest first: a lookup tries only the lengths that exist, so it costs at
+ * most 33 (IPv4) or 129 (IPv6) tries and usually a handful. Each family's
+ * Bloom filter of its prefixes (16 bits a route) answers a try first: a
+ * length at which no route holds the address is passed over with one load
+ * (but for one or two in a hundred); the table is probed at the others.
  *
  * Thread-safety: immutable after creation.
  */
