@@ -379,10 +379,11 @@ cpu_us() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { 
 
 # idle_cpu [suspended] ARGS...: an instance of edp-run ARGS, idle (and
 # suspended, when asked), runs under 2% of a CPU over 3 s: 60 ms. The
-# sanitizer build gets 90 ms: its every wake-up costs more (-t 2 on an
-# idle vport: 36 ms in 3 s built plain, 38-53 ms instrumented); an
-# instance that polls instead of waiting takes far more in either (every
-# millisecond: 6-7 ticks of 10 ms plain; every 50 us: 45-48).
+# sanitizer build gets 90 ms: its every wake-up costs more (in one slow
+# stretch of the machine, plain / instrumented: -t 1 on live:veth1 19 / 37
+# ms, mix.yaml 26 / 56 ms); an instance that polls instead of waiting
+# takes far more (every millisecond: 6-7 ticks of 10 ms plain; every
+# 50 us: 45-48).
 idle_cpu() {
 	local max=60000 suspend=
 	ldd "$RUN" | grep -q libasan && max=90000
