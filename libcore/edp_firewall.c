@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edp_bloom.h"
+
 enum { L4F_IS_IP = 1, L4F_HAS_PORTS = 2 };
 
 /* What the firewall matches on, derived from the flow key. */
@@ -41,8 +43,8 @@ struct tuple {
 	uint64_t max_rank;
 	struct fw_entry *slots;
 	struct fw_ref *refs;
-	uint64_t *addr_filter; /* NULL when the mask takes no address bits */
-	uint32_t slot_mask, count, cap_items, addr_words; /* the filter's words - 1 */
+	struct edp_bloom addr_filter; /* of its values' masked addresses; none when the mask takes no address bits */
+	uint32_t slot_mask, count, cap_items;
 	struct fw_item *items; /* while building */
 };
 
@@ -98,43 +100,23 @@ static inline uint32_t fwkey_hash(const struct fwkey *k)
 
 /* The addresses' stage of a lookup (as Open vSwitch stages its tuple
  * search): a tuple whose rules name addresses keeps a Bloom filter of its
- * values' masked addresses, sixteen bits a rule, so that a key whose
- * addresses no rule of the tuple has is turned away with one multiplication
- * and one word of a table that stays in L1, before the whole key is masked
- * and hashed and its slot fetched. Most flows meet most tuples of an ACL
- * only there. Each value sets two bits of one word (a blocked filter: one
- * load a test): a key that no rule has passes 0.7-1.2% of the time on the
- * bench's ACLs of 1,000 and 10,000 rules, against 3.7-5% with one bit a
- * value, and each pass costs a slot fetched from memory. */
-#define ADDR_FILTER_MIN_LOG2 6
-#define ADDR_FILTER_MAX_LOG2 20
-_Static_assert(ADDR_FILTER_MAX_LOG2 - 6 <= 14, "a filter's words are numbered by 14 bits of the hash");
-
+ * values' masked addresses (edp_bloom: sixteen bits a rule, two set a
+ * value), so that a key whose addresses no rule of the tuple has is turned
+ * away with two multiplications and one word of a table that stays in L1,
+ * before the whole key is masked and hashed and its slot fetched. Most
+ * flows meet most tuples of an ACL only there: one passes 0.7-1.2% of the
+ * time on the bench's ACLs of 1,000 and 10,000 rules. */
 static inline uint64_t rotl64(uint64_t x, unsigned r) { return x << r | x >> (64 - r); }
 
-/* The filter's word (from the hash's top 14 bits) and its two bits (from
- * the twelve below them) for key words w under tuple t's mask (src is
- * words 2 and 3, dst 4 and 5; an IPv4 pair folds into one word without
- * loss). */
-static inline void addr_bits(const struct tuple *t, const uint64_t *w, uint64_t *word, uint64_t *bits)
+/* The filter's hash of key words w under tuple t's mask (src is words 2
+ * and 3, dst 4 and 5; an IPv4 pair folds into one word without loss). */
+static inline uint64_t addr_hash(const struct tuple *t, const uint64_t *w)
 {
 	uint64_t m[FWKEY_WORDS];
 	memcpy(m, &t->mask, sizeof(m));
 	uint64_t src = (w[2] & m[2]) ^ rotl64(w[3] & m[3], 17);
 	uint64_t dst = (w[4] & m[4]) ^ rotl64(w[5] & m[5], 17);
-	uint64_t h = (src ^ rotl64(dst, 32)) * 0x9e3779b97f4a7c15ull;
-	*word = h >> 50 & t->addr_words;
-	*bits = 1ull << (h >> 38 & 63) | 1ull << (h >> 44 & 63);
-}
-
-/* Whether some rule of t may match key words w by their addresses. */
-static inline bool addr_may_match(const struct tuple *t, const uint64_t *w)
-{
-	if (!t->addr_filter)
-		return true;
-	uint64_t word, bits;
-	addr_bits(t, w, &word, &bits);
-	return (t->addr_filter[word] & bits) == bits;
+	return (src ^ rotl64(dst, 32)) * 0x9e3779b97f4a7c15ull;
 }
 
 static void prefix_mask(uint8_t *mask, unsigned len)
@@ -202,19 +184,12 @@ static int addr_filter_build(struct tuple *t)
 	memcpy(mask, &t->mask, sizeof(mask));
 	if (!(mask[2] | mask[3] | mask[4] | mask[5])) /* no rule of it names an address */
 		return 0;
-	unsigned log2 = ADDR_FILTER_MIN_LOG2; /* 16 bits a rule: at least as many as values */
-	while (log2 < ADDR_FILTER_MAX_LOG2 && (1ull << log2) < 16ull * t->count)
-		log2++;
-	t->addr_filter = calloc((1ull << log2) / 64, sizeof(uint64_t));
-	if (!t->addr_filter)
+	if (edp_bloom_init(&t->addr_filter, t->count)) /* a bit more than the values: rules, counted */
 		return -1;
-	t->addr_words = (uint32_t)((1ull << log2) / 64 - 1);
 	for (uint32_t s = 0; s <= t->slot_mask; s++)
 		if (t->slots[s].rank) {
 			memcpy(w, &t->slots[s].value, sizeof(w));
-			uint64_t word, bits;
-			addr_bits(t, w, &word, &bits);
-			t->addr_filter[word] |= bits;
+			edp_bloom_add(&t->addr_filter, addr_hash(t, w));
 		}
 	return 0;
 }
@@ -359,7 +334,7 @@ void edp_firewall_destroy(struct edp_firewall *fw)
 		free(fw->tuples[i].slots);
 		free(fw->tuples[i].refs);
 		free(fw->tuples[i].items);
-		free(fw->tuples[i].addr_filter);
+		edp_bloom_free(&fw->tuples[i].addr_filter);
 	}
 	free(fw->tuples);
 	free(fw);
@@ -407,7 +382,7 @@ uint8_t edp_firewall_classify(const struct edp_firewall *fw, const struct edp_fl
 		uint32_t n = fw->n_tuples - base < PROBE_AHEAD ? fw->n_tuples - base : PROBE_AHEAD;
 		for (uint32_t j = 0; j < n; j++) {
 			const struct tuple *t = &fw->tuples[base + j];
-			if (!addr_may_match(t, kw)) {
+			if (!edp_bloom_may_have(&t->addr_filter, addr_hash(t, kw))) {
 				slot[j] = NO_SLOT;
 				continue;
 			}

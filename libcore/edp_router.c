@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edp_bloom.h"
+
 /* An address is two 64-bit words as it lies in memory (network order):
  * masking and comparing are two operations, not sixteen. */
 struct slot {
@@ -14,8 +16,8 @@ struct slot {
 
 struct family {
 	struct slot *slots;
-	uint64_t *filter; /* the prefixes' Bloom filter: two bits of one word each */
-	uint32_t mask, filter_words; /* slots - 1, words - 1 */
+	struct edp_bloom filter; /* of its prefixes (edp_bloom) */
+	uint32_t mask; /* slots - 1 */
 	unsigned n_lens;
 	uint8_t lens[129];      /* lengths in use, longest first */
 	uint64_t len_mask[129][2]; /* len_mask[i]: the mask of lens[i] */
@@ -36,8 +38,6 @@ static void prefix_words(unsigned len, uint64_t w[2])
 	memcpy(w, m, 16);
 }
 
-#define FILTER_MAX_WORDS (1u << 22) /* 32 MiB a family, for 16 million routes */
-
 static uint64_t prefix_hash(const uint64_t w[2], unsigned len)
 {
 	uint64_t h = (w[0] * 0xff51afd7ed558ccdull) ^ (w[1] * 0xc4ceb9fe1a85ec53ull) ^ (len * 0x9e3779b97f4a7c15ull);
@@ -46,18 +46,6 @@ static uint64_t prefix_hash(const uint64_t w[2], unsigned len)
 }
 
 static uint32_t slot_of(const struct family *f, uint64_t h) { return (uint32_t)(h ^ h >> 32) & f->mask; }
-
-/* A prefix's word of the filter and its two bits in it, from a hash of
- * its own (a product's upper half, then the twelve bits below): a length
- * at which no route holds the address is passed over with one load, not
- * a probe of the table, but for one or two in a hundred (16 bits of
- * filter a route, as the firewall's address filters). */
-static uint32_t filter_word(const struct family *f, uint64_t h, uint64_t *bits)
-{
-	uint64_t g = h * 0x9e3779b97f4a7c15ull;
-	*bits = 1ull << (g >> 20 & 63) | 1ull << (g >> 26 & 63);
-	return (uint32_t)(g >> 32) & f->filter_words;
-}
 
 /* The route of prefix w/len (w already masked) hashed to h, or -1. */
 static int find(const struct family *f, const uint64_t w[2], unsigned len, uint64_t h)
@@ -81,17 +69,13 @@ struct edp_router *edp_router_create(const struct edp_route *routes, uint32_t n,
 		goto oom;
 	if (n) /* routes may be NULL then */
 		memcpy(rt->routes, routes, n * sizeof(*routes));
-	uint32_t cap = 4, words = 1;
+	uint32_t cap = 4;
 	while (cap < 2 * n)
 		cap <<= 1;
-	while (words < FILTER_MAX_WORDS && 64ull * words < 16ull * n) /* 16 bits a route */
-		words <<= 1;
 	for (int f = 0; f < 2; f++) {
 		rt->fam[f].slots = malloc(cap * sizeof(struct slot));
-		rt->fam[f].filter = calloc(words, sizeof(uint64_t));
-		if (!rt->fam[f].slots || !rt->fam[f].filter)
+		if (!rt->fam[f].slots || edp_bloom_init(&rt->fam[f].filter, n))
 			goto oom;
-		rt->fam[f].filter_words = words - 1;
 		for (uint32_t i = 0; i < cap; i++)
 			rt->fam[f].slots[i].route = -1;
 		rt->fam[f].mask = cap - 1;
@@ -105,13 +89,13 @@ struct edp_router *edp_router_create(const struct edp_route *routes, uint32_t n,
 		prefix_words(p->len, m);
 		a[0] &= m[0];
 		a[1] &= m[1];
-		uint64_t h = prefix_hash(a, p->len), bits;
+		uint64_t h = prefix_hash(a, p->len);
 		if (find(f, a, p->len, h) >= 0) {
 			edp_error_set(err, EDP_ERR_USAGE, "route %u: duplicate prefix", i + 1);
 			edp_router_destroy(rt);
 			return NULL;
 		}
-		f->filter[filter_word(f, h, &bits)] |= bits;
+		edp_bloom_add(&f->filter, h);
 		uint32_t s = slot_of(f, h);
 		while (f->slots[s].route >= 0)
 			s = (s + 1) & f->mask;
@@ -139,7 +123,7 @@ void edp_router_destroy(struct edp_router *rt)
 		return;
 	for (int f = 0; f < 2; f++) {
 		free(rt->fam[f].slots);
-		free(rt->fam[f].filter);
+		edp_bloom_free(&rt->fam[f].filter);
 	}
 	free(rt->routes);
 	free(rt);
@@ -152,8 +136,8 @@ const struct edp_route *edp_router_lookup(const struct edp_router *rt, int af, c
 	memcpy(full, addr, af == 6 ? 16 : 4);
 	for (unsigned i = 0; i < f->n_lens; i++) {
 		uint64_t a[2] = { full[0] & f->len_mask[i][0], full[1] & f->len_mask[i][1] };
-		uint64_t h = prefix_hash(a, f->lens[i]), bits;
-		if ((f->filter[filter_word(f, h, &bits)] & bits) != bits)
+		uint64_t h = prefix_hash(a, f->lens[i]);
+		if (!edp_bloom_may_have(&f->filter, h))
 			continue;
 		int r = find(f, a, f->lens[i], h);
 		if (r >= 0)
