@@ -49,12 +49,14 @@ static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(stru
 		 * its bell would bring, it sees at the bound) */
 		edp_doorbell_cancel(&w->bell);
 		edp_inputs_wait(&w->run->dp->in, EDP_LIVE_WAIT_NS);
-	} else { /* while the live inputs are idle, only a ring brings work:
-		  * the reader's when it has packets or runs dry, a stop's, a
-		  * queue moved to it; a timed-out wait only publishes idle time */
-		edp_doorbell_wait(&w->bell, ticket,
-				  atomic_load_explicit(&w->run->live_idle, memory_order_relaxed) ? EDP_LIVE_WAKE_WAIT_NS
-												 : SLEEP_NS);
+	} else if (atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)) {
+		/* only a ring brings work: the reader's when it has packets or
+		 * runs dry, a stop's, a queue moved to it. The counters are told
+		 * first: a timed-out wait would be their next chance. */
+		edp_publish_lane(w->run->dp, w->lane, true);
+		edp_doorbell_wait(&w->bell, ticket, EDP_LIVE_WAKE_WAIT_NS);
+	} else {
+		edp_doorbell_wait(&w->bell, ticket, SLEEP_NS);
 	}
 	return true;
 }
@@ -552,11 +554,8 @@ static void serve(struct worker *w)
 			idle_since = 0;
 			continue;
 		}
-		if (!idle_since) { /* run dry: whatever was held back for a batch goes on, and
-				    * the counters are told before a sleep that may be long */
+		if (!idle_since) /* run dry: whatever was held back for a batch goes on */
 			wake_all(run);
-			edp_publish_lane(run->dp, lane, true);
-		}
 		if (atomic_load_explicit(&run->input_done, memory_order_acquire) && rx_drained(run))
 			break;
 		bool slept = idle_wait(w, &idle_since, worker_ready);
