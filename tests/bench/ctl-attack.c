@@ -3,7 +3,12 @@
  * at once that say nothing (closed after 100 ms), a megabyte with no
  * newline, a request with a NUL byte, 100 unknown commands on one
  * connection, a status request (each reply read, or 1 s waited for it).
- * The rounds done so far are written to COUNT-FILE after each. */
+ * The rounds done so far are written to COUNT-FILE after each.
+ *
+ * edp-ctl-attack --silent SOCKET N SECONDS: N connections at once (one
+ * process: 200 socat processes took over 5 s to start on a loaded machine)
+ * that say nothing; what the server says on each within SECONDS, its first
+ * line (or "(nothing)"), a line each in the order they were made. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -56,8 +61,56 @@ static void exchange(const char *buf, size_t len, int lines)
 	close(fd);
 }
 
+static int silent(int n, int seconds)
+{
+	int *fd = malloc(sizeof(*fd) * (size_t)n);
+	char (*line)[256] = calloc((size_t)n, sizeof(*line));
+	if (!fd || !line) {
+		free(fd);
+		free(line);
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		fd[i] = connect_to();
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int open = n;;) {
+		open = 0;
+		for (int i = 0; i < n; i++) {
+			size_t have = strlen(line[i]);
+			if (fd[i] < 0 || memchr(line[i], '\n', have))
+				continue;
+			ssize_t got = recv(fd[i], line[i] + have, sizeof(line[i]) - 1 - have, MSG_DONTWAIT);
+			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+				close(fd[i]);
+				fd[i] = -1;
+			}
+			open += fd[i] >= 0 && !memchr(line[i], '\n', strlen(line[i]));
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (!open || t.tv_sec - t0.tv_sec >= seconds)
+			break;
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	for (int i = 0; i < n; i++) {
+		char *end = strchr(line[i], '\n');
+		if (end)
+			*end = '\0';
+		printf("%s\n", line[i][0] ? line[i] : "(nothing)");
+		if (fd[i] >= 0)
+			close(fd[i]);
+	}
+	free(fd);
+	free(line);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "--silent")) {
+		sock_path = argv[2];
+		return silent(atoi(argv[3]), atoi(argv[4]));
+	}
 	if (argc != 3) {
 		fprintf(stderr, "usage: edp-ctl-attack SOCKET COUNT-FILE\n");
 		return 2;

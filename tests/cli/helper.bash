@@ -6,6 +6,7 @@ EDP_BUILD=${EDP_BUILD:-$BATS_TEST_DIRNAME/../../build}
 RUN=$EDP_BUILD/edp-run
 REPLAY=$EDP_BUILD/edp-replay
 GEN=$EDP_BUILD/tests/edp-gen
+ATTACK=$EDP_BUILD/tests/edp-ctl-attack
 DATA=$BATS_TEST_DIRNAME/../data
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
