@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "edp_pages.h"
+
 #define VLAN_ROOM 4          /* PACKET_RESERVE: room to put a stripped tag back in place */
 #define MIN_BLOCK (128u << 10)
 #define FRAMES_A_BLOCK 16    /* a block holds at least this many (little waste at 64 KiB frames) */
@@ -121,6 +123,7 @@ static int set_up(struct edp_afpacket *a, int ifindex, struct edp_error *err)
 	step = "mmap";
 	if (map_ring(a))
 		goto fail;
+	edp_pages_write_once(a->map, a->map_len); /* before the bind: no frame yet */
 	struct packet_mreq promisc = { .mr_ifindex = ifindex, .mr_type = PACKET_MR_PROMISC };
 	step = "promiscuous mode";
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promisc, sizeof(promisc)) < 0)

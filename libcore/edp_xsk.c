@@ -21,6 +21,7 @@
 #include <xdp/xsk.h>
 
 #include "edp_clock.h"
+#include "edp_pages.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -98,6 +99,7 @@ static int queue_open(struct edp_xsk *x, struct queue *q, uint32_t id, struct ed
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: queue %u: cannot map %zu bytes of frames: %s", x->name, id,
 				     len, strerror(errno));
 	}
+	edp_pages_write_once(q->area, len);
 	const struct xsk_umem_config uc = {
 		.fill_size = x->frames, .comp_size = BATCH, .frame_size = x->frame_size,
 	};
