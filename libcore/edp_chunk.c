@@ -197,7 +197,7 @@ static uint32_t claim(struct cworker *w, uint64_t *number, bool *more)
 	*number = run->claimed;
 	run->claimed += n > 0;
 	if (!n && *more && atomic_load(&dp->suspended)) /* the others wait for the lock meanwhile */
-		edp_inputs_wait(&dp->in, EDP_LIVE_WAIT_NS);
+		edp_inputs_wait(&dp->in, run->stop, EDP_LIVE_WAIT_NS);
 	pthread_mutex_unlock(&run->claim);
 	return n;
 }

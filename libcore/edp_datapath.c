@@ -1,10 +1,12 @@
 #include "edp_datapath.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -233,6 +235,13 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	if (open_io(dp, plan, err))
 		goto fail;
 	dp->in.solo = dp->in.n == 1 && !dp->in.of[0].live;
+	bool live = false;
+	for (uint32_t i = 0; i < dp->in.n; i++)
+		live |= dp->in.of[i].live;
+	if (live && (dp->in.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) { /* edp_inputs_wake */
+		edp_error_set(err, EDP_ERR_RUNTIME, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
 	uint64_t tx_ports = 0;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		if (dp->out.port_sink[i] >= 0)
@@ -359,7 +368,7 @@ bool edp_datapath_suspend(struct edp_datapath *dp, bool on)
 
 void edp_datapath_wake_inputs(struct edp_datapath *dp)
 {
-	syscall(SYS_futex, &dp->suspended, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0); /* edp_inputs_wait */
+	edp_inputs_wake(&dp->in); /* and the sets suspended with it */
 	edp_fanout_wake(dp);
 }
 
@@ -508,6 +517,8 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	if (!dp)
 		return;
 	edp_inputs_close(&dp->in);
+	if (dp->in.wake_fd >= 0)
+		close(dp->in.wake_fd);
 	edp_fanout_close(dp);
 	edp_output_destroy(&dp->out);
 	edp_stats_destroy(dp->stats);

@@ -143,8 +143,6 @@ int edp_fanout_prepare(struct edp_datapath *dp, struct edp_error *err)
 {
 	uint32_t n = dp->n_lanes;
 	int rc = 0;
-	if (dp->in.wake_fd < 0 && (dp->in.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "eventfd: %s", strerror(errno)), EDP_ERR_RUNTIME;
 	for (uint32_t k = 1; k < n && !rc; k++)
 		rc = open_set(dp, k, err);
 	/* a group an interface, numbered apart from other processes'; worker
@@ -235,9 +233,6 @@ void edp_fanout_wake(struct edp_datapath *dp) { edp_doorbell_ring(&dp->fan_bell)
 
 void edp_fanout_close(struct edp_datapath *dp)
 {
-	if (dp->in.wake_fd >= 0)
-		close(dp->in.wake_fd);
-	dp->in.wake_fd = -1;
 	for (uint32_t k = 1; k < EDP_MAX_THREADS; k++) {
 		if (!dp->fan[k])
 			continue;

@@ -1,6 +1,7 @@
 #include "edp_input.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
@@ -321,13 +322,18 @@ static bool watching(struct edp_inputs *set)
 	return set->watch;
 }
 
-void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
+void edp_inputs_wait(struct edp_inputs *set, const volatile sig_atomic_t *stop, uint64_t timeout_ns)
 {
-	struct pollfd fds[EDP_MAX_PORTS + 1];
+	struct pollfd fds[EDP_MAX_PORTS + 2];
 	nfds_t n = 0;
 	struct edp_vport *vports[EDP_MAX_PORTS];
 	uint32_t n_vports = 0;
+	/* the kick before the looks at what it brings: one that comes after
+	 * them ends the wait below */
+	uint32_t kick = atomic_load_explicit(&set->kick, memory_order_seq_cst);
 	int on = set->suspended ? atomic_load_explicit(set->suspended, memory_order_acquire) : 0;
+	if (stop && *stop)
+		return;
 	if (on) { /* until resumed (edp_datapath_wake_inputs), or the timeout */
 		struct timespec ts = { 0, (long)(timeout_ns < 999999999ull ? timeout_ns : 999999999ull) };
 		syscall(SYS_futex, set->suspended, FUTEX_WAIT_PRIVATE, on, &ts, NULL, 0);
@@ -351,16 +357,15 @@ void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 		if (pollable)
 			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
+	/* what ends a wait besides its inputs (edp_inputs_wake) lets it be
+	 * long: the kick, or the wake_fd among the sockets */
+	uint64_t woken_wait = timeout_ns > EDP_LIVE_WAKE_WAIT_NS ? timeout_ns : EDP_LIVE_WAKE_WAIT_NS;
 	if (pollable && n_vports && !n) { /* their producers ring */
-		edp_vport_wait(vports, n_vports, timeout_ns);
+		edp_vport_wait(vports, n_vports, &set->kick, kick, woken_wait);
 		return;
 	}
 	int wake = -1, rung = -1; /* fds[wake]: the set's eventfd; fds[rung]: its watch's */
-	if (pollable && !n_vports && n && set->wake_fd >= 0) {
-		wake = (int)n;
-		fds[n++] = (struct pollfd){ .fd = set->wake_fd, .events = POLLIN };
-		timeout_ns = timeout_ns > EDP_LIVE_WAKE_WAIT_NS ? timeout_ns : EDP_LIVE_WAKE_WAIT_NS;
-	}
+	bool short_poll = false;
 	if (pollable && n_vports && n && set->idle_waits >= EDP_LIVE_POLL_FAST && watching(set)) {
 		/* sockets and doorbells idle for 2 ms: the sockets polled, the
 		 * doorbells slept on by the watch */
@@ -368,6 +373,7 @@ void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 		rung = (int)n;
 		fds[n++] = (struct pollfd){ .fd = edp_vport_watch_fd(set->watch), .events = POLLIN };
 	} else if (!pollable || n_vports || !n) {
+		short_poll = true;
 		/* sockets and doorbells (the sockets polled, the rings looked at
 		 * when it ends), or a socket that cannot be polled: looked at
 		 * every 50 us at first, every millisecond once they have been
@@ -375,6 +381,11 @@ void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 		timeout_ns = set->idle_waits < EDP_LIVE_POLL_FAST ? EDP_LIVE_POLL_NS : EDP_LIVE_POLL_IDLE_NS;
 		set->idle_waits += set->idle_waits < EDP_LIVE_POLL_FAST;
 		n = pollable ? n : 0;
+	}
+	if (n && set->wake_fd >= 0) {
+		timeout_ns = short_poll ? timeout_ns : woken_wait;
+		wake = (int)n;
+		fds[n++] = (struct pollfd){ .fd = set->wake_fd, .events = POLLIN };
 	}
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 	ppoll(fds, n, &ts, NULL); /* a signal ends it early, as it should */
@@ -387,6 +398,10 @@ void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns)
 
 void edp_inputs_wake(struct edp_inputs *set)
 {
+	atomic_fetch_add_explicit(&set->kick, 1, memory_order_seq_cst);
+	syscall(SYS_futex, &set->kick, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	if (set->suspended) /* a suspended set sleeps on the flag */
+		syscall(SYS_futex, set->suspended, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	uint64_t one = 1;
 	if (set->wake_fd >= 0 && write(set->wake_fd, &one, sizeof(one)) < 0)
 		return; /* the count is full: a wake is pending anyway */

@@ -136,6 +136,7 @@ struct edp_inputs {
 	uint64_t taken_at_wait;           /* ... when edp_inputs_wait last saw it */
 	uint32_t idle_waits;              /* waits since it changed (up to EDP_LIVE_POLL_FAST) */
 	int wake_fd;                      /* an eventfd that ends a wait on sockets (edp_inputs_wake), or -1 */
+	_Atomic uint32_t kick;            /* bumped by edp_inputs_wake: a futex that ends a wait on doorbells */
 	struct edp_vport_watch *watch;    /* the doorbells of idle vports while it polls sockets, or NULL */
 	bool unwatched;                   /* ... which could not start: they are looked at */
 	/* by port: what was read (by the reading thread) */
@@ -143,19 +144,21 @@ struct edp_inputs {
 };
 
 /* After EDP_PICK_IDLE: wait for a frame on the idle interfaces (poll), or
- * for the producer of an idle vport to ring its doorbell, at most
- * timeout_ns: a frame wakes it at once, an idle instance costs nothing.
+ * for the producer of an idle vport to ring its doorbell, or for another
+ * thread's edp_inputs_wake (after it set what the wait should see: a stop,
+ * a stun), at most timeout_ns - or EDP_LIVE_WAKE_WAIT_NS where a wake
+ * reaches the wait (the set's kick on doorbells, its wake_fd among
+ * sockets): a frame wakes it at once, an idle instance costs nothing.
+ * Returns at once when *stop (NULL: none) is set.
  * While vports and interfaces are idle together (one wait cannot take a
  * doorbell and a socket), the sockets are polled and the vports looked at
  * every EDP_LIVE_POLL_NS for EDP_LIVE_POLL_FAST waits; then a watch
  * thread (edp_vport_watch, started at the first such wait) sleeps on the
  * doorbells and ends the poll (or, without one, they are looked at every
  * EDP_LIVE_POLL_IDLE_NS). Suspended, it sleeps on the flag (a futex)
- * until resumed or woken. */
-void edp_inputs_wait(struct edp_inputs *set, uint64_t timeout_ns);
-/* A set with a wake_fd (a fanout worker's, whose thread no signal
- * reaches) waits on sockets for EDP_LIVE_WAKE_WAIT_NS at least: another
- * thread ends the wait with edp_inputs_wake, not a timeout. */
+ * until resumed or woken, timeout_ns at most. */
+void edp_inputs_wait(struct edp_inputs *set, const volatile sig_atomic_t *stop, uint64_t timeout_ns);
+/* End the set's wait (from another thread). */
 void edp_inputs_wake(struct edp_inputs *set);
 
 /* Open in's reader of `path` (a capture or live:IFACE) through cfg's
@@ -202,8 +205,8 @@ int edp_inputs_prime(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
 #define EDP_LIVE_POLL_NS 50000 /* how long a reader sleeps when it cannot wait for its idle inputs */
 #define EDP_LIVE_POLL_FAST 40 /* ... for about 2 ms, then */
 #define EDP_LIVE_POLL_IDLE_NS 1000000ull
-#define EDP_LIVE_WAIT_NS 10000000ull /* the longest a reader waits for idle interfaces */
-#define EDP_LIVE_WAKE_WAIT_NS 200000000ull /* ... with a wake_fd: woken, not timed out */
+#define EDP_LIVE_WAIT_NS 10000000ull /* the longest a reader waits for idle inputs no wake reaches */
+#define EDP_LIVE_WAKE_WAIT_NS 200000000ull /* ... that a wake reaches: woken, not timed out */
 int edp_inputs_pick_burst(struct edp_inputs *set, const volatile sig_atomic_t *stop, struct edp_mbuf **mbufs,
 			  struct edp_rx_meta *meta, uint32_t *queues, uint32_t max, uint32_t *n_out, int *rc,
 			  struct edp_error *err);

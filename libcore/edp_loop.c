@@ -34,7 +34,8 @@ int edp_loop_run(struct edp_datapath *dp, struct edp_inputs *set, struct edp_lan
 			unlock(out_lock);
 			if (frc)
 				return rc ? rc : EDP_ERR_RUNTIME;
-			edp_inputs_wait(set, EDP_LIVE_WAIT_NS);
+			edp_publish_lane(dp, lane, true); /* the wait may be long */
+			edp_inputs_wait(set, stop, EDP_LIVE_WAIT_NS);
 			lane->idle_cycles += edp_stats_cycles() - c0;
 			edp_publish_lane(dp, lane, false);
 			continue;

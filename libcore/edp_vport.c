@@ -32,6 +32,7 @@
 #define RING_EVERY 32 /* the producer rings at least this often, and when it waits (edp_vport_ring) */
 #define SHORT_WAIT_NS 50000 /* the consumer's waits on a ring that just ran dry ... */
 #define SHORT_WAITS 40      /* ... for about 2 ms, before it sleeps until rung */
+#define UNKICKED_WAIT_NS 10000000 /* a wait a kick cannot end (no futex_waitv) is no longer */
 #define LOCK_CONSUMER 0
 #define LOCK_PRODUCER 1
 
@@ -304,7 +305,10 @@ int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, ui
 	v->count++;
 	atomic_store_explicit(&v->shm->sent, v->count, memory_order_relaxed);
 	atomic_store_explicit(&v->shm->head, v->pos, memory_order_release);
-	if (++v->unrung == RING_EVERY)
+	/* a consumer asleep (it announced itself: a line that moves only when
+	 * it sleeps or wakes) is rung for the first frame; one looking soon
+	 * (edp_vport_wait) takes them as they come */
+	if (++v->unrung == RING_EVERY || atomic_load_explicit(&v->shm->waiters, memory_order_relaxed))
 		edp_vport_ring(v);
 	return 1;
 }
@@ -331,7 +335,18 @@ static bool announce(struct shm *s, uint64_t pos, struct futex_waitv *w)
 	return atomic_load_explicit(&s->head, memory_order_acquire) == pos;
 }
 
-void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns)
+static struct timespec monotonic_in(uint64_t ns)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	ns += (uint64_t)t.tv_nsec;
+	t.tv_sec += (time_t)(ns / 1000000000ull);
+	t.tv_nsec = (long)(ns % 1000000000ull);
+	return t;
+}
+
+void edp_vport_wait(struct edp_vport *const *v, uint32_t n, const _Atomic uint32_t *kick, uint32_t kick_seen,
+		    uint64_t timeout_ns)
 {
 	/* a ring that ran dry a moment ago is looked at again soon: a producer
 	 * that found the consumer asleep after each frame would make a system
@@ -344,22 +359,30 @@ void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns)
 		nanosleep(&(struct timespec){ 0, SHORT_WAIT_NS }, NULL);
 		return;
 	}
-	struct futex_waitv w[EDP_VPORT_WAIT_MAX];
+	struct futex_waitv w[EDP_VPORT_WAIT_MAX + 1];
 	bool empty = true;
 	n = n < EDP_VPORT_WAIT_MAX ? n : EDP_VPORT_WAIT_MAX;
 	for (uint32_t i = 0; i < n; i++)
 		empty &= announce(v[i]->shm, v[i]->pos, &w[i]);
-	if (empty && n == 1) { /* at once if rung since the ticket */
+	uint32_t n_w = n;
+	if (kick) /* the consumer's own word: private */
+		w[n_w++] = (struct futex_waitv){ .val = kick_seen, .uaddr = (uintptr_t)kick,
+						 .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG };
+	if (empty && n_w == 1) { /* at once if rung since the ticket */
 		struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 		syscall(SYS_futex, &v[0]->shm->bell, FUTEX_WAIT, (uint32_t)w[0].val, &ts, NULL, 0);
-	} else if (empty) { /* several rings: whichever is rung first (Linux 5.16 on; else a short sleep) */
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		uint64_t ns = (uint64_t)until.tv_nsec + timeout_ns;
-		until.tv_sec += (time_t)(ns / 1000000000ull);
-		until.tv_nsec = (long)(ns % 1000000000ull);
-		if (syscall(SYS_futex_waitv, w, n, 0, &until, CLOCK_MONOTONIC) < 0 && errno == ENOSYS)
-			nanosleep(&(struct timespec){ 0, SHORT_WAIT_NS }, NULL);
+	} else if (empty) { /* whichever is rung (or kicked) first: Linux 5.16 on */
+		struct timespec until = monotonic_in(timeout_ns);
+		if (syscall(SYS_futex_waitv, w, n_w, 0, &until, CLOCK_MONOTONIC) < 0 && errno == ENOSYS) {
+			/* one ring: its doorbell alone, for as long as the kick
+			 * may wait; several: a short sleep */
+			uint64_t ns = timeout_ns < UNKICKED_WAIT_NS ? timeout_ns : UNKICKED_WAIT_NS;
+			struct timespec ts = { 0, n == 1 ? (long)ns : SHORT_WAIT_NS };
+			if (n == 1)
+				syscall(SYS_futex, &v[0]->shm->bell, FUTEX_WAIT, (uint32_t)w[0].val, &ts, NULL, 0);
+			else
+				nanosleep(&ts, NULL);
+		}
 	}
 	for (uint32_t i = 0; i < n; i++)
 		atomic_fetch_sub_explicit(&v[i]->shm->waiters, 1, memory_order_relaxed);

@@ -87,9 +87,10 @@ int edp_vport_send(struct edp_vport *v, const uint8_t *data, uint32_t caplen, ui
 		   struct edp_error *err);
 
 /* Producer: wake the consumer if it sleeps on the ring (edp_vport_wait).
- * A send rings every 32 frames; ring before a pause (a paced gap, a full
- * ring, the end), or the frames since wait for the consumer's next look
- * (10 ms at most). */
+ * A send rings every 32 frames and when it finds the consumer asleep; ring
+ * before a pause too (a paced gap, a full ring, the end): a frame whose
+ * look at the consumer crossed the consumer's going to sleep waits for the
+ * next ring (or the consumer's timeout). */
 void edp_vport_ring(struct edp_vport *v);
 
 /* Consumer: the next frame, in place (valid until edp_vport_done). Returns
@@ -103,11 +104,15 @@ void edp_vport_done(struct edp_vport *v);
 /* Consumer, on n empty rings (one thread's, up to EDP_VPORT_WAIT_MAX):
  * sleep until a producer queues a frame (it rings its ring's doorbell, a
  * futex in the shared header; several are waited on with futex_waitv), or
- * timeout_ns; returns at once when a frame is there already. For about 2
- * ms after a ring's last frame it sleeps 50 us instead and is not rung:
- * traffic that paused goes on without a wake-up a frame. */
-#define EDP_VPORT_WAIT_MAX 128 /* futex_waitv's limit */
-void edp_vport_wait(struct edp_vport *const *v, uint32_t n, uint64_t timeout_ns);
+ * *kick (a futex word of the consumer's process, or NULL) moves from
+ * kick_seen, or timeout_ns; returns at once when a frame is there already.
+ * Without futex_waitv (before Linux 5.16) a kicked wait on one ring lasts
+ * 10 ms at most, on several 50 us. For about 2 ms after a ring's last
+ * frame it sleeps 50 us instead and is not rung: traffic that paused goes
+ * on without a wake-up a frame. */
+#define EDP_VPORT_WAIT_MAX 127 /* futex_waitv's limit (128), the kick one of them */
+void edp_vport_wait(struct edp_vport *const *v, uint32_t n, const _Atomic uint32_t *kick, uint32_t kick_seen,
+		    uint64_t timeout_ns);
 
 /* A watch: a thread that sleeps on the doorbells of empty rings for a
  * consumer that sleeps in poll(2) on sockets at the same time (one wait

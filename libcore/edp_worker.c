@@ -46,9 +46,11 @@ static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(stru
 		edp_doorbell_cancel(&w->bell);
 	} else if (w->index == 0 && atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)) {
 		/* the reader of idle live inputs waits for them instead (what
-		 * its bell would bring, it sees at the bound) */
+		 * its bell would bring, it sees at the bound); its counters told
+		 * first, as below */
 		edp_doorbell_cancel(&w->bell);
-		edp_inputs_wait(&w->run->dp->in, EDP_LIVE_WAIT_NS);
+		edp_publish_lane(w->run->dp, w->lane, true);
+		edp_inputs_wait(&w->run->dp->in, w->run->stop, EDP_LIVE_WAIT_NS);
 	} else if (atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)) {
 		/* only a ring brings work: the reader's when it has packets or
 		 * runs dry, a stop's, a queue moved to it. The counters are told

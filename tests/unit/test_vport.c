@@ -1,9 +1,13 @@
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -296,17 +300,29 @@ static uint64_t mono_ns(void)
 
 static int sent_later;
 
+/* One frame, 100 ms from now, and no ring after it: the send rings a
+ * consumer asleep. */
 static void *send_later(void *arg)
 {
 	struct edp_vport *p = arg;
 	uint8_t buf[60] = { 0 };
 	usleep(100000);
 	sent_later = edp_vport_send(p, buf, sizeof(buf), sizeof(buf), 1, NULL);
-	edp_vport_ring(p);
 	return NULL;
 }
 
-/* A consumer asleep on an empty ring wakes when the producer rings, long
+static _Atomic uint32_t kick;
+
+static void *kick_later(void *arg)
+{
+	(void)arg;
+	usleep(100000);
+	atomic_fetch_add(&kick, 1);
+	syscall(SYS_futex, &kick, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	return NULL;
+}
+
+/* A consumer asleep on an empty ring wakes when the producer sends, long
  * before its timeout; with a frame there it does not sleep at all. */
 static void test_doorbell(void **state)
 {
@@ -319,11 +335,11 @@ static void test_doorbell(void **state)
 	struct edp_pcap_packet pkt;
 	assert_int_equal(edp_vport_peek(c, &pkt, &err), 0);
 	for (int i = 0; i < 100; i++) /* past the short waits after the last frame */
-		edp_vport_wait(&c, 1, 1000000);
+		edp_vport_wait(&c, 1, NULL, 0, 1000000);
 	pthread_t t;
 	pthread_create(&t, NULL, send_later, p);
 	uint64_t t0 = mono_ns();
-	edp_vport_wait(&c, 1, 5000000000ull);
+	edp_vport_wait(&c, 1, NULL, 0, 5000000000ull);
 	uint64_t slept = mono_ns() - t0;
 	pthread_join(t, NULL);
 	assert_int_equal(sent_later, 1);
@@ -334,9 +350,35 @@ static void test_doorbell(void **state)
 	uint8_t buf[60] = { 0 };
 	assert_int_equal(edp_vport_send(p, buf, sizeof(buf), sizeof(buf), 2, &err), 1);
 	t0 = mono_ns();
-	edp_vport_wait(&c, 1, 5000000000ull);
+	edp_vport_wait(&c, 1, NULL, 0, 5000000000ull);
 	assert_true(mono_ns() - t0 < 50000000ull);
 	edp_vport_close(p);
+	edp_vport_close(c);
+}
+
+/* The consumer's kick ends its wait on an empty ring as a frame does; a
+ * kick that came before the wait (the word moved from what was seen) ends
+ * it at once. */
+static void test_kick(void **state)
+{
+	(void)state;
+	struct edp_error err;
+	struct edp_vport *c = edp_vport_create("inst", "kick", NULL, &err);
+	assert_non_null(c);
+	for (int i = 0; i < 100; i++) /* past the short waits */
+		edp_vport_wait(&c, 1, &kick, atomic_load(&kick), 1000000);
+	pthread_t t;
+	uint32_t seen = atomic_load(&kick);
+	pthread_create(&t, NULL, kick_later, NULL);
+	uint64_t t0 = mono_ns();
+	edp_vport_wait(&c, 1, &kick, seen, 5000000000ull);
+	uint64_t slept = mono_ns() - t0;
+	pthread_join(t, NULL);
+	assert_true(slept >= 50000000ull);
+	assert_true(slept < 2000000000ull);
+	t0 = mono_ns();
+	edp_vport_wait(&c, 1, &kick, seen, 5000000000ull);
+	assert_true(mono_ns() - t0 < 50000000ull);
 	edp_vport_close(c);
 }
 
@@ -402,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_replaced),
 		cmocka_unit_test(test_hostile_ring),
 		cmocka_unit_test(test_doorbell),
+		cmocka_unit_test(test_kick),
 		cmocka_unit_test(test_watch),
 	};
 	return cmocka_run_group_tests_name("vport", tests, unit_dir_setup, unit_dir_teardown);
