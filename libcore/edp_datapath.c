@@ -1,12 +1,10 @@
 #include "edp_datapath.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -238,10 +236,8 @@ struct edp_datapath *edp_datapath_create_planned(const struct edp_config *cfg, c
 	bool live = false;
 	for (uint32_t i = 0; i < dp->in.n; i++)
 		live |= dp->in.of[i].live;
-	if (live && (dp->in.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) { /* edp_inputs_wake */
-		edp_error_set(err, EDP_ERR_RUNTIME, "eventfd: %s", strerror(errno));
+	if (live && edp_inputs_wakeable(&dp->in, err))
 		goto fail;
-	}
 	uint64_t tx_ports = 0;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		if (dp->out.port_sink[i] >= 0)
@@ -517,8 +513,6 @@ void edp_datapath_destroy(struct edp_datapath *dp)
 	if (!dp)
 		return;
 	edp_inputs_close(&dp->in);
-	if (dp->in.wake_fd >= 0)
-		close(dp->in.wake_fd);
 	edp_fanout_close(dp);
 	edp_output_destroy(&dp->out);
 	edp_stats_destroy(dp->stats);

@@ -3,13 +3,11 @@
 #endif
 #include "edp_fanout.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "edp_datapath_impl.h"
@@ -51,8 +49,9 @@ static int make_set(struct edp_datapath *dp, uint32_t k, struct edp_error *err)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "out of memory"), EDP_ERR_RUNTIME;
 	memset(set, 0, sizeof(*set));
 	dp->fan[k] = set;
-	if ((set->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return edp_error_set(err, EDP_ERR_RUNTIME, "eventfd: %s", strerror(errno)), EDP_ERR_RUNTIME;
+	set->wake_fd = -1;
+	if (edp_inputs_wakeable(set, err))
+		return EDP_ERR_RUNTIME;
 	set->cfg = dp->cfg;
 	set->suspended = &dp->suspended; /* suspended with the datapath's */
 	set->queues_per_port = dp->in.queues_per_port;
@@ -236,8 +235,6 @@ void edp_fanout_close(struct edp_datapath *dp)
 	for (uint32_t k = 1; k < EDP_MAX_THREADS; k++) {
 		if (!dp->fan[k])
 			continue;
-		if (dp->fan[k]->wake_fd >= 0)
-			close(dp->fan[k]->wake_fd);
 		edp_inputs_close(dp->fan[k]); /* its pools go with the datapath's */
 		free(dp->fan[k]);
 		dp->fan[k] = NULL;

@@ -1,10 +1,12 @@
 #include "edp_input.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -396,6 +398,13 @@ void edp_inputs_wait(struct edp_inputs *set, const volatile sig_atomic_t *stop, 
 		return;
 }
 
+int edp_inputs_wakeable(struct edp_inputs *set, struct edp_error *err)
+{
+	if ((set->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return edp_error_set(err, EDP_ERR_RUNTIME, "eventfd: %s", strerror(errno)), EDP_ERR_RUNTIME;
+	return 0;
+}
+
 void edp_inputs_wake(struct edp_inputs *set)
 {
 	atomic_fetch_add_explicit(&set->kick, 1, memory_order_seq_cst);
@@ -456,6 +465,9 @@ void edp_inputs_close(struct edp_inputs *set)
 	edp_vport_watch_stop(set->watch); /* before the rings it may look at go */
 	set->watch = NULL;
 	set->unwatched = false;
+	if (set->wake_fd >= 0)
+		close(set->wake_fd);
+	set->wake_fd = -1;
 	for (uint32_t i = 0; i < set->n; i++) {
 		struct edp_input *in = &set->of[i];
 		for (uint32_t k = in->ahead_pos - (in->next != NULL); k < in->ahead_n; k++) /* read, never taken */

@@ -158,6 +158,9 @@ struct edp_inputs {
  * EDP_LIVE_POLL_IDLE_NS). Suspended, it sleeps on the flag (a futex)
  * until resumed or woken, timeout_ns at most. */
 void edp_inputs_wait(struct edp_inputs *set, const volatile sig_atomic_t *stop, uint64_t timeout_ns);
+/* Give the set its wake_fd (closed by edp_inputs_close). Returns 0 or
+ * EDP_ERR_RUNTIME. */
+int edp_inputs_wakeable(struct edp_inputs *set, struct edp_error *err);
 /* End the set's wait (from another thread). */
 void edp_inputs_wake(struct edp_inputs *set);
 
