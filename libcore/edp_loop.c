@@ -34,10 +34,11 @@ int edp_loop_run(struct edp_datapath *dp, struct edp_inputs *set, struct edp_lan
 			unlock(out_lock);
 			if (frc)
 				return rc ? rc : EDP_ERR_RUNTIME;
-			edp_publish_lane(dp, lane, true); /* the wait may be long */
+			/* told before the wait, which may be long (its idle time at
+			 * the next burst's, or the next wait's) */
+			edp_publish_lane(dp, lane, true);
 			edp_inputs_wait(set, stop, EDP_LIVE_WAIT_NS);
 			lane->idle_cycles += edp_stats_cycles() - c0;
-			edp_publish_lane(dp, lane, false);
 			continue;
 		}
 		if (n == 0)

@@ -44,19 +44,19 @@ static bool idle_wait(struct worker *w, uint64_t *idle_since, bool (*ready)(stru
 	uint32_t ticket = edp_doorbell_prepare(&w->bell);
 	if (ready(w)) {
 		edp_doorbell_cancel(&w->bell);
-	} else if (w->index == 0 && atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)) {
-		/* the reader of idle live inputs waits for them instead (what
-		 * its bell would bring, it sees at the bound); its counters told
-		 * first, as below */
-		edp_doorbell_cancel(&w->bell);
-		edp_publish_lane(w->run->dp, w->lane, true);
-		edp_inputs_wait(&w->run->dp->in, w->run->stop, EDP_LIVE_WAIT_NS);
 	} else if (atomic_load_explicit(&w->run->live_idle, memory_order_relaxed)) {
-		/* only a ring brings work: the reader's when it has packets or
-		 * runs dry, a stop's, a queue moved to it. The counters are told
-		 * first: a timed-out wait would be their next chance. */
+		/* a long wait, the counters told first (its timeout would be
+		 * their next chance): the reader waits for its inputs (what its
+		 * bell brings, it sees at the bound), a worker for a ring (the
+		 * reader's when it has packets or runs dry, a stop's, a queue
+		 * moved to it) */
+		if (w->index == 0)
+			edp_doorbell_cancel(&w->bell);
 		edp_publish_lane(w->run->dp, w->lane, true);
-		edp_doorbell_wait(&w->bell, ticket, EDP_LIVE_WAKE_WAIT_NS);
+		if (w->index == 0)
+			edp_inputs_wait(&w->run->dp->in, w->run->stop, EDP_LIVE_WAIT_NS);
+		else
+			edp_doorbell_wait(&w->bell, ticket, EDP_LIVE_WAKE_WAIT_NS);
 	} else {
 		edp_doorbell_wait(&w->bell, ticket, SLEEP_NS);
 	}
