@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edp_clock.h"
 #include "edp_doorbell.h"
 #include "edp_shm.h"
 #include "edp_rundir.h"
@@ -335,16 +336,6 @@ static bool announce(struct shm *s, uint64_t pos, struct futex_waitv *w)
 	return atomic_load_explicit(&s->head, memory_order_acquire) == pos;
 }
 
-static struct timespec monotonic_in(uint64_t ns)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	ns += (uint64_t)t.tv_nsec;
-	t.tv_sec += (time_t)(ns / 1000000000ull);
-	t.tv_nsec = (long)(ns % 1000000000ull);
-	return t;
-}
-
 void edp_vport_wait(struct edp_vport *const *v, uint32_t n, const _Atomic uint32_t *kick, uint32_t kick_seen,
 		    uint64_t timeout_ns)
 {
@@ -372,7 +363,8 @@ void edp_vport_wait(struct edp_vport *const *v, uint32_t n, const _Atomic uint32
 		struct timespec ts = { (time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull) };
 		syscall(SYS_futex, &v[0]->shm->bell, FUTEX_WAIT, (uint32_t)w[0].val, &ts, NULL, 0);
 	} else if (empty) { /* whichever is rung (or kicked) first: Linux 5.16 on */
-		struct timespec until = monotonic_in(timeout_ns);
+		uint64_t at = edp_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
+		struct timespec until = { (time_t)(at / 1000000000ull), (long)(at % 1000000000ull) };
 		if (syscall(SYS_futex_waitv, w, n_w, 0, &until, CLOCK_MONOTONIC) < 0 && errno == ENOSYS) {
 			/* one ring: its doorbell alone, for as long as the kick
 			 * may wait; several: a short sleep */
