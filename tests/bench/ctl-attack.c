@@ -74,21 +74,22 @@ static int silent(int n, int seconds)
 		fd[i] = connect_to();
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int open = n;;) {
-		open = 0;
+	for (;;) { /* each connection until its first line, its end, or SECONDS */
+		int waiting = 0;
 		for (int i = 0; i < n; i++) {
-			size_t have = strlen(line[i]);
-			if (fd[i] < 0 || memchr(line[i], '\n', have))
+			if (fd[i] < 0)
 				continue;
+			size_t have = strlen(line[i]);
 			ssize_t got = recv(fd[i], line[i] + have, sizeof(line[i]) - 1 - have, MSG_DONTWAIT);
-			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || strchr(line[i], '\n')) {
 				close(fd[i]);
 				fd[i] = -1;
+			} else {
+				waiting++;
 			}
-			open += fd[i] >= 0 && !memchr(line[i], '\n', strlen(line[i]));
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (!open || t.tv_sec - t0.tv_sec >= seconds)
+		if (!waiting || t.tv_sec - t0.tv_sec >= seconds)
 			break;
 		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 	}
