@@ -21,7 +21,7 @@
 #include "edp_linktype.h"
 #include "edp_ngscan.h"
 #include "edp_pcapio_impl.h"
-#include "edp_pcapmap.h"
+#include "edp_pcapfile.h"
 #include "edp_xsk.h"
 
 #define PCAP_MAGIC_KUZNETSOV 0xa1b2cd34u
@@ -51,9 +51,9 @@ struct edp_pcap_reader {
 	bool framing;      /* not Ethernet: each packet is given an Ethernet header (frame) */
 	uint8_t *frame;    /* ... built here: EDP_PCAP_MAX_SNAPLEN bytes */
 	uint64_t framed;
-	struct edp_pcapmap *map; /* a classic pcap file read where it lies (libpcap read its header only) */
-	char map_msg[PCAP_ERRBUF_SIZE]; /* ... the error it met, in libpcap's words */
-	struct pcap_pkthdr map_hdr;     /* ... the header of its last record */
+	struct edp_pcapfile *file; /* a classic pcap file read in windows (libpcap read its header only) */
+	char file_msg[PCAP_ERRBUF_SIZE]; /* ... the error it met, in libpcap's words */
+	struct pcap_pkthdr file_hdr;     /* ... the header of its last record */
 	struct edp_pcap_filter *filter; /* a filter expression (NULL: none): packets it rejects are counted, not delivered */
 	bool failed;       /* a burst met an error after some packets: the next one returns it */
 	struct edp_error failure;
@@ -242,20 +242,20 @@ static int iface_open(struct edp_pcap_reader *r, const char *iface, struct edp_e
 }
 
 /* A regular file in classic pcap format, version 2.4 (libpcap read its
- * header and found it sound): its records read from a mapping, unless it
- * cannot be mapped (then libpcap reads them). */
-static void map_records(struct edp_pcap_reader *r)
+ * header and found it sound): its records read in windows (edp_pcapfile),
+ * unless there is no memory for one (then libpcap reads them). */
+static void window_records(struct edp_pcap_reader *r)
 {
 	struct stat st;
 	uint32_t plain = known_magic(r->magic) ? r->magic : bswap32(r->magic);
 	if ((plain != PCAP_MAGIC_USEC && plain != PCAP_MAGIC_NSEC) || r->cookie || fstat(r->src_fd, &st) ||
 	    !S_ISREG(st.st_mode) || pcap_major_version(r->pcap) != 2 || pcap_minor_version(r->pcap) != 4)
 		return;
-	r->map = edp_pcapmap_open(r->src_fd, 24, (uint32_t)pcap_snapshot(r->pcap), pcap_is_swapped(r->pcap),
-				  plain == PCAP_MAGIC_USEC);
+	r->file = edp_pcapfile_open(r->src_fd, 24, (uint32_t)pcap_snapshot(r->pcap), pcap_is_swapped(r->pcap),
+				    plain == PCAP_MAGIC_USEC);
 }
 
-static struct edp_pcap_reader *open_reader(const char *path, bool mapped, struct edp_error *err)
+static struct edp_pcap_reader *open_reader(const char *path, bool windowed, struct edp_error *err)
 {
 	struct edp_pcap_reader *r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -332,8 +332,8 @@ static struct edp_pcap_reader *open_reader(const char *path, bool mapped, struct
 	fd = -1; /* owned by r->fp now */
 	if (stream_open(r, err))
 		goto fail;
-	if (mapped)
-		map_records(r);
+	if (windowed)
+		window_records(r);
 	return r;
 fail:
 	if (fd > 0)
@@ -388,7 +388,7 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 	/* the bytes stdio read ahead and libpcap has not taken yet (glibc's
 	 * FILE: between the read pointer and the end of what it read), and
 	 * those of the stream's head it has not read yet */
-	size_t ahead = r->map ? 0 : (size_t)(r->fp->_IO_read_end - r->fp->_IO_read_ptr);
+	size_t ahead = r->file ? 0 : (size_t)(r->fp->_IO_read_end - r->fp->_IO_read_ptr);
 	size_t rest = r->cookie ? r->cookie->head_len - r->cookie->head_pos : 0;
 	struct {
 		uint32_t magic;
@@ -422,7 +422,7 @@ int edp_pcap_reader_handover(struct edp_pcap_reader *r, struct edp_pcap_handover
 	if (!h->bytes)
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: out of memory", r->name);
 	if (r->src_fd < 0 || (h->fd = fcntl(r->src_fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
-	    (r->map && lseek(h->fd, (off_t)edp_pcapmap_pos(r->map), SEEK_SET) < 0)) {
+	    (r->file && lseek(h->fd, (off_t)edp_pcapfile_pos(r->file), SEEK_SET) < 0)) {
 		free(h->bytes);
 		h->bytes = NULL;
 		return edp_error_set(err, EDP_ERR_RUNTIME, "%s: cannot hand over: %s", r->name, strerror(errno));
@@ -496,7 +496,7 @@ void edp_pcap_reader_close(struct edp_pcap_reader *r)
 		return;
 	edp_afpacket_close(r->ring);
 	edp_xsk_close(r->xsk);
-	edp_pcapmap_close(r->map);
+	edp_pcapfile_close(r->file);
 	if (r->pcap)
 		pcap_close(r->pcap); /* closes r->fp */
 	else if (r->fp)
@@ -639,7 +639,7 @@ static inline void to_packet(const struct edp_pcap_reader *r, const struct pcap_
 static int read_failed(struct edp_pcap_reader *r, struct edp_error *err)
 {
 	char msg[PCAP_ERRBUF_SIZE + 1];
-	snprintf(msg, sizeof(msg), "%s", r->map ? r->map_msg : pcap_geterr(r->pcap));
+	snprintf(msg, sizeof(msg), "%s", r->file ? r->file_msg : pcap_geterr(r->pcap));
 	size_t l = strlen(msg);
 	while (l && (msg[l - 1] == '\n' || msg[l - 1] == '.'))
 		msg[--l] = 0;
@@ -676,29 +676,29 @@ static inline bool ring_next(struct edp_pcap_reader *r, struct pcap_pkthdr *h, c
 }
 
 /* The next record of a capture (or of an interface libpcap reads) as
- * pcap_next_ex gives it: from the mapping when r has one. */
+ * pcap_next_ex gives it: from r's window when it has one. */
 static inline int next_record(struct edp_pcap_reader *r, struct pcap_pkthdr **h, const u_char **data)
 {
-	if (!r->map)
+	if (!r->file)
 		return pcap_next_ex(r->pcap, h, data);
-	*h = &r->map_hdr;
-	int rc = edp_pcapmap_next(r->map, &r->map_hdr, data, r->map_msg, sizeof(r->map_msg));
+	*h = &r->file_hdr;
+	int rc = edp_pcapfile_next(r->file, &r->file_hdr, data, r->file_msg, sizeof(r->file_msg));
 	return rc == 0 ? PCAP_ERROR_BREAK : rc;
 }
 
-#define MAP_BATCH 32 /* records taken from the mapping at a time */
+#define FILE_BATCH 32 /* records taken from the window at a time */
 
-/* pcap_dispatch over r's records: from the mapping when it has one. */
+/* pcap_dispatch over r's records: from its window when it has one. */
 static inline int dispatch_records(struct edp_pcap_reader *r, uint32_t max, pcap_handler fn, u_char *user)
 {
-	if (!r->map)
+	if (!r->file)
 		return pcap_dispatch(r->pcap, (int)max, fn, user);
-	struct pcap_pkthdr h[MAP_BATCH];
-	const u_char *data[MAP_BATCH];
+	struct pcap_pkthdr h[FILE_BATCH];
+	const u_char *data[FILE_BATCH];
 	uint32_t n = 0;
 	while (n < max) {
-		int k = edp_pcapmap_next_batch(r->map, max - n < MAP_BATCH ? max - n : MAP_BATCH, h, data, r->map_msg,
-					       sizeof(r->map_msg));
+		int k = edp_pcapfile_next_batch(r->file, max - n < FILE_BATCH ? max - n : FILE_BATCH, h, data,
+						r->file_msg, sizeof(r->file_msg));
 		if (k <= 0)
 			return k < 0 ? -1 : (int)n; /* as pcap_dispatch: -1 after the packets before the error */
 		for (int i = 0; i < k; i++)
@@ -749,9 +749,9 @@ bool edp_pcap_reader_pipe(const struct edp_pcap_reader *r) { return r->may_block
 int edp_pcap_reader_fd(const struct edp_pcap_reader *r) { return r->live ? -1 : r->src_fd; }
 int64_t edp_pcap_reader_offset(const struct edp_pcap_reader *r)
 {
-	return r->map ? (int64_t)edp_pcapmap_pos(r->map) : r->live ? -1 : (int64_t)lseek(r->src_fd, 0, SEEK_CUR);
+	return r->file ? (int64_t)edp_pcapfile_pos(r->file) : r->live ? -1 : (int64_t)lseek(r->src_fd, 0, SEEK_CUR);
 }
-bool edp_pcap_reader_mapped(const struct edp_pcap_reader *r) { return r->map; }
+bool edp_pcap_reader_windowed(const struct edp_pcap_reader *r) { return r->file; }
 int edp_pcap_reader_pollfd(const struct edp_pcap_reader *r)
 {
 	return r->ring ? edp_afpacket_fd(r->ring) : r->xsk ? edp_xsk_fd(r->xsk) : r->live ? pcap_get_selectable_fd(r->pcap) : -1;

@@ -81,12 +81,12 @@ bool edp_pcap_same_file(const char *a, int a_std, const char *b, int b_std);
  * unsupported link type. */
 struct edp_pcap_reader *edp_pcap_reader_open(const char *path, struct edp_error *err);
 void edp_pcap_reader_close(struct edp_pcap_reader *r);
-/* A regular file in classic pcap format (version 2.4) is read from a
- * mapping (edp_pcapmap), with the same packets and errors as libpcap's
- * read; edp_pcap_reader_open_libpcap opens it for libpcap's read (the
- * tests' reference), and edp_pcap_reader_mapped says which a reader is. */
+/* A regular file in classic pcap format (version 2.4) is read in windows
+ * (edp_pcapfile), with the same packets and errors as libpcap's read;
+ * edp_pcap_reader_open_libpcap opens it for libpcap's read (the tests'
+ * reference), and edp_pcap_reader_windowed says which a reader is. */
 struct edp_pcap_reader *edp_pcap_reader_open_libpcap(const char *path, struct edp_error *err);
-bool edp_pcap_reader_mapped(const struct edp_pcap_reader *r);
+bool edp_pcap_reader_windowed(const struct edp_pcap_reader *r);
 
 /* True when the file stores nanosecond timestamps (or is pcapng, whose
  * resolution may be finer than microseconds). */

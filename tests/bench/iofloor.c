@@ -1,6 +1,6 @@
 /* edp-iofloor: edp's own reading and writing of a capture file, without
- * the datapath: the reader edp-run takes for a file (a classic pcap from a
- * mapping), each packet copied into a buffer as it is into a packet
+ * the datapath: the reader edp-run takes for a file (a classic pcap in
+ * windows), each packet copied into a buffer as it is into a packet
  * buffer, its record written through edp's pcap writer. The floor of
  * `edp-run -r IN -w OUT` on this design: the rest of a run's time is the
  * datapath (edp-fastpath measures that part alone).

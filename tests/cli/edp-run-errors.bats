@@ -54,8 +54,8 @@ load helper
 	head -c $((24 + 100000 * 80)) full.pcap >want.pcap
 	for t in 1 2; do
 		cp full.pcap in.pcap
-		# the run blocks on its full output pipe while the file is cut under
-		# its mapping (a page past the cut faults: SIGBUS, caught); with two
+		# the run blocks on its full output pipe while the file is cut past
+		# the window it read (the next read comes short); with two
 		# threads the worker that takes the next chunk meets it
 		{ "$RUN" -t $t -r in.pcap -w - -q --json=sum.json 2>err.txt && echo 0 >rc || echo $? >rc; } |
 			{ sleep 1; truncate -s $((24 + 100000 * 80 + 10)) in.pcap; cat >out.pcap; }

@@ -1,4 +1,4 @@
-/* A capture: read to its end or refused, the same from a mapping as
+/* A capture: read to its end or refused, the same in edp's windows as
  * through libpcap; what was read is written and reads back the same, and
  * reads the same when its reader is handed over half-way; the datapath
  * (inline and 2 threads) conserves every packet it reads. */
@@ -88,10 +88,10 @@ static bool same_packet(const struct edp_pcap_packet *a, const struct edp_pcap_p
 	       memcmp(a->data, b->data, a->caplen) == 0;
 }
 
-/* A classic pcap file is read from a mapping (edp_pcapmap) as libpcap
+/* A classic pcap file is read in windows (edp_pcapfile) as libpcap
  * reads it: the same packets, one at a time and in bursts, and the same
  * end, or the same error after the same packet. */
-static void mapped_as_libpcap(const char *in)
+static void windowed_as_libpcap(const char *in)
 {
 	static struct burst_copy c;
 	struct edp_error ea = { 0 }, eb = { 0 };
@@ -102,7 +102,7 @@ static void mapped_as_libpcap(const char *in)
 			FUZZ_CHECK(strcmp(ea.msg, eb.msg) == 0);
 			return;
 		}
-		FUZZ_CHECK(!edp_pcap_reader_mapped(b));
+		FUZZ_CHECK(!edp_pcap_reader_windowed(b));
 		struct edp_pcap_packet pa, pb;
 		int ra;
 		do {
@@ -125,7 +125,7 @@ static void mapped_as_libpcap(const char *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = fuzz_file("in.pcap", data, size);
-	mapped_as_libpcap(in);
+	windowed_as_libpcap(in);
 	char out[320];
 	snprintf(out, sizeof(out), "%s/out.pcap", fuzz_dir());
 	struct edp_error err;

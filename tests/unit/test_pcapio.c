@@ -381,15 +381,15 @@ static int read_next(struct edp_pcap_reader *a, uint32_t burst, struct copied *c
 	return 1;
 }
 
-/* Both readers of path, the mapped one (edp_pcap_reader_open, one packet
- * at a time and in bursts) and libpcap's: the same packets, then the same
- * end or the same error. Returns whether the first read from a mapping
- * (-1: both refused it, with the same words). */
+/* Both readers of path, edp's own (edp_pcap_reader_open, one packet at a
+ * time and in bursts) and libpcap's: the same packets, then the same end
+ * or the same error. Returns whether the first read in windows (-1: both
+ * refused it, with the same words). */
 static int read_alike(const char *path)
 {
 	static struct copied c;
 	const uint32_t bursts[] = { 1, EDP_BATCH };
-	int mapped = -1;
+	int windowed = -1;
 	for (uint32_t t = 0; t < 2; t++) {
 		uint32_t burst = bursts[t];
 		struct edp_error ea = { 0 }, eb = { 0 };
@@ -400,8 +400,8 @@ static int read_alike(const char *path)
 			assert_string_equal(ea.msg, eb.msg);
 			return -1;
 		}
-		mapped = edp_pcap_reader_mapped(a);
-		assert_false(edp_pcap_reader_mapped(b));
+		windowed = edp_pcap_reader_windowed(a);
+		assert_false(edp_pcap_reader_windowed(b));
 		struct edp_pcap_packet pa, pb;
 		int ra, rb;
 		uint32_t at = c.n = 0;
@@ -421,16 +421,16 @@ static int read_alike(const char *path)
 		edp_pcap_reader_close(a);
 		edp_pcap_reader_close(b);
 	}
-	return mapped;
+	return windowed;
 }
 
 /* Every capture of tests/data and ../shared/traces reads the same both
- * ways; the classic pcaps of version 2.4 from a mapping. */
-static void test_mapped_traces(void **state)
+ * ways; the classic pcaps of version 2.4 in windows. */
+static void test_windowed_traces(void **state)
 {
 	(void)state;
 	const char *dirs[] = { "tests/data", "../shared/traces" };
-	uint32_t read = 0, mapped = 0;
+	uint32_t read = 0, windowed = 0;
 	for (uint32_t d = 0; d < 2; d++) {
 		DIR *dir = opendir(dirs[d]);
 		for (struct dirent *e; dir && (e = readdir(dir));) {
@@ -454,12 +454,12 @@ static void test_mapped_traces(void **state)
 				continue;
 			assert_int_equal(m, v24);
 			read++;
-			mapped += (uint32_t)m;
+			windowed += (uint32_t)m;
 		}
 		if (dir)
 			closedir(dir);
 	}
-	assert_true(read >= 10 && mapped >= 8); /* run from the top of the tree, as make test does */
+	assert_true(read >= 10 && windowed >= 8); /* run from the top of the tree, as make test does */
 }
 
 /* A classic pcap made byte by byte: magic, version, snapshot length,
@@ -496,7 +496,7 @@ static void craft(const char *path, uint32_t magic, uint16_t major, uint16_t min
  * both byte orders, micro- and nanoseconds, time words with the top bit
  * set, a record longer than the snapshot length (cut to it), one longer
  * than libpcap takes; a version before 2.4 is left to libpcap. */
-static void test_mapped_crafted(void **state)
+static void test_windowed_crafted(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/edp-pcapio-XXXXXX", cut[] = "/tmp/edp-pcapio-XXXXXX";
@@ -526,6 +526,10 @@ static void test_mapped_crafted(void **state)
 		const struct rec_spec huge[] = { { 1, 1, 60, 60 }, { 2, 2, 262145, 262145 } };
 		craft(path, 0xa1b2c3d4u, 2, 4, 0, swap, huge, 2); /* snapshot 0: libpcap's largest */
 		assert_int_equal(1, read_alike(path));
+		/* the largest record libpcap takes, across the first window's end */
+		const struct rec_spec largest[] = { { 1, 1, 60, 60 }, { 2, 2, 262144, 262144 }, { 3, 3, 70, 70 } };
+		craft(path, 0xa1b2c3d4u, 2, 4, 0, swap, largest, 3);
+		assert_int_equal(1, read_alike(path));
 		craft(path, 0xa1b2c3d4u, 2, 4, 1000, swap, huge, 2);
 		assert_int_equal(1, read_alike(path));
 		craft(path, 0xa1b2c3d4u, 2, 2, 1000, swap, recs, 4); /* lengths read the other way round */
@@ -535,11 +539,10 @@ static void test_mapped_crafted(void **state)
 	unlink(cut);
 }
 
-/* A file another process cuts while it is read from the mapping: the
+/* A file another process cuts while it is read, past the window: the
  * packets before the cut, then the error libpcap gives for a file cut
- * there (mid-page, where no fault comes, and pages before); a file that
- * grows is read on. */
-static void test_mapped_file_changes(void **state)
+ * there; a file that grows is read on. */
+static void test_windowed_file_changes(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/edp-pcapio-XXXXXX";
@@ -564,7 +567,7 @@ static void test_mapped_file_changes(void **state)
 		struct edp_error err = { 0 };
 		struct edp_pcap_reader *r = edp_pcap_reader_open(path, &err);
 		assert_non_null(r);
-		assert_true(edp_pcap_reader_mapped(r));
+		assert_true(edp_pcap_reader_windowed(r));
 		for (uint32_t i = 0; i < cuts[c].read; i++)
 			assert_numbered(r, i);
 		assert_int_equal(truncate(path, (off_t)rec_end[cuts[c].cut_after] + cuts[c].extra), 0);
@@ -623,9 +626,9 @@ int main(void)
 		cmocka_unit_test(test_handover_file),
 		cmocka_unit_test(test_handover_pipe),
 		cmocka_unit_test(test_writer_handover),
-		cmocka_unit_test(test_mapped_traces),
-		cmocka_unit_test(test_mapped_crafted),
-		cmocka_unit_test(test_mapped_file_changes),
+		cmocka_unit_test(test_windowed_traces),
+		cmocka_unit_test(test_windowed_crafted),
+		cmocka_unit_test(test_windowed_file_changes),
 	};
 	return cmocka_run_group_tests_name("pcapio", tests, NULL, NULL);
 }
