@@ -10,11 +10,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "edp_clock.h"
 #include "edp_datapath_impl.h"
 #include "edp_doorbell.h"
 #include "edp_publish.h"
 
 #define FREE_WAIT_NS 1000000ull /* the longest sleep for a stage to be written */
+#define CHUNK_SPIN_NS 500000ull /* a wait polls this long before it sleeps (a chunk takes 50-200 us) */
 
 /* A chunk's staged records: free (its worker may fill it), or taken. */
 struct stage {
@@ -51,6 +53,7 @@ struct chunk_run {
 	struct cworker *w;
 	uint32_t n_workers, n_slots;
 	struct slot *slot; /* chunk k's: slot[k % n_slots] (a chunk taken holds a stage until written) */
+	uint64_t spin_ns; /* how long a worker polls before it sleeps (a lock, a stage) */
 	/* the claim lock and what it guards: the input, the chunks' numbers */
 	_Alignas(64) pthread_mutex_t claim;
 	uint64_t claimed;
@@ -129,15 +132,38 @@ static void try_write(struct chunk_run *run)
 	}
 }
 
+/* A wait of a worker that has a core of its own: poll for run->spin_ns
+ * from *since (0: from now) before it sleeps, a wake-up costing tens of
+ * microseconds on a VM (a chunk takes about as long). Whether to go on
+ * polling. */
+static bool poll_more(const struct chunk_run *run, uint64_t *since)
+{
+	if (!run->spin_ns)
+		return false;
+	uint64_t now = edp_clock_ns(CLOCK_MONOTONIC);
+	if (!*since)
+		*since = now;
+	if (now - *since >= run->spin_ns)
+		return false;
+#if defined(__x86_64__) || defined(__i386__)
+	for (int i = 0; i < 32; i++)
+		__builtin_ia32_pause();
+#endif
+	return true;
+}
+
 /* A stage of w's to make a chunk in: one that is free, or the first to be
  * written (w waits for it). */
 static struct stage *free_stage(struct cworker *w)
 {
+	uint64_t since = 0;
 	for (;;) {
 		for (uint32_t s = 0; s < EDP_CHUNK_STAGES; s++)
 			if (atomic_load_explicit(&w->stage[s].free, memory_order_acquire))
 				return &w->stage[s];
 		try_write(w->run);
+		if (poll_more(w->run, &since))
+			continue;
 		uint32_t ticket = edp_doorbell_prepare(&w->bell);
 		bool any = false;
 		for (uint32_t s = 0; s < EDP_CHUNK_STAGES; s++)
@@ -163,7 +189,12 @@ static uint32_t claim(struct cworker *w, uint64_t *number, bool *more)
 	uint32_t n = 0;
 	size_t bytes = 0;
 	*more = false;
-	pthread_mutex_lock(&run->claim);
+	uint64_t since = 0;
+	while (pthread_mutex_trylock(&run->claim))
+		if (!poll_more(run, &since)) {
+			pthread_mutex_lock(&run->claim);
+			break;
+		}
 	if (w->last_packets) /* the input's queue block: the reading thread's, the holder of the lock */
 		edp_publish_queue(dp, 0, w->index, w->last_packets, w->last_cycles);
 	w->last_packets = w->last_cycles = 0;
@@ -294,6 +325,7 @@ static struct chunk_run *run_new(struct edp_datapath *dp, const volatile sig_ato
 	run->stop = stop;
 	run->n_workers = n;
 	run->n_slots = n * EDP_CHUNK_STAGES;
+	run->spin_ns = n <= dp->topo.n_cpus ? CHUNK_SPIN_NS : 0;
 	run->w = aligned_alloc(64, ((sizeof(*run->w) * n) + 63) & ~(size_t)63);
 	run->slot = calloc(run->n_slots, sizeof(*run->slot));
 	if (run->w)
