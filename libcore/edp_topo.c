@@ -54,16 +54,6 @@ int32_t edp_topo_current_node(void)
 	return getcpu(&cpu, &node) == 0 ? (int32_t)node : 0;
 }
 
-void edp_topo_place(const struct edp_topo *t, void *p, size_t size, int32_t node)
-{
-	if (!t->numa || !p || !size || node < 0)
-		return;
-	/* whole pages: mbind takes page-aligned ranges */
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t start = (uintptr_t)p & ~(page - 1), end = ((uintptr_t)p + size + page - 1) & ~(page - 1);
-	numa_tonode_memory((void *)start, end - start, node);
-}
-
 #define HUGE_PAGE (2u << 20)
 
 /* What a table of size takes: whole huge pages from an eighth of one on
@@ -73,6 +63,13 @@ static size_t alloc_size(size_t size)
 	if (size < HUGE_PAGE / 8)
 		return size ? size : 1;
 	return (size + HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
+}
+
+void edp_topo_place(const struct edp_topo *t, void *p, size_t size, int32_t node)
+{
+	if (!t->numa || !p || !size || node < 0)
+		return;
+	numa_tonode_memory(p, alloc_size(size), node); /* page-aligned: its own mapping */
 }
 
 void *edp_topo_alloc_on(size_t size, int32_t node)

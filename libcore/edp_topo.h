@@ -34,7 +34,10 @@ int edp_topo_pin(int32_t cpu, struct edp_error *err);
 /* The node the calling thread runs on now (0 without NUMA support). */
 int32_t edp_topo_current_node(void);
 
-/* Move the pages of [p, p+size) to node (best effort; no-op without NUMA). */
+/* Move the pages of a table of edp_topo_alloc's, p and size as it was
+ * asked for, to node (best effort; no-op without NUMA). The whole mapping
+ * moves: a policy on a part of it would split it, and a part smaller than
+ * a huge page cannot have one. */
 void edp_topo_place(const struct edp_topo *t, void *p, size_t size, int32_t node);
 
 /* Ask for the line at p with the intent to write it: PREFETCHW, which
