@@ -298,6 +298,10 @@ start_incoming() {
 	when_finished stop_pid "$src"
 	# early (the socket is there before the first packet is read): the file
 	# is handed over wherever its reader is
+	# the socket looked for first: a try of edp-run ctl before it exists
+	# costs a process start, under the sanitizers long enough for src to
+	# read a capture to its end
+	for _ in $(seq 2000); do [ -S "$EDP_RUNDIR/src.ctl" ] && break; sleep 0.005; done
 	for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
 	"$RUN" --stats src --json | jq -e '.state == "suspended" and .ports[0].rx_packets < 400000'
 	run "$MIGRATE" src dst
@@ -351,6 +355,10 @@ move_file_early() {
 	"$RUN" -q --name src -c sw.yaml --ordered -t "$2" -r a="$1" -w b=b.pcap -w c=c.pcap --json=src.json &
 	local src=$!
 	when_finished stop_pid "$src"
+	# the socket looked for first: a try of edp-run ctl before it exists
+	# costs a process start, under the sanitizers long enough for src to
+	# read a capture to its end
+	for _ in $(seq 2000); do [ -S "$EDP_RUNDIR/src.ctl" ] && break; sleep 0.005; done
 	for _ in $(seq 2000); do "$RUN" ctl src suspend >/dev/null 2>&1 && break; sleep 0.005; done
 	run "$MIGRATE" src dst --json
 	moved_as_unmoved "$3" '.descriptors == 3'
@@ -488,13 +496,13 @@ moved_as_unmoved() {
 }
 
 @test "SRC DST: a pcapng capture (two interfaces) goes on at its next block, from a file and from a pipe" {
-	"$GEN" flows=100,packets=100000,proto=mix,seed=21 a.pcap
-	"$GEN" flows=100,packets=100000,proto=mix,vlan=5,seed=22 b.pcap
+	"$GEN" flows=100,packets=200000,proto=mix,seed=21 a.pcap
+	"$GEN" flows=100,packets=200000,proto=mix,vlan=5,seed=22 b.pcap
 	mergecap -I none -F pcapng -w in.pcapng a.pcap b.pcap # two interface blocks, packets of both
 	rm -f a.pcap b.pcap
 	wire3
 	reference in.pcapng
-	move_file_early in.pcapng 1 200000
+	move_file_early in.pcapng 1 400000
 	# a pipe: the first part, a pause in which it moves, the rest
 	rm -f b.pcap c.pcap src.json dst.json
 	local half=$(($(stat -c %s in.pcapng) / 2))
@@ -504,7 +512,7 @@ moved_as_unmoved() {
 	src=$!
 	wait_rx src 0 -gt 1000
 	run "$MIGRATE" src dst --json
-	moved_as_unmoved 200000
+	moved_as_unmoved 400000
 }
 
 @test "SRC DST: another config on DST is refused before it makes anything, or moves the MACs only" {
